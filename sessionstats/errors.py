@@ -1,0 +1,41 @@
+"""The project's exceptions; each carries the exit code the CLI maps it to."""
+
+
+class SessionStatsError(Exception):
+    """Base of every error the core raises on purpose."""
+
+    exit_code = 2
+
+
+class InvalidInput(SessionStatsError):
+    """A value given by the user is not acceptable; nothing was written."""
+
+    exit_code = 2
+
+
+class SessionNotFound(SessionStatsError):
+    """The session does not exist, or belongs to another user (indistinguishable)."""
+
+    exit_code = 1
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(f"session {session_id!r} not found ('sessionstats list' shows yours)")
+        self.session_id = session_id
+
+
+class BudgetExceeded(SessionStatsError):
+    """A budget check found a figure over its limit."""
+
+    exit_code = 3
+
+
+class DatabaseBusy(SessionStatsError):
+    """The database lock could not be had within the lock timeout."""
+
+    exit_code = 4
+
+
+class DatabaseUnusable(SessionStatsError):
+    """The database cannot be opened, read or written (not DuckDB, newer schema, no access)."""
+
+    exit_code = 4

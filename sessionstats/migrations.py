@@ -1,0 +1,134 @@
+"""The schema, as numbered migrations recorded in the database itself.
+
+Each migration is a small named function `mNNN_what`; they run in order, each
+in its own transaction, and `schema_migrations` remembers which ran.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+
+from sessionstats.errors import DatabaseUnusable
+from sessionstats.times import utc_now
+
+Migration = Callable[[duckdb.DuckDBPyConnection], None]
+MIGRATIONS: list[Migration] = []
+
+
+def migration(step: Migration) -> Migration:
+    """Register a migration; its number is the digits after the leading `m`."""
+    expected = len(MIGRATIONS) + 1
+    if _version_of(step) != expected:
+        raise RuntimeError(f"migration {step.__name__} is out of order (expected {expected})")
+    MIGRATIONS.append(step)
+    return step
+
+
+def _version_of(step: Migration) -> int:
+    return int(step.__name__[1:4])
+
+
+@migration
+def m001_sessions_stories_tokens(con: duckdb.DuckDBPyConnection) -> None:
+    # Sessions are keyed by (user_id, id) so one user's ids never collide with,
+    # or reveal, another's; the child tables carry user_id for the same reason.
+    con.execute("""
+        CREATE TABLE sessions (
+            user_id    TEXT NOT NULL,
+            id         TEXT NOT NULL,
+            name       TEXT,
+            settings   JSON,
+            status     TEXT NOT NULL DEFAULT 'idle' CHECK (status IN ('idle', 'live', 'ended')),
+            created_at TIMESTAMP NOT NULL,
+            started_at TIMESTAMP,
+            ended_at   TIMESTAMP,
+            PRIMARY KEY (user_id, id)
+        )
+    """)
+    con.execute("""
+        CREATE TABLE story_history (
+            id         TEXT NOT NULL,
+            user_id    TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            title      TEXT NOT NULL,
+            narrative  TEXT,
+            tone       TEXT,
+            priority   TEXT,
+            word_count BIGINT NOT NULL CHECK (word_count >= 0),
+            duration   DOUBLE CHECK (duration >= 0),
+            created_at TIMESTAMP NOT NULL
+        )
+    """)
+    con.execute("""
+        CREATE TABLE token_usage (
+            id                 TEXT NOT NULL,
+            user_id            TEXT NOT NULL,
+            session_id         TEXT NOT NULL,
+            story_id           TEXT,
+            model              TEXT,
+            input_tokens       BIGINT NOT NULL CHECK (input_tokens >= 0),
+            output_tokens      BIGINT NOT NULL CHECK (output_tokens >= 0),
+            cache_read_tokens  BIGINT NOT NULL DEFAULT 0 CHECK (cache_read_tokens >= 0),
+            cache_write_tokens BIGINT NOT NULL DEFAULT 0 CHECK (cache_write_tokens >= 0),
+            total_tokens       BIGINT NOT NULL,
+            estimated_cost     DECIMAL(38, 18) CHECK (estimated_cost >= 0),
+            cost_source        TEXT NOT NULL CHECK (cost_source IN ('given', 'estimated', 'unknown')),
+            request_id         TEXT,
+            created_at         TIMESTAMP NOT NULL
+        )
+    """)
+
+
+LATEST_VERSION = len(MIGRATIONS)
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The highest migration recorded, 0 for a database without the table."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return 0
+    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+    return int(row[0]) if row else 0
+
+
+def schema_is_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when no migration is pending; a newer schema than ours is refused."""
+    return _checked_version(con) == LATEST_VERSION
+
+
+def apply_migrations(con: duckdb.DuckDBPyConnection) -> None:
+    """Run every pending migration, each in its own transaction."""
+    version = _checked_version(con)
+    if version == LATEST_VERSION:
+        return
+    con.execute("""
+        CREATE TABLE IF NOT EXISTS schema_migrations (
+            version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMP NOT NULL
+        )
+    """)
+    for step in MIGRATIONS[version:]:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            step(con)
+            con.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                [_version_of(step), step.__name__, utc_now()],
+            )
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+
+def _checked_version(con: duckdb.DuckDBPyConnection) -> int:
+    version = current_version(con)
+    if version > LATEST_VERSION:
+        raise DatabaseUnusable(
+            f"the database was written by a newer sessionstats (schema {version}, "
+            f"this one knows {LATEST_VERSION}); upgrade sessionstats to use it"
+        )
+    return version

@@ -1,0 +1,216 @@
+"""Open the DuckDB database for one command: lock, connect, migrate, close.
+
+DuckDB lets one process write a file at a time and blocks others while it is
+open, so every command takes a sidecar `fcntl.flock` (shared to read,
+exclusive to write) for as long as it holds the connection, and no longer.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from sessionstats.errors import DatabaseBusy, DatabaseUnusable, InvalidInput
+from sessionstats.migrations import apply_migrations, schema_is_current
+
+DEFAULT_LOCK_TIMEOUT = 10.0
+DB_FILE_NAME = "sessionstats.duckdb"
+
+
+@dataclass
+class Store:
+    """An open connection for the length of one command."""
+
+    con: duckdb.DuckDBPyConnection
+    path: Path
+    writable: bool
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> duckdb.DuckDBPyConnection:
+        return self.con.execute(sql, params)
+
+    def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> tuple | None:
+        return self.con.execute(sql, params).fetchone()
+
+    def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple]:
+        return self.con.execute(sql, params).fetchall()
+
+    def fetch_dicts(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+        cursor = self.con.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """All or nothing: commit on success, roll back on any exception."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+
+def default_db_path() -> Path:
+    """`sessionstats.duckdb` in the user's data directory (platformdirs)."""
+    from platformdirs import user_data_path
+
+    return user_data_path("sessionstats", appauthor=False) / DB_FILE_NAME
+
+
+def resolve_db_path(db: str | None) -> Path:
+    """`--db`, else `$SESSIONSTATS_DB`, else the default; the default's folder is made owner-only."""
+    chosen = db or os.environ.get("SESSIONSTATS_DB")
+    if chosen:
+        if not chosen.strip():
+            raise InvalidInput("--db: the database path is empty")
+        return Path(chosen).expanduser()
+    path = default_db_path()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def lock_timeout() -> float:
+    """Seconds to wait for the lock: `$SESSIONSTATS_LOCK_TIMEOUT`, default 10."""
+    raw = os.environ.get("SESSIONSTATS_LOCK_TIMEOUT", "").strip()
+    if not raw:
+        return DEFAULT_LOCK_TIMEOUT
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise InvalidInput(f"SESSIONSTATS_LOCK_TIMEOUT must be a number of seconds >= 0, got {raw!r}")
+    return seconds
+
+
+@contextmanager
+def open_store(db: str | Path | None = None, *, write: bool = False) -> Iterator[Store]:
+    """Lock and open the database for one command, creating or migrating it when needed."""
+    path = db if isinstance(db, Path) else resolve_db_path(db)
+    deadline = time.monotonic() + lock_timeout()
+    if write:
+        with _file_lock(path, exclusive=True, deadline=deadline), _connection(path, False, deadline) as con:
+            apply_migrations(con)
+            yield Store(con, path, writable=True)
+        return
+    for _ in range(2):
+        with _file_lock(path, exclusive=False, deadline=deadline):
+            if path.exists():
+                with _connection(path, True, deadline) as con:
+                    if schema_is_current(con):
+                        yield Store(con, path, writable=False)
+                        return
+        # A new or older database: create or upgrade it under the writer's lock, then read.
+        with _file_lock(path, exclusive=True, deadline=deadline), _connection(path, False, deadline) as con:
+            apply_migrations(con)
+    raise DatabaseUnusable(f"cannot prepare the database at {path}")
+
+
+@contextmanager
+def _connection(path: Path, read_only: bool, deadline: float) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Connect, retrying DuckDB's own lock error (a process outside our lock) until the deadline."""
+    delay = 0.01
+    while True:
+        try:
+            old_umask = os.umask(0o077)
+            try:
+                con = duckdb.connect(str(path), read_only=read_only)
+            finally:
+                os.umask(old_umask)
+            break
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower():
+                raise _unusable(path, error) from None
+            if time.monotonic() >= deadline:
+                raise _busy(path) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+        except duckdb.Error as error:
+            raise _unusable(path, error) from None
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def _file_lock(path: Path, *, exclusive: bool, deadline: float) -> Iterator[None]:
+    """Hold a flock on `<db>.lock` (exclusive to write, shared to read) for the block's length."""
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    except FileNotFoundError:
+        raise DatabaseUnusable(f"cannot open the database at {path}: its folder does not exist") from None
+    except OSError as error:
+        raise DatabaseUnusable(f"cannot open the database at {path}: {error.strerror.lower()}") from None
+    try:
+        _acquire(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH, deadline, path)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+class _LockTimeout(Exception):
+    pass
+
+
+def _raise_lock_timeout(signum: int, frame: object) -> None:
+    raise _LockTimeout
+
+
+def _acquire(fd: int, operation: int, deadline: float, path: Path) -> None:
+    """Block on flock until the deadline: a timer signal in the main thread, polling elsewhere."""
+    try:
+        fcntl.flock(fd, operation | fcntl.LOCK_NB)
+        return
+    except BlockingIOError:
+        pass
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise _busy(path)
+    if threading.current_thread() is not threading.main_thread():
+        _poll(fd, operation, deadline, path)
+        return
+    previous = signal.signal(signal.SIGALRM, _raise_lock_timeout)
+    signal.setitimer(signal.ITIMER_REAL, remaining)
+    try:
+        fcntl.flock(fd, operation)  # blocking waiters are served in turn, unlike polling
+    except _LockTimeout:
+        raise _busy(path) from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _poll(fd: int, operation: int, deadline: float, path: Path) -> None:
+    while True:
+        time.sleep(0.005)
+        try:
+            fcntl.flock(fd, operation | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise _busy(path) from None
+
+
+def _busy(path: Path) -> DatabaseBusy:
+    return DatabaseBusy(
+        f"the database at {path} stayed busy past the lock timeout; "
+        "try again, or raise SESSIONSTATS_LOCK_TIMEOUT"
+    )
+
+
+def _unusable(path: Path, error: Exception) -> DatabaseUnusable:
+    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return DatabaseUnusable(f"cannot use the database at {path}: {reason}")

@@ -1,0 +1,56 @@
+"""Timestamps: parse what users type, store naive UTC, show in a chosen zone."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sessionstats.errors import InvalidInput
+
+_RELATIVE = re.compile(r"^(\d+)\s*(s|m|min|h|d|w)$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def utc_now() -> datetime:
+    """Now, as the naive UTC timestamp the database stores."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def resolve_zone(name: str | None) -> tzinfo | None:
+    """`--tz ZONE` (an IANA name or UTC); None stands for the machine's local zone."""
+    if not name:
+        return None
+    if name.upper() in {"UTC", "Z"}:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"--tz: unknown time zone {name!r} (use an IANA name such as Europe/Paris)") from None
+
+
+def parse_timestamp(text: str, *, option: str, zone: tzinfo | None = None, now: datetime | None = None) -> datetime:
+    """An ISO date or timestamp (local zone unless it says otherwise), or `2h`/`7d` ago; naive UTC."""
+    value = text.strip()
+    relative = _RELATIVE.match(value.lower())
+    if relative:
+        seconds = int(relative.group(1)) * _UNIT_SECONDS[relative.group(2)]
+        return (now or utc_now()) - timedelta(seconds=seconds)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(
+            f"{option}: cannot read {text!r} as a time (use 2026-11-24, 2026-11-24T14:05:00, "
+            "an offset such as +01:00 or Z, or 2h / 7d for a time ago)"
+        ) from None
+    if parsed.tzinfo is None:
+        # astimezone() on a naive time reads it as local time, DST included.
+        parsed = parsed.replace(tzinfo=zone) if zone else parsed.astimezone()
+    return parsed.astimezone(UTC).replace(tzinfo=None)
+
+
+def to_zone(stored: datetime | None, zone: tzinfo | None) -> datetime | None:
+    """A stored naive-UTC timestamp, as an aware time in `zone` (None: local)."""
+    if stored is None:
+        return None
+    return stored.replace(tzinfo=UTC).astimezone(zone)
