@@ -1,0 +1,154 @@
+"""Validate and insert one story or one token usage record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sessionstats.errors import InvalidInput
+from sessionstats.ids import new_id
+from sessionstats.sessions import create_session, find_session, require_session
+from sessionstats.store import Store
+from sessionstats.times import utc_now
+from sessionstats.validate import MAX_BIGINT, check_count, check_id, check_label, check_seconds, check_text
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The id of the stored record; `created` is False when it was there already."""
+
+    id: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class StoryInput:
+    session_id: str
+    title: str
+    narrative: str | None = None
+    tone: str | None = None
+    priority: str | None = None
+    word_count: int | None = None
+    duration: float | None = None
+    id: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TokenUsageInput:
+    session_id: str
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    model: str | None = None
+    cost: Decimal | None = None
+    cost_source: str = field(default="")  # filled in by record_tokens from `cost`
+    story_id: str | None = None
+    request_id: str | None = None
+    created_at: datetime | None = None
+
+
+def count_words(text: str | None) -> int:
+    """Words as a reader counts them: space-separated runs holding a letter or digit (a lone dash is not one)."""
+    return sum(1 for run in text.split() if any(c.isalnum() for c in run)) if text else 0
+
+
+def record_story(store: Store, story: StoryInput, *, user: str, create: bool = False) -> Recorded:
+    """Insert a story into the user's session; an explicit id already there is a no-op."""
+    story = _checked_story(story)
+    with store.transaction():
+        session_id = _owned_session_id(store, story.session_id, user=user, create=create)
+        if story.id is not None:
+            existing = store.fetchone(
+                "SELECT id FROM story_history WHERE user_id = ? AND session_id = ? AND id = ?",
+                [user, session_id, story.id],
+            )
+            if existing:
+                return Recorded(story.id, created=False)
+        story_id = story.id or new_id()
+        store.execute(
+            """INSERT INTO story_history
+               (id, user_id, session_id, title, narrative, tone, priority, word_count, duration, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [
+                story_id, user, session_id, story.title, story.narrative, story.tone, story.priority,
+                story.word_count, story.duration, story.created_at or utc_now(),
+            ],
+        )
+    return Recorded(story_id, created=True)
+
+
+def record_tokens(store: Store, usage: TokenUsageInput, *, user: str, create: bool = False) -> Recorded:
+    """Insert a token usage record; a request id already in the session is a no-op."""
+    usage = checked_usage(usage)
+    with store.transaction():
+        session_id = _owned_session_id(store, usage.session_id, user=user, create=create)
+        if usage.request_id is not None:
+            existing = store.fetchone(
+                "SELECT id FROM token_usage WHERE user_id = ? AND session_id = ? AND request_id = ? LIMIT 1",
+                [user, session_id, usage.request_id],
+            )
+            if existing:
+                return Recorded(existing[0], created=False)
+        record_id = new_id()
+        store.execute(
+            """INSERT INTO token_usage
+               (id, user_id, session_id, story_id, model, input_tokens, output_tokens, cache_read_tokens,
+                cache_write_tokens, total_tokens, estimated_cost, cost_source, request_id, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [
+                record_id, user, session_id, usage.story_id, usage.model, usage.input_tokens,
+                usage.output_tokens, usage.cache_read_tokens, usage.cache_write_tokens, total_tokens(usage),
+                usage.cost, usage.cost_source, usage.request_id, usage.created_at or utc_now(),
+            ],
+        )
+    return Recorded(record_id, created=True)
+
+
+def total_tokens(usage: TokenUsageInput) -> int:
+    """All four kinds: uncached input, output, cache reads and cache writes."""
+    return usage.input_tokens + usage.output_tokens + usage.cache_read_tokens + usage.cache_write_tokens
+
+
+def checked_usage(usage: TokenUsageInput) -> TokenUsageInput:
+    """The usage with every field validated; raises InvalidInput naming the option."""
+    checked = TokenUsageInput(
+        session_id=check_id(usage.session_id, "--session"),
+        input_tokens=check_count(usage.input_tokens, "--input"),
+        output_tokens=check_count(usage.output_tokens, "--output"),
+        cache_read_tokens=check_count(usage.cache_read_tokens, "--cache-read"),
+        cache_write_tokens=check_count(usage.cache_write_tokens, "--cache-write"),
+        model=check_label(usage.model, "--model"),
+        cost=usage.cost,
+        cost_source=usage.cost_source or ("unknown" if usage.cost is None else "given"),
+        story_id=check_id(usage.story_id, "--story") if usage.story_id is not None else None,
+        request_id=check_id(usage.request_id, "--request-id") if usage.request_id is not None else None,
+        created_at=usage.created_at,
+    )
+    if total_tokens(checked) > MAX_BIGINT:
+        raise InvalidInput(f"the four token counts add up to more than {MAX_BIGINT}")
+    return checked
+
+
+def _checked_story(story: StoryInput) -> StoryInput:
+    narrative = check_text(story.narrative, "--narrative") if story.narrative is not None else None
+    word_count = story.word_count
+    return StoryInput(
+        session_id=check_id(story.session_id, "--session"),
+        title=check_label(story.title, "--title", required=True),  # type: ignore[arg-type]
+        narrative=narrative,
+        tone=check_label(story.tone, "--tone"),
+        priority=check_label(story.priority, "--priority"),
+        word_count=count_words(narrative) if word_count is None else check_count(word_count, "--word-count"),
+        duration=check_seconds(story.duration, "--duration"),
+        id=check_id(story.id, "--id") if story.id is not None else None,
+        created_at=story.created_at,
+    )
+
+
+def _owned_session_id(store: Store, session_id: str, *, user: str, create: bool) -> str:
+    if create and find_session(store, session_id, user=user) is None:
+        return create_session(store, user=user, session_id=session_id).id
+    return require_session(store, session_id, user=user).id

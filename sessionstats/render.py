@@ -1,0 +1,136 @@
+"""Formatting for people (separators, four-decimal costs) and for machines (exact JSON, CSV, TSV)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, tzinfo
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from typing import Any
+
+from sessionstats.times import to_zone
+
+EMPTY = "-"
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    tsv = "tsv"
+
+
+# ---- for people ---------------------------------------------------------------------------
+
+
+def fmt_tokens(n: int | None) -> str:
+    """1234567 -> '1,234,567'."""
+    return EMPTY if n is None else f"{n:,}"
+
+
+def fmt_cost(usd: Decimal | None) -> str:
+    """Decimal('0.00125') -> '$0.0013': four places, half-up, never '-$0.0000'."""
+    if usd is None:
+        return EMPTY
+    rounded = Decimal(usd).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+    if rounded == 0:
+        return "$0.0000"
+    sign = "-" if rounded < 0 else ""
+    return f"{sign}${abs(rounded):,.4f}"
+
+
+def fmt_number(value: float | None, places: int = 1) -> str:
+    """A ratio for reading: 1234.56 -> '1,234.6'."""
+    if value is None or not math.isfinite(value):
+        return EMPTY
+    return f"{value:,.{places}f}"
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """3725 -> '01:02:05'; days roll into the hours."""
+    if seconds is None:
+        return EMPTY
+    whole = int(seconds)
+    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def fmt_time(stored: datetime | None, zone: tzinfo | None) -> str:
+    """A stored UTC time in the chosen zone, to the second, with its offset."""
+    shown = to_zone(stored, zone)
+    return EMPTY if shown is None else shown.strftime("%Y-%m-%d %H:%M:%S %z")
+
+
+def table(rows: Sequence[Sequence[Any]], headers: Sequence[str] = (), tablefmt: str = "simple",
+          text_columns: int = 1) -> str:
+    """A tabulate table of pre-formatted text: the first `text_columns` left, the figures right."""
+    from tabulate import tabulate  # only table output pays for the import
+
+    width = len(rows[0]) if rows else len(headers)
+    align = ["left"] * text_columns + ["right"] * (width - text_columns)
+    return tabulate(rows, headers=list(headers), tablefmt=tablefmt, disable_numparse=True, colalign=align)
+
+
+# ---- for machines -------------------------------------------------------------------------
+
+
+def exact_text(value: Any, zone: tzinfo | None = None) -> str:
+    """A value as exact, unformatted text: Decimal in plain notation, times in ISO 8601."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return _plain_decimal(value)
+    if isinstance(value, datetime):
+        return to_zone(value, zone).isoformat()  # type: ignore[union-attr]
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def to_json(value: Any, zone: tzinfo | None = None, indent: int = 2) -> str:
+    """JSON in which a Decimal is an exact number literal (never a float, never a string)."""
+    return _json(value, zone, indent, 0)
+
+
+def to_delimited(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], delimiter: str,
+                 zone: tzinfo | None = None) -> str:
+    """CSV or TSV with a header line; values exact, as `exact_text` gives them."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([exact_text(row.get(column), zone) for column in columns])
+    return buffer.getvalue()
+
+
+def _json(value: Any, zone: tzinfo | None, indent: int, depth: int) -> str:
+    if isinstance(value, Mapping):
+        items = [f"{json.dumps(str(k))}: {_json(v, zone, indent, depth + 1)}" for k, v in value.items()]
+        return _bracket("{", "}", items, indent, depth)
+    if isinstance(value, (list, tuple)):
+        return _bracket("[", "]", [_json(v, zone, indent, depth + 1) for v in value], indent, depth)
+    if isinstance(value, Decimal):
+        return _plain_decimal(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return "null"
+    if isinstance(value, datetime):
+        return json.dumps(exact_text(value, zone))
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _bracket(open_: str, close: str, items: list[str], indent: int, depth: int) -> str:
+    if not items:
+        return open_ + close
+    if not indent:
+        return open_ + ", ".join(items) + close
+    pad = " " * indent * (depth + 1)
+    return open_ + "\n" + ",\n".join(pad + item for item in items) + "\n" + " " * indent * depth + close
+
+
+def _plain_decimal(value: Decimal) -> str:
+    """Decimal('1.2300E-7') -> '0.000000123': fixed-point, no trailing zeros, no exponent."""
+    text = format(value.normalize(), "f")
+    return "0" if text in {"-0", "0"} else text
