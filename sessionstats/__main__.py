@@ -1,0 +1,3 @@
+from sessionstats.cli import main
+
+main()

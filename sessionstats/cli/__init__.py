@@ -1,0 +1,9 @@
+"""The command-line interface: Typer commands that parse, call the core and render."""
+
+from sessionstats.cli import record_commands, report_commands, session_commands  # noqa: F401  (registers)
+from sessionstats.cli.app import app
+
+
+def main() -> None:
+    """Entry point for the console script and `python -m sessionstats`."""
+    app(prog_name="sessionstats")

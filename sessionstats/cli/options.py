@@ -1,0 +1,74 @@
+"""Options shared by many commands, declared once, and how their values are resolved."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from datetime import datetime, tzinfo
+from typing import Annotated
+
+import typer
+
+from sessionstats.errors import InvalidInput
+from sessionstats.render import Format
+from sessionstats.times import parse_timestamp
+from sessionstats.validate import check_id
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", envvar="SESSIONSTATS_DB", show_envvar=True, metavar="PATH",
+                 help="Database file [default: sessionstats.duckdb in your data directory]."),
+]
+UserOption = Annotated[
+    str | None,
+    typer.Option("--user", envvar="SESSIONSTATS_USER", show_envvar=True,
+                 help="Whose sessions to use [default: your login name]."),
+]
+SessionOption = Annotated[
+    str | None,
+    typer.Option("--session", "-s", envvar="SESSIONSTATS_SESSION", show_envvar=True, metavar="ID",
+                 help="Session to record into."),
+]
+CreateOption = Annotated[
+    bool, typer.Option("--create", help="Create the session for you first if it does not exist.")
+]
+AtOption = Annotated[
+    str | None,
+    typer.Option("--at", metavar="TIMESTAMP",
+                 help="When it happened: ISO 8601 (local time unless it has an offset) or 2h/7d ago [default: now]."),
+]
+TzOption = Annotated[
+    str | None,
+    typer.Option("--tz", envvar="SESSIONSTATS_TZ", metavar="ZONE",
+                 help="Time zone to read and show times in, e.g. Europe/Paris or UTC [default: local]."),
+]
+FormatOption = Annotated[
+    Format | None,
+    typer.Option("--format", "-f", envvar="SESSIONSTATS_FORMAT", case_sensitive=False,
+                 help="Output format [default: table on a terminal, tsv when piped]."),
+]
+TableStyleOption = Annotated[
+    str,
+    typer.Option("--fmt", metavar="STYLE", help="tabulate style for table output: simple, github, grid, plain..."),
+]
+
+
+def resolve_user(user: str | None) -> str:
+    """`--user`, else `$SESSIONSTATS_USER` (via the option), else the login name."""
+    if user is None:
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):
+            raise InvalidInput("cannot tell who you are: pass --user or set SESSIONSTATS_USER") from None
+    return check_id(user, "--user")
+
+
+def resolve_format(fmt: Format | None) -> Format:
+    """Table for a person at a terminal, TSV for a pipe, unless asked."""
+    if fmt is not None:
+        return fmt
+    return Format.table if sys.stdout.isatty() else Format.tsv
+
+
+def resolve_at(at: str | None, zone: tzinfo | None) -> datetime | None:
+    return parse_timestamp(at, option="--at", zone=zone) if at is not None else None
