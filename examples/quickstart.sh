@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Record a small narration session into the default database and show its statistics.
+# Costs are what Claude Sonnet 4.5 charges: $3 / M input, $15 / M output, $0.30 / M cache reads,
+# $3.75 / M cache writes.
+set -euo pipefail
+
+export SESSIONSTATS_SESSION=$(sessionstats new "Harbour radio: morning broadcast" --setting voice=alloy --setting language=en)
+sessionstats start "$SESSIONSTATS_SESSION"
+
+record() {  # title tone priority seconds narrative input output cache_read cache_write cost request_id
+  local story
+  story=$(sessionstats record-story --title "$1" --tone "$2" --priority "$3" --duration "$4" --narrative "$5")
+  sessionstats record-tokens --story "$story" --model claude-sonnet-4-5 \
+    --input "$6" --output "$7" --cache-read "$8" --cache-write "$9" --cost "${10}" --request-id "${11}" >/dev/null
+}
+
+record "Fog over the harbour" calm normal 41.5 \
+  "The fog rolled in before dawn, and the harbour lights blinked out one by one as the first boats left." \
+  1850 420 0 6200 0.0351 req_01
+record "The lighthouse keeper" warm normal 63.0 \
+  "Old Marta climbed the spiral stairs for the last time, counting each of the ninety steps aloud." \
+  1210 612 6200 0 0.01467 req_02
+record "Storm warning" urgent high 28.2 \
+  "Small craft should return to port: winds will rise to force eight by noon, with heavy rain." \
+  980 305 6200 0 0.009375 req_03
+
+# One more call that has no story yet (a retry that was cut off): its cost is unknown.
+sessionstats record-tokens --model claude-sonnet-4-5 --input 640 --output 12 --request-id req_04 >/dev/null
+
+sessionstats show "$SESSIONSTATS_SESSION" --format table
+echo
+sessionstats show "$SESSIONSTATS_SESSION" --format json
