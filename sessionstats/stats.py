@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
 from sessionstats.errors import InvalidInput, SessionNotFound
+from sessionstats.scope import EVERYTHING, Scope, scoped_records
 from sessionstats.store import Store
 from sessionstats.times import utc_now
 from sessionstats.validate import COST_PLACES, check_id
@@ -44,7 +46,9 @@ class SessionStats:
     cost_per_1k_words: Decimal | None
     tokens_per_word: float | None
     avg_story_duration: float | None
-    active_hours: float | None
+    active_from: datetime | None
+    active_until: datetime | None
+    active_seconds: float | None
     stories_per_hour: float | None
     tokens_per_hour: float | None
     cost_per_hour: Decimal | None
@@ -55,7 +59,8 @@ class SessionStats:
 
 FIGURES = [f.name for f in fields(SessionStats)]
 
-# Columns of the aggregate query that `list --sort` can order by directly.
+_ACTIVE_SECONDS = "epoch(active_until - active_from)"
+# How `list --sort` orders by each figure; ratios order by their DOUBLE value, the reported one is exact.
 _SORTABLE_SQL = {
     "session_id": "s.id", "name": "s.name", "status": "s.status", "created_at": "s.created_at",
     "started_at": "s.started_at", "ended_at": "s.ended_at", "story_count": "story_count",
@@ -65,25 +70,30 @@ _SORTABLE_SQL = {
     "word_count": "word_count", "first_record_at": "first_record_at", "last_record_at": "last_record_at",
     "avg_story_duration": "avg_story_duration",
     "duration_seconds": "epoch(coalesce(s.ended_at, $now) - s.started_at)",
-    # Ratios order by their DOUBLE value; the reported value is the exact Decimal one.
     "tokens_per_story": "total_tokens / nullif(story_count, 0)",
     "cost_per_story": "total_cost / nullif(story_count, 0)",
     "words_per_story": "word_count / nullif(story_count, 0)",
     "cost_per_1k_words": "total_cost * 1000 / nullif(word_count, 0)",
     "tokens_per_word": "total_tokens / nullif(word_count, 0)",
+    "active_from": "active_from", "active_until": "active_until", "active_seconds": _ACTIVE_SECONDS,
+    "stories_per_hour": f"story_count * 3600 / nullif({_ACTIVE_SECONDS}, 0)",
+    "tokens_per_hour": f"total_tokens * 3600 / nullif({_ACTIVE_SECONDS}, 0)",
+    "cost_per_hour": f"total_cost::DOUBLE * 3600 / nullif({_ACTIVE_SECONDS}, 0)",
 }
 SORTABLE = sorted(_SORTABLE_SQL)
 
+# The active span: started_at to ended_at when the session has both, else its first to last record in
+# scope; then cut to the window. No span (None) when it is empty, so rates are None rather than infinite.
 _AGGREGATE_SQL = """
 WITH s AS (
     SELECT id, name, status, created_at, started_at, ended_at FROM sessions
     WHERE user_id = $user {session_filter}
 ),
+{records},
 st AS (
     SELECT session_id, count(*) AS story_count, sum(word_count) AS word_count,
            avg(duration) AS avg_story_duration, min(created_at) AS first_at, max(created_at) AS last_at
-    FROM story_history WHERE user_id = $user {child_filter}
-    GROUP BY session_id
+    FROM stories GROUP BY session_id
 ),
 tu AS (
     SELECT session_id, count(*) AS api_calls,
@@ -92,8 +102,7 @@ tu AS (
            sum(total_tokens) AS total_tokens, sum(estimated_cost) AS total_cost,
            count(*) FILTER (WHERE estimated_cost IS NULL) AS unpriced_records,
            min(created_at) AS first_at, max(created_at) AS last_at
-    FROM token_usage WHERE user_id = $user {child_filter}
-    GROUP BY session_id
+    FROM tokens GROUP BY session_id
 ),
 joined AS (
     SELECT s.id, s.name, s.status,
@@ -110,30 +119,53 @@ joined AS (
            greatest(st.last_at, tu.last_at) AS last_record_at,
            st.avg_story_duration
     FROM s LEFT JOIN st ON st.session_id = s.id LEFT JOIN tu ON tu.session_id = s.id
+),
+spans AS (
+    SELECT *,
+           {clip_from}(CASE WHEN started_at IS NOT NULL AND ended_at IS NOT NULL
+                            THEN started_at ELSE first_record_at END{since}) AS span_from,
+           {clip_until}(CASE WHEN started_at IS NOT NULL AND ended_at IS NOT NULL
+                             THEN ended_at ELSE last_record_at END{until}) AS span_until
+    FROM joined
+),
+figures AS (
+    SELECT * EXCLUDE (span_from, span_until),
+           CASE WHEN span_until > span_from THEN span_from END AS active_from,
+           CASE WHEN span_until > span_from THEN span_until END AS active_until
+    FROM spans
 )
 SELECT id, name, status, story_count, api_calls, input_tokens, output_tokens, cache_read_tokens,
        cache_write_tokens, total_tokens, total_cost, unpriced_records, word_count, created_at,
-       started_at, ended_at, first_record_at, last_record_at, avg_story_duration
-FROM joined s
+       started_at, ended_at, first_record_at, last_record_at, avg_story_duration, active_from, active_until
+FROM figures s
 {order}
 """
 
 
-@dataclass(frozen=True)
-class Window:
-    """Only records created in [since, until) count; None leaves that side open."""
-
-    since: datetime | None = None
-    until: datetime | None = None
-
-
-def session_stats(store: Store, session_id: str, *, user: str, window: Window = Window()) -> SessionStats:
-    """Aggregate one session's stories and token usage; raise if it is not the user's."""
+def session_stats(store: Store, session_id: str, *, user: str, scope: Scope = EVERYTHING) -> SessionStats:
+    """Aggregate one session's stories and token usage in scope; raise if it is not the user's."""
     session_id = check_id(session_id, "SESSION_ID")
-    rows = _aggregate(store, user=user, session_id=session_id, window=window)
+    rows = _aggregate(store, user=user, scope=scope, session_ids=[session_id])
     if not rows:
         raise SessionNotFound(session_id)
     return rows[0]
+
+
+def compare_stats(
+    store: Store, session_ids: Sequence[str], *, user: str, scope: Scope = EVERYTHING
+) -> list[SessionStats]:
+    """Several sessions' figures in the order given; raise for the first that is not the user's."""
+    wanted = [check_id(session_id, "SESSION_ID") for session_id in session_ids]
+    if len(wanted) < 2:
+        raise InvalidInput("compare: give at least two sessions")
+    repeated = next((session_id for session_id in wanted if wanted.count(session_id) > 1), None)
+    if repeated is not None:
+        raise InvalidInput(f"compare: session {repeated!r} is given twice")
+    found = {stats.session_id: stats for stats in _aggregate(store, user=user, scope=scope, session_ids=wanted)}
+    missing = next((session_id for session_id in wanted if session_id not in found), None)
+    if missing is not None:
+        raise SessionNotFound(missing)
+    return [found[session_id] for session_id in wanted]
 
 
 def list_stats(
@@ -143,39 +175,35 @@ def list_stats(
     sort: str = "created_at",
     descending: bool = True,
     limit: int | None = None,
-    window: Window = Window(),
+    scope: Scope = EVERYTHING,
 ) -> list[SessionStats]:
-    """Every session of the user with its figures, ordered by `sort`."""
+    """Every session of the user with its figures in scope, ordered by `sort`."""
     if sort not in _SORTABLE_SQL:
         raise InvalidInput(f"--sort: cannot sort by {sort!r}; choose one of {', '.join(SORTABLE)}")
     if limit is not None and limit < 1:
         raise InvalidInput(f"--limit: must be at least 1, got {limit}")
-    return _aggregate(store, user=user, window=window, sort=sort, descending=descending, limit=limit)
+    return _aggregate(store, user=user, scope=scope, sort=sort, descending=descending, limit=limit)
 
 
 def _aggregate(
     store: Store,
     *,
     user: str,
-    window: Window,
-    session_id: str | None = None,
+    scope: Scope,
+    session_ids: list[str] | None = None,
     sort: str = "created_at",
     descending: bool = True,
     limit: int | None = None,
 ) -> list[SessionStats]:
     now = utc_now()
     params: dict[str, Any] = {"user": user}
-    session_filter = child_filter = ""
-    if session_id is not None:
-        params["session"] = session_id
-        session_filter = "AND id = $session"
-        child_filter = "AND session_id = $session"
-    if window.since is not None:
-        params["since"] = window.since
-        child_filter += " AND created_at >= $since"
-    if window.until is not None:
-        params["until"] = window.until
-        child_filter += " AND created_at < $until"
+    sessions = ""
+    if session_ids is not None:
+        # `=` and `IN` let DuckDB skip row groups by their min/max; list_contains($list, ...) scanned all (40x).
+        names = [f"session{i}" for i in range(len(session_ids))]
+        params.update(zip(names, session_ids, strict=True))
+        sessions = "AND {column} IN (" + ", ".join(f"${name}" for name in names) + ")"
+    records = scoped_records(scope, params, sessions=sessions)
     direction = "DESC" if descending else "ASC"
     order = f"ORDER BY {_SORTABLE_SQL[sort]} {direction} NULLS LAST, s.created_at DESC, s.id"
     if "$now" in order:
@@ -183,18 +211,20 @@ def _aggregate(
     if limit is not None:
         params["limit"] = limit
         order += " LIMIT $limit"
-    sql = _AGGREGATE_SQL.format(session_filter=session_filter, child_filter=child_filter, order=order)
+    sql = _AGGREGATE_SQL.format(
+        session_filter=sessions.format(column="id"), records=records, order=order,
+        clip_from="greatest" if scope.since else "", since=", $since" if scope.since else "",
+        clip_until="least" if scope.until else "", until=", $until" if scope.until else "",
+    )
     return [_with_ratios(row, now) for row in store.fetchall(sql, params)]
 
 
 def _with_ratios(row: tuple, now: datetime) -> SessionStats:
-    (session_id, name, status, stories, calls, input_tokens, output_tokens, cache_read, cache_write,
-     tokens, cost, unpriced, words, created_at, started_at, ended_at, first_at, last_at, avg_duration) = row
+    (session_id, name, status, stories, calls, input_tokens, output_tokens, cache_read, cache_write, tokens,
+     cost, unpriced, words, created_at, started_at, ended_at, first_at, last_at, avg_duration,
+     active_from, active_until) = row
     duration = _seconds_between(started_at, ended_at or now) if started_at else None
-    span_start = started_at or first_at
-    span_end = ended_at or (now if status == "live" else last_at)
-    span = _seconds_between(span_start, span_end) if span_start and span_end else None
-    hours = span / 3600 if span else None
+    active = _exact_seconds(active_until - active_from) if active_from is not None else None
     return SessionStats(
         session_id=session_id, name=name, status=status, story_count=stories, api_calls=calls,
         input_tokens=int(input_tokens), output_tokens=int(output_tokens), cache_read_tokens=int(cache_read),
@@ -204,13 +234,24 @@ def _with_ratios(row: tuple, now: datetime) -> SessionStats:
         tokens_per_story=_ratio(tokens, stories), cost_per_story=_cost_ratio(cost, stories),
         words_per_story=_ratio(words, stories), cost_per_1k_words=_cost_ratio(cost * 1000, words),
         tokens_per_word=_ratio(tokens, words), avg_story_duration=avg_duration,
-        active_hours=hours, stories_per_hour=_ratio(stories, hours), tokens_per_hour=_ratio(tokens, hours),
-        cost_per_hour=_cost_ratio(cost, Decimal(str(hours)) if hours else None),
+        active_from=active_from, active_until=active_until, active_seconds=float(active) if active else None,
+        stories_per_hour=_per_hour(stories, active), tokens_per_hour=_per_hour(tokens, active),
+        cost_per_hour=_cost_ratio(cost * 3600, active),
     )
+
+
+def _exact_seconds(span: timedelta) -> Decimal:
+    """A timedelta as exact seconds (microseconds included)."""
+    return Decimal(span.days * 86400 + span.seconds) + Decimal(span.microseconds).scaleb(-6)
 
 
 def _seconds_between(start: datetime, end: datetime) -> float:
     return max((end - start).total_seconds(), 0.0)
+
+
+def _per_hour(count: int, seconds: Decimal | None) -> float | None:
+    """A count per hour of `seconds`, from the exact quotient."""
+    return float(Decimal(count) * 3600 / seconds) if seconds else None
 
 
 def _ratio(numerator: float, denominator: float | None) -> float | None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sessionstats.errors import InvalidInput
+
+_ZONEINFO_DIR = "zoneinfo/"
 
 _RELATIVE = re.compile(r"^(\d+)\s*(s|m|min|h|d|w)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -54,3 +57,53 @@ def to_zone(stored: datetime | None, zone: tzinfo | None) -> datetime | None:
     if stored is None:
         return None
     return stored.replace(tzinfo=UTC).astimezone(zone)
+
+
+def zone_name(zone: tzinfo | None) -> str | None:
+    """The IANA name of `zone` (None: the machine's zone) for DuckDB; None when it cannot be told."""
+    if zone is None:
+        return local_zone_name()
+    if zone is UTC:
+        return "UTC"
+    return getattr(zone, "key", None)
+
+
+def local_zone_name() -> str | None:
+    """The machine's zone as an IANA name: from $TZ when set, else /etc/localtime or /etc/timezone."""
+    configured = os.environ.get("TZ")
+    if configured is not None:
+        candidates = [configured.removeprefix(":")]  # the C library reads $TZ alone when it is set
+    else:
+        candidates = [os.path.realpath("/etc/localtime"), _first_line("/etc/timezone")]
+    for candidate in candidates:
+        name = candidate.rpartition(_ZONEINFO_DIR)[2] if _ZONEINFO_DIR in candidate else candidate
+        if name and _is_zone(name):
+            return name
+    return None
+
+
+def _first_line(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as file:
+            return file.readline().strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def _is_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def local_to_utc(local: datetime, zone: str) -> datetime:
+    """A wall-clock time in the named zone (the earlier one when it occurs twice), as naive UTC."""
+    return local.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC).replace(tzinfo=None)
+
+
+def exists_locally(local: datetime, zone: str) -> bool:
+    """False for a wall-clock time the zone skips (the hour lost when clocks go forward)."""
+    named = ZoneInfo(zone)
+    return local.replace(tzinfo=named).astimezone(UTC).astimezone(named).replace(tzinfo=None) == local

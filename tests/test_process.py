@@ -35,7 +35,8 @@ def test_errors_go_to_stderr_with_exit_codes_and_no_traceback(run_process):
 def test_version_and_help(run_process):
     version = run_process("--version")
     assert version.returncode == 0 and version.stdout.startswith("sessionstats ")
-    for command in ("new", "start", "end", "rename", "delete", "record-story", "record-tokens", "show", "list"):
+    for command in ("new", "start", "end", "rename", "delete", "record-story", "record-tokens", "show", "list",
+                    "timeline", "compare", "check"):
         helped = run_process(command, "--help")
         assert helped.returncode == 0
         assert "Example:" in helped.stdout, command

@@ -80,7 +80,7 @@ def test_list_shows_newest_first_with_the_same_figures_as_show(two_sessions):
     rows = two_sessions.json("list")
     assert [r["session_id"] for r in rows] == ["b", "a"]
     assert rows[1] == two_sessions.json("show", "a") | {
-        k: rows[1][k] for k in ("duration_seconds", "active_hours", "stories_per_hour", "tokens_per_hour",
+        k: rows[1][k] for k in ("duration_seconds", "stories_per_hour", "tokens_per_hour",
                                 "cost_per_hour")}
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import getpass
 import sys
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Annotated
 
 import typer
 
 from sessionstats.errors import InvalidInput
 from sessionstats.render import Format
-from sessionstats.times import parse_timestamp
+from sessionstats.scope import Scope
+from sessionstats.times import parse_timestamp, resolve_zone, zone_name
 from sessionstats.validate import check_id
 
 DbOption = Annotated[
@@ -52,6 +53,32 @@ TableStyleOption = Annotated[
     typer.Option("--fmt", metavar="STYLE", help="tabulate style for table output: simple, github, grid, plain..."),
 ]
 
+SinceOption = Annotated[
+    str | None,
+    typer.Option("--since", metavar="TIME",
+                 help="Count only records made at or after TIME: a date, an ISO timestamp or a time ago (2h, 7d)."),
+]
+UntilOption = Annotated[
+    str | None,
+    typer.Option("--until", metavar="TIME",
+                 help="Count only records made before TIME (same forms as --since)."),
+]
+ModelFilterOption = Annotated[
+    str | None,
+    typer.Option("--model",
+                 help="Count only token records of this model, and the stories they were for."),
+]
+ToneFilterOption = Annotated[
+    str | None,
+    typer.Option("--tone",
+                 help="Count only stories of this tone, and the token records made for them."),
+]
+PriorityFilterOption = Annotated[
+    str | None,
+    typer.Option("--priority",
+                 help="Count only stories of this priority, and the token records made for them."),
+]
+
 
 def resolve_user(user: str | None) -> str:
     """`--user`, else `$SESSIONSTATS_USER` (via the option), else the login name."""
@@ -72,3 +99,24 @@ def resolve_format(fmt: Format | None) -> Format:
 
 def resolve_at(at: str | None, zone: tzinfo | None) -> datetime | None:
     return parse_timestamp(at, option="--at", zone=zone) if at is not None else None
+
+
+def resolve_scope(since: str | None, until: str | None, zone: tzinfo | None, *, model: str | None = None,
+                  tone: str | None = None, priority: str | None = None) -> Scope:
+    """The filters as the core takes them: times read in `zone` (None: local), labels as given."""
+    return Scope(
+        since=parse_timestamp(since, option="--since", zone=zone) if since is not None else None,
+        until=parse_timestamp(until, option="--until", zone=zone) if until is not None else None,
+        model=model, tone=tone, priority=priority,
+    )
+
+
+def resolve_bucket_zone(tz: str | None) -> tuple[tzinfo, str]:
+    """The zone days and hours are cut in, and its IANA name for the database; UTC, with a note, if unknown."""
+    zone = resolve_zone(tz)
+    name = zone_name(zone)
+    if name is None:
+        print("sessionstats: note: cannot tell the name of the local time zone; days and hours are in UTC "
+              "(pass --tz or set SESSIONSTATS_TZ)", file=sys.stderr)
+        return UTC, "UTC"
+    return (zone if zone is not None else resolve_zone(name)), name  # type: ignore[return-value]

@@ -7,18 +7,27 @@ from typing import Annotated
 
 import typer
 
+from sessionstats.breakdowns import Dimension
 from sessionstats.cli.app import app
 from sessionstats.cli.options import (
     DbOption,
     FormatOption,
+    ModelFilterOption,
+    PriorityFilterOption,
+    SinceOption,
     TableStyleOption,
+    ToneFilterOption,
     TzOption,
+    UntilOption,
     UserOption,
+    resolve_bucket_zone,
     resolve_format,
+    resolve_scope,
     resolve_user,
 )
-from sessionstats.cli.stats_view import render_many, render_one
-from sessionstats.stats import SORTABLE, list_stats, session_stats
+from sessionstats.cli.show_view import ShowRequest, load, render, watch_session
+from sessionstats.cli.stats_view import render_many
+from sessionstats.stats import SORTABLE, list_stats
 from sessionstats.store import open_store
 from sessionstats.times import resolve_zone
 
@@ -26,6 +35,21 @@ from sessionstats.times import resolve_zone
 @app.command()
 def show(
     session_id: Annotated[str, typer.Argument(metavar="SESSION_ID", help="Session to report on.")],
+    by: Annotated[
+        list[Dimension] | None,
+        typer.Option("--by", case_sensitive=False, metavar="tone|priority|model|day|hour",
+                     help="Add a breakdown by tone, priority, model, day or hour; repeat to combine (--by model "
+                          "--by day)."),
+    ] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    model: ModelFilterOption = None,
+    tone: ToneFilterOption = None,
+    priority: PriorityFilterOption = None,
+    watch: Annotated[bool, typer.Option("--watch", help="Redraw whenever the data changes, until Ctrl-C.")] = False,
+    interval: Annotated[
+        float, typer.Option(min=0.05, max=3600, metavar="SECONDS", help="How often --watch looks for changes.")
+    ] = 2.0,
     fmt: FormatOption = None,
     style: TableStyleOption = "simple",
     tz: TzOption = None,
@@ -34,16 +58,26 @@ def show(
 ) -> None:
     """Show one session's stories, API calls, tokens, cost and efficiency.
 
+    Token records take their tone and priority from their story (--story when recorded); records without
+    one fall in the "(none)" group. Days and hours are cut in the local zone, or --tz.
+
     \b
     Example:
       sessionstats show "$SESSIONSTATS_SESSION"
+      sessionstats show "$SESSIONSTATS_SESSION" --by model --by day --since 7d
       sessionstats show "$SESSIONSTATS_SESSION" --format json | jq .total_cost
+      sessionstats show "$SESSIONSTATS_SESSION" --watch
     """
-    zone = resolve_zone(tz)
-    owner = resolve_user(user)
-    with open_store(db) as store:
-        stats = session_stats(store, session_id, user=owner)
-    sys.stdout.write(render_one(stats, resolve_format(fmt), zone, style))
+    zone, name = resolve_bucket_zone(tz) if by else (resolve_zone(tz), None)
+    request = ShowRequest(
+        db=db, session_id=session_id, user=resolve_user(user),
+        scope=resolve_scope(since, until, zone, model=model, tone=tone, priority=priority),
+        by=list(by or []), zone=zone, zone_name=name, fmt=resolve_format(fmt), style=style,
+    )
+    if watch:
+        watch_session(request, interval)
+        return
+    sys.stdout.write(render(request, load(request)))
 
 
 @app.command("list")
@@ -53,6 +87,11 @@ def list_command(
     ] = "created_at",
     ascending: Annotated[bool, typer.Option("--asc", help="Smallest first [default: largest/newest first].")] = False,
     limit: Annotated[int | None, typer.Option(min=1, help="Show at most N sessions.")] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    model: ModelFilterOption = None,
+    tone: ToneFilterOption = None,
+    priority: PriorityFilterOption = None,
     fmt: FormatOption = None,
     style: TableStyleOption = "simple",
     tz: TzOption = None,
@@ -64,9 +103,11 @@ def list_command(
     \b
     Example:
       sessionstats list --sort total_cost --limit 10
+      sessionstats list --since 2026-11-01 --until 2026-12-01 --sort cost_per_story --asc
     """
     zone = resolve_zone(tz)
+    scope = resolve_scope(since, until, zone, model=model, tone=tone, priority=priority)
     owner = resolve_user(user)
     with open_store(db) as store:
-        rows = list_stats(store, user=owner, sort=sort, descending=not ascending, limit=limit)
+        rows = list_stats(store, user=owner, sort=sort, descending=not ascending, limit=limit, scope=scope)
     sys.stdout.write(render_many(rows, resolve_format(fmt), zone, style))

@@ -1,11 +1,13 @@
-"""How session statistics look: the seed's overview and metrics tables, and machine rows."""
+"""How session statistics look: the seed's overview and metrics tables, side-by-side columns, machine rows."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import tzinfo
+from typing import Any
 
 from sessionstats.render import (
+    EMPTY,
     Format,
     fmt_cost,
     fmt_duration,
@@ -16,53 +18,89 @@ from sessionstats.render import (
     to_delimited,
     to_json,
 )
+from sessionstats.scope import Scope
 from sessionstats.stats import FIGURES, SessionStats
 
+Shown = Callable[[Any, "tzinfo | None"], str]
 
-def render_one(stats: SessionStats, fmt: Format, zone: tzinfo | None, style: str) -> str:
-    """`show`: two tables for a person, one record for a machine."""
+
+def _text(value: Any, zone: tzinfo | None) -> str:
+    return EMPTY if value is None else str(value)
+
+
+def _count(value: Any, zone: tzinfo | None) -> str:
+    return fmt_tokens(value)
+
+
+def _cost(value: Any, zone: tzinfo | None) -> str:
+    return fmt_cost(value)
+
+
+def _places(places: int) -> Shown:
+    return lambda value, zone: fmt_number(value, places)
+
+
+def _duration(value: Any, zone: tzinfo | None) -> str:
+    return fmt_duration(value)
+
+
+OVERVIEW: list[tuple[str, str, Shown]] = [
+    ("Session", "name", _text), ("Id", "session_id", _text), ("State", "status", _text),
+    ("Created", "created_at", fmt_time), ("Started", "started_at", fmt_time), ("Ended", "ended_at", fmt_time),
+    ("Session duration", "duration_seconds", _duration), ("Stories", "story_count", _count),
+    ("Tokens", "total_tokens", _count), ("Cost", "total_cost", _cost),
+]
+METRICS: list[tuple[str, str, Shown]] = [
+    ("Stories", "story_count", _count), ("API calls", "api_calls", _count),
+    ("Input tokens", "input_tokens", _count), ("Output tokens", "output_tokens", _count),
+    ("Cache read tokens", "cache_read_tokens", _count), ("Cache write tokens", "cache_write_tokens", _count),
+    ("Total tokens", "total_tokens", _count), ("Total cost", "total_cost", _cost),
+    ("Tokens per story", "tokens_per_story", _places(1)), ("Cost per story", "cost_per_story", _cost),
+    ("Words", "word_count", _count), ("Words per story", "words_per_story", _places(1)),
+    ("Cost per 1,000 words", "cost_per_1k_words", _cost), ("Tokens per word", "tokens_per_word", _places(2)),
+    ("Average story duration", "avg_story_duration", _duration),
+    ("First record", "first_record_at", fmt_time), ("Last record", "last_record_at", fmt_time),
+    ("Active from", "active_from", fmt_time), ("Active until", "active_until", fmt_time),
+    ("Active span", "active_seconds", _duration), ("Stories per hour", "stories_per_hour", _places(1)),
+    ("Tokens per hour", "tokens_per_hour", _places(0)), ("Cost per hour", "cost_per_hour", _cost),
+]
+
+
+def render_one(stats: SessionStats, fmt: Format, zone: tzinfo | None, style: str, scope: Scope | None = None,
+               changes: Mapping[str, str] | None = None) -> str:
+    """`show`: two tables for a person (with a column of changes when watching), one record for a machine."""
     if fmt is not Format.table:
         return _machine([stats], fmt, zone, single=True)
-    overview = [
-        ("Session", stats.name or "-"),
-        ("Id", stats.session_id),
-        ("State", stats.status),
-        ("Created", fmt_time(stats.created_at, zone)),
-        ("Started", fmt_time(stats.started_at, zone)),
-        ("Ended", fmt_time(stats.ended_at, zone)),
-        ("Session duration", fmt_duration(stats.duration_seconds)),
-        ("Stories", fmt_tokens(stats.story_count)),
-        ("Tokens", fmt_tokens(stats.total_tokens)),
-        ("Cost", fmt_cost(stats.total_cost)),
-    ]
-    metrics = [
-        ("Stories", fmt_tokens(stats.story_count)),
-        ("API calls", fmt_tokens(stats.api_calls)),
-        ("Input tokens", fmt_tokens(stats.input_tokens)),
-        ("Output tokens", fmt_tokens(stats.output_tokens)),
-        ("Cache read tokens", fmt_tokens(stats.cache_read_tokens)),
-        ("Cache write tokens", fmt_tokens(stats.cache_write_tokens)),
-        ("Total tokens", fmt_tokens(stats.total_tokens)),
-        ("Total cost", fmt_cost(stats.total_cost)),
-        ("Tokens per story", fmt_number(stats.tokens_per_story)),
-        ("Cost per story", fmt_cost(stats.cost_per_story)),
-        ("Words", fmt_tokens(stats.word_count)),
-        ("Words per story", fmt_number(stats.words_per_story)),
-        ("Cost per 1,000 words", fmt_cost(stats.cost_per_1k_words)),
-        ("Tokens per word", fmt_number(stats.tokens_per_word, 2)),
-        ("Average story duration", fmt_duration(stats.avg_story_duration)),
-        ("Active span", fmt_duration(stats.active_hours * 3600 if stats.active_hours else None)),
-        ("Stories per hour", fmt_number(stats.stories_per_hour)),
-        ("Tokens per hour", fmt_number(stats.tokens_per_hour, 0)),
-        ("Cost per hour", fmt_cost(stats.cost_per_hour)),
-    ]
+    overview = [(label, shown(getattr(stats, key), zone)) for label, key, shown in OVERVIEW]
+    overview += [("Counting", text) for text in scope_lines(scope, zone)]
+    metrics = [[label, shown(getattr(stats, key), zone)] for label, key, shown in METRICS]
+    headers: list[str] = []
+    if changes is not None:
+        headers = ["Figure", "Value", "Since last refresh"]
+        metrics = [[label, value, changes.get(key, "")] for (label, value), (_, key, _) in zip(
+            metrics, METRICS, strict=True)]
     parts = [
         "Session Overview", table(overview, tablefmt=style, text_columns=2), "",
-        "Performance Metrics", table(metrics, tablefmt=style),
+        "Performance Metrics", table(metrics, headers, tablefmt=style),
     ]
     note = unpriced_note(stats)
     if note:
         parts += ["", note]
+    return "\n".join(parts) + "\n"
+
+
+def render_side_by_side(rows: Sequence[SessionStats], fmt: Format, zone: tzinfo | None, style: str,
+                        scope: Scope | None = None) -> str:
+    """`compare`: one column per session, one line per figure of `show`."""
+    if fmt is not Format.table:
+        return _machine(rows, fmt, zone, single=False)
+    in_metrics = {key for _, key, _ in METRICS}
+    figures = [row for row in OVERVIEW[2:] if row[1] not in in_metrics] + METRICS  # name and id head the columns
+    lines = [[label, *(shown(getattr(s, key), zone) for s in rows)] for label, key, shown in figures]
+    headers = ["", *(s.session_id if not s.name else f"{s.name} ({s.session_id})" for s in rows)]
+    parts = [table(lines, headers, tablefmt=style)]
+    parts += [f"Counting: {text}" for text in scope_lines(scope, zone)]
+    parts += [f"{s.session_id}: {unpriced_note(s)}" for s in rows if s.unpriced_records]
     return "\n".join(parts) + "\n"
 
 
@@ -83,6 +121,20 @@ def render_many(rows: Sequence[SessionStats], fmt: Format, zone: tzinfo | None, 
     if any(s.unpriced_records for s in rows):
         text += "* some API calls have no known cost; the total covers the priced ones only.\n"
     return text
+
+
+def scope_lines(scope: Scope | None, zone: tzinfo | None) -> list[str]:
+    """The filters in force, one line each, for a person reading a table."""
+    if scope is None:
+        return []
+    lines = []
+    if scope.since is not None:
+        lines.append(f"records from {fmt_time(scope.since, zone)}")
+    if scope.until is not None:
+        lines.append(f"records before {fmt_time(scope.until, zone)}")
+    lines += [f"{name} {value}" for name, value in
+              (("model", scope.model), ("tone", scope.tone), ("priority", scope.priority)) if value is not None]
+    return lines
 
 
 def unpriced_note(stats: SessionStats) -> str:

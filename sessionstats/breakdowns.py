@@ -1,0 +1,166 @@
+"""A session's figures split by tone, priority, model, day or hour (any combination), with shares of the total.
+
+Grouping rules (the tables do not share every column):
+- tone / priority: a story by its own; a token record by its story's (token_usage.story_id ->
+  story_history.id); a record without a story, or a story without one, falls in the None group "(none)".
+- model: a token record by its own; a story by the model of its token records, so a story made with two
+  models counts under both (story shares may then add up past 100%); a story without records is "(none)".
+- day / hour: each record by when it was made, cut in the zone given (day: its local date, as 2026-11-24; hour:
+  the start of its local hour, as naive UTC like every stored time).
+Shares are of the session's totals in the same scope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sessionstats.scope import EVERYTHING, Scope, scoped_records
+from sessionstats.stats import SessionStats
+from sessionstats.store import Store
+from sessionstats.times import local_to_utc
+
+
+class Dimension(StrEnum):
+    tone = "tone"
+    priority = "priority"
+    model = "model"
+    day = "day"
+    hour = "hour"
+
+
+_LOCAL_TIME = "timezone($zone, created_at AT TIME ZONE 'UTC')"
+# Per dimension: how a story row and how a token row is grouped.
+_GROUP_SQL: dict[Dimension, tuple[str, str]] = {
+    Dimension.tone: ("tone", "story_tone"),
+    Dimension.priority: ("priority", "story_priority"),
+    Dimension.model: ("story_model", "model"),
+    Dimension.day: (f"CAST({_LOCAL_TIME} AS DATE)", f"CAST({_LOCAL_TIME} AS DATE)"),
+    Dimension.hour: (f"date_trunc('hour', {_LOCAL_TIME})", f"date_trunc('hour', {_LOCAL_TIME})"),
+}
+
+_STORY_MODELS = """
+story_models AS (
+    SELECT DISTINCT session_id, story_id, model FROM token_usage
+    WHERE user_id = $user AND session_id = $session AND story_id IS NOT NULL {model_filter}
+),
+story_rows AS (
+    SELECT st.*, sm.model AS story_model
+    FROM stories st LEFT JOIN story_models sm ON sm.session_id = st.session_id AND sm.story_id = st.id
+)"""
+
+_BREAKDOWN_SQL = """
+WITH {records},
+{story_rows},
+items AS (
+    SELECT {story_groups}, 1 AS stories, 0 AS calls, 0 AS input_tokens, 0 AS output_tokens,
+           0 AS cache_read_tokens, 0 AS cache_write_tokens, 0 AS total_tokens,
+           NULL::DECIMAL(38, 18) AS cost, 0 AS unpriced
+    FROM story_rows
+    UNION ALL
+    SELECT {token_groups}, 0, 1, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+           total_tokens, estimated_cost, CASE WHEN estimated_cost IS NULL THEN 1 ELSE 0 END
+    FROM tokens
+)
+SELECT {group_names}, sum(stories), sum(calls), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
+       sum(cache_write_tokens), sum(total_tokens), coalesce(sum(cost), 0)::DECIMAL(38, 18), sum(unpriced)
+FROM items
+GROUP BY {group_names}
+ORDER BY {group_order}
+"""
+
+
+@dataclass(frozen=True)
+class BreakdownRow:
+    """One group's figures; `group` maps each dimension to its value (None: the "(none)" group)."""
+
+    group: dict[str, str | datetime | None]
+    story_count: int
+    api_calls: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    total_tokens: int
+    total_cost: Decimal
+    unpriced_records: int
+    story_share: float | None
+    token_share: float | None
+    cost_share: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        figures = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "group"}
+        return {**self.group, **figures}
+
+
+BREAKDOWN_FIGURES = [f.name for f in fields(BreakdownRow) if f.name != "group"]
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """The groups of one session, in order of their values (the "(none)" group last)."""
+
+    dimensions: tuple[Dimension, ...]
+    rows: list[BreakdownRow]
+    story_total: int
+
+    @property
+    def counts_stories_twice(self) -> bool:
+        """True when a story made with several models is counted under each of them."""
+        return sum(row.story_count for row in self.rows) > self.story_total
+
+    @property
+    def columns(self) -> list[str]:
+        return [*self.dimensions, *BREAKDOWN_FIGURES]
+
+
+def breakdown(store: Store, totals: SessionStats, dimensions: list[Dimension], *, user: str,
+              zone: str = "UTC", scope: Scope = EVERYTHING) -> Breakdown:
+    """Split the session of `totals` (its figures in the same scope) by `dimensions`, in that order."""
+    chosen = tuple(dict.fromkeys(Dimension(d) for d in dimensions))
+    params: dict[str, Any] = {"user": user, "session": totals.session_id}
+    if {Dimension.day, Dimension.hour} & set(chosen):
+        params["zone"] = zone
+    records = scoped_records(scope, params, sessions="AND {column} = $session",
+                             labelled=bool({Dimension.tone, Dimension.priority} & set(chosen)))
+    model_filter = "AND model = $model" if scope.model is not None else ""
+    names = [f"g{i}" for i in range(len(chosen))]
+    sql = _BREAKDOWN_SQL.format(
+        records=records,
+        story_rows=_STORY_MODELS.format(model_filter=model_filter) if Dimension.model in chosen
+        else "story_rows AS (SELECT *, NULL::TEXT AS story_model FROM stories)",
+        story_groups=", ".join(f"{_GROUP_SQL[d][0]} AS {n}" for d, n in zip(chosen, names, strict=True)),
+        token_groups=", ".join(f"{_GROUP_SQL[d][1]} AS {n}" for d, n in zip(chosen, names, strict=True)),
+        group_names=", ".join(names),
+        group_order=", ".join(f"{n} NULLS LAST" for n in names),
+    )
+    rows = [_row(values, chosen, totals, zone) for values in store.fetchall(sql, params)]
+    return Breakdown(chosen, rows, totals.story_count)
+
+
+def _row(values: tuple, dimensions: tuple[Dimension, ...], totals: SessionStats, zone: str) -> BreakdownRow:
+    width = len(dimensions)
+    group = {str(d): _group_value(d, v, zone) for d, v in zip(dimensions, values[:width], strict=True)}
+    stories, calls, input_tokens, output_tokens, cache_read, cache_write, tokens, cost, unpriced = values[width:]
+    return BreakdownRow(
+        group=group, story_count=int(stories), api_calls=int(calls), input_tokens=int(input_tokens),
+        output_tokens=int(output_tokens), cache_read_tokens=int(cache_read), cache_write_tokens=int(cache_write),
+        total_tokens=int(tokens), total_cost=cost, unpriced_records=int(unpriced),
+        story_share=_share(stories, totals.story_count), token_share=_share(tokens, totals.total_tokens),
+        cost_share=_share(cost, totals.total_cost),
+    )
+
+
+def _group_value(dimension: Dimension, value: Any, zone: str) -> str | datetime | None:
+    if value is None:
+        return None
+    if dimension is Dimension.hour:
+        return local_to_utc(value, zone)
+    return value.isoformat() if dimension is Dimension.day else value
+
+
+def _share(part: int | Decimal, whole: int | Decimal) -> float | None:
+    return float(Decimal(part) / Decimal(whole)) if whole else None

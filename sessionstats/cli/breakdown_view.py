@@ -1,0 +1,67 @@
+"""How a breakdown looks: a table of groups with shares, or its rows for a machine."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+from sessionstats.breakdowns import Breakdown, BreakdownRow
+from sessionstats.render import EMPTY, Format, fmt_cost, fmt_number, fmt_tokens, table, to_delimited
+from sessionstats.stats import SessionStats
+from sessionstats.times import to_zone
+
+NO_GROUP = "(none)"
+_HEADERS = ["Stories", "Story %", "API calls", "Input", "Output", "Cache read", "Cache write", "Tokens",
+            "Token %", "Cost", "Cost %"]
+
+
+def render_breakdown_table(breakdown: Breakdown, zone: tzinfo | None, style: str) -> str:
+    """The groups, one line each, with a total line from the session's own figures."""
+    title = "Breakdown by " + " and ".join(breakdown.dimensions)
+    if not breakdown.rows:
+        return f"{title}\nno records in scope\n"
+    body = [[*(_group_text(d, row.group[d], zone) for d in breakdown.dimensions), *_figures(row)]
+            for row in breakdown.rows]
+    headers = [d.capitalize() for d in breakdown.dimensions] + _HEADERS
+    text = f"{title}\n{table(body, headers, tablefmt=style, text_columns=len(breakdown.dimensions))}\n"
+    if breakdown.counts_stories_twice:
+        text += "note: a story made with several models counts under each of them.\n"
+    if any(row.unpriced_records for row in breakdown.rows):
+        text += "* some API calls in this group have no known cost; its cost covers the priced ones only.\n"
+    return text
+
+
+def breakdown_records(breakdown: Breakdown) -> dict[str, object]:
+    """The breakdown as JSON takes it: its dimensions and its rows."""
+    return {"by": [str(d) for d in breakdown.dimensions], "rows": [row.as_dict() for row in breakdown.rows]}
+
+
+def render_breakdown_rows(breakdown: Breakdown, fmt: Format, zone: tzinfo | None) -> str:
+    """CSV or TSV: one line per group, the dimensions first."""
+    rows = [row.as_dict() for row in breakdown.rows]
+    return to_delimited(rows, breakdown.columns, "," if fmt is Format.csv else "\t", zone)
+
+
+def with_breakdown(stats: SessionStats, breakdown: Breakdown) -> dict[str, object]:
+    return {**stats.as_dict(), "breakdown": breakdown_records(breakdown)}
+
+
+def _figures(row: BreakdownRow) -> list[str]:
+    return [
+        fmt_tokens(row.story_count), _percent(row.story_share), fmt_tokens(row.api_calls),
+        fmt_tokens(row.input_tokens), fmt_tokens(row.output_tokens), fmt_tokens(row.cache_read_tokens),
+        fmt_tokens(row.cache_write_tokens), fmt_tokens(row.total_tokens), _percent(row.token_share),
+        fmt_cost(row.total_cost) + ("*" if row.unpriced_records else ""), _percent(row.cost_share),
+    ]
+
+
+def _group_text(dimension: str, value: str | datetime | None, zone: tzinfo | None) -> str:
+    if value is None:
+        return NO_GROUP
+    if isinstance(value, datetime):
+        return to_zone(value, zone).strftime("%Y-%m-%d %H:%M %z")  # type: ignore[union-attr]
+    return value
+
+
+def _percent(share: float | None) -> str:
+    return EMPTY if share is None else fmt_number(share * 100, 1) + "%"
+

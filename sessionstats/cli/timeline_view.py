@@ -1,0 +1,74 @@
+"""How a timeline looks: a terminal bar chart of tokens and cost per bucket (plotext), then the figures."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from datetime import timedelta, tzinfo
+from decimal import Decimal
+
+from sessionstats.render import Format, fmt_cost, fmt_time, fmt_tokens, table, to_delimited, to_json
+from sessionstats.timeline import BUCKET_FIGURES, Bucket
+
+CHART_HEIGHT = 12  # rows per chart
+MAX_CHART_WIDTH = 120
+Y_TICKS = 3
+
+
+def render_timeline(buckets: Sequence[Bucket], every: timedelta, fmt: Format, zone: tzinfo | None,
+                    style: str) -> str:
+    """Chart and figures for a person; the series alone for a machine."""
+    dicts = [bucket.as_dict() for bucket in buckets]
+    if fmt is Format.json:
+        return to_json(dicts, zone) + "\n"
+    if fmt is not Format.table:
+        return to_delimited(dicts, BUCKET_FIGURES, "," if fmt is Format.csv else "\t", zone)
+    if not buckets:
+        return "no records in scope\n"
+    labels = [_label(bucket, every, zone) for bucket in buckets]
+    one_day = len({label[:10] for label in labels}) == 1
+    ticks = [label[11:] if one_day and every < timedelta(days=1) else label[5:] for label in labels]
+    body = [[label, fmt_tokens(b.story_count), fmt_tokens(b.api_calls), fmt_tokens(b.total_tokens),
+             fmt_cost(b.total_cost) + ("*" if b.unpriced_records else "")] for label, b in zip(labels, buckets,
+                                                                                             strict=True)]
+    figures = table(body, ["Bucket", "Stories", "API calls", "Tokens", "Cost"], tablefmt=style)
+    text = f"{chart(buckets, ticks)}\n\n{figures}\n"
+    if any(b.unpriced_records for b in buckets):
+        text += "* some API calls in this bucket have no known cost; its cost covers the priced ones only.\n"
+    return text
+
+
+def chart(buckets: Sequence[Bucket], labels: Sequence[str]) -> str:
+    """Two bar charts, tokens above cost, as plain text (no colour codes); some buckets' labels on the axis."""
+    import plotext  # only a person looking at a timeline pays for the import
+
+    figure = plotext.figure
+    figure.clear()
+    width = min(shutil.get_terminal_size((100, 24)).columns, MAX_CHART_WIDTH)
+    figure.plot_size(width, 2 * CHART_HEIGHT)
+    figure.subplots(2, 1)
+    positions = list(range(1, len(buckets) + 1))
+    room = max(2, width // (max(len(label) for label in labels) + 6))
+    step = max(1, -(-len(buckets) // room))
+    tick_positions = positions[::step]
+    tick_labels = [labels[p - 1] for p in tick_positions]
+    series = (
+        ("Tokens", [b.total_tokens for b in buckets], lambda v: fmt_tokens(round(v))),
+        ("Cost", [float(b.total_cost) for b in buckets], lambda v: fmt_cost(Decimal(repr(v)))),
+    )
+    for row, (title, values, shown) in enumerate(series, start=1):
+        plot = figure.subplot(row, 1)
+        plot.draw(plot.bar(positions, values))
+        plot.ruler("x").ticks(tick_positions, labels=tick_labels)
+        top = max(values) or 1
+        levels = [top * i / Y_TICKS for i in range(Y_TICKS + 1)]
+        plot.ruler("y").ticks(levels, labels=[shown(level) for level in levels])
+        plot.title(title)
+    built = figure.build().string(colorless=True)
+    figure.clear()
+    return "\n".join(line.rstrip() for line in built.splitlines()).strip("\n")
+
+
+def _label(bucket: Bucket, every: timedelta, zone: tzinfo | None) -> str:
+    shown = fmt_time(bucket.start, zone)  # 2026-11-24 14:15:00 +0100
+    return shown[:10] if every >= timedelta(days=1) else shown[:16]

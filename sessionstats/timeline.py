@@ -1,0 +1,125 @@
+"""A session's stories, API calls, tokens and cost per time bucket (15 minutes, an hour, a day...).
+
+Buckets are cut on the wall clock of a named zone (a day runs from local midnight to midnight) and the
+series has no holes: a bucket without records is there with zeros. When clocks go back, the repeated local
+hour falls in one bucket; when they go forward, the skipped local times have no bucket.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sessionstats.errors import InvalidInput
+from sessionstats.scope import EVERYTHING, Scope, scoped_records
+from sessionstats.sessions import require_session
+from sessionstats.store import Store
+from sessionstats.times import exists_locally, local_to_utc
+
+MAX_BUCKETS = 10_000
+_EVERY = re.compile(r"^(\d+)\s*(m|min|minutes?|h|hours?|d|days?|w|weeks?)$")
+_WORDS = {"minute": "1m", "hour": "1h", "day": "1d", "week": "1w"}
+_UNIT = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+
+_TIMELINE_SQL = """
+WITH {records},
+items AS (
+    SELECT created_at, 1 AS stories, 0 AS calls, 0 AS input_tokens, 0 AS output_tokens, 0 AS cache_read_tokens,
+           0 AS cache_write_tokens, 0 AS total_tokens, NULL::DECIMAL(38, 18) AS cost, 0 AS unpriced
+    FROM stories
+    UNION ALL
+    SELECT created_at, 0, 1, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, total_tokens,
+           estimated_cost, CASE WHEN estimated_cost IS NULL THEN 1 ELSE 0 END
+    FROM tokens
+)
+SELECT time_bucket(to_seconds($every), timezone($zone, created_at AT TIME ZONE 'UTC')) AS local_start,
+       sum(stories), sum(calls), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
+       sum(cache_write_tokens), sum(total_tokens), coalesce(sum(cost), 0)::DECIMAL(38, 18), sum(unpriced)
+FROM items
+GROUP BY local_start
+ORDER BY local_start
+"""
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """One bucket; `start` is when it begins, as naive UTC like every stored time."""
+
+    start: datetime
+    story_count: int
+    api_calls: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    total_tokens: int
+    total_cost: Decimal
+    unpriced_records: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+BUCKET_FIGURES = [f.name for f in fields(Bucket)]
+
+
+def parse_every(text: str) -> timedelta:
+    """`15m`, `2h`, `1d`, `1w` or the words minute, hour, day, week: the length of a bucket."""
+    value = text.strip().lower()
+    match = _EVERY.match(_WORDS.get(value, value))
+    if not match or int(match.group(1)) == 0:
+        raise InvalidInput(f"--every: cannot read {text!r} as a bucket length (use 15m, hour, 6h, day or week)")
+    return int(match.group(1)) * _UNIT[match.group(2)[0]]
+
+
+def timeline(store: Store, session_id: str, every: timedelta, *, user: str, zone: str = "UTC",
+             scope: Scope = EVERYTHING) -> list[Bucket]:
+    """The session's figures per bucket of `every`, from its first record's bucket to its last's."""
+    session = require_session(store, session_id, user=user)
+    params: dict[str, Any] = {"user": user, "session": session.id, "zone": zone,
+                              "every": every.total_seconds()}
+    records = scoped_records(scope, params, sessions="AND {column} = $session")
+    found = {row[0]: row[1:] for row in store.fetchall(_TIMELINE_SQL.format(records=records), params)}
+    if not found:
+        return []
+    first, last = min(found), max(found)
+    count = (last - first) // every + 1
+    if count > MAX_BUCKETS:
+        raise InvalidInput(f"--every: {count:,} buckets of {_spoken(every)} would cover this session (at most "
+                           f"{MAX_BUCKETS:,}); choose a longer bucket or narrow it with --since/--until")
+    return [_bucket(start, found.get(start), zone) for start in _wall_clock(first, last, every, zone, found)]
+
+
+def _spoken(every: timedelta) -> str:
+    """timedelta(minutes=15) -> '15 minutes'."""
+    for unit in ("w", "d", "h", "m"):
+        count, rest = divmod(every, _UNIT[unit])
+        if not rest:
+            name = {"w": "week", "d": "day", "h": "hour", "m": "minute"}[unit]
+            return f"{count} {name}{'s' if count != 1 else ''}"
+    return str(every)
+
+
+def _wall_clock(first: datetime, last: datetime, every: timedelta, zone: str, found: dict) -> list[datetime]:
+    """Local bucket starts from first to last, without the empty ones at local times the zone skips."""
+    starts = []
+    start = first
+    while start <= last:
+        if start in found or exists_locally(start, zone):
+            starts.append(start)
+        start += every
+    return starts
+
+
+def _bucket(local_start: datetime, sums: tuple | None, zone: str) -> Bucket:
+    stories, calls, input_tokens, output_tokens, cache_read, cache_write, tokens, cost, unpriced = (
+        sums or (0, 0, 0, 0, 0, 0, 0, Decimal(0), 0))
+    return Bucket(
+        start=local_to_utc(local_start, zone), story_count=int(stories), api_calls=int(calls),
+        input_tokens=int(input_tokens), output_tokens=int(output_tokens), cache_read_tokens=int(cache_read),
+        cache_write_tokens=int(cache_write), total_tokens=int(tokens), total_cost=cost,
+        unpriced_records=int(unpriced),
+    )

@@ -1,0 +1,130 @@
+"""show --watch in a real process: it redraws when a record lands, marks the change, and exits 0 on Ctrl-C."""
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from sessionstats.cli.watch import changed_figures
+from sessionstats.stats import SessionStats
+
+
+class Watcher:
+    """A `show --watch` process whose stdout is read line by line in the background."""
+
+    def __init__(self, db, *args: str) -> None:
+        env = {**os.environ, "SESSIONSTATS_DB": str(db), "SESSIONSTATS_USER": "alice"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "sessionstats", "show", "w", "--watch", "--interval", "0.1", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:  # type: ignore[union-attr]
+            self.lines.put(line)
+
+    def wait_for(self, wanted, timeout: float = 30) -> str:
+        """Read lines until one satisfies `wanted`; fail after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            self.seen.append(line)
+            if wanted(line):
+                return line
+        pytest.fail(f"no such line within {timeout}s; saw: {''.join(self.seen)[-2000:]}")
+
+    def interrupt(self) -> tuple[int, str]:
+        self.process.send_signal(signal.SIGINT)
+        _, stderr = self.process.communicate(timeout=30)
+        return self.process.returncode, stderr
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def watched(cli, db):
+    cli.ok("new", "Watched", "--id", "w")
+    cli.ok("record-tokens", "-s", "w", "--input", "100", "--output", "50", "--cost", "0.5")
+    started = []
+
+    def start(*args: str) -> Watcher:
+        started.append(Watcher(db, *args))
+        return started[-1]
+
+    yield start
+    for watcher in started:
+        watcher.stop()
+
+
+def test_watch_redraws_after_a_record_lands_and_exits_0_on_ctrl_c(cli, watched):
+    watcher = watched("--format", "table")
+    watcher.wait_for(lambda line: "first look" in line)
+    watcher.wait_for(lambda line: line.startswith("Total tokens") and line.split()[-1] == "150")
+    cli.ok("record-tokens", "-s", "w", "--input", "1000", "--output", "234", "--cost", "0.0089")  # not blocked
+    heading = watcher.wait_for(lambda line: "since the last refresh" in line)
+    assert "figures changed since the last refresh" in heading
+    total = watcher.wait_for(lambda line: line.startswith("Total tokens"))
+    assert total.split()[-2:] == ["1,384", "+1,234"]
+    cost = watcher.wait_for(lambda line: line.startswith("Total cost"))
+    assert cost.split()[-2:] == ["$0.5089", "+$0.0089"]
+    stories = watcher.wait_for(lambda line: line.startswith("Tokens per story"))
+    assert stories.split()[-1] == "-"  # unchanged figures carry no mark
+    cli.ok("record-story", "-s", "w", "--title", "t", "--narrative", "three small words")
+    watcher.wait_for(lambda line: line.startswith("Stories") and line.split()[-1] == "+1")
+    code, stderr = watcher.interrupt()
+    assert (code, stderr) == (0, "")
+
+
+def test_watch_with_json_writes_one_line_per_change(cli, watched):
+    watcher = watched("--format", "json", "--by", "model")
+    first = json.loads(watcher.wait_for(lambda line: line.startswith("{")))
+    assert (first["api_calls"], first["breakdown"]["rows"][0]["model"]) == (1, None)
+    cli.ok("record-tokens", "-s", "w", "--input", "1", "--output", "1", "--model", "m")
+    second = json.loads(watcher.wait_for(lambda line: line.startswith("{")))
+    assert second["api_calls"] == 2
+    assert [row["model"] for row in second["breakdown"]["rows"]] == ["m", None]
+    assert watcher.interrupt() == (0, "")
+
+
+def test_watch_without_changes_does_not_redraw(cli, watched):
+    watcher = watched("--format", "csv")
+    watcher.wait_for(lambda line: line.startswith("session_id,"))
+    watcher.wait_for(lambda line: line.startswith("w,"))
+    time.sleep(1)  # ten refreshes with nothing new
+    cli.ok("rename", "w", "Renamed")
+    row = watcher.wait_for(lambda line: line.startswith("w,"))
+    assert row.startswith("w,Renamed,")
+    assert sum(line.startswith("session_id,") for line in watcher.seen) == 1
+    assert sum(line.startswith("w,") for line in watcher.seen) == 2
+    assert watcher.interrupt() == (0, "")
+
+
+def test_changed_figures_says_by_how_much():
+    before = _stats(story_count=1, total_tokens=100, total_cost="0.5", tokens_per_story=100.0, name="a")
+    after = _stats(story_count=3, total_tokens=90, total_cost="0.25", tokens_per_story=30.0, name="b")
+    assert changed_figures(before, after) == {"story_count": "+2", "total_tokens": "-10", "total_cost": "-$0.2500",
+                                              "tokens_per_story": "-70.0", "name": "changed"}
+
+
+def _stats(**figures) -> SessionStats:
+    from dataclasses import fields
+    from decimal import Decimal
+
+    base = {f.name: None for f in fields(SessionStats)}
+    base.update(figures)
+    base["total_cost"] = Decimal(base["total_cost"])
+    return SessionStats(**base)
