@@ -10,10 +10,11 @@ from pathlib import Path
 
 from sessionstats.errors import InvalidInput
 from sessionstats.importing.checks import Field, first_problem, is_good, problems, raw_select, typed_value
-from sessionstats.importing.sources import ImportFormat, read_source, record_location
+from sessionstats.importing.sources import ImportFormat, prepare_scan, record_location, run_scan
 from sessionstats.store import Store
 
 StepReporter = Callable[[str], None]
+ROW_INDEX = "rowid - (SELECT min(rowid) FROM import_rows)"  # the record's 0-based index in the file
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,8 @@ def stage_rows(store: Store, source: ImportSource, fields: Sequence[Field], *, s
 
     `extra` is a further (good-row test, `WHEN ... THEN message` clause) across fields.
     """
-    present = read_source(store, source.path, source.format, [f.name for f in fields])
+    names = [f.name for f in fields]
+    scan = prepare_scan(store, source.path, source.format, names)
     if source.zone:
         store.execute("SET TimeZone = $zone", {"zone": source.zone})
     inner = ", ".join(f"{typed_value(f)} AS {_ident(f.name)}" for f in fields)
@@ -56,12 +58,13 @@ def stage_rows(store: Store, source: ImportSource, fields: Sequence[Field], *, s
                       for f in fields)
     good = [is_good(f) for f in fields] + ([extra[0]] if extra else [])
     clauses = [clause for f in fields for clause in problems(f)] + ([extra[1]] if extra else [])
+    # Straight from the reader into one table, whose rowids then follow the file's order.
     sql = f"""CREATE OR REPLACE TEMP TABLE import_rows AS
-              SELECT n, {outer}, {first_problem(good, clauses)} AS problem
-              FROM (SELECT *, {inner} FROM ({raw_select(fields, present)}))"""
-    store.execute(sql, used_params(sql, session=session, now=now))
-    store.execute("DROP TABLE import_raw")
-    bad = store.fetchone("SELECT n, problem FROM import_rows WHERE problem IS NOT NULL ORDER BY n LIMIT 1")
+              SELECT {outer}, {first_problem(good, clauses)} AS problem
+              FROM (SELECT *, {inner} FROM ({raw_select(fields, scan.present, scan.sql)}))"""
+    run_scan(store, sql, source.path, source.format, names, used_params(sql, session=session, now=now))
+    bad = store.fetchone(
+        f"SELECT {ROW_INDEX}, problem FROM import_rows WHERE problem IS NOT NULL ORDER BY rowid LIMIT 1")
     if bad:
         raise InvalidInput(f"{record_location(source.path, source.format, bad[0])}: {bad[1]}")
 
@@ -69,7 +72,7 @@ def stage_rows(store: Store, source: ImportSource, fields: Sequence[Field], *, s
 def ensure_sessions(store: Store, source: ImportSource, *, user: str, create: bool, now: datetime) -> int:
     """Check every row's session is the user's; make the missing ones when `create`. Returns how many were made."""
     missing = store.fetchone(
-        """SELECT min(n), session_id FROM import_rows r
+        f"""SELECT min({ROW_INDEX}), session_id FROM import_rows r
            WHERE NOT EXISTS (SELECT 1 FROM sessions s WHERE s.user_id = $user AND s.id = r.session_id)
            GROUP BY session_id ORDER BY 1 LIMIT 1""",
         {"user": user},
@@ -91,14 +94,14 @@ def ensure_sessions(store: Store, source: ImportSource, *, user: str, create: bo
 def drop_repeats(store: Store, *, user: str, table: str, key: str) -> int:
     """Delete staged rows whose `key` is in the session already, or earlier in the file; return how many."""
     cursor = store.execute(
-        f"""DELETE FROM import_rows WHERE n IN (
-                SELECT r.n FROM import_rows r JOIN {table} t
+        f"""DELETE FROM import_rows WHERE rowid IN (
+                SELECT r.rowid FROM import_rows r JOIN {table} t
                   ON t.user_id = $user AND t.session_id = r.session_id AND t.{key} = r.{key}
                 UNION ALL
-                SELECT r.n FROM import_rows r JOIN (
-                    SELECT session_id, {key}, min(n) AS first FROM import_rows WHERE {key} IS NOT NULL
+                SELECT r.rowid FROM import_rows r JOIN (
+                    SELECT session_id, {key}, min(rowid) AS first FROM import_rows WHERE {key} IS NOT NULL
                     GROUP BY ALL HAVING count(*) > 1) f
-                  ON f.session_id = r.session_id AND f.{key} = r.{key} AND r.n > f.first)""",
+                  ON f.session_id = r.session_id AND f.{key} = r.{key} AND r.rowid > f.first)""",
         {"user": user},
     )
     return int(cursor.fetchone()[0])  # type: ignore[index]

@@ -24,13 +24,10 @@ class Field:
     required: bool = False
 
 
-def raw_select(fields: Sequence[Field], present: Sequence[str]) -> str:
-    """Each field's text from `import_raw` as `raw_<name>` (NULL for a column the file lacks), and `n`."""
-    parts = ["rowid - (SELECT min(rowid) FROM import_raw) AS n"]  # rowids count from the table's first
-    for field in fields:
-        text = _ident(field.name) if field.name in present else "NULL::VARCHAR"
-        parts.append(f"{text} AS {_raw(field)}")
-    return "SELECT " + ", ".join(parts) + " FROM import_raw"
+def raw_select(fields: Sequence[Field], present: Sequence[str], source: str) -> str:
+    """Each field's text from the `source` scan as `raw_<name>` (NULL for a column the file lacks)."""
+    parts = [f"{_ident(f.name) if f.name in present else 'NULL::VARCHAR'} AS {_raw(f)}" for f in fields]
+    return f"SELECT {', '.join(parts)} FROM {source}"
 
 
 def typed_value(field: Field) -> str:

@@ -1,7 +1,7 @@
-"""Read an import file into the temp table `import_raw` with DuckDB's own readers, in file order.
+"""Read an import file with DuckDB's own readers (read_json, read_csv), in file order.
 
-Row `rowid` of `import_raw` is the record's index in the file. Line numbers are only worked out when
-a record is bad, by reading the file again in Python: the happy path never pays for them.
+A table made from the scan keeps the file's order, so its rowid gives each record's index. Line numbers
+are only worked out when a record is bad, by reading the file again in Python: good files never pay.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import csv
 import json
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
@@ -40,15 +41,30 @@ def resolve_format(path: Path | None, given: ImportFormat | None) -> ImportForma
     return found
 
 
-def read_source(store: Store, path: Path, fmt: ImportFormat, columns: Sequence[str]) -> list[str]:
-    """Load the file into `import_raw`, every column as text (a JSON number as its digits).
+@dataclass(frozen=True)
+class Scan:
+    """A DuckDB table function reading the file (every column as text, in file order; `$path` names the
+    file), and the known columns the file has."""
 
-    Returns the columns present; an unknown column, a record that is not an object, or a malformed
-    line is InvalidInput naming its line.
+    sql: str
+    present: list[str]
+
+
+def prepare_scan(store: Store, path: Path, fmt: ImportFormat, columns: Sequence[str]) -> Scan:
+    """Check the file's columns (the header, or every JSON object's keys) and say how to read it.
+
+    An unknown column, a record that is not an object, or a malformed line is InvalidInput naming its line.
     """
     if fmt is ImportFormat.jsonl:
-        return _read_jsonl(store, path, columns)
-    return _read_delimited(store, path, "," if fmt is ImportFormat.csv else "\t", columns)
+        return _jsonl_scan(store, path, columns)
+    return _delimited_scan(path, _delimiter(fmt), columns)
+
+
+def run_scan(store: Store, sql: str, path: Path, fmt: ImportFormat, columns: Sequence[str],
+             params: dict[str, object]) -> None:
+    """Run a statement that reads the file; a reader error becomes InvalidInput naming the line."""
+    explain = (lambda: _first_bad_jsonl_line(path, columns)) if fmt is ImportFormat.jsonl else None
+    _query(store, sql, path, explain, fetch=False, **params)
 
 
 def record_location(path: Path, fmt: ImportFormat, index: int) -> str:
@@ -67,15 +83,14 @@ def record_location(path: Path, fmt: ImportFormat, index: int) -> str:
 # ---- JSON Lines ---------------------------------------------------------------------------------
 
 
-def _read_jsonl(store: Store, path: Path, columns: Sequence[str]) -> list[str]:
+def _jsonl_scan(store: Store, path: Path, columns: Sequence[str]) -> Scan:
     keys = _jsonl_keys(store, path)
     unknown = [k for k in keys if k not in columns and k != _NOT_AN_OBJECT]
     if unknown or _NOT_AN_OBJECT in keys:
         raise _first_bad_jsonl_line(path, columns)
     typed = ", ".join(f"{_sql_text(c)}: 'VARCHAR'" for c in columns)
-    _load(store, f"SELECT * FROM read_json($path, format = 'newline_delimited', columns = {{{typed}}})", path,
-          lambda: _first_bad_jsonl_line(path, columns))
-    return [c for c in columns if c in keys]
+    return Scan(f"read_json($path, format = 'newline_delimited', columns = {{{typed}}})",
+                [c for c in columns if c in keys])
 
 
 def _jsonl_keys(store: Store, path: Path) -> set[str]:
@@ -111,21 +126,19 @@ def _jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
 # ---- CSV and TSV --------------------------------------------------------------------------------
 
 
-def _read_delimited(store: Store, path: Path, delimiter: str, columns: Sequence[str]) -> list[str]:
+def _delimited_scan(path: Path, delimiter: str, columns: Sequence[str]) -> Scan:
     header = _header(path, delimiter)
-    if not header:
-        return []
     for name in header:
         if name not in columns:
             raise InvalidInput(f"line 1: unknown column {name!r} (known: {', '.join(columns)})")
         if header.count(name) > 1:
             raise InvalidInput(f"line 1: column {name!r} appears twice")
+    if not header:  # an empty file: no rows
+        return Scan("(SELECT NULL::VARCHAR AS none LIMIT 0)", [])
     typed = ", ".join(f"{_sql_text(c)}: 'VARCHAR'" for c in header)
-    sql = f"""SELECT * FROM read_csv($path, columns = {{{typed}}}, header = true, auto_detect = false,
-                                     delim = {_sql_text(delimiter)}, quote = '"', escape = '"',
-                                     strict_mode = true, encoding = 'utf-8')"""
-    _load(store, sql, path, None)
-    return list(header)
+    return Scan(f"""read_csv($path, columns = {{{typed}}}, header = true, auto_detect = false,
+                             delim = {_sql_text(delimiter)}, quote = '"', escape = '"', strict_mode = true,
+                             encoding = 'utf-8')""", list(header))
 
 
 def _header(path: Path, delimiter: str) -> list[str]:
@@ -174,11 +187,6 @@ def _csv_problem(message: str) -> str | None:
 
 
 # ---- shared -------------------------------------------------------------------------------------
-
-
-def _load(store: Store, select_sql: str, path: Path, explain_json: object) -> None:
-    store.execute("DROP TABLE IF EXISTS import_raw")
-    _query(store, f"CREATE TEMP TABLE import_raw AS {select_sql}", path, explain_json, fetch=False)
 
 
 def _query(store: Store, sql: str, path: Path, explain_json: object, *, fetch: bool = True,

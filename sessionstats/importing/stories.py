@@ -51,7 +51,7 @@ def import_stories(store: Store, source: ImportSource, *, user: str, session: st
                  (id, user_id, session_id, title, narrative, tone, priority, word_count, duration, created_at)
                SELECT coalesce(r.id, uuidv7()::VARCHAR), $user, r.session_id, r.title, r.narrative, r.tone,
                       r.priority, r.word_count, r.duration, r.created_at
-               FROM import_rows r ORDER BY r.n""",
+               FROM import_rows r""",
             {"user": user},
         )
     store.execute("DROP TABLE import_rows")

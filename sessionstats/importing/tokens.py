@@ -5,6 +5,7 @@ from __future__ import annotations
 from sessionstats.bulk_pricing import ESTIMATED_COST, RATES_JOIN, load_rates
 from sessionstats.errors import InvalidInput
 from sessionstats.importing.batch import (
+    ROW_INDEX,
     ImportResult,
     ImportSource,
     StepReporter,
@@ -72,8 +73,7 @@ def import_tokens(store: Store, source: ImportSource, *, user: str, session: str
                        CASE WHEN r.cost IS NOT NULL THEN 'given' WHEN pr.model IS NOT NULL THEN 'estimated'
                             ELSE 'unknown' END,
                        r.request_id, r.created_at
-                FROM import_rows r {RATES_JOIN}
-                ORDER BY r.n""",
+                FROM import_rows r {RATES_JOIN}""",
             {"user": user},
         )
     store.execute("DROP TABLE import_rows")
@@ -82,7 +82,8 @@ def import_tokens(store: Store, source: ImportSource, *, user: str, session: str
 
 def _check_providers(store: Store, source: ImportSource) -> None:
     """A provider named for pricing must be one the price data knows (as `--provider` must)."""
-    rows = store.fetchall(f"SELECT provider, min(n) FROM ({_NEEDS_PRICE}) WHERE provider IS NOT NULL GROUP BY ALL")
+    rows = store.fetchall(f"SELECT provider, min({ROW_INDEX}) FROM import_rows "
+                          "WHERE cost IS NULL AND model IS NOT NULL AND provider IS NOT NULL GROUP BY ALL")
     for provider, first in sorted(rows, key=lambda row: row[1]):
         try:
             check_provider(provider, "provider")

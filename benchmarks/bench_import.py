@@ -1,0 +1,103 @@
+"""Bulk import speed: 1,000,000 token records from JSON Lines and from CSV, each into a fresh database.
+
+Each import runs as a real `python -m sessionstats import tokens` process; its wall time and peak
+resident memory (from wait4, for that process alone) are printed as a table. Target on the 2-core
+reference machine: at least 250,000 rows per second and under 1 GiB.
+
+    python benchmarks/bench_import.py [--rows 1000000] [--sessions 1200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET_ROWS_PER_SECOND = 250_000
+TARGET_PEAK_BYTES = 1 << 30
+MODELS = ["claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4o", "gpt-4o-mini"]
+COLUMNS = ["session_id", "model", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+           "cost", "request_id", "created_at"]
+
+
+def generate(rows: int, sessions: int, seed: int = 7) -> list[tuple[str, ...]]:
+    """Token records as text: a mix of models, cache use, 30% with a given cost, all with a request id."""
+    rng = random.Random(seed)
+    records = []
+    for n in range(rows):
+        cost = f"0.{rng.randrange(10**6):06d}" if rng.random() < 0.3 else ""
+        records.append((
+            f"session-{n % sessions:05d}", MODELS[n % len(MODELS)], str(rng.randrange(4000)),
+            str(rng.randrange(1500)), str(rng.randrange(20000) if n % 3 else 0),
+            str(rng.randrange(3000) if n % 7 == 0 else 0), cost, f"req_{n:09d}",
+            f"2025-{1 + n % 12:02d}-{1 + n % 28:02d}T{n % 24:02d}:{n % 60:02d}:00Z",
+        ))
+    return records
+
+
+def write_jsonl(path: Path, records: list[tuple[str, ...]]) -> None:
+    with path.open("w") as out:
+        for r in records:
+            cost = f', "cost": "{r[6]}"' if r[6] else ""
+            out.write(f'{{"session_id": "{r[0]}", "model": "{r[1]}", "input_tokens": {r[2]}, "output_tokens": {r[3]}, '
+                      f'"cache_read_tokens": {r[4]}, "cache_write_tokens": {r[5]}{cost}, "request_id": "{r[7]}", '
+                      f'"created_at": "{r[8]}"}}\n')
+
+
+def write_csv(path: Path, records: list[tuple[str, ...]]) -> None:
+    with path.open("w") as out:
+        out.write(",".join(COLUMNS) + "\n")
+        out.writelines(",".join(r) + "\n" for r in records)
+
+
+def run_import(source: Path, db: Path) -> tuple[float, int, str]:
+    """Wall seconds, peak RSS in bytes (this process alone) and the summary line of one import."""
+    env = {**os.environ, "SESSIONSTATS_DB": str(db), "SESSIONSTATS_USER": "bench"}
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-m", "sessionstats", "import", "tokens", str(source),
+                                "--create-sessions"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"import of {source.name} failed ({process.returncode}): {stderr}")
+    return seconds, usage.ru_maxrss * 1024, stderr.strip().splitlines()[-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--sessions", type=int, default=1_200)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="sessionstats-bench-") as folder:
+        root = Path(folder)
+        records = generate(args.rows, args.sessions)
+        files = {"jsonl": root / "tokens.jsonl", "csv": root / "tokens.csv"}
+        write_jsonl(files["jsonl"], records)
+        write_csv(files["csv"], records)
+        del records
+        results = []
+        for name, path in files.items():
+            db = root / f"{name}.duckdb"
+            seconds, peak, summary = run_import(path, db)
+            results.append((f"{name}, fresh database", path.stat().st_size, seconds, peak, summary))
+            seconds, peak, summary = run_import(path, db)  # the same file again: every row is skipped
+            results.append((f"{name}, same file again", path.stat().st_size, seconds, peak, summary))
+    print(f"{'import':26} {'rows':>10} {'file MiB':>9} {'seconds':>8} {'rows/s':>10} {'peak MiB':>9}  target")
+    for label, size, seconds, peak, _ in results:
+        rate = args.rows / seconds
+        met = rate >= TARGET_ROWS_PER_SECOND and peak < TARGET_PEAK_BYTES
+        print(f"{label:26} {args.rows:>10,} {size / 2**20:>9.0f} {seconds:>8.2f} {rate:>10,.0f} "
+              f"{peak / 2**20:>9.0f}  {'met' if met else 'MISSED'}")
+    for label, *_, summary in results:
+        print(f"  {label}: {summary.removeprefix('sessionstats: ')}")
+
+
+if __name__ == "__main__":
+    main()
