@@ -250,3 +250,10 @@ def test_a_story_without_a_title_fails_the_whole_import(sessions, tmp_path):
     # the first row's narrative spans two lines inside its quotes
     assert result.stderr.startswith("sessionstats: line 4 (row 2): title: must not be empty")
     assert table_of(sessions.db, "SELECT count(*) FROM story_history") == [(0,)]
+
+
+def test_import_commands_have_help_with_examples(run_process):
+    for kind in ("tokens", "stories"):
+        helped = run_process("import", kind, "--help")
+        assert helped.returncode == 0 and "Example:" in helped.stdout
+    assert "Example:" in run_process("reprice", "--help").stdout

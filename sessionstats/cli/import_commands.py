@@ -109,6 +109,8 @@ def _readable_file(file: str, fmt: ImportFormat | None) -> Iterator[tuple[Path, 
             raise InvalidInput(f"FILE: {file!r} is not a file you can read")
         yield path, resolve_format(path, fmt)
         return
+    if sys.stdin.isatty():
+        raise InvalidInput("FILE: give a file to import, or pipe the rows in (with --format)")
     chosen = resolve_format(None, fmt)
     with tempfile.TemporaryDirectory(prefix="sessionstats-import-") as folder:
         path = Path(folder) / f"stdin.{chosen.value}"

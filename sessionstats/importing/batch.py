@@ -45,7 +45,7 @@ class ImportResult:
 
 def stage_rows(store: Store, source: ImportSource, fields: Sequence[Field], *, session: str | None,
                now: datetime, defaults: dict[str, str], extra: tuple[str, str] | None = None) -> None:
-    """Read the file into `import_rows` (n, typed fields), or raise naming the first bad record.
+    """Read the file into `import_rows` (typed fields, in file order), or raise naming the first bad record.
 
     `extra` is a further (good-row test, `WHEN ... THEN message` clause) across fields.
     """
@@ -62,7 +62,11 @@ def stage_rows(store: Store, source: ImportSource, fields: Sequence[Field], *, s
     sql = f"""CREATE OR REPLACE TEMP TABLE import_rows AS
               SELECT {outer}, {first_problem(good, clauses)} AS problem
               FROM (SELECT *, {inner} FROM ({raw_select(fields, scan.present, scan.sql)}))"""
-    run_scan(store, sql, source.path, source.format, names, used_params(sql, session=session, now=now))
+    try:
+        run_scan(store, sql, source.path, source.format, names, used_params(sql, session=session, now=now))
+    finally:
+        if source.zone:
+            store.execute("RESET TimeZone")
     bad = store.fetchone(
         f"SELECT {ROW_INDEX}, problem FROM import_rows WHERE problem IS NOT NULL ORDER BY rowid LIMIT 1")
     if bad:
