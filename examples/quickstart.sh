@@ -24,8 +24,19 @@ record "Storm warning" urgent high 28.2 \
   "Small craft should return to port: winds will rise to force eight by noon, with heavy rain." \
   980 305 6200 0 0.009375 req_03
 
-# One more call that has no story yet (a retry that was cut off): its cost is unknown.
+# One more call that has no story yet (a retry that was cut off) and no given cost: its cost is
+# estimated from the model's price at the time (640 x $3 / M + 12 x $15 / M = $0.00210).
 sessionstats record-tokens --model claude-sonnet-4-5 --input 640 --output 12 --request-id req_04 >/dev/null
+
+# A saved API response carries its own model, token counts and request id.
+response=$(mktemp)
+cat > "$response" <<'JSON'
+{"id": "msg_01Quickstart", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5-20250929",
+ "content": [{"type": "text", "text": "Good evening."}], "stop_reason": "end_turn",
+ "usage": {"input_tokens": 420, "cache_read_input_tokens": 6200, "cache_creation_input_tokens": 0, "output_tokens": 9}}
+JSON
+sessionstats record-tokens --from-response "$response" >/dev/null
+rm -f "$response"
 
 sessionstats show "$SESSIONSTATS_SESSION" --format table
 echo

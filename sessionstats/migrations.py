@@ -81,6 +81,12 @@ def m001_sessions_stories_tokens(con: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
+@migration
+def m002_token_provider(con: duckdb.DuckDBPyConnection) -> None:
+    # The provider a model was priced at (`--provider`), so `reprice` prices it the same way again.
+    con.execute("ALTER TABLE token_usage ADD COLUMN provider TEXT")
+
+
 LATEST_VERSION = len(MIGRATIONS)
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
 from sessionstats.errors import InvalidInput
 from sessionstats.ids import new_id
+from sessionstats.pricing import TokenCounts, check_provider, estimate_cost, unknown_model_warning
 from sessionstats.sessions import create_session, find_session, require_session
 from sessionstats.store import Store
 from sessionstats.times import utc_now
@@ -16,10 +17,14 @@ from sessionstats.validate import MAX_BIGINT, check_count, check_id, check_label
 
 @dataclass(frozen=True)
 class Recorded:
-    """The id of the stored record; `created` is False when it was there already."""
+    """The id of the stored record; `created` is False when it was there already.
+
+    `warning` is for the person (a model without a price); the core never prints it.
+    """
 
     id: str
     created: bool
+    warning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,10 +49,11 @@ class TokenUsageInput:
     cache_write_tokens: int = 0
     model: str | None = None
     cost: Decimal | None = None
-    cost_source: str = field(default="")  # filled in by record_tokens from `cost`
+    cost_source: str = field(default="")  # filled in by prepare_usage: given, estimated or unknown
     story_id: str | None = None
     request_id: str | None = None
     created_at: datetime | None = None
+    provider: str | None = None
 
 
 def count_words(text: str | None) -> int:
@@ -81,8 +87,11 @@ def record_story(store: Store, story: StoryInput, *, user: str, create: bool = F
 
 
 def record_tokens(store: Store, usage: TokenUsageInput, *, user: str, create: bool = False) -> Recorded:
-    """Insert a token usage record; a request id already in the session is a no-op."""
-    usage = checked_usage(usage)
+    """Insert a token usage record; a request id already in the session is a no-op.
+
+    Call `prepare_usage` first to price the call before the database is locked; it is done here otherwise.
+    """
+    usage = prepare_usage(usage)
     with store.transaction():
         session_id = _owned_session_id(store, usage.session_id, user=user, create=create)
         if usage.request_id is not None:
@@ -95,16 +104,35 @@ def record_tokens(store: Store, usage: TokenUsageInput, *, user: str, create: bo
         record_id = new_id()
         store.execute(
             """INSERT INTO token_usage
-               (id, user_id, session_id, story_id, model, input_tokens, output_tokens, cache_read_tokens,
+               (id, user_id, session_id, story_id, model, provider, input_tokens, output_tokens, cache_read_tokens,
                 cache_write_tokens, total_tokens, estimated_cost, cost_source, request_id, created_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
-                record_id, user, session_id, usage.story_id, usage.model, usage.input_tokens,
+                record_id, user, session_id, usage.story_id, usage.model, usage.provider, usage.input_tokens,
                 usage.output_tokens, usage.cache_read_tokens, usage.cache_write_tokens, total_tokens(usage),
-                usage.cost, usage.cost_source, usage.request_id, usage.created_at or utc_now(),
+                usage.cost, usage.cost_source, usage.request_id, usage.created_at,
             ],
         )
-    return Recorded(record_id, created=True)
+    unpriced = usage.model is not None and usage.cost_source == "unknown"
+    return Recorded(record_id, created=True,
+                    warning=unknown_model_warning(usage.model, usage.provider) if unpriced else None)
+
+
+def prepare_usage(usage: TokenUsageInput) -> TokenUsageInput:
+    """Validate, fix the time, and price the call from its model when no cost is given (at its own time)."""
+    checked = checked_usage(usage)
+    if checked.cost_source:
+        return checked
+    created_at = checked.created_at or utc_now()
+    cost, source = checked.cost, "given"
+    if cost is None:
+        source = "unknown"
+        if checked.model is not None:
+            counts = TokenCounts(checked.input_tokens, checked.output_tokens, checked.cache_read_tokens,
+                                 checked.cache_write_tokens)
+            cost = estimate_cost(checked.model, checked.provider, counts, created_at)
+            source = "unknown" if cost is None else "estimated"
+    return replace(checked, cost=cost, cost_source=source, created_at=created_at)
 
 
 def total_tokens(usage: TokenUsageInput) -> int:
@@ -122,14 +150,23 @@ def checked_usage(usage: TokenUsageInput) -> TokenUsageInput:
         cache_write_tokens=check_count(usage.cache_write_tokens, "--cache-write"),
         model=check_label(usage.model, "--model"),
         cost=usage.cost,
-        cost_source=usage.cost_source or ("unknown" if usage.cost is None else "given"),
+        cost_source=usage.cost_source,
         story_id=check_id(usage.story_id, "--story") if usage.story_id is not None else None,
         request_id=check_id(usage.request_id, "--request-id") if usage.request_id is not None else None,
         created_at=usage.created_at,
+        provider=_checked_provider(usage),
     )
     if total_tokens(checked) > MAX_BIGINT:
         raise InvalidInput(f"the four token counts add up to more than {MAX_BIGINT}")
     return checked
+
+
+def _checked_provider(usage: TokenUsageInput) -> str | None:
+    """The provider, checked against the price data only when it will price the call."""
+    provider = check_label(usage.provider, "--provider")
+    if provider is not None and usage.cost is None and usage.model is not None and not usage.cost_source:
+        check_provider(provider.strip(), "--provider")
+    return provider.strip() if provider is not None else None
 
 
 def _checked_story(story: StoryInput) -> StoryInput:

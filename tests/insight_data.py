@@ -20,6 +20,7 @@ from conftest import Cli
 
 SONNET = "claude-sonnet-4-5"
 HAIKU = "claude-haiku-4-5"
+UNPRICED = "house-tts-1"  # a model genai-prices does not know: its cost stays unknown
 
 
 def build_radio(cli) -> None:
@@ -35,7 +36,7 @@ def build_radio(cli) -> None:
            "--cost", "0.002", "--at", "2026-11-24T10:21:00Z")
     cli.ok("record-tokens", "-s", "radio", "--story", "B", "--model", SONNET, "--input", "100", "--output", "0",
            "--cost", "0.0003", "--at", "2026-11-24T10:22:00Z")
-    cli.ok("record-tokens", "-s", "radio", "--model", HAIKU, "--input", "50", "--output", "50",
+    cli.ok("record-tokens", "-s", "radio", "--model", UNPRICED, "--input", "50", "--output", "50",
            "--at", "2026-11-25T04:30:00Z")
     cli.ok("end", "radio", "--at", "2026-11-24T11:00:00Z")
 

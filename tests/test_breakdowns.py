@@ -5,7 +5,7 @@ import io
 from decimal import Decimal
 
 import pytest
-from insight_data import HAIKU, SONNET, build_radio, copy_into, template
+from insight_data import HAIKU, SONNET, UNPRICED, build_radio, copy_into, template
 
 FIGURES = ("story_count", "api_calls", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
            "total_tokens", "total_cost", "unpriced_records", "story_share", "token_share", "cost_share")
@@ -43,12 +43,15 @@ def test_by_priority_puts_records_without_a_story_in_none(radio):
 def test_by_model_counts_a_story_under_each_model_that_made_it(radio):
     rows = rows_by(radio, "--by", "model")
     assert [{k: r[k] for k in ("model", *FIGURES)} for r in rows] == [
-        {"model": HAIKU, "story_count": 1, "api_calls": 2, "input_tokens": 450, "output_tokens": 150,
-         "cache_read_tokens": 0, "cache_write_tokens": 0, "total_tokens": 600, "total_cost": 0.002,
-         "unpriced_records": 1, "story_share": 0.5, "token_share": 600 / 2200, "cost_share": 0.15625},
+        {"model": HAIKU, "story_count": 1, "api_calls": 1, "input_tokens": 400, "output_tokens": 100,
+         "cache_read_tokens": 0, "cache_write_tokens": 0, "total_tokens": 500, "total_cost": 0.002,
+         "unpriced_records": 0, "story_share": 0.5, "token_share": 500 / 2200, "cost_share": 0.15625},
         {"model": SONNET, "story_count": 2, "api_calls": 2, "input_tokens": 1100, "output_tokens": 200,
          "cache_read_tokens": 0, "cache_write_tokens": 300, "total_tokens": 1600, "total_cost": 0.0108,
          "unpriced_records": 0, "story_share": 1.0, "token_share": 1600 / 2200, "cost_share": 0.84375},
+        {"model": UNPRICED, "story_count": 0, "api_calls": 1, "input_tokens": 50, "output_tokens": 50,
+         "cache_read_tokens": 0, "cache_write_tokens": 0, "total_tokens": 100, "total_cost": 0,
+         "unpriced_records": 1, "story_share": 0.0, "token_share": 100 / 2200, "cost_share": 0.0},
     ]
     table = radio.ok("show", "radio", "--by", "model", "--format", "table")
     assert "note: a story made with several models counts under each of them." in table
@@ -90,7 +93,7 @@ def test_by_hour_starts_at_the_local_hour_even_at_a_half_hour_offset(radio):
 def test_two_dimensions_combine_into_one_table(radio):
     rows = rows_by(radio, "--by", "model", "--by", "day", "--tz", "UTC")
     assert [(r["model"], r["day"], r["story_count"], r["api_calls"], r["total_tokens"]) for r in rows] == [
-        (HAIKU, "2026-11-24", 1, 1, 500), (HAIKU, "2026-11-25", 0, 1, 100), (SONNET, "2026-11-24", 2, 2, 1600)]
+        (HAIKU, "2026-11-24", 1, 1, 500), (SONNET, "2026-11-24", 2, 2, 1600), (UNPRICED, "2026-11-25", 0, 1, 100)]
     table = radio.ok("show", "radio", "--by", "model", "--by", "day", "--format", "table", "--tz", "UTC")
     assert "Breakdown by model and day" in table
     header = next(line for line in table.splitlines() if line.startswith("Model"))

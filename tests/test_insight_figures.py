@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from insight_data import HAIKU, build_radio, copy_into, template
+from insight_data import HAIKU, UNPRICED, build_radio, copy_into, template
 
 from sessionstats.stats import FIGURES, SORTABLE
 
@@ -90,7 +90,8 @@ def test_empty_session_has_no_ratio_and_no_division_by_zero(cli):
 @pytest.mark.parametrize(
     ("filters", "expected"),
     [
-        (["--model", HAIKU], {"story_count": 1, "api_calls": 2, "total_tokens": 600, "unpriced_records": 1}),
+        (["--model", HAIKU], {"story_count": 1, "api_calls": 1, "total_tokens": 500, "unpriced_records": 0}),
+        (["--model", UNPRICED], {"story_count": 0, "api_calls": 1, "total_tokens": 100, "unpriced_records": 1}),
         (["--tone", "urgent"], {"story_count": 1, "api_calls": 2, "total_tokens": 600, "unpriced_records": 0}),
         (["--priority", "normal"], {"story_count": 1, "api_calls": 1, "total_tokens": 1500, "word_count": 10}),
         (["--tone", "urgent", "--model", HAIKU], {"story_count": 1, "api_calls": 1, "total_tokens": 500}),

@@ -1,6 +1,13 @@
 """The command-line interface: Typer commands that parse, call the core and render."""
 
-from sessionstats.cli import insight_commands, record_commands, report_commands, session_commands  # noqa: F401  (registers)
+from sessionstats.cli import (  # noqa: F401  (registers)
+    import_commands,
+    insight_commands,
+    price_commands,
+    record_commands,
+    report_commands,
+    session_commands,
+)
 from sessionstats.cli.app import app
 
 

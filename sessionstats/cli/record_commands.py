@@ -20,7 +20,15 @@ from sessionstats.cli.options import (
     resolve_user,
 )
 from sessionstats.errors import InvalidInput
-from sessionstats.records import Recorded, StoryInput, TokenUsageInput, record_story, record_tokens
+from sessionstats.records import (
+    Recorded,
+    StoryInput,
+    TokenUsageInput,
+    prepare_usage,
+    record_story,
+    record_tokens,
+)
+from sessionstats.responses import ResponseUsage, parse_response
 from sessionstats.store import open_store
 from sessionstats.times import resolve_zone
 from sessionstats.validate import MAX_BIGINT, parse_cost
@@ -70,14 +78,27 @@ def record_story_command(
 
 @app.command("record-tokens")
 def record_tokens_command(
-    input_tokens: Annotated[int, typer.Option("--input", min=0, max=MAX_BIGINT, help="Uncached input tokens.")],
-    output_tokens: Annotated[int, typer.Option("--output", min=0, max=MAX_BIGINT, help="Output tokens.")],
+    input_tokens: Annotated[
+        int | None, typer.Option("--input", min=0, max=MAX_BIGINT, help="Uncached input tokens.")
+    ] = None,
+    output_tokens: Annotated[int | None, typer.Option("--output", min=0, max=MAX_BIGINT, help="Output tokens.")] = None,
     session: SessionOption = None,
-    cache_read: Annotated[int, typer.Option(min=0, max=MAX_BIGINT, help="Tokens read from the prompt cache.")] = 0,
-    cache_write: Annotated[int, typer.Option(min=0, max=MAX_BIGINT, help="Tokens written to the prompt cache.")] = 0,
-    model: Annotated[str | None, typer.Option(help="Model id, e.g. claude-sonnet-4-5.")] = None,
+    cache_read: Annotated[
+        int | None, typer.Option(min=0, max=MAX_BIGINT, help="Tokens read from the prompt cache [default: 0].")
+    ] = None,
+    cache_write: Annotated[
+        int | None, typer.Option(min=0, max=MAX_BIGINT, help="Tokens written to the prompt cache [default: 0].")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model id, e.g. claude-sonnet-4-5 or openai/gpt-4o; prices the call.")
+    ] = None,
+    provider: Annotated[
+        str | None, typer.Option(help="Whose prices apply when the model name is ambiguous, e.g. openrouter.")
+    ] = None,
     cost: Annotated[
-        str | None, typer.Option(metavar="USD", help="What the call cost, exactly [default: unknown].")
+        str | None,
+        typer.Option(metavar="USD", help="What the call cost, exactly [default: estimated from --model, "
+                                         "else unknown]."),
     ] = None,
     story: Annotated[
         str | None, typer.Option("--story", metavar="STORY_ID", help="The story these tokens made.")
@@ -85,6 +106,16 @@ def record_tokens_command(
     request_id: Annotated[
         str | None, typer.Option(help="The API's request id; recording it again in the session is a no-op.")
     ] = None,
+    from_response: Annotated[
+        str | None,
+        typer.Option("--from-response", metavar="FILE|-",
+                     help="Take the model, token counts and request id from a saved API response (- for stdin)."),
+    ] = None,
+    pass_through: Annotated[
+        bool,
+        typer.Option("--pass-through",
+                     help="With --from-response: copy the response to stdout unchanged; the id goes to stderr."),
+    ] = False,
     at: AtOption = None,
     tz: TzOption = None,
     create: CreateOption = False,
@@ -93,38 +124,72 @@ def record_tokens_command(
 ) -> None:
     """Record one API call's token usage and print the record's id.
 
-    total_tokens is the sum of input, output, cache read and cache write tokens.
+    total_tokens is the sum of input, output, cache read and cache write tokens. Without --cost, the
+    cost is estimated from --model with genai-prices' bundled prices at the call's time (--at).
+
+    --from-response understands Anthropic Messages JSON and event streams, OpenAI Chat Completions
+    JSON and streams (with a usage chunk) and OpenAI Responses JSON. With --pass-through the response
+    is copied to stdout even when recording fails; the exit code tells.
 
     \b
     Example:
       sessionstats record-tokens -s "$S" --model claude-sonnet-4-5 --input 1200 --output 350 --cost 0.0089
+      curl -sN https://api.anthropic.com/v1/messages ... \\
+        | sessionstats record-tokens --from-response - --pass-through | jq -r '.content[0].text'
     """
+    counts = {"--input": input_tokens, "--output": output_tokens, "--cache-read": cache_read,
+              "--cache-write": cache_write, "--request-id": request_id}
+    if from_response is None:
+        if pass_through:
+            raise InvalidInput("--pass-through: only with --from-response")
+        missing = [name for name in ("--input", "--output") if counts[name] is None]
+        if missing:
+            raise InvalidInput(f"{missing[0]}: required (or read the counts from a response with --from-response)")
+        taken = ResponseUsage("options", model, request_id, input_tokens or 0, output_tokens or 0,
+                              cache_read or 0, cache_write or 0)
+    else:
+        given = [name for name, value in counts.items() if value is not None]
+        if given:
+            raise InvalidInput(f"{given[0]}: comes from the response with --from-response; leave it out")
+        raw = _read_bytes(from_response, "--from-response")
+        if pass_through:
+            sys.stdout.buffer.write(raw)
+            sys.stdout.buffer.flush()
+        taken = parse_response(raw)
     usage = TokenUsageInput(
         session_id=session,  # type: ignore[arg-type]
-        input_tokens=input_tokens, output_tokens=output_tokens,
-        cache_read_tokens=cache_read, cache_write_tokens=cache_write, model=model,
-        cost=parse_cost(cost, "--cost"), story_id=story, request_id=request_id,
-        created_at=resolve_at(at, resolve_zone(tz)),
+        input_tokens=taken.input_tokens, output_tokens=taken.output_tokens,
+        cache_read_tokens=taken.cache_read_tokens, cache_write_tokens=taken.cache_write_tokens,
+        model=model or taken.model, provider=provider, cost=parse_cost(cost, "--cost"), story_id=story,
+        request_id=taken.request_id, created_at=resolve_at(at, resolve_zone(tz)),
     )
     owner = resolve_user(user)
+    usage = prepare_usage(usage)  # priced before the database is locked: genai-prices takes a while to load
     with open_store(db, write=True) as store:
         recorded = record_tokens(store, usage, user=owner, create=create)
-    _print_recorded(recorded, "token record")
+    _print_recorded(recorded, "token record", id_to_stderr=pass_through)
+
+
+def _read_bytes(source: str, option: str) -> bytes:
+    """A file's bytes, or stdin's for '-'."""
+    try:
+        return sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except OSError as error:
+        raise InvalidInput(f"{option}: cannot read {source!r}: {error.strerror}") from None
 
 
 def _read_text(source: str, option: str) -> str:
     """A UTF-8 text file, or stdin for '-'; a clear error for anything else."""
-    try:
-        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
-    except OSError as error:
-        raise InvalidInput(f"{option}: cannot read {source!r}: {error.strerror}") from None
+    data = _read_bytes(source, option)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise InvalidInput(f"{option}: {source!r} is not UTF-8 text (bad byte at offset {error.start})") from None
 
 
-def _print_recorded(recorded: Recorded, what: str) -> None:
-    print(recorded.id)
+def _print_recorded(recorded: Recorded, what: str, *, id_to_stderr: bool = False) -> None:
+    print(recorded.id, file=sys.stderr if id_to_stderr else sys.stdout)
+    if recorded.warning:
+        print(f"sessionstats: warning: {recorded.warning}", file=sys.stderr)
     if not recorded.created:
         print(f"sessionstats: {what} {recorded.id} was recorded already; nothing new stored", file=sys.stderr)

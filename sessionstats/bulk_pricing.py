@@ -1,0 +1,137 @@
+"""Price many token records at once: rates per (model, provider, price period), joined in SQL.
+
+A model's prices change at most once a UTC day (new list prices) or, for time-of-day prices, by the
+second; within one period and one input-size tier the cost is affine in the four token counts. So
+Python prices each distinct period once and the database applies the rates to every row exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sessionstats.errors import InvalidInput
+from sessionstats.pricing import find_model, price_granularity, rates_at
+from sessionstats.store import Store
+
+EPOCH = datetime(1970, 1, 1)
+
+# The rows to price, aliased `r`, must have model, provider, created_at and the four token counts.
+_BUCKET = """CASE pm.granularity WHEN 'day' THEN date_trunc('day', r.created_at)
+                  WHEN 'second' THEN date_trunc('second', r.created_at) ELSE TIMESTAMP '1970-01-01' END"""
+_ALL_INPUT = "(r.input_tokens + r.cache_read_tokens + r.cache_write_tokens)"
+
+RATES_JOIN = f"""
+    LEFT JOIN price_models pm ON pm.model = r.model AND pm.provider_key = coalesce(r.provider, '')
+    LEFT JOIN price_rates pr ON pr.model = r.model AND pr.provider_key = pm.provider_key
+        AND pr.bucket = {_BUCKET} AND {_ALL_INPUT} > pr.above AND {_ALL_INPUT} <= pr.up_to
+"""
+# Whole picodollars in BIGINT are ~100 times faster than DECIMAL(38, 24) arithmetic and exact when every
+# rate is a whole number of them and the counts are small enough not to overflow (`fast_below`).
+ESTIMATED_COST = """CASE WHEN pr.model IS NULL THEN NULL
+    WHEN greatest(r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens) < pr.fast_below
+    THEN CAST(CAST(pr.pico_call + pr.pico_input * r.input_tokens + pr.pico_output * r.output_tokens
+                   + pr.pico_cache_read * r.cache_read_tokens + pr.pico_cache_write * r.cache_write_tokens
+                   AS DECIMAL(18, 0)) * 0.000000000001 AS DECIMAL(38, 18))
+    ELSE CAST(pr.per_call + pr.per_input * r.input_tokens + pr.per_output * r.output_tokens
+              + pr.per_cache_read * r.cache_read_tokens + pr.per_cache_write * r.cache_write_tokens
+              AS DECIMAL(38, 18)) END"""
+_PICO = 10**12
+_MAX_PICO_SUM = 10**18 - 1  # DECIMAL(18, 0) holds up to this
+
+
+def load_rates(store: Store, rows_sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> dict[str, int]:
+    """Fill temp tables price_models and price_rates for the rows `rows_sql` selects (aliased r).
+
+    Returns the models the price data does not know, with how many records each leaves unpriced.
+    """
+    models = store.fetchall(
+        f"SELECT r.model, coalesce(r.provider, ''), count(*) FROM ({rows_sql}) r GROUP BY ALL ORDER BY ALL", params
+    )
+    found = {(model, provider): _find(model, provider) for model, provider, _ in models}
+    _create_models_table(store, found)
+    unknown = {_label(model, provider): count for model, provider, count in models if found[model, provider] is None}
+    buckets = store.fetchall(
+        f"""SELECT DISTINCT r.model, pm.provider_key, {_BUCKET} FROM ({rows_sql}) r
+            JOIN price_models pm ON pm.model = r.model AND pm.provider_key = coalesce(r.provider, '')
+            WHERE pm.granularity IS NOT NULL""",
+        params,
+    )
+    _create_rates_table(store, [(model, provider, bucket, found[model, provider])
+                                for model, provider, bucket in buckets])
+    return unknown
+
+
+def _find(model: str, provider: str) -> Any:
+    try:
+        return find_model(model, provider or None)
+    except InvalidInput:  # a stored provider the price data no longer knows: unpriced, like an unknown model
+        return None
+
+
+def _label(model: str, provider: str) -> str:
+    return f"{model} (provider {provider})" if provider else model
+
+
+def _create_models_table(store: Store, found: dict[tuple[str, str], Any]) -> None:
+    keys = list(found)
+    store.execute(
+        """CREATE OR REPLACE TEMP TABLE price_models AS
+           SELECT unnest($models::VARCHAR[]) AS model, unnest($providers::VARCHAR[]) AS provider_key,
+                  unnest($granularities::VARCHAR[]) AS granularity""",
+        {"models": [m for m, _ in keys], "providers": [p for _, p in keys],
+         "granularities": [price_granularity(found[k]) if found[k] is not None else None for k in keys]},
+    )
+
+
+_RATE_NAMES = ("call", "input", "output", "cache_read", "cache_write")
+
+
+def _create_rates_table(store: Store, buckets: list[tuple[str, str, datetime, Any]]) -> None:
+    columns: dict[str, list[Any]] = {name: [] for name in (
+        "model", "provider_key", "bucket", "above", "up_to", "fast_below",
+        *(f"per_{n}" for n in _RATE_NAMES), *(f"pico_{n}" for n in _RATE_NAMES))}
+    for model, provider, bucket, priced in buckets:
+        for rate in rates_at(priced, bucket):
+            exact = [getattr(rate, f"per_{name}") for name in _RATE_NAMES]
+            picos = [_whole_picos(value) for value in exact]
+            row = {"model": model, "provider_key": provider, "bucket": bucket, "above": rate.above,
+                   "up_to": rate.up_to, "fast_below": _fast_below(picos)}
+            for name, value, pico in zip(_RATE_NAMES, exact, picos, strict=True):
+                row[f"per_{name}"], row[f"pico_{name}"] = str(value), pico or 0
+            for name, value in row.items():
+                columns[name].append(value)
+    # Rates travel as exact text and become DECIMAL(38, 24): a float would not be exact.
+    store.execute(
+        """CREATE OR REPLACE TEMP TABLE price_rates AS
+           SELECT unnest($model::VARCHAR[]) AS model, unnest($provider_key::VARCHAR[]) AS provider_key,
+                  unnest($bucket::TIMESTAMP[]) AS bucket, unnest($above::BIGINT[]) AS above,
+                  coalesce(unnest($up_to::BIGINT[]), 9223372036854775807) AS up_to,
+                  unnest($fast_below::BIGINT[]) AS fast_below,
+                  unnest($pico_call::BIGINT[]) AS pico_call, unnest($pico_input::BIGINT[]) AS pico_input,
+                  unnest($pico_output::BIGINT[]) AS pico_output,
+                  unnest($pico_cache_read::BIGINT[]) AS pico_cache_read,
+                  unnest($pico_cache_write::BIGINT[]) AS pico_cache_write,
+                  unnest($per_call::VARCHAR[])::DECIMAL(38, 24) AS per_call,
+                  unnest($per_input::VARCHAR[])::DECIMAL(38, 24) AS per_input,
+                  unnest($per_output::VARCHAR[])::DECIMAL(38, 24) AS per_output,
+                  unnest($per_cache_read::VARCHAR[])::DECIMAL(38, 24) AS per_cache_read,
+                  unnest($per_cache_write::VARCHAR[])::DECIMAL(38, 24) AS per_cache_write""",
+        columns,
+    )
+
+
+def _whole_picos(value: Decimal) -> int | None:
+    """The rate in whole picodollars, or None when it has a finer fraction."""
+    picos = value * _PICO
+    return int(picos) if picos == picos.to_integral_value() else None
+
+
+def _fast_below(picos: list[int | None]) -> int:
+    """Counts below this cannot overflow the picodollar sum; 0 sends every row down the exact DECIMAL path."""
+    if any(p is None for p in picos):
+        return 0
+    per_call, *per_token = picos
+    return (_MAX_PICO_SUM - per_call) // max(sum(per_token), 1) + 1  # type: ignore[operator]

@@ -1,0 +1,143 @@
+"""Bulk import: `sessionstats import tokens|stories [FILE|-]`."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sessionstats.cli.app import app
+from sessionstats.cli.options import DbOption, TzOption, UserOption, resolve_user
+from sessionstats.cli.progress import StepProgress
+from sessionstats.errors import InvalidInput
+from sessionstats.importing import (
+    ImportFormat,
+    ImportResult,
+    ImportSource,
+    import_stories,
+    import_tokens,
+    resolve_format,
+)
+from sessionstats.store import open_store
+from sessionstats.times import resolve_zone
+from sessionstats.validate import check_id
+
+import_app = typer.Typer(
+    help="Import token records or stories in bulk from JSON Lines, CSV or TSV: all rows or none.",
+    no_args_is_help=True,
+)
+app.add_typer(import_app, name="import")
+
+FileArgument = Annotated[str, typer.Argument(metavar="[FILE|-]", help="The file to import; - for stdin.")]
+InputFormatOption = Annotated[
+    ImportFormat | None,
+    typer.Option("--format", "-f", case_sensitive=False, help="jsonl, csv or tsv [default: from the extension]."),
+]
+DefaultSessionOption = Annotated[
+    str | None,
+    typer.Option("--session", "-s", envvar="SESSIONSTATS_SESSION", show_envvar=True, metavar="ID",
+                 help="Session for rows without a session_id."),
+]
+CreateSessionsOption = Annotated[
+    bool, typer.Option("--create-sessions", help="Create the sessions the rows name that do not exist yet.")
+]
+
+
+@import_app.command("tokens")
+def import_tokens_command(file: FileArgument = "-", fmt: InputFormatOption = None,
+                          session: DefaultSessionOption = None, create_sessions: CreateSessionsOption = False,
+                          tz: TzOption = None, db: DbOption = None, user: UserOption = None) -> None:
+    """Import token usage records.
+
+    Columns: session_id, model, provider, input_tokens, output_tokens, cache_read_tokens,
+    cache_write_tokens, cost, request_id, story_id, created_at. input_tokens and output_tokens are
+    required; a row with a model and no cost gets an estimated cost. A request id already in its
+    session (or earlier in the file) is skipped, so importing a file twice changes nothing.
+
+    \b
+    Example:
+      sessionstats import tokens usage.jsonl --create-sessions
+      gunzip -c usage.csv.gz | sessionstats import tokens - --format csv --session "$S"
+    """
+    _run_import(import_tokens, file, fmt, session, create_sessions, tz, db, user)
+
+
+@import_app.command("stories")
+def import_stories_command(file: FileArgument = "-", fmt: InputFormatOption = None,
+                           session: DefaultSessionOption = None, create_sessions: CreateSessionsOption = False,
+                           tz: TzOption = None, db: DbOption = None, user: UserOption = None) -> None:
+    """Import stories.
+
+    Columns: session_id, id, title, narrative, tone, priority, word_count, duration, created_at.
+    title is required; word_count is counted from the narrative when absent. A story id already in
+    its session (or earlier in the file) is skipped.
+
+    \b
+    Example:
+      sessionstats import stories stories.csv --session "$SESSIONSTATS_SESSION"
+    """
+    _run_import(import_stories, file, fmt, session, create_sessions, tz, db, user)
+
+
+def _run_import(importer, file: str, fmt: ImportFormat | None, session: str | None,  # type: ignore[no-untyped-def]
+                create_sessions: bool, tz: str | None, db: str | None, user: str | None) -> None:
+    started = time.monotonic()
+    zone = _zone_name(tz)
+    default_session = check_id(session, "--session") if session is not None else None
+    owner = resolve_user(user)
+    with _readable_file(file, fmt) as (path, chosen):
+        source = ImportSource(path, chosen, zone)
+        with open_store(db, write=True) as store, StepProgress(store) as progress:
+            result = importer(store, source, user=owner, session=default_session,
+                              create_sessions=create_sessions, on_step=progress)
+    _report(result, time.monotonic() - started)
+
+
+@contextmanager
+def _readable_file(file: str, fmt: ImportFormat | None) -> Iterator[tuple[Path, ImportFormat]]:
+    """The file to read; stdin is copied to a temporary file first (DuckDB reads it more than once)."""
+    if file != "-":
+        path = Path(file)
+        if not path.is_file():
+            raise InvalidInput(f"FILE: {file!r} is not a file you can read")
+        yield path, resolve_format(path, fmt)
+        return
+    if sys.stdin.isatty():
+        raise InvalidInput("FILE: give a file to import, or pipe the rows in (with --format)")
+    chosen = resolve_format(None, fmt)
+    with tempfile.TemporaryDirectory(prefix="sessionstats-import-") as folder:
+        path = Path(folder) / f"stdin.{chosen.value}"
+        with path.open("wb") as copy:
+            shutil.copyfileobj(sys.stdin.buffer, copy, 1 << 20)
+        yield path, chosen
+
+
+def _zone_name(tz: str | None) -> str | None:
+    """--tz as the IANA name DuckDB reads times in (checked first); None leaves the local zone."""
+    if tz is None:
+        return None
+    resolve_zone(tz)
+    return "UTC" if tz.upper() in {"UTC", "Z"} else tz
+
+
+def _report(result: ImportResult, seconds: float) -> None:
+    for model, records in result.unknown_models.items():
+        print(f"sessionstats: warning: model {model!r} is not in the price data; "
+              f"{records:,} records stored with an unknown cost", file=sys.stderr)
+    line = (f"sessionstats: imported {result.imported:,} {result.what} into {result.sessions:,} sessions "
+            f"in {seconds:.1f} s")
+    if result.skipped:
+        line += f"; {result.skipped:,} were recorded already and skipped"
+    if result.created_sessions:
+        line += f"; created {result.created_sessions:,} sessions"
+    print(line, file=sys.stderr)
+    if result.unkeyed:
+        print(f"sessionstats: note: {result.unkeyed:,} of them have no {result.key}; importing them again "
+              "would store them again", file=sys.stderr)

@@ -1,0 +1,91 @@
+"""Import token usage records in bulk: one transaction, set-based checks, estimated costs by rate tables."""
+
+from __future__ import annotations
+
+from sessionstats.bulk_pricing import ESTIMATED_COST, RATES_JOIN, load_rates
+from sessionstats.errors import InvalidInput
+from sessionstats.importing.batch import (
+    ROW_INDEX,
+    ImportResult,
+    ImportSource,
+    StepReporter,
+    drop_repeats,
+    ensure_sessions,
+    stage_rows,
+    staged_counts,
+)
+from sessionstats.importing.checks import Field
+from sessionstats.importing.sources import record_location
+from sessionstats.pricing import check_provider
+from sessionstats.store import Store
+from sessionstats.times import utc_now
+from sessionstats.validate import MAX_BIGINT
+
+TOKEN_FIELDS = (
+    Field("session_id", "session", required=True),
+    Field("model", "label"),
+    Field("provider", "label"),
+    Field("input_tokens", "count", required=True),
+    Field("output_tokens", "count", required=True),
+    Field("cache_read_tokens", "count"),
+    Field("cache_write_tokens", "count"),
+    Field("cost", "cost"),
+    Field("request_id", "id"),
+    Field("story_id", "id"),
+    Field("created_at", "time"),
+)
+_DEFAULTS = {"cache_read_tokens": "coalesce(cache_read_tokens, 0)",
+             "cache_write_tokens": "coalesce(cache_write_tokens, 0)",
+             "created_at": "coalesce(created_at, $now)", "provider": "trim(provider)"}
+_TOTAL = ("(coalesce(input_tokens, 0)::HUGEINT + coalesce(output_tokens, 0) + coalesce(cache_read_tokens, 0)"
+          " + coalesce(cache_write_tokens, 0))")
+_TOTAL_FITS = (f"{_TOTAL} <= {MAX_BIGINT}",
+               f"WHEN {_TOTAL} > {MAX_BIGINT} THEN 'the four token counts add up to more than {MAX_BIGINT}'")
+_NEEDS_PRICE = "SELECT * FROM import_rows WHERE cost IS NULL AND model IS NOT NULL"
+
+
+def import_tokens(store: Store, source: ImportSource, *, user: str, session: str | None = None,
+                  create_sessions: bool = False, on_step: StepReporter | None = None) -> ImportResult:
+    """Store every record of the file, or none: a bad one raises InvalidInput naming its line and column."""
+    step = on_step or (lambda _: None)
+    now = utc_now()
+    # Staging works in temp tables (fast outside a transaction); the command holds the write lock throughout.
+    step("reading")
+    stage_rows(store, source, TOKEN_FIELDS, session=session, now=now, defaults=_DEFAULTS, extra=_TOTAL_FITS)
+    step("pricing")
+    _check_providers(store, source)
+    unknown = load_rates(store, _NEEDS_PRICE)
+    with store.transaction():
+        step("checking sessions")
+        created = ensure_sessions(store, source, user=user, create=create_sessions, now=now)
+        skipped = drop_repeats(store, user=user, table="token_usage", key="request_id")
+        imported, unkeyed, sessions = staged_counts(store, "request_id")
+        step("writing")
+        store.execute(
+            f"""INSERT INTO token_usage
+                  (id, user_id, session_id, story_id, model, provider, input_tokens, output_tokens,
+                   cache_read_tokens, cache_write_tokens, total_tokens, estimated_cost, cost_source,
+                   request_id, created_at)
+                SELECT uuidv7()::VARCHAR, $user, r.session_id, r.story_id, r.model, r.provider, r.input_tokens,
+                       r.output_tokens, r.cache_read_tokens, r.cache_write_tokens,
+                       r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_tokens,
+                       coalesce(r.cost, {ESTIMATED_COST}),
+                       CASE WHEN r.cost IS NOT NULL THEN 'given' WHEN pr.model IS NOT NULL THEN 'estimated'
+                            ELSE 'unknown' END,
+                       r.request_id, r.created_at
+                FROM import_rows r {RATES_JOIN}""",
+            {"user": user},
+        )
+    store.execute("DROP TABLE import_rows")
+    return ImportResult("token records", "request_id", imported, skipped, unkeyed, sessions, created, unknown)
+
+
+def _check_providers(store: Store, source: ImportSource) -> None:
+    """A provider named for pricing must be one the price data knows (as `--provider` must)."""
+    rows = store.fetchall(f"SELECT provider, min({ROW_INDEX}) FROM import_rows "
+                          "WHERE cost IS NULL AND model IS NOT NULL AND provider IS NOT NULL GROUP BY ALL")
+    for provider, first in sorted(rows, key=lambda row: row[1]):
+        try:
+            check_provider(provider, "provider")
+        except InvalidInput as error:
+            raise InvalidInput(f"{record_location(source.path, source.format, first)}: {error}") from None
