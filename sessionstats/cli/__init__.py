@@ -1,12 +1,13 @@
 """The command-line interface: Typer commands that parse, call the core and render."""
 
-from sessionstats.cli import (  # noqa: F401  (registers)
+# Imported for their commands, in the order `--help` lists them.
+from sessionstats.cli import (  # noqa: F401, I001
+    session_commands,
+    record_commands,
     import_commands,
+    report_commands,
     insight_commands,
     price_commands,
-    record_commands,
-    report_commands,
-    session_commands,
 )
 from sessionstats.cli.app import app
 

@@ -21,6 +21,7 @@ from sessionstats.cli.options import (
     TzOption,
     UntilOption,
     UserOption,
+    count_option,
     resolve_bucket_zone,
     resolve_format,
     resolve_scope,
@@ -32,7 +33,7 @@ from sessionstats.stats import compare_stats, session_stats
 from sessionstats.store import open_store
 from sessionstats.timeline import parse_every, timeline
 from sessionstats.times import resolve_zone
-from sessionstats.validate import MAX_BIGINT, parse_cost
+from sessionstats.validate import parse_cost
 
 SessionArgument = Annotated[str, typer.Argument(metavar="SESSION_ID", help="Session to report on.")]
 
@@ -109,10 +110,10 @@ def check(
     session_id: SessionArgument,
     max_cost: Annotated[str | None, typer.Option(metavar="USD", help="Fail once the cost reaches USD.")] = None,
     max_tokens: Annotated[
-        int | None, typer.Option(min=0, max=MAX_BIGINT, metavar="N", help="Fail once total tokens reach N.")
+        int | None, count_option(help="Fail once total tokens reach N.")
     ] = None,
     max_stories: Annotated[
-        int | None, typer.Option(min=0, max=MAX_BIGINT, metavar="N", help="Fail once the stories reach N.")
+        int | None, count_option(help="Fail once the stories reach N.")
     ] = None,
     warn_at: Annotated[
         float, typer.Option(min=0, max=100, metavar="PERCENT", help="Warn on stderr from this share of a limit.")

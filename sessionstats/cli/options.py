@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import sys
 from datetime import UTC, datetime, tzinfo
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -13,7 +13,7 @@ from sessionstats.errors import InvalidInput
 from sessionstats.render import Format
 from sessionstats.scope import Scope
 from sessionstats.times import parse_timestamp, resolve_zone, zone_name
-from sessionstats.validate import check_id
+from sessionstats.validate import check_count, check_id
 
 DbOption = Annotated[
     str | None,
@@ -120,3 +120,16 @@ def resolve_bucket_zone(tz: str | None) -> tuple[tzinfo, str]:
               "(pass --tz or set SESSIONSTATS_TZ)", file=sys.stderr)
         return UTC, "UTC"
     return (zone if zone is not None else resolve_zone(name)), name  # type: ignore[return-value]
+
+
+def parse_count(text: str) -> int:
+    """Typer parser for token and word counts: the core's check, reported against the option."""
+    try:
+        return check_count(text, "value")
+    except InvalidInput as error:
+        raise typer.BadParameter(str(error).removeprefix("value: ")) from None
+
+
+def count_option(*names: str, help: str) -> Any:
+    """An option that takes a whole number from 0 to 2^63-1 (tokens, words, limits)."""
+    return typer.Option(*names, parser=parse_count, metavar="N", help=help)

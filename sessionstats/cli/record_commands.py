@@ -16,6 +16,7 @@ from sessionstats.cli.options import (
     SessionOption,
     TzOption,
     UserOption,
+    count_option,
     resolve_at,
     resolve_user,
 )
@@ -31,7 +32,7 @@ from sessionstats.records import (
 from sessionstats.responses import ResponseUsage, parse_response
 from sessionstats.store import open_store
 from sessionstats.times import resolve_zone
-from sessionstats.validate import MAX_BIGINT, parse_cost
+from sessionstats.validate import parse_cost
 
 
 @app.command("record-story")
@@ -46,7 +47,7 @@ def record_story_command(
     tone: Annotated[str | None, typer.Option(help="Tone, e.g. calm, urgent.")] = None,
     priority: Annotated[str | None, typer.Option(help="Priority, e.g. high, normal.")] = None,
     word_count: Annotated[
-        int | None, typer.Option(min=0, max=MAX_BIGINT, help="Words [default: counted from the narrative].")
+        int | None, count_option(help="Words [default: counted from the narrative].")
     ] = None,
     duration: Annotated[float | None, typer.Option(help="Narration length in seconds.")] = None,
     story_id: Annotated[str | None, typer.Option("--id", help="Choose the id; recording it again is a no-op.")] = None,
@@ -79,15 +80,15 @@ def record_story_command(
 @app.command("record-tokens")
 def record_tokens_command(
     input_tokens: Annotated[
-        int | None, typer.Option("--input", min=0, max=MAX_BIGINT, help="Uncached input tokens.")
+        int | None, count_option("--input", help="Uncached input tokens.")
     ] = None,
-    output_tokens: Annotated[int | None, typer.Option("--output", min=0, max=MAX_BIGINT, help="Output tokens.")] = None,
+    output_tokens: Annotated[int | None, count_option("--output", help="Output tokens.")] = None,
     session: SessionOption = None,
     cache_read: Annotated[
-        int | None, typer.Option(min=0, max=MAX_BIGINT, help="Tokens read from the prompt cache [default: 0].")
+        int | None, count_option(help="Tokens read from the prompt cache [default: 0].")
     ] = None,
     cache_write: Annotated[
-        int | None, typer.Option(min=0, max=MAX_BIGINT, help="Tokens written to the prompt cache [default: 0].")
+        int | None, count_option(help="Tokens written to the prompt cache [default: 0].")
     ] = None,
     model: Annotated[
         str | None, typer.Option(help="Model id, e.g. claude-sonnet-4-5 or openai/gpt-4o; prices the call.")
