@@ -195,7 +195,7 @@ def _median_wall(argv: list[str], env: dict[str, str], runs: int) -> float:
 
 
 def explain(size: str) -> None:
-    """EXPLAIN ANALYZE of the statements `show` runs, for the big and the small session."""
+    """EXPLAIN ANALYZE of the statements `show` runs, for the big and the small session, as a flat list."""
     import duckdb
 
     db, meta, env = working_copy(size)
@@ -205,11 +205,26 @@ def explain(size: str) -> None:
         try:
             for sql, params in statements:
                 con.execute(sql, params).fetchall()  # warm
-                plan = con.execute("EXPLAIN ANALYZE " + sql, params).fetchall()
-                print(f"\n=== {which} ({meta[which]['token_records']:,} token records) ===")
-                print(plan[0][1])
+                profile = json.loads(con.execute("EXPLAIN (ANALYZE, FORMAT json) " + sql, params).fetchall()[0][1])
+                print(f"\n{which} ({meta[which]['token_records']:,} token records): latency "
+                      f"{profile['latency'] * 1000:.0f} ms, CPU {profile['cpu_time'] * 1000:.0f} ms, "
+                      f"rows scanned {profile['cumulative_rows_scanned']:,}")
+                for depth, node in _walk(profile, 0):
+                    info = node.get("extra_info", {})
+                    where = f" {info.get('Table', '').split('.')[-1]} {info.get('Type', '')} " \
+                            f"filters {info.get('Filters')}" if "Table" in info else ""
+                    print(f"  {'  ' * depth}{node['operator_name']:<22} {node['operator_timing'] * 1000:7.1f} ms "
+                          f"{node['operator_cardinality']:>10,} rows  scanned {node['operator_rows_scanned']:>10,}"
+                          f"{where}")
         finally:
             con.close()
+
+
+def _walk(node: dict, depth: int):
+    for child in node.get("children", []):
+        if child.get("operator_name") != "EXPLAIN_ANALYZE":
+            yield depth, child
+        yield from _walk(child, depth + 1)
 
 
 def main(argv: list[str] | None = None) -> int:

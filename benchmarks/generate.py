@@ -95,6 +95,7 @@ def generate(size: str, *, log=print) -> dict:
     with open_store(building, write=True) as store:
         con = store.con
         con.execute("SET memory_limit = '4GB'")  # the sort of 10m rows spills rather than crowd the machine
+        con.execute("SET enable_progress_bar = false")
         _create_helpers(con)
         _plan_sessions(con, spec)
         for table, statement in (("sessions", _SESSIONS_SQL), ("story_history", _STORIES_SQL),
@@ -111,6 +112,11 @@ def generate(size: str, *, log=print) -> dict:
     meta_path(size).write_text(json.dumps(meta, indent=2) + "\n")
     log(f"  done in {meta['generate_seconds']} s: {final} ({meta['file_bytes'] / 2**20:,.0f} MiB)")
     return meta
+
+
+def attach_sql(path: Path, alias: str) -> str:
+    """ATTACH takes no parameters: the path (one of ours, under benchmarks/data) goes in as a quoted literal."""
+    return f"ATTACH '{str(path).replace(chr(39), chr(39) * 2)}' AS {alias} (READ_ONLY)"
 
 
 def _params(statement: str) -> dict:

@@ -75,7 +75,7 @@ def _input_file(fmt: str, rows: int) -> Path:
     building = path.with_name(path.name + ".building")
     con = duckdb.connect()
     try:
-        con.execute("ATTACH ? AS src (READ_ONLY)", [str(generate.data_path("1m"))])
+        con.execute(generate.attach_sql(generate.data_path("1m"), "src"))
         # COPY takes no parameters for its target; the path is ours, under benchmarks/data.
         con.execute(_EXPORT_SQL.format(rows=int(rows), path=str(building).replace("'", "''"), options=options))
     finally:
@@ -94,7 +94,7 @@ def _target_template(meta: dict) -> Path:
     building = path.with_name(path.name + ".building")
     building.unlink(missing_ok=True)
     with open_store(building, write=True) as store:
-        store.execute("ATTACH ? AS src (READ_ONLY)", [str(generate.data_path("1m"))])
+        store.execute(generate.attach_sql(generate.data_path("1m"), "src"))
         store.execute("INSERT INTO sessions SELECT * REPLACE ($user AS user_id) FROM src.sessions",
                       {"user": meta["user"]})
         store.execute("INSERT INTO story_history SELECT * REPLACE ($user AS user_id) FROM src.story_history",

@@ -83,13 +83,13 @@ def measure_size(size: str, product: Product, runs: int, *, extras: bool) -> lis
     copy_file(generate.data_path(size), db)
     env = {"SESSIONSTATS_DB": str(db), "SESSIONSTATS_USER": meta["user"], "TZ": "UTC"}
     big, small = meta["big_session"]["id"], meta["small_session"]["id"]
-    reads: list[tuple[str, list[str], Target]] = [
+    reads: list[tuple[str, list[str] | str, Target]] = [
         (f"show (big: {meta['big_session']['token_records']:,} records)", ["show", big, "-f", "table"], SHOW),
         (f"show (small: {meta['small_session']['token_records']:,} records)", ["show", small, "-f", "table"], SHOW),
     ]
     if extras:
-        by_model = ["show", big, "--by", "model", "-f", "table"] if "--by" in product.show_options else None
-        timeline = ["timeline", big, "-f", "table"] if product.has("timeline") else None
+        by_model = ["show", big, "--by", "model", "-f", "table"] if "--by" in product.show_options else "no --by"
+        timeline = ["timeline", big] if product.has("timeline") else "no timeline command"
         reads += [("show big --by model", by_model, REPORT), ("list --limit 20", ["list", "--limit", "20",
                   "-f", "table"], REPORT), ("timeline big", timeline, REPORT)]
     writes = [
@@ -106,10 +106,11 @@ def measure_size(size: str, product: Product, runs: int, *, extras: bool) -> lis
     return results
 
 
-def _measure(name: str, size: str, args: list[str] | None, target: Target, product: Product, db: Path,
+def _measure(name: str, size: str, args: list[str] | str, target: Target, product: Product, db: Path,
              env: dict[str, str], runs: int, *, read_only: bool) -> Result:
-    if args is None:
-        return Result(name, size, None, None, target.describe(), "n/a", "not in this sessionstats yet")
+    """Time the command beside its floor; `args` is the reason when the command is not there yet."""
+    if isinstance(args, str):
+        return Result(name, size, None, None, target.describe(), "n/a", args)
     print(f"  {size:>4}  {name} ...", file=sys.stderr)
     statements = capture_statements(args, env)
     floor = floor_command(db, statements, read_only=read_only)
@@ -130,27 +131,17 @@ def print_main_table(results: list[Result]) -> None:
 
 
 def print_growth_table(results: list[Result], sizes: list[str]) -> None:
-    """show and record-tokens at each size: product median (floor median)."""
-    names = [name for name in dict.fromkeys(r.measure.split(" (")[0] + _kind(r.measure) for r in results)
-             if name.startswith(("show big", "show small", "record-tokens"))]
-    rows = [["token records", *names]]
+    """show (big and small session) and record-tokens at each size: product median (floor median)."""
+    columns = {"show big": "show (big", "show small": "show (small", "record-tokens": "record-tokens"}
+    rows = [["token records", *columns]]
     for size in sizes:
         line = [f"{generate.SIZES[size].token_records:,}"]
-        for name in names:
-            match = [r for r in results if r.size == size and r.measure.split(" (")[0] + _kind(r.measure) == name]
-            r = match[0] if match else None
-            line.append(f"{fmt_seconds(r.product.median)} ({fmt_seconds(r.floor.median)})"
-                        if r and r.product and r.floor else "n/a")
+        for prefix in columns.values():
+            found = [r for r in results if r.size == size and r.measure.startswith(prefix) and r.product and r.floor]
+            line.append(f"{fmt_seconds(found[0].product.median)} ({fmt_seconds(found[0].floor.median)})"
+                        if found else "n/a")
         rows.append(line)
     _print_rows(rows)
-
-
-def _kind(measure: str) -> str:
-    if measure.startswith("show (big"):
-        return " big"
-    if measure.startswith("show (small"):
-        return " small"
-    return ""
 
 
 def print_size_table(sizes: list[str]) -> None:
@@ -202,13 +193,14 @@ def main(argv: list[str] | None = None) -> int:
         results += import_measures(product, runs=max(3, runs // 3), quick=args.quick)
     finally:
         shutil.rmtree(WORK_DIR, ignore_errors=True)
+    sys.stderr.flush()
     _header(sizes, runs)
     print_main_table(results)
     print("\nGrowth: median (floor)")
     print_growth_table(results, sizes)
     print("\nDatabase size (token records, stories with narratives, sessions)")
     print_size_table(sizes)
-    print(f"\n({time.perf_counter() - started:.0f} s in all)")
+    print(f"\n({time.perf_counter() - started:.0f} s in all)", flush=True)
     return 0
 
 

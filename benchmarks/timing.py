@@ -7,7 +7,6 @@ import io
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -64,21 +63,26 @@ class CommandFailed(RuntimeError):
 
 
 def run_once(command: Command) -> tuple[float, int, float]:
-    """Run the command as a fresh process; return (wall seconds, peak RSS bytes, CPU seconds)."""
+    """Run the command as a fresh process; return (wall seconds, peak RSS bytes, CPU seconds).
+
+    posix_spawn, not fork: a forked child's peak RSS would count this process's memory too.
+    """
     if command.prepare is not None:
         command.prepare()
     env = {**os.environ, **command.env}
     with tempfile.TemporaryFile() as errors:
+        actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                   (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+                   (os.POSIX_SPAWN_DUP2, errors.fileno(), 2)]
         started = time.perf_counter()
-        process = subprocess.Popen(command.argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=errors, env=env)
-        _, status, usage = os.wait4(process.pid, 0)
+        pid = os.posix_spawn(command.argv[0], list(command.argv), env, file_actions=actions)
+        _, status, usage = os.wait4(pid, 0)
         elapsed = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode != 0:
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
             errors.seek(0)
             text = errors.read().decode(errors="replace").strip()
-            raise CommandFailed(f"{' '.join(command.argv[:4])} ... exited {process.returncode}: {text[-500:]}")
+            raise CommandFailed(f"{' '.join(command.argv[:4])} ... exited {code}: {text[-500:]}")
     return elapsed, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
 
 
