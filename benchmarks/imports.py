@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import generate
-from timing import Command, Result, Samples, compare, copy_file, product_argv
+from timing import Command, CommandFailed, Result, Samples, compare, copy_file, product_argv
 
 TARGET_ROWS_PER_SECOND = 250_000
 TARGET_PEAK_BYTES = 2**30
@@ -52,7 +52,11 @@ def import_measures(product, *, runs: int, quick: bool) -> list[Result]:
         command = Command([*product_argv(), "import", "tokens", str(source)], env, prepare=fresh_copy)
         reader = "read_json" if fmt == "jsonl" else "read_csv"
         floor = Command([sys.executable, "-c", _FLOOR_SCRIPT, str(db), str(source), reader], prepare=fresh_copy)
-        timed, timed_floor = compare(command, floor, runs)
+        try:
+            timed, timed_floor = compare(command, floor, runs)
+        except CommandFailed as error:
+            results.append(Result(name, "1m", None, None, TARGET, "FAILED", str(error)[:200]))
+            continue
         results.append(_judged(name, rows, timed, timed_floor))
     return results
 

@@ -24,6 +24,7 @@ import generate
 from imports import import_measures
 from timing import (
     Command,
+    CommandFailed,
     Result,
     Target,
     capture_statements,
@@ -112,9 +113,12 @@ def _measure(name: str, size: str, args: list[str] | str, target: Target, produc
     if isinstance(args, str):
         return Result(name, size, None, None, target.describe(), "n/a", args)
     print(f"  {size:>4}  {name} ...", file=sys.stderr)
-    statements = capture_statements(args, env)
-    floor = floor_command(db, statements, read_only=read_only)
-    timed, timed_floor = compare(Command([*product.argv, *args], env), floor, runs)
+    try:
+        statements = capture_statements(args, env)
+        floor = floor_command(db, statements, read_only=read_only)
+        timed, timed_floor = compare(Command([*product.argv, *args], env), floor, runs)
+    except CommandFailed as error:
+        return Result(name, size, None, None, target.describe(), "FAILED", str(error)[:200])
     return Result(name, size, timed, timed_floor, target.describe(), target.judge(timed, timed_floor))
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,28 +62,43 @@ class CommandFailed(RuntimeError):
     pass
 
 
-def run_once(command: Command) -> tuple[float, int, float]:
-    """Run the command as a fresh process; return (wall seconds, peak RSS bytes, CPU seconds).
-
-    posix_spawn, not fork: a forked child's peak RSS would count this process's memory too.
-    """
-    if command.prepare is not None:
-        command.prepare()
-    env = {**os.environ, **command.env}
+# Children are spawned by this small helper process, not by the benchmark itself: on exec, Linux counts
+# the spawning process's peak memory into the child's ru_maxrss, and the benchmark grows large.
+_LAUNCHER = r"""
+import json, os, sys, tempfile, time
+for line in sys.stdin:
+    request = json.loads(line)
     with tempfile.TemporaryFile() as errors:
         actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                    (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
                    (os.POSIX_SPAWN_DUP2, errors.fileno(), 2)]
         started = time.perf_counter()
-        pid = os.posix_spawn(command.argv[0], list(command.argv), env, file_actions=actions)
+        pid = os.posix_spawn(request["argv"][0], request["argv"], request["env"], file_actions=actions)
         _, status, usage = os.wait4(pid, 0)
         elapsed = time.perf_counter() - started
-        code = os.waitstatus_to_exitcode(status)
-        if code != 0:
-            errors.seek(0)
-            text = errors.read().decode(errors="replace").strip()
-            raise CommandFailed(f"{' '.join(command.argv[:4])} ... exited {code}: {text[-500:]}")
-    return elapsed, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
+        errors.seek(0)
+        text = errors.read().decode(errors="replace")[-500:]
+    print(json.dumps({"seconds": elapsed, "rss": usage.ru_maxrss * 1024, "cpu": usage.ru_utime + usage.ru_stime,
+                      "code": os.waitstatus_to_exitcode(status), "stderr": text}), flush=True)
+"""
+_launcher: subprocess.Popen | None = None
+
+
+def run_once(command: Command) -> tuple[float, int, float]:
+    """Run the command as a fresh process; return (wall seconds, peak RSS bytes, CPU seconds)."""
+    global _launcher
+    if command.prepare is not None:
+        command.prepare()
+    if _launcher is None:
+        _launcher = subprocess.Popen([sys.executable, "-c", _LAUNCHER], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+    request = {"argv": list(command.argv), "env": {**os.environ, **command.env}}
+    _launcher.stdin.write(json.dumps(request) + "\n")  # type: ignore[union-attr]
+    _launcher.stdin.flush()  # type: ignore[union-attr]
+    answer = json.loads(_launcher.stdout.readline())  # type: ignore[union-attr]
+    if answer["code"] != 0:
+        raise CommandFailed(f"{' '.join(command.argv[:4])} ... exited {answer['code']}: {answer['stderr'].strip()}")
+    return answer["seconds"], answer["rss"], answer["cpu"]
 
 
 def compare(product: Command, floor: Command | None, runs: int) -> tuple[Samples, Samples | None]:
