@@ -6,10 +6,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
-from sessionstats.errors import InvalidInput
+from sessionstats.errors import InvalidInput, SessionNotFound
 from sessionstats.ids import new_id
 from sessionstats.pricing import TokenCounts, check_provider, estimate_cost, unknown_model_warning
-from sessionstats.sessions import create_session, find_session, require_session
+from sessionstats.sessions import create_session, session_exists
 from sessionstats.store import Store
 from sessionstats.times import utc_now
 from sessionstats.validate import MAX_BIGINT, check_count, check_id, check_label, check_seconds, check_text
@@ -186,6 +186,8 @@ def _checked_story(story: StoryInput) -> StoryInput:
 
 
 def _owned_session_id(store: Store, session_id: str, *, user: str, create: bool) -> str:
-    if create and find_session(store, session_id, user=user) is None:
+    if session_exists(store, session_id, user=user):
+        return session_id
+    if create:
         return create_session(store, user=user, session_id=session_id).id
-    return require_session(store, session_id, user=user).id
+    raise SessionNotFound(session_id)

@@ -59,6 +59,11 @@ def find_session(store: Store, session_id: str, *, user: str) -> Session | None:
     return Session(row[0], row[1], row[2], json.loads(row[3]) if row[3] else {}, *row[4:])
 
 
+def session_exists(store: Store, session_id: str, *, user: str) -> bool:
+    """Whether the user has this session; reads the key alone (the record path's hot lookup)."""
+    return store.fetchone("SELECT 1 FROM sessions WHERE user_id = ? AND id = ?", [user, session_id]) is not None
+
+
 def require_session(store: Store, session_id: str | None, *, user: str) -> Session:
     """The user's session, or SessionNotFound: another user's session reads as missing."""
     session_id = check_id(session_id, "--session")

@@ -1,7 +1,12 @@
 """The command-line interface: Typer commands that parse, call the core and render."""
 
+import contextlib
+import os
+import sys
+
 # Imported for their commands, in the order `--help` lists them.
-from sessionstats.cli import (  # noqa: F401, I001
+# isort: off
+from sessionstats.cli import (  # noqa: F401
     session_commands,
     record_commands,
     import_commands,
@@ -9,9 +14,19 @@ from sessionstats.cli import (  # noqa: F401, I001
     insight_commands,
     price_commands,
 )
+# isort: on
 from sessionstats.cli.app import app
 
 
 def main() -> None:
     """Entry point for the console script and `python -m sessionstats`."""
-    app(prog_name="sessionstats")
+    try:
+        app(prog_name="sessionstats")
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError):  # the reader went away (`| head`)
+            stream.flush()
+    # Every connection is closed by now; skipping interpreter teardown saves ~35 ms a process.
+    os._exit(code)
