@@ -96,6 +96,9 @@ def test_list_sorts_by_any_figure(two_sessions, sort, ascending, expected):
 
 def test_list_limit_and_an_unknown_sort_field(two_sessions):
     assert [r["session_id"] for r in two_sessions.json("list", "--limit", "1")] == ["b"]
+    first_by_name = two_sessions.json("list", "--sort", "name", "--asc", "--limit", "1")
+    assert first_by_name == [r for r in two_sessions.json("list", "--sort", "name", "--asc") if r["session_id"] == "b"]
+    assert [r["session_id"] for r in two_sessions.json("list", "--sort", "total_tokens", "--limit", "1")] == ["a"]
     bad = two_sessions("list", "--sort", "colour")
     assert bad.exit_code == 2
     assert bad.stderr.startswith("sessionstats: --sort: cannot sort by 'colour'; choose one of ")
