@@ -1,6 +1,7 @@
 """The command-line interface: Typer commands that parse, call the core and render."""
 
 from sessionstats.cli import (  # noqa: F401  (registers)
+    export_commands,
     history_commands,
     import_commands,
     insight_commands,

@@ -1,9 +1,10 @@
-"""Import existing LLM history: `sessionstats import claude-code [DIR ...]`."""
+"""Import existing LLM history: `sessionstats import claude-code [DIR ...]` and `import llm [PATH]`."""
 
 from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,6 +13,7 @@ from sessionstats.cli.import_commands import import_app
 from sessionstats.cli.options import DbOption, UserOption, resolve_user
 from sessionstats.cli.progress import StepProgress
 from sessionstats.history.claude_code import HistoryResult, import_claude_code
+from sessionstats.history.llm_logs import import_llm
 from sessionstats.store import open_store
 
 DirsArgument = Annotated[
@@ -43,9 +45,7 @@ def import_claude_code_command(dirs: DirsArgument = None, db: DbOption = None, u
 
 def report_history(result: HistoryResult, seconds: float) -> None:
     """The import's summary on stderr."""
-    for model, records in result.unknown_models.items():
-        print(f"sessionstats: warning: model {model!r} is not in the price data; "
-              f"{records:,} records stored with an unknown cost", file=sys.stderr)
+    _warn_unknown(result.unknown_models)
     line = (f"sessionstats: read {result.files:,} log files; imported {result.imported:,} token records into "
             f"{result.sessions:,} sessions in {seconds:.1f} s")
     extras = [(result.updated, "updated to a bigger copy"), (result.duplicates, "duplicate copies skipped"),
@@ -55,3 +55,39 @@ def report_history(result: HistoryResult, seconds: float) -> None:
         if count:
             line += f"; {count:,} {what}"
     print(line, file=sys.stderr)
+
+
+@import_app.command("llm")
+def import_llm_command(
+    path: Annotated[str | None, typer.Argument(metavar="[PATH]", show_default=False,
+                                               help="llm's logs.db [default: where `llm logs path` points].")] = None,
+    db: DbOption = None, user: UserOption = None,
+) -> None:
+    """Import the llm tool's logs: a session per conversation, a token record per response with usage.
+
+    Cached tokens come from each response's token details. Responses imported before are skipped,
+    so running it again adds only the new ones.
+
+    \b
+    Example:
+      sessionstats import llm
+      sessionstats import llm "$(llm logs path)"
+    """
+    started = time.monotonic()
+    owner = resolve_user(user)
+    with open_store(db, write=True) as store, StepProgress(store) as progress:
+        result = import_llm(store, Path(path).expanduser() if path else None, user=owner, on_step=progress)
+    written = result.written
+    line = (f"sessionstats: imported {written.imported:,} token records into {written.sessions:,} sessions "
+            f"in {time.monotonic() - started:.1f} s")
+    extras = [(result.skipped, "responses were imported already and skipped"),
+              (result.no_usage, "responses without token counts skipped"),
+              (written.created_sessions, "sessions created")]
+    _warn_unknown(written.unknown_models)
+    print(line + "".join(f"; {count:,} {what}" for count, what in extras if count), file=sys.stderr)
+
+
+def _warn_unknown(unknown: dict[str, int]) -> None:
+    for model, records in unknown.items():
+        print(f"sessionstats: warning: model {model!r} is not in the price data; "
+              f"{records:,} records stored with an unknown cost", file=sys.stderr)
