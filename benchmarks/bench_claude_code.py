@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 MODELS = ["claude-sonnet-4-20250514", "claude-opus-4-20250514", "claude-3-5-haiku-20241022"]
-_TEXT = "Let me look at the failing test and the function it calls before changing anything. " * 9
+_TEXT = "Let me look at the failing test and the function it calls before changing anything. " * 4
 _ASSISTANT = ('{{"parentUuid":"p-{n}","isSidechain":false,"userType":"external","cwd":"/home/me/work",'
               '"sessionId":"{session}","version":"1.0.80","gitBranch":"main","message":{{"id":"msg_{n:09d}",'
               '"type":"message","role":"assistant","model":"{model}","content":[{{"type":"text","text":"{text}"}}],'

@@ -174,3 +174,12 @@ def test_a_missing_directory_is_refused_and_writes_nothing(cli, tmp_path: Path) 
     assert result.exit_code == 2
     assert result.stderr.startswith("sessionstats: DIR:")
     assert table_of(cli.db, "SELECT count(*) FROM token_usage") in ([], [(0,)])
+
+
+def test_a_message_copied_into_a_resumed_session_counts_once(cli, tmp_path: Path) -> None:
+    project = tmp_path / "claude" / "projects" / "p"
+    write_lines(project / "first.jsonl", [line("first", "a", usage(5, 50))])
+    write_lines(project / "second.jsonl", [line("second", "a", usage(5, 50)), line("second", "b", usage(1, 1))])
+    result = cli("import", "claude-code", str(tmp_path / "claude"))
+    assert "1 duplicate copies skipped" in result.stderr
+    assert totals_by_session(cli) == {"first": (1, 5, 50, 0, 0), "second": (1, 1, 1, 0, 0)}

@@ -1,7 +1,8 @@
 """Import Claude Code's logs: one session per Claude Code session, one token record per assistant message.
 
-Lines are read by DuckDB as raw text (one column, no quoting) and parsed with its JSON functions, so a
-malformed line is counted, not fatal. A message logged several times while it streams is one record:
+DuckDB's JSON reader reads only the fields we need, every one as text, with errors ignored: a line that is
+not a JSON object comes back empty and is counted as malformed, as is a count that is not a whole number;
+neither is fatal. A message logged several times while it streams is one record:
 copies share (message.id, requestId) and the one with the most tokens wins, in this run and against
 what earlier runs stored (a bigger copy replaces the stored one).
 """
@@ -18,19 +19,19 @@ from sessionstats.history.writing import ROW_COLUMNS, StepReporter, write_rows
 from sessionstats.store import Store
 from sessionstats.times import utc_now
 
-_FIELDS = ("$.message.id", "$.requestId", "$.message.model", "$.timestamp", "$.message.usage.input_tokens",
-           "$.message.usage.output_tokens", "$.message.usage.cache_creation_input_tokens",
-           "$.message.usage.cache_read_input_tokens", "$.message.usage.cache_creation.ephemeral_5m_input_tokens",
-           "$.message.usage.cache_creation.ephemeral_1h_input_tokens")
-_PATHS = "[" + ", ".join(f"'{p}'" for p in _FIELDS) + "]"
-_RAW_LINES = """read_csv($files, columns = {'line': 'VARCHAR'}, header = false, delim = chr(1), quote = '',
-                escape = '', auto_detect = false, filename = true, new_line = '\\n', strict_mode = false,
-                max_line_size = 268435456)"""
+# Every field as text, so a count of the wrong type is seen (and counted malformed), not silently NULL.
+_COLUMNS = ("{'type': 'VARCHAR', 'requestId': 'VARCHAR', 'timestamp': 'VARCHAR', 'message': 'STRUCT(id VARCHAR, "
+            "model VARCHAR, usage STRUCT(input_tokens VARCHAR, output_tokens VARCHAR, cache_creation_input_tokens "
+            "VARCHAR, cache_read_input_tokens VARCHAR, cache_creation STRUCT(ephemeral_5m_input_tokens VARCHAR, "
+            "ephemeral_1h_input_tokens VARCHAR)))'}")
+# A line that is not JSON comes back with every column NULL; every line Claude Code writes has a type.
+_LOG_LINES = f"""read_json($files, format = 'newline_delimited', columns = {_COLUMNS}, ignore_errors = true,
+                 filename = true, maximum_object_size = 268435456)"""
+_USAGE = "message.usage"
 
 
-def _count(index: int) -> str:
-    """A token count from the extracted values: NULL when absent, -1 when present but not a count."""
-    value = f"v[{index}]"
+def _count(value: str) -> str:
+    """A token count from its text: NULL when absent, -1 when present but not a count."""
     return (f"CASE WHEN {value} IS NULL THEN NULL WHEN try_cast({value} AS BIGINT) >= 0 "
             f"THEN try_cast({value} AS BIGINT) ELSE -1 END")
 
@@ -108,17 +109,19 @@ def _stage_lines(store: Store, readable: dict[str, Slice], now: object) -> tuple
         store.execute(
             f"""INSERT INTO cc_lines
                 SELECT f.session_id, f.project AS session_name,
-                       CASE WHEN v[1] IS NOT NULL AND v[2] IS NOT NULL THEN v[1] || ':' || v[2] END,
-                       v[3], NULL, coalesce(try_cast(v[4] AS TIMESTAMPTZ) AT TIME ZONE 'UTC', $now),
-                       {_count(5)}, {_count(6)},
-                       coalesce({_count(7)}, CASE WHEN v[9] IS NOT NULL OR v[10] IS NOT NULL
-                                THEN coalesce({_count(9)}, 0) + coalesce({_count(10)}, 0) END, 0),
-                       coalesce({_count(8)}, 0), l.filename, v IS NULL
-                FROM (SELECT filename,
-                             CASE WHEN json_valid(line) THEN json_extract_string(line, {_PATHS}) END AS v
-                      FROM {_RAW_LINES}
-                      WHERE contains(line, '"usage"') OR NOT json_valid(line)) l
-                JOIN cc_files f USING (filename)""",
+                       CASE WHEN message.id IS NOT NULL AND requestId IS NOT NULL
+                            THEN message.id || ':' || requestId END,
+                       message.model, NULL, coalesce(try_cast(timestamp AS TIMESTAMPTZ) AT TIME ZONE 'UTC', $now),
+                       {_count(f"{_USAGE}.input_tokens")}, {_count(f"{_USAGE}.output_tokens")},
+                       coalesce({_count(f"{_USAGE}.cache_creation_input_tokens")},
+                                CASE WHEN {_USAGE}.cache_creation IS NOT NULL THEN
+                                  coalesce({_count(f"{_USAGE}.cache_creation.ephemeral_5m_input_tokens")}, 0)
+                                  + coalesce({_count(f"{_USAGE}.cache_creation.ephemeral_1h_input_tokens")}, 0)
+                                END, 0),
+                       coalesce({_count(f"{_USAGE}.cache_read_input_tokens")}, 0), l.filename, type IS NULL
+                FROM {_LOG_LINES} l
+                JOIN cc_files f USING (filename)
+                WHERE {_USAGE} IS NOT NULL OR type IS NULL""",
             {"files": list(readable), "now": now},
         )
     usable = ("NOT bad AND model IS NOT NULL AND input_tokens IS NOT NULL AND output_tokens IS NOT NULL")
