@@ -87,6 +87,22 @@ def m002_token_provider(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE token_usage ADD COLUMN provider TEXT")
 
 
+@migration
+def m003_import_files(con: duckdb.DuckDBPyConnection) -> None:
+    # How far each log file was read by a user's history import, so a re-run reads only what was added.
+    con.execute("""
+        CREATE TABLE import_files (
+            user_id  TEXT NOT NULL,
+            source   TEXT NOT NULL,
+            path     TEXT NOT NULL,
+            size     BIGINT NOT NULL,
+            mtime_ns BIGINT NOT NULL,
+            read_to  BIGINT NOT NULL,
+            read_at  TIMESTAMP NOT NULL
+        )
+    """)
+
+
 LATEST_VERSION = len(MIGRATIONS)
 
 

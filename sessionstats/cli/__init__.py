@@ -10,8 +10,10 @@ from sessionstats.cli import (  # noqa: F401
     session_commands,
     record_commands,
     import_commands,
+    history_commands,
     report_commands,
     insight_commands,
+    export_commands,
     price_commands,
 )
 # isort: on

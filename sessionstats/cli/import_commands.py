@@ -30,7 +30,8 @@ from sessionstats.times import resolve_zone
 from sessionstats.validate import check_id
 
 import_app = typer.Typer(
-    help="Import token records or stories in bulk from JSON Lines, CSV or TSV: all rows or none.",
+    help="Import token records or stories in bulk (JSON Lines, CSV or TSV: all rows or none), or your Claude Code "
+         "and llm history.",
     no_args_is_help=True,
 )
 app.add_typer(import_app, name="import")

@@ -1,0 +1,93 @@
+"""Import existing LLM history: `sessionstats import claude-code [DIR ...]` and `import llm [PATH]`."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sessionstats.cli.import_commands import import_app
+from sessionstats.cli.options import DbOption, UserOption, resolve_user
+from sessionstats.cli.progress import StepProgress
+from sessionstats.history.claude_code import HistoryResult, import_claude_code
+from sessionstats.history.llm_logs import import_llm
+from sessionstats.store import open_store
+
+DirsArgument = Annotated[
+    list[str] | None,
+    typer.Argument(metavar="[DIR ...]", show_default=False,
+                   help="Claude config dirs [default: $CLAUDE_CONFIG_DIR, else ~/.config/claude and ~/.claude]."),
+]
+
+
+@import_app.command("claude-code")
+def import_claude_code_command(dirs: DirsArgument = None, db: DbOption = None, user: UserOption = None) -> None:
+    """Import Claude Code's logs: a session per Claude Code session, a token record per assistant message.
+
+    Reads every *.jsonl under <DIR>/projects/ (subagent logs count for their session). Copies of a
+    message are one record, the one with the most tokens; <synthetic> messages are skipped; malformed
+    lines are counted and skipped. A re-run reads only what was added since the last one.
+
+    \b
+    Example:
+      sessionstats import claude-code
+      CLAUDE_CONFIG_DIR=/work/claude sessionstats import claude-code
+    """
+    started = time.monotonic()
+    owner = resolve_user(user)
+    with open_store(db, write=True) as store, StepProgress(store) as progress:
+        result = import_claude_code(store, dirs or [], user=owner, on_step=progress)
+    report_history(result, time.monotonic() - started)
+
+
+def report_history(result: HistoryResult, seconds: float) -> None:
+    """The import's summary on stderr."""
+    _warn_unknown(result.unknown_models)
+    line = (f"sessionstats: read {result.files:,} log files; imported {result.imported:,} token records into "
+            f"{result.sessions:,} sessions in {seconds:.1f} s")
+    extras = [(result.updated, "updated to a bigger copy"), (result.duplicates, "duplicate copies skipped"),
+              (result.synthetic, "<synthetic> messages skipped"), (result.malformed, "malformed lines skipped"),
+              (result.created_sessions, "sessions created")]
+    for count, what in extras:
+        if count:
+            line += f"; {count:,} {what}"
+    print(line, file=sys.stderr)
+
+
+@import_app.command("llm")
+def import_llm_command(
+    path: Annotated[str | None, typer.Argument(metavar="[PATH]", show_default=False,
+                                               help="llm's logs.db [default: where `llm logs path` points].")] = None,
+    db: DbOption = None, user: UserOption = None,
+) -> None:
+    """Import the llm tool's logs: a session per conversation, a token record per response with usage.
+
+    Cached tokens come from each response's token details. Responses imported before are skipped,
+    so running it again adds only the new ones.
+
+    \b
+    Example:
+      sessionstats import llm
+      sessionstats import llm "$(llm logs path)"
+    """
+    started = time.monotonic()
+    owner = resolve_user(user)
+    with open_store(db, write=True) as store, StepProgress(store) as progress:
+        result = import_llm(store, Path(path).expanduser() if path else None, user=owner, on_step=progress)
+    written = result.written
+    line = (f"sessionstats: imported {written.imported:,} token records into {written.sessions:,} sessions "
+            f"in {time.monotonic() - started:.1f} s")
+    extras = [(result.skipped, "responses were imported already and skipped"),
+              (result.no_usage, "responses without token counts skipped"),
+              (written.created_sessions, "sessions created")]
+    _warn_unknown(written.unknown_models)
+    print(line + "".join(f"; {count:,} {what}" for count, what in extras if count), file=sys.stderr)
+
+
+def _warn_unknown(unknown: dict[str, int]) -> None:
+    for model, records in unknown.items():
+        print(f"sessionstats: warning: model {model!r} is not in the price data; "
+              f"{records:,} records stored with an unknown cost", file=sys.stderr)

@@ -1,0 +1,133 @@
+"""Write a user's stories, token records or per-session figures to Parquet, CSV, TSV or JSON Lines.
+
+DuckDB's COPY writes the file; the path and every filter travel as parameters. The file is written
+next to its destination under a temporary name and renamed, so a failed export leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import typing
+from collections.abc import Sequence
+from dataclasses import fields
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sessionstats.errors import InvalidInput, SessionNotFound
+from sessionstats.scope import EVERYTHING, Scope, scoped_records
+from sessionstats.stats import SessionStats, compare_stats, list_stats
+from sessionstats.store import Store
+from sessionstats.validate import check_id
+
+
+class ExportWhat(enum.StrEnum):
+    """What to export."""
+
+    stories = "stories"
+    tokens = "tokens"
+    stats = "stats"
+
+
+_FORMATS = {".parquet": "(FORMAT parquet)", ".csv": "(FORMAT csv, HEADER true)",
+            ".tsv": "(FORMAT csv, HEADER true, DELIMITER '\t')", ".jsonl": "(FORMAT json)",
+            ".ndjson": "(FORMAT json)", ".json": "(FORMAT json)"}
+_UTC_TEXT = "strftime(timezone('UTC', {column}), '%Y-%m-%dT%H:%M:%S.%fZ')"
+_SQL_TYPES = {str: "VARCHAR", int: "BIGINT", float: "DOUBLE", Decimal: "DECIMAL(38, 18)", datetime: "TIMESTAMPTZ"}
+
+
+def export(store: Store, destination: Path, what: ExportWhat, *, user: str, session_ids: Sequence[str] = (),
+           scope: Scope = EVERYTHING) -> int:
+    """Write the user's `what` (in the sessions given, else all) in scope to `destination`; return the rows."""
+    options = _copy_options(destination)
+    wanted = [check_id(s, "SESSION_ID") for s in session_ids]
+    _check_sessions(store, user, wanted)
+    store.execute("SET TimeZone = 'UTC'")
+    if what is ExportWhat.stats:
+        query, params = _stats_query(store, user, wanted, scope)
+    else:
+        query, params = _records_query(what, user, wanted, scope, text_times=destination.suffix != ".parquet")
+    count = store.fetchone(f"SELECT count(*) FROM ({query})", params)[0]  # type: ignore[index]
+    partial = destination.with_name(f".{destination.name}.{os.getpid()}.partial")
+    try:
+        store.execute(f"COPY ({query}) TO $export_path {options}", {**params, "export_path": str(partial)})
+        os.replace(partial, destination)
+    finally:
+        partial.unlink(missing_ok=True)
+    return int(count)
+
+
+def _copy_options(destination: Path) -> str:
+    options = _FORMATS.get(destination.suffix.lower())
+    if options is None:
+        raise InvalidInput(f"--to: cannot tell the format of {destination.name!r}; end it in "
+                           + ", ".join(_FORMATS))
+    if not destination.parent.is_dir():
+        raise InvalidInput(f"--to: folder {str(destination.parent)!r} does not exist")
+    if destination.is_dir():
+        raise InvalidInput(f"--to: {str(destination)!r} is a folder")
+    return options
+
+
+def _check_sessions(store: Store, user: str, wanted: list[str]) -> None:
+    if not wanted:
+        return
+    found = {row[0] for row in store.fetchall(
+        "SELECT id FROM sessions WHERE user_id = $user AND list_contains($ids::VARCHAR[], id)",
+        {"user": user, "ids": wanted})}
+    missing = next((s for s in wanted if s not in found), None)
+    if missing is not None:
+        raise SessionNotFound(missing)
+
+
+def _session_filter(params: dict[str, Any], wanted: list[str]) -> str:
+    if not wanted:
+        return ""
+    names = [f"session{i}" for i in range(len(wanted))]
+    params.update(zip(names, wanted, strict=True))
+    return "AND {column} IN (" + ", ".join(f"${name}" for name in names) + ")"
+
+
+def _records_query(what: ExportWhat, user: str, wanted: list[str], scope: Scope,
+                   text_times: bool) -> tuple[str, dict[str, Any]]:
+    """Rows shaped as `import tokens|stories` reads them, so an export can be imported again."""
+    params: dict[str, Any] = {"user": user}
+    records = scoped_records(scope, params, sessions=_session_filter(params, wanted))
+    created = (_UTC_TEXT if text_times else "timezone('UTC', {column})").format(column="t.created_at")
+    if what is ExportWhat.tokens:
+        body = f"""SELECT t.session_id, t.model, t.provider, t.input_tokens, t.output_tokens, t.cache_read_tokens,
+                          t.cache_write_tokens, t.estimated_cost AS cost, t.request_id, t.story_id,
+                          {created} AS created_at
+                   FROM token_usage t JOIN tokens s ON s.id = t.id AND s.session_id = t.session_id
+                   WHERE t.user_id = $user ORDER BY t.session_id, t.created_at, t.id"""
+    else:
+        body = f"""SELECT t.session_id, t.id, t.title, t.narrative, t.tone, t.priority, t.word_count, t.duration,
+                          {created} AS created_at
+                   FROM story_history t JOIN (SELECT DISTINCT session_id, id, created_at FROM stories) s
+                     ON s.id = t.id AND s.session_id = t.session_id AND s.created_at = t.created_at
+                   WHERE t.user_id = $user ORDER BY t.session_id, t.created_at, t.id"""
+    return f"WITH {records} {body}", params
+
+
+def _stats_query(store: Store, user: str, wanted: list[str], scope: Scope) -> tuple[str, dict[str, Any]]:
+    """The per-session figures `list` shows, staged in a temp table with exact types."""
+    if len(wanted) > 1:
+        rows = compare_stats(store, wanted, user=user, scope=scope)
+    else:
+        rows = [r for r in list_stats(store, user=user, scope=scope) if not wanted or r.session_id in wanted]
+    hints = typing.get_type_hints(SessionStats)
+    columns, params = [], {}
+    for number, column in enumerate(fields(SessionStats)):
+        kind = next(t for t in _SQL_TYPES if t in (hints[column.name], *typing.get_args(hints[column.name])))
+        params[f"c{number}"] = [_text(getattr(row, column.name)) for row in rows]
+        columns.append(f"unnest($c{number}::VARCHAR[])::{_SQL_TYPES[kind]} AS {column.name}")
+    store.execute(f"CREATE OR REPLACE TEMP TABLE export_stats AS SELECT {', '.join(columns)}", params)
+    return "SELECT * FROM export_stats", {}
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, datetime) else str(value)

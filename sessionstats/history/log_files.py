@@ -1,0 +1,126 @@
+"""Find Claude Code's log files and decide, from what was read before, which bytes of each are new."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sessionstats.errors import InvalidInput
+from sessionstats.store import Store
+
+SOURCE = "claude-code"
+
+
+@dataclass(frozen=True)
+class LogFile:
+    """A `*.jsonl` log: the Claude Code session it belongs to and its project folder's name."""
+
+    path: Path
+    session_id: str
+    project: str
+
+
+@dataclass(frozen=True)
+class Slice:
+    """The bytes [start, end) of a log still to read; `end` is just past its last complete line."""
+
+    log: LogFile
+    start: int
+    end: int
+    size: int
+    mtime_ns: int
+
+
+def config_dirs(given: Sequence[str]) -> list[Path]:
+    """The Claude config dirs: those given, else $CLAUDE_CONFIG_DIR (comma-separated), else the defaults."""
+    if given:
+        dirs = [Path(d).expanduser() for d in given]
+        missing = [str(d) for d in dirs if not d.is_dir()]
+        if missing:
+            raise InvalidInput(f"DIR: {missing[0]!r} is not a directory")
+        return dirs
+    env = os.environ.get("CLAUDE_CONFIG_DIR", "").strip()
+    if env:
+        candidates = [Path(part.strip()).expanduser() for part in env.split(",") if part.strip()]
+    else:
+        home = Path.home()
+        candidates = [home / ".config" / "claude", home / ".claude"]
+    found = [d for d in candidates if (d / "projects").is_dir()]
+    if not found:
+        raise InvalidInput("no Claude Code logs found (looked for projects/ in "
+                           + ", ".join(str(c) for c in candidates) + "); name the directory")
+    return found
+
+
+def find_logs(dirs: Iterable[Path]) -> list[LogFile]:
+    """Every log under <dir>/projects: <project>/<session>.jsonl and <project>/<session>/**/*.jsonl."""
+    logs: dict[Path, LogFile] = {}
+    for root in dirs:
+        projects = root / "projects"
+        if not projects.is_dir():
+            continue
+        for project in sorted(p for p in projects.iterdir() if p.is_dir()):
+            for entry in sorted(project.iterdir()):
+                if entry.is_file() and entry.suffix == ".jsonl":
+                    logs.setdefault(entry.resolve(), LogFile(entry.resolve(), entry.stem, project.name))
+                elif entry.is_dir():
+                    for nested in sorted(entry.rglob("*.jsonl")):
+                        if nested.is_file():
+                            logs.setdefault(nested.resolve(), LogFile(nested.resolve(), entry.name, project.name))
+    return list(logs.values())
+
+
+def new_slices(store: Store, user: str, logs: Sequence[LogFile]) -> list[Slice]:
+    """What to read of each log: appended bytes of a known file, all of a new, shrunk or rewritten one."""
+    known = {path: (size, mtime, read_to) for path, size, mtime, read_to in store.fetchall(
+        "SELECT path, size, mtime_ns, read_to FROM import_files WHERE user_id = $user AND source = $source",
+        {"user": user, "source": SOURCE})}
+    slices = []
+    for log in logs:
+        try:
+            stat = log.path.stat()
+        except FileNotFoundError:
+            continue
+        before = known.get(str(log.path))
+        if before is not None and before[:2] == (stat.st_size, stat.st_mtime_ns):
+            continue
+        start = before[2] if before is not None and before[2] <= stat.st_size else 0
+        if before is not None and stat.st_size == before[0]:
+            start = 0  # same size, new time: rewritten in place
+        end = _complete_end(log.path, start, stat.st_size)
+        slices.append(Slice(log, start, end, stat.st_size, stat.st_mtime_ns))
+    return slices
+
+
+def _complete_end(path: Path, start: int, size: int) -> int:
+    """Just past the last newline in [start, size): a line still being written is left for the next run."""
+    with path.open("rb") as log:
+        position = size
+        while position > start:
+            step = min(1 << 16, position - start)
+            log.seek(position - step)
+            chunk = log.read(step)
+            newline = chunk.rfind(b"\n")
+            if newline >= 0:
+                return position - step + newline + 1
+            position -= step
+    return start
+
+
+def remember_slices(store: Store, user: str, slices: Sequence[Slice], now: object) -> None:
+    """Record how far each log was read (inside the import's transaction)."""
+    if not slices:
+        return
+    params = {"user": user, "source": SOURCE, "paths": [str(s.log.path) for s in slices],
+              "sizes": [s.size for s in slices], "mtimes": [s.mtime_ns for s in slices],
+              "ends": [s.end for s in slices], "now": now}
+    store.execute("DELETE FROM import_files WHERE user_id = $user AND source = $source "
+                  "AND list_contains($paths::VARCHAR[], path)", {k: params[k] for k in ("user", "source", "paths")})
+    store.execute(
+        """INSERT INTO import_files (user_id, source, path, size, mtime_ns, read_to, read_at)
+           SELECT $user, $source, unnest($paths::VARCHAR[]), unnest($sizes::BIGINT[]),
+                  unnest($mtimes::BIGINT[]), unnest($ends::BIGINT[]), $now""",
+        params,
+    )

@@ -1,0 +1,104 @@
+"""Store staged history rows (temp table `history_rows`): price them, make their sessions, add or update records.
+
+A row's request id identifies one API call across runs: a stored record with the same id is replaced when
+the new copy has more tokens, else the new copy is dropped; rows with new ids are inserted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sessionstats.bulk_pricing import ESTIMATED_COST, RATES_JOIN, load_rates
+from sessionstats.store import Store
+
+StepReporter = Callable[[str], None]
+ROW_COLUMNS = """session_id VARCHAR, session_name VARCHAR, request_id VARCHAR, model VARCHAR, provider VARCHAR,
+                 created_at TIMESTAMP, input_tokens BIGINT, output_tokens BIGINT, cache_write_tokens BIGINT,
+                 cache_read_tokens BIGINT"""
+_NEW_TOTAL = "(k.input_tokens + k.output_tokens + k.cache_write_tokens + k.cache_read_tokens)"
+
+
+@dataclass(frozen=True)
+class Written:
+    """What storing the staged rows did."""
+
+    imported: int
+    updated: int
+    not_bigger: int
+    sessions: int
+    created_sessions: int
+    unknown_models: dict[str, int] = field(default_factory=dict)
+
+
+def write_rows(store: Store, *, user: str, source: str, now: object, step: StepReporter,
+               also: Callable[[], None] = lambda: None) -> Written:
+    """Price `history_rows` and store them in one transaction (with `also`, e.g. remembering what was read)."""
+    step("pricing")
+    unknown = load_rates(store, "SELECT * FROM history_rows")
+    store.execute(f"CREATE OR REPLACE TEMP TABLE history_priced AS SELECT r.*, {ESTIMATED_COST} AS cost, "
+                  "pr.model IS NOT NULL AS priced FROM history_rows r " + RATES_JOIN)
+    with store.transaction():
+        step("writing")
+        created = _create_sessions(store, user, source, now)
+        updated, not_bigger = _update_smaller_copies(store, user)
+        imported, sessions = _insert_new(store, user)
+        also()
+    for table in ("history_rows", "history_priced"):
+        store.execute(f"DROP TABLE IF EXISTS {table}")
+    return Written(imported, updated, not_bigger, sessions, created, unknown)
+
+
+def _create_sessions(store: Store, user: str, source: str, now: object) -> int:
+    """A session per new session id, named as the source names it, with the source in its settings."""
+    cursor = store.execute(
+        """INSERT INTO sessions (user_id, id, name, settings, status, created_at)
+           SELECT $user, session_id, any_value(session_name), json_object('source', $source), 'idle',
+                  least(min(created_at), $now)
+           FROM history_priced r
+           WHERE NOT EXISTS (SELECT 1 FROM sessions s WHERE s.user_id = $user AND s.id = r.session_id)
+             AND NOT EXISTS (SELECT 1 FROM token_usage t WHERE t.user_id = $user AND t.request_id = r.request_id)
+           GROUP BY session_id""",
+        {"user": user, "now": now, "source": source},
+    )
+    return int(cursor.fetchone()[0])  # type: ignore[index]
+
+
+def _update_smaller_copies(store: Store, user: str) -> tuple[int, int]:
+    """Replace stored records by this run's bigger copy of the same message; return (updated, not bigger)."""
+    store.execute(
+        """CREATE OR REPLACE TEMP TABLE cc_known AS
+           SELECT r.*, t.id AS stored_id, t.total_tokens AS stored_total FROM history_priced r
+           JOIN token_usage t ON t.user_id = $user AND t.request_id = r.request_id""",
+        {"user": user},
+    )
+    updated = store.execute(
+        f"""UPDATE token_usage t SET model = k.model, input_tokens = k.input_tokens,
+                   output_tokens = k.output_tokens, cache_read_tokens = k.cache_read_tokens,
+                   cache_write_tokens = k.cache_write_tokens, total_tokens = {_NEW_TOTAL}, estimated_cost = k.cost,
+                   cost_source = CASE WHEN k.priced THEN 'estimated' ELSE 'unknown' END, created_at = k.created_at
+            FROM cc_known k
+            WHERE t.user_id = $user AND t.id = k.stored_id AND {_NEW_TOTAL} > k.stored_total""",
+        {"user": user},
+    ).fetchone()[0]  # type: ignore[index]
+    known = store.fetchone("SELECT count(*) FROM cc_known")[0]  # type: ignore[index]
+    store.execute("DELETE FROM history_priced WHERE request_id IN (SELECT request_id FROM cc_known)")
+    store.execute("DROP TABLE cc_known")
+    return int(updated), int(known - updated)
+
+
+def _insert_new(store: Store, user: str) -> tuple[int, int]:
+    """Insert the messages no earlier run stored; return (records, sessions they went to)."""
+    counts = store.fetchone("SELECT count(*), count(DISTINCT session_id) FROM history_priced")
+    store.execute(
+        """INSERT INTO token_usage
+             (id, user_id, session_id, story_id, model, provider, input_tokens, output_tokens, cache_read_tokens,
+              cache_write_tokens, total_tokens, estimated_cost, cost_source, request_id, created_at)
+           SELECT uuidv7()::VARCHAR, $user, session_id, NULL, model, NULL, input_tokens, output_tokens,
+                  cache_read_tokens, cache_write_tokens,
+                  input_tokens + output_tokens + cache_read_tokens + cache_write_tokens, cost,
+                  CASE WHEN priced THEN 'estimated' ELSE 'unknown' END, request_id, created_at
+           FROM history_priced ORDER BY session_id, created_at""",
+        {"user": user},
+    )
+    return int(counts[0]), int(counts[1])  # type: ignore[index]
