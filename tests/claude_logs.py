@@ -55,9 +55,14 @@ def usage_of(rng: random.Random, split: bool) -> dict[str, int]:
     return usage
 
 
+def compact(value: dict) -> str:
+    """JSON without spaces, as Claude Code writes it (ccusage only reads lines holding `"usage":{`)."""
+    return json.dumps(value, separators=(",", ":"))
+
+
 def assistant_line(session: str, message_id: str, request_id: str, model: str, usage: dict, at: datetime) -> str:
     """One assistant line shaped like Claude Code's."""
-    return json.dumps({
+    return compact({
         "parentUuid": None, "isSidechain": False, "userType": "external", "cwd": "/home/me/project",
         "sessionId": session, "version": "1.0.80", "gitBranch": "main",
         "message": {"id": message_id, "type": "message", "role": "assistant", "model": model,
@@ -69,8 +74,8 @@ def assistant_line(session: str, message_id: str, request_id: str, model: str, u
 
 
 def user_line(session: str, at: datetime) -> str:
-    return json.dumps({"type": "user", "sessionId": session, "message": {"role": "user", "content": _FILLER},
-                       "timestamp": at.isoformat().replace("+00:00", "Z")})
+    return compact({"type": "user", "sessionId": session, "message": {"role": "user", "content": _FILLER},
+                    "timestamp": at.isoformat().replace("+00:00", "Z")})
 
 
 def write_tree(root: Path, *, sessions: int = 6, messages: int = 20, seed: int = 7,

@@ -102,7 +102,7 @@ def test_the_cache_creation_split_is_used_when_the_total_is_absent(cli, tmp_path
 
 def test_malformed_lines_are_counted_and_never_fatal(cli, tmp_path: Path) -> None:
     good = line("s", "a", usage(2, 3))
-    bad_count = line("s", "b", usage(2, 3)).replace('"output_tokens": 3', '"output_tokens": -3')
+    bad_count = line("s", "b", usage(2, 3)).replace('"output_tokens":3', '"output_tokens":-3')
     write_lines(tmp_path / "claude" / "projects" / "p" / "s.jsonl",
                 [good[:40], "not json at all", good, bad_count, "{\"usage\": "])
     result = cli("import", "claude-code", str(tmp_path / "claude"))
@@ -183,3 +183,13 @@ def test_a_message_copied_into_a_resumed_session_counts_once(cli, tmp_path: Path
     result = cli("import", "claude-code", str(tmp_path / "claude"))
     assert "1 duplicate copies skipped" in result.stderr
     assert totals_by_session(cli) == {"first": (1, 5, 50, 0, 0), "second": (1, 1, 1, 0, 0)}
+
+
+def test_copies_without_a_request_id_are_one_message_by_their_message_id(cli, tmp_path: Path) -> None:
+    bare = json.loads(line("s", "a", usage(9, 90)))
+    del bare["requestId"]
+    write_lines(tmp_path / "claude" / "projects" / "p" / "s.jsonl",
+                [json.dumps(bare), json.dumps(bare), line("s", "a", usage(1, 2))])
+    result = cli("import", "claude-code", str(tmp_path / "claude"))
+    assert "1 duplicate copies skipped" in result.stderr
+    assert totals_by_session(cli) == {"s": (2, 10, 92, 0, 0)}

@@ -4,7 +4,8 @@ DuckDB's JSON reader reads only the fields we need, every one as text, with erro
 not a JSON object comes back empty and is counted as malformed, as is a count that is not a whole number;
 neither is fatal. A message logged several times while it streams is one record:
 copies share (message.id, requestId) and the one with the most tokens wins, in this run and against
-what earlier runs stored (a bigger copy replaces the stored one).
+what earlier runs stored (a bigger copy replaces the stored one). A line without a requestId is keyed by
+its message.id alone, as ccusage does; one without a message.id is never a copy.
 """
 
 from __future__ import annotations
@@ -109,8 +110,7 @@ def _stage_lines(store: Store, readable: dict[str, Slice], now: object) -> tuple
         store.execute(
             f"""INSERT INTO cc_lines
                 SELECT f.session_id, f.project AS session_name,
-                       CASE WHEN message.id IS NOT NULL AND requestId IS NOT NULL
-                            THEN message.id || ':' || requestId END,
+                       CASE WHEN message.id IS NOT NULL THEN message.id || ':' || coalesce(requestId, '') END,
                        message.model, NULL, coalesce(try_cast(timestamp AS TIMESTAMPTZ) AT TIME ZONE 'UTC', $now),
                        {_count(f"{_USAGE}.input_tokens")}, {_count(f"{_USAGE}.output_tokens")},
                        coalesce({_count(f"{_USAGE}.cache_creation_input_tokens")},
