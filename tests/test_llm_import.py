@@ -109,3 +109,93 @@ def test_a_database_without_token_counts_is_refused_and_nothing_written(cli, tmp
     missing = cli("import", "llm", str(tmp_path / "nothing.db"))
     assert missing.exit_code == 2
     assert snapshot(cli.db) == before
+
+
+# llm 0.32's message store, as m023_message_store in llm/migrations.py of simonw/llm at commit
+# 2fec4df0b9e72d2099710c46cdae7a65321070bc makes it: `turns` keyed by the response id, in a conversation.
+TURNS_SCHEMA = """
+CREATE TABLE conversations (id TEXT PRIMARY KEY, name TEXT, model TEXT);
+CREATE TABLE turns (id TEXT PRIMARY KEY, model TEXT, resolved_model TEXT, prompt TEXT, system TEXT,
+    options_json TEXT, response TEXT, reasoning TEXT, response_json TEXT,
+    conversation_id TEXT REFERENCES conversations(id), duration_ms INTEGER, datetime_utc TEXT, input_tokens INTEGER,
+    output_tokens INTEGER, token_details TEXT, schema_id TEXT, input_node_id TEXT, output_node_id TEXT);
+"""
+# A development form of the same migration found in the public code index (its commit could not be named):
+# `turns` point at `threads`, whose ids reuse conversation ids while both sets of tables are written.
+THREADS_SCHEMA = """
+CREATE TABLE threads (id TEXT PRIMARY KEY, name TEXT, tip_message_hash TEXT, forked_from TEXT, datetime_utc TEXT);
+CREATE TABLE turns (id TEXT PRIMARY KEY, thread_id TEXT REFERENCES threads(id), parent_message_hash TEXT,
+    tip_message_hash TEXT, model TEXT, resolved_model TEXT, options_json TEXT, schema_id TEXT, input_tokens INTEGER,
+    output_tokens INTEGER, token_details TEXT, duration_ms INTEGER, datetime_utc TEXT);
+"""
+
+
+def add_turns(path: Path, turns: list[tuple], *, schema: str, parents: str = "conversations",
+              session: str = "conversation_id") -> Path:
+    """Write `turns` rows (the RESPONSES tuple layout) and their parent rows named `chat <last letter>`."""
+    con = sqlite3.connect(path)
+    if schema:
+        con.executescript(schema)
+    con.executemany(f"INSERT OR IGNORE INTO {parents} (id, name) VALUES (?, ?)",
+                    {(t[1], f"chat {t[1][-1]}") for t in turns})
+    con.executemany(f"""INSERT INTO turns (id, {session}, model, input_tokens, output_tokens, token_details,
+                                           datetime_utc) VALUES (?, ?, ?, ?, ?, ?, ?)""", turns)
+    con.commit()
+    con.close()
+    return path
+
+
+def test_the_new_turns_table_gives_the_same_records_as_responses(cli, tmp_path: Path) -> None:
+    logs = add_turns(tmp_path / "logs.db", RESPONSES, schema=TURNS_SCHEMA)
+    result = cli("import", "llm", str(logs))
+    assert result.exit_code == 0, result.stderr
+    assert "imported 4 token records into 2 sessions" in result.stderr
+    assert "1 responses without token counts skipped" in result.stderr
+    assert table_of(cli.db, STORED) == [
+        ("01JCONVA", "llm:01J0000000000000000000000A", "claude-3-5-sonnet-20241022", 10, 20, 300, 4000,
+         "2025-03-01 10:00:00"),
+        ("01JCONVA", "llm:01J0000000000000000000000B", "claude-3-5-sonnet-20241022", 5, 6, 0, 0,
+         "2025-03-01 10:01:00"),
+        ("01JCONVB", "llm:01J0000000000000000000000C", "gpt-4o", 400, 50, 0, 600, "2025-03-02 09:00:00"),
+        ("01JCONVB", "llm:01J0000000000000000000000D", "gemini-2.0-flash", 100, 10, 0, 800, "2025-03-02 09:05:00"),
+    ]
+    assert dict(table_of(cli.db, "SELECT id, name FROM sessions")) == {"01JCONVA": "chat A", "01JCONVB": "chat B"}
+
+
+def test_turns_in_threads_become_sessions_named_as_the_thread(cli, tmp_path: Path) -> None:
+    logs = add_turns(tmp_path / "logs.db", RESPONSES[2:4], schema=THREADS_SCHEMA, parents="threads",
+                     session="thread_id")
+    cli.ok("import", "llm", str(logs))
+    assert table_of(cli.db, "SELECT session_id, request_id, input_tokens, cache_read_tokens FROM token_usage "
+                            "ORDER BY request_id") == [
+        ("01JCONVB", "llm:01J0000000000000000000000C", 400, 600),
+        ("01JCONVB", "llm:01J0000000000000000000000D", 100, 800),
+    ]
+    assert table_of(cli.db, "SELECT id, name FROM sessions") == [("01JCONVB", "chat B")]
+
+
+def test_a_response_logged_in_both_tables_counts_once(cli, tmp_path: Path) -> None:
+    logs = make_logs(tmp_path / "logs.db", RESPONSES[:3])
+    new_schema = TURNS_SCHEMA.replace("CREATE TABLE conversations (id TEXT PRIMARY KEY, name TEXT, model TEXT);", "")
+    turn_f = ("01J0000000000000000000000F", "01JCONVB", "gpt-4o", 70, 8, None, "2025-03-02T09:10:00")
+    add_turns(logs, [*RESPONSES[1:3], turn_f], schema=new_schema)
+    result = cli("import", "llm", str(logs))
+    assert result.exit_code == 0, result.stderr
+    assert "imported 4 token records into 2 sessions" in result.stderr
+    assert table_of(cli.db, "SELECT request_id FROM token_usage ORDER BY request_id") == [
+        ("llm:01J0000000000000000000000A",), ("llm:01J0000000000000000000000B",),
+        ("llm:01J0000000000000000000000C",), ("llm:01J0000000000000000000000F",)]
+    assert table_of(cli.db, "SELECT sum(input_tokens), sum(output_tokens) FROM token_usage") == [
+        (10 + 5 + 400 + 70, 20 + 6 + 50 + 8)]
+
+
+def test_running_again_over_both_tables_stores_nothing_new(cli, tmp_path: Path) -> None:
+    logs = make_logs(tmp_path / "logs.db", RESPONSES[:2])
+    new_schema = TURNS_SCHEMA.replace("CREATE TABLE conversations (id TEXT PRIMARY KEY, name TEXT, model TEXT);", "")
+    add_turns(logs, RESPONSES[1:4], schema=new_schema)
+    cli.ok("import", "llm", str(logs))
+    before = snapshot(cli.db)
+    again = cli("import", "llm", str(logs))
+    assert again.exit_code == 0, again.stderr
+    assert "imported 0 token records" in again.stderr and "4 responses were imported already" in again.stderr
+    assert snapshot(cli.db) == before

@@ -63,8 +63,9 @@ def import_llm_command(
                                                help="llm's logs.db [default: where `llm logs path` points].")] = None,
     db: DbOption = None, user: UserOption = None,
 ) -> None:
-    """Import the llm tool's logs: a session per conversation, a token record per response with usage.
+    """Import the llm tool's logs: a session per conversation or thread, a token record per response with usage.
 
+    Reads the `responses` table and llm 0.32's `turns` table; a response logged in both counts once.
     Cached tokens come from each response's token details. Responses imported before are skipped,
     so running it again adds only the new ones.
 

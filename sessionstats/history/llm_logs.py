@@ -1,9 +1,11 @@
-"""Import the llm tool's logs database: a session per conversation, a token record per response with usage.
+"""Import the llm tool's logs database: a session per conversation or thread, a token record per response.
 
 SQLite is read with Python's sqlite3 (DuckDB's sqlite extension is not available offline) and the rows go to
-DuckDB as column lists in one statement. Every response's id is its request id (`llm:<id>`), so running
-again stores only responses not stored before. llm stores input as the provider reports it: OpenAI and
-Gemini count cached tokens inside the input, Anthropic does not; cached tokens come from `token_details`.
+DuckDB as column lists in one statement. Responses come from the legacy `responses` table and from llm 0.32's
+`turns` table, whose id is the response id; every response's id is its request id (`llm:<id>`), so a response
+logged in both tables is stored once and running again stores only responses not stored before. llm stores
+input as the provider reports it: OpenAI and Gemini count cached tokens inside the input, Anthropic does not;
+cached tokens come from `token_details`.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def import_llm(store: Store, path: Path | None, *, user: str, on_step: StepRepor
 
 
 def _read_responses(database: Path) -> tuple[list[dict[str, Any]], int]:
-    """Every response with token counts, as token rows; and how many responses had none."""
+    """Every response with token counts, from the legacy and the new tables, once each; and how many had none."""
     if not database.is_file():
         raise InvalidInput(f"PATH: {str(database)!r} is not an llm logs database (run `llm logs path`)")
     try:
@@ -70,23 +72,69 @@ def _read_responses(database: Path) -> tuple[list[dict[str, Any]], int]:
     except sqlite3.Error as error:
         raise InvalidInput(f"PATH: cannot open {str(database)!r}: {error}") from None
     try:
-        columns = {row[1] for row in con.execute("PRAGMA table_info(responses)")}
-        needed = {"id", "model", "conversation_id", "input_tokens", "output_tokens", "datetime_utc"}
-        if not needed <= columns:
-            raise InvalidInput(f"PATH: {str(database)!r} has no llm responses table with token counts "
-                               "(llm 0.19 or later logs them)")
-        model = "coalesce(r.resolved_model, r.model)" if "resolved_model" in columns else "r.model"
-        details = "r.token_details" if "token_details" in columns else "NULL"
-        found = con.execute(
-            f"""SELECT r.id, r.conversation_id, c.name, {model}, r.input_tokens, r.output_tokens, {details},
-                       r.datetime_utc
-                FROM responses r LEFT JOIN conversations c ON c.id = r.conversation_id ORDER BY r.id""").fetchall()
+        legacy, turns = _legacy_responses(con), _turns(con)
     except sqlite3.Error as error:
         raise InvalidInput(f"PATH: cannot read {str(database)!r}: {error}") from None
     finally:
         con.close()
-    rows = [_token_row(*row) for row in found if row[4] is not None or row[5] is not None]
+    if legacy is None and turns is None:
+        raise InvalidInput(f"PATH: {str(database)!r} has no llm responses or turns table with token counts "
+                           "(llm 0.19 or later logs them)")
+    found = _one_per_response([*(legacy or []), *(turns or [])])
+    rows = [_token_row(*row) for row in found if _has_usage(row)]
     return rows, len(found) - len(rows)
+
+
+def _columns(con: sqlite3.Connection, table: str) -> set[str]:
+    return {row[0] for row in con.execute("SELECT name FROM pragma_table_info(?)", (table,))}
+
+
+def _legacy_responses(con: sqlite3.Connection) -> list[tuple] | None:
+    """The `responses` table llm wrote before 0.32 (None if it is missing or has no token counts)."""
+    columns = _columns(con, "responses")
+    if not {"id", "model", "conversation_id", "input_tokens", "output_tokens", "datetime_utc"} <= columns:
+        return None
+    model = "coalesce(r.resolved_model, r.model)" if "resolved_model" in columns else "r.model"
+    details = "r.token_details" if "token_details" in columns else "NULL"
+    names = "c.name" if "name" in _columns(con, "conversations") else "NULL"
+    joined = "LEFT JOIN conversations c ON c.id = r.conversation_id" if names != "NULL" else ""
+    return con.execute(f"""SELECT r.id, r.conversation_id, {names}, {model}, r.input_tokens, r.output_tokens,
+                                  {details}, r.datetime_utc FROM responses r {joined} ORDER BY r.id""").fetchall()
+
+
+def _turns(con: sqlite3.Connection) -> list[tuple] | None:
+    """The `turns` table of llm 0.32's message store, one row per response under the response's id.
+
+    Its session is `thread_id` (named in `threads`) or, in the other form of the table, `conversation_id`.
+    """
+    columns = _columns(con, "turns")
+    if not {"id", "model", "input_tokens", "output_tokens", "token_details", "datetime_utc"} <= columns:
+        return None
+    if "thread_id" in columns:
+        session, parents = "t.thread_id", "threads"
+    elif "conversation_id" in columns:
+        session, parents = "t.conversation_id", "conversations"
+    else:
+        return None
+    named = "name" in _columns(con, parents)
+    names = "p.name" if named else "NULL"
+    joined = f"LEFT JOIN {parents} p ON p.id = {session}" if named else ""
+    model = "coalesce(t.resolved_model, t.model)" if "resolved_model" in columns else "t.model"
+    return con.execute(f"""SELECT t.id, {session}, {names}, {model}, t.input_tokens, t.output_tokens,
+                                  t.token_details, t.datetime_utc FROM turns t {joined} ORDER BY t.id""").fetchall()
+
+
+def _has_usage(row: tuple) -> bool:
+    return row[4] is not None or row[5] is not None
+
+
+def _one_per_response(found: list[tuple]) -> list[tuple]:
+    """A response can be in both tables (logged while llm wrote both, or carried forward): one row per id."""
+    by_id: dict[str, tuple] = {}
+    for row in found:
+        if row[0] not in by_id or _has_usage(row):
+            by_id[row[0]] = row
+    return list(by_id.values())
 
 
 def _token_row(response_id: str, conversation: str | None, name: str | None, model: str | None,
