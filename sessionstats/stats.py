@@ -10,7 +10,7 @@ from typing import Any
 from sessionstats.errors import InvalidInput, SessionNotFound
 from sessionstats.store import Store
 from sessionstats.times import utc_now
-from sessionstats.validate import COST_PLACES, check_id
+from sessionstats.validate import COST_PLACES, MAX_BIGINT, check_id
 
 _COST_QUANTUM = Decimal(1).scaleb(-COST_PLACES)
 
@@ -148,8 +148,8 @@ def list_stats(
     """Every session of the user with its figures, ordered by `sort`."""
     if sort not in _SORTABLE_SQL:
         raise InvalidInput(f"--sort: cannot sort by {sort!r}; choose one of {', '.join(SORTABLE)}")
-    if limit is not None and limit < 1:
-        raise InvalidInput(f"--limit: must be at least 1, got {limit}")
+    if limit is not None and not 1 <= limit <= MAX_BIGINT:
+        raise InvalidInput(f"--limit: must be from 1 to {MAX_BIGINT}, got {limit}")
     return _aggregate(store, user=user, window=window, sort=sort, descending=descending, limit=limit)
 
 

@@ -1,9 +1,12 @@
 """The edges of what is accepted: values at a limit work end to end, values past it are refused cleanly."""
 
 import json
+from decimal import Decimal
 
 import pytest
-from conftest import snapshot
+from conftest import snapshot, table_of
+
+from sessionstats.validate import MAX_COST
 
 TOKENS = ("record-tokens", "-s", "s", "--input", "1", "--output", "1")
 
@@ -28,3 +31,32 @@ def test_the_latest_time_accepted_shows_in_the_furthest_zones(cli):
         assert "Session Overview" in shown
         rows = json.loads(cli.ok("list", "--tz", zone, "--format", "json"))
         assert rows[0]["api_calls"] == 2
+
+
+def test_the_largest_costs_accepted_still_add_up_exactly(cli):
+    largest = MAX_COST - Decimal("0.000000000000000001")
+    cli.ok("new", "--id", "s")
+    cli.ok("new", "--id", "t")
+    for _ in range(3):
+        cli.ok(*TOKENS, "--cost", str(largest))
+    cli.ok("record-story", "-s", "s", "--title", "one word", "--narrative", "word")
+    stats = json.loads(cli.ok("show", "s", "--format", "json"), parse_float=Decimal)
+    assert stats["total_cost"] == largest * 3
+    for sort in ("total_cost", "cost_per_1k_words", "cost_per_story"):
+        rows = json.loads(cli.ok("list", "--sort", sort, "--format", "json"), parse_float=Decimal)
+        assert [row["session_id"] for row in rows] == ["s", "t"]
+
+
+def test_a_cost_at_the_cap_is_refused(cli):
+    cli.ok("new", "--id", "s")
+    result = cli(*TOKENS, "--cost", str(MAX_COST))
+    assert result.exit_code == 2
+    assert result.stderr == ("sessionstats: --cost: '1000000000' is too large "
+                             "(at most 999,999,999 US dollars a record)\n")
+    assert table_of(cli.db, "SELECT count(*) FROM token_usage") == [(0,)]
+
+
+def test_a_list_limit_past_bigint_is_bad_input(cli):
+    result = cli("list", "--limit", str(2**64))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("sessionstats: --limit: must be from 1 to ")
