@@ -70,9 +70,9 @@ def default_db_path() -> Path:
 
 def resolve_db_path(db: str | None) -> Path:
     """`--db`, else `$SESSIONSTATS_DB`, else the default; the default's folder is made owner-only."""
-    chosen = db or os.environ.get("SESSIONSTATS_DB")
-    if chosen:
-        if not chosen.strip():
+    chosen = db if db is not None else os.environ.get("SESSIONSTATS_DB") or None
+    if chosen is not None:
+        if not chosen.strip():  # `--db "$UNSET"` must not quietly fall back to the default database
             raise InvalidInput("--db: the database path is empty")
         return Path(chosen).expanduser()
     path = default_db_path()
@@ -147,10 +147,14 @@ def _connection(path: Path, read_only: bool, deadline: float) -> Iterator[duckdb
 @contextmanager
 def _file_lock(path: Path, *, exclusive: bool, deadline: float) -> Iterator[None]:
     """Hold a flock on `<db>.lock` (exclusive to write, shared to read) for the block's length."""
+    if path.is_dir():
+        raise DatabaseUnusable(f"cannot use the database at {path}: it is a folder, not a database file")
     lock_path = path.with_name(path.name + ".lock")
     try:
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     except FileNotFoundError:
+        if path.parent.is_dir():  # e.g. under /proc, where no file can be made
+            raise DatabaseUnusable(f"cannot open the database at {path}: no file can be created there") from None
         raise DatabaseUnusable(f"cannot open the database at {path}: its folder does not exist") from None
     except OSError as error:
         raise DatabaseUnusable(f"cannot open the database at {path}: {error.strerror.lower()}") from None

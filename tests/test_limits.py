@@ -4,8 +4,10 @@ import json
 from decimal import Decimal
 
 import pytest
-from conftest import snapshot, table_of
+from conftest import Cli, snapshot, table_of
+from typer.testing import CliRunner
 
+from sessionstats.cli import app
 from sessionstats.validate import MAX_COST
 
 TOKENS = ("record-tokens", "-s", "s", "--input", "1", "--output", "1")
@@ -60,3 +62,19 @@ def test_a_list_limit_past_bigint_is_bad_input(cli):
     result = cli("list", "--limit", str(2**64))
     assert result.exit_code == 2
     assert result.stderr.startswith("sessionstats: --limit: must be from 1 to ")
+
+
+def test_an_empty_db_path_is_refused_rather_than_using_the_default(tmp_path):
+    result = CliRunner().invoke(app, ["new", "x", "--db", "", "--user", "alice"])
+    assert result.exit_code == 2
+    assert result.stderr == "sessionstats: --db: the database path is empty\n"
+    assert not (tmp_path / "xdg-data").exists()
+
+
+def test_a_db_path_that_is_a_folder_is_refused_and_leaves_no_lock_file_beside_it(tmp_path):
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    result = Cli(folder)("new", "x")
+    assert result.exit_code == 4
+    assert result.stderr == f"sessionstats: cannot use the database at {folder}: it is a folder, not a database file\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
