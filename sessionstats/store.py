@@ -119,16 +119,27 @@ def open_store(db: str | Path | None = None, *, write: bool = False) -> Iterator
 
 @contextmanager
 def _connection(path: Path, read_only: bool, deadline: float) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Connect, retrying DuckDB's own lock error (a process outside our lock) until the deadline."""
+    """Connect, retrying DuckDB's own lock error (a process outside our lock) until the deadline.
+
+    The umask stays 077 while the connection is open: DuckDB creates the `.wal` file at the first
+    write, long after connecting, and a crash leaves it behind holding records.
+    """
+    old_umask = os.umask(0o077)
+    try:
+        con = _connect(path, read_only, deadline)
+        try:
+            yield con
+        finally:
+            con.close()
+    finally:
+        os.umask(old_umask)
+
+
+def _connect(path: Path, read_only: bool, deadline: float) -> duckdb.DuckDBPyConnection:
     delay = 0.01
     while True:
         try:
-            old_umask = os.umask(0o077)
-            try:
-                con = duckdb.connect(str(path), read_only=read_only)
-            finally:
-                os.umask(old_umask)
-            break
+            return duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as error:
             if "lock" not in str(error).lower():
                 raise _unusable(path, error) from None
@@ -138,10 +149,6 @@ def _connection(path: Path, read_only: bool, deadline: float) -> Iterator[duckdb
             delay = min(delay * 2, 0.5)
         except duckdb.Error as error:
             raise _unusable(path, error) from None
-    try:
-        yield con
-    finally:
-        con.close()
 
 
 @contextmanager
