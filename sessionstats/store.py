@@ -117,6 +117,11 @@ def open_store(db: str | Path | None = None, *, write: bool = False) -> Iterator
     raise DatabaseUnusable(f"cannot prepare the database at {path}")
 
 
+# DuckDB errors that mean the file itself is damaged or unreadable, whenever they surface.
+_BROKEN_FILE = (duckdb.IOException, duckdb.SerializationException, duckdb.InternalException,
+                duckdb.FatalException)
+
+
 @contextmanager
 def _connection(path: Path, read_only: bool, deadline: float) -> Iterator[duckdb.DuckDBPyConnection]:
     """Connect, retrying DuckDB's own lock error (a process outside our lock) until the deadline.
@@ -129,6 +134,8 @@ def _connection(path: Path, read_only: bool, deadline: float) -> Iterator[duckdb
         con = _connect(path, read_only, deadline)
         try:
             yield con
+        except _BROKEN_FILE as error:  # e.g. a truncated file that opened but cannot be read
+            raise _unusable(path, error) from None
         finally:
             con.close()
     finally:
