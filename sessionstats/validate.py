@@ -92,7 +92,7 @@ def parse_cost(value: str | int | float | Decimal | None, field: str) -> Decimal
     if cost < 0:
         raise InvalidInput(f"{field}: must not be negative, got {value!r}")
     if cost >= MAX_COST:
-        raise InvalidInput(f"{field}: {value!r} is too large (at most {MAX_COST - 1:,} US dollars a record)")
+        raise InvalidInput(f"{field}: {value!r} is too large (a record must cost under {MAX_COST:,} US dollars)")
     with localcontext() as exact:
         exact.prec = 60
         if cost != cost.quantize(Decimal(1).scaleb(-COST_PLACES)):

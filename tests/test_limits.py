@@ -54,7 +54,7 @@ def test_a_cost_at_the_cap_is_refused(cli):
     result = cli(*TOKENS, "--cost", str(MAX_COST))
     assert result.exit_code == 2
     assert result.stderr == ("sessionstats: --cost: '1000000000' is too large "
-                             "(at most 999,999,999 US dollars a record)\n")
+                             "(a record must cost under 1,000,000,000 US dollars)\n")
     assert table_of(cli.db, "SELECT count(*) FROM token_usage") == [(0,)]
 
 
