@@ -22,6 +22,7 @@ import duckdb
 
 from sessionstats.errors import DatabaseBusy, DatabaseUnusable, InvalidInput
 from sessionstats.migrations import apply_migrations, schema_is_current
+from sessionstats.validate import check_text
 
 DEFAULT_LOCK_TIMEOUT = 10.0
 DB_FILE_NAME = "sessionstats.duckdb"
@@ -74,7 +75,7 @@ def resolve_db_path(db: str | None) -> Path:
     if chosen is not None:
         if not chosen.strip():  # `--db "$UNSET"` must not quietly fall back to the default database
             raise InvalidInput("--db: the database path is empty")
-        return Path(chosen).expanduser()
+        return Path(check_text(chosen, "--db")).expanduser()
     path = default_db_path()
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path

@@ -69,6 +69,8 @@ BAD_INPUTS = [
     (replace(STORY, "--id", ""), "--id", 2),
     (replace(STORY, "--narrative-file", "{nul_file}"), "--narrative: contains a NUL byte", 2),
     (replace(STORY, "--narrative-file", "{folder}"), "--narrative-file", 2),
+    (replace(STORY, "--narrative-file", "story\x00.txt"), "--narrative-file: contains a NUL byte", 2),
+    (("list", "--db", "stats\x00.duckdb"), "--db: contains a NUL byte", 2),
     # sessions
     (("new", "name\x00"), "NAME", 2),
     (("new", "n" * 1_001), "NAME", 2),
@@ -128,10 +130,12 @@ def assert_refused(result, code: int, named: str) -> None:
 def test_bad_input_fails_with_one_line_and_writes_nothing(prepared, args, named, code):
     cli, paths = prepared
     args = [paths.get(arg, arg) for arg in args]
-    if "--user" in args:  # the fixture's own --user would come last and win
-        args += ["--db", str(cli.db)]
+    own = [option for option in ("--db", "--user") if option in args]
+    if own:  # the fixture's own --db and --user would come last and win
+        args += [arg for option, value in (("--db", str(cli.db)), ("--user", cli.user)) if option not in own
+                 for arg in (option, value)]
     before = snapshot(cli.db)
-    result = cli.runner.invoke(app, args, input="") if "--user" in args else cli(*args, input="")
+    result = cli.runner.invoke(app, args, input="") if own else cli(*args, input="")
     assert_refused(result, code, named)
     assert snapshot(cli.db) == before
 

@@ -23,7 +23,7 @@ from sessionstats.errors import InvalidInput
 from sessionstats.records import Recorded, StoryInput, TokenUsageInput, record_story, record_tokens
 from sessionstats.store import open_store
 from sessionstats.times import resolve_zone
-from sessionstats.validate import MAX_BIGINT, parse_cost
+from sessionstats.validate import MAX_BIGINT, check_text, parse_cost
 
 
 @app.command("record-story")
@@ -115,7 +115,7 @@ def record_tokens_command(
 def _read_text(source: str, option: str) -> str:
     """A UTF-8 text file, or stdin for '-'; a clear error for anything else."""
     try:
-        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+        data = sys.stdin.buffer.read() if source == "-" else Path(check_text(source, option)).read_bytes()
     except OSError as error:
         raise InvalidInput(f"{option}: cannot read {source!r}: {error.strerror}") from None
     try:
