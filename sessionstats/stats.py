@@ -12,7 +12,7 @@ from sessionstats.errors import InvalidInput, SessionNotFound
 from sessionstats.scope import EVERYTHING, Scope, scoped_records
 from sessionstats.store import Store
 from sessionstats.times import utc_now
-from sessionstats.validate import COST_PLACES, check_id
+from sessionstats.validate import COST_PLACES, MAX_BIGINT, check_id
 
 _COST_QUANTUM = Decimal(1).scaleb(-COST_PLACES)
 
@@ -180,8 +180,8 @@ def list_stats(
     """Every session of the user with its figures in scope, ordered by `sort`."""
     if sort not in _SORTABLE_SQL:
         raise InvalidInput(f"--sort: cannot sort by {sort!r}; choose one of {', '.join(SORTABLE)}")
-    if limit is not None and limit < 1:
-        raise InvalidInput(f"--limit: must be at least 1, got {limit}")
+    if limit is not None and not 1 <= limit <= MAX_BIGINT:
+        raise InvalidInput(f"--limit: must be from 1 to {MAX_BIGINT}, got {limit}")
     order_by = _SORTABLE_SQL[sort]
     if limit is not None and order_by.startswith("s."):
         # Ordered by a column of `sessions` itself: pick the page first, aggregate only it (461 -> 32 ms on 10M).

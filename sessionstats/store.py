@@ -22,6 +22,7 @@ import duckdb
 
 from sessionstats.errors import DatabaseBusy, DatabaseUnusable, InvalidInput
 from sessionstats.migrations import apply_migrations, schema_is_current
+from sessionstats.validate import check_text
 
 DEFAULT_LOCK_TIMEOUT = 10.0
 DB_FILE_NAME = "sessionstats.duckdb"
@@ -80,11 +81,11 @@ def default_db_path() -> Path:
 
 def resolve_db_path(db: str | None) -> Path:
     """`--db`, else `$SESSIONSTATS_DB`, else the default; the default's folder is made owner-only."""
-    chosen = db or os.environ.get("SESSIONSTATS_DB")
-    if chosen:
-        if not chosen.strip():
+    chosen = db if db is not None else os.environ.get("SESSIONSTATS_DB") or None
+    if chosen is not None:
+        if not chosen.strip():  # `--db "$UNSET"` must not quietly fall back to the default database
             raise InvalidInput("--db: the database path is empty")
-        return Path(chosen).expanduser()
+        return Path(check_text(chosen, "--db")).expanduser()
     path = default_db_path()
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
@@ -127,18 +128,36 @@ def open_store(db: str | Path | None = None, *, write: bool = False) -> Iterator
     raise DatabaseUnusable(f"cannot prepare the database at {path}")
 
 
+# DuckDB errors that mean the file itself is damaged or unreadable, whenever they surface.
+_BROKEN_FILE = (duckdb.IOException, duckdb.SerializationException, duckdb.InternalException,
+                duckdb.FatalException)
+
+
 @contextmanager
 def _connection(path: Path, read_only: bool, deadline: float) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Connect, retrying DuckDB's own lock error (a process outside our lock) until the deadline."""
+    """Connect, retrying DuckDB's own lock error (a process outside our lock) until the deadline.
+
+    The umask stays 077 while the connection is open: DuckDB creates the `.wal` file at the first
+    write, long after connecting, and a crash leaves it behind holding records.
+    """
+    old_umask = os.umask(0o077)
+    try:
+        con = _connect(path, read_only, deadline)
+        try:
+            yield con
+        except _BROKEN_FILE as error:  # e.g. a truncated file that opened but cannot be read
+            raise _unusable(path, error) from None
+        finally:
+            con.close()
+    finally:
+        os.umask(old_umask)
+
+
+def _connect(path: Path, read_only: bool, deadline: float) -> duckdb.DuckDBPyConnection:
     delay = 0.01
     while True:
         try:
-            old_umask = os.umask(0o077)
-            try:
-                con = duckdb.connect(str(path), read_only=read_only)
-            finally:
-                os.umask(old_umask)
-            break
+            return duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as error:
             if "lock" not in str(error).lower():
                 raise _unusable(path, error) from None
@@ -148,19 +167,19 @@ def _connection(path: Path, read_only: bool, deadline: float) -> Iterator[duckdb
             delay = min(delay * 2, 0.5)
         except duckdb.Error as error:
             raise _unusable(path, error) from None
-    try:
-        yield con
-    finally:
-        con.close()
 
 
 @contextmanager
 def _file_lock(path: Path, *, exclusive: bool, deadline: float) -> Iterator[None]:
     """Hold a flock on `<db>.lock` (exclusive to write, shared to read) for the block's length."""
+    if path.is_dir():
+        raise DatabaseUnusable(f"cannot use the database at {path}: it is a folder, not a database file")
     lock_path = path.with_name(path.name + ".lock")
     try:
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     except FileNotFoundError:
+        if path.parent.is_dir():  # e.g. under /proc, where no file can be made
+            raise DatabaseUnusable(f"cannot open the database at {path}: no file can be created there") from None
         raise DatabaseUnusable(f"cannot open the database at {path}: its folder does not exist") from None
     except OSError as error:
         raise DatabaseUnusable(f"cannot open the database at {path}: {error.strerror.lower()}") from None

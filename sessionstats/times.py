@@ -13,6 +13,9 @@ _ZONEINFO_DIR = "zoneinfo/"
 
 _RELATIVE = re.compile(r"^(\d+)\s*(s|m|min|h|d|w)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+# A day inside datetime's range on each side, so a stored time can be shown in any zone.
+_EARLIEST = datetime(1, 1, 2)
+_LATEST = datetime(9999, 12, 30)
 
 
 def utc_now() -> datetime:
@@ -36,20 +39,33 @@ def parse_timestamp(text: str, *, option: str, zone: tzinfo | None = None, now: 
     """An ISO date or timestamp (local zone unless it says otherwise), or `2h`/`7d` ago; naive UTC."""
     value = text.strip()
     relative = _RELATIVE.match(value.lower())
-    if relative:
-        seconds = int(relative.group(1)) * _UNIT_SECONDS[relative.group(2)]
-        return (now or utc_now()) - timedelta(seconds=seconds)
     try:
-        parsed = datetime.fromisoformat(value)
+        if relative:
+            seconds = int(relative.group(1)) * _UNIT_SECONDS[relative.group(2)]
+            parsed = (now or utc_now()).replace(tzinfo=UTC) - timedelta(seconds=seconds)
+        else:
+            parsed = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidInput(
             f"{option}: cannot read {text!r} as a time (use 2026-11-24, 2026-11-24T14:05:00, "
             "an offset such as +01:00 or Z, or 2h / 7d for a time ago)"
         ) from None
-    if parsed.tzinfo is None:
-        # astimezone() on a naive time reads it as local time, DST included.
-        parsed = parsed.replace(tzinfo=zone) if zone else parsed.astimezone()
-    return parsed.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:
+        raise _out_of_range(option, text) from None
+    try:
+        if parsed.tzinfo is None:
+            # astimezone() on a naive time reads it as local time, DST included.
+            parsed = parsed.replace(tzinfo=zone) if zone else parsed.astimezone()
+        stored = parsed.astimezone(UTC).replace(tzinfo=None)
+    except (OverflowError, ValueError):  # e.g. 0001-01-01 east of UTC falls before year 1
+        raise _out_of_range(option, text) from None
+    if not _EARLIEST <= stored <= _LATEST:
+        raise _out_of_range(option, text)
+    return stored
+
+
+def _out_of_range(option: str, text: str) -> InvalidInput:
+    return InvalidInput(f"{option}: {text!r} is too far in the past or future to store")
 
 
 def to_zone(stored: datetime | None, zone: tzinfo | None) -> datetime | None:

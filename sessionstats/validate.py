@@ -13,7 +13,9 @@ MAX_BIGINT = 2**63 - 1
 MAX_ID_LENGTH = 200
 MAX_LABEL_LENGTH = 1_000
 COST_PLACES = 18  # DECIMAL(38, 18): exact down to a billionth of a billionth of a dollar
-MAX_COST = Decimal(10) ** 20
+# Per record, below $1e9: a DECIMAL(38, 18) total holds < 1e20, so a session can sum 1e11 records
+# before its total could overflow (at 1e20 per record, two records broke `show` and `list`).
+MAX_COST = Decimal(10) ** 9
 
 
 def check_id(value: str | None, field: str) -> str:
@@ -90,7 +92,7 @@ def parse_cost(value: str | int | float | Decimal | None, field: str) -> Decimal
     if cost < 0:
         raise InvalidInput(f"{field}: must not be negative, got {value!r}")
     if cost >= MAX_COST:
-        raise InvalidInput(f"{field}: {value!r} is too large")
+        raise InvalidInput(f"{field}: {value!r} is too large (a record must cost under {MAX_COST:,} US dollars)")
     with localcontext() as exact:
         exact.prec = 60
         if cost != cost.quantize(Decimal(1).scaleb(-COST_PLACES)):

@@ -32,7 +32,7 @@ from sessionstats.records import (
 from sessionstats.responses import ResponseUsage, parse_response
 from sessionstats.store import open_store
 from sessionstats.times import resolve_zone
-from sessionstats.validate import parse_cost
+from sessionstats.validate import check_text, parse_cost
 
 
 @app.command("record-story")
@@ -174,7 +174,7 @@ def record_tokens_command(
 def _read_bytes(source: str, option: str) -> bytes:
     """A file's bytes, or stdin's for '-'."""
     try:
-        return sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+        return sys.stdin.buffer.read() if source == "-" else Path(check_text(source, option)).read_bytes()
     except OSError as error:
         raise InvalidInput(f"{option}: cannot read {source!r}: {error.strerror}") from None
 

@@ -1,0 +1,145 @@
+"""Many processes at once: every acknowledged record lands exactly once, no command fails or waits too long.
+
+The scenario of the issue is 16 writers x 100 calls plus 2 readers, each call its own process. On the
+2-core CI machine that is ~1,600 interpreter starts (~8 minutes), so CI runs it in two cheaper shapes:
+16 writer processes x 12 commands, each command a full CLI run inside the writer (its own lock,
+connection and close, exactly as a separate process would do them), and a few truly separate
+`python -m sessionstats` processes through benchmarks/stress.py. The full scale is
+`python benchmarks/stress.py` (and `--writers 64`).
+
+TODO(issue 5): add a `show --watch` process as a third reader once that command exists.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+from conftest import table_of
+
+WRITERS = 16
+CALLS = 12
+LOCK_TIMEOUT = 10.0
+USERS = ("alice", "bob")
+SESSIONS = ("s0", "s1", "s2", "s3")
+ROOT = Path(__file__).resolve().parent.parent
+
+# One CLI run per line of commands, in this process, one after another; a JSON line per run.
+RUN_COMMANDS = """
+import contextlib, io, json, sys, time
+from typer.main import get_command
+from sessionstats.cli import app
+command = get_command(app)
+for line in sys.stdin:
+    args = json.loads(line)
+    out, err = io.StringIO(), io.StringIO()
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = command.main(args, prog_name="sessionstats", standalone_mode=False)
+    print(json.dumps({"args": args, "code": code, "out": out.getvalue(), "err": err.getvalue(),
+                      "seconds": time.perf_counter() - started}), flush=True)
+"""
+
+# Reads until the stop file appears: show and list, and the figures must always be whole.
+READ_LOOP = """
+import contextlib, io, json, os, sys, time
+from typer.main import get_command
+from sessionstats.cli import app
+command = get_command(app)
+db, user, stop = sys.argv[1], sys.argv[2], sys.argv[3]
+deadline = time.monotonic() + 300
+while not os.path.exists(stop) and time.monotonic() < deadline:
+    for args in (["show", "s0"], ["list"]):
+        out, err = io.StringIO(), io.StringIO()
+        started = time.perf_counter()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = command.main([*args, "--format", "json", "--db", db, "--user", user],
+                                prog_name="sessionstats", standalone_mode=False)
+        print(json.dumps({"args": args, "code": code, "out": out.getvalue(), "err": err.getvalue(),
+                          "seconds": time.perf_counter() - started}), flush=True)
+"""
+
+
+def writer_commands(writer: int, db: Path) -> list[list[str]]:
+    """Tokens on even calls, a story on odd ones, into one of four sessions of one of two users."""
+    user = USERS[writer % 2]
+    session = SESSIONS[writer // 2 % len(SESSIONS)]
+    common = ["-s", session, "--db", str(db), "--user", user]
+    return [
+        ["record-tokens", *common, "--input", "1", "--output", "2", "--cost", "0.001", "--request-id", f"w{writer}c{i}"]
+        if i % 2 == 0 else
+        ["record-story", *common, "--title", f"w{writer}c{i}", "--narrative", "one two three"]
+        for i in range(CALLS)
+    ]
+
+
+def start(script: str, *args: str, stdin: str | None = None) -> subprocess.Popen:
+    env = {**os.environ, "SESSIONSTATS_LOCK_TIMEOUT": str(LOCK_TIMEOUT)}
+    return subprocess.Popen([sys.executable, "-c", script, *args], env=env, text=True,
+                            stdin=subprocess.PIPE if stdin is not None else None,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def results_of(process: subprocess.Popen, stdin: str | None = None) -> list[dict]:
+    out, err = process.communicate(stdin, timeout=300)
+    assert process.returncode == 0, err
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def check_whole(stats: dict) -> None:
+    """Every token record is 1+2 tokens at $0.001 and every story three words: a torn read breaks these."""
+    assert stats["total_tokens"] == 3 * stats["api_calls"] == stats["input_tokens"] * 3
+    assert Decimal(str(stats["total_cost"])) == Decimal("0.001") * stats["api_calls"]
+    assert stats["word_count"] == 3 * stats["story_count"]
+
+
+def test_sixteen_writers_and_two_readers_lose_nothing_and_fail_nothing(cli, db, tmp_path):
+    for user in USERS:
+        for session in SESSIONS:
+            cli.as_user(user).ok("new", "--id", session)
+    stop = tmp_path / "stop"
+    readers = [start(READ_LOOP, str(db), user, str(stop)) for user in USERS]
+    plans = [writer_commands(w, db) for w in range(WRITERS)]
+    writers = [start(RUN_COMMANDS, stdin="") for _ in plans]
+    runs = [run for process, plan in zip(writers, plans, strict=True)
+            for run in results_of(process, "".join(json.dumps(args) + "\n" for args in plan))]
+    stop.touch()
+    reads_by_reader = [results_of(process) for process in readers]
+    reads = [run for runs_of_one in reads_by_reader for run in runs_of_one]
+
+    failed = [run for run in runs + reads if run["code"] != 0 or run["err"]]
+    assert failed == []
+    assert len(runs) == WRITERS * CALLS
+    assert max(run["seconds"] for run in runs + reads) < LOCK_TIMEOUT
+    printed = Counter(run["out"].strip() for run in runs)
+    assert len(printed) == WRITERS * CALLS and all(len(i) == 36 for i in printed)
+    stored = Counter(row[0] for row in table_of(db, "SELECT id FROM token_usage UNION ALL "
+                                                    "SELECT id FROM story_history"))
+    assert stored == printed  # each acknowledged id exactly once, and nothing else
+
+    assert len(reads) >= 4  # the readers really read while the writers wrote
+    for read in reads:
+        figures = json.loads(read["out"], parse_float=Decimal)
+        for stats in figures if isinstance(figures, list) else [figures]:
+            check_whole(stats)
+    for runs_of_one in reads_by_reader:  # one reader's view of its s0 only ever grows
+        counts = [json.loads(r["out"])["api_calls"] + json.loads(r["out"])["story_count"]
+                  for r in runs_of_one if r["args"][0] == "show"]
+        assert counts == sorted(counts)
+    final = {s["session_id"]: s for s in cli.json("list")}
+    assert sum(s["api_calls"] + s["story_count"] for s in final.values()) == WRITERS * CALLS // 2
+
+
+def test_separate_processes_through_the_stress_script(tmp_path):
+    """Each call its own `python -m sessionstats`: the script prints one line and exits 0 only if all landed."""
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "stress.py"), "--writers", "6", "--calls", "2",
+                           "--readers", "2", "--sequential-calls", "0"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("\n") == 1
+    assert "records expected 12, found 12, extra 0, failures 0" in done.stdout
+
