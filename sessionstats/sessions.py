@@ -41,7 +41,7 @@ def create_session(
     """Make a new idle session owned by `user`; its id is generated unless given."""
     session_id = check_id(session_id, "--id") if session_id is not None else new_id()
     name = check_label(name, "NAME")
-    if find_session(store, session_id, user=user) is not None:
+    if session_exists(store, session_id, user=user):
         raise InvalidInput(f"--id: you already have a session {session_id!r}")
     created_at = at or utc_now()
     store.execute(

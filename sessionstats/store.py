@@ -45,21 +45,6 @@ class Store:
     def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple]:
         return self.con.execute(sql, params).fetchall()
 
-    def fetch_dicts(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
-        cursor = self.con.execute(sql, params)
-        names = [column[0] for column in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-    def track_progress(self) -> None:
-        """Let `query_progress` report on the statements that follow (nothing is printed)."""
-        self.con.execute("SET enable_progress_bar = true")
-        self.con.execute("SET enable_progress_bar_print = false")
-        self.con.execute("SET progress_bar_time = 0")
-
-    def query_progress(self) -> float:
-        """Percent done of the statement running now (another thread may ask); -1 when none."""
-        return self.con.query_progress()
-
     @contextmanager
     def transaction(self) -> Iterator[Store]:
         """All or nothing: commit on success, roll back on any exception."""
