@@ -25,8 +25,8 @@ _ASSISTANT = ('{{"parentUuid":"p-{n}","isSidechain":false,"userType":"external",
               '"sessionId":"{session}","version":"1.0.80","gitBranch":"main","message":{{"id":"msg_{n:09d}",'
               '"type":"message","role":"assistant","model":"{model}","content":[{{"type":"text","text":"{text}"}}],'
               '"stop_reason":null,"stop_sequence":null,"usage":{{"input_tokens":{i},"cache_creation_input_tokens":{w},'
-              '"cache_read_input_tokens":{r},"cache_creation":{{"ephemeral_5m_input_tokens":{w},'
-              '"ephemeral_1h_input_tokens":0}},"output_tokens":{o},"service_tier":"standard"}}}},'
+              '"cache_read_input_tokens":{r},"cache_creation":{{"ephemeral_5m_input_tokens":{f},'
+              '"ephemeral_1h_input_tokens":{h}}},"output_tokens":{o},"service_tier":"standard"}}}},'
               '"requestId":"req_{n:09d}","type":"assistant","uuid":"u-{n}-{o}","timestamp":"{at}"}}\n')
 _USER = ('{{"parentUuid":"p-{n}","isSidechain":false,"userType":"external","cwd":"/home/me/work",'
          '"sessionId":"{session}","type":"user","message":{{"role":"user","content":"{text}"}},'
@@ -53,6 +53,8 @@ def write_tree(root: Path, messages: int, sessions: int, seed: int = 7) -> int:
             out = sub if k % 7 == 6 else main
             values = {"n": n, "session": session, "model": MODELS[n % 3], "text": _TEXT, "at": at,
                       "i": rng.randrange(1, 400), "w": rng.randrange(3000), "r": rng.randrange(90000)}
+            values["h"] = values["w"] // 3 if n % 4 == 0 else 0  # a quarter of the calls write 1-hour cache too
+            values["f"] = values["w"] - values["h"]
             out.write(_USER.format(**values))
             final = rng.randrange(1, 1500)
             if k % 10 < 3:  # streamed: a partial copy first
@@ -69,7 +71,7 @@ def append_some(root: Path, share: float = 0.01) -> None:
     logs = sorted((root / "projects").glob("*/*.jsonl"))
     for number, log in enumerate(logs[: max(1, int(len(logs) * share))]):
         values = {"n": 10**8 + number, "session": log.stem, "model": MODELS[0], "text": "done",
-                  "at": "2026-01-01T00:00:00.000Z", "i": 3, "w": 0, "r": 100}
+                  "at": "2026-01-01T00:00:00.000Z", "i": 3, "w": 0, "f": 0, "h": 0, "r": 100}
         with log.open("a") as out:
             out.write(_ASSISTANT.format(**values, o=10))
 

@@ -1,7 +1,8 @@
 """Price many token records at once: rates per (model, provider, price period), joined in SQL.
 
 A model's prices change at most once a UTC day (new list prices) or, for time-of-day prices, by the
-second; within one period and one input-size tier the cost is affine in the four token counts. So
+second; within one period and one input-size tier the cost is affine in the token counts (cache writes
+split into 5-minute and 1-hour ones). So
 Python prices each distinct period once and the database applies the rates to every row exactly.
 """
 
@@ -18,7 +19,8 @@ from sessionstats.store import Store
 
 EPOCH = datetime(1970, 1, 1)
 
-# The rows to price, aliased `r`, must have model, provider, created_at and the four token counts.
+# The rows to price, aliased `r`, must have model, provider, created_at, the four token counts and
+# cache_write_1h_tokens (the 1-hour part of cache_write_tokens).
 _BUCKET = """CASE pm.granularity WHEN 'day' THEN date_trunc('day', r.created_at)
                   WHEN 'second' THEN date_trunc('second', r.created_at) ELSE TIMESTAMP '1970-01-01' END"""
 _ALL_INPUT = "(r.input_tokens + r.cache_read_tokens + r.cache_write_tokens)"
@@ -33,10 +35,14 @@ RATES_JOIN = f"""
 ESTIMATED_COST = """CASE WHEN pr.model IS NULL THEN NULL
     WHEN greatest(r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens) < pr.fast_below
     THEN CAST(CAST(pr.pico_call + pr.pico_input * r.input_tokens + pr.pico_output * r.output_tokens
-                   + pr.pico_cache_read * r.cache_read_tokens + pr.pico_cache_write * r.cache_write_tokens
+                   + pr.pico_cache_read * r.cache_read_tokens
+                   + pr.pico_cache_write * (r.cache_write_tokens - r.cache_write_1h_tokens)
+                   + pr.pico_cache_write_1h * r.cache_write_1h_tokens
                    AS DECIMAL(18, 0)) * 0.000000000001 AS DECIMAL(38, 18))
     ELSE CAST(pr.per_call + pr.per_input * r.input_tokens + pr.per_output * r.output_tokens
-              + pr.per_cache_read * r.cache_read_tokens + pr.per_cache_write * r.cache_write_tokens
+              + pr.per_cache_read * r.cache_read_tokens
+              + pr.per_cache_write * (r.cache_write_tokens - r.cache_write_1h_tokens)
+              + pr.per_cache_write_1h * r.cache_write_1h_tokens
               AS DECIMAL(38, 18)) END"""
 _PICO = 10**12
 _MAX_PICO_SUM = 10**18 - 1  # DECIMAL(18, 0) holds up to this
@@ -86,7 +92,7 @@ def _create_models_table(store: Store, found: dict[tuple[str, str], Any]) -> Non
     )
 
 
-_RATE_NAMES = ("call", "input", "output", "cache_read", "cache_write")
+_RATE_NAMES = ("call", "input", "output", "cache_read", "cache_write", "cache_write_1h")
 
 
 def _create_rates_table(store: Store, buckets: list[tuple[str, str, datetime, Any]]) -> None:
@@ -114,11 +120,13 @@ def _create_rates_table(store: Store, buckets: list[tuple[str, str, datetime, An
                   unnest($pico_output::BIGINT[]) AS pico_output,
                   unnest($pico_cache_read::BIGINT[]) AS pico_cache_read,
                   unnest($pico_cache_write::BIGINT[]) AS pico_cache_write,
+                  unnest($pico_cache_write_1h::BIGINT[]) AS pico_cache_write_1h,
                   unnest($per_call::VARCHAR[])::DECIMAL(38, 24) AS per_call,
                   unnest($per_input::VARCHAR[])::DECIMAL(38, 24) AS per_input,
                   unnest($per_output::VARCHAR[])::DECIMAL(38, 24) AS per_output,
                   unnest($per_cache_read::VARCHAR[])::DECIMAL(38, 24) AS per_cache_read,
-                  unnest($per_cache_write::VARCHAR[])::DECIMAL(38, 24) AS per_cache_write""",
+                  unnest($per_cache_write::VARCHAR[])::DECIMAL(38, 24) AS per_cache_write,
+                  unnest($per_cache_write_1h::VARCHAR[])::DECIMAL(38, 24) AS per_cache_write_1h""",
         columns,
     )
 

@@ -103,6 +103,16 @@ def m003_import_files(con: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
+@migration
+def m004_cache_write_1h(con: duckdb.DuckDBPyConnection) -> None:
+    # Of cache_write_tokens, how many were 1-hour writes (Anthropic prices them above 5-minute ones); the
+    # total and cache_write_tokens keep their meaning. DuckDB cannot add a column with constraints, so
+    # NOT NULL comes after, and "at most cache_write_tokens" (a CHECK it cannot add at all) is enforced
+    # where records are written (records.py, importing/tokens.py, history/claude_code.py).
+    con.execute("ALTER TABLE token_usage ADD COLUMN cache_write_1h_tokens BIGINT DEFAULT 0")
+    con.execute("ALTER TABLE token_usage ALTER COLUMN cache_write_1h_tokens SET NOT NULL")
+
+
 LATEST_VERSION = len(MIGRATIONS)
 
 

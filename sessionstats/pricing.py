@@ -4,6 +4,8 @@ genai-prices is imported inside the functions that price, so a command that reco
 reports never pays for it, and its offline snapshot is used: nothing here touches the network.
 We store `input_tokens` as uncached input (the Anthropic API's convention); genai-prices counts cache
 reads and writes inside its input figure (and picks price tiers by that total), so they are added back.
+Of the cache writes, `cache_write_1h_tokens` were 1-hour writes: genai-prices prices them at the model's
+`cache_write_1h_mtok` and, for a model without one, at its plain (5-minute) `cache_write_mtok`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class TokenCounts:
     output_tokens: int
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0  # of cache_write_tokens
 
     @property
     def all_input_tokens(self) -> int:
@@ -56,7 +59,8 @@ class Rate:
     per_input: Decimal
     per_output: Decimal
     per_cache_read: Decimal
-    per_cache_write: Decimal
+    per_cache_write: Decimal  # a 5-minute write
+    per_cache_write_1h: Decimal  # a 1-hour write (the 5-minute rate for a model without a 1-hour price)
 
 
 def price_data_version() -> str:
@@ -76,6 +80,7 @@ def estimate_cost(model: str, provider: str | None, counts: TokenCounts, at: dat
     usage = Usage(
         input_tokens=counts.all_input_tokens, output_tokens=counts.output_tokens,
         cache_read_tokens=counts.cache_read_tokens, cache_write_tokens=counts.cache_write_tokens,
+        cache_write_1h_tokens=counts.cache_write_1h_tokens,
     )
     price = found.info.calc_price(usage, found.provider, genai_request_timestamp=_aware_utc(at))
     return exact_cost(price.total_price)
@@ -162,9 +167,9 @@ def _rates_of(model_price: Any) -> tuple[Rate, ...]:
 def _rate_in(model_price: Any, above: int, up_to: int | None) -> Rate:
     from genai_prices import Usage
 
-    def cost(uncached: int, output: int = 0, read: int = 0, write: int = 0) -> Decimal:
-        usage = Usage(input_tokens=uncached + read + write, output_tokens=output, cache_read_tokens=read,
-                      cache_write_tokens=write)
+    def cost(uncached: int, output: int = 0, read: int = 0, write: int = 0, write_1h: int = 0) -> Decimal:
+        usage = Usage(input_tokens=uncached + read + write + write_1h, output_tokens=output, cache_read_tokens=read,
+                      cache_write_tokens=write + write_1h, cache_write_1h_tokens=write_1h)
         return model_price.calc_price(usage)["total_price"]
 
     start = above + 1  # the smallest input inside this tier; start + 1 must be inside it too
@@ -179,6 +184,7 @@ def _rate_in(model_price: Any, above: int, up_to: int | None) -> Rate:
             per_output=_rate(cost(start, output=1) - at_start),
             per_cache_read=_rate(cost(start, read=1) - at_start),
             per_cache_write=_rate(cost(start, write=1) - at_start),
+            per_cache_write_1h=_rate(cost(start, write_1h=1) - at_start),
         )
 
 

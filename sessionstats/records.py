@@ -47,6 +47,7 @@ class TokenUsageInput:
     output_tokens: int
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0  # of cache_write_tokens, the 1-hour writes
     model: str | None = None
     cost: Decimal | None = None
     cost_source: str = field(default="")  # filled in by prepare_usage: given, estimated or unknown
@@ -105,12 +106,13 @@ def record_tokens(store: Store, usage: TokenUsageInput, *, user: str, create: bo
         store.execute(
             """INSERT INTO token_usage
                (id, user_id, session_id, story_id, model, provider, input_tokens, output_tokens, cache_read_tokens,
-                cache_write_tokens, total_tokens, estimated_cost, cost_source, request_id, created_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                cache_write_tokens, cache_write_1h_tokens, total_tokens, estimated_cost, cost_source, request_id,
+                created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
                 record_id, user, session_id, usage.story_id, usage.model, usage.provider, usage.input_tokens,
-                usage.output_tokens, usage.cache_read_tokens, usage.cache_write_tokens, total_tokens(usage),
-                usage.cost, usage.cost_source, usage.request_id, usage.created_at,
+                usage.output_tokens, usage.cache_read_tokens, usage.cache_write_tokens, usage.cache_write_1h_tokens,
+                total_tokens(usage), usage.cost, usage.cost_source, usage.request_id, usage.created_at,
             ],
         )
     unpriced = usage.model is not None and usage.cost_source == "unknown"
@@ -129,7 +131,7 @@ def prepare_usage(usage: TokenUsageInput) -> TokenUsageInput:
         source = "unknown"
         if checked.model is not None:
             counts = TokenCounts(checked.input_tokens, checked.output_tokens, checked.cache_read_tokens,
-                                 checked.cache_write_tokens)
+                                 checked.cache_write_tokens, checked.cache_write_1h_tokens)
             cost = estimate_cost(checked.model, checked.provider, counts, created_at)
             source = "unknown" if cost is None else "estimated"
     return replace(checked, cost=cost, cost_source=source, created_at=created_at)
@@ -148,6 +150,7 @@ def checked_usage(usage: TokenUsageInput) -> TokenUsageInput:
         output_tokens=check_count(usage.output_tokens, "--output"),
         cache_read_tokens=check_count(usage.cache_read_tokens, "--cache-read"),
         cache_write_tokens=check_count(usage.cache_write_tokens, "--cache-write"),
+        cache_write_1h_tokens=check_count(usage.cache_write_1h_tokens, "--cache-write-1h"),
         model=check_label(usage.model, "--model"),
         cost=usage.cost,
         cost_source=usage.cost_source,
@@ -158,6 +161,9 @@ def checked_usage(usage: TokenUsageInput) -> TokenUsageInput:
     )
     if total_tokens(checked) > MAX_BIGINT:
         raise InvalidInput(f"the four token counts add up to more than {MAX_BIGINT}")
+    if checked.cache_write_1h_tokens > checked.cache_write_tokens:
+        raise InvalidInput(f"--cache-write-1h: {checked.cache_write_1h_tokens} is more than the "
+                           f"{checked.cache_write_tokens} cache write tokens it is part of (--cache-write)")
     return checked
 
 

@@ -79,7 +79,7 @@ def _stage(store: Store, user: str, session_ids: list[str] | None) -> None:
     store.execute(
         f"""CREATE OR REPLACE TEMP TABLE reprice_rows AS
             SELECT id, session_id, model, provider, created_at, input_tokens, output_tokens, cache_read_tokens,
-                   cache_write_tokens, estimated_cost AS old_cost
+                   cache_write_tokens, cache_write_1h_tokens, estimated_cost AS old_cost
             FROM token_usage
             WHERE user_id = $user AND cost_source <> 'given' AND model IS NOT NULL {session_filter}""",
         params,

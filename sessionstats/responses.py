@@ -2,14 +2,15 @@
 
 Understood: Anthropic Messages (a JSON message, or its server-sent-event stream), OpenAI Chat Completions
 (JSON, or a stream whose final chunk carries usage) and the OpenAI Responses API (JSON, or its stream).
-Counts come out in our convention: `input_tokens` is uncached input, cache reads and writes apart.
+Counts come out in our convention: `input_tokens` is uncached input, cache reads and writes apart; of
+the writes, Anthropic's `usage.cache_creation.ephemeral_1h_input_tokens` were 1-hour ones.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sessionstats.errors import InvalidInput
@@ -31,6 +32,7 @@ class ResponseUsage:
     output_tokens: int
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0  # of cache_write_tokens
 
 
 def parse_response(data: bytes) -> ResponseUsage:
@@ -44,8 +46,7 @@ def parse_response(data: bytes) -> ResponseUsage:
     document = _json_object(body)
     usage = _from_document(document) if document is not None else _from_stream(_events(body))
     if usage.request_id is None and header_id:
-        usage = ResponseUsage(usage.shape, usage.model, header_id, usage.input_tokens, usage.output_tokens,
-                              usage.cache_read_tokens, usage.cache_write_tokens)
+        usage = replace(usage, request_id=header_id)
     return usage
 
 
@@ -95,12 +96,26 @@ def _from_stream(events: Iterator[dict[str, Any]]) -> ResponseUsage:
 
 
 def _anthropic(shape: str, message: dict[str, Any], usage: dict[str, Any]) -> ResponseUsage:
+    written, written_1h = _anthropic_cache_writes(usage)
     return ResponseUsage(
         shape=shape, model=_text(message.get("model")), request_id=_text(message.get("id")),
         input_tokens=_count(usage, "input_tokens"), output_tokens=_count(usage, "output_tokens"),
         cache_read_tokens=_count(usage, "cache_read_input_tokens"),
-        cache_write_tokens=_count(usage, "cache_creation_input_tokens"),
+        cache_write_tokens=written, cache_write_1h_tokens=written_1h,
     )
+
+
+def _anthropic_cache_writes(usage: dict[str, Any]) -> tuple[int, int]:
+    """(all cache writes, the 1-hour ones): the total, else the sum of the `cache_creation` split."""
+    split = usage.get("cache_creation")
+    split = split if isinstance(split, dict) else {}
+    five_minutes, one_hour = _count(split, "ephemeral_5m_input_tokens"), _count(split, "ephemeral_1h_input_tokens")
+    has_total = usage.get("cache_creation_input_tokens") is not None
+    written = _count(usage, "cache_creation_input_tokens") if has_total else five_minutes + one_hour
+    if one_hour > written:
+        raise InvalidInput(f"{_OPTION}: the response says {one_hour} of {written} cache write tokens were "
+                           "1-hour writes")
+    return written, one_hour
 
 
 def _chat_completions(shape: str, document: dict[str, Any], usage: dict[str, Any]) -> ResponseUsage:

@@ -26,13 +26,15 @@ class Totals:
     output_tokens: int = 0
     cache_write_tokens: int = 0
     cache_read_tokens: int = 0
+    cache_write_1h_tokens: int = 0
 
-    def add(self, usage: dict[str, int]) -> None:
+    def add(self, usage: dict) -> None:
         self.records += 1
         self.input_tokens += usage["input_tokens"]
         self.output_tokens += usage["output_tokens"]
         self.cache_write_tokens += usage["cache_creation_input_tokens"]
         self.cache_read_tokens += usage["cache_read_input_tokens"]
+        self.cache_write_1h_tokens += (usage.get("cache_creation") or {}).get("ephemeral_1h_input_tokens", 0)
 
 
 @dataclass

@@ -56,8 +56,6 @@ def test_every_sessions_token_totals_equal_ccusages(both) -> None:
             other["inputTokens"], other["outputTokens"], other["cacheCreationTokens"], other["cacheReadTokens"])
 
 
-@pytest.mark.xfail(strict=True, reason="1-hour cache writes are priced at the 5-minute rate: token_usage keeps "
-                                       "one cache-write count, so the 1h share is lost at import")
 def test_every_sessions_cost_agrees_with_ccusages_within_a_hundredth_of_a_cent(both) -> None:
     ours, theirs = both
     worst = max(abs(row["total_cost"] - theirs[session]["totalCost"]) for session, row in ours.items())

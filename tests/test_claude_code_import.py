@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from claude_logs import Totals, assistant_line, user_line, write_lines, write_tree
@@ -39,6 +40,9 @@ def test_a_generated_tree_gives_each_sessions_exact_totals(cli, tmp_path: Path) 
     assert result.stdout == ""
     assert f"{tree.malformed:,} malformed lines skipped" in result.stderr
     assert totals_by_session(cli) == expected(tree.expected)
+    one_hour = dict(table_of(cli.db, "SELECT session_id, sum(cache_write_1h_tokens) FROM token_usage GROUP BY 1"))
+    assert one_hour == {s: t.cache_write_1h_tokens for s, t in tree.expected.items() if t.records}
+    assert any(one_hour.values())
     names = dict(table_of(cli.db, "SELECT id, name FROM sessions WHERE user_id = 'alice'"))
     assert names == {s: p for s, p in tree.projects.items() if tree.expected[s].records}
 
@@ -98,6 +102,27 @@ def test_the_cache_creation_split_is_used_when_the_total_is_absent(cli, tmp_path
     write_lines(tmp_path / "claude" / "projects" / "p" / "s.jsonl", [line("s", "a", split)])
     cli.ok("import", "claude-code", str(tmp_path / "claude"))
     assert totals_by_session(cli) == {"s": (1, 3, 4, 120, 9)}
+    # The 1-hour share is kept and priced as such: 3 x $3/M + 4 x $15/M + 50 x $3.75/M + 70 x $6/M + 9 x $0.30/M
+    # = (9 + 60 + 187.5 + 420 + 2.7) / 1,000,000
+    assert table_of(cli.db, "SELECT cache_write_1h_tokens, estimated_cost FROM token_usage") == [
+        (70, Decimal("0.0006792"))]
+
+
+def test_the_1_hour_split_is_stored_beside_the_total_and_a_bigger_copy_replaces_it(cli, tmp_path: Path) -> None:
+    def with_split(out: int, five: int, hour: int) -> dict:
+        return {**usage(10, out, five + hour), "cache_creation": {"ephemeral_5m_input_tokens": five,
+                                                                "ephemeral_1h_input_tokens": hour}}
+
+    log = tmp_path / "claude" / "projects" / "p" / "s.jsonl"
+    write_lines(log, [line("s", "a", with_split(1, 100, 0)), line("s", "b", with_split(2, 0, 300))])
+    cli.ok("import", "claude-code", str(tmp_path / "claude"))
+    write_lines(log, [line("s", "a", with_split(50, 100, 400))], mode="a")  # the final copy of a arrives later
+    cli.ok("import", "claude-code", str(tmp_path / "claude"))
+    # a: 10 x $3/M + 50 x $15/M + 100 x $3.75/M + 400 x $6/M = (30 + 750 + 375 + 2,400) / 1,000,000
+    # b: 10 x $3/M + 2 x $15/M + 300 x $6/M = (30 + 30 + 1,800) / 1,000,000
+    assert table_of(cli.db, "SELECT request_id, cache_write_tokens, cache_write_1h_tokens, estimated_cost "
+                            "FROM token_usage ORDER BY request_id") == [
+        ("msg_a:req_a", 500, 400, Decimal("0.003555")), ("msg_b:req_b", 300, 300, Decimal("0.00186"))]
 
 
 def test_malformed_lines_are_counted_and_never_fatal(cli, tmp_path: Path) -> None:

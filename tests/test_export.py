@@ -21,7 +21,8 @@ def recorded(cli: Cli) -> Cli:
     cli.ok("record-story", "-s", "b", "--id", "st2", "--title", "Storm", "--narrative", "Thunder.",
            "--at", "2026-03-02T10:00:00Z")
     cli.ok("record-tokens", "-s", "a", "--model", "claude-sonnet-4-5", "--input", "1200", "--output", "350",
-           "--cache-read", "10000", "--story", "st1", "--request-id", "r1", "--at", "2026-03-01T10:00:01Z")
+           "--cache-read", "10000", "--cache-write", "500", "--cache-write-1h", "200", "--story", "st1",
+           "--request-id", "r1", "--at", "2026-03-01T10:00:01Z")
     cli.ok("record-tokens", "-s", "a", "--model", "gpt-4o", "--input", "5", "--output", "6", "--cost",
            "0.000000075", "--at", "2026-03-01T11:00:00Z")
     cli.ok("record-tokens", "-s", "b", "--model", "mystery-9", "--input", "7", "--output", "8",
@@ -45,6 +46,8 @@ def test_exported_tokens_and_stories_import_into_a_fresh_database_with_the_same_
     fresh.ok("import", "stories", str(stories), "--create-sessions")
     fresh.ok("import", "tokens", str(tokens), "--create-sessions")
     assert figures(fresh) == figures(recorded)
+    one_hour = "SELECT request_id, cache_write_tokens, cache_write_1h_tokens FROM token_usage ORDER BY ALL"
+    assert table_of(fresh.db, one_hour) == [("r1", 500, 200), ("r2", 9, 0), (None, 0, 0)]
 
 
 def test_parquet_keeps_exact_types(recorded: Cli, tmp_path: Path) -> None:
@@ -88,7 +91,7 @@ def test_stats_rows_match_list(recorded: Cli, tmp_path: Path) -> None:
     rows = {r["session_id"]: r for r in csv.DictReader(path.open())}
     listed = figures(recorded)
     assert set(rows) == {"a", "b"}
-    assert rows["a"]["total_tokens"] == str(listed["a"]["total_tokens"]) == "11561"
+    assert rows["a"]["total_tokens"] == str(listed["a"]["total_tokens"]) == "12061"  # 1,200+350+10,000+500+6+5
     assert rows["a"]["story_count"] == "1"
 
 

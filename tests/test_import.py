@@ -142,6 +142,11 @@ def test_a_bad_row_anywhere_writes_nothing_and_names_line_and_column(sessions, t
      'line 1: input_tokens: must be a whole number >= 0, got "true"'),
     ('{"session_id": "a", "input_tokens": 9223372036854775807, "output_tokens": 1}\n',
      "line 1: the four token counts add up to more than 9223372036854775807"),
+    ('{"session_id": "a", "input_tokens": 1, "output_tokens": 1, "cache_write_tokens": 5, '
+     '"cache_write_1h_tokens": 6}\n',
+     "line 1: cache_write_1h_tokens: 6 is more than the 5 cache_write_tokens it is part of"),
+    ('{"session_id": "a", "input_tokens": 1, "output_tokens": 1, "cache_write_1h_tokens": -1}\n',
+     'line 1: cache_write_1h_tokens: must be a whole number >= 0, got "-1"'),
     ('{"session_id": "nope", "input_tokens": 1, "output_tokens": 1}\n',
      "line 1: session_id: no session 'nope' (create it first, or pass --create-sessions)"),
     ('{"session_id": "a", "model": "gpt-4o", "provider": "nowhere", "input_tokens": 1, "output_tokens": 1}\n',
@@ -170,6 +175,22 @@ def test_csv_problems_name_their_line(sessions, tmp_path, content, message):
     assert result.exit_code == 2
     assert result.stderr.startswith(f"sessionstats: {message}"), result.stderr
     assert table_of(sessions.db, "SELECT count(*) FROM token_usage") == [(0,)]
+
+
+@pytest.mark.parametrize("extension", [".jsonl", ".csv"])
+def test_the_1_hour_share_of_cache_writes_is_imported_and_priced(sessions, tmp_path, extension):
+    rows = [{"session_id": "a", "model": "claude-sonnet-4-5", "input_tokens": 200, "output_tokens": 100,
+             "cache_write_tokens": 5000, "cache_write_1h_tokens": 2000, "request_id": "r1"},
+            {"session_id": "a", "model": "claude-sonnet-4-5", "input_tokens": 200, "output_tokens": 100,
+             "cache_write_tokens": 5000, "request_id": "r2"}]
+    columns = ["session_id", "model", "input_tokens", "output_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+               "request_id"]
+    sessions.ok("import", "tokens", str(write(tmp_path / f"usage{extension}", rows, columns)))
+    # 200 x $3/M + 3,000 x $3.75/M + 2,000 x $6/M + 100 x $15/M = 0.0006 + 0.01125 + 0.012 + 0.0015;
+    # without the column every write is 5-minute: 0.0006 + 5,000 x $3.75/M + 0.0015 = 0.02085
+    assert table_of(sessions.db, "SELECT request_id, cache_write_tokens, cache_write_1h_tokens, total_tokens, "
+                                 "estimated_cost FROM token_usage ORDER BY request_id") == [
+        ("r1", 5000, 2000, 5300, Decimal("0.02535")), ("r2", 5000, 0, 5300, Decimal("0.02085"))]
 
 
 def test_missing_sessions_are_created_only_when_asked(cli, tmp_path):

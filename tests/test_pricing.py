@@ -1,8 +1,9 @@
 """Costs estimated from the model: hand-computed from genai-prices' bundled price data (0.2.x).
 
-claude-sonnet-4-5 per million tokens: input $3, output $15, cache read $0.30, cache write $3.75; when the
-call's whole input (uncached + cache read + cache write) is above 200,000 tokens every token costs the
-higher tier: $6, $22.50, $0.60, $7.50. o3: $10 / $40 until 2025-06-09, $2 / $8 from 2025-06-10 (UTC).
+claude-sonnet-4-5 per million tokens: input $3, output $15, cache read $0.30, cache write $3.75 (5-minute)
+or $6 (1-hour); when the call's whole input (uncached + cache read + cache write) is above 200,000 tokens
+every token costs the higher tier: $6, $22.50, $0.60, $7.50, $12.
+o3: $10 / $40 until 2025-06-09, $2 / $8 from 2025-06-10 (UTC).
 """
 
 import os
@@ -23,6 +24,14 @@ CASES = [
     # whole input 150,000 + 60,000 = 210,000 > 200,000, so all at the tier price:
     # 150,000 x $6/M + 60,000 x $0.60/M + 1,000 x $22.50/M = 0.9 + 0.036 + 0.0225
     ("above the tier", ["--input", "150000", "--cache-read", "60000", "--output", "1000"], "0.9585"),
+    # of 5,000 cache writes 2,000 were 1-hour: 200 x $3/M + 3,000 x $3.75/M + 2,000 x $6/M + 100 x $15/M
+    # = 0.0006 + 0.01125 + 0.012 + 0.0015
+    ("1-hour cache write", ["--input", "200", "--cache-write", "5000", "--cache-write-1h", "2000", "--output", "100"],
+     "0.02535"),
+    # whole input 150,000 + 60,000 = 210,000, all of the writes 1-hour, at the tier price:
+    # 150,000 x $6/M + 60,000 x $12/M + 1,000 x $22.50/M = 0.9 + 0.72 + 0.0225
+    ("1-hour above the tier", ["--input", "150000", "--cache-write", "60000", "--cache-write-1h", "60000",
+                               "--output", "1000"], "1.6425"),
 ]
 
 
@@ -35,6 +44,15 @@ def test_a_model_without_a_cost_is_priced_exactly(cli, case, counts, expected):
     cli.ok("new", "--id", "s")
     record_id = cli.ok("record-tokens", "-s", "s", "--model", "claude-sonnet-4-5", *counts).strip()
     assert cost_of(cli, record_id) == (Decimal(expected), "estimated")
+
+
+def test_a_model_without_a_1_hour_price_charges_its_5_minute_rate(cli):
+    # Bedrock's global Claude Sonnet 4 has only cache_write_mtok, $3.75/M: 1,000 x $3.75/M + 10 x $15/M
+    cli.ok("new", "--id", "s")
+    record_id = cli.ok("record-tokens", "-s", "s", "--model", "global.anthropic.claude-sonnet-4-20250514-v1:0",
+                       "--provider", "aws", "--input", "0", "--cache-write", "1000", "--cache-write-1h", "1000",
+                       "--output", "10").strip()
+    assert cost_of(cli, record_id) == (Decimal("0.0039"), "estimated")
 
 
 def test_the_tier_goes_by_the_whole_input_cache_included(cli):
@@ -138,6 +156,10 @@ def test_bulk_rates_agree_with_single_records_on_both_paths(cli):
     cli.ok("new", "--id", "s")
     for model, counts in [
         ("claude-sonnet-4-5", ["--input", "1200", "--output", "350", "--cache-read", "7", "--cache-write", "9"]),
+        ("claude-sonnet-4-5", ["--input", "12", "--output", "35", "--cache-write", "900", "--cache-write-1h", "700"]),
+        ("claude-sonnet-4-5", ["--input", "1", "--output", "1", "--cache-write", "300000", "--cache-write-1h", "7"]),
+        ("global.anthropic.claude-sonnet-4-20250514-v1:0", ["--provider", "aws", "--input", "1", "--output", "1",
+                                                            "--cache-write", "50", "--cache-write-1h", "20"]),
         ("claude-sonnet-4-5", ["--input", "150000", "--cache-read", "60000", "--output", "1000"]),
         ("claude-sonnet-4-5", ["--input", "100000000000", "--output", "3"]),  # past the picodollar fast path
         ("gpt-4o", ["--input", "1000", "--cache-read", "2000", "--output", "100"]),
@@ -150,4 +172,4 @@ def test_bulk_rates_agree_with_single_records_on_both_paths(cli):
     assert table_of(cli.db, "SELECT estimated_cost FROM token_usage WHERE input_tokens = 100000000000") == [
         (Decimal("600000.0000675"),)]
     report = cli.json("reprice", "s", "--dry-run")
-    assert [(r["records"], r["changed"], r["difference"]) for r in report] == [(7, 0, 0)]
+    assert [(r["records"], r["changed"], r["difference"]) for r in report] == [(10, 0, 0)]

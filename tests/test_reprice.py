@@ -84,3 +84,16 @@ def test_reprice_needs_sessions_or_all_and_refuses_unknown_sessions(recorded):
     assert missing.exit_code == 1 and "session 'nope' not found" in missing.stderr
     assert recorded.as_user("bob")("reprice", "a").exit_code == 1
     assert snapshot(recorded.db) == before
+
+
+def test_a_record_priced_before_the_1_hour_split_is_repriced_with_it(cli):
+    # A cost worked out at the 5-minute rate for every write (as before the split was kept):
+    # 12 x $3/M + 35 x $15/M + 900 x $3.75/M = 0.003936. With 700 of the writes 1-hour:
+    # 12 x $3/M + 35 x $15/M + 200 x $3.75/M + 700 x $6/M = 0.000036 + 0.000525 + 0.00075 + 0.0042 = 0.005511
+    cli.ok("new", "--id", "a")
+    cli.ok("record-tokens", "-s", "a", "--model", "claude-sonnet-4-5", "--input", "12", "--output", "35",
+           "--cache-write", "900", "--cache-write-1h", "700")
+    set_in_db(cli.db, "UPDATE token_usage SET estimated_cost = 0.003936")
+    assert [(r["cost_before"], r["cost_after"], r["difference"]) for r in cli.json("reprice", "a")] == [
+        (0.003936, 0.005511, 0.001575)]
+    assert table_of(cli.db, "SELECT estimated_cost FROM token_usage") == [(Decimal("0.005511"),)]

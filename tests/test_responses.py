@@ -43,6 +43,23 @@ def test_each_response_shape_gives_model_counts_and_request_id(cli, fixture, exp
     assert table_of(cli.db, f"SELECT {COLUMNS} FROM token_usage") == [(*expected, "estimated")]
 
 
+ONE_HOUR_SHAPES = [
+    # Of 9,000 cache writes 8,000 were 1-hour (usage.cache_creation). 24 x $3/M + 2,000 x $0.30/M
+    # + 1,000 x $3.75/M + 8,000 x $6/M + 480 x $15/M = 0.000072 + 0.0006 + 0.00375 + 0.048 + 0.0072
+    ("anthropic_message_cache_1h.json", (24, 480, 2000, 9000, 8000, 11504, Decimal("0.059622"))),
+    # Stream: the split arrives in message_start. 5 x $3/M + 3,000 x $6/M + 200 x $15/M
+    ("anthropic_stream_cache_1h.sse", (5, 200, 0, 3000, 3000, 3205, Decimal("0.021015"))),
+]
+
+
+@pytest.mark.parametrize(("fixture", "expected"), ONE_HOUR_SHAPES, ids=[s[0] for s in ONE_HOUR_SHAPES])
+def test_anthropic_1_hour_cache_writes_are_kept_apart_and_priced_as_such(cli, fixture, expected):
+    cli.ok("new", "--id", "s")
+    cli.ok("record-tokens", "-s", "s", "--from-response", str(FIXTURES / fixture))
+    assert table_of(cli.db, "SELECT input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, "
+                            "cache_write_1h_tokens, total_tokens, estimated_cost FROM token_usage") == [expected]
+
+
 def test_a_response_from_stdin(cli):
     cli.ok("new", "--id", "s")
     cli.ok("record-tokens", "-s", "s", "--from-response", "-",
@@ -86,6 +103,9 @@ def test_headers_saved_with_the_body_give_the_request_id_when_the_body_has_none(
      "has no usage chunk"),
     ('{"type": "message", "model": "claude-sonnet-4-5", "usage": {"input_tokens": -4, "output_tokens": 1}}',
      "usage.input_tokens must be a whole number >= 0"),
+    ('{"type": "message", "model": "claude-sonnet-4-5", "usage": {"input_tokens": 1, "output_tokens": 1, '
+     '"cache_creation_input_tokens": 10, "cache_creation": {"ephemeral_1h_input_tokens": 11}}}',
+     "says 11 of 10 cache write tokens were 1-hour writes"),
 ])
 def test_an_unrecognised_document_is_refused_naming_the_shapes(cli, document, message):
     cli.ok("new", "--id", "s")
@@ -103,6 +123,9 @@ def test_counts_come_from_the_response_not_the_options(cli):
     result = cli("record-tokens", "-s", "s", "--from-response", str(FIXTURES / "anthropic_message.json"),
                  "--input", "5")
     assert result.exit_code == 2 and "--input: comes from the response" in result.stderr
+    one_hour = cli("record-tokens", "-s", "s", "--from-response", str(FIXTURES / "anthropic_message.json"),
+                   "--cache-write-1h", "5")
+    assert one_hour.exit_code == 2 and "--cache-write-1h: comes from the response" in one_hour.stderr
     assert cli("record-tokens", "-s", "s", "--output", "5").exit_code == 2
     lone = cli("record-tokens", "-s", "s", "--input", "1", "--output", "1", "--pass-through")
     assert lone.exit_code == 2 and "--pass-through: only with --from-response" in lone.stderr

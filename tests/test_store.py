@@ -45,6 +45,22 @@ def test_migrations_are_numbered_and_recorded(cli):
     assert rows[0][1] == "m001_sessions_stories_tokens"
 
 
+def test_a_version_3_database_gains_the_1_hour_cache_write_column_as_zero(cli):
+    cli.ok("new", "--id", "s")
+    cli.ok("record-tokens", "-s", "s", "--input", "1", "--output", "2", "--cache-write", "3")
+    con = duckdb.connect(str(cli.db))
+    try:  # back to schema 3, as a database written before the column existed
+        con.execute("ALTER TABLE token_usage DROP COLUMN cache_write_1h_tokens")
+        con.execute("DELETE FROM schema_migrations WHERE version > 3")
+    finally:
+        con.close()
+    cli.ok("record-tokens", "-s", "s", "--input", "1", "--output", "2", "--cache-write", "5",
+           "--cache-write-1h", "4")
+    assert table_of(cli.db, "SELECT cache_write_tokens, cache_write_1h_tokens FROM token_usage "
+                            "ORDER BY cache_write_tokens") == [(3, 0), (5, 4)]
+    assert table_of(cli.db, "SELECT max(version) FROM schema_migrations") == [(4,)]
+
+
 def test_a_report_on_a_new_database_creates_it(cli):
     assert cli.ok("list", "--format", "json") == "[]\n"
     assert cli.db.exists()

@@ -90,6 +90,11 @@ def record_tokens_command(
     cache_write: Annotated[
         int | None, count_option(help="Tokens written to the prompt cache [default: 0].")
     ] = None,
+    cache_write_1h: Annotated[
+        int | None,
+        count_option("--cache-write-1h", help="Of --cache-write, how many were 1-hour cache writes (priced "
+                                              "higher than 5-minute ones) [default: 0]."),
+    ] = None,
     model: Annotated[
         str | None, typer.Option(help="Model id, e.g. claude-sonnet-4-5 or openai/gpt-4o; prices the call.")
     ] = None,
@@ -139,7 +144,7 @@ def record_tokens_command(
         | sessionstats record-tokens --from-response - --pass-through | jq -r '.content[0].text'
     """
     counts = {"--input": input_tokens, "--output": output_tokens, "--cache-read": cache_read,
-              "--cache-write": cache_write, "--request-id": request_id}
+              "--cache-write": cache_write, "--cache-write-1h": cache_write_1h, "--request-id": request_id}
     if from_response is None:
         if pass_through:
             raise InvalidInput("--pass-through: only with --from-response")
@@ -147,7 +152,7 @@ def record_tokens_command(
         if missing:
             raise InvalidInput(f"{missing[0]}: required (or read the counts from a response with --from-response)")
         taken = ResponseUsage("options", model, request_id, input_tokens or 0, output_tokens or 0,
-                              cache_read or 0, cache_write or 0)
+                              cache_read or 0, cache_write or 0, cache_write_1h or 0)
     else:
         given = [name for name, value in counts.items() if value is not None]
         if given:
@@ -161,7 +166,8 @@ def record_tokens_command(
         session_id=session,  # type: ignore[arg-type]
         input_tokens=taken.input_tokens, output_tokens=taken.output_tokens,
         cache_read_tokens=taken.cache_read_tokens, cache_write_tokens=taken.cache_write_tokens,
-        model=model or taken.model, provider=provider, cost=parse_cost(cost, "--cost"), story_id=story,
+        cache_write_1h_tokens=taken.cache_write_1h_tokens, model=model or taken.model, provider=provider,
+        cost=parse_cost(cost, "--cost"), story_id=story,
         request_id=taken.request_id, created_at=resolve_at(at, resolve_zone(tz)),
     )
     owner = resolve_user(user)

@@ -37,6 +37,14 @@ def _count(value: str) -> str:
             f"THEN try_cast({value} AS BIGINT) ELSE -1 END")
 
 
+_ONE_HOUR = f"coalesce({_count(f'{_USAGE}.cache_creation.ephemeral_1h_input_tokens')}, 0)"
+# All cache writes: the total, else the sum of the 5-minute / 1-hour split. Of them, the 1-hour ones are
+# kept apart (priced higher); a split claiming more than the total is cut to it, as the total is what counts.
+_CACHE_WRITES = f"""coalesce({_count(f"{_USAGE}.cache_creation_input_tokens")},
+    CASE WHEN {_USAGE}.cache_creation IS NOT NULL THEN
+      coalesce({_count(f"{_USAGE}.cache_creation.ephemeral_5m_input_tokens")}, 0) + {_ONE_HOUR} END, 0)"""
+
+
 @dataclass(frozen=True)
 class HistoryResult:
     """What a history import did; `updated` records were replaced by a bigger copy of the same message."""
@@ -113,12 +121,8 @@ def _stage_lines(store: Store, readable: dict[str, Slice], now: object) -> tuple
                        CASE WHEN message.id IS NOT NULL THEN message.id || ':' || coalesce(requestId, '') END,
                        message.model, NULL, coalesce(try_cast(timestamp AS TIMESTAMPTZ) AT TIME ZONE 'UTC', $now),
                        {_count(f"{_USAGE}.input_tokens")}, {_count(f"{_USAGE}.output_tokens")},
-                       coalesce({_count(f"{_USAGE}.cache_creation_input_tokens")},
-                                CASE WHEN {_USAGE}.cache_creation IS NOT NULL THEN
-                                  coalesce({_count(f"{_USAGE}.cache_creation.ephemeral_5m_input_tokens")}, 0)
-                                  + coalesce({_count(f"{_USAGE}.cache_creation.ephemeral_1h_input_tokens")}, 0)
-                                END, 0),
-                       coalesce({_count(f"{_USAGE}.cache_read_input_tokens")}, 0), l.filename, type IS NULL
+                       {_CACHE_WRITES}, coalesce({_count(f"{_USAGE}.cache_read_input_tokens")}, 0),
+                       least({_ONE_HOUR}, {_CACHE_WRITES}), l.filename, type IS NULL
                 FROM {_LOG_LINES} l
                 JOIN cc_files f USING (filename)
                 WHERE {_USAGE} IS NOT NULL OR type IS NULL""",
@@ -127,13 +131,14 @@ def _stage_lines(store: Store, readable: dict[str, Slice], now: object) -> tuple
     usable = ("NOT bad AND model IS NOT NULL AND input_tokens IS NOT NULL AND output_tokens IS NOT NULL")
     counts = store.fetchone(
         f"""SELECT count(*) FILTER (WHERE bad OR ({usable} AND least(input_tokens, output_tokens,
-                                     cache_write_tokens, cache_read_tokens) < 0)),
+                                     cache_write_tokens, cache_read_tokens, cache_write_1h_tokens) < 0)),
                    count(*) FILTER (WHERE {usable} AND model = '<synthetic>')
             FROM cc_lines""")
     store.execute(
         f"""CREATE OR REPLACE TEMP TABLE history_rows AS SELECT * EXCLUDE (bad) FROM cc_lines
             WHERE {usable} AND model <> '<synthetic>'
-              AND least(input_tokens, output_tokens, cache_write_tokens, cache_read_tokens) >= 0""")
+              AND least(input_tokens, output_tokens, cache_write_tokens, cache_read_tokens,
+                        cache_write_1h_tokens) >= 0""")
     store.execute("DROP TABLE cc_lines")
     return int(counts[0]), int(counts[1])  # type: ignore[index]
 

@@ -15,7 +15,7 @@ from sessionstats.store import Store
 StepReporter = Callable[[str], None]
 ROW_COLUMNS = """session_id VARCHAR, session_name VARCHAR, request_id VARCHAR, model VARCHAR, provider VARCHAR,
                  created_at TIMESTAMP, input_tokens BIGINT, output_tokens BIGINT, cache_write_tokens BIGINT,
-                 cache_read_tokens BIGINT"""
+                 cache_read_tokens BIGINT, cache_write_1h_tokens BIGINT DEFAULT 0"""
 _NEW_TOTAL = "(k.input_tokens + k.output_tokens + k.cache_write_tokens + k.cache_read_tokens)"
 
 
@@ -75,7 +75,8 @@ def _update_smaller_copies(store: Store, user: str) -> tuple[int, int]:
     updated = store.execute(
         f"""UPDATE token_usage t SET model = k.model, input_tokens = k.input_tokens,
                    output_tokens = k.output_tokens, cache_read_tokens = k.cache_read_tokens,
-                   cache_write_tokens = k.cache_write_tokens, total_tokens = {_NEW_TOTAL}, estimated_cost = k.cost,
+                   cache_write_tokens = k.cache_write_tokens, cache_write_1h_tokens = k.cache_write_1h_tokens,
+                   total_tokens = {_NEW_TOTAL}, estimated_cost = k.cost,
                    cost_source = CASE WHEN k.priced THEN 'estimated' ELSE 'unknown' END, created_at = k.created_at
             FROM cc_known k
             WHERE t.user_id = $user AND t.id = k.stored_id AND {_NEW_TOTAL} > k.stored_total""",
@@ -93,9 +94,10 @@ def _insert_new(store: Store, user: str) -> tuple[int, int]:
     store.execute(
         """INSERT INTO token_usage
              (id, user_id, session_id, story_id, model, provider, input_tokens, output_tokens, cache_read_tokens,
-              cache_write_tokens, total_tokens, estimated_cost, cost_source, request_id, created_at)
+              cache_write_tokens, cache_write_1h_tokens, total_tokens, estimated_cost, cost_source, request_id,
+              created_at)
            SELECT uuidv7()::VARCHAR, $user, session_id, NULL, model, NULL, input_tokens, output_tokens,
-                  cache_read_tokens, cache_write_tokens,
+                  cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
                   input_tokens + output_tokens + cache_read_tokens + cache_write_tokens, cost,
                   CASE WHEN priced THEN 'estimated' ELSE 'unknown' END, request_id, created_at
            FROM history_priced ORDER BY session_id, created_at""",

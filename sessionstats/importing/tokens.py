@@ -29,6 +29,7 @@ TOKEN_FIELDS = (
     Field("output_tokens", "count", required=True),
     Field("cache_read_tokens", "count"),
     Field("cache_write_tokens", "count"),
+    Field("cache_write_1h_tokens", "count"),  # of cache_write_tokens, the 1-hour writes
     Field("cost", "cost"),
     Field("request_id", "id"),
     Field("story_id", "id"),
@@ -36,11 +37,15 @@ TOKEN_FIELDS = (
 )
 _DEFAULTS = {"cache_read_tokens": "coalesce(cache_read_tokens, 0)",
              "cache_write_tokens": "coalesce(cache_write_tokens, 0)",
+             "cache_write_1h_tokens": "coalesce(cache_write_1h_tokens, 0)",
              "created_at": "coalesce(created_at, $now)", "provider": "trim(provider)"}
 _TOTAL = ("(coalesce(input_tokens, 0)::HUGEINT + coalesce(output_tokens, 0) + coalesce(cache_read_tokens, 0)"
           " + coalesce(cache_write_tokens, 0))")
-_TOTAL_FITS = (f"{_TOTAL} <= {MAX_BIGINT}",
-               f"WHEN {_TOTAL} > {MAX_BIGINT} THEN 'the four token counts add up to more than {MAX_BIGINT}'")
+_ONE_HOUR_FITS = "coalesce(cache_write_1h_tokens, 0) <= coalesce(cache_write_tokens, 0)"
+_CROSS_CHECKS = (f"{_TOTAL} <= {MAX_BIGINT} AND {_ONE_HOUR_FITS}",
+                 f"WHEN {_TOTAL} > {MAX_BIGINT} THEN 'the four token counts add up to more than {MAX_BIGINT}' "
+                 f"WHEN NOT {_ONE_HOUR_FITS} THEN 'cache_write_1h_tokens: ' || cache_write_1h_tokens "
+                 "|| ' is more than the ' || coalesce(cache_write_tokens, 0) || ' cache_write_tokens it is part of'")
 _NEEDS_PRICE = "SELECT * FROM import_rows WHERE cost IS NULL AND model IS NOT NULL"
 
 
@@ -51,7 +56,7 @@ def import_tokens(store: Store, source: ImportSource, *, user: str, session: str
     now = utc_now()
     # Staging works in temp tables (fast outside a transaction); the command holds the write lock throughout.
     step("reading")
-    stage_rows(store, source, TOKEN_FIELDS, session=session, now=now, defaults=_DEFAULTS, extra=_TOTAL_FITS)
+    stage_rows(store, source, TOKEN_FIELDS, session=session, now=now, defaults=_DEFAULTS, extra=_CROSS_CHECKS)
     step("pricing")
     _check_providers(store, source)
     unknown = load_rates(store, _NEEDS_PRICE)
@@ -64,10 +69,10 @@ def import_tokens(store: Store, source: ImportSource, *, user: str, session: str
         store.execute(
             f"""INSERT INTO token_usage
                   (id, user_id, session_id, story_id, model, provider, input_tokens, output_tokens,
-                   cache_read_tokens, cache_write_tokens, total_tokens, estimated_cost, cost_source,
-                   request_id, created_at)
+                   cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, total_tokens, estimated_cost,
+                   cost_source, request_id, created_at)
                 SELECT uuidv7()::VARCHAR, $user, r.session_id, r.story_id, r.model, r.provider, r.input_tokens,
-                       r.output_tokens, r.cache_read_tokens, r.cache_write_tokens,
+                       r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, r.cache_write_1h_tokens,
                        r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_tokens,
                        coalesce(r.cost, {ESTIMATED_COST}),
                        CASE WHEN r.cost IS NOT NULL THEN 'given' WHEN pr.model IS NOT NULL THEN 'estimated'
