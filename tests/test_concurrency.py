@@ -1,19 +1,24 @@
 """Many processes at once: every acknowledged record lands exactly once, no command fails or waits too long.
 
-The scenario of the issue is 16 writers x 100 calls plus 2 readers, each call its own process. On the
+The scenario of the issue is 16 writers x 100 calls plus 2 readers and a `show --watch`, each call its own
+process. On the
 2-core CI machine that is ~1,600 interpreter starts (~8 minutes), so CI runs it in two cheaper shapes:
 16 writer processes x 12 commands, each command a full CLI run inside the writer (its own lock,
 connection and close, exactly as a separate process would do them), and a few truly separate
 `python -m sessionstats` processes through benchmarks/stress.py. The full scale is
-`python benchmarks/stress.py` (and `--writers 64`).
-
-TODO(issue 5): add a `show --watch` process as a third reader once that command exists.
+`python benchmarks/stress.py` (and `--writers 64`). The watcher is a real `python -m sessionstats show s0
+--watch` process (it re-opens the database for each refresh), stopped with SIGINT at the end.
 """
 
+import contextlib
 import json
 import os
+import queue
+import signal
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -89,6 +94,39 @@ def results_of(process: subprocess.Popen, stdin: str | None = None) -> list[dict
     return [json.loads(line) for line in out.splitlines()]
 
 
+class Watcher:
+    """`show s0 --watch --format json` as Alice in its own process; its JSON lines are read in the background."""
+
+    def __init__(self, db: Path) -> None:
+        env = {**os.environ, "SESSIONSTATS_LOCK_TIMEOUT": str(LOCK_TIMEOUT)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "sessionstats", "show", "s0", "--watch", "--interval", "0.05", "--format", "json",
+             "--db", str(db), "--user", "alice"],
+            env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[dict] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:  # type: ignore[union-attr]
+            self.lines.put(line)
+
+    def wait_for(self, records: int, timeout: float = 60) -> None:
+        """Collect lines until one shows `records` records in s0 (stories plus token records)."""
+        deadline = time.monotonic() + timeout
+        while not self.seen or self.seen[-1]["api_calls"] + self.seen[-1]["story_count"] != records:
+            assert self.process.poll() is None, self.process.stderr.read()  # type: ignore[union-attr]
+            assert time.monotonic() < deadline, f"the watcher never showed {records} records: {self.seen[-1:]}"
+            with contextlib.suppress(queue.Empty):
+                self.seen.append(json.loads(self.lines.get(timeout=0.2), parse_float=Decimal))
+
+    def interrupt(self) -> tuple[int, str]:
+        """Ctrl-C: the exit code and everything it wrote on stderr."""
+        self.process.send_signal(signal.SIGINT)
+        _, err = self.process.communicate(timeout=30)
+        return self.process.returncode, err
+
+
 def check_whole(stats: dict) -> None:
     """Every token record is 1+2 tokens at $0.001 and every story three words: a torn read breaks these."""
     assert stats["total_tokens"] == 3 * stats["api_calls"] == stats["input_tokens"] * 3
@@ -101,6 +139,8 @@ def test_sixteen_writers_and_two_readers_lose_nothing_and_fail_nothing(cli, db, 
         for session in SESSIONS:
             cli.as_user(user).ok("new", "--id", session)
     stop = tmp_path / "stop"
+    watcher = Watcher(db)
+    watcher.wait_for(0)  # it is watching before the first write
     readers = [start(READ_LOOP, str(db), user, str(stop)) for user in USERS]
     plans = [writer_commands(w, db) for w in range(WRITERS)]
     writers = [start(RUN_COMMANDS, stdin="") for _ in plans]
@@ -131,6 +171,14 @@ def test_sixteen_writers_and_two_readers_lose_nothing_and_fail_nothing(cli, db, 
         assert counts == sorted(counts)
     final = {s["session_id"]: s for s in cli.json("list")}
     assert sum(s["api_calls"] + s["story_count"] for s in final.values()) == WRITERS * CALLS // 2
+
+    s0 = final["s0"]["api_calls"] + final["s0"]["story_count"]
+    watcher.wait_for(s0)  # it kept refreshing through the load and caught up with the last write
+    assert watcher.interrupt() == (0, "")  # never failed, never reported the database busy
+    counts = [stats["api_calls"] + stats["story_count"] for stats in watcher.seen]
+    assert counts == sorted(counts) and len(counts) >= 3  # it saw the session grow, never shrink
+    for stats in watcher.seen:
+        check_whole(stats)
 
 
 def test_separate_processes_through_the_stress_script(tmp_path):

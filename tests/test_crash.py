@@ -1,24 +1,27 @@
-"""A record command killed with SIGKILL at any point leaves the whole record or nothing, and a database that opens.
+"""A command killed with SIGKILL at any point leaves the whole record or nothing, and a database that opens.
 
-Kill points: while blocked on the lock, after the INSERT but before COMMIT, after COMMIT but before the
-connection closes (the .wal not yet folded in), while creating a new database, and at random moments
-of real `python -m sessionstats` runs. The child processes that stop at an exact point wrap the
-store from the outside (in the child only); the product has no test hooks.
-
-TODO(bulk import, another issue): an import killed halfway must leave none of its rows.
+Record commands are killed while blocked on the lock, after the INSERT but before COMMIT, after COMMIT
+but before the connection closes (the .wal not yet folded in), while creating a new database, and at
+random moments of real `python -m sessionstats` runs. Bulk imports (200,000 rows) are killed while the
+file is being read, after the sessions' INSERT, after the records' INSERT, just before COMMIT, and at
+random moments; they must leave none of their rows. The child processes that stop at an exact point
+wrap the store from the outside (in the child only); the product has no test hooks.
 """
 
 import fcntl
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from conftest import table_of
+from claude_logs import assistant_line, write_lines, write_tree
+from conftest import snapshot, table_of
 
 # Runs the CLI, but pauses at POINT (printing "reached") so the test can kill it there.
 PAUSE_AT = """
@@ -31,20 +34,40 @@ def pause():
     print("reached", flush=True)
     time.sleep(600)
 
-if point == "after-insert":
+AFTER = {"after-insert": "INSERT INTO token_usage", "after-sessions": "INSERT INTO sessions"}
+if point in AFTER:
     plain_execute = Store.execute
     def execute(self, sql, params=()):
         result = plain_execute(self, sql, params)
-        if sql.lstrip().startswith("INSERT INTO token_usage"):
+        if sql.lstrip().startswith(AFTER[point]):
             pause()
         return result
     Store.execute = execute
-elif point == "after-commit":
+elif point == "while-staging":  # the import's file scan still running when "reached" is printed
+    import threading
+    plain_execute = Store.execute
+    def execute(self, sql, params=()):
+        if "TEMP TABLE import_rows" not in sql:
+            return plain_execute(self, sql, params)
+        scanning = threading.Event()
+        scanning.set()
+        def report():
+            time.sleep(0.05)
+            print("reached" if scanning.is_set() else "missed", flush=True)
+        threading.Thread(target=report, daemon=True).start()
+        result = plain_execute(self, sql, params)
+        scanning.clear()
+        time.sleep(600)  # go no further than the scan
+        return result
+    Store.execute = execute
+elif point in ("before-commit", "after-commit"):
     plain_transaction = Store.transaction
     @contextmanager
     def transaction(self):
         with plain_transaction(self):
             yield self
+            if point == "before-commit":
+                pause()
         pause()
     Store.transaction = transaction
 
@@ -164,3 +187,106 @@ def test_killed_at_random_moments_each_record_is_whole_or_absent(cli, db):
         assert stats["story_count"] == 1 + landed
         assert stats["word_count"] == 4 * landed
     assert_opens_and_writes(cli)
+
+
+# ---- bulk imports ---------------------------------------------------------------------------------
+
+IMPORT_ROWS = 200_000
+IMPORT_SESSIONS = 50
+
+
+def write_import_file(path) -> None:
+    """IMPORT_ROWS token records over IMPORT_SESSIONS sessions that do not exist yet, each with a request id."""
+    with path.open("w") as out:
+        out.writelines(
+            f'{{"session_id":"imp{i % IMPORT_SESSIONS}","input_tokens":{i % 997 + 1},"output_tokens":3,'
+            f'"cost":"0.0001","request_id":"imp-{i}"}}\n'
+            for i in range(IMPORT_ROWS))
+
+
+def everything(db) -> tuple[list[tuple], ...]:
+    return (*snapshot(db), table_of(db, "SELECT * FROM import_files ORDER BY ALL"))
+
+
+def imported_rows(db) -> int:
+    return table_of(db, "SELECT count(*) FROM token_usage WHERE request_id LIKE 'imp-%'")[0][0]
+
+
+def assert_untouched(cli, db, before) -> None:
+    """The database opens, reads and writes, and holds exactly what it held before the import."""
+    assert imported_rows(db) == 0
+    assert everything(db) == before
+    assert [s["session_id"] for s in cli.json("list")] == ["s"]
+    assert cli.json("show", "s")["api_calls"] == 1
+    assert cli("show", "imp0").exit_code == 1
+
+
+@pytest.fixture
+def before_an_import(cli, db, tmp_path):
+    """Alice's session `s` with a record and a story, and a file of IMPORT_ROWS rows to import."""
+    cli.ok("new", "--id", "s")
+    cli.ok("record-tokens", "-s", "s", "--input", "4", "--output", "6", "--cost", "0.5", "--request-id", "old")
+    cli.ok("record-story", "-s", "s", "--title", "kept", "--narrative", "one two")
+    rows = tmp_path / "rows.jsonl"
+    write_import_file(rows)
+    return rows, everything(db)
+
+
+@pytest.mark.parametrize("point", ["while-staging", "after-sessions", "after-insert", "before-commit"])
+def test_an_import_killed_at_an_exact_point_leaves_none_of_its_rows(cli, db, before_an_import, point):
+    rows, before = before_an_import
+    process = spawn(db, "-c", PAUSE_AT, point, "import", "tokens", str(rows), "--create-sessions")
+    assert process.stdout.readline() == "reached\n", process.stderr.read()
+    kill(process)
+    assert_untouched(cli, db, before)
+    assert_opens_and_writes(cli)
+
+
+def test_an_import_killed_just_after_commit_has_all_its_rows(cli, db, before_an_import):
+    """The control for the points above: the same hooks, one step later, and the whole import is there."""
+    rows, _ = before_an_import
+    process = spawn(db, "-c", PAUSE_AT, "after-commit", "import", "tokens", str(rows), "--create-sessions")
+    assert process.stdout.readline() == "reached\n", process.stderr.read()
+    kill(process)
+    assert imported_rows(db) == IMPORT_ROWS
+    assert len(cli.json("list")) == 1 + IMPORT_SESSIONS
+
+
+def test_an_import_killed_at_random_moments_is_whole_or_absent(cli, db, before_an_import):
+    rows, before = before_an_import
+    kept = db.with_name("before-import.duckdb")
+    shutil.copyfile(db, kept)
+    one_run = timed_run(kept, "import", "tokens", str(rows), "--create-sessions")
+    rng = random.Random(7)
+    for _ in range(5):
+        process = spawn(db, "-m", "sessionstats", "import", "tokens", str(rows), "--create-sessions")
+        time.sleep(one_run * rng.uniform(0.15, 1.0))
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=30)
+        if imported_rows(db) == 0:
+            assert_untouched(cli, db, before)
+        else:  # it had committed: all of it, once
+            assert imported_rows(db) == IMPORT_ROWS
+            assert len(cli.json("list")) == 1 + IMPORT_SESSIONS
+            shutil.copyfile(kept, db)
+            db.with_name(db.name + ".wal").unlink(missing_ok=True)
+    assert_opens_and_writes(cli)
+
+
+def test_a_claude_code_import_killed_before_commit_leaves_none_and_is_read_again(cli, db, tmp_path):
+    usage = {"input_tokens": 5, "output_tokens": 7, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+    at = datetime(2025, 5, 1, tzinfo=UTC)
+    write_lines(tmp_path / "claude" / "projects" / "-home-me-old" / "earlier.jsonl",
+                [assistant_line("earlier", f"msg_e{i}", f"req_e{i}", "claude-sonnet-4-20250514", usage, at)
+                 for i in range(3)])
+    cli.ok("import", "claude-code", str(tmp_path / "claude"))
+    before = everything(db)
+    second = write_tree(tmp_path / "claude", sessions=3, messages=40, seed=2)
+    process = spawn(db, "-c", PAUSE_AT, "before-commit", "import", "claude-code", str(second.root))
+    assert process.stdout.readline() == "reached\n", process.stderr.read()
+    kill(process)
+    assert everything(db) == before  # no record, no session, and no log remembered as read
+    cli.ok("list")
+    cli.ok("import", "claude-code", str(second.root))  # nothing was marked read: the new logs are read now
+    totals = {s["session_id"]: s["api_calls"] for s in cli.json("list")}
+    assert totals == {"earlier": 3} | {session: t.records for session, t in second.expected.items() if t.records}

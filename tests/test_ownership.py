@@ -9,9 +9,11 @@ import os
 import stat
 import subprocess
 import sys
+from decimal import Decimal
 
 import pytest
-from conftest import snapshot
+from claude_logs import write_tree
+from conftest import snapshot, table_of
 
 SECRET = "bob-secret-launch"
 
@@ -130,3 +132,146 @@ def test_a_write_ahead_log_left_by_a_crash_is_owner_only_and_its_records_count(t
     shown = run_process("show", "s", "--format", "json")
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["total_tokens"] == 3
+
+
+# ---- reports, exports, reprice and imports ------------------------------------------------------
+
+NOT_FOUND = "sessionstats: session '{}' not found ('sessionstats list' shows yours)\n"
+
+
+@pytest.fixture
+def both_recorded(alice_and_bob):
+    """On top of `alice_and_bob`: both users record into their own `shared-id`, Bob with SECRET as model and tone."""
+    alice, bob = alice_and_bob
+    bob.ok("record-tokens", "-s", "shared-id", "--input", "900", "--output", "9", "--model", SECRET, "--cost", "5",
+           "--request-id", "req-2")
+    bob.ok("record-story", "-s", "shared-id", "--title", SECRET, "--tone", SECRET, "--narrative", "x y")
+    bob.ok("record-tokens", "-s", "bob-only", "--input", "1000", "--output", "100", "--model", "gpt-4o",
+           "--request-id", "req-3")
+    alice.ok("record-tokens", "-s", "shared-id", "--input", "100", "--output", "20", "--model", "gpt-4o",
+             "--request-id", "a-1")
+    alice.ok("record-story", "-s", "shared-id", "--title", "mine", "--tone", "calm", "--narrative", "one two three")
+    return alice, bob
+
+
+def assert_not_found(result, session: str = "bob-only") -> None:
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "", NOT_FOUND.format(session))
+
+
+def sums(rows: list[dict]) -> tuple[int, int, int]:
+    return (sum(r["api_calls"] for r in rows), sum(r["input_tokens"] for r in rows),
+            sum(r["story_count"] for r in rows))
+
+
+@pytest.mark.parametrize("by", ["model", "tone", "day"])
+def test_breakdowns_hold_only_your_records(both_recorded, by):
+    alice, _ = both_recorded
+    shown = alice.ok("show", "shared-id", "--by", by, "--format", "json")
+    assert SECRET not in shown
+    assert sums(json.loads(shown)["breakdown"]["rows"]) == (1, 100, 1)
+    assert SECRET not in alice.ok("show", "shared-id", "--by", by, "--format", "table")
+    assert_not_found(alice("show", "bob-only", "--by", by))
+
+
+def test_timeline_holds_only_your_records(both_recorded):
+    alice, _ = both_recorded
+    for fmt in ("json", "csv", "table"):
+        assert SECRET not in alice.ok("timeline", "shared-id", "--every", "day", "--format", fmt)
+    assert sums(alice.json("timeline", "shared-id", "--every", "day")) == (1, 100, 1)
+    assert_not_found(alice("timeline", "bob-only"))
+
+
+def test_compare_with_another_users_session_reads_as_missing(both_recorded):
+    alice, _ = both_recorded
+    assert_not_found(alice("compare", "alice-only", "bob-only"))
+    assert_not_found(alice("compare", "bob-only", "shared-id"))
+    columns = alice.json("compare", "alice-only", "shared-id")
+    assert [(c["session_id"], c["name"], c["input_tokens"]) for c in columns] == [
+        ("alice-only", "mine too", 0), ("shared-id", "mine", 100)]
+
+
+def test_check_counts_only_your_records_and_not_another_users_session(both_recorded, db):
+    alice, _ = both_recorded
+    before = snapshot(db)
+    assert_not_found(alice("check", "bob-only", "--max-cost", "0.01"))  # Bob is far past it: still not found
+    assert alice("check", "shared-id", "--max-tokens", "121").exit_code == 0  # Bob's 909 tokens there don't count
+    over = alice("check", "shared-id", "--max-tokens", "120")
+    assert over.exit_code == 3 and SECRET not in over.stderr
+    assert snapshot(db) == before
+
+
+def _jsonl(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.mark.parametrize(("what", "column", "expected"), [
+    ("tokens", "request_id", ["a-1"]),
+    ("stories", "title", ["mine"]),
+    ("stats", "session_id", ["alice-only", "shared-id"]),
+])
+def test_exports_hold_only_your_rows(both_recorded, tmp_path, what, column, expected):
+    alice, _ = both_recorded
+    every = tmp_path / f"all-{what}.jsonl"
+    alice.ok("export", "--what", what, "--to", str(every))
+    assert SECRET not in every.read_text()
+    assert sorted(row[column] for row in _jsonl(every)) == expected
+    named = tmp_path / f"named-{what}.jsonl"
+    alice.ok("export", "shared-id", "--what", what, "--to", str(named))
+    assert sorted(row[column] for row in _jsonl(named)) == [e for e in expected if e != "alice-only"]
+    refused = tmp_path / f"refused-{what}.jsonl"
+    assert_not_found(alice("export", "shared-id", "bob-only", "--what", what, "--to", str(refused)))
+    assert not refused.exists()
+
+
+def test_reprice_all_changes_only_your_records(both_recorded, db):
+    alice, _ = both_recorded
+    import duckdb
+
+    con = duckdb.connect(str(db))  # as if every estimate had been made with older price data
+    con.execute("UPDATE token_usage SET estimated_cost = 1 WHERE cost_source = 'estimated'")
+    con.close()
+    bobs = "SELECT * FROM token_usage WHERE user_id = 'bob' ORDER BY ALL"
+    bob_before = table_of(db, bobs)
+    result = alice("reprice", "--all", "--format", "json")
+    assert result.exit_code == 0 and SECRET not in result.stdout + result.stderr
+    assert {row["session_id"] for row in json.loads(result.stdout)} <= {"alice-only", "shared-id"}
+    assert table_of(db, bobs) == bob_before
+    assert table_of(db, "SELECT estimated_cost FROM token_usage WHERE request_id = 'a-1'") == [
+        (Decimal("0.00045"),)]
+    assert_not_found(alice("reprice", "bob-only"))
+
+
+def test_import_tokens_into_another_users_session_id_is_your_own_session(alice_and_bob, db, tmp_path):
+    alice, bob = alice_and_bob
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"session_id":"bob-only","input_tokens":5,"output_tokens":5,"request_id":"req-1"}\n')
+    before = snapshot(db)
+    refused = alice("import", "tokens", str(rows))
+    assert refused.exit_code == 2 and refused.stdout == ""
+    assert refused.stderr == ("sessionstats: line 1: session_id: no session 'bob-only' "
+                              "(create it first, or pass --create-sessions)\n")  # as for an id nobody has
+    assert snapshot(db) == before
+    bob_figures = bob.json("show", "bob-only")
+    created = alice("import", "tokens", str(rows), "--create-sessions")
+    assert created.exit_code == 0 and "imported 1 token records" in created.stderr  # req-1 is Bob's: not a repeat
+    assert "skipped" not in created.stderr
+    mine = alice.json("show", "bob-only")
+    assert (mine["name"], mine["api_calls"], mine["total_tokens"]) == (None, 1, 10)
+    assert bob.json("show", "bob-only") == bob_figures
+
+
+def test_import_claude_code_of_logs_another_user_imported_makes_your_own_sessions(alice_and_bob, db, tmp_path):
+    alice, bob = alice_and_bob
+    tree = write_tree(tmp_path / "claude", sessions=3, messages=12, seed=5)
+    bob.ok("import", "claude-code", str(tree.root))
+    bob.ok("rename", next(iter(tree.expected)), SECRET)
+    bobs = "SELECT * FROM token_usage WHERE user_id = 'bob' ORDER BY ALL"
+    bob_before, bob_sessions = table_of(db, bobs), bob.json("list")
+    result = alice("import", "claude-code", str(tree.root))
+    assert result.exit_code == 0 and SECRET not in result.stdout + result.stderr
+    expected = {session: t.records for session, t in tree.expected.items() if t.records}
+    mine = {s["session_id"]: s for s in alice.json("list") if s["session_id"] in tree.expected}
+    assert {session: s["api_calls"] for session, s in mine.items()} == expected
+    assert SECRET not in json.dumps([s["name"] for s in mine.values()])
+    assert table_of(db, bobs) == bob_before
+    assert bob.json("list") == bob_sessions
