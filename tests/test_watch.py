@@ -128,3 +128,28 @@ def _stats(**figures) -> SessionStats:
     base.update(figures)
     base["total_cost"] = Decimal(base["total_cost"])
     return SessionStats(**base)
+
+
+def test_ctrl_c_ends_the_watch_cleanly_even_in_the_middle_of_a_query(cli):
+    """With 3M records and refreshes 50 ms apart, Ctrl-C mostly lands inside DuckDB's query.
+
+    It used to surface as `RuntimeError: Query interrupted` (a traceback) or be swallowed for good.
+    """
+    cli.ok("new", "--id", "w")
+    import duckdb
+
+    con = duckdb.connect(str(cli.db))  # enough rows that each refresh spends most of its time querying
+    con.execute("""INSERT INTO token_usage (id, user_id, session_id, input_tokens, output_tokens, total_tokens,
+                   cost_source, created_at) SELECT i::TEXT, 'alice', 'w', 1, 1, 2, 'unknown', TIMESTAMP '2026-01-01'
+                   FROM range(3000000) t(i)""")
+    con.close()
+    env = {**os.environ, "SESSIONSTATS_DB": str(cli.db), "SESSIONSTATS_USER": "alice"}
+    for delay in (0.0, 0.013, 0.029, 0.041, 0.057, 0.071):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sessionstats", "show", "w", "--watch", "--interval", "0.05", "--format", "json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        assert process.stdout.readline()  # type: ignore[union-attr]  # it is watching
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=20)
+        assert (process.returncode, err) == (0, "")

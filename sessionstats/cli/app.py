@@ -47,6 +47,10 @@ def _run(invoke: Any) -> int:
         return _fail("aborted; nothing was changed (pass --yes to skip the question)", USAGE_EXIT)
     except KeyboardInterrupt:
         return 130
+    except RuntimeError as error:
+        if "interrupted" not in str(error).lower():
+            raise
+        return 130  # Ctrl-C inside a DuckDB query arrives as RuntimeError('Query interrupted')
     except BrokenPipeError:
         sys.stderr.close()  # the reader went away (e.g. `| head`): not an error
         return 0

@@ -6,9 +6,11 @@ for longer than one read.
 
 from __future__ import annotations
 
+import signal
 import sys
-import time
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -31,17 +33,27 @@ def watch(load: Callable[[], Snapshot], draw: Callable[[Snapshot, dict[str, str]
     with `clear_screen` it replaces what was on the screen, else it is appended.
     """
     previous: Snapshot | None = None
-    try:
-        while True:
+    with _ctrl_c_as_event() as stop:
+        while not stop.is_set():
             current = _load_unless_busy(load)
             if current is not None and (previous is None or _data(current) != _data(previous)):
                 changes = changed_figures(previous[0], current[0]) if previous is not None else None
                 sys.stdout.write((CLEAR_SCREEN if clear_screen else "") + draw(current, changes))
                 sys.stdout.flush()
                 previous = current
-            time.sleep(interval)
-    except KeyboardInterrupt:
-        return
+            stop.wait(interval)
+
+
+@contextmanager
+def _ctrl_c_as_event() -> Iterator[threading.Event]:
+    """Ctrl-C sets an event instead of raising: raised inside a DuckDB query it became
+    `RuntimeError: Query interrupted`, or was swallowed and the watch never ended."""
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def changed_figures(before: SessionStats, after: SessionStats) -> dict[str, str]:
