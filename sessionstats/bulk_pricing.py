@@ -17,8 +17,6 @@ from sessionstats.errors import InvalidInput
 from sessionstats.pricing import find_model, price_granularity, rates_at
 from sessionstats.store import Store
 
-EPOCH = datetime(1970, 1, 1)
-
 # The rows to price, aliased `r`, must have model, provider, created_at, the four token counts and
 # cache_write_1h_tokens (the 1-hour part of cache_write_tokens).
 _BUCKET = """CASE pm.granularity WHEN 'day' THEN date_trunc('day', r.created_at)
