@@ -98,8 +98,8 @@ def _records_query(what: ExportWhat, user: str, wanted: list[str], scope: Scope,
     created = (_UTC_TEXT if text_times else "timezone('UTC', {column})").format(column="t.created_at")
     if what is ExportWhat.tokens:
         body = f"""SELECT t.session_id, t.model, t.provider, t.input_tokens, t.output_tokens, t.cache_read_tokens,
-                          t.cache_write_tokens, t.cache_write_1h_tokens, t.estimated_cost AS cost, t.request_id,
-                          t.story_id,
+                          t.cache_write_tokens, t.cache_write_1h_tokens, t.estimated_cost AS cost, t.cost_source,
+                          t.request_id, t.story_id,
                           {created} AS created_at
                    FROM token_usage t JOIN tokens s ON s.id = t.id AND s.session_id = t.session_id
                    WHERE t.user_id = $user ORDER BY t.session_id, t.created_at, t.id"""

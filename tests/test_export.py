@@ -48,6 +48,20 @@ def test_exported_tokens_and_stories_import_into_a_fresh_database_with_the_same_
     assert figures(fresh) == figures(recorded)
     one_hour = "SELECT request_id, cache_write_tokens, cache_write_1h_tokens FROM token_usage ORDER BY ALL"
     assert table_of(fresh.db, one_hour) == [("r1", 500, 200), ("r2", 9, 0), (None, 0, 0)]
+    sources = "SELECT request_id, cost_source, estimated_cost FROM token_usage WHERE user_id = ? ORDER BY ALL"
+    assert table_of(fresh.db, sources.replace("?", "'" + fresh.user + "'")) == table_of(
+        recorded.db, sources.replace("?", "'alice'"))  # an estimated cost stays estimated, an unknown one unknown
+
+
+def test_an_import_refuses_a_cost_source_that_does_not_fit_its_cost(cli: Cli, tmp_path: Path) -> None:
+    cli.ok("new", "--id", "s")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"session_id": "s", "input_tokens": 1, "output_tokens": 1, "cost_source": "unknown", '
+                   '"cost": "0.5"}\n')
+    result = cli("import", "tokens", str(bad))
+    assert result.exit_code == 2
+    assert "line 1" in result.stderr and "cost_source" in result.stderr
+    assert table_of(cli.db, "SELECT count(*) FROM token_usage") == [(0,)]
 
 
 def test_parquet_keeps_exact_types(recorded: Cli, tmp_path: Path) -> None:

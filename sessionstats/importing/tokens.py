@@ -31,6 +31,7 @@ TOKEN_FIELDS = (
     Field("cache_write_tokens", "count"),
     Field("cache_write_1h_tokens", "count"),  # of cache_write_tokens, the 1-hour writes
     Field("cost", "cost"),
+    Field("cost_source", "label"),  # as `export` writes it: keeps an estimated cost estimated (repriceable)
     Field("request_id", "id"),
     Field("story_id", "id"),
     Field("created_at", "time"),
@@ -42,10 +43,14 @@ _DEFAULTS = {"cache_read_tokens": "coalesce(cache_read_tokens, 0)",
 _TOTAL = ("(coalesce(input_tokens, 0)::HUGEINT + coalesce(output_tokens, 0) + coalesce(cache_read_tokens, 0)"
           " + coalesce(cache_write_tokens, 0))")
 _ONE_HOUR_FITS = "coalesce(cache_write_1h_tokens, 0) <= coalesce(cache_write_tokens, 0)"
-_CROSS_CHECKS = (f"{_TOTAL} <= {MAX_BIGINT} AND {_ONE_HOUR_FITS}",
+_SOURCE_FITS = ("(cost_source IS NULL OR (cost_source IN ('given', 'estimated') AND cost IS NOT NULL)"
+                " OR (cost_source = 'unknown' AND cost IS NULL))")
+_CROSS_CHECKS = (f"{_TOTAL} <= {MAX_BIGINT} AND {_ONE_HOUR_FITS} AND {_SOURCE_FITS}",
                  f"WHEN {_TOTAL} > {MAX_BIGINT} THEN 'the four token counts add up to more than {MAX_BIGINT}' "
                  f"WHEN NOT {_ONE_HOUR_FITS} THEN 'cache_write_1h_tokens: ' || cache_write_1h_tokens "
-                 "|| ' is more than the ' || coalesce(cache_write_tokens, 0) || ' cache_write_tokens it is part of'")
+                 "|| ' is more than the ' || coalesce(cache_write_tokens, 0) || ' cache_write_tokens it is part of' "
+                 f"WHEN NOT {_SOURCE_FITS} THEN 'cost_source: ' || cost_source || ' does not fit the cost (given "
+                 "and estimated need a cost, unknown needs none)'")
 _NEEDS_PRICE = "SELECT * FROM import_rows WHERE cost IS NULL AND model IS NOT NULL"
 
 
@@ -75,8 +80,8 @@ def import_tokens(store: Store, source: ImportSource, *, user: str, session: str
                        r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, r.cache_write_1h_tokens,
                        r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_tokens,
                        coalesce(r.cost, {ESTIMATED_COST}),
-                       CASE WHEN r.cost IS NOT NULL THEN 'given' WHEN pr.model IS NOT NULL THEN 'estimated'
-                            ELSE 'unknown' END,
+                       CASE WHEN r.cost IS NOT NULL THEN coalesce(r.cost_source, 'given')
+                            WHEN pr.model IS NOT NULL THEN 'estimated' ELSE 'unknown' END,
                        r.request_id, r.created_at
                 FROM import_rows r {RATES_JOIN}""",
             {"user": user},
