@@ -98,3 +98,28 @@ def snapshot(db: Path) -> tuple[list[tuple], ...]:
     return tuple(
         table_of(db, f"SELECT * FROM {name} ORDER BY ALL") for name in ("sessions", "story_history", "token_usage")
     ) if db.exists() else ()
+
+
+def replace(args, option, value):
+    """The command with `option` given `value` instead (added when absent)."""
+    args = list(args)
+    if option in args:
+        args[args.index(option) + 1] = value
+        return args
+    return [*args, option, value]
+
+
+@pytest.fixture(scope="module")
+def radio_db(tmp_path_factory):
+    """The hand-built 'radio' session of tests/insight_data.py, built once per module."""
+    from insight_data import build_radio, template
+
+    return template(tmp_path_factory, build_radio)
+
+
+@pytest.fixture
+def radio(cli, radio_db):
+    """A copy of the 'radio' database for one test."""
+    from insight_data import copy_into
+
+    return copy_into(radio_db, cli)

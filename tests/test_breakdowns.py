@@ -4,21 +4,10 @@ import csv
 import io
 from decimal import Decimal
 
-import pytest
-from insight_data import HAIKU, SONNET, UNPRICED, build_radio, copy_into, template
+from insight_data import HAIKU, SONNET, UNPRICED, build_radio
 
 FIGURES = ("story_count", "api_calls", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
            "total_tokens", "total_cost", "unpriced_records", "story_share", "token_share", "cost_share")
-
-
-@pytest.fixture(scope="module")
-def radio_db(tmp_path_factory):
-    return template(tmp_path_factory, build_radio)
-
-
-@pytest.fixture
-def radio(cli, radio_db):
-    return copy_into(radio_db, cli)
 
 
 def rows_by(cli, *args):

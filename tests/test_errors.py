@@ -1,19 +1,10 @@
 """Bad input: one line on stderr naming the problem, the documented exit code, nothing written."""
 
 import pytest
-from conftest import snapshot
+from conftest import replace, snapshot
 
 TOKENS = ("record-tokens", "-s", "s", "--input", "1", "--output", "1")
 STORY = ("record-story", "-s", "s", "--title", "t")
-
-
-def replace(args, option, value):
-    """The command with `option` given `value` instead (added when absent)."""
-    args = list(args)
-    if option in args:
-        args[args.index(option) + 1] = value
-        return args
-    return [*args, option, value]
 
 
 BAD_INPUTS = [

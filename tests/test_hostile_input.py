@@ -8,7 +8,7 @@ import json
 
 import duckdb
 import pytest
-from conftest import Cli, snapshot, table_of
+from conftest import Cli, replace, snapshot, table_of
 
 from sessionstats.cli import app
 
@@ -16,15 +16,6 @@ TOKENS = ("record-tokens", "-s", "s", "--input", "1", "--output", "1")
 STORY = ("record-story", "-s", "s", "--title", "t")
 LONG = "x" * 10_000
 BAD_UTF8 = "caf\udce9"  # how Python hands over the argv byte 0xE9 that is not UTF-8
-
-
-def replace(args, option, value):
-    """The command with `option` given `value` instead (added when absent)."""
-    args = list(args)
-    if option in args:
-        args[args.index(option) + 1] = value
-        return args
-    return [*args, option, value]
 
 
 BAD_INPUTS = [

@@ -3,19 +3,9 @@
 import json
 
 import pytest
-from insight_data import HAIKU, UNPRICED, build_radio, copy_into, template
+from insight_data import HAIKU, UNPRICED
 
 from sessionstats.stats import FIGURES, SORTABLE
-
-
-@pytest.fixture(scope="module")
-def radio_db(tmp_path_factory):
-    return template(tmp_path_factory, build_radio)
-
-
-@pytest.fixture
-def radio(cli, radio_db):
-    return copy_into(radio_db, cli)
 
 
 def test_show_reports_every_efficiency_and_hourly_figure_exactly(radio):

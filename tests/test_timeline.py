@@ -4,20 +4,9 @@ import csv
 import io
 
 import pytest
-from insight_data import build_radio, copy_into, template
 
 SERIES = ["start", "story_count", "api_calls", "input_tokens", "output_tokens", "cache_read_tokens",
           "cache_write_tokens", "total_tokens", "total_cost", "unpriced_records"]
-
-
-@pytest.fixture(scope="module")
-def radio_db(tmp_path_factory):
-    return template(tmp_path_factory, build_radio)
-
-
-@pytest.fixture
-def radio(cli, radio_db):
-    return copy_into(radio_db, cli)
 
 
 def test_hourly_buckets_run_from_the_first_record_to_the_last_with_zeros_between(radio):
