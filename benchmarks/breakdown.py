@@ -102,8 +102,9 @@ import duckdb
 mark("import duckdb")
 import sessionstats.cli as cli
 import sessionstats.store as store
+import sessionstats.store.file as file_store
 mark("import sessionstats (CLI, core, typer)")
-real_connect, real_lock = duckdb.connect, store._file_lock
+real_connect, real_lock = duckdb.connect, file_store._file_lock
 class Timed:
     def __init__(self, con): self.con = con
     def execute(self, sql, params=None):
@@ -133,7 +134,7 @@ def lock(*a, **k):
     with real_lock(*a, **k):
         spans.append(("flock", time.perf_counter() - start))
         yield
-store._file_lock = lock
+file_store._file_lock = lock
 real_open = store.open_store
 @contextmanager
 def open_store(*a, **k):

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import duckdb
 
-from sessionstats import store
 from sessionstats.cli import main
+from sessionstats.store import file as store
 
 FIRST_DELAY = 0.005
 LONGEST_DELAY = 0.5

@@ -1,19 +1,24 @@
 """The schema, as numbered migrations recorded in the database itself.
 
 Each migration is a small named function `mNNN_what`; they run in order, each
-in its own transaction, and `schema_migrations` remembers which ran.
+in its own transaction, and `schema_migrations` remembers which ran. The same
+migrations build a PostgreSQL database, where each table also gets row-level
+security: a role sees and changes only its own rows, whatever SQL it sends.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from sessionstats.errors import DatabaseUnusable
 from sessionstats.times import utc_now
 
-Migration = Callable[[duckdb.DuckDBPyConnection], None]
+if TYPE_CHECKING:
+    from sessionstats.store import Store
+
+MEMBER_ROLE = "sessionstats_member"  # on PostgreSQL, the roles that may record and report
+Migration = Callable[["Store"], None]
 MIGRATIONS: list[Migration] = []
 
 
@@ -31,7 +36,7 @@ def _version_of(step: Migration) -> int:
 
 
 @migration
-def m001_sessions_stories_tokens(con: duckdb.DuckDBPyConnection) -> None:
+def m001_sessions_stories_tokens(con: Store) -> None:
     # Sessions are keyed by (user_id, id) so one user's ids never collide with,
     # or reveal, another's; the child tables carry user_id for the same reason.
     con.execute("""
@@ -57,7 +62,7 @@ def m001_sessions_stories_tokens(con: duckdb.DuckDBPyConnection) -> None:
             tone       TEXT,
             priority   TEXT,
             word_count BIGINT NOT NULL CHECK (word_count >= 0),
-            duration   DOUBLE CHECK (duration >= 0),
+            duration   DOUBLE PRECISION CHECK (duration >= 0),
             created_at TIMESTAMP NOT NULL
         )
     """)
@@ -79,16 +84,22 @@ def m001_sessions_stories_tokens(con: duckdb.DuckDBPyConnection) -> None:
             created_at         TIMESTAMP NOT NULL
         )
     """)
+    if con.dialect == "postgres":
+        for table in ("sessions", "story_history", "token_usage"):
+            _owner_only(con, table)
+        # The server reads one session's rows through these; DuckDB files measured faster without.
+        con.execute("CREATE INDEX story_history_session ON story_history (user_id, session_id)")
+        con.execute("CREATE INDEX token_usage_session ON token_usage (user_id, session_id, request_id)")
 
 
 @migration
-def m002_token_provider(con: duckdb.DuckDBPyConnection) -> None:
+def m002_token_provider(con: Store) -> None:
     # The provider a model was priced at (`--provider`), so `reprice` prices it the same way again.
     con.execute("ALTER TABLE token_usage ADD COLUMN provider TEXT")
 
 
 @migration
-def m003_import_files(con: duckdb.DuckDBPyConnection) -> None:
+def m003_import_files(con: Store) -> None:
     # How far each log file was read by a user's history import, so a re-run reads only what was added.
     con.execute("""
         CREATE TABLE import_files (
@@ -101,10 +112,11 @@ def m003_import_files(con: duckdb.DuckDBPyConnection) -> None:
             read_at  TIMESTAMP NOT NULL
         )
     """)
+    _owner_only(con, "import_files")
 
 
 @migration
-def m004_cache_write_1h(con: duckdb.DuckDBPyConnection) -> None:
+def m004_cache_write_1h(con: Store) -> None:
     # Of cache_write_tokens, how many were 1-hour writes (Anthropic prices them above 5-minute ones); the
     # total and cache_write_tokens keep their meaning. DuckDB cannot add a column with constraints, so
     # NOT NULL comes after, and "at most cache_write_tokens" (a CHECK it cannot add at all) is enforced
@@ -116,47 +128,61 @@ def m004_cache_write_1h(con: duckdb.DuckDBPyConnection) -> None:
 LATEST_VERSION = len(MIGRATIONS)
 
 
-def current_version(con: duckdb.DuckDBPyConnection) -> int:
+def _create_member_role(con: Store) -> None:
+    """The group role members join; made here when missing (the migrating role needs CREATEROLE then)."""
+    if not con.fetchone("SELECT 1 FROM pg_roles WHERE rolname = ?", [MEMBER_ROLE]):
+        con.execute(f"CREATE ROLE {MEMBER_ROLE} NOLOGIN")
+
+
+def _owner_only(con: Store, table: str) -> None:
+    """On PostgreSQL: members may use the table, and only ever see or touch rows with their own user_id."""
+    if con.dialect != "postgres":
+        return
+    con.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+    con.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")  # its owner too
+    con.execute(f"CREATE POLICY own_rows ON {table} USING (user_id = current_user) "
+                "WITH CHECK (user_id = current_user)")
+    con.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {MEMBER_ROLE}")
+
+
+def current_version(con: Store) -> int:
     """The highest migration recorded, 0 for a database without the table."""
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
-    ).fetchone()
+    exists = con.fetchone(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema = current_schema() AND table_name = 'schema_migrations'"
+    )
     if not exists or not exists[0]:
         return 0
-    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+    row = con.fetchone("SELECT coalesce(max(version), 0) FROM schema_migrations")
     return int(row[0]) if row else 0
 
 
-def schema_is_current(con: duckdb.DuckDBPyConnection) -> bool:
+def schema_is_current(con: Store) -> bool:
     """True when no migration is pending; a newer schema than ours is refused."""
     return _checked_version(con) == LATEST_VERSION
 
 
-def apply_migrations(con: duckdb.DuckDBPyConnection) -> None:
+def apply_migrations(con: Store) -> None:
     """Run every pending migration, each in its own transaction."""
     version = _checked_version(con)
     if version == LATEST_VERSION:
         return
-    con.execute("""
-        CREATE TABLE IF NOT EXISTS schema_migrations (
-            version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMP NOT NULL
-        )
-    """)
-    for step in MIGRATIONS[version:]:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            step(con)
-            con.execute(
-                "INSERT INTO schema_migrations VALUES (?, ?, ?)",
-                [_version_of(step), step.__name__, utc_now()],
+    if version == 0:
+        con.execute("""
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMP NOT NULL
             )
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
+        """)
+        if con.dialect == "postgres":
+            _create_member_role(con)
+            con.execute(f"GRANT SELECT ON schema_migrations TO {MEMBER_ROLE}")
+    for step in MIGRATIONS[version:]:
+        with con.transaction():
+            step(con)
+            con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [_version_of(step), step.__name__, utc_now()])
 
 
-def _checked_version(con: duckdb.DuckDBPyConnection) -> int:
+def _checked_version(con: Store) -> int:
     version = current_version(con)
     if version > LATEST_VERSION:
         raise DatabaseUnusable(

@@ -14,6 +14,12 @@ from sessionstats.store import Store
 from sessionstats.times import utc_now
 from sessionstats.validate import MAX_BIGINT, check_count, check_id, check_label, check_seconds, check_text
 
+STORY_COLUMNS = ("id", "user_id", "session_id", "title", "narrative", "tone", "priority", "word_count", "duration",
+                 "created_at")
+TOKEN_USAGE_COLUMNS = ("id", "user_id", "session_id", "story_id", "model", "provider", "input_tokens",
+                       "output_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+                       "total_tokens", "estimated_cost", "cost_source", "request_id", "created_at")
+
 
 @dataclass(frozen=True)
 class Recorded:
@@ -76,9 +82,7 @@ def record_story(store: Store, story: StoryInput, *, user: str, create: bool = F
                 return Recorded(story.id, created=False)
         story_id = story.id or new_id()
         store.execute(
-            """INSERT INTO story_history
-               (id, user_id, session_id, title, narrative, tone, priority, word_count, duration, created_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            _insert_values("story_history", STORY_COLUMNS),
             [
                 story_id, user, session_id, story.title, story.narrative, story.tone, story.priority,
                 story.word_count, story.duration, story.created_at or utc_now(),
@@ -104,11 +108,7 @@ def record_tokens(store: Store, usage: TokenUsageInput, *, user: str, create: bo
                 return Recorded(existing[0], created=False)
         record_id = new_id()
         store.execute(
-            """INSERT INTO token_usage
-               (id, user_id, session_id, story_id, model, provider, input_tokens, output_tokens, cache_read_tokens,
-                cache_write_tokens, cache_write_1h_tokens, total_tokens, estimated_cost, cost_source, request_id,
-                created_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            _insert_values("token_usage", TOKEN_USAGE_COLUMNS),
             [
                 record_id, user, session_id, usage.story_id, usage.model, usage.provider, usage.input_tokens,
                 usage.output_tokens, usage.cache_read_tokens, usage.cache_write_tokens, usage.cache_write_1h_tokens,
@@ -189,6 +189,10 @@ def _checked_story(story: StoryInput) -> StoryInput:
         id=check_id(story.id, "--id") if story.id is not None else None,
         created_at=story.created_at,
     )
+
+
+def _insert_values(table: str, columns: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
 
 
 def _owned_session_id(store: Store, session_id: str, *, user: str, create: bool) -> str:

@@ -56,13 +56,11 @@ def reprice(store: Store, *, user: str, session_ids: list[str] | None, dry_run: 
                           FROM reprice_rows r {RATES_JOIN}""")
         sessions = _summary(store, wanted)
         if not dry_run:
-            store.execute(
-                """UPDATE token_usage t
-                   SET estimated_cost = r.new_cost,
-                       cost_source = CASE WHEN r.new_cost IS NULL THEN 'unknown' ELSE 'estimated' END
-                   FROM repriced r
-                   WHERE t.user_id = $user AND t.id = r.id AND t.session_id = r.session_id
-                     AND r.old_cost IS DISTINCT FROM r.new_cost""",
+            store.update_from(
+                "token_usage", ("estimated_cost", "cost_source"),
+                """SELECT id, new_cost AS estimated_cost,
+                          CASE WHEN new_cost IS NULL THEN 'unknown' ELSE 'estimated' END AS cost_source
+                   FROM repriced WHERE old_cost IS DISTINCT FROM new_cost""",
                 {"user": user},
             )
         store.execute("DROP TABLE repriced")

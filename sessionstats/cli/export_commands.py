@@ -54,7 +54,7 @@ def export_command(
       sessionstats export "$SESSIONSTATS_SESSION" --what stories --to stories.csv
     """
     scope = resolve_scope(since, until, resolve_zone(tz), model=model, tone=tone, priority=priority)
-    owner = resolve_user(user)
+    owner = resolve_user(user, db)
     with open_store(db) as store:
         rows = export(store, Path(to).expanduser(), what, user=owner, session_ids=session_ids or [], scope=scope)
     print(f"sessionstats: wrote {rows:,} rows of {what.value} to {to}", file=sys.stderr)

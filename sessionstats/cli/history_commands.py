@@ -37,7 +37,7 @@ def import_claude_code_command(dirs: DirsArgument = None, db: DbOption = None, u
       CLAUDE_CONFIG_DIR=/work/claude sessionstats import claude-code
     """
     started = time.monotonic()
-    owner = resolve_user(user)
+    owner = resolve_user(user, db)
     with open_store(db, write=True) as store, StepProgress(store) as progress:
         result = import_claude_code(store, dirs or [], user=owner, on_step=progress)
     report_history(result, time.monotonic() - started)
@@ -75,7 +75,7 @@ def import_llm_command(
       sessionstats import llm "$(llm logs path)"
     """
     started = time.monotonic()
-    owner = resolve_user(user)
+    owner = resolve_user(user, db)
     with open_store(db, write=True) as store, StepProgress(store) as progress:
         result = import_llm(store, Path(path).expanduser() if path else None, user=owner, on_step=progress)
     written = result.written

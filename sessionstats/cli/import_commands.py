@@ -94,7 +94,7 @@ def _run_import(importer, file: str, fmt: ImportFormat | None, session: str | No
     started = time.monotonic()
     zone = _zone_name(tz)
     default_session = check_id(session, "--session") if session is not None else None
-    owner = resolve_user(user)
+    owner = resolve_user(user, db)
     with _readable_file(file, fmt) as (path, chosen):
         source = ImportSource(path, chosen, zone)
         with open_store(db, write=True) as store, StepProgress(store) as progress:

@@ -68,7 +68,7 @@ def timeline_command(
     length = parse_every(every)
     zone, name = resolve_bucket_zone(tz)
     scope = resolve_scope(since, until, zone, model=model, tone=tone, priority=priority)
-    owner = resolve_user(user)
+    owner = resolve_user(user, db)
     with open_store(db) as store:
         buckets = timeline(store, session_id, length, user=owner, zone=name, scope=scope)
     sys.stdout.write(render_timeline(buckets, length, resolve_format(fmt), zone, style))
@@ -99,7 +99,7 @@ def compare(
     """
     zone = resolve_zone(tz)
     scope = resolve_scope(since, until, zone, model=model, tone=tone, priority=priority)
-    owner = resolve_user(user)
+    owner = resolve_user(user, db)
     with open_store(db) as store:
         rows = compare_stats(store, session_ids, user=owner, scope=scope)
     sys.stdout.write(render_side_by_side(rows, resolve_format(fmt), zone, style, scope))
@@ -141,7 +141,7 @@ def check(
                     max_tokens=max_tokens, max_stories=max_stories, warn_at=Decimal(str(warn_at)))
     zone = resolve_zone(tz)
     scope = resolve_scope(since, until, zone, model=model, tone=tone, priority=priority)
-    owner = resolve_user(user)
+    owner = resolve_user(user, db)
     with open_store(db) as store:
         stats = session_stats(store, session_id, user=owner, scope=scope)
     for warning in check_budget(stats, budget):

@@ -12,13 +12,15 @@ import typer
 from sessionstats.errors import InvalidInput
 from sessionstats.render import Format
 from sessionstats.scope import Scope
+from sessionstats.store.target import POSTGRES_SCHEMES, postgres_target
 from sessionstats.times import parse_timestamp, resolve_zone, zone_name
 from sessionstats.validate import check_count, check_id
 
 DbOption = Annotated[
     str | None,
-    typer.Option("--db", envvar="SESSIONSTATS_DB", show_envvar=True, metavar="PATH",
-                 help="Database file [default: sessionstats.duckdb in your data directory]."),
+    typer.Option("--db", envvar="SESSIONSTATS_DB", show_envvar=True, metavar="PATH|URL",
+                 help="Database file, or a postgresql://USER@HOST:PORT/DBNAME URL for a team's server "
+                      "[default: sessionstats.duckdb in your data directory]."),
 ]
 UserOption = Annotated[
     str | None,
@@ -80,8 +82,14 @@ PriorityFilterOption = Annotated[
 ]
 
 
-def resolve_user(user: str | None) -> str:
-    """`--user`, else `$SESSIONSTATS_USER` (via the option), else the login name."""
+def resolve_user(user: str | None, db: str | None) -> str:
+    """`--user`, else `$SESSIONSTATS_USER` (via the option), else the login name; on PostgreSQL, the role."""
+    if db and db.startswith(POSTGRES_SCHEMES):  # `db` has $SESSIONSTATS_DB through the option
+        role = postgres_target(db).user
+        if user is not None and user != role:
+            raise InvalidInput(f"--user: on PostgreSQL you are the database role {role!r}; "
+                               f"to record as {user!r}, connect as that role (postgresql://{user}@...)")
+        return role
     if user is None:
         try:
             user = getpass.getuser()

@@ -71,8 +71,8 @@ def record_story_command(
         session_id=session, title=title, narrative=narrative, tone=tone, priority=priority,  # type: ignore[arg-type]
         word_count=word_count, duration=duration, id=story_id, created_at=resolve_at(at, resolve_zone(tz)),
     )
-    owner = resolve_user(user)
-    with open_store(db, write=True) as store:
+    owner = resolve_user(user, db)
+    with open_store(db, write=True, direct=True) as store:
         recorded = record_story(store, story, user=owner, create=create)
     _print_recorded(recorded, "story")
 
@@ -170,9 +170,9 @@ def record_tokens_command(
         cost=parse_cost(cost, "--cost"), story_id=story,
         request_id=taken.request_id, created_at=resolve_at(at, resolve_zone(tz)),
     )
-    owner = resolve_user(user)
+    owner = resolve_user(user, db)
     usage = prepare_usage(usage)  # priced before the database is locked: genai-prices takes a while to load
-    with open_store(db, write=True) as store:
+    with open_store(db, write=True, direct=True) as store:
         recorded = record_tokens(store, usage, user=owner, create=create)
     _print_recorded(recorded, "token record", id_to_stderr=pass_through)
 

@@ -70,7 +70,7 @@ def show(
     """
     zone, name = resolve_bucket_zone(tz) if by else (resolve_zone(tz), None)
     request = ShowRequest(
-        db=db, session_id=session_id, user=resolve_user(user),
+        db=db, session_id=session_id, user=resolve_user(user, db),
         scope=resolve_scope(since, until, zone, model=model, tone=tone, priority=priority),
         by=list(by or []), zone=zone, zone_name=name, fmt=resolve_format(fmt), style=style,
     )
@@ -107,7 +107,7 @@ def list_command(
     """
     zone = resolve_zone(tz)
     scope = resolve_scope(since, until, zone, model=model, tone=tone, priority=priority)
-    owner = resolve_user(user)
+    owner = resolve_user(user, db)
     with open_store(db) as store:
         rows = list_stats(store, user=owner, sort=sort, descending=not ascending, limit=limit, scope=scope)
     sys.stdout.write(render_many(rows, resolve_format(fmt), zone, style))

@@ -41,8 +41,8 @@ def new(
       export SESSIONSTATS_SESSION=$(sessionstats new "Friday broadcast" --setting voice=alloy)
     """
     settings = parse_settings(setting or [])
-    owner = resolve_user(user)
-    with open_store(db, write=True) as store:
+    owner = resolve_user(user, db)
+    with open_store(db, write=True, direct=True) as store:
         session = create_session(store, user=owner, name=name, session_id=session_id, settings=settings)
     print(session.id)
 
@@ -57,8 +57,8 @@ def start(session_id: SessionArgument, at: AtOption = None, tz: TzOption = None,
       sessionstats start "$SESSIONSTATS_SESSION"
     """
     started = resolve_at(at, resolve_zone(tz))
-    owner = resolve_user(user)
-    with open_store(db, write=True) as store:
+    owner = resolve_user(user, db)
+    with open_store(db, write=True, direct=True) as store:
         start_session(store, session_id, user=owner, at=started)
 
 
@@ -72,8 +72,8 @@ def end(session_id: SessionArgument, at: AtOption = None, tz: TzOption = None,
       sessionstats end "$SESSIONSTATS_SESSION"
     """
     ended = resolve_at(at, resolve_zone(tz))
-    owner = resolve_user(user)
-    with open_store(db, write=True) as store:
+    owner = resolve_user(user, db)
+    with open_store(db, write=True, direct=True) as store:
         end_session(store, session_id, user=owner, at=ended)
 
 
@@ -86,8 +86,8 @@ def rename(session_id: SessionArgument, name: Annotated[str, typer.Argument(help
     Example:
       sessionstats rename "$SESSIONSTATS_SESSION" "Friday broadcast (rerun)"
     """
-    owner = resolve_user(user)
-    with open_store(db, write=True) as store:
+    owner = resolve_user(user, db)
+    with open_store(db, write=True, direct=True) as store:
         rename_session(store, session_id, name, user=owner)
 
 
@@ -104,11 +104,11 @@ def delete(
     Example:
       sessionstats delete old-session --yes
     """
-    owner = resolve_user(user)
+    owner = resolve_user(user, db)
     if not yes:
-        with open_store(db) as store:  # closed again while the person decides
+        with open_store(db, direct=True) as store:  # closed again while the person decides
             require_session(store, session_id, user=owner)
         typer.confirm(f"Delete session {session_id!r} with its stories and token records?", abort=True, err=True)
-    with open_store(db, write=True) as store:
+    with open_store(db, write=True, direct=True) as store:
         stories, tokens = delete_session(store, session_id, user=owner)
     typer.echo(f"deleted session {session_id!r}: {stories:,} stories, {tokens:,} token records", err=True)

@@ -116,11 +116,11 @@ def remember_slices(store: Store, user: str, slices: Sequence[Slice], now: objec
     params = {"user": user, "source": SOURCE, "paths": [str(s.log.path) for s in slices],
               "sizes": [s.size for s in slices], "mtimes": [s.mtime_ns for s in slices],
               "ends": [s.end for s in slices], "now": now}
-    store.execute("DELETE FROM import_files WHERE user_id = $user AND source = $source "
-                  "AND list_contains($paths::VARCHAR[], path)", {k: params[k] for k in ("user", "source", "paths")})
-    store.execute(
-        """INSERT INTO import_files (user_id, source, path, size, mtime_ns, read_to, read_at)
-           SELECT $user, $source, unnest($paths::VARCHAR[]), unnest($sizes::BIGINT[]),
-                  unnest($mtimes::BIGINT[]), unnest($ends::BIGINT[]), $now""",
+    store.replace_rows(
+        "import_files", ("user_id", "source", "path"),
+        ("user_id", "source", "path", "size", "mtime_ns", "read_to", "read_at"),
+        """SELECT $user AS user_id, $source AS source, unnest($paths::VARCHAR[]) AS path,
+                  unnest($sizes::BIGINT[]) AS size, unnest($mtimes::BIGINT[]) AS mtime_ns,
+                  unnest($ends::BIGINT[]) AS read_to, $now AS read_at""",
         params,
     )

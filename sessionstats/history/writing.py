@@ -10,12 +10,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sessionstats.bulk_pricing import ESTIMATED_COST, RATES_JOIN, load_rates
+from sessionstats.importing.batch import NEW_SESSION_COLUMNS
+from sessionstats.records import TOKEN_USAGE_COLUMNS
 from sessionstats.store import Store
 
 StepReporter = Callable[[str], None]
 ROW_COLUMNS = """session_id VARCHAR, session_name VARCHAR, request_id VARCHAR, model VARCHAR, provider VARCHAR,
                  created_at TIMESTAMP, input_tokens BIGINT, output_tokens BIGINT, cache_write_tokens BIGINT,
                  cache_read_tokens BIGINT, cache_write_1h_tokens BIGINT DEFAULT 0"""
+_UPDATED_COLUMNS = ("model", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+                    "cache_write_1h_tokens", "total_tokens", "estimated_cost", "cost_source", "created_at")
 _NEW_TOTAL = "(k.input_tokens + k.output_tokens + k.cache_write_tokens + k.cache_read_tokens)"
 
 
@@ -51,9 +55,9 @@ def write_rows(store: Store, *, user: str, source: str, now: object, step: StepR
 
 def _create_sessions(store: Store, user: str, source: str, now: object) -> int:
     """A session per new session id, named as the source names it, with the source in its settings."""
-    cursor = store.execute(
-        """INSERT INTO sessions (user_id, id, name, settings, status, created_at)
-           SELECT $user, session_id, any_value(session_name), json_object('source', $source), 'idle',
+    return store.insert_select(
+        "sessions", NEW_SESSION_COLUMNS,
+        """SELECT $user, session_id, any_value(session_name), json_object('source', $source), 'idle',
                   least(min(created_at), $now)
            FROM history_priced r
            WHERE NOT EXISTS (SELECT 1 FROM sessions s WHERE s.user_id = $user AND s.id = r.session_id)
@@ -61,7 +65,6 @@ def _create_sessions(store: Store, user: str, source: str, now: object) -> int:
            GROUP BY session_id""",
         {"user": user, "now": now, "source": source},
     )
-    return int(cursor.fetchone()[0])  # type: ignore[index]
 
 
 def _update_smaller_copies(store: Store, user: str) -> tuple[int, int]:
@@ -72,16 +75,14 @@ def _update_smaller_copies(store: Store, user: str) -> tuple[int, int]:
            JOIN token_usage t ON t.user_id = $user AND t.request_id = r.request_id""",
         {"user": user},
     )
-    updated = store.execute(
-        f"""UPDATE token_usage t SET model = k.model, input_tokens = k.input_tokens,
-                   output_tokens = k.output_tokens, cache_read_tokens = k.cache_read_tokens,
-                   cache_write_tokens = k.cache_write_tokens, cache_write_1h_tokens = k.cache_write_1h_tokens,
-                   total_tokens = {_NEW_TOTAL}, estimated_cost = k.cost,
-                   cost_source = CASE WHEN k.priced THEN 'estimated' ELSE 'unknown' END, created_at = k.created_at
-            FROM cc_known k
-            WHERE t.user_id = $user AND t.id = k.stored_id AND {_NEW_TOTAL} > k.stored_total""",
+    updated = store.update_from(
+        "token_usage", _UPDATED_COLUMNS,
+        f"""SELECT stored_id AS id, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+                   cache_write_1h_tokens, {_NEW_TOTAL} AS total_tokens, cost AS estimated_cost,
+                   CASE WHEN priced THEN 'estimated' ELSE 'unknown' END AS cost_source, created_at
+            FROM cc_known k WHERE {_NEW_TOTAL} > k.stored_total""",
         {"user": user},
-    ).fetchone()[0]  # type: ignore[index]
+    )
     known = store.fetchone("SELECT count(*) FROM cc_known")[0]  # type: ignore[index]
     store.execute("DELETE FROM history_priced WHERE request_id IN (SELECT request_id FROM cc_known)")
     store.execute("DROP TABLE cc_known")
@@ -91,12 +92,9 @@ def _update_smaller_copies(store: Store, user: str) -> tuple[int, int]:
 def _insert_new(store: Store, user: str) -> tuple[int, int]:
     """Insert the messages no earlier run stored; return (records, sessions they went to)."""
     counts = store.fetchone("SELECT count(*), count(DISTINCT session_id) FROM history_priced")
-    store.execute(
-        """INSERT INTO token_usage
-             (id, user_id, session_id, story_id, model, provider, input_tokens, output_tokens, cache_read_tokens,
-              cache_write_tokens, cache_write_1h_tokens, total_tokens, estimated_cost, cost_source, request_id,
-              created_at)
-           SELECT uuidv7()::VARCHAR, $user, session_id, NULL, model, NULL, input_tokens, output_tokens,
+    store.insert_select(
+        "token_usage", TOKEN_USAGE_COLUMNS,
+        """SELECT uuidv7()::VARCHAR, $user, session_id, NULL, model, NULL, input_tokens, output_tokens,
                   cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
                   input_tokens + output_tokens + cache_read_tokens + cache_write_tokens, cost,
                   CASE WHEN priced THEN 'estimated' ELSE 'unknown' END, request_id, created_at

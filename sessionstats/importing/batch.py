@@ -14,6 +14,7 @@ from sessionstats.importing.sources import ImportFormat, prepare_scan, record_lo
 from sessionstats.store import Store
 
 StepReporter = Callable[[str], None]
+NEW_SESSION_COLUMNS = ("user_id", "id", "name", "settings", "status", "created_at")
 ROW_INDEX = "rowid - (SELECT min(rowid) FROM import_rows)"  # the record's 0-based index in the file
 
 
@@ -86,13 +87,12 @@ def ensure_sessions(store: Store, source: ImportSource, *, user: str, create: bo
     if not create:
         raise InvalidInput(f"{record_location(source.path, source.format, missing[0])}: session_id: no session "
                            f"{missing[1]!r} (create it first, or pass --create-sessions)")
-    cursor = store.execute(
-        """INSERT INTO sessions (user_id, id, name, settings, status, created_at)
-           SELECT DISTINCT $user, session_id, NULL, '{}', 'idle', $now FROM import_rows r
+    return store.insert_select(
+        "sessions", NEW_SESSION_COLUMNS,
+        """SELECT DISTINCT $user, session_id, NULL, '{}', 'idle', $now FROM import_rows r
            WHERE NOT EXISTS (SELECT 1 FROM sessions s WHERE s.user_id = $user AND s.id = r.session_id)""",
         {"user": user, "now": now},
     )
-    return int(cursor.fetchone()[0])  # type: ignore[index]
 
 
 def drop_repeats(store: Store, *, user: str, table: str, key: str) -> int:

@@ -12,6 +12,7 @@ from sessionstats.importing.batch import (
     staged_counts,
 )
 from sessionstats.importing.checks import Field
+from sessionstats.records import STORY_COLUMNS
 from sessionstats.store import Store
 from sessionstats.times import utc_now
 
@@ -46,10 +47,9 @@ def import_stories(store: Store, source: ImportSource, *, user: str, session: st
         skipped = drop_repeats(store, user=user, table="story_history", key="id")
         imported, unkeyed, sessions = staged_counts(store, "id")
         step("writing")
-        store.execute(
-            """INSERT INTO story_history
-                 (id, user_id, session_id, title, narrative, tone, priority, word_count, duration, created_at)
-               SELECT coalesce(r.id, uuidv7()::VARCHAR), $user, r.session_id, r.title, r.narrative, r.tone,
+        store.insert_select(
+            "story_history", STORY_COLUMNS,
+            """SELECT coalesce(r.id, uuidv7()::VARCHAR), $user, r.session_id, r.title, r.narrative, r.tone,
                       r.priority, r.word_count, r.duration, r.created_at
                FROM import_rows r""",
             {"user": user},

@@ -17,6 +17,7 @@ from sessionstats.importing.batch import (
 from sessionstats.importing.checks import Field
 from sessionstats.importing.sources import record_location
 from sessionstats.pricing import check_provider
+from sessionstats.records import TOKEN_USAGE_COLUMNS
 from sessionstats.store import Store
 from sessionstats.times import utc_now
 from sessionstats.validate import MAX_BIGINT
@@ -71,12 +72,9 @@ def import_tokens(store: Store, source: ImportSource, *, user: str, session: str
         skipped = drop_repeats(store, user=user, table="token_usage", key="request_id")
         imported, unkeyed, sessions = staged_counts(store, "request_id")
         step("writing")
-        store.execute(
-            f"""INSERT INTO token_usage
-                  (id, user_id, session_id, story_id, model, provider, input_tokens, output_tokens,
-                   cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, total_tokens, estimated_cost,
-                   cost_source, request_id, created_at)
-                SELECT uuidv7()::VARCHAR, $user, r.session_id, r.story_id, r.model, r.provider, r.input_tokens,
+        store.insert_select(
+            "token_usage", TOKEN_USAGE_COLUMNS,
+            f"""SELECT uuidv7()::VARCHAR, $user, r.session_id, r.story_id, r.model, r.provider, r.input_tokens,
                        r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, r.cache_write_1h_tokens,
                        r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_tokens,
                        coalesce(r.cost, {ESTIMATED_COST}),

@@ -1,4 +1,4 @@
-"""Open the DuckDB database for one command: lock, connect, migrate, close.
+"""Open a local DuckDB database file for one command: lock, connect, migrate, close.
 
 DuckDB lets one process write a file at a time and blocks others while it is
 open, so every command takes a sidecar `fcntl.flock` (shared to read,
@@ -12,104 +12,37 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
-from sessionstats.errors import DatabaseBusy, DatabaseUnusable, InvalidInput
+from sessionstats.errors import DatabaseBusy, DatabaseUnusable
 from sessionstats.migrations import apply_migrations, schema_is_current
-from sessionstats.validate import check_text
-
-DEFAULT_LOCK_TIMEOUT = 10.0
-DB_FILE_NAME = "sessionstats.duckdb"
-
-
-@dataclass
-class Store:
-    """An open connection for the length of one command."""
-
-    con: duckdb.DuckDBPyConnection
-    path: Path
-    writable: bool
-
-    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> duckdb.DuckDBPyConnection:
-        return self.con.execute(sql, params)
-
-    def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> tuple | None:
-        return self.con.execute(sql, params).fetchone()
-
-    def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple]:
-        return self.con.execute(sql, params).fetchall()
-
-    @contextmanager
-    def transaction(self) -> Iterator[Store]:
-        """All or nothing: commit on success, roll back on any exception."""
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            yield self
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
-        self.con.execute("COMMIT")
-
-
-def default_db_path() -> Path:
-    """`sessionstats.duckdb` in the user's data directory (platformdirs)."""
-    from platformdirs import user_data_path
-
-    return user_data_path("sessionstats", appauthor=False) / DB_FILE_NAME
-
-
-def resolve_db_path(db: str | None) -> Path:
-    """`--db`, else `$SESSIONSTATS_DB`, else the default; the default's folder is made owner-only."""
-    chosen = db if db is not None else os.environ.get("SESSIONSTATS_DB") or None
-    if chosen is not None:
-        if not chosen.strip():  # `--db "$UNSET"` must not quietly fall back to the default database
-            raise InvalidInput("--db: the database path is empty")
-        return Path(check_text(chosen, "--db")).expanduser()
-    path = default_db_path()
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return path
-
-
-def lock_timeout() -> float:
-    """Seconds to wait for the lock: `$SESSIONSTATS_LOCK_TIMEOUT`, default 10."""
-    raw = os.environ.get("SESSIONSTATS_LOCK_TIMEOUT", "").strip()
-    if not raw:
-        return DEFAULT_LOCK_TIMEOUT
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds < float("inf"):
-        raise InvalidInput(f"SESSIONSTATS_LOCK_TIMEOUT must be a number of seconds >= 0, got {raw!r}")
-    return seconds
+from sessionstats.store import Store, lock_timeout
 
 
 @contextmanager
-def open_store(db: str | Path | None = None, *, write: bool = False) -> Iterator[Store]:
-    """Lock and open the database for one command, creating or migrating it when needed."""
-    path = db if isinstance(db, Path) else resolve_db_path(db)
+def open_file(path: Path, *, write: bool = False) -> Iterator[Store]:
+    """Lock and open the database file for one command, creating or migrating it when needed."""
     deadline = time.monotonic() + lock_timeout()
     if write:
         with _file_lock(path, exclusive=True, deadline=deadline), _connection(path, False, deadline) as con:
-            apply_migrations(con)
-            yield Store(con, path, writable=True)
+            apply_migrations(Store(con, str(path), writable=True))
+            yield Store(con, str(path), writable=True)
         return
     for _ in range(2):
         with _file_lock(path, exclusive=False, deadline=deadline):
             if path.exists():
                 with _connection(path, True, deadline) as con:
-                    if schema_is_current(con):
-                        yield Store(con, path, writable=False)
+                    store = Store(con, str(path), writable=False)
+                    if schema_is_current(store):
+                        yield store
                         return
         # A new or older database: create or upgrade it under the writer's lock, then read.
         with _file_lock(path, exclusive=True, deadline=deadline), _connection(path, False, deadline) as con:
-            apply_migrations(con)
+            apply_migrations(Store(con, str(path), writable=True))
     raise DatabaseUnusable(f"cannot prepare the database at {path}")
 
 

@@ -1,0 +1,121 @@
+"""The database behind every command: a local DuckDB file, or a shared PostgreSQL server.
+
+`open_store(db)` picks by what `--db` names and hands the command a `Store` for its own length.
+Aggregates are DuckDB SQL on both; on PostgreSQL, DuckDB reads the server through its postgres
+extension and every write goes straight to the server (see `store/postgres.py`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sessionstats.errors import InvalidInput
+from sessionstats.store.target import PostgresTarget, resolve_target
+
+__all__ = ["PostgresTarget", "Store", "lock_timeout", "open_store", "resolve_target"]
+
+DEFAULT_LOCK_TIMEOUT = 10.0
+Params = Sequence[Any] | Mapping[str, Any]
+
+
+@dataclass
+class Store:
+    """An open DuckDB connection for the length of one command.
+
+    The write helpers take a DuckDB SELECT (`$name` parameters) and change the user's rows of a
+    table from it; on PostgreSQL they ship its result to the server instead.
+    """
+
+    con: Any  # duckdb.DuckDBPyConnection
+    location: str
+    writable: bool
+    dialect = "duckdb"
+
+    def execute(self, sql: str, params: Params = ()) -> Any:
+        return self.con.execute(sql, params)
+
+    def fetchone(self, sql: str, params: Params = ()) -> tuple | None:
+        return self.execute(sql, params).fetchone()
+
+    def fetchall(self, sql: str, params: Params = ()) -> list[tuple]:
+        return self.execute(sql, params).fetchall()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """All or nothing: commit on success, roll back on any exception."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def insert_select(self, table: str, columns: Sequence[str], select: str, params: Mapping[str, Any]) -> int:
+        """Insert the SELECT's rows into `columns` of `table`; return how many."""
+        names = ", ".join(columns)
+        return int(self.fetchone(f"INSERT INTO {table} ({names}) {select}", params)[0])  # type: ignore[index]
+
+    def update_from(self, table: str, columns: Sequence[str], select: str, params: Mapping[str, Any]) -> int:
+        """Set `columns` of the user's (`$user`) rows whose id the SELECT names (it yields id, *columns)."""
+        assignments = ", ".join(f"{name} = s.{name}" for name in columns)
+        return int(self.fetchone(  # type: ignore[index]
+            f"UPDATE {table} AS t SET {assignments} FROM ({select}) AS s WHERE t.user_id = $user AND t.id = s.id",
+            params)[0])
+
+    def replace_rows(self, table: str, keys: Sequence[str], columns: Sequence[str], select: str,
+                     params: Mapping[str, Any]) -> None:
+        """Insert the SELECT's rows in place of the rows with the same `keys`."""
+        match = " AND ".join(f"t.{key} = s.{key}" for key in keys)
+        self.execute(f"DELETE FROM {table} AS t USING ({select}) AS s WHERE {match}", params)
+        self.insert_select(table, columns, select, params)
+
+    def track_progress(self) -> None:
+        """Let `query_progress` report on the statements that follow (nothing is printed)."""
+        self.con.execute("SET enable_progress_bar = true")
+        self.con.execute("SET enable_progress_bar_print = false")
+        self.con.execute("SET progress_bar_time = 0")
+
+    def query_progress(self) -> float:
+        """Percent done of the statement running now (another thread may ask); -1 when none."""
+        return float(self.con.query_progress())
+
+
+def lock_timeout() -> float:
+    """Seconds to wait for the lock: `$SESSIONSTATS_LOCK_TIMEOUT`, default 10."""
+    raw = os.environ.get("SESSIONSTATS_LOCK_TIMEOUT", "").strip()
+    if not raw:
+        return DEFAULT_LOCK_TIMEOUT
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise InvalidInput(f"SESSIONSTATS_LOCK_TIMEOUT must be a number of seconds >= 0, got {raw!r}")
+    return seconds
+
+
+@contextmanager
+def open_store(db: str | Path | PostgresTarget | None = None, *, write: bool = False,
+               direct: bool = False) -> Iterator[Store]:
+    """Open the database for one command, creating or migrating it when needed.
+
+    `direct`: the command sends only plain SQL with `?` parameters (no DuckDB functions or temp
+    tables), so on PostgreSQL it runs on the server alone, without DuckDB.
+    """
+    target = db if isinstance(db, Path | PostgresTarget) else resolve_target(db)
+    if isinstance(target, PostgresTarget):
+        from sessionstats.store.postgres import open_postgres
+
+        with open_postgres(target, write=write, direct=direct) as store:
+            yield store
+    else:
+        from sessionstats.store.file import open_file
+
+        with open_file(target, write=write) as store:
+            yield store

@@ -1,0 +1,74 @@
+"""What `--db` (or `$SESSIONSTATS_DB`) names: a DuckDB file, or a PostgreSQL server's database."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sessionstats.errors import InvalidInput
+from sessionstats.validate import check_text
+
+DB_FILE_NAME = "sessionstats.duckdb"
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+@dataclass(frozen=True)
+class PostgresTarget:
+    """A PostgreSQL database as libpq keywords; never a password (libpq reads PGPASSWORD or ~/.pgpass)."""
+
+    params: tuple[tuple[str, str], ...]
+
+    @property
+    def user(self) -> str:
+        """The role every command acts as: sessions belong to it."""
+        return dict(self.params)["user"]
+
+    @property
+    def server(self) -> str:
+        """Host and port, for messages."""
+        keywords = dict(self.params)
+        host = keywords.get("host") or os.environ.get("PGHOST") or "localhost"
+        port = keywords.get("port") or os.environ.get("PGPORT") or "5432"
+        return f"{host}:{port}"
+
+    def __str__(self) -> str:
+        name = dict(self.params).get("dbname") or os.environ.get("PGDATABASE") or self.user
+        return f"postgresql://{self.user}@{self.server}/{name}"
+
+
+def resolve_target(db: str | None) -> Path | PostgresTarget:
+    """`--db`, else `$SESSIONSTATS_DB`, else the default file; the default's folder is made owner-only."""
+    chosen = db if db is not None else os.environ.get("SESSIONSTATS_DB") or None
+    if chosen is None:
+        path = default_db_path()
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return path
+    if not chosen.strip():  # `--db "$UNSET"` must not quietly fall back to the default database
+        raise InvalidInput("--db: the database path is empty")
+    if chosen.startswith(POSTGRES_SCHEMES):
+        return postgres_target(chosen)
+    return Path(check_text(chosen, "--db")).expanduser()
+
+
+def default_db_path() -> Path:
+    """`sessionstats.duckdb` in the user's data directory (platformdirs)."""
+    from platformdirs import user_data_path
+
+    return user_data_path("sessionstats", appauthor=False) / DB_FILE_NAME
+
+
+def postgres_target(url: str) -> PostgresTarget:
+    """Read a `postgresql://USER@HOST:PORT/DBNAME` URL; refuse one that carries a password."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        params = conninfo_to_dict(check_text(url, "--db"))
+    except Exception:  # its message would repeat the URL, which may hold a password
+        raise InvalidInput("--db: not a PostgreSQL URL (postgresql://USER@HOST:PORT/DBNAME)") from None
+    if "password" in params:
+        raise InvalidInput("--db: a password in the URL would show in process lists and shell history; "
+                           "put it in PGPASSWORD or ~/.pgpass instead")
+    params["user"] = str(params.get("user") or os.environ.get("PGUSER") or getpass.getuser())
+    return PostgresTarget(tuple(sorted((key, str(value)) for key, value in params.items())))
