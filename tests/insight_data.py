@@ -11,12 +11,15 @@ $0.0128 (one record unpriced).
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Cli
+from conftest import TEMPLATE_DB, Cli, PgDatabase
+
+_template_numbers = itertools.count(1)
 
 SONNET = "claude-sonnet-4-5"
 HAIKU = "claude-haiku-4-5"
@@ -41,14 +44,37 @@ def build_radio(cli) -> None:
     cli.ok("end", "radio", "--at", "2026-11-24T11:00:00Z")
 
 
-def template(tmp_path_factory: pytest.TempPathFactory, build: Callable[[Cli], None]) -> Path:
-    """A database built once by `build`, for a module's tests to copy (each command takes ~0.1 s)."""
-    db = tmp_path_factory.mktemp("template") / "stats.duckdb"
-    build(Cli(db))
-    return db
+class Template:
+    """A database built once per backend by `build`, for a module's tests to copy (each command takes ~0.1 s)."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory, build: Callable[[Cli], None]) -> None:
+        self.tmp_path_factory = tmp_path_factory
+        self.build = build
+        self.built: dict[str, Path | PgDatabase] = {}
+
+    def copy_into(self, cli: Cli) -> Cli:
+        """Make the test's database a copy of the template."""
+        if isinstance(cli.db, PgDatabase):
+            cluster = cli.db.cluster
+            if "postgres" not in self.built:
+                source = PgDatabase(cluster, f"template_{next(_template_numbers)}")
+                cluster.create_database(source.name, template=TEMPLATE_DB)
+                self.build(Cli(source))
+                self.built["postgres"] = source
+            cluster.drop_database(cli.db.name)
+            cluster.create_database(cli.db.name, template=self.built["postgres"].name)  # type: ignore[union-attr]
+            return cli
+        if "duckdb" not in self.built:
+            self.built["duckdb"] = self.tmp_path_factory.mktemp("template") / "stats.duckdb"
+            self.build(Cli(self.built["duckdb"]))
+        shutil.copyfile(self.built["duckdb"], cli.db)  # type: ignore[arg-type]
+        return cli
 
 
-def copy_into(template_db: Path, cli: Cli) -> Cli:
+def template(tmp_path_factory: pytest.TempPathFactory, build: Callable[[Cli], None]) -> Template:
+    return Template(tmp_path_factory, build)
+
+
+def copy_into(template_db: Template, cli: Cli) -> Cli:
     """The test's own copy of a template database."""
-    shutil.copyfile(template_db, cli.db)
-    return cli
+    return template_db.copy_into(cli)

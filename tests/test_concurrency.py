@@ -23,7 +23,7 @@ from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
-from conftest import table_of
+from conftest import Database, db_argument, table_of
 
 WRITERS = 16
 CALLS = 12
@@ -68,11 +68,11 @@ while not os.path.exists(stop) and time.monotonic() < deadline:
 """
 
 
-def writer_commands(writer: int, db: Path) -> list[list[str]]:
+def writer_commands(writer: int, db: Database) -> list[list[str]]:
     """Tokens on even calls, a story on odd ones, into one of four sessions of one of two users."""
     user = USERS[writer % 2]
     session = SESSIONS[writer // 2 % len(SESSIONS)]
-    common = ["-s", session, "--db", str(db), "--user", user]
+    common = ["-s", session, "--db", db_argument(db, user), "--user", user]
     return [
         ["record-tokens", *common, "--input", "1", "--output", "2", "--cost", "0.001", "--request-id", f"w{writer}c{i}"]
         if i % 2 == 0 else
@@ -97,11 +97,11 @@ def results_of(process: subprocess.Popen, stdin: str | None = None) -> list[dict
 class Watcher:
     """`show s0 --watch --format json` as Alice in its own process; its JSON lines are read in the background."""
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Database) -> None:
         env = {**os.environ, "SESSIONSTATS_LOCK_TIMEOUT": str(LOCK_TIMEOUT)}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "sessionstats", "show", "s0", "--watch", "--interval", "0.05", "--format", "json",
-             "--db", str(db), "--user", "alice"],
+             "--db", db_argument(db, "alice"), "--user", "alice"],
             env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[dict] = []
@@ -141,7 +141,7 @@ def test_sixteen_writers_and_two_readers_lose_nothing_and_fail_nothing(cli, db, 
     stop = tmp_path / "stop"
     watcher = Watcher(db)
     watcher.wait_for(0)  # it is watching before the first write
-    readers = [start(READ_LOOP, str(db), user, str(stop)) for user in USERS]
+    readers = [start(READ_LOOP, db_argument(db, user), user, str(stop)) for user in USERS]
     plans = [writer_commands(w, db) for w in range(WRITERS)]
     writers = [start(RUN_COMMANDS, stdin="") for _ in plans]
     runs = [run for process, plan in zip(writers, plans, strict=True)

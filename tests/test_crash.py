@@ -23,6 +23,9 @@ import pytest
 from claude_logs import assistant_line, write_lines, write_tree
 from conftest import snapshot, table_of
 
+# A killed client on PostgreSQL is the server's rollback; tests/test_postgres.py stops the server itself.
+pytestmark = pytest.mark.file_only
+
 # Runs the CLI, but pauses at POINT (printing "reached") so the test can kill it there.
 PAUSE_AT = """
 import sys, time

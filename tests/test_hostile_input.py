@@ -6,9 +6,8 @@ leaves the database (and the folder around it) exactly as it was.
 
 import json
 
-import duckdb
 import pytest
-from conftest import Cli, replace, snapshot, table_of
+from conftest import Cli, execute_in, replace, snapshot, table_of
 
 from sessionstats.cli import app
 
@@ -171,9 +170,7 @@ def truncated_database(db):
 
 def newer_schema(db):
     Cli(db).ok("new", "--id", "s")
-    con = duckdb.connect(str(db))
-    con.execute("INSERT INTO schema_migrations VALUES (999, 'm999_future', now()::TIMESTAMP)")
-    con.close()
+    execute_in(db, "INSERT INTO schema_migrations VALUES (999, 'm999_future', now()::TIMESTAMP)")
 
 
 BROKEN_DATABASES = [

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import pytest
 from claude_logs import write_tree
-from conftest import snapshot, table_of
+from conftest import execute_in, snapshot, table_of
 
 SECRET = "bob-secret-launch"
 
@@ -98,6 +98,7 @@ def _mode(path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+@pytest.mark.file_only
 def test_the_database_and_lock_files_are_owner_only_even_with_a_permissive_umask(cli, db):
     old = os.umask(0o000)
     try:
@@ -123,6 +124,7 @@ with open_store(sys.argv[1], write=True) as store:
 """
 
 
+@pytest.mark.file_only
 def test_a_write_ahead_log_left_by_a_crash_is_owner_only_and_its_records_count(tmp_path, run_process, db):
     subprocess.run([sys.executable, "-c", CRASH_AFTER_COMMIT, str(db)], check=True, timeout=60)
     wal = db.with_name(db.name + ".wal")
@@ -225,11 +227,8 @@ def test_exports_hold_only_your_rows(both_recorded, tmp_path, what, column, expe
 
 def test_reprice_all_changes_only_your_records(both_recorded, db):
     alice, _ = both_recorded
-    import duckdb
-
-    con = duckdb.connect(str(db))  # as if every estimate had been made with older price data
-    con.execute("UPDATE token_usage SET estimated_cost = 1 WHERE cost_source = 'estimated'")
-    con.close()
+    # as if every estimate had been made with older price data
+    execute_in(db, "UPDATE token_usage SET estimated_cost = 1 WHERE cost_source = 'estimated'")
     bobs = "SELECT * FROM token_usage WHERE user_id = 'bob' ORDER BY ALL"
     bob_before = table_of(db, bobs)
     result = alice("reprice", "--all", "--format", "json")

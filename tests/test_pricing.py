@@ -12,7 +12,7 @@ import sys
 from decimal import Decimal
 
 import pytest
-from conftest import table_of
+from conftest import db_argument, table_of
 
 CASES = [
     # 1,200 x $3/M + 350 x $15/M = 0.0036 + 0.00525
@@ -130,7 +130,7 @@ def test_a_given_cost_wins_over_the_estimate(cli):
     assert cost_of(cli, record_id) == (Decimal("0.01"), "given")
 
 
-def test_pricing_is_loaded_only_by_commands_that_price(run_process, tmp_path):
+def test_pricing_is_loaded_only_by_commands_that_price(run_process, db):
     """genai-prices takes a third of a second to import; recording a given cost or reporting must not pay it."""
     assert run_process("new", "--id", "s").returncode == 0
     commands = {
@@ -141,7 +141,7 @@ def test_pricing_is_loaded_only_by_commands_that_price(run_process, tmp_path):
         ("record-tokens", "-s", "s", "--model", "claude-sonnet-4-5", "--input", "1", "--output", "1"): True,
     }
     for args, prices in commands.items():
-        env = {**os.environ, "SESSIONSTATS_DB": str(tmp_path / "stats.duckdb"), "SESSIONSTATS_USER": "alice"}
+        env = {**os.environ, "SESSIONSTATS_DB": db_argument(db), "SESSIONSTATS_USER": "alice"}
         done = subprocess.run([sys.executable, "-X", "importtime", "-m", "sessionstats", *args, "--format", "json"]
                               if args[0] in ("show", "list") else
                               [sys.executable, "-X", "importtime", "-m", "sessionstats", *args],

@@ -4,18 +4,7 @@ import json
 from decimal import Decimal
 
 import pytest
-from conftest import snapshot, table_of
-
-
-def set_in_db(db, sql):
-    """Stand in for an older price snapshot by editing the stored rows directly."""
-    import duckdb
-
-    con = duckdb.connect(str(db))
-    try:
-        con.execute(sql)
-    finally:
-        con.close()
+from conftest import execute_in, snapshot, table_of
 
 
 @pytest.fixture
@@ -46,9 +35,9 @@ def test_nothing_changes_when_the_prices_are_current(recorded):
 
 
 def test_stale_estimates_are_recomputed_and_the_difference_shown(recorded):
-    set_in_db(recorded.db, "UPDATE token_usage SET estimated_cost = 0.02 WHERE cost_source = 'estimated'")
+    execute_in(recorded.db, "UPDATE token_usage SET estimated_cost = 0.02 WHERE cost_source = 'estimated'")
     # a model the old snapshot did not know, and the new one does: 1,000 x $2.50/M + 100 x $10/M = 0.0035
-    set_in_db(recorded.db, "UPDATE token_usage SET model = 'gpt-4o' WHERE model = 'not-yet-priced'")
+    execute_in(recorded.db, "UPDATE token_usage SET model = 'gpt-4o' WHERE model = 'not-yet-priced'")
     dry = recorded("reprice", "a", "b", "--dry-run", "--format", "csv")
     assert dry.exit_code == 0
     assert dry.stdout.splitlines() == [
@@ -70,7 +59,7 @@ def test_stale_estimates_are_recomputed_and_the_difference_shown(recorded):
 
 
 def test_a_given_cost_is_never_repriced(recorded):
-    set_in_db(recorded.db, "UPDATE token_usage SET estimated_cost = 123 WHERE cost_source = 'given'")
+    execute_in(recorded.db, "UPDATE token_usage SET estimated_cost = 123 WHERE cost_source = 'given'")
     recorded.ok("reprice", "--all")
     assert table_of(recorded.db, "SELECT estimated_cost FROM token_usage WHERE cost_source = 'given'") == [
         (Decimal("123"),)]
@@ -93,7 +82,7 @@ def test_a_record_priced_before_the_1_hour_split_is_repriced_with_it(cli):
     cli.ok("new", "--id", "a")
     cli.ok("record-tokens", "-s", "a", "--model", "claude-sonnet-4-5", "--input", "12", "--output", "35",
            "--cache-write", "900", "--cache-write-1h", "700")
-    set_in_db(cli.db, "UPDATE token_usage SET estimated_cost = 0.003936")
+    execute_in(cli.db, "UPDATE token_usage SET estimated_cost = 0.003936")
     assert [(r["cost_before"], r["cost_after"], r["difference"]) for r in cli.json("reprice", "a")] == [
         (0.003936, 0.005511, 0.001575)]
     assert table_of(cli.db, "SELECT estimated_cost FROM token_usage") == [(Decimal("0.005511"),)]

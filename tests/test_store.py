@@ -8,7 +8,7 @@ import sys
 
 import duckdb
 import pytest
-from conftest import Cli, table_of
+from conftest import Cli, execute_in, table_of
 
 from sessionstats.migrations import LATEST_VERSION
 
@@ -45,6 +45,7 @@ def test_migrations_are_numbered_and_recorded(cli):
     assert rows[0][1] == "m001_sessions_stories_tokens"
 
 
+@pytest.mark.file_only
 def test_a_version_3_database_gains_the_1_hour_cache_write_column_as_zero(cli):
     cli.ok("new", "--id", "s")
     cli.ok("record-tokens", "-s", "s", "--input", "1", "--output", "2", "--cache-write", "3")
@@ -61,6 +62,7 @@ def test_a_version_3_database_gains_the_1_hour_cache_write_column_as_zero(cli):
     assert table_of(cli.db, "SELECT max(version) FROM schema_migrations") == [(4,)]
 
 
+@pytest.mark.file_only
 def test_a_report_on_a_new_database_creates_it(cli):
     assert cli.ok("list", "--format", "json") == "[]\n"
     assert cli.db.exists()
@@ -68,9 +70,7 @@ def test_a_report_on_a_new_database_creates_it(cli):
 
 def test_a_database_from_a_newer_schema_is_refused(cli):
     cli.ok("new", "--id", "s")
-    con = duckdb.connect(str(cli.db))
-    con.execute("INSERT INTO schema_migrations VALUES (999, 'm999_future', now()::TIMESTAMP)")
-    con.close()
+    execute_in(cli.db, "INSERT INTO schema_migrations VALUES (999, 'm999_future', now()::TIMESTAMP)")
     for args in (("show", "s"), ("record-story", "-s", "s", "--title", "t")):
         result = cli(*args)
         assert result.exit_code == 4
@@ -78,6 +78,7 @@ def test_a_database_from_a_newer_schema_is_refused(cli):
         assert result.stderr.count("\n") == 1
 
 
+@pytest.mark.file_only
 def test_a_file_that_is_not_a_database_is_refused(cli):
     cli.db.write_text("just some notes\n" * 100)
     result = cli("show", "s")
@@ -102,6 +103,7 @@ def test_a_db_path_in_a_read_only_folder_is_refused(tmp_path):
     assert result.exit_code == 4
 
 
+@pytest.mark.file_only
 def test_a_busy_database_fails_after_the_lock_timeout_with_exit_4(cli):
     cli.ok("new", "--id", "s")
     holder = open(f"{cli.db}.lock", "w")  # noqa: SIM115
@@ -125,6 +127,7 @@ def test_a_bad_lock_timeout_is_a_usage_error(cli):
     assert "SESSIONSTATS_LOCK_TIMEOUT" in result.stderr
 
 
+@pytest.mark.file_only
 def test_readers_share_the_lock(cli):
     cli.ok("new", "--id", "s")
     holder = open(f"{cli.db}.lock", "w")  # noqa: SIM115
@@ -135,6 +138,7 @@ def test_readers_share_the_lock(cli):
         holder.close()
 
 
+@pytest.mark.file_only
 def test_the_process_waits_for_the_lock_and_then_records(cli, db):
     cli.ok("new", "--id", "s")
     holder = open(f"{db}.lock", "w")  # noqa: SIM115

@@ -10,6 +10,7 @@ import threading
 import time
 
 import pytest
+from conftest import PgDatabase, db_argument, execute_in
 
 from sessionstats.cli.watch import changed_figures
 from sessionstats.stats import SessionStats
@@ -136,14 +137,12 @@ def test_ctrl_c_ends_the_watch_cleanly_even_in_the_middle_of_a_query(cli):
     It used to surface as `RuntimeError: Query interrupted` (a traceback) or be swallowed for good.
     """
     cli.ok("new", "--id", "w")
-    import duckdb
-
-    con = duckdb.connect(str(cli.db))  # enough rows that each refresh spends most of its time querying
-    con.execute("""INSERT INTO token_usage (id, user_id, session_id, input_tokens, output_tokens, total_tokens,
-                   cost_source, created_at) SELECT i::TEXT, 'alice', 'w', 1, 1, 2, 'unknown', TIMESTAMP '2026-01-01'
-                   FROM range(3000000) t(i)""")
-    con.close()
-    env = {**os.environ, "SESSIONSTATS_DB": str(cli.db), "SESSIONSTATS_USER": "alice"}
+    # enough rows that each refresh spends most of its time querying (the server sends them to DuckDB)
+    rows = "generate_series(1, 300000) AS t(i)" if isinstance(cli.db, PgDatabase) else "range(3000000) AS t(i)"
+    execute_in(cli.db, f"""INSERT INTO token_usage (id, user_id, session_id, input_tokens, output_tokens,
+                   total_tokens, cost_source, created_at)
+                   SELECT i::TEXT, 'alice', 'w', 1, 1, 2, 'unknown', TIMESTAMP '2026-01-01' FROM {rows}""")
+    env = {**os.environ, "SESSIONSTATS_DB": db_argument(cli.db), "SESSIONSTATS_USER": "alice"}
     for delay in (0.0, 0.013, 0.029, 0.041, 0.057, 0.071):
         process = subprocess.Popen(
             [sys.executable, "-m", "sessionstats", "show", "w", "--watch", "--interval", "0.05", "--format", "json"],

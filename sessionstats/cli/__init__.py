@@ -15,6 +15,7 @@ from sessionstats.cli import (  # noqa: F401
     insight_commands,
     export_commands,
     price_commands,
+    database_commands,
 )
 # isort: on
 from sessionstats.cli.app import app

@@ -89,7 +89,7 @@ def resolve_user(user: str | None, db: str | None) -> str:
         if user is not None and user != role:
             raise InvalidInput(f"--user: on PostgreSQL you are the database role {role!r}; "
                                f"to record as {user!r}, connect as that role (postgresql://{user}@...)")
-        return role
+        return check_id(role, "--db user")
     if user is None:
         try:
             user = getpass.getuser()

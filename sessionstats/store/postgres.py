@@ -104,6 +104,7 @@ class PostgresStore(Store):
             copy_sql = f"COPY ({select}) TO $ss_rows_file (FORMAT csv, HEADER false)"
             used = {name: value for name, value in params.items() if re.search(rf"\${name}\b", select)}
             self.duckdb().execute(copy_sql, {**used, "ss_rows_file": str(rows)})
+            cursor.execute("DROP TABLE IF EXISTS pg_temp.ss_rows")  # an earlier step's, in the same transaction
             cursor.execute(f"CREATE TEMP TABLE ss_rows ON COMMIT DROP AS SELECT {names} FROM {table} WITH NO DATA")
             with cursor.copy(f"COPY ss_rows ({names}) FROM STDIN (FORMAT csv)") as copy, rows.open("rb") as data:
                 while chunk := data.read(1 << 20):
