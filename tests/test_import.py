@@ -3,10 +3,11 @@
 import csv
 import io
 import json
+import sys
 from decimal import Decimal
 
 import pytest
-from conftest import snapshot, table_of
+from conftest import db_argument, snapshot, table_of
 
 from sessionstats.records import count_words
 
@@ -278,3 +279,16 @@ def test_import_commands_have_help_with_examples(run_process):
         helped = run_process("import", kind, "--help")
         assert helped.returncode == 0 and "Example:" in helped.stdout
     assert "Example:" in run_process("reprice", "--help").stdout
+
+
+def test_the_progress_line_follows_a_long_query_on_a_terminal(db, monkeypatch, capsys):
+    """On a terminal, long commands show their step and DuckDB's percentage on stderr, then clear it."""
+    from sessionstats.cli.progress import StepProgress
+    from sessionstats.store import open_store
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    with open_store(db_argument(db), write=True) as store, StepProgress(store) as progress:
+        progress("counting")
+        assert store.fetchone("SELECT count(*) FROM range(400000000) AS t(i) WHERE i % 7 = 0") == (57142858,)
+    err = capsys.readouterr().err
+    assert "sessionstats: counting..." in err and err.endswith("\r\x1b[K")

@@ -77,6 +77,7 @@ class PostgresStore(Store):
 
     def track_progress(self) -> None:
         if not self.direct:
+            self.duckdb()
             super().track_progress()
 
     def query_progress(self) -> float:
