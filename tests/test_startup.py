@@ -26,13 +26,17 @@ def test_every_command_is_listed_with_the_module_that_defines_it():
     assert {module for modules in COMMAND_MODULES.values() for module in modules} == _command_modules()
 
 
-def _imported_command_modules(tmp_path, *args: str) -> set[str]:
+def _imported(tmp_path, *args: str) -> set[str]:
     env = {**os.environ, "SESSIONSTATS_DB": str(tmp_path / "stats.duckdb"), "SESSIONSTATS_USER": "alice"}
+    env.pop("SESSIONSTATS_TZ", None)
     done = subprocess.run([sys.executable, "-X", "importtime", "-m", "sessionstats", *args], env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    modules = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
-    return {m.removeprefix("sessionstats.cli.") for m in modules if m.startswith("sessionstats.cli.")
+    return {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+
+
+def _imported_command_modules(tmp_path, *args: str) -> set[str]:
+    return {m.removeprefix("sessionstats.cli.") for m in _imported(tmp_path, *args) if m.startswith("sessionstats.cli.")
             and m.endswith("_commands")}
 
 
@@ -43,3 +47,12 @@ def test_a_command_imports_only_its_own_module(tmp_path):
     assert _imported_command_modules(tmp_path, "show", "s", "--format", "json") == {"report_commands"}
     assert _imported_command_modules(tmp_path, "import", "--help") == {"import_commands", "history_commands"}
     assert _imported_command_modules(tmp_path, "--help") == _command_modules()
+
+
+def test_recording_a_given_cost_or_a_story_loads_neither_pricing_nor_time_zones(tmp_path):
+    assert _imported(tmp_path, "new", "--id", "s")
+    for args in (["record-tokens", "-s", "s", "--model", "claude-sonnet-4-5", "--input", "1", "--output", "1",
+                  "--cost", "0.01"], ["record-story", "-s", "s", "--title", "Harbour", "--narrative", "fog lifts"]):
+        imported = _imported(tmp_path, *args)
+        assert "sessionstats.pricing" not in imported, args
+        assert "zoneinfo" not in imported, args
