@@ -138,10 +138,11 @@ file_store._file_lock = lock
 real_open = store.open_store
 @contextmanager
 def open_store(*a, **k):
-    mark("typer: build the command, parse and coerce options")
+    mark("typer: import and build the command, parse options")
     with real_open(*a, **k) as opened:
         yield opened
     mark("store: lock, connect, check, SQL, close")
+store.open_store = open_store  # for command modules imported later, when their command runs
 for module in list(sys.modules.values()):
     if getattr(module, "__name__", "").startswith("sessionstats.cli.") and hasattr(module, "open_store"):
         module.open_store = open_store

@@ -8,11 +8,12 @@ from decimal import Decimal
 
 from sessionstats.errors import InvalidInput, SessionNotFound
 from sessionstats.ids import new_id
-from sessionstats.pricing import TokenCounts, check_provider, estimate_cost, unknown_model_warning
 from sessionstats.sessions import create_session, session_exists
 from sessionstats.store import Store
 from sessionstats.times import utc_now
 from sessionstats.validate import MAX_BIGINT, check_count, check_id, check_label, check_seconds, check_text
+
+# sessionstats.pricing is imported only where a call is priced: ~3 ms a given --cost or a story never needs.
 
 STORY_COLUMNS = ("id", "user_id", "session_id", "title", "narrative", "tone", "priority", "word_count", "duration",
                  "created_at")
@@ -115,9 +116,11 @@ def record_tokens(store: Store, usage: TokenUsageInput, *, user: str, create: bo
                 total_tokens(usage), usage.cost, usage.cost_source, usage.request_id, usage.created_at,
             ],
         )
-    unpriced = usage.model is not None and usage.cost_source == "unknown"
-    return Recorded(record_id, created=True,
-                    warning=unknown_model_warning(usage.model, usage.provider) if unpriced else None)
+    if usage.model is not None and usage.cost_source == "unknown":
+        from sessionstats.pricing import unknown_model_warning
+
+        return Recorded(record_id, created=True, warning=unknown_model_warning(usage.model, usage.provider))
+    return Recorded(record_id, created=True)
 
 
 def prepare_usage(usage: TokenUsageInput) -> TokenUsageInput:
@@ -130,6 +133,8 @@ def prepare_usage(usage: TokenUsageInput) -> TokenUsageInput:
     if cost is None:
         source = "unknown"
         if checked.model is not None:
+            from sessionstats.pricing import TokenCounts, estimate_cost
+
             counts = TokenCounts(checked.input_tokens, checked.output_tokens, checked.cache_read_tokens,
                                  checked.cache_write_tokens, checked.cache_write_1h_tokens)
             cost = estimate_cost(checked.model, checked.provider, counts, created_at)
@@ -171,6 +176,8 @@ def _checked_provider(usage: TokenUsageInput) -> str | None:
     """The provider, checked against the price data only when it will price the call."""
     provider = check_label(usage.provider, "--provider")
     if provider is not None and usage.cost is None and usage.model is not None and not usage.cost_source:
+        from sessionstats.pricing import check_provider
+
         check_provider(provider.strip(), "--provider")
     return provider.strip() if provider is not None else None
 

@@ -4,20 +4,7 @@ import contextlib
 import os
 import sys
 
-# Imported for their commands, in the order `--help` lists them.
-# isort: off
-from sessionstats.cli import (  # noqa: F401
-    session_commands,
-    record_commands,
-    import_commands,
-    history_commands,
-    report_commands,
-    insight_commands,
-    export_commands,
-    price_commands,
-    database_commands,
-)
-# isort: on
+# Command modules are imported only when their command is used: see COMMAND_MODULES in app.py.
 from sessionstats.cli.app import app
 
 

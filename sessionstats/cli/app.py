@@ -3,20 +3,93 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 from typer.exceptions import Abort, Exit, TyperException
+from typer.main import get_command_from_info, get_command_name, get_group_from_info
 
 from sessionstats import __version__
 from sessionstats.errors import DatabaseUnusable, SessionStatsError
 
 USAGE_EXIT = 2
 
+# Each command's module in sessionstats.cli, in the order `--help` lists them. A module is imported, and its
+# command built, only when that command runs or is listed: doing it for all of them cost ~40 ms a process.
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("new", "start", "end", "rename", "delete"), ("session_commands",)),
+    **dict.fromkeys(("record-story", "record-tokens"), ("record_commands",)),
+    **dict.fromkeys(("show", "list"), ("report_commands",)),
+    **dict.fromkeys(("timeline", "compare", "check"), ("insight_commands",)),
+    "export": ("export_commands",),
+    "reprice": ("price_commands",),
+    "import": ("import_commands", "history_commands"),  # history_commands adds claude-code and llm
+    "init-db": ("database_commands",),
+}
+
+
+class LazyCommands(MutableMapping[str, Any]):
+    """The app's commands by name in COMMAND_MODULES order; each is imported and built by Typer when first asked for."""
+
+    def __init__(self, built: Mapping[str, Any]) -> None:
+        self._built = dict(built)
+        self._names = list(dict.fromkeys([*COMMAND_MODULES, *self._built]))
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._built:
+            if name not in COMMAND_MODULES:
+                raise KeyError(name)
+            self._built[name] = _build_command(name)
+        return self._built[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._built[name] = command
+        if name not in self._names:
+            self._names.append(name)
+
+    def __delitem__(self, name: str) -> None:
+        self._names.remove(name)
+        self._built.pop(name, None)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._names))
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def _build_command(name: str) -> Any:
+    """Import the command's module (which registers it on `app`) and build it as Typer would have."""
+    for module in COMMAND_MODULES[name]:
+        __import__(f"sessionstats.cli.{module}")  # not importlib.import_module: -X importtime would miss it
+    for info in app.registered_commands:
+        if (info.name or get_command_name(info.callback.__name__)) == name:  # type: ignore[union-attr]
+            return get_command_from_info(info, pretty_exceptions_short=app.pretty_exceptions_short,
+                                         rich_markup_mode=app.rich_markup_mode)
+    for group in app.registered_groups:
+        if group.name == name:
+            return get_group_from_info(group, pretty_exceptions_short=app.pretty_exceptions_short,
+                                       rich_markup_mode=app.rich_markup_mode, suggest_commands=app.suggest_commands)
+    raise KeyError(name)
+
 
 class OneLineErrors(TyperGroup):
-    """Every failure becomes one line on stderr and its documented exit code, never a traceback."""
+    """Every failure becomes one line on stderr and its documented exit code, never a traceback.
+
+    Its commands load lazily (LazyCommands): a command's module is imported only when it runs or is listed.
+    """
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = LazyCommands(self.commands)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self.commands)  # names only: completing `record-` need not import every command
 
     def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
