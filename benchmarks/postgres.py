@@ -24,12 +24,19 @@ from timing import Command, compare, product_argv, run_once
 RECORDS, SESSIONS = 100_000, 200
 USER = "alice"
 
-# The two ways a fresh process could write one record, on a plain table (the extension cannot write to a
+# Three ways a fresh process could write one record, on a plain table (the extension cannot write to a
 # table with row-level security at all: PostgreSQL refuses the COPY it inserts with).
 PSYCOPG_WRITE = """
 import sys, psycopg
 with psycopg.connect(sys.argv[1], autocommit=True) as con:
     con.execute("INSERT INTO plain (id, n) VALUES (gen_random_uuid()::text, 1)")
+"""
+LIBPQ_WRITE = """
+import sys
+from sessionstats.store.libpq import Connection, parse_conninfo
+con = Connection(parse_conninfo(sys.argv[1]))
+con.execute("INSERT INTO plain (id, n) VALUES (gen_random_uuid()::text, 1)")
+con.close()
 """
 ATTACH_WRITE = """
 import sys, duckdb
@@ -88,6 +95,8 @@ def measure(cluster, folder: Path, runs: int) -> int:
 
     rows: list[tuple[str, Command, Command | None]] = [
         ("one insert: psycopg (import, connect, insert)", Command([sys.executable, "-c", PSYCOPG_WRITE, libpq]), None),
+        ("one insert: libpq by ctypes (what sessionstats uses)",
+         Command([sys.executable, "-c", LIBPQ_WRITE, libpq]), None),
         ("one insert: DuckDB attach (import, load, attach, insert)",
          Command([sys.executable, "-c", ATTACH_WRITE, libpq, extensions]), None),
         ("record-tokens", *on_both(*record)),

@@ -1,8 +1,8 @@
 """A shared PostgreSQL database: writes go straight to the server, aggregates run in DuckDB.
 
-Every write is sent with psycopg, in the command's one server transaction: row-level security
-refuses the COPY that DuckDB's postgres extension writes with, and a fresh process records in
-a fraction of the time the extension needs to load. Reports and imports run their DuckDB SQL
+Every write is sent through libpq (store/libpq.py), in the command's one server transaction:
+row-level security refuses the COPY that DuckDB's postgres extension writes with, and a fresh
+process records in a fraction of the time the extension needs to load. Reports and imports run their DuckDB SQL
 on an in-memory DuckDB that attaches the server read-only; what an import computes there is
 shipped to the server through a temporary table (COPY into it, then INSERT or UPDATE from it,
 which the policies check).
@@ -17,14 +17,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg.types.string import TextLoader
-
 from sessionstats.errors import DatabaseBusy, DatabaseUnusable
 from sessionstats.migrations import apply_migrations, schema_is_current
 from sessionstats.store import Params, Store, lock_timeout
+from sessionstats.store.libpq import Connection, ServerError
 from sessionstats.store.target import PostgresTarget
 
+_LOCK_NOT_AVAILABLE, _INSUFFICIENT_PRIVILEGE = "55P03", "42501"  # SQLSTATEs
 _SCHEMA_LOCK = "sessionstats schema"  # advisory lock names: schema changes, and one user's writes
 _WRITER_LOCK = "sessionstats writer "
 
@@ -34,7 +33,7 @@ class PostgresStore(Store):
 
     dialect = "postgres"
 
-    def __init__(self, pg: psycopg.Connection, target: PostgresTarget, *, writable: bool, direct: bool) -> None:
+    def __init__(self, pg: Connection, target: PostgresTarget, *, writable: bool, direct: bool) -> None:
         super().__init__(None, str(target), writable)
         self.pg = pg
         self.target = target
@@ -43,7 +42,7 @@ class PostgresStore(Store):
 
     def execute(self, sql: str, params: Params = ()) -> Any:
         if self.direct:
-            return self.pg.execute(*_for_psycopg(sql, params))
+            return self.pg.execute(*_for_server(sql, params))
         return self.duckdb().execute(sql, params)
 
     @contextmanager
@@ -53,27 +52,25 @@ class PostgresStore(Store):
 
     def insert_select(self, table: str, columns: Sequence[str], select: str, params: Mapping[str, Any]) -> int:
         names = ", ".join(columns)
-        with self.pg.transaction(), self.pg.cursor() as cursor:
-            self._ship(cursor, table, columns, select, params)
-            cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM ss_rows")
-            return cursor.rowcount
+        with self.pg.transaction():
+            self._ship(table, columns, select, params)
+            return self.pg.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM ss_rows").rowcount
 
     def update_from(self, table: str, columns: Sequence[str], select: str, params: Mapping[str, Any]) -> int:
         assignments = ", ".join(f"{name} = s.{name}" for name in columns)
-        with self.pg.transaction(), self.pg.cursor() as cursor:
-            self._ship(cursor, table, ["id", *columns], select, params)
-            cursor.execute(f"UPDATE {table} AS t SET {assignments} FROM ss_rows AS s "
-                           "WHERE t.user_id = %s AND t.id = s.id", [params["user"]])
-            return cursor.rowcount
+        with self.pg.transaction():
+            self._ship(table, ["id", *columns], select, params)
+            return self.pg.execute(f"UPDATE {table} AS t SET {assignments} FROM ss_rows AS s "
+                                   "WHERE t.user_id = $1 AND t.id = s.id", [params["user"]]).rowcount
 
     def replace_rows(self, table: str, keys: Sequence[str], columns: Sequence[str], select: str,
                      params: Mapping[str, Any]) -> None:
         names = ", ".join(columns)
         match = " AND ".join(f"t.{key} = s.{key}" for key in keys)
-        with self.pg.transaction(), self.pg.cursor() as cursor:
-            self._ship(cursor, table, columns, select, params)
-            cursor.execute(f"DELETE FROM {table} AS t USING ss_rows AS s WHERE {match}")
-            cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM ss_rows")
+        with self.pg.transaction():
+            self._ship(table, columns, select, params)
+            self.pg.execute(f"DELETE FROM {table} AS t USING ss_rows AS s WHERE {match}")
+            self.pg.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM ss_rows")
 
     def track_progress(self) -> None:
         if not self.direct:
@@ -96,8 +93,7 @@ class PostgresStore(Store):
             self.con.close()
         self.pg.close()
 
-    def _ship(self, cursor: psycopg.Cursor, table: str, columns: Sequence[str], select: str,
-              params: Mapping[str, Any]) -> None:
+    def _ship(self, table: str, columns: Sequence[str], select: str, params: Mapping[str, Any]) -> None:
         """Run the DuckDB SELECT and copy its rows into a temporary `ss_rows` shaped like `columns` of `table`."""
         names = ", ".join(columns)
         with tempfile.TemporaryDirectory(prefix="sessionstats-") as folder:
@@ -105,11 +101,11 @@ class PostgresStore(Store):
             copy_sql = f"COPY ({select}) TO $ss_rows_file (FORMAT csv, HEADER false)"
             used = {name: value for name, value in params.items() if re.search(rf"\${name}\b", select)}
             self.duckdb().execute(copy_sql, {**used, "ss_rows_file": str(rows)})
-            cursor.execute("DROP TABLE IF EXISTS pg_temp.ss_rows")  # an earlier step's, in the same transaction
-            cursor.execute(f"CREATE TEMP TABLE ss_rows ON COMMIT DROP AS SELECT {names} FROM {table} WITH NO DATA")
-            with cursor.copy(f"COPY ss_rows ({names}) FROM STDIN (FORMAT csv)") as copy, rows.open("rb") as data:
-                while chunk := data.read(1 << 20):
-                    copy.write(chunk)
+            self.pg.execute("DROP TABLE IF EXISTS pg_temp.ss_rows")  # an earlier step's, in the same transaction
+            self.pg.execute(f"CREATE TEMP TABLE ss_rows ON COMMIT DROP AS SELECT {names} FROM {table} WITH NO DATA")
+            with rows.open("rb") as data:
+                chunks = iter(lambda: data.read(1 << 20), b"")
+                self.pg.copy_in(f"COPY ss_rows ({names}) FROM STDIN (FORMAT csv)", chunks)
 
 
 @contextmanager
@@ -117,23 +113,15 @@ def open_postgres(target: PostgresTarget, *, write: bool, direct: bool) -> Itera
     """Connect as the target's role, set up or check the schema, and hold the user's writer lock to write."""
     store = None
     try:
-        pg = psycopg.connect(**_connection_params(target), autocommit=True)
-        pg.adapters.register_loader("json", TextLoader)  # as DuckDB gives it: the text, parsed by the caller
-        store = PostgresStore(pg, target, writable=write, direct=True)
-        _set_lock_timeout(pg)
+        store = PostgresStore(Connection(_connection_params(target)), target, writable=write, direct=True)
+        _set_lock_timeout(store.pg)
         _prepare_schema(store)
         if write:
-            _take_lock(pg, _WRITER_LOCK + target.user)
+            _take_lock(store.pg, _WRITER_LOCK + target.user)
         store.direct = direct
         yield store
-    except psycopg.errors.LockNotAvailable:
-        raise DatabaseBusy(f"the PostgreSQL database {target} stayed busy past the lock timeout; "
-                           "try again, or raise SESSIONSTATS_LOCK_TIMEOUT") from None
-    except psycopg.errors.InsufficientPrivilege as error:
-        raise DatabaseUnusable(f"role {target.user!r} may not do this in {target}: {_first_line(error)} "
-                               "(see 'Team setup' in the README for the roles and grants)") from None
-    except psycopg.Error as error:
-        raise DatabaseUnusable(f"cannot use the PostgreSQL database {target}: {_first_line(error)}") from None
+    except ServerError as error:
+        raise _database_error(target, error) from None
     except Exception as error:
         if type(error).__module__.split(".")[0] not in ("duckdb", "_duckdb") or "postgres" not in str(error).lower():
             raise
@@ -143,6 +131,16 @@ def open_postgres(target: PostgresTarget, *, write: bool, direct: bool) -> Itera
             store.close()
 
 
+def _database_error(target: PostgresTarget, error: ServerError) -> Exception:
+    if error.sqlstate == _LOCK_NOT_AVAILABLE:
+        return DatabaseBusy(f"the PostgreSQL database {target} stayed busy past the lock timeout; "
+                            "try again, or raise SESSIONSTATS_LOCK_TIMEOUT")
+    if error.sqlstate == _INSUFFICIENT_PRIVILEGE:
+        return DatabaseUnusable(f"role {target.user!r} may not do this in {target}: {_first_line(error)} "
+                                "(see 'Team setup' in the README for the roles and grants)")
+    return DatabaseUnusable(f"cannot use the PostgreSQL database {target}: {_first_line(error)}")
+
+
 def _connection_params(target: PostgresTarget) -> dict[str, str]:
     params = dict(target.params)
     params.setdefault("connect_timeout", "10")
@@ -150,15 +148,15 @@ def _connection_params(target: PostgresTarget) -> dict[str, str]:
     return params
 
 
-def _set_lock_timeout(pg: psycopg.Connection) -> None:
+def _set_lock_timeout(pg: Connection) -> None:
     """Waits for locks end after `$SESSIONSTATS_LOCK_TIMEOUT` seconds (0: at once), as with the file."""
     milliseconds = max(1, round(lock_timeout() * 1000))
-    pg.execute("SELECT set_config('lock_timeout', %s, false)", [f"{milliseconds}ms"])
+    pg.execute("SELECT set_config('lock_timeout', $1, false)", [f"{milliseconds}ms"])
 
 
-def _take_lock(pg: psycopg.Connection, name: str) -> None:
+def _take_lock(pg: Connection, name: str) -> None:
     """An advisory lock held until the connection closes; waits at most the lock timeout."""
-    pg.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [name])
+    pg.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", [name])
 
 
 def _prepare_schema(store: PostgresStore) -> None:
@@ -168,13 +166,15 @@ def _prepare_schema(store: PostgresStore) -> None:
     _take_lock(store.pg, _SCHEMA_LOCK)
     try:
         apply_migrations(store)
-    except psycopg.errors.InsufficientPrivilege:
+    except ServerError as error:
+        if error.sqlstate != _INSUFFICIENT_PRIVILEGE:
+            raise
         raise DatabaseUnusable(
             f"{store.target} has no sessionstats tables yet, and role {store.target.user!r} may not make them; "
             "the database's owner runs 'sessionstats init-db --db URL' once (see 'Team setup' in the README)"
         ) from None
     finally:
-        store.pg.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [_SCHEMA_LOCK])
+        store.pg.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [_SCHEMA_LOCK])
 
 
 def _attached_duckdb(target: PostgresTarget) -> Any:
@@ -208,25 +208,26 @@ def _libpq_quote(value: str) -> str:
     return value.replace("\\", "\\\\").replace("'", "\\'")
 
 
-_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|\$[A-Za-z_]\w*|%")
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|\$[A-Za-z_]\w*")
 
 
-def _for_psycopg(sql: str, params: Params) -> tuple[str, Any]:
-    """The statement with DuckDB's `?` and `$name` placeholders as psycopg's `%s` and `%(name)s`."""
-    if not params:
-        return (sql, None)
+def _for_server(sql: str, params: Params) -> tuple[str, list[Any]]:
+    """The statement with DuckDB's `?` and `$name` placeholders as the server's `$1`, `$2`, ..."""
+    if not isinstance(params, Mapping):
+        values = list(params)
+        numbers = iter(range(1, len(values) + 1))
+        return (_TOKENS.sub(lambda m: f"${next(numbers)}" if m.group() == "?" else m.group(), sql), values)
+    names: list[str] = []
 
-    def placeholder(match: re.Match[str]) -> str:
+    def number(match: re.Match[str]) -> str:
         token = match.group()
-        if token == "?":
-            return "%s"
-        if token == "%":
-            return "%%"
-        if token.startswith("$"):
-            return f"%({token[1:]})s"
-        return token  # a quoted literal or name, kept as it is
+        if not token.startswith("$"):
+            return token  # a quoted literal or name, kept as it is
+        if token[1:] not in names:
+            names.append(token[1:])
+        return f"${names.index(token[1:]) + 1}"
 
-    return (_TOKENS.sub(placeholder, sql), params)
+    return (_TOKENS.sub(number, sql), [params[name] for name in names])
 
 
 def _first_line(error: BaseException) -> str:
