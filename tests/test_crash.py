@@ -23,8 +23,8 @@ import pytest
 from claude_logs import assistant_line, write_lines, write_tree
 from conftest import snapshot, table_of
 
-# A killed client on PostgreSQL is the server's rollback; tests/test_postgres.py stops the server itself.
-pytestmark = pytest.mark.file_only
+# Most of these stop the file store at exact points or copy the file, so they run on the file only;
+# killing a real process at random moments runs on both backends.
 
 # Runs the CLI, but pauses at POINT (printing "reached") so the test can kill it there.
 PAUSE_AT = """
@@ -115,6 +115,7 @@ def blocked_on_flock(pid: int) -> bool:
         return any("->" in line and f" {pid} " in line for line in locks)
 
 
+@pytest.mark.file_only
 def test_killed_while_waiting_for_the_lock_leaves_nothing_and_no_stale_lock(cli, db):
     cli.ok("new", "--id", "s")
     holder = open(f"{db}.lock", "w")  # noqa: SIM115
@@ -132,6 +133,7 @@ def test_killed_while_waiting_for_the_lock_leaves_nothing_and_no_stale_lock(cli,
     assert_opens_and_writes(cli)
 
 
+@pytest.mark.file_only
 @pytest.mark.parametrize(("point", "landed"), [("after-insert", False), ("after-commit", True)])
 def test_killed_inside_the_write_leaves_the_whole_record_or_nothing(cli, db, point, landed):
     cli.ok("new", "--id", "s")
@@ -145,6 +147,7 @@ def test_killed_inside_the_write_leaves_the_whole_record_or_nothing(cli, db, poi
     assert cli.json("show", "s")["api_calls"] == (2 if landed else 1)
 
 
+@pytest.mark.file_only
 def test_killed_while_creating_the_database_leaves_one_that_opens(cli, db):
     one_run = timed_run(db, "new", "--id", "first")
     for attempt in range(4):
@@ -235,6 +238,7 @@ def before_an_import(cli, db, tmp_path):
     return rows, everything(db)
 
 
+@pytest.mark.file_only
 @pytest.mark.parametrize("point", ["while-staging", "after-sessions", "after-insert", "before-commit"])
 def test_an_import_killed_at_an_exact_point_leaves_none_of_its_rows(cli, db, before_an_import, point):
     rows, before = before_an_import
@@ -245,6 +249,7 @@ def test_an_import_killed_at_an_exact_point_leaves_none_of_its_rows(cli, db, bef
     assert_opens_and_writes(cli)
 
 
+@pytest.mark.file_only
 def test_an_import_killed_just_after_commit_has_all_its_rows(cli, db, before_an_import):
     """The control for the points above: the same hooks, one step later, and the whole import is there."""
     rows, _ = before_an_import
@@ -255,6 +260,7 @@ def test_an_import_killed_just_after_commit_has_all_its_rows(cli, db, before_an_
     assert len(cli.json("list")) == 1 + IMPORT_SESSIONS
 
 
+@pytest.mark.file_only
 def test_an_import_killed_at_random_moments_is_whole_or_absent(cli, db, before_an_import):
     rows, before = before_an_import
     kept = db.with_name("before-import.duckdb")
@@ -276,6 +282,7 @@ def test_an_import_killed_at_random_moments_is_whole_or_absent(cli, db, before_a
     assert_opens_and_writes(cli)
 
 
+@pytest.mark.file_only
 def test_a_claude_code_import_killed_before_commit_leaves_none_and_is_read_again(cli, db, tmp_path):
     usage = {"input_tokens": 5, "output_tokens": 7, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
     at = datetime(2025, 5, 1, tzinfo=UTC)

@@ -212,3 +212,30 @@ def test_an_unreachable_port_exits_4_naming_the_host(pg_cluster):
     assert result.exit_code == 4 and result.stderr.count("\n") == 1
     assert result.stderr.startswith(f"sessionstats: cannot use the PostgreSQL database {url}: ")
     assert "127.0.0.1" in result.stderr
+
+
+def test_an_import_killed_at_random_moments_leaves_all_of_its_rows_or_none(pg, pg_cluster, tmp_path):
+    """SIGKILL of the client mid-import: the server rolls the whole transaction back, or it had committed."""
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("".join(json.dumps({"session_id": f"s{i % 20}", "input_tokens": 1, "output_tokens": 2,
+                                        "request_id": f"r{i}"}) + "\n" for i in range(50_000)))
+    command = [sys.executable, "-m", "sessionstats", "import", "tokens", str(rows), "--create-sessions"]
+    spare = PgDatabase(pg_cluster, f"{pg.name}_timing")
+    pg_cluster.create_database(spare.name, template=TEMPLATE_DB)
+    started = time.monotonic()
+    subprocess.run(command, env={**os.environ, "SESSIONSTATS_DB": spare.url()}, check=True, capture_output=True)
+    one_run = time.monotonic() - started
+    pg_cluster.drop_database(spare.name)
+    env = {**os.environ, "SESSIONSTATS_DB": pg.url()}
+    for delay in (0.3, 0.55, 0.8, 0.95):
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(one_run * delay)
+        process.kill()
+        process.communicate(timeout=30)
+        counts = table_of(pg, "SELECT (SELECT count(*) FROM token_usage), (SELECT count(*) FROM sessions)")
+        assert counts in ([(0, 0)], [(50_000, 20)])
+        if counts == [(50_000, 20)]:
+            break
+    finished = subprocess.run(command, env=env, capture_output=True, text=True)  # after the kills, it still works
+    assert finished.returncode == 0, finished.stderr
+    assert Cli(pg).json("show", "s0")["api_calls"] == 2_500
