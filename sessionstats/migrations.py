@@ -84,10 +84,9 @@ def m001_sessions_stories_tokens(con: Store) -> None:
             created_at         TIMESTAMP NOT NULL
         )
     """)
-    if con.dialect == "postgres":
-        for table in ("sessions", "story_history", "token_usage"):
-            _owner_only(con, table)
-        # The server reads one session's rows through these; DuckDB files measured faster without.
+    for table in ("sessions", "story_history", "token_usage"):
+        _owner_only(con, table)
+    if con.dialect == "postgres":  # the server reads one session's rows through these; files measured faster without
         con.execute("CREATE INDEX story_history_session ON story_history (user_id, session_id)")
         con.execute("CREATE INDEX token_usage_session ON token_usage (user_id, session_id, request_id)")
 

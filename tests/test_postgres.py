@@ -239,3 +239,10 @@ def test_an_import_killed_at_random_moments_leaves_all_of_its_rows_or_none(pg, p
     finished = subprocess.run(command, env=env, capture_output=True, text=True)  # after the kills, it still works
     assert finished.returncode == 0, finished.stderr
     assert Cli(pg).json("show", "s0")["api_calls"] == 2_500
+
+
+def test_a_url_libpq_cannot_read_is_a_usage_error_that_writes_nothing():
+    result = CliRunner().invoke(app, ["record-tokens", "-s", "a", "--input", "1", "--output", "1",
+                                      "--db", "postgresql://%zz@host/db"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == "sessionstats: --db: not a PostgreSQL URL (postgresql://USER@HOST:PORT/DBNAME)\n"

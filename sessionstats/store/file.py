@@ -29,8 +29,9 @@ def open_file(path: Path, *, write: bool = False) -> Iterator[Store]:
     deadline = time.monotonic() + lock_timeout()
     if write:
         with _file_lock(path, exclusive=True, deadline=deadline), _connection(path, False, deadline) as con:
-            apply_migrations(Store(con, str(path), writable=True))
-            yield Store(con, str(path), writable=True)
+            store = Store(con, str(path), writable=True)
+            apply_migrations(store)
+            yield store
         return
     for _ in range(2):
         with _file_lock(path, exclusive=False, deadline=deadline):

@@ -20,6 +20,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from sessionstats.errors import DatabaseUnusable
+
 _COMMAND_OK, _TUPLES_OK, _COPY_IN = 1, 2, 4
 _SQLSTATE = ord("C")
 _CONVERTERS = {16: lambda text: text == "t", 20: int, 21: int, 23: int, 26: int, 700: float, 701: float,
@@ -59,7 +61,8 @@ def _load() -> ctypes.CDLL:
             return ctypes.CDLL(name)
         except OSError:
             continue
-    raise ServerError("cannot find libpq (install libpq5, or psycopg[binary] which carries it)")
+    raise DatabaseUnusable("cannot find libpq, which a PostgreSQL --db needs: install libpq5 "
+                           "(or the psycopg-binary package, which carries a copy)")
 
 
 def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:

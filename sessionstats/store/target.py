@@ -61,11 +61,11 @@ def default_db_path() -> Path:
 
 def postgres_target(url: str) -> PostgresTarget:
     """Read a `postgresql://USER@HOST:PORT/DBNAME` URL; refuse one that carries a password."""
-    from sessionstats.store.libpq import parse_conninfo
+    from sessionstats.store.libpq import ServerError, parse_conninfo
 
     try:
         params = parse_conninfo(check_text(url, "--db"))
-    except Exception:  # never repeat the URL: it may hold a password
+    except ServerError:  # never repeat the URL: it may hold a password
         raise InvalidInput("--db: not a PostgreSQL URL (postgresql://USER@HOST:PORT/DBNAME)") from None
     if "password" in params:
         raise InvalidInput("--db: a password in the URL would show in process lists and shell history; "
