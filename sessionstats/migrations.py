@@ -39,10 +39,11 @@ def _version_of(step: Migration) -> int:
 def m001_sessions_stories_tokens(con: Store) -> None:
     # Sessions are keyed by (user_id, id) so one user's ids never collide with,
     # or reveal, another's; the child tables carry user_id for the same reason.
-    con.execute("""
+    id_type = _id_type(con)
+    con.execute(f"""
         CREATE TABLE sessions (
-            user_id    TEXT NOT NULL,
-            id         TEXT NOT NULL,
+            user_id    {id_type} NOT NULL,
+            id         {id_type} NOT NULL,
             name       TEXT,
             settings   JSON,
             status     TEXT NOT NULL DEFAULT 'idle' CHECK (status IN ('idle', 'live', 'ended')),
@@ -52,11 +53,11 @@ def m001_sessions_stories_tokens(con: Store) -> None:
             PRIMARY KEY (user_id, id)
         )
     """)
-    con.execute("""
+    con.execute(f"""
         CREATE TABLE story_history (
-            id         TEXT NOT NULL,
-            user_id    TEXT NOT NULL,
-            session_id TEXT NOT NULL,
+            id         {id_type} NOT NULL,
+            user_id    {id_type} NOT NULL,
+            session_id {id_type} NOT NULL,
             title      TEXT NOT NULL,
             narrative  TEXT,
             tone       TEXT,
@@ -66,12 +67,12 @@ def m001_sessions_stories_tokens(con: Store) -> None:
             created_at TIMESTAMP NOT NULL
         )
     """)
-    con.execute("""
+    con.execute(f"""
         CREATE TABLE token_usage (
-            id                 TEXT NOT NULL,
-            user_id            TEXT NOT NULL,
-            session_id         TEXT NOT NULL,
-            story_id           TEXT,
+            id                 {id_type} NOT NULL,
+            user_id            {id_type} NOT NULL,
+            session_id         {id_type} NOT NULL,
+            story_id           {id_type},
             model              TEXT,
             input_tokens       BIGINT NOT NULL CHECK (input_tokens >= 0),
             output_tokens      BIGINT NOT NULL CHECK (output_tokens >= 0),
@@ -80,7 +81,7 @@ def m001_sessions_stories_tokens(con: Store) -> None:
             total_tokens       BIGINT NOT NULL,
             estimated_cost     DECIMAL(38, 18) CHECK (estimated_cost >= 0),
             cost_source        TEXT NOT NULL CHECK (cost_source IN ('given', 'estimated', 'unknown')),
-            request_id         TEXT,
+            request_id         {id_type},
             created_at         TIMESTAMP NOT NULL
         )
     """)
@@ -100,9 +101,9 @@ def m002_token_provider(con: Store) -> None:
 @migration
 def m003_import_files(con: Store) -> None:
     # How far each log file was read by a user's history import, so a re-run reads only what was added.
-    con.execute("""
+    con.execute(f"""
         CREATE TABLE import_files (
-            user_id  TEXT NOT NULL,
+            user_id  {_id_type(con)} NOT NULL,
             source   TEXT NOT NULL,
             path     TEXT NOT NULL,
             size     BIGINT NOT NULL,
@@ -125,6 +126,12 @@ def m004_cache_write_1h(con: Store) -> None:
 
 
 LATEST_VERSION = len(MIGRATIONS)
+
+
+def _id_type(con: Store) -> str:
+    """Ids and user names compare byte for byte; on PostgreSQL that is collation "C", which DuckDB's
+    filters on an attached server also name, so the indexes serve both."""
+    return 'TEXT COLLATE "C"' if con.dialect == "postgres" else "TEXT"
 
 
 def _create_member_role(con: Store) -> None:
