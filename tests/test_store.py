@@ -8,8 +8,10 @@ import sys
 
 import duckdb
 import pytest
-from conftest import Cli, execute_in, table_of
+from conftest import Cli, db_argument, execute_in, table_of
+from typer.testing import CliRunner
 
+from sessionstats.cli import app
 from sessionstats.migrations import LATEST_VERSION
 
 
@@ -154,3 +156,11 @@ def test_the_process_waits_for_the_lock_and_then_records(cli, db):
     out, err = waiting.communicate(timeout=30)
     assert waiting.returncode == 0, err
     assert table_of(db, "SELECT id FROM token_usage") == [(out.strip(),)]
+
+
+def test_init_db_creates_or_checks_the_database_and_says_where(db):
+    for _ in range(2):  # the second time there is nothing to do
+        result = CliRunner().invoke(app, ["init-db", "--db", db_argument(db)])
+        assert (result.exit_code, result.stdout) == (0, "")
+        assert result.stderr == f"sessionstats: the database at {db_argument(db)} is ready (schema 4)\n"
+    assert table_of(db, "SELECT max(version) FROM schema_migrations") == [(4,)]
