@@ -48,20 +48,24 @@ STORED = ("SELECT session_id, request_id, model, input_tokens, output_tokens, ca
           "created_at::VARCHAR FROM token_usage ORDER BY request_id")
 
 
+# What RESPONSES store, as STORED reads it back (from the legacy table or from turns alike).
+STORED_FROM_RESPONSES = [
+    ("01JCONVA", "llm:01J0000000000000000000000A", "claude-3-5-sonnet-20241022", 10, 20, 300, 4000,
+     "2025-03-01 10:00:00"),
+    ("01JCONVA", "llm:01J0000000000000000000000B", "claude-3-5-sonnet-20241022", 5, 6, 0, 0,
+     "2025-03-01 10:01:00"),
+    ("01JCONVB", "llm:01J0000000000000000000000C", "gpt-4o", 400, 50, 0, 600, "2025-03-02 09:00:00"),
+    ("01JCONVB", "llm:01J0000000000000000000000D", "gemini-2.0-flash", 100, 10, 0, 800, "2025-03-02 09:05:00"),
+]
+
+
 def test_responses_become_token_records_with_cached_tokens_split_out(cli, tmp_path: Path) -> None:
     logs = make_logs(tmp_path / "logs.db", RESPONSES)
     result = cli("import", "llm", str(logs))
     assert result.exit_code == 0, result.stderr
     assert "imported 4 token records into 2 sessions" in result.stderr
     assert "1 responses without token counts skipped" in result.stderr
-    assert table_of(cli.db, STORED) == [
-        ("01JCONVA", "llm:01J0000000000000000000000A", "claude-3-5-sonnet-20241022", 10, 20, 300, 4000,
-         "2025-03-01 10:00:00"),
-        ("01JCONVA", "llm:01J0000000000000000000000B", "claude-3-5-sonnet-20241022", 5, 6, 0, 0,
-         "2025-03-01 10:01:00"),
-        ("01JCONVB", "llm:01J0000000000000000000000C", "gpt-4o", 400, 50, 0, 600, "2025-03-02 09:00:00"),
-        ("01JCONVB", "llm:01J0000000000000000000000D", "gemini-2.0-flash", 100, 10, 0, 800, "2025-03-02 09:05:00"),
-    ]
+    assert table_of(cli.db, STORED) == STORED_FROM_RESPONSES
     assert dict(table_of(cli.db, "SELECT id, name FROM sessions")) == {"01JCONVA": "chat A", "01JCONVB": "chat B"}
     # Claude 3.5 Sonnet: $3 / M input, $15 / M output, $3.75 / M cache write, $0.30 / M cache read.
     costs = table_of(cli.db, "SELECT estimated_cost FROM token_usage WHERE request_id LIKE '%A'")
@@ -151,14 +155,7 @@ def test_the_new_turns_table_gives_the_same_records_as_responses(cli, tmp_path: 
     assert result.exit_code == 0, result.stderr
     assert "imported 4 token records into 2 sessions" in result.stderr
     assert "1 responses without token counts skipped" in result.stderr
-    assert table_of(cli.db, STORED) == [
-        ("01JCONVA", "llm:01J0000000000000000000000A", "claude-3-5-sonnet-20241022", 10, 20, 300, 4000,
-         "2025-03-01 10:00:00"),
-        ("01JCONVA", "llm:01J0000000000000000000000B", "claude-3-5-sonnet-20241022", 5, 6, 0, 0,
-         "2025-03-01 10:01:00"),
-        ("01JCONVB", "llm:01J0000000000000000000000C", "gpt-4o", 400, 50, 0, 600, "2025-03-02 09:00:00"),
-        ("01JCONVB", "llm:01J0000000000000000000000D", "gemini-2.0-flash", 100, 10, 0, 800, "2025-03-02 09:05:00"),
-    ]
+    assert table_of(cli.db, STORED) == STORED_FROM_RESPONSES
     assert dict(table_of(cli.db, "SELECT id, name FROM sessions")) == {"01JCONVA": "chat A", "01JCONVB": "chat B"}
 
 
