@@ -37,6 +37,8 @@ RUN_COMMANDS = """
 import contextlib, io, json, sys, time
 from typer.main import get_command
 from sessionstats.cli import app
+import sessionstats.store.runs
+sessionstats.store.runs.RUN_ROWS = 10  # a file's rows are re-sorted in runs all through the test
 command = get_command(app)
 for line in sys.stdin:
     args = json.loads(line)

@@ -61,7 +61,7 @@ def test_a_version_3_database_gains_the_1_hour_cache_write_column_as_zero(cli):
            "--cache-write-1h", "4")
     assert table_of(cli.db, "SELECT cache_write_tokens, cache_write_1h_tokens FROM token_usage "
                             "ORDER BY cache_write_tokens") == [(3, 0), (5, 4)]
-    assert table_of(cli.db, "SELECT max(version) FROM schema_migrations") == [(4,)]
+    assert table_of(cli.db, "SELECT max(version) FROM schema_migrations") == [(LATEST_VERSION,)]
 
 
 @pytest.mark.file_only
@@ -162,5 +162,5 @@ def test_init_db_creates_or_checks_the_database_and_says_where(db):
     for _ in range(2):  # the second time there is nothing to do
         result = CliRunner().invoke(app, ["init-db", "--db", db_argument(db)])
         assert (result.exit_code, result.stdout) == (0, "")
-        assert result.stderr == f"sessionstats: the database at {db_argument(db)} is ready (schema 4)\n"
-    assert table_of(db, "SELECT max(version) FROM schema_migrations") == [(4,)]
+        assert result.stderr == f"sessionstats: the database at {db_argument(db)} is ready (schema {LATEST_VERSION})\n"
+    assert table_of(db, "SELECT max(version) FROM schema_migrations") == [(LATEST_VERSION,)]

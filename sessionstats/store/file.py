@@ -21,6 +21,7 @@ import duckdb
 from sessionstats.errors import DatabaseBusy, DatabaseUnusable
 from sessionstats.migrations import apply_migrations, schema_is_current
 from sessionstats.store import Store, lock_timeout
+from sessionstats.store.runs import sort_new_rows
 
 
 @contextmanager
@@ -32,6 +33,7 @@ def open_file(path: Path, *, write: bool = False) -> Iterator[Store]:
             store = Store(con, str(path), writable=True)
             apply_migrations(store)
             yield store
+            sort_new_rows(store)
         return
     for _ in range(2):
         with _file_lock(path, exclusive=False, deadline=deadline):
