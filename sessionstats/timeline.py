@@ -7,6 +7,7 @@ hour falls in one bucket; when they go forward, the skipped local times have no 
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -24,7 +25,7 @@ _EVERY = re.compile(r"^(\d+)\s*(m|min|minutes?|h|hours?|d|days?|w|weeks?)$")
 _WORDS = {"minute": "1m", "hour": "1h", "day": "1d", "week": "1w"}
 _UNIT = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 
-_TIMELINE_SQL = """
+_ITEMS = """
 WITH {records},
 items AS (
     SELECT created_at, 1 AS stories, 0 AS calls, 0 AS input_tokens, 0 AS output_tokens, 0 AS cache_read_tokens,
@@ -34,11 +35,39 @@ items AS (
     SELECT created_at, 0, 1, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, total_tokens,
            estimated_cost, CASE WHEN estimated_cost IS NULL THEN 1 ELSE 0 END
     FROM tokens
-)
-SELECT time_bucket(to_seconds($every), timezone($zone, created_at AT TIME ZONE 'UTC')) AS local_start,
-       sum(stories), sum(calls), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
-       sum(cache_write_tokens), sum(total_tokens), coalesce(sum(cost), 0)::DECIMAL(38, 18), sum(unpriced)
+)"""
+_SUMS = """sum(stories), sum(calls), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
+       sum(cache_write_tokens), sum(total_tokens), coalesce(sum(cost), 0)::DECIMAL(38, 18), sum(unpriced)"""
+
+# Each record's local time: exact, and ~0.3 s per million records for the time zone lookups.
+_BY_RECORD_SQL = _ITEMS + f"""
+SELECT time_bucket(to_seconds($every), timezone($zone, created_at AT TIME ZONE 'UTC')) AS local_start, {_SUMS}
 FROM items
+GROUP BY local_start
+ORDER BY local_start
+"""
+
+# Sums per UTC slot first (a slot divides both the bucket length and 15 minutes, the step of every zone's
+# offset nowadays), then one time zone lookup per slot. `exact` says whether each slot ran at one offset and
+# fell in one bucket; where one did not (an odd offset of long ago), the caller asks _BY_RECORD_SQL instead.
+_BY_SLOT_SQL = _ITEMS + """,
+slots AS (
+    SELECT time_bucket(to_seconds($slot), created_at) AS slot, sum(stories) AS stories, sum(calls) AS calls,
+           sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+           sum(cache_read_tokens) AS cache_read_tokens, sum(cache_write_tokens) AS cache_write_tokens,
+           sum(total_tokens) AS total_tokens, sum(cost) AS cost, sum(unpriced) AS unpriced
+    FROM items
+    GROUP BY slot
+),
+placed AS (
+    SELECT *, timezone($zone, slot AT TIME ZONE 'UTC') AS local_from,
+           timezone($zone, (slot + to_seconds($slot) - INTERVAL 1 MICROSECOND) AT TIME ZONE 'UTC') AS local_to
+    FROM slots
+)
+SELECT time_bucket(to_seconds($every), local_from) AS local_start, """ + _SUMS + """,
+       bool_and(local_to - local_from = to_seconds($slot) - INTERVAL 1 MICROSECOND
+                AND time_bucket(to_seconds($every), local_to) = time_bucket(to_seconds($every), local_from)) AS exact
+FROM placed
 GROUP BY local_start
 ORDER BY local_start
 """
@@ -82,7 +111,11 @@ def timeline(store: Store, session_id: str, every: timedelta, *, user: str, zone
     params: dict[str, Any] = {"user": user, "session": session.id, "zone": zone,
                               "every": every.total_seconds()}
     records = scoped_records(scope, params, sessions="AND {column} = $session")
-    found = {row[0]: row[1:] for row in store.fetchall(_TIMELINE_SQL.format(records=records), params)}
+    rows = store.fetchall(_BY_SLOT_SQL.format(records=records), {**params, "slot": _slot_seconds(every)})
+    if all(row[-1] for row in rows):
+        found = {row[0]: row[1:-1] for row in rows}
+    else:
+        found = {row[0]: row[1:] for row in store.fetchall(_BY_RECORD_SQL.format(records=records), params)}
     if not found:
         return []
     first, last = min(found), max(found)
@@ -91,6 +124,11 @@ def timeline(store: Store, session_id: str, every: timedelta, *, user: str, zone
         raise InvalidInput(f"--every: {count:,} buckets of {_spoken(every)} would cover this session (at most "
                            f"{MAX_BUCKETS:,}); choose a longer bucket or narrow it with --since/--until")
     return [_bucket(start, found.get(start), zone) for start in _wall_clock(first, last, every, zone, found)]
+
+
+def _slot_seconds(every: timedelta) -> int:
+    """The longest slot that divides both the bucket length and 15 minutes."""
+    return math.gcd(int(every.total_seconds()), 900)
 
 
 def _spoken(every: timedelta) -> str:

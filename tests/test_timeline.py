@@ -94,3 +94,34 @@ def test_timeline_of_a_missing_session(radio):
     result = radio("timeline", "nope")
     assert (result.exit_code, result.stdout) == (1, "")
     assert result.stderr.startswith("sessionstats: session 'nope' not found")
+
+
+@pytest.mark.parametrize(("zone", "around", "every"), [
+    ("Europe/Paris", "2026-10-25T01:00:00", "30m"),  # clocks go back: the repeated local hour
+    ("Europe/Paris", "2026-03-29T01:00:00", "hour"),  # clocks go forward
+    ("Asia/Kathmandu", "2026-05-01T00:00:00", "hour"),  # +05:45
+    ("Australia/Lord_Howe", "2026-04-05T15:00:00", "15m"),  # a half-hour shift of summer time
+    ("Africa/Monrovia", "1971-06-01T10:00:00", "hour"),  # -00:44:30, an offset off the quarter hour
+    ("America/New_York", "2026-11-01T06:00:00", "day"),
+])
+def test_every_record_falls_in_the_bucket_of_its_local_time(cli, zone, around, every):
+    import random
+    from collections import Counter
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    cli.ok("new", "--id", "z")
+    draw = random.Random(f"{zone}{around}")
+    middle = datetime.fromisoformat(around).replace(tzinfo=ZoneInfo("UTC"))
+    moments = [middle + timedelta(seconds=draw.randrange(-6 * 3600, 6 * 3600)) for _ in range(40)]
+    for moment in moments:
+        cli.ok("record-tokens", "-s", "z", "--input", "1", "--output", "1", "--at", moment.isoformat())
+    length = {"15m": timedelta(minutes=15), "30m": timedelta(minutes=30), "hour": timedelta(hours=1),
+              "day": timedelta(days=1)}[every]
+    origin = datetime(2000, 1, 3)  # DuckDB's time_bucket origin
+    expected = Counter()
+    for moment in moments:
+        wall = moment.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+        expected[(origin + (wall - origin) // length * length).isoformat(timespec="minutes")] += 1
+    series = cli.json("timeline", "z", "--every", every, "--tz", zone)
+    assert {b["start"][:16]: b["api_calls"] for b in series if b["api_calls"]} == expected
