@@ -98,11 +98,14 @@ def generate(size: str, *, log=print) -> dict:
         con.execute("SET enable_progress_bar = false")
         _create_helpers(con)
         _plan_sessions(con, spec)
-        for table, statement in (("sessions", _SESSIONS_SQL), ("story_history", _STORIES_SQL),
-                                 ("token_usage", _TOKENS_SQL)):
+        for table, statement in (("sessions", _SESSIONS_SQL), ("gen_stories", _STORIES_SQL),
+                                 ("gen_tokens", _TOKENS_SQL)):
             step = time.perf_counter()
             con.execute(statement, _params(statement))
             log(f"  {table}: {time.perf_counter() - step:.1f} s")
+        step = time.perf_counter()
+        windows = _record_in_time_order(store)
+        log(f"  stories and token records in {windows} windows, sorted as recorded: {time.perf_counter() - step:.1f} s")
         con.execute("CHECKPOINT")
         meta = _describe(con, size, spec)
     building.with_name(building.name + ".lock").unlink(missing_ok=True)
@@ -216,34 +219,31 @@ ORDER BY created_at
 _STORY_TIME = "created_at + to_microseconds(((5 + (j + 1) * n_tok / n_sto * gap_s) * 1e6)::BIGINT)"
 
 _STORIES_SQL = f"""
-INSERT INTO story_history
-    (id, user_id, session_id, title, narrative, tone, priority, word_count, duration, created_at)
+CREATE TEMP TABLE gen_stories AS
 WITH stories AS (
     SELECT session_no, session_id, user_id, j, {_STORY_TIME} AS story_at,
            (40 + 360 * unit(session_no, j, 'words'))::INTEGER AS words,
            unit(session_no, j, 'text') < 0.7 AS has_text, (hash(session_no, j, 'w') % 400)::INTEGER AS word_from
     FROM (SELECT *, unnest(range(n_sto)) AS j FROM gen_plan WHERE n_sto > 0)
 )
-SELECT uuid7_text(epoch_ms(story_at), hash(session_no, j, 'si1'), hash(session_no, j, 'si2')),
+SELECT uuid7_text(epoch_ms(story_at), hash(session_no, j, 'si1'), hash(session_no, j, 'si2')) AS id,
        user_id, session_id,
        ['Harbour at dawn', 'Market noise', 'The stranger', 'Two bells', 'Lamp oil'][
-           1 + (hash(session_no, j, 't') % 5)::INTEGER] || ' #' || (j + 1),
+           1 + (hash(session_no, j, 't') % 5)::INTEGER] || ' #' || (j + 1) AS title,
        CASE WHEN has_text THEN array_to_string(
-           $words[1 + word_from : word_from + words], ' ') END,
-       ['calm', 'urgent', 'playful', 'somber', 'neutral'][1 + (hash(session_no, j, 'tone') % 5)::INTEGER],
-       ['high', 'normal', 'normal', 'low'][1 + (hash(session_no, j, 'prio') % 4)::INTEGER],
-       words,
+           $words[1 + word_from : word_from + words], ' ') END AS narrative,
+       ['calm', 'urgent', 'playful', 'somber', 'neutral'][1 + (hash(session_no, j, 'tone') % 5)::INTEGER] AS tone,
+       ['high', 'normal', 'normal', 'low'][1 + (hash(session_no, j, 'prio') % 4)::INTEGER] AS priority,
+       words AS word_count,
        CASE WHEN unit(session_no, j, 'dur') < 0.8 THEN round(words / 2.5 * (0.8 + 0.4 * unit(session_no, j, 'd')), 1)
-       END,
-       story_at
+       END AS duration,
+       story_at AS created_at
 FROM stories
 ORDER BY story_at
 """
 
 _TOKENS_SQL = f"""
-INSERT INTO token_usage
-    (id, user_id, session_id, story_id, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
-     total_tokens, estimated_cost, cost_source, request_id, created_at)
+CREATE TEMP TABLE gen_tokens AS
 WITH calls AS (
     SELECT p.*, k,
            created_at + to_microseconds(((5 + (k + 0.8 * unit(session_no, k, 'jit')) * gap_s) * 1e6)::BIGINT)
@@ -260,22 +260,57 @@ WITH calls AS (
                 THEN floor(exp(ln(500) + ln(20) * unit(session_no, k, 'cw')))::BIGINT ELSE 0 END AS cache_write
     FROM (SELECT *, unnest(range(n_tok)) AS k FROM gen_plan) p
 )
-SELECT uuid7_text(epoch_ms(call_at), hash(session_no, k, 'ti1'), hash(session_no, k, 'ti2')),
+SELECT uuid7_text(epoch_ms(call_at), hash(session_no, k, 'ti1'), hash(session_no, k, 'ti2')) AS id,
        user_id, session_id,
        CASE WHEN j IS NOT NULL THEN uuid7_text(epoch_ms({_STORY_TIME}), hash(session_no, j, 'si1'),
-                                               hash(session_no, j, 'si2')) END,
-       m.model, input_tokens, output_tokens, cache_read, cache_write,
-       input_tokens + output_tokens + cache_read + cache_write,
-       input_tokens * m.p_in + output_tokens * m.p_out + cache_read * m.p_cr + cache_write * m.p_cw,
+                                               hash(session_no, j, 'si2')) END AS story_id,
+       m.model, input_tokens, output_tokens, cache_read AS cache_read_tokens, cache_write AS cache_write_tokens,
+       input_tokens + output_tokens + cache_read + cache_write AS total_tokens,
+       input_tokens * m.p_in + output_tokens * m.p_out + cache_read * m.p_cr + cache_write * m.p_cw AS estimated_cost,
        CASE WHEN m.p_in IS NULL THEN 'unknown' WHEN unit(session_no, k, 'src') < 0.75 THEN 'given'
-            ELSE 'estimated' END,
+            ELSE 'estimated' END AS cost_source,
        CASE WHEN unit(session_no, k, 'req?') < 0.95
             THEN 'req_' || printf('%016x%08x', hash(session_no, k, 'r1'), hash(session_no, k, 'r2') & 4294967295)
-       END,
-       call_at
+       END AS request_id,
+       call_at AS created_at
 FROM calls JOIN gen_models m USING (model_no)
 ORDER BY call_at
 """
+
+
+_STORY_COLUMNS = "id, user_id, session_id, title, narrative, tone, priority, word_count, duration, created_at"
+_TOKEN_COLUMNS = ("id, user_id, session_id, story_id, model, input_tokens, output_tokens, cache_read_tokens, "
+                  "cache_write_tokens, total_tokens, estimated_cost, cost_source, request_id, created_at")
+
+
+def _record_in_time_order(store) -> int:
+    """Insert the stories and token records as live recording would: in time order, sessions interleaved,
+    the tool's own run sort after each RUN_ROWS token records. The last window holds RUN_ROWS - 1, so
+    the file ends with the longest unsorted tail a user can meet. Returns how many windows were inserted."""
+    from sessionstats.store.runs import RUN_ROWS, sort_new_rows
+
+    con = store.con
+    total = con.execute("SELECT count(*) FROM gen_tokens").fetchone()[0]
+    con.execute("""
+        CREATE TEMP TABLE gen_windows AS
+        SELECT window_no, min(created_at) AS window_from
+        FROM (SELECT created_at, (row_number() OVER (ORDER BY created_at, id) + $shift) // $run AS window_no
+              FROM gen_tokens)
+        GROUP BY window_no
+    """, {"run": RUN_ROWS, "shift": (-(total - RUN_ROWS + 2)) % RUN_ROWS})
+    windows = [row[0] for row in con.execute("SELECT window_from FROM gen_windows ORDER BY window_no").fetchall()]
+    bounds = [*windows[1:], None]
+    windows[0] = None  # the first window also takes the stories before the first token record
+    for window_from, window_until in zip(windows, bounds, strict=True):
+        where = "WHERE ($from IS NULL OR created_at >= $from) AND ($until IS NULL OR created_at < $until)"
+        params = {"from": window_from, "until": window_until}
+        con.execute(f"INSERT INTO story_history ({_STORY_COLUMNS}) SELECT {_STORY_COLUMNS} FROM gen_stories "
+                    f"{where} ORDER BY created_at", params)
+        con.execute(f"INSERT INTO token_usage ({_TOKEN_COLUMNS}) SELECT {_TOKEN_COLUMNS} FROM gen_tokens "
+                    f"{where} ORDER BY created_at, id", params)
+        if window_until is not None:
+            sort_new_rows(store)
+    return len(windows)
 
 
 def _describe(con, size: str, spec: Size) -> dict:
