@@ -1,11 +1,13 @@
-"""Choose the physical design by measurement: no index, ART indexes, or rows ordered by session.
+"""Choose the physical design by measurement: no index, ART indexes, runs sorted by session, or all sorted.
 
-    python benchmarks/layout.py [--size 10m] [--runs 7]
+    python benchmarks/layout.py [--size 10m] [--runs 7] [--variants time,runs]
 
-Three copies of the same data (built once, cached under benchmarks/data/):
-- time:    rows in the order they were recorded (what live recording produces), zone maps only;
+Four copies of the same data (built once, cached under benchmarks/data/):
+- time:    rows in the order they were recorded and left so, zone maps only;
 - index:   the same, plus ART indexes on (user_id, session_id) of token_usage and story_history;
-- ordered: token_usage and story_history rewritten ordered by (user_id, session_id, created_at).
+- runs:    what sessionstats keeps (store/runs.py): each 250,000 recorded rows rewritten by session,
+           the newest ones still in recording order (the benchmark data as generated);
+- ordered: token_usage and story_history rewritten whole, ordered by (user_id, session_id, created_at).
 For each: file size, fresh `show` processes for the big and the small session, a fresh one-row
 `record-tokens` process (on a throw-away copy), each beside its python -c floor.
 """
@@ -20,7 +22,8 @@ from pathlib import Path
 import generate
 from timing import Command, capture_statements, compare, copy_file, floor_command, fmt_bytes, fmt_seconds, product_argv
 
-VARIANTS = ("time", "index", "ordered")
+VARIANTS = ("time", "index", "runs", "ordered")
+_ORDER = {"time": "created_at, id", "ordered": "user_id, session_id, created_at"}
 _INDEXES = (
     "CREATE INDEX token_usage_by_session ON token_usage (user_id, session_id)",
     "CREATE INDEX story_history_by_session ON story_history (user_id, session_id)",
@@ -28,7 +31,7 @@ _INDEXES = (
 
 
 def variant_path(variant: str, size: str) -> Path:
-    if variant == "time":
+    if variant == "runs":
         return generate.data_path(size)
     return generate.DATA_DIR / f"layout-{variant}-{size}.duckdb"
 
@@ -42,7 +45,8 @@ def build(variant: str, size: str) -> float:
     building = path.with_name(path.name + ".building")
     building.unlink(missing_ok=True)
     if variant == "index":
-        copy_file(generate.data_path(size), building)
+        build("time", size)
+        copy_file(variant_path("time", size), building)
         import duckdb
 
         con = duckdb.connect(str(building))
@@ -54,12 +58,13 @@ def build(variant: str, size: str) -> float:
         finally:
             con.close()
     else:
-        _write_ordered(size, building)
+        _write_in_order(size, building, _ORDER[variant])
     building.replace(path)
     return time.perf_counter() - started
 
 
-def _write_ordered(size: str, target: Path) -> None:
+def _write_in_order(size: str, target: Path, order: str) -> None:
+    """The generated data rewritten whole in `order`, every row marked sorted so that no write re-sorts it."""
     from sessionstats.store import open_store
 
     with open_store(target, write=True) as store:
@@ -68,7 +73,9 @@ def _write_ordered(size: str, target: Path) -> None:
         store.execute(generate.attach_sql(generate.data_path(size), "src"))
         store.execute("INSERT INTO sessions SELECT * FROM src.sessions ORDER BY created_at")
         for table in ("story_history", "token_usage"):
-            store.execute(f"INSERT INTO {table} SELECT * FROM src.{table} ORDER BY user_id, session_id, created_at")
+            store.execute(f"INSERT INTO {table} SELECT * REPLACE (true AS sorted) FROM src.{table} ORDER BY {order}")
+            store.execute(f"UPDATE sorted_rows SET settled_rows = (SELECT count(*) FROM {table}) "
+                          f"WHERE table_name = '{table}'")
         store.execute("DETACH src")
         store.execute("CHECKPOINT")
     target.with_name(target.name + ".lock").unlink(missing_ok=True)

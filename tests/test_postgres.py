@@ -20,6 +20,7 @@ from test_concurrency import READ_LOOP, RUN_COMMANDS, check_whole, results_of, s
 from typer.testing import CliRunner
 
 from sessionstats.cli import app
+from sessionstats.migrations import LATEST_VERSION
 
 
 @pytest.fixture
@@ -91,7 +92,7 @@ def test_a_member_cannot_set_up_a_new_database_but_its_owner_can(pg_cluster):
         for _ in range(2):  # the second time there is nothing to do, and no error
             done = CliRunner().invoke(app, ["init-db", "--db", owner_url])
             assert (done.exit_code, done.stdout) == (0, ""), done.stderr
-            assert done.stderr == f"sessionstats: the database at {owner_url} is ready (schema 4)\n"
+            assert done.stderr == f"sessionstats: the database at {owner_url} is ready (schema {LATEST_VERSION})\n"
         assert Cli(PgDatabase(pg_cluster, name)).ok("list", "--format", "json") == "[]\n"
     finally:
         pg_cluster.drop_database(name)

@@ -54,6 +54,9 @@ def test_a_version_3_database_gains_the_1_hour_cache_write_column_as_zero(cli):
     con = duckdb.connect(str(cli.db))
     try:  # back to schema 3, as a database written before the column existed
         con.execute("ALTER TABLE token_usage DROP COLUMN cache_write_1h_tokens")
+        for table in ("token_usage", "story_history"):  # and what later migrations added
+            con.execute(f"ALTER TABLE {table} DROP COLUMN sorted")
+        con.execute("DROP TABLE sorted_rows")
         con.execute("DELETE FROM schema_migrations WHERE version > 3")
     finally:
         con.close()

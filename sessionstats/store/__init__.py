@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sessionstats.errors import InvalidInput
+from sessionstats.store.runs import SORTED_TABLES, insert_in_session_order
 from sessionstats.store.target import PostgresTarget, resolve_target
 
 __all__ = ["PostgresTarget", "Store", "lock_timeout", "open_store", "resolve_target"]
@@ -58,6 +59,8 @@ class Store:
 
     def insert_select(self, table: str, columns: Sequence[str], select: str, params: Mapping[str, Any]) -> int:
         """Insert the SELECT's rows into `columns` of `table`; return how many."""
+        if table in SORTED_TABLES:
+            return insert_in_session_order(self, table, columns, select, params)
         names = ", ".join(columns)
         return int(self.fetchone(f"INSERT INTO {table} ({names}) {select}", params)[0])  # type: ignore[index]
 

@@ -8,9 +8,11 @@ a run holds few sessions, so DuckDB skips the others by their min/max (`benchmar
 
 from __future__ import annotations
 
-import duckdb
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from sessionstats.store import Store
+if TYPE_CHECKING:
+    from sessionstats.store import Store
 
 SORTED_TABLES = ("token_usage", "story_history")
 RUN_ROWS = 250_000  # ~1 s to rewrite at 10M rows; a session then spans one or two row groups per run
@@ -31,12 +33,24 @@ def sort_new_rows(store: Store) -> None:
     The command's own rows are committed already and the order only makes reports faster, so a
     failure here is left for the next write to retry rather than reported.
     """
+    import duckdb
+
     try:
         for table, new_rows in store.fetchall(_NEW_ROWS_SQL):  # counts from metadata: ~1 ms at 10M rows
             if new_rows >= RUN_ROWS:
                 _sort_run(store, table)
     except duckdb.Error:
         pass
+
+
+def insert_in_session_order(store: Store, table: str, columns: Sequence[str], select: str,
+                            params: Mapping[str, Any]) -> int:
+    """Insert the SELECT's rows ordered by session; as many as a run are a sorted run already (a bulk import)."""
+    names = ", ".join(columns)
+    return int(store.fetchone(  # type: ignore[index]
+        f"INSERT INTO {table} ({names}, sorted) SELECT {names}, count(*) OVER () >= $run_rows "
+        f"FROM ({select}) AS s({names}) ORDER BY user_id, session_id, created_at",
+        {**params, "run_rows": RUN_ROWS})[0])
 
 
 def _sort_run(store: Store, table: str) -> None:
