@@ -130,10 +130,11 @@ def m005_sorted_runs(con: Store) -> None:
     # A file's records are rewritten in session order a run at a time (store/runs.py): `sorted` marks the
     # rows already rewritten, `sorted_rows` how many there were, which tells when the next run is due.
     # Older rows start unsorted and are sorted over the next writes. A server reads sessions by index.
+    # No NOT NULL: DuckDB 1.5.5 refuses it in a transaction on a BOOLEAN column just added to a filled table.
     if con.dialect == "postgres":
         return
-    for table in ("token_usage", "story_history"):  # no NOT NULL: DuckDB 1.5.5 refuses it on a new BOOLEAN
-        con.execute(f"ALTER TABLE {table} ADD COLUMN sorted BOOLEAN DEFAULT false")  # column of a filled table
+    for table in ("token_usage", "story_history"):
+        con.execute(f"ALTER TABLE {table} ADD COLUMN sorted BOOLEAN DEFAULT false")
     con.execute("CREATE TABLE sorted_rows (table_name TEXT NOT NULL, settled_rows BIGINT NOT NULL)")
     con.execute("INSERT INTO sorted_rows VALUES ('token_usage', 0), ('story_history', 0)")
 
