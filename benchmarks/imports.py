@@ -8,6 +8,7 @@ from pathlib import Path
 import generate
 from timing import Command, CommandFailed, Result, Samples, compare, copy_file, product_argv
 
+TARGET_ROWS = 1_000_000
 TARGET_ROWS_PER_SECOND = 250_000
 TARGET_PEAK_BYTES = 2**30
 TARGET = f">= {TARGET_ROWS_PER_SECOND:,} rows/s, peak < 1 GiB"
@@ -33,7 +34,7 @@ _FLOOR_SCRIPT = (
 
 def import_measures(product, *, runs: int, quick: bool) -> list[Result]:
     """One line per input format; 'n/a' while sessionstats has no import command."""
-    rows = 100_000 if quick else 1_000_000
+    rows = 100_000 if quick else TARGET_ROWS
     names = [f"import tokens, {rows:,} rows ({fmt})" for fmt in FORMATS]
     if not product.has("import"):
         return [Result(name, "1m", None, None, TARGET, "n/a", "no import command") for name in names]
@@ -64,8 +65,11 @@ def import_measures(product, *, runs: int, quick: bool) -> list[Result]:
 def _judged(name: str, rows: int, timed: Samples, floor: Samples | None) -> Result:
     rate = rows / timed.median
     ok = rate >= TARGET_ROWS_PER_SECOND and timed.peak < TARGET_PEAK_BYTES
+    verdict = "ok" if ok else "MISSED"
+    if rows < TARGET_ROWS:  # --quick: start-up weighs on 100,000 rows; the target is for a million
+        verdict = "reported"
     floor_rate = f", floor {rows / floor.median:,.0f}" if floor else ""
-    return Result(name, "1m", timed, floor, TARGET, "ok" if ok else "MISSED", f"{rate:,.0f} rows/s{floor_rate}")
+    return Result(name, "1m", timed, floor, TARGET, verdict, f"{rate:,.0f} rows/s{floor_rate}")
 
 
 def _input_file(fmt: str, rows: int) -> Path:
@@ -91,7 +95,7 @@ def _input_file(fmt: str, rows: int) -> Path:
 def _target_template(meta: dict) -> Path:
     """A database holding the 1m sessions (all the benchmark user's) and stories, but no token records."""
     path = generate.DATA_DIR / "import-target-1m.duckdb"
-    if path.exists():
+    if path.exists() and path.stat().st_mtime >= generate.data_path("1m").stat().st_mtime:
         return path
     from sessionstats.store import open_store
 
