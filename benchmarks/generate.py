@@ -7,7 +7,8 @@ Shape (all deterministic: every random choice is a hash of the row's numbers):
   records, the median one ~16; stories are spread in the same proportions (one per ~10 calls);
 - each session runs from a random start, one API call every 4-16 s, so the big ones last weeks and
   the small ones minutes; timestamps cover 180 days; rows are inserted in time order, so sessions
-  interleave in storage as they do when a team records them live;
+  interleave as they do when a team records them live, and each run of 250,000 token records is
+  sorted by session as sessionstats itself does (`_record_in_time_order`);
 - ids are UUIDv7 text built from each row's own timestamp, as `sessionstats.ids.new_id` makes them;
 - one user (`bench`) owns ~92% of the sessions, seven others the rest;
 - six models (one unpriced), cache reads on ~55% of calls and writes on ~15%, exact DECIMAL costs.
