@@ -18,13 +18,10 @@ SORTED_TABLES = ("token_usage", "story_history")
 RUN_ROWS = 250_000  # ~1 s to rewrite at 10M rows; a session then spans one or two row groups per run
 MAX_RUN_ROWS = 1_000_000  # the most one command rewrites: a file from before runs is sorted over several
 
-_NEW_ROWS_SQL = """
-SELECT s.table_name, c.row_count - s.settled_rows
-FROM sorted_rows s JOIN (
-    SELECT 'token_usage' AS table_name, count(*) AS row_count FROM token_usage
-    UNION ALL SELECT 'story_history', count(*) FROM story_history
-) c USING (table_name)
-"""
+_ROW_COUNTS = " UNION ALL ".join(f"SELECT '{table}' AS table_name, count(*) AS row_count FROM {table}"
+                                 for table in SORTED_TABLES)
+_NEW_ROWS_SQL = (f"SELECT s.table_name, c.row_count - s.settled_rows "
+                 f"FROM sorted_rows s JOIN ({_ROW_COUNTS}) c USING (table_name)")
 
 
 def sort_new_rows(store: Store) -> None:
