@@ -3,6 +3,8 @@
 import json
 import os
 import queue
+import random
+import select
 import signal
 import subprocess
 import sys
@@ -152,3 +154,38 @@ def test_ctrl_c_ends_the_watch_cleanly_even_in_the_middle_of_a_query(cli):
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=20)
         assert (process.returncode, err) == (0, "")
+
+
+_WATCH_FOREVER = """
+import sys
+from dataclasses import fields
+from sessionstats.cli.watch import watch
+from sessionstats.stats import SessionStats
+
+stats = SessionStats(**{field.name: None for field in fields(SessionStats)})
+for _ in range(int(sys.argv[1])):
+    watch(lambda: (stats, None), lambda snapshot, changes: "watching\\n", 0.0005, clear_screen=False)
+"""
+
+
+def test_ctrl_c_at_any_instant_ends_the_watch():
+    """A thousand Ctrl-Cs at random instants of the refresh loop each end their watch.
+
+    The handler used to set a threading.Event; about one press in 200 landed while the Event's own lock
+    was held, and the watch hung for good.
+    """
+    presses = 1000
+    process = subprocess.Popen([sys.executable, "-c", _WATCH_FOREVER, str(presses)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    random_delays = random.Random(6)
+    try:
+        for press in range(presses):
+            ready, _, _ = select.select([process.stdout], [], [], 10)
+            assert ready, f"watch {press} never ended: Ctrl-C was lost or hung the loop"
+            assert os.read(process.stdout.fileno(), 100) == b"watching\n"  # type: ignore[union-attr]
+            time.sleep(random_delays.random() * 0.002)
+            process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=10)
+    finally:
+        process.kill()
+    assert (process.returncode, err) == (0, b"")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import signal
 import sys
-import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -33,25 +33,45 @@ def watch(load: Callable[[], Snapshot], draw: Callable[[Snapshot, dict[str, str]
     with `clear_screen` it replaces what was on the screen, else it is appended.
     """
     previous: Snapshot | None = None
-    with _ctrl_c_as_event() as stop:
-        while not stop.is_set():
+    with _ctrl_c_as_flag() as ctrl_c:
+        while not ctrl_c.pressed:
             current = _load_unless_busy(load)
             if current is not None and (previous is None or _data(current) != _data(previous)):
                 changes = changed_figures(previous[0], current[0]) if previous is not None else None
                 sys.stdout.write((CLEAR_SCREEN if clear_screen else "") + draw(current, changes))
                 sys.stdout.flush()
                 previous = current
-            stop.wait(interval)
+            ctrl_c.sleep(interval)
+
+
+class _CtrlC:
+    """Ctrl-C as a flag that the handler sets without taking a lock.
+
+    Raised inside a DuckDB query Ctrl-C became `RuntimeError: Query interrupted`; and a handler that
+    sets a threading.Event can deadlock on the Event's own lock when the signal lands inside `wait`.
+    """
+
+    POLL_SECONDS = 0.1  # how soon a sleep notices Ctrl-C
+
+    def __init__(self) -> None:
+        self.pressed = False
+
+    def press(self, signum: int, frame: object) -> None:
+        self.pressed = True
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep `seconds`, or less once Ctrl-C is pressed."""
+        deadline = time.monotonic() + seconds
+        while not self.pressed and (remaining := deadline - time.monotonic()) > 0:
+            time.sleep(min(remaining, self.POLL_SECONDS))
 
 
 @contextmanager
-def _ctrl_c_as_event() -> Iterator[threading.Event]:
-    """Ctrl-C sets an event instead of raising: raised inside a DuckDB query it became
-    `RuntimeError: Query interrupted`, or was swallowed and the watch never ended."""
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+def _ctrl_c_as_flag() -> Iterator[_CtrlC]:
+    ctrl_c = _CtrlC()
+    previous = signal.signal(signal.SIGINT, ctrl_c.press)
     try:
-        yield stop
+        yield ctrl_c
     finally:
         signal.signal(signal.SIGINT, previous)
 
