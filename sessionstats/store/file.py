@@ -133,13 +133,15 @@ def _acquire(fd: int, operation: int, deadline: float, path: Path) -> None:
         _poll(fd, operation, deadline, path)
         return
     previous = signal.signal(signal.SIGALRM, _raise_lock_timeout)
-    signal.setitimer(signal.ITIMER_REAL, remaining)
     try:
-        fcntl.flock(fd, operation)  # blocking waiters are served in turn, unlike polling
+        try:
+            signal.setitimer(signal.ITIMER_REAL, remaining)
+            fcntl.flock(fd, operation)  # blocking waiters are served in turn, unlike polling
+        finally:  # the one-shot timer may fire as flock returns and raise in here
+            signal.setitimer(signal.ITIMER_REAL, 0)
     except _LockTimeout:
-        raise _busy(path) from None
+        raise _busy(path) from None  # the caller closes fd, which lets go of a lock taken at the last instant
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 
 
