@@ -90,8 +90,10 @@ class Cluster:
         self.pg_ctl("stop", "-m", "immediate", "-w")
 
     def start(self) -> None:
+        # fsync=off makes each commit a plain write(); synchronous_commit stays on, because a commit
+        # the WAL writer had not written yet is lost when a test stops the server with `-m immediate`
         options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder} -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=400")
+                   "-c full_page_writes=off -c max_connections=400")
         self.pg_ctl("start", "-w", "-t", "60", "-l", str(self.folder / "server.log"), "-o", options)
 
     def remove(self) -> None:
