@@ -63,6 +63,13 @@ elif point == "while-staging":  # the import's file scan still running when "rea
         time.sleep(600)  # go no further than the scan
         return result
     Store.execute = execute
+elif point == "while-creating":  # a new database made and migrated beside its path, not yet moved there
+    import sessionstats.store.file as file_store
+    plain_migrations = file_store.apply_migrations
+    def apply_migrations(store):
+        plain_migrations(store)
+        pause()
+    file_store.apply_migrations = apply_migrations
 elif point in ("before-commit", "after-commit"):
     plain_transaction = Store.transaction
     @contextmanager
@@ -162,6 +169,29 @@ def test_killed_while_creating_the_database_leaves_one_that_opens(cli, db):
         if not sessions:
             cli.ok("new", "--id", "s")
         assert_opens_and_writes(cli)
+
+
+@pytest.mark.file_only
+def test_killed_before_a_new_database_is_moved_into_place_leaves_no_file(cli, db):
+    process = spawn(db, "-c", PAUSE_AT, "while-creating", "new", "--id", "s")
+    assert process.stdout.readline() == "reached\n", process.stderr.read()
+    kill(process)
+    assert not db.exists()  # a file without its headers could never be opened again
+    assert cli.json("list") == []
+    cli.ok("new", "--id", "s")
+    assert_opens_and_writes(cli)
+    assert sorted(p.name for p in db.parent.iterdir()) == [db.name, db.name + ".lock"]
+
+
+@pytest.mark.file_only
+@pytest.mark.parametrize("left", ["empty database", "empty draft", "headerless draft"])
+def test_what_a_killed_creator_left_behind_does_not_stop_the_next_command(cli, db, left):
+    """A creator killed inside DuckDB's connect leaves a file with no headers, or none of them yet."""
+    target = db if left == "empty database" else db.with_name(db.name + ".creating")
+    target.write_bytes(b"" if left.startswith("empty") else b"\0" * 4096)
+    cli.ok("new", "--id", "s")
+    assert cli.json("list")[0]["session_id"] == "s"
+    assert_opens_and_writes(cli)
 
 
 def timed_run(db, *args: str) -> float:

@@ -29,24 +29,50 @@ def open_file(path: Path, *, write: bool = False) -> Iterator[Store]:
     """Lock and open the database file for one command, creating or migrating it when needed."""
     deadline = time.monotonic() + lock_timeout()
     if write:
-        with _file_lock(path, exclusive=True, deadline=deadline), _connection(path, False, deadline) as con:
-            store = Store(con, str(path), writable=True)
+        with _writable(path, deadline) as store:
             apply_migrations(store)
             yield store
             sort_new_rows(store)
         return
     for _ in range(2):
         with _file_lock(path, exclusive=False, deadline=deadline):
-            if path.exists():
+            if not _is_missing(path):
                 with _connection(path, True, deadline) as con:
                     store = Store(con, str(path), writable=False)
                     if schema_is_current(store):
                         yield store
                         return
         # A new or older database: create or upgrade it under the writer's lock, then read.
-        with _file_lock(path, exclusive=True, deadline=deadline), _connection(path, False, deadline) as con:
-            apply_migrations(Store(con, str(path), writable=True))
+        with _writable(path, deadline) as store:
+            apply_migrations(store)
     raise DatabaseUnusable(f"cannot prepare the database at {path}")
+
+
+@contextmanager
+def _writable(path: Path, deadline: float) -> Iterator[Store]:
+    """The writer's lock and a connection; a database not there yet is made whole first."""
+    with _file_lock(path, exclusive=True, deadline=deadline):
+        if _is_missing(path):
+            _create(path, deadline)
+        with _connection(path, False, deadline) as con:
+            yield Store(con, str(path), writable=True)
+
+
+def _is_missing(path: Path) -> bool:
+    """No database there: no file, or an empty one (nothing a DuckDB file ever is)."""
+    return not path.exists() or path.stat().st_size == 0
+
+
+def _create(path: Path, deadline: float) -> None:
+    """Make the database beside `path` and rename it into place, so a command killed while creating
+    it leaves no file rather than one without its headers, which no later command could open."""
+    draft = path.with_name(path.name + ".creating")
+    for leftover in (draft, draft.with_name(draft.name + ".wal")):  # from a creator killed earlier
+        leftover.unlink(missing_ok=True)
+    with _connection(draft, False, deadline) as con:
+        apply_migrations(Store(con, str(draft), writable=True))
+        con.execute("CHECKPOINT")  # everything in the file itself, none of it in a .wal left behind
+    os.replace(draft, path)
 
 
 # DuckDB errors that mean the file itself is damaged or unreadable, whenever they surface.
