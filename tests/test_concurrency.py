@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,7 +33,7 @@ USERS = ("alice", "bob")
 SESSIONS = ("s0", "s1", "s2", "s3")
 ROOT = Path(__file__).resolve().parent.parent
 
-# One CLI run per line of commands, in this process, one after another; a JSON line per run.
+# The CLI runs of argv[1] (a JSON list of argument lists), in this process, one after another; a JSON line per run.
 RUN_COMMANDS = """
 import contextlib, io, json, sys, time
 from typer.main import get_command
@@ -40,14 +41,13 @@ from sessionstats.cli import app
 import sessionstats.store.runs
 sessionstats.store.runs.RUN_ROWS = 10  # a file's rows are re-sorted in runs all through the test
 command = get_command(app)
-for line in sys.stdin:
-    args = json.loads(line)
+for args in json.loads(sys.argv[1]):
     out, err = io.StringIO(), io.StringIO()
-    started = time.perf_counter()
+    started, at = time.perf_counter(), time.time()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = command.main(args, prog_name="sessionstats", standalone_mode=False)
     print(json.dumps({"args": args, "code": code, "out": out.getvalue(), "err": err.getvalue(),
-                      "seconds": time.perf_counter() - started}), flush=True)
+                      "at": at, "seconds": time.perf_counter() - started}), flush=True)
 """
 
 # Reads until the stop file appears: show and list, and the figures must always be whole.
@@ -83,17 +83,39 @@ def writer_commands(writer: int, db: Database) -> list[list[str]]:
     ]
 
 
-def start(script: str, *args: str, stdin: str | None = None) -> subprocess.Popen:
+def start(script: str, *args: str) -> subprocess.Popen:
     env = {**os.environ, "SESSIONSTATS_LOCK_TIMEOUT": str(LOCK_TIMEOUT)}
     return subprocess.Popen([sys.executable, "-c", script, *args], env=env, text=True,
-                            stdin=subprocess.PIPE if stdin is not None else None,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def results_of(process: subprocess.Popen, stdin: str | None = None) -> list[dict]:
-    out, err = process.communicate(stdin, timeout=300)
+def start_writer(plan: list[list[str]]) -> subprocess.Popen:
+    """A process running the plan's commands as soon as it starts, beside every other writer."""
+    return start(RUN_COMMANDS, json.dumps(plan))
+
+
+def results_of(process: subprocess.Popen) -> list[dict]:
+    out, err = process.communicate(timeout=300)
     assert process.returncode == 0, err
     return [json.loads(line) for line in out.splitlines()]
+
+
+def results_of_all(writers: list[subprocess.Popen], readers: list[subprocess.Popen],
+                   stop: Path) -> tuple[list[dict], list[list[dict]]]:
+    """Every writer's runs, then each reader's (stopped once the writers are done); all pipes drained at once."""
+    with ThreadPoolExecutor(len(writers) + len(readers)) as pool:
+        reading = [pool.submit(results_of, process) for process in readers]
+        runs_by_writer = list(pool.map(results_of, writers))
+        stop.touch()
+        reads_by_reader = [future.result() for future in reading]
+    assert most_at_once(runs_by_writer) >= len(writers) // 2  # the writers really wrote at the same time
+    return [run for runs in runs_by_writer for run in runs], reads_by_reader
+
+
+def most_at_once(runs_by_process: list[list[dict]]) -> int:
+    """The most processes that were between their first run's start and their last run's end at one instant."""
+    spans = [(runs[0]["at"], runs[-1]["at"] + runs[-1]["seconds"]) for runs in runs_by_process]
+    return max(sum(start <= moment <= end for start, end in spans) for moment, _ in spans)
 
 
 class Watcher:
@@ -145,11 +167,7 @@ def test_sixteen_writers_and_two_readers_lose_nothing_and_fail_nothing(cli, db, 
     watcher.wait_for(0)  # it is watching before the first write
     readers = [start(READ_LOOP, db_argument(db, user), user, str(stop)) for user in USERS]
     plans = [writer_commands(w, db) for w in range(WRITERS)]
-    writers = [start(RUN_COMMANDS, stdin="") for _ in plans]
-    runs = [run for process, plan in zip(writers, plans, strict=True)
-            for run in results_of(process, "".join(json.dumps(args) + "\n" for args in plan))]
-    stop.touch()
-    reads_by_reader = [results_of(process) for process in readers]
+    runs, reads_by_reader = results_of_all([start_writer(plan) for plan in plans], readers, stop)
     reads = [run for runs_of_one in reads_by_reader for run in runs_of_one]
 
     failed = [run for run in runs + reads if run["code"] != 0 or run["err"]]

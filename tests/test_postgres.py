@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from conftest import TEMPLATE_DB, Cli, PgDatabase, snapshot, table_of
 from pg_cluster import OWNER, PASSWORD, PASSWORD_ROLE, Cluster
-from test_concurrency import READ_LOOP, RUN_COMMANDS, check_whole, results_of, start
+from test_concurrency import READ_LOOP, check_whole, results_of_all, start, start_writer
 from typer.testing import CliRunner
 
 from sessionstats.cli import app
@@ -153,11 +153,8 @@ def test_thirty_two_processes_from_four_machines_lose_nothing_and_fail_nothing(p
               ["record-story", "-s", "s0", "--db", pg.url(role), "--title", f"{role}c{i}",
                "--narrative", "one two three"]
               for i in range(calls)] for role in roles]
-    writers = [start(RUN_COMMANDS, stdin="") for _ in plans]
-    runs = [run for process, plan in zip(writers, plans, strict=True)
-            for run in results_of(process, "".join(json.dumps(args) + "\n" for args in plan))]
-    stop.touch()
-    reads = [run for process in readers for run in results_of(process)]
+    runs, reads_by_reader = results_of_all([start_writer(plan) for plan in plans], readers, stop)
+    reads = [run for runs_of_one in reads_by_reader for run in runs_of_one]
 
     assert [run for run in runs + reads if run["code"] != 0 or run["err"]] == []
     printed = Counter(run["out"].strip() for run in runs)
