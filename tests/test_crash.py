@@ -295,7 +295,9 @@ def test_an_import_killed_at_random_moments_is_whole_or_absent(cli, db, before_a
     rows, before = before_an_import
     kept = db.with_name("before-import.duckdb")
     shutil.copyfile(db, kept)
-    one_run = timed_run(kept, "import", "tokens", str(rows), "--create-sessions")
+    timing = db.with_name("timing.duckdb")  # not `kept`: each attempt starts without the rows
+    shutil.copyfile(db, timing)
+    one_run = timed_run(timing, "import", "tokens", str(rows), "--create-sessions")
     rng = random.Random(7)
     for _ in range(5):
         process = spawn(db, "-m", "sessionstats", "import", "tokens", str(rows), "--create-sessions")
