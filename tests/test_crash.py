@@ -186,7 +186,8 @@ def test_killed_before_a_new_database_is_moved_into_place_leaves_no_file(cli, db
 @pytest.mark.file_only
 @pytest.mark.parametrize("left", ["empty database", "empty draft", "headerless draft"])
 def test_what_a_killed_creator_left_behind_does_not_stop_the_next_command(cli, db, left):
-    """A creator killed inside DuckDB's connect leaves a file with no headers, or none of them yet."""
+    """A creator killed inside DuckDB's connect leaves an empty file or one with part of its headers; an
+    empty database file is what an older version left there."""
     target = db if left == "empty database" else db.with_name(db.name + ".creating")
     target.write_bytes(b"" if left.startswith("empty") else b"\0" * 4096)
     cli.ok("new", "--id", "s")
