@@ -279,15 +279,10 @@ ORDER BY call_at
 """
 
 
-_TOKEN_COLUMNS = ("id, user_id, session_id, story_id, model, input_tokens, output_tokens, cache_read_tokens, "
-                  "cache_write_tokens, total_tokens, estimated_cost, cost_source, request_id, created_at")
-
-
 def _record_in_time_order(store) -> int:
     """Insert the stories and token records as live recording would: in time order, sessions interleaved,
     the tool's own run sort after each RUN_ROWS token records. The last window holds RUN_ROWS - 1, so
     the file ends with the longest unsorted tail a user can meet. Returns how many windows were inserted."""
-    from sessionstats.records import STORY_COLUMNS
     from sessionstats.store.runs import RUN_ROWS, sort_new_rows
 
     con = store.con
@@ -302,14 +297,12 @@ def _record_in_time_order(store) -> int:
     windows = [row[0] for row in con.execute("SELECT window_from FROM gen_windows ORDER BY window_no").fetchall()]
     bounds = [*windows[1:], None]
     windows[0] = None  # the first window also takes the stories before the first token record
-    story_columns = ", ".join(STORY_COLUMNS)
     for window_from, window_until in zip(windows, bounds, strict=True):
         where = "WHERE ($from IS NULL OR created_at >= $from) AND ($until IS NULL OR created_at < $until)"
         params = {"from": window_from, "until": window_until}
-        con.execute(f"INSERT INTO story_history ({story_columns}) SELECT {story_columns} FROM gen_stories "
-                    f"{where} ORDER BY created_at", params)
-        con.execute(f"INSERT INTO token_usage ({_TOKEN_COLUMNS}) SELECT {_TOKEN_COLUMNS} FROM gen_tokens "
-                    f"{where} ORDER BY created_at, id", params)
+        con.execute(f"INSERT INTO story_history BY NAME SELECT * FROM gen_stories {where} ORDER BY created_at", params)
+        con.execute(f"INSERT INTO token_usage BY NAME SELECT * FROM gen_tokens {where} ORDER BY created_at, id",
+                    params)
         if window_until is not None:
             sort_new_rows(store)
     return len(windows)

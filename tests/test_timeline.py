@@ -2,6 +2,10 @@
 
 import csv
 import io
+import random
+from collections import Counter
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -105,11 +109,6 @@ def test_timeline_of_a_missing_session(radio):
     ("America/New_York", "2026-11-01T06:00:00", "day"),
 ])
 def test_every_record_falls_in_the_bucket_of_its_local_time(cli, zone, around, every):
-    import random
-    from collections import Counter
-    from datetime import datetime, timedelta
-    from zoneinfo import ZoneInfo
-
     cli.ok("new", "--id", "z")
     draw = random.Random(f"{zone}{around}")
     middle = datetime.fromisoformat(around).replace(tzinfo=ZoneInfo("UTC"))

@@ -30,7 +30,6 @@ def open_file(path: Path, *, write: bool = False) -> Iterator[Store]:
     deadline = time.monotonic() + lock_timeout()
     if write:
         with _writable(path, deadline) as store:
-            apply_migrations(store)
             yield store
             sort_new_rows(store)
         return
@@ -42,20 +41,21 @@ def open_file(path: Path, *, write: bool = False) -> Iterator[Store]:
                     if schema_is_current(store):
                         yield store
                         return
-        # A new or older database: create or upgrade it under the writer's lock, then read.
-        with _writable(path, deadline) as store:
-            apply_migrations(store)
+        with _writable(path, deadline):  # a new or older database: create or upgrade it, then read
+            pass
     raise DatabaseUnusable(f"cannot prepare the database at {path}")
 
 
 @contextmanager
 def _writable(path: Path, deadline: float) -> Iterator[Store]:
-    """The writer's lock and a connection; a database not there yet is made whole first."""
+    """The writer's lock and a connection to the database at the latest schema; a new one is made whole first."""
     with _file_lock(path, exclusive=True, deadline=deadline):
         if _is_missing(path):
             _create(path, deadline)
         with _connection(path, False, deadline) as con:
-            yield Store(con, str(path), writable=True)
+            store = Store(con, str(path), writable=True)
+            apply_migrations(store)
+            yield store
 
 
 def _is_missing(path: Path) -> bool:
