@@ -8,9 +8,17 @@ class SessionStatsError(Exception):
 
 
 class InvalidInput(SessionStatsError):
-    """A value given by the user is not acceptable; nothing was written."""
+    """A value given by the user is not acceptable; nothing was written.
+
+    `field` names the value as the core knows it (`input_tokens`, `session_id`), never as a CLI flag:
+    each interface maps it to its own word (`--input`, a JSON key, `line 12`).
+    """
 
     exit_code = 2
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class SessionNotFound(SessionStatsError):

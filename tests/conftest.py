@@ -32,6 +32,8 @@ _database_numbers = itertools.count(1)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "file_only: checks what only a local DuckDB file has (locks, "
                                        "permissions, the file itself); runs on that backend alone")
+    config.addinivalue_line("markers", "slow: multi-process, crash, concurrency or matrix tests; "
+                                       "`pytest -m 'not slow'` is the quick inner loop")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
