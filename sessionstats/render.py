@@ -43,6 +43,28 @@ def fmt_cost(usd: Decimal | None) -> str:
     return f"{sign}${abs(rounded):,.4f}"
 
 
+def fmt_known_cost(usd: Decimal, unpriced: int, calls: int, *, compact: bool = False) -> str:
+    """A total that may leave calls out: '$0.0123', '$0.0123 + 2 unpriced calls' ('$0.0123*' in a narrow
+    column, explained by a note), or 'unknown' when no call is priced: never a made-up '$0.0000'."""
+    if not unpriced:
+        return fmt_cost(usd)
+    if unpriced >= calls:
+        return "unknown"
+    if compact:
+        return fmt_cost(usd) + "*"
+    return f"{fmt_cost(usd)} + {unpriced:,} unpriced call{'s' if unpriced != 1 else ''}"
+
+
+def cost_notes(counts: Sequence[tuple[int, int]], row_name: str) -> str:
+    """The notes under a table whose cost column says '*' or 'unknown' (from each row's unpriced and calls)."""
+    text = ""
+    if any(0 < unpriced < calls for unpriced, calls in counts):
+        text += f"* some API calls of this {row_name} have no known cost; its cost covers the priced ones only.\n"
+    if any(calls and unpriced >= calls for unpriced, calls in counts):
+        text += f"unknown: no API call of this {row_name} has a known cost (its model has no price).\n"
+    return text
+
+
 def fmt_number(value: float | None, places: int = 1) -> str:
     """A ratio for reading: 1234.56 -> '1,234.6'."""
     if value is None or not math.isfinite(value):
