@@ -16,11 +16,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sessionstats.errors import InvalidInput, SessionNotFound
+from sessionstats.errors import InvalidInput
 from sessionstats.scope import EVERYTHING, Scope, scoped_records
+from sessionstats.sessions import resolve_session_id
 from sessionstats.stats import SessionStats, compare_stats, list_stats
 from sessionstats.store import Store
-from sessionstats.validate import check_id
 
 
 class ExportWhat(enum.StrEnum):
@@ -42,8 +42,7 @@ def export(store: Store, destination: Path, what: ExportWhat, *, user: str, sess
            scope: Scope = EVERYTHING) -> int:
     """Write the user's `what` (in the sessions given, else all) in scope to `destination`; return the rows."""
     options = _copy_options(destination)
-    wanted = [check_id(s, "SESSION_ID") for s in session_ids]
-    _check_sessions(store, user, wanted)
+    wanted = list(dict.fromkeys(resolve_session_id(store, s, user=user) for s in session_ids))
     store.execute("SET TimeZone = 'UTC'")
     if what is ExportWhat.stats:
         query, params = _stats_query(store, user, wanted, scope)
@@ -69,17 +68,6 @@ def _copy_options(destination: Path) -> str:
     if destination.is_dir():
         raise InvalidInput(f"--to: {str(destination)!r} is a folder")
     return options
-
-
-def _check_sessions(store: Store, user: str, wanted: list[str]) -> None:
-    if not wanted:
-        return
-    found = {row[0] for row in store.fetchall(
-        "SELECT id FROM sessions WHERE user_id = $user AND list_contains($ids::VARCHAR[], id)",
-        {"user": user, "ids": wanted})}
-    missing = next((s for s in wanted if s not in found), None)
-    if missing is not None:
-        raise SessionNotFound(missing)
 
 
 def _session_filter(params: dict[str, Any], wanted: list[str]) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sessionstats.errors import InvalidInput, SessionNotFound
+from sessionstats.errors import AmbiguousSession, InvalidInput, SessionNotFound
 from sessionstats.ids import new_id
 from sessionstats.store import Store
 from sessionstats.times import utc_now
@@ -65,12 +65,46 @@ def session_exists(store: Store, session_id: str, *, user: str) -> bool:
 
 
 def require_session(store: Store, session_id: str | None, *, user: str) -> Session:
-    """The user's session, or SessionNotFound: another user's session reads as missing."""
-    session_id = check_id(session_id, "--session")
-    session = find_session(store, session_id, user=user)
-    if session is None:
-        raise SessionNotFound(session_id)
-    return session
+    """The user's session named by id, name or id prefix, or SessionNotFound: another user's reads as missing."""
+    return find_session(store, resolve_session_id(store, session_id, user=user), user=user)  # type: ignore[return-value]
+
+
+MIN_PREFIX = 4  # as git takes a hash prefix: fewer characters would match by accident
+MAX_CANDIDATES = 10
+
+
+def resolve_session_id(store: Store, reference: str | None, *, user: str) -> str:
+    """The id of the user's session that `reference` names: its id, else its name, else a unique id prefix.
+
+    A name or prefix that fits several sessions is bad input listing them; one that fits none is
+    SessionNotFound with the closest names and ids as suggestions.
+    """
+    reference = check_id(reference, "session_id")
+    if session_exists(store, reference, user=user):
+        return reference
+    for condition in ("name = ?", "starts_with(id, ?)"):
+        if condition.startswith("starts_with") and len(reference) < MIN_PREFIX:
+            continue
+        rows = store.fetchall(f"SELECT id, name FROM sessions WHERE user_id = ? AND {condition} "
+                              f"ORDER BY created_at DESC, id LIMIT {MAX_CANDIDATES + 1}", [user, reference])
+        if len(rows) == 1:
+            return rows[0][0]
+        if rows:
+            raise AmbiguousSession(reference, rows)
+    raise SessionNotFound(reference, suggestions=_close_sessions(store, reference, user=user))
+
+
+def _close_sessions(store: Store, reference: str, *, user: str) -> list[str]:
+    """Up to three of the user's session ids or names that look like `reference` (a typo, another case)."""
+    from difflib import get_close_matches
+
+    rows = store.fetchall("SELECT id, name FROM sessions WHERE user_id = ? ORDER BY created_at DESC LIMIT 1000",
+                          [user])
+    folded = {value.casefold(): value for row in rows for value in row if value}
+    wanted = reference.casefold()
+    containing = [folded[value] for value in folded if wanted in value]
+    close = [folded[value] for value in get_close_matches(wanted, list(folded), n=3, cutoff=0.85)]
+    return list(dict.fromkeys(containing + close))[:3]
 
 
 def start_session(store: Store, session_id: str, *, user: str, at: datetime | None = None) -> Session:

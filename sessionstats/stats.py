@@ -10,9 +10,10 @@ from typing import Any
 
 from sessionstats.errors import InvalidInput, SessionNotFound
 from sessionstats.scope import EVERYTHING, Scope, scoped_records
+from sessionstats.sessions import resolve_session_id
 from sessionstats.store import Store
 from sessionstats.times import utc_now
-from sessionstats.validate import COST_PLACES, MAX_BIGINT, check_id
+from sessionstats.validate import COST_PLACES, MAX_BIGINT
 
 _COST_QUANTUM = Decimal(1).scaleb(-COST_PLACES)
 # Rates per hour over a shorter active span are noise (1.2 s of quick start read as $190/hour): None instead.
@@ -147,7 +148,7 @@ FROM figures s
 
 def session_stats(store: Store, session_id: str, *, user: str, scope: Scope = EVERYTHING) -> SessionStats:
     """Aggregate one session's stories and token usage in scope; raise if it is not the user's."""
-    session_id = check_id(session_id, "SESSION_ID")
+    session_id = resolve_session_id(store, session_id, user=user)
     rows = _aggregate(store, user=user, scope=scope, session_ids=[session_id])
     if not rows:
         raise SessionNotFound(session_id)
@@ -158,7 +159,7 @@ def compare_stats(
     store: Store, session_ids: Sequence[str], *, user: str, scope: Scope = EVERYTHING
 ) -> list[SessionStats]:
     """Several sessions' figures in the order given; raise for the first that is not the user's."""
-    wanted = [check_id(session_id, "SESSION_ID") for session_id in session_ids]
+    wanted = [resolve_session_id(store, session_id, user=user) for session_id in session_ids]
     if len(wanted) < 2:
         raise InvalidInput("compare: give at least two sessions")
     repeated = next((session_id for session_id in wanted if wanted.count(session_id) > 1), None)

@@ -32,6 +32,11 @@ SessionOption = Annotated[
     typer.Option("--session", "-s", envvar="SESSIONSTATS_SESSION", show_envvar=True, metavar="ID",
                  help="Session to record into."),
 ]
+SessionArgument = Annotated[
+    str | None,
+    typer.Argument(metavar="[SESSION]", envvar="SESSIONSTATS_SESSION", show_envvar=True, show_default=False,
+                   help="The session: its id, its name or a unique id prefix [default: $SESSIONSTATS_SESSION]."),
+]
 CreateOption = Annotated[
     bool, typer.Option("--create", help="Create the session for you first if it does not exist.")
 ]
@@ -80,6 +85,15 @@ PriorityFilterOption = Annotated[
     typer.Option("--priority",
                  help="Count only stories of this priority, and the token records made for them."),
 ]
+
+
+def given_session(session: str | None, *, can_create: bool = False) -> str:
+    """The session a command was given, or bad input that says the ways to give one."""
+    if session is None or not session.strip():
+        ways = "pass it, or set SESSIONSTATS_SESSION" if not can_create else (
+            "pass --session ID (or -s), set SESSIONSTATS_SESSION, or add --create to make a new one")
+        raise InvalidInput(f"no session given: {ways}", field="session_id")
+    return session
 
 
 def resolve_user(user: str | None, db: str | None) -> str:

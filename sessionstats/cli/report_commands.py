@@ -14,12 +14,14 @@ from sessionstats.cli.options import (
     FormatOption,
     ModelFilterOption,
     PriorityFilterOption,
+    SessionArgument,
     SinceOption,
     TableStyleOption,
     ToneFilterOption,
     TzOption,
     UntilOption,
     UserOption,
+    given_session,
     resolve_bucket_zone,
     resolve_format,
     resolve_scope,
@@ -34,7 +36,7 @@ from sessionstats.times import resolve_zone
 
 @app.command()
 def show(
-    session_id: Annotated[str, typer.Argument(metavar="SESSION_ID", help="Session to report on.")],
+    session_id: SessionArgument = None,
     by: Annotated[
         list[Dimension] | None,
         typer.Option("--by", case_sensitive=False, metavar="tone|priority|model|day|hour",
@@ -70,7 +72,7 @@ def show(
     """
     zone, name = resolve_bucket_zone(tz) if by else (resolve_zone(tz), None)
     request = ShowRequest(
-        db=db, session_id=session_id, user=resolve_user(user, db),
+        db=db, session_id=given_session(session_id), user=resolve_user(user, db),
         scope=resolve_scope(since, until, zone, model=model, tone=tone, priority=priority),
         by=list(by or []), zone=zone, zone_name=name, fmt=resolve_format(fmt), style=style,
     )
