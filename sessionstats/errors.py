@@ -39,6 +39,17 @@ class SessionNotFound(SessionStatsError):
         return SessionNotFound(self.session_id, suggestions=self.suggestions, remedy=f"; {remedy}")
 
 
+class RecordNotFound(SessionStatsError):
+    """No story or token record of the user's has this id (another user's reads the same)."""
+
+    exit_code = 1
+
+    def __init__(self, record_id: str) -> None:
+        super().__init__(f"no story or token record {record_id!r} of yours ('sessionstats calls' and "
+                         "'sessionstats stories' list a session's)")
+        self.record_id = record_id
+
+
 class AmbiguousSession(InvalidInput):
     """A session name or id prefix that fits more than one of the user's sessions."""
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sessionstats.errors import AmbiguousSession, InvalidInput, SessionNotFound
+from sessionstats.errors import AmbiguousSession, InvalidInput, RecordNotFound, SessionNotFound
 from sessionstats.ids import new_id
 from sessionstats.store import Store
 from sessionstats.times import utc_now
@@ -143,8 +143,8 @@ def rename_session(store: Store, session_id: str, name: str, *, user: str) -> Se
     return find_session(store, session.id, user=user)  # type: ignore[return-value]
 
 
-def delete_session(store: Store, session_id: str, *, user: str) -> tuple[int, int]:
-    """Remove a session with its stories and token records; return how many of each went."""
+def delete_session(store: Store, session_id: str, *, user: str) -> tuple[Session, int, int]:
+    """Remove a session with its stories and token records; return it and how many of each went."""
     session = require_session(store, session_id, user=user)
     key = [user, session.id]
     with store.transaction():
@@ -157,4 +157,41 @@ def delete_session(store: Store, session_id: str, *, user: str) -> tuple[int, in
         store.execute("DELETE FROM story_history WHERE user_id = ? AND session_id = ?", key)
         store.execute("DELETE FROM token_usage WHERE user_id = ? AND session_id = ?", key)
         store.execute("DELETE FROM sessions WHERE user_id = ? AND id = ?", key)
-    return stories, tokens
+    return session, stories, tokens
+
+
+@dataclass(frozen=True)
+class RecordFound:
+    """A story or token record of the user's, as `delete-record` names it."""
+
+    kind: str  # "story" or "token record"
+    id: str
+    session_id: str
+    label: str  # the story's title, or the call's model and tokens
+
+
+def find_record(store: Store, record_id: str, *, user: str) -> RecordFound:
+    """The user's story or token record with this id (ids are unique across both); another user's reads as missing."""
+    record_id = check_id(record_id, "record_id")
+    found = store.fetchall(
+        "SELECT 'story', session_id, title FROM story_history WHERE user_id = ? AND id = ? "
+        "UNION ALL SELECT 'token record', session_id, coalesce(model, 'no model') || ', ' || total_tokens || ' tokens' "
+        "FROM token_usage WHERE user_id = ? AND id = ?", [user, record_id, user, record_id])
+    if not found:
+        raise RecordNotFound(record_id)
+    if len(found) > 1:  # a story id chosen by hand may repeat in another session
+        sessions = ", ".join(sorted({row[1] for row in found}))
+        raise InvalidInput(f"{record_id!r} names {len(found)} records (in sessions {sessions}); "
+                           "delete the session's record from a copy of its export instead", field="record_id")
+    kind, session_id, label = found[0]
+    return RecordFound(kind, record_id, session_id, label)
+
+
+def delete_record(store: Store, record_id: str, *, user: str) -> RecordFound:
+    """Remove one story or token record of the user's; a story's token records stay (they were billed)."""
+    with store.transaction():
+        record = find_record(store, record_id, user=user)
+        table = "story_history" if record.kind == "story" else "token_usage"
+        store.execute(f"DELETE FROM {table} WHERE user_id = ? AND session_id = ? AND id = ?",
+                      [user, record.session_id, record.id])
+    return record

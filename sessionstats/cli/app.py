@@ -20,9 +20,10 @@ USAGE_EXIT = 2
 # Each command's module in sessionstats.cli, in the order `--help` lists them. A module is imported, and its
 # command built, only when that command runs or is listed: doing it for all of them cost ~40 ms a process.
 COMMAND_MODULES: dict[str, tuple[str, ...]] = {
-    **dict.fromkeys(("new", "start", "end", "rename", "delete"), ("session_commands",)),
+    **dict.fromkeys(("new", "start", "end", "rename", "delete", "delete-record"), ("session_commands",)),
     **dict.fromkeys(("record-story", "record-tokens"), ("record_commands",)),
     **dict.fromkeys(("show", "list"), ("report_commands",)),
+    **dict.fromkeys(("stories", "calls"), ("record_list_commands",)),
     **dict.fromkeys(("timeline", "compare", "check"), ("insight_commands",)),
     "export": ("export_commands",),
     "reprice": ("price_commands",),
