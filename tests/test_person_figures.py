@@ -1,5 +1,8 @@
 """Figures a person can make sense of: no hourly rates over a few seconds, no made-up $0.0000 for unpriced calls."""
 
+import itertools
+from datetime import datetime
+
 import pytest
 
 
@@ -109,3 +112,28 @@ def test_breakdown_by_model_shows_an_unpriced_model_as_unknown(half_priced):
 def test_timeline_bucket_of_unpriced_calls_shows_unknown(half_priced):
     out = half_priced.ok("timeline", "none", "--format", "table")
     assert "unknown" in out and "$0.0000" not in out.split("Bucket")[1]
+
+
+def _session_spanning(cli, session_id: str, first: str, last: str) -> None:
+    cli.ok("new", "--id", session_id)
+    for at in (first, last):
+        cli.ok("record-tokens", "-s", session_id, "--input", "10", "--output", "0", "--cost", "0.01", "--at", at)
+
+
+@pytest.mark.parametrize(("first", "last", "buckets", "step_seconds"), [
+    ("2026-11-24T08:00:00Z", "2026-11-24T08:10:00Z", 11, 60),  # ten minutes: 1-minute buckets
+    ("2026-11-24T08:00:00Z", "2026-11-28T08:00:00Z", 33, 3 * 3600),  # four days: 96 hours / 3 h = 32, +1
+    ("2025-01-06T00:00:00Z", "2026-11-23T00:00:00Z", 25, 28 * 86400),  # 98 weeks: 4-week buckets
+])
+def test_the_default_timeline_bucket_fits_the_session_in_a_readable_number(cli, first, last, buckets, step_seconds):
+    _session_spanning(cli, "span", first, last)
+    series = cli.json("timeline", "span", "--tz", "UTC")
+    assert len(series) == buckets
+    assert sum(bucket["api_calls"] for bucket in series) == 2
+    starts = [datetime.fromisoformat(bucket["start"]) for bucket in series]
+    assert {(later - earlier).total_seconds() for earlier, later in itertools.pairwise(starts)} == {step_seconds}
+
+
+def test_every_still_wins_over_the_default_bucket(cli):
+    _session_spanning(cli, "span", "2026-11-24T08:00:00Z", "2026-11-24T08:10:00Z")
+    assert len(cli.json("timeline", "span", "--tz", "UTC", "--every", "hour")) == 1

@@ -34,7 +34,7 @@ from sessionstats.cli.stats_view import render_side_by_side
 from sessionstats.cli.timeline_view import render_timeline
 from sessionstats.stats import compare_stats, session_stats
 from sessionstats.store import open_store
-from sessionstats.timeline import parse_every, timeline
+from sessionstats.timeline import default_every, parse_every, timeline
 from sessionstats.times import resolve_zone
 from sessionstats.validate import parse_cost
 
@@ -43,8 +43,10 @@ from sessionstats.validate import parse_cost
 def timeline_command(
     session_id: SessionArgument = None,
     every: Annotated[
-        str, typer.Option("--every", metavar="LENGTH", help="Bucket length: 15m, 30m, hour, 6h, day, week...")
-    ] = "hour",
+        str | None, typer.Option("--every", metavar="LENGTH", show_default=False,
+                                 help="Bucket length: 15m, 30m, hour, 6h, day, week... [default: the shortest that "
+                                      "shows the session in at most 48 buckets]")
+    ] = None,
     since: SinceOption = None,
     until: UntilOption = None,
     model: ModelFilterOption = None,
@@ -66,12 +68,14 @@ def timeline_command(
       sessionstats timeline "$SESSIONSTATS_SESSION" --every 15m
       sessionstats timeline "$SESSIONSTATS_SESSION" --every day --format csv > per-day.csv
     """
-    length = parse_every(every)
+    length = parse_every(every) if every is not None else None
     zone, name = resolve_bucket_zone(tz)
     scope = resolve_scope(since, until, zone, model=model, tone=tone, priority=priority)
     owner = resolve_user(user, db)
     with open_store(db) as store:
-        buckets = timeline(store, given_session(session_id), length, user=owner, zone=name, scope=scope)
+        session = given_session(session_id)
+        length = length or default_every(store, session, user=owner, scope=scope)
+        buckets = timeline(store, session, length, user=owner, zone=name, scope=scope)
     sys.stdout.write(render_timeline(buckets, length, resolve_format(fmt), zone, style))
 
 
