@@ -96,6 +96,47 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str] = (), tablefmt: 
     return tabulate(rows, headers=list(headers), tablefmt=tablefmt, disable_numparse=True, colalign=align)
 
 
+ELLIPSIS = "…"
+
+
+def fitted_table(rows: Sequence[Sequence[str]], headers: Sequence[str], *, width: int | None, left: set[str],
+                 drop: Sequence[str] = (), shrink: str | None = None, tablefmt: str = "simple") -> str:
+    """A table no wider than `width` (None: as wide as it comes): the `drop` columns go first, in order, then
+    the `shrink` column's text is cut with an ellipsis, down to 8 characters."""
+    columns = list(headers)
+    cells = [list(row) for row in rows]
+    text = _aligned(cells, columns, left, tablefmt)
+    for name in drop:
+        if width is None or _width(text) <= width:
+            break
+        index = columns.index(name)
+        columns.pop(index)
+        for row in cells:
+            row.pop(index)
+        text = _aligned(cells, columns, left, tablefmt)
+    if width is not None and shrink in columns:
+        index = columns.index(shrink)
+        room = max((len(row[index]) for row in cells), default=0)
+        while _width(text) > width and room > 8:
+            room = max(8, room - (_width(text) - width))
+            for row in cells:
+                if len(row[index]) > room:
+                    row[index] = row[index][:room - 1] + ELLIPSIS
+            text = _aligned(cells, columns, left, tablefmt)
+    return text
+
+
+def _aligned(rows: list[list[str]], headers: list[str], left: set[str], tablefmt: str) -> str:
+    from tabulate import tabulate
+
+    align = ["left" if name in left else "right" for name in headers]
+    return tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True, colalign=align)
+
+
+def _width(text: str) -> int:
+    return max((len(line) for line in text.splitlines()), default=0)
+
+
 # ---- for machines -------------------------------------------------------------------------
 
 

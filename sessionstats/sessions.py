@@ -94,6 +94,25 @@ def resolve_session_id(store: Store, reference: str | None, *, user: str) -> str
     raise SessionNotFound(reference, suggestions=_close_sessions(store, reference, user=user))
 
 
+def short_ids(store: Store, ids: list[str], *, user: str, minimum: int = 8) -> dict[str, str]:
+    """Each id's shortest prefix (at least `minimum` long) that fits no other of the user's sessions, as git
+    shortens hashes; `show` and the other commands take it back."""
+    everything = sorted(row[0] for row in store.fetchall("SELECT id FROM sessions WHERE user_id = ?", [user]))
+    position = {session_id: index for index, session_id in enumerate(everything)}
+    shortened = {}
+    for session_id in ids:
+        index = position.get(session_id)
+        neighbours = everything[max(index - 1, 0):index] + everything[index + 1:index + 2] if index is not None else []
+        shared = max((_common_prefix(session_id, other) for other in neighbours), default=0)
+        length = max(minimum, shared + 1)
+        shortened[session_id] = session_id[:length] if length < len(session_id) else session_id
+    return shortened
+
+
+def _common_prefix(one: str, other: str) -> int:
+    return next((i for i, (a, b) in enumerate(zip(one, other, strict=False)) if a != b), min(len(one), len(other)))
+
+
 def _close_sessions(store: Store, reference: str, *, user: str) -> list[str]:
     """Up to three of the user's session ids or names that look like `reference` (a typo, another case)."""
     from difflib import get_close_matches

@@ -60,6 +60,10 @@ TableStyleOption = Annotated[
     typer.Option("--fmt", metavar="STYLE", help="tabulate style for table output: simple, github, grid, plain..."),
 ]
 
+WideOption = Annotated[
+    bool, typer.Option("--wide", help="Show every column and whole ids, however wide the table gets.")
+]
+
 SinceOption = Annotated[
     str | None,
     typer.Option("--since", metavar="TIME",
@@ -117,6 +121,16 @@ def resolve_format(fmt: Format | None) -> Format:
     if fmt is not None:
         return fmt
     return Format.table if sys.stdout.isatty() else Format.tsv
+
+
+def table_width(wide: bool) -> int | None:
+    """How wide a table may be: the terminal's width (or $COLUMNS); None with --wide or when not on a terminal."""
+    import os
+    import shutil
+
+    if wide or not (sys.stdout.isatty() or os.environ.get("COLUMNS")):
+        return None
+    return shutil.get_terminal_size().columns
 
 
 def resolve_at(at: str | None, zone: tzinfo | None) -> datetime | None:

@@ -22,21 +22,23 @@ from sessionstats.cli.options import (
     TzOption,
     UntilOption,
     UserOption,
+    WideOption,
     given_session,
     resolve_format,
     resolve_scope,
     resolve_user,
+    table_width,
 )
 from sessionstats.render import (
     EMPTY,
     Format,
     cost_notes,
+    fitted_table,
     fmt_cost,
     fmt_duration,
     fmt_known_cost,
     fmt_time,
     fmt_tokens,
-    table,
     to_delimited,
     to_json,
 )
@@ -58,6 +60,7 @@ def stories(
     priority: PriorityFilterOption = None,
     fmt: FormatOption = None,
     style: TableStyleOption = "simple",
+    wide: WideOption = False,
     tz: TzOption = None,
     db: DbOption = None,
     user: UserOption = None,
@@ -74,7 +77,7 @@ def stories(
     owner = resolve_user(user, db)
     with open_store(db) as store:
         lines = session_stories(store, given_session(session_id), user=owner, scope=scope, limit=last)
-    _emit(lines, STORY_FIELDS, _story_table, resolve_format(fmt), zone, style)
+    _emit(lines, STORY_FIELDS, _story_table, resolve_format(fmt), zone, style, table_width(wide))
 
 
 @app.command()
@@ -88,6 +91,7 @@ def calls(
     priority: PriorityFilterOption = None,
     fmt: FormatOption = None,
     style: TableStyleOption = "simple",
+    wide: WideOption = False,
     tz: TzOption = None,
     db: DbOption = None,
     user: UserOption = None,
@@ -104,11 +108,14 @@ def calls(
     owner = resolve_user(user, db)
     with open_store(db) as store:
         lines = session_calls(store, given_session(session_id), user=owner, scope=scope, limit=last)
-    _emit(lines, CALL_FIELDS, _call_table, resolve_format(fmt), zone, style)
+    _emit(lines, CALL_FIELDS, _call_table, resolve_format(fmt), zone, style, table_width(wide))
 
 
-def _emit(lines: Sequence[Any], fields: list[str], as_table: Callable[[Sequence[Any], tzinfo | None, str], str],
-          fmt: Format, zone: tzinfo | None, style: str) -> None:
+TableMaker = Callable[[Sequence[Any], tzinfo | None, str, "int | None"], str]
+
+
+def _emit(lines: Sequence[Any], fields: list[str], as_table: TableMaker, fmt: Format, zone: tzinfo | None,
+          style: str, width: int | None) -> None:
     if fmt is Format.json:
         sys.stdout.write(to_json([line.as_dict() for line in lines], zone) + "\n")
     elif fmt is not Format.table:
@@ -117,23 +124,27 @@ def _emit(lines: Sequence[Any], fields: list[str], as_table: Callable[[Sequence[
     elif not lines:
         sys.stdout.write("no records in scope\n")
     else:
-        sys.stdout.write(as_table(lines, zone, style))
+        sys.stdout.write(as_table(lines, zone, style, width))
 
 
-def _story_table(lines: Sequence[StoryLine], zone: tzinfo | None, style: str) -> str:
+def _story_table(lines: Sequence[StoryLine], zone: tzinfo | None, style: str, width: int | None) -> str:
     headers = ["Time", "Title", "Tone", "Priority", "Words", "Duration", "API calls", "Tokens", "Cost"]
     body = [[fmt_time(s.created_at, zone), s.title, s.tone or EMPTY, s.priority or EMPTY, fmt_tokens(s.word_count),
              fmt_duration(s.duration), fmt_tokens(s.api_calls), fmt_tokens(s.total_tokens),
              fmt_known_cost(s.total_cost, s.unpriced_records, s.api_calls, compact=True) if s.api_calls else EMPTY]
             for s in lines]
     notes = cost_notes([(s.unpriced_records, s.api_calls) for s in lines], "story")
-    return table(body, headers, tablefmt=style, text_columns=4) + "\n" + notes
+    text = fitted_table(body, headers, width=width, left={"Time", "Title", "Tone", "Priority"},
+                        drop=["Priority", "Duration", "Tone", "Words", "API calls"], shrink="Title", tablefmt=style)
+    return text + "\n" + notes
 
 
-def _call_table(lines: Sequence[CallLine], zone: tzinfo | None, style: str) -> str:
+def _call_table(lines: Sequence[CallLine], zone: tzinfo | None, style: str, width: int | None) -> str:
     headers = ["Time", "Model", "Input", "Output", "Cache read", "Cache write", "Total", "Cost", "Source", "Request"]
     body = [[fmt_time(c.created_at, zone), c.model or EMPTY, fmt_tokens(c.input_tokens), fmt_tokens(c.output_tokens),
              fmt_tokens(c.cache_read_tokens), fmt_tokens(c.cache_write_tokens), fmt_tokens(c.total_tokens),
              "unknown" if c.estimated_cost is None else fmt_cost(c.estimated_cost), c.cost_source,
              c.request_id or EMPTY] for c in lines]
-    return table(body, headers, tablefmt=style, text_columns=2) + "\n"
+    return fitted_table(body, headers, width=width, left={"Time", "Model", "Source", "Request"},
+                        drop=["Request", "Cache write", "Cache read", "Source", "Input", "Output"], shrink="Model",
+                        tablefmt=style) + "\n"

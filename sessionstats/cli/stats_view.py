@@ -10,6 +10,7 @@ from sessionstats.render import (
     EMPTY,
     Format,
     cost_notes,
+    fitted_table,
     fmt_cost,
     fmt_duration,
     fmt_known_cost,
@@ -119,22 +120,29 @@ def render_side_by_side(rows: Sequence[SessionStats], fmt: Format, zone: tzinfo 
     return "\n".join(parts) + "\n"
 
 
-def render_many(rows: Sequence[SessionStats], fmt: Format, zone: tzinfo | None, style: str) -> str:
-    """`list`: one line per session."""
+_LIST_HEADERS = ["Id", "Name", "State", "Stories", "API calls", "Input", "Output", "Cache", "Total tokens", "Cost",
+                 "Created"]
+# What a narrow terminal loses first: the creation time, then the token detail, then the state.
+_LIST_DROPPED = ["Created", "Cache", "Input", "Output", "API calls", "State"]
+
+
+def render_many(rows: Sequence[SessionStats], fmt: Format, zone: tzinfo | None, style: str, *,
+                width: int | None = None, ids: Mapping[str, str] | None = None) -> str:
+    """`list`: one line per session, fitted to `width` with the `ids` given (short ones) in place of the whole."""
     if fmt is not Format.table:
         return _machine(rows, fmt, zone, single=False)
-    headers = ["Id", "Name", "State", "Stories", "API calls", "Input", "Output", "Cache", "Total tokens",
-               "Cost", "Created"]
+    if not rows:
+        return "no sessions\n"
     body = [
-        [s.session_id, s.name or "-", s.status, fmt_tokens(s.story_count), fmt_tokens(s.api_calls),
-         fmt_tokens(s.input_tokens), fmt_tokens(s.output_tokens),
+        [(ids or {}).get(s.session_id, s.session_id), s.name or "-", s.status, fmt_tokens(s.story_count),
+         fmt_tokens(s.api_calls), fmt_tokens(s.input_tokens), fmt_tokens(s.output_tokens),
          fmt_tokens(s.cache_read_tokens + s.cache_write_tokens), fmt_tokens(s.total_tokens),
          fmt_known_cost(s.total_cost, s.unpriced_records, s.api_calls, compact=True), fmt_time(s.created_at, zone)]
         for s in rows
     ]
-    text = table(body, headers, tablefmt=style, text_columns=3) + "\n" if body else "no sessions\n"
-    return text + cost_notes([(s.unpriced_records, s.api_calls) for s in rows], "session")
-
+    text = fitted_table(body, _LIST_HEADERS, width=width, left={"Id", "Name", "State"}, drop=_LIST_DROPPED,
+                        shrink="Name", tablefmt=style)
+    return text + "\n" + cost_notes([(s.unpriced_records, s.api_calls) for s in rows], "session")
 
 
 def scope_lines(scope: Scope | None, zone: tzinfo | None) -> list[str]:
