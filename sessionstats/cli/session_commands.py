@@ -35,6 +35,8 @@ def new(
         list[str] | None,
         typer.Option("--setting", metavar="KEY=VALUE", help="A setting to keep with the session (repeatable)."),
     ] = None,
+    at: AtOption = None,
+    tz: TzOption = None,
     db: DbOption = None,
     user: UserOption = None,
 ) -> None:
@@ -47,7 +49,8 @@ def new(
     settings = parse_settings(setting or [])
     owner = resolve_user(user, db)
     with open_store(db, write=True, direct=True) as store:
-        session = create_session(store, user=owner, name=name, session_id=session_id, settings=settings)
+        session = create_session(store, user=owner, name=name, session_id=session_id, settings=settings,
+                                 at=resolve_at(at, resolve_zone(tz)))
     print(session.id)
 
 
