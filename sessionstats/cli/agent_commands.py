@@ -1,0 +1,91 @@
+"""Import coding agents' history: `sessionstats import codex|gemini|opencode|qwen|otel` and `import detect`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from typing import Annotated
+
+import typer
+
+from sessionstats.cli.import_commands import import_app
+from sessionstats.cli.options import DbOption, UserOption, resolve_user
+from sessionstats.cli.progress import StepProgress
+from sessionstats.errors import InvalidInput
+from sessionstats.history.agent_import import SourceSummary
+from sessionstats.history.codex import import_codex
+from sessionstats.render import fmt_tokens, table
+from sessionstats.store import open_store
+
+Importer = Callable[..., SourceSummary]
+StrictOption = Annotated[
+    bool, typer.Option("--strict", help="Exit 2 when a source's files exist but yield no token usage (format drift).")
+]
+
+
+CodexHomes = Annotated[list[str] | None, typer.Argument(
+    metavar="[DIR ...]", show_default=False, help="Codex homes [default: $CODEX_HOME, else ~/.codex].")]
+
+
+def run_import(importer: Importer, locations: Sequence[str], db: str | None, user: str | None) -> SourceSummary:
+    """Run one source's import in its own write transaction."""
+    owner = resolve_user(user, db)
+    with open_store(db, write=True) as store, StepProgress(store) as progress:
+        return importer(store, list(locations), user=owner, on_step=progress)
+
+
+def report(summary: SourceSummary) -> None:
+    """One source's summary line, its notes and warnings, on stderr."""
+    seen = summary.coverage
+    line = (f"sessionstats: {summary.source}: read {seen.files_read:,} of {seen.files_found:,} files; "
+            f"{seen.events:,} usage events; imported {summary.written.imported:,} token records into "
+            f"{summary.written.sessions:,} sessions")
+    extras = [(summary.written.updated, "updated to a bigger copy"),
+              (summary.duplicates_skipped, "duplicates skipped"), (seen.malformed, "malformed lines skipped"),
+              (summary.written.created_sessions, "sessions created")]
+    print(line + "".join(f"; {count:,} {what}" for count, what in extras if count), file=sys.stderr)
+    for note in seen.notes:
+        print(f"sessionstats: {summary.source}: {note}", file=sys.stderr)
+    for model, records in summary.written.unknown_models.items():
+        print(f"sessionstats: warning: model {model!r} is not in the price data; "
+              f"{records:,} records stored with an unknown cost", file=sys.stderr)
+    if summary.drift:
+        print(f"sessionstats: warning: {summary.drift}", file=sys.stderr)
+
+
+def finish(summaries: Sequence[SourceSummary], strict: bool) -> None:
+    """With --strict, a drifting source fails the command (after what could be imported was)."""
+    drifting = [s.source for s in summaries if s.drift]
+    if strict and drifting:
+        raise InvalidInput(f"{', '.join(drifting)}: files yield no token usage (see the warning above); "
+                           "update sessionstats or report the new format")
+
+
+@import_app.command("codex")
+def import_codex_command(homes: CodexHomes = None, strict: StrictOption = False,
+                         db: DbOption = None, user: UserOption = None) -> None:
+    """Import Codex CLI's rollouts: a session per Codex session, a token record per model call.
+
+    Reads <home>/sessions/YYYY/MM/DD/rollout-*.jsonl and <home>/archived_sessions/. A call counts once:
+    Codex's repeated token_count lines and a fork's copy of its parent's history are skipped. Cached input
+    is stored as cache reads (Codex counts it inside input_tokens); reasoning is part of output. Calls
+    logged without a model are priced as gpt-5, and the summary says how many. A re-run reads only what
+    was added since the last one.
+
+    \b
+    Example:
+      sessionstats import codex
+      CODEX_HOME=/work/codex sessionstats import codex
+    """
+    summary = run_import(import_codex, homes or [], db, user)
+    report(summary)
+    finish([summary], strict)
+
+
+def summary_table(summaries: Sequence[SourceSummary]) -> str:
+    """One row per source: files read, events seen, records stored, duplicates, malformed, unpriced models."""
+    rows = [[s.source, fmt_tokens(s.coverage.files_read), fmt_tokens(s.coverage.events),
+             fmt_tokens(s.written.imported), fmt_tokens(s.duplicates_skipped), fmt_tokens(s.coverage.malformed),
+             ", ".join(sorted(s.written.unknown_models)) or "-"] for s in summaries]
+    return table(rows, ["source", "files read", "events seen", "records stored", "duplicates skipped",
+                        "malformed lines", "unpriced models"])
