@@ -14,6 +14,7 @@ from sessionstats.cli.progress import StepProgress
 from sessionstats.errors import InvalidInput
 from sessionstats.history.agent_import import SourceSummary
 from sessionstats.history.codex import import_codex
+from sessionstats.history.gemini_cli import import_gemini
 from sessionstats.render import fmt_tokens, table
 from sessionstats.store import open_store
 
@@ -25,6 +26,9 @@ StrictOption = Annotated[
 
 CodexHomes = Annotated[list[str] | None, typer.Argument(
     metavar="[DIR ...]", show_default=False, help="Codex homes [default: $CODEX_HOME, else ~/.codex].")]
+GeminiRoots = Annotated[list[str] | None, typer.Argument(
+    metavar="[DIR ...]", show_default=False,
+    help="Folders holding <project>/chats/ [default: $GEMINI_CLI_HOME/.gemini/tmp, else ~/.gemini/tmp].")]
 
 
 def run_import(importer: Importer, locations: Sequence[str], db: str | None, user: str | None) -> SourceSummary:
@@ -78,6 +82,26 @@ def import_codex_command(homes: CodexHomes = None, strict: StrictOption = False,
       CODEX_HOME=/work/codex sessionstats import codex
     """
     summary = run_import(import_codex, homes or [], db, user)
+    report(summary)
+    finish([summary], strict)
+
+
+@import_app.command("gemini")
+def import_gemini_command(roots: GeminiRoots = None, strict: StrictOption = False,
+                          db: DbOption = None, user: UserOption = None) -> None:
+    """Import Gemini CLI's chat recordings: a session per Gemini session, a token record per model reply.
+
+    Reads <project>/chats/session-*.json and session-*.jsonl, and subagents' chats/<parent>/<id>.jsonl.
+    A reply logged several times (re-appended, copied by a resume) counts once; replies dropped by a
+    rewind were billed and are kept. Cached input is stored as cache reads (Gemini counts it inside
+    input); thoughts are billed as output and tool-use prompt tokens as input.
+
+    \b
+    Example:
+      sessionstats import gemini
+      GEMINI_CLI_HOME=/work sessionstats import gemini
+    """
+    summary = run_import(import_gemini, roots or [], db, user)
     report(summary)
     finish([summary], strict)
 
