@@ -15,6 +15,7 @@ from sessionstats.errors import InvalidInput
 from sessionstats.history.agent_import import SourceSummary
 from sessionstats.history.codex import import_codex
 from sessionstats.history.gemini_cli import import_gemini
+from sessionstats.history.opencode import import_opencode
 from sessionstats.render import fmt_tokens, table
 from sessionstats.store import open_store
 
@@ -102,6 +103,31 @@ def import_gemini_command(roots: GeminiRoots = None, strict: StrictOption = Fals
       GEMINI_CLI_HOME=/work sessionstats import gemini
     """
     summary = run_import(import_gemini, roots or [], db, user)
+    report(summary)
+    finish([summary], strict)
+
+
+OpenCodeDirs = Annotated[list[str] | None, typer.Argument(
+    metavar="[DIR ...]", show_default=False,
+    help="OpenCode data dirs [default: the folder of $OPENCODE_DB, else ${XDG_DATA_HOME:-~/.local/share}/opencode].")]
+
+
+@import_app.command("opencode")
+def import_opencode_command(dirs: OpenCodeDirs = None, strict: StrictOption = False,
+                            db: DbOption = None, user: UserOption = None) -> None:
+    """Import OpenCode's history: a session per OpenCode session, a token record per assistant step.
+
+    Reads opencode.db and opencode-<channel>.db (the message table; a step-finish part repeats its
+    message's tokens and is not counted again), then storage/message/ JSON copies of messages the
+    database lacks. Child (subagent) sessions are their own sessions, named after their parent.
+    Reasoning is stored as output; OpenCode's own recorded cost is summed in the summary.
+
+    \b
+    Example:
+      sessionstats import opencode
+      OPENCODE_DB=~/.local/share/opencode/opencode.db sessionstats import opencode
+    """
+    summary = run_import(import_opencode, dirs or [], db, user)
     report(summary)
     finish([summary], strict)
 
