@@ -16,6 +16,7 @@ from sessionstats.history.agent_import import SourceSummary
 from sessionstats.history.codex import import_codex
 from sessionstats.history.gemini_cli import import_gemini
 from sessionstats.history.opencode import import_opencode
+from sessionstats.history.qwen_code import import_qwen
 from sessionstats.render import fmt_tokens, table
 from sessionstats.store import open_store
 
@@ -128,6 +129,28 @@ def import_opencode_command(dirs: OpenCodeDirs = None, strict: StrictOption = Fa
       OPENCODE_DB=~/.local/share/opencode/opencode.db sessionstats import opencode
     """
     summary = run_import(import_opencode, dirs or [], db, user)
+    report(summary)
+    finish([summary], strict)
+
+
+QwenDirs = Annotated[list[str] | None, typer.Argument(
+    metavar="[DIR ...]", show_default=False, help="Qwen Code data dirs [default: $QWEN_DATA_DIR, else ~/.qwen].")]
+
+
+@import_app.command("qwen")
+def import_qwen_command(dirs: QwenDirs = None, strict: StrictOption = False,
+                        db: DbOption = None, user: UserOption = None) -> None:
+    """Import Qwen Code's chats: a session per Qwen session, a token record per assistant reply.
+
+    Reads <dir>/projects/<project>/chats/*.jsonl. A reply copied by /branch counts once. Cached input
+    is stored as cache reads (counted inside the prompt); thoughts are billed as output.
+
+    \b
+    Example:
+      sessionstats import qwen
+      QWEN_DATA_DIR=/work/qwen sessionstats import qwen
+    """
+    summary = run_import(import_qwen, dirs or [], db, user)
     report(summary)
     finish([summary], strict)
 
