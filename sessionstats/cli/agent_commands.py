@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,6 +19,7 @@ from sessionstats.history.agent_import import SourceSummary
 from sessionstats.history.codex import import_codex
 from sessionstats.history.gemini_cli import import_gemini
 from sessionstats.history.opencode import import_opencode
+from sessionstats.history.otel_files import import_otel
 from sessionstats.history.qwen_code import import_qwen
 from sessionstats.render import fmt_tokens, table
 from sessionstats.store import open_store
@@ -151,6 +155,38 @@ def import_qwen_command(dirs: QwenDirs = None, strict: StrictOption = False,
       QWEN_DATA_DIR=/work/qwen sessionstats import qwen
     """
     summary = run_import(import_qwen, dirs or [], db, user)
+    report(summary)
+    finish([summary], strict)
+
+
+OtelFiles = Annotated[list[str], typer.Argument(
+    metavar="FILE|- ...", show_default=False, help="OTLP JSON files (one export per line); - for stdin.")]
+
+
+@import_app.command("otel")
+def import_otel_command(files: OtelFiles, strict: StrictOption = False,
+                        db: DbOption = None, user: UserOption = None) -> None:
+    """Import OpenTelemetry files: GenAI spans and Claude Code's api_request events, a token record each.
+
+    Reads OTLP JSON as the Collector's file exporter writes it (GitHub Copilot CLI's
+    COPILOT_OTEL_EXPORTER_TYPE=file too). A span or event read twice counts once; a file that grows is
+    read from where the last import stopped. GenAI input includes its cache counts (stored apart);
+    Claude Code's input is already without them.
+
+    \b
+    Example:
+      sessionstats import otel /var/log/otel/traces.jsonl
+      cat export.jsonl | sessionstats import otel -
+    """
+    if files == ["-"]:
+        with tempfile.TemporaryDirectory(prefix="sessionstats-otel-") as folder:
+            copy = Path(folder) / "stdin.jsonl"
+            with copy.open("wb") as out:
+                shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
+            summary = run_import(lambda store, paths, **kw: import_otel(store, paths, remember=False, **kw),
+                                 [str(copy)], db, user)
+    else:
+        summary = run_import(import_otel, files, db, user)
     report(summary)
     finish([summary], strict)
 

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from sessionstats.errors import InvalidInput
 from sessionstats.history.log_files import LogFile, Slice, new_slices, remember_slices
 from sessionstats.history.writing import ROW_COLUMNS, StepReporter, Written, write_rows
+from sessionstats.pricing import check_provider
 from sessionstats.store import Store
 from sessionstats.times import utc_now
 from sessionstats.validate import check_count
@@ -98,6 +99,16 @@ def token_count(mapping: Mapping[str, Any], key: str) -> int:
     """A token count from a log object: 0 when absent or null, InvalidInput when present but not a count."""
     value = mapping.get(key)
     return 0 if value is None else check_count(value, key)
+
+
+def known_provider(provider: object) -> str | None:
+    """The provider when the price data knows it (anthropic, openai...); else None: priced by the model alone."""
+    if not isinstance(provider, str) or not provider:
+        return None
+    try:
+        return check_provider(provider, "provider")
+    except InvalidInput:
+        return None
 
 
 def utc_time(value: object) -> datetime | None:

@@ -27,13 +27,13 @@ from sessionstats.history.agent_import import (
     SourceSummary,
     UsageEvent,
     existing_dirs,
+    known_provider,
     store_events,
     token_count,
     unread_parts,
     utc_time,
 )
 from sessionstats.history.writing import StepReporter
-from sessionstats.pricing import check_provider
 from sessionstats.store import Store
 
 SOURCE = "opencode"
@@ -192,7 +192,7 @@ def _event(message_id: str, session_id: str, message: dict[str, Any], tokens: di
     model = message.get("modelID") if isinstance(message.get("modelID"), str) else None
     return UsageEvent(session_id, _name(session), f"opencode:{message_id}", model, utc_time(when), counts[0],
                       counts[1], cache_read_tokens=counts[2], cache_write_tokens=counts[3],
-                      provider=_provider(message.get("providerID")))
+                      provider=known_provider(message.get("providerID")))
 
 
 def _name(session: _Session | None) -> str | None:
@@ -201,16 +201,6 @@ def _name(session: _Session | None) -> str | None:
     if session.parent:
         return f"{session.name or ''} (subagent of {session.parent})".strip()
     return session.name
-
-
-def _provider(provider: object) -> str | None:
-    """The provider when the price data knows it (anthropic, openai...); else priced by the model alone."""
-    if not isinstance(provider, str) or not provider:
-        return None
-    try:
-        return check_provider(provider, "providerID")
-    except InvalidInput:
-        return None
 
 
 def _note(coverage: Coverage, reported: list[Decimal], events: Any, sessions: dict[str, _Session]) -> None:
