@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +17,7 @@ from sessionstats.cli.progress import StepProgress
 from sessionstats.errors import InvalidInput
 from sessionstats.history.agent_import import SourceSummary
 from sessionstats.history.codex import import_codex
+from sessionstats.history.detect import DETECTED_SOURCES, Importer
 from sessionstats.history.gemini_cli import import_gemini
 from sessionstats.history.opencode import import_opencode
 from sessionstats.history.otel_files import import_otel
@@ -24,7 +25,6 @@ from sessionstats.history.qwen_code import import_qwen
 from sessionstats.render import fmt_tokens, table
 from sessionstats.store import open_store
 
-Importer = Callable[..., SourceSummary]
 StrictOption = Annotated[
     bool, typer.Option("--strict", help="Exit 2 when a source's files exist but yield no token usage (format drift).")
 ]
@@ -198,3 +198,58 @@ def summary_table(summaries: Sequence[SourceSummary]) -> str:
              ", ".join(sorted(s.written.unknown_models)) or "-"] for s in summaries]
     return table(rows, ["source", "files read", "events seen", "records stored", "duplicates skipped",
                         "malformed lines", "unpriced models"])
+
+
+def import_all(db: str | None, user: str | None, strict: bool) -> None:
+    """Import every known source found on this machine; one table on stderr, then warnings."""
+    summaries, failures, absent = [], [], []
+    for name, importer in DETECTED_SOURCES.items():
+        try:
+            summary = run_import(importer, [], db, user)
+        except InvalidInput as error:
+            failures.append(f"{name}: {error}")
+            continue
+        (summaries if summary.coverage.files_found else absent).append(summary)
+    print(summary_table(summaries) if summaries else "sessionstats: no agent history found", file=sys.stderr)
+    if absent:
+        print("sessionstats: not found: " + ", ".join(s.source for s in absent), file=sys.stderr)
+    for summary in summaries:
+        for note in summary.coverage.notes:
+            print(f"sessionstats: {summary.source}: {note}", file=sys.stderr)
+        if summary.drift:
+            print(f"sessionstats: warning: {summary.drift}", file=sys.stderr)
+    for failure in failures:
+        print(f"sessionstats: warning: {failure}", file=sys.stderr)
+    finish(summaries, strict)
+    if strict and failures:
+        raise InvalidInput(f"{len(failures)} sources could not be read (see the warnings above)")
+
+
+@import_app.command("detect")
+def import_detect_command(strict: StrictOption = False, db: DbOption = None, user: UserOption = None) -> None:
+    """Find every known agent's history on this machine and import each (same as `import --all`).
+
+    Sources: claude-code, llm, codex, gemini, opencode, qwen, each at its default place (or its
+    environment variable). Prints one table: files read, events seen, records stored, duplicates skipped,
+    malformed lines and unpriced models per source; a source whose files yield no usage is a warning
+    (with --strict, exit 2).
+
+    \b
+    Example:
+      sessionstats import detect
+      sessionstats import --all --strict
+    """
+    import_all(db, user, strict)
+
+
+@import_app.callback(invoke_without_command=True)
+def import_group(ctx: typer.Context,
+                 all_sources: Annotated[bool, typer.Option("--all", help="Import every agent history found "
+                                                           "on this machine (see `import detect`).")] = False,
+                 strict: StrictOption = False, db: DbOption = None, user: UserOption = None) -> None:
+    """Import token records or stories in bulk, or your agents' history (`--all` finds and imports every one)."""
+    if ctx.invoked_subcommand is None and all_sources:
+        import_all(db, user, strict)
+    elif ctx.invoked_subcommand is None:
+        print(ctx.get_help(), file=sys.stderr)
+        raise typer.Exit(2)
