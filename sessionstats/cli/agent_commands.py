@@ -7,7 +7,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,15 +15,12 @@ from sessionstats.cli.import_commands import import_app
 from sessionstats.cli.options import DbOption, UserOption, resolve_user
 from sessionstats.cli.progress import StepProgress
 from sessionstats.errors import InvalidInput
-from sessionstats.history.agent_import import SourceSummary
-from sessionstats.history.codex import import_codex
-from sessionstats.history.detect import DETECTED_SOURCES, Importer
-from sessionstats.history.gemini_cli import import_gemini
-from sessionstats.history.opencode import import_opencode
-from sessionstats.history.otel_files import import_otel
-from sessionstats.history.qwen_code import import_qwen
 from sessionstats.render import fmt_tokens, table
 from sessionstats.store import open_store
+
+if TYPE_CHECKING:  # the importers load only when their command runs: `import tokens` need not pay for them
+    from sessionstats.history.agent_import import SourceSummary
+    from sessionstats.history.detect import Importer
 
 StrictOption = Annotated[
     bool, typer.Option("--strict", help="Exit 2 when a source's files exist but yield no token usage (format drift).")
@@ -87,6 +84,8 @@ def import_codex_command(homes: CodexHomes = None, strict: StrictOption = False,
       sessionstats import codex
       CODEX_HOME=/work/codex sessionstats import codex
     """
+    from sessionstats.history.codex import import_codex
+
     summary = run_import(import_codex, homes or [], db, user)
     report(summary)
     finish([summary], strict)
@@ -107,6 +106,8 @@ def import_gemini_command(roots: GeminiRoots = None, strict: StrictOption = Fals
       sessionstats import gemini
       GEMINI_CLI_HOME=/work sessionstats import gemini
     """
+    from sessionstats.history.gemini_cli import import_gemini
+
     summary = run_import(import_gemini, roots or [], db, user)
     report(summary)
     finish([summary], strict)
@@ -132,6 +133,8 @@ def import_opencode_command(dirs: OpenCodeDirs = None, strict: StrictOption = Fa
       sessionstats import opencode
       OPENCODE_DB=~/.local/share/opencode/opencode.db sessionstats import opencode
     """
+    from sessionstats.history.opencode import import_opencode
+
     summary = run_import(import_opencode, dirs or [], db, user)
     report(summary)
     finish([summary], strict)
@@ -154,6 +157,8 @@ def import_qwen_command(dirs: QwenDirs = None, strict: StrictOption = False,
       sessionstats import qwen
       QWEN_DATA_DIR=/work/qwen sessionstats import qwen
     """
+    from sessionstats.history.qwen_code import import_qwen
+
     summary = run_import(import_qwen, dirs or [], db, user)
     report(summary)
     finish([summary], strict)
@@ -178,6 +183,8 @@ def import_otel_command(files: OtelFiles, strict: StrictOption = False,
       sessionstats import otel /var/log/otel/traces.jsonl
       cat export.jsonl | sessionstats import otel -
     """
+    from sessionstats.history.otel_files import import_otel
+
     if files == ["-"]:
         with tempfile.TemporaryDirectory(prefix="sessionstats-otel-") as folder:
             copy = Path(folder) / "stdin.jsonl"
@@ -202,6 +209,8 @@ def summary_table(summaries: Sequence[SourceSummary]) -> str:
 
 def import_all(db: str | None, user: str | None, strict: bool) -> None:
     """Import every known source found on this machine; one table on stderr, then warnings."""
+    from sessionstats.history.detect import DETECTED_SOURCES
+
     summaries, failures, absent = [], [], []
     for name, importer in DETECTED_SOURCES.items():
         try:
