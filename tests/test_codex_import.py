@@ -149,3 +149,14 @@ def test_a_missing_directory_is_refused_naming_it(cli, tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "is not a directory" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_token_counts_in_a_shape_it_does_not_know_are_drift_not_silence(cli, tmp_path: Path) -> None:
+    log = rollout(tmp_path / "codex", "n", "/w")
+    log.meta()
+    log.turn("gpt-5")
+    log.line("event_msg", {"type": "token_count", "info": {"total_token_usage": {"input_tokens": 5}}})
+    log.write()
+    result = cli("import", "codex", "--strict", str(tmp_path / "codex"))
+    assert result.exit_code == 2
+    assert "unrecognised event types: token_count without last_token_usage" in result.stderr

@@ -73,3 +73,19 @@ def test_a_fractional_count_is_malformed(cli, tmp_path: Path) -> None:
     result = cli("import", "qwen", str(tmp_path / "qwen"))
     assert "1 malformed lines skipped" in result.stderr
     assert totals(cli) == {}
+
+
+def test_a_session_id_the_field_rules_refuse_is_malformed_and_the_rest_imports(cli, tmp_path: Path) -> None:
+    path = tmp_path / "qwen" / "projects" / "p" / "chats" / "s.jsonl"
+    path.parent.mkdir(parents=True)
+    usage = {"promptTokenCount": 10, "candidatesTokenCount": 1}
+    lines = [{"uuid": "a", "sessionId": "x" * 201, "type": "assistant", "model": "m", "usageMetadata": usage},
+             {"uuid": "b", "sessionId": "nul\u0000id", "type": "assistant", "model": "m", "usageMetadata": usage},
+             {"uuid": "c", "sessionId": "ok", "type": "assistant", "model": "m\u0000", "usageMetadata": usage},
+             {"uuid": "d", "sessionId": "ok", "type": "assistant", "model": "m", "usageMetadata": usage}]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = cli("import", "qwen", str(tmp_path / "qwen"))
+    assert result.exit_code == 0, result.stderr
+    assert "3 malformed lines skipped" in result.stderr
+    assert "duplicates" not in result.stderr
+    assert totals(cli) == {"ok": (1, 10, 0, 1)}

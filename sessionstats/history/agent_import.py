@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,7 +20,7 @@ from sessionstats.history.writing import ROW_COLUMNS, StepReporter, Written, wri
 from sessionstats.pricing import check_provider
 from sessionstats.store import Store
 from sessionstats.times import utc_now
-from sessionstats.validate import check_count
+from sessionstats.validate import MAX_LABEL_LENGTH, check_count, check_id, check_label, check_text
 
 MAX_LINE_BYTES = 64 << 20  # a longer line is counted malformed, never loaded whole
 
@@ -54,6 +54,7 @@ class Coverage:
     lines: int = 0
     events: int = 0
     malformed: int = 0
+    malformed_events: int = 0  # of `malformed`: events refused by the shared field rules after reading
     unrecognised: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
 
@@ -173,11 +174,26 @@ def store_events(store: Store, events: Sequence[UsageEvent], *, user: str, sourc
                  step: StepReporter, parts: Sequence[Slice] = ()) -> SourceSummary:
     """Keep one copy per request id (the most tokens, then the earliest), store it, remember what was read."""
     now = utc_now()
-    kept = _one_per_request(events)
+    kept = _one_per_request(_checked(events, coverage))
     _stage(store, kept)
     written = write_rows(store, user=user, source=source, now=now, step=step,
                          also=lambda: remember_slices(store, user, parts, now, source))
-    return SourceSummary(source, coverage, written, len(events) - len(kept))
+    return SourceSummary(source, coverage, written, len(events) - coverage.malformed_events - len(kept))
+
+
+def _checked(events: Sequence[UsageEvent], coverage: Coverage) -> list[UsageEvent]:
+    """The events whose session id and model pass the shared field rules (the others count as malformed)."""
+    good = []
+    for event in events:
+        try:
+            name = event.session_name if event.session_name and len(event.session_name) <= MAX_LABEL_LENGTH else None
+            good.append(replace(event, session_id=check_id(event.session_id, "session_id"),
+                                session_name=check_label(name, "name"), model=check_label(event.model, "model"),
+                                request_id=check_text(event.request_id, "request_id")))
+        except InvalidInput:
+            coverage.malformed += 1
+            coverage.malformed_events += 1
+    return good
 
 
 def _one_per_request(events: Sequence[UsageEvent]) -> list[UsageEvent]:

@@ -124,7 +124,7 @@ def _read_part(part: Slice, rollout: _Rollout, coverage: Coverage) -> list[Usage
             continue
         _note_context(line, rollout)
         try:
-            event = _usage_event(line, rollout, fallback_session)
+            event = _usage_event(line, rollout, fallback_session, coverage)
         except InvalidInput:
             coverage.malformed += 1
             continue
@@ -178,7 +178,8 @@ def _parent(payload: dict[str, Any]) -> str | None:
     return parent if isinstance(parent, str) else None
 
 
-def _usage_event(line: dict[str, Any], rollout: _Rollout, fallback_session: str) -> UsageEvent | None:
+def _usage_event(line: dict[str, Any], rollout: _Rollout, fallback_session: str,
+                 coverage: Coverage) -> UsageEvent | None:
     """A token_count with usage as one call: input without its cached part, cache reads, output with reasoning."""
     payload = _payload(line)
     if line["type"] != "event_msg" or payload.get("type") != "token_count":
@@ -188,6 +189,7 @@ def _usage_event(line: dict[str, Any], rollout: _Rollout, fallback_session: str)
         return None  # `info: null`: rate limits only
     last, running = info.get("last_token_usage"), info.get("total_token_usage")
     if not isinstance(last, dict):
+        coverage.unrecognised["token_count without last_token_usage"] += 1  # a format this reader does not know
         return None
     counts = [token_count(last, name) for name in _USAGE_FIELDS]
     if not any(counts[:4]):
