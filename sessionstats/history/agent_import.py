@@ -7,6 +7,7 @@ Claude Code and llm imports, so a request id stored once is never stored twice, 
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -209,20 +210,28 @@ def _earliest(event: UsageEvent) -> datetime:
     return event.created_at or datetime.max
 
 
-_NAMES = ("session_id", "session_name", "request_id", "model", "provider", "created_at", "input_tokens",
-          "output_tokens", "cache_write_tokens", "cache_read_tokens")
-_TYPES = ("VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "TIMESTAMP", "BIGINT", "BIGINT", "BIGINT", "BIGINT")
+_COLUMNS = (("session_id", "VARCHAR"), ("session_name", "VARCHAR"), ("request_id", "VARCHAR"), ("model", "VARCHAR"),
+            ("provider", "VARCHAR"), ("created_at", "TIMESTAMP"), ("input_tokens", "BIGINT"),
+            ("output_tokens", "BIGINT"), ("cache_write_tokens", "BIGINT"), ("cache_read_tokens", "BIGINT"))
 
 
 def _stage(store: Store, events: Sequence[UsageEvent]) -> None:
-    """The events as temp table `history_rows`, sent as one list per column; a call without a model is dropped."""
+    """The events as temp table `history_rows`; a call without a model is dropped.
+
+    They travel as one JSON text: a list parameter costs DuckDB ~0.2 ms a value (10k events took 20 s).
+    """
     store.execute(f"CREATE OR REPLACE TEMP TABLE history_rows ({ROW_COLUMNS})")
-    events = [e for e in events if e.model]
-    if not events:
+    rows = [[_json_value(getattr(e, name)) for name, _ in _COLUMNS] for e in events if e.model]
+    if not rows:
         return
-    selects = ", ".join(f"unnest(${n}::{t}[]) AS {n}" for n, t in zip(_NAMES, _TYPES, strict=True))
+    selects = ", ".join(f"(r->>'$[{i}]')::{kind} AS {name}" for i, (name, kind) in enumerate(_COLUMNS))
     store.execute(
         f"""INSERT INTO history_rows BY NAME
-            SELECT * REPLACE (coalesce(created_at, $now) AS created_at) FROM (SELECT {selects})""",
-        {**{n: [getattr(e, n) for e in events] for n in _NAMES}, "now": utc_now()},
+            SELECT * REPLACE (coalesce(created_at, $now) AS created_at)
+            FROM (SELECT {selects} FROM (SELECT unnest(from_json($rows, '["JSON"]')) AS r))""",
+        {"rows": json.dumps(rows), "now": utc_now()},
     )
+
+
+def _json_value(value: object) -> object:
+    return value.isoformat() if isinstance(value, datetime) else value
