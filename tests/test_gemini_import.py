@@ -109,3 +109,17 @@ def test_gemini_cli_home_is_where_it_looks_by_default(cli, tmp_path: Path) -> No
     result = cli("import", "gemini", env={"GEMINI_CLI_HOME": str(tmp_path / "home")})
     assert result.exit_code == 0, result.stderr
     assert totals(cli) == tree.expected()
+
+
+def test_a_pro_prompt_over_200k_with_its_tool_tokens_is_priced_whole_at_long_context_rates(cli, tmp_path: Path) -> None:
+    chats = tmp_path / "tmp" / "p" / "chats"
+    chats.mkdir(parents=True)
+    tokens = {"input": 199_900, "output": 1_000, "cached": 100_000, "thoughts": 500, "tool": 200}
+    reply = {"id": "r", "timestamp": "2026-05-02T10:00:00Z", "type": "gemini", "model": "gemini-2.5-pro",
+             "tokens": tokens}
+    (chats / "session-l.jsonl").write_text(line({"sessionId": "l", "projectHash": "h"}) + line(reply))
+    cli.ok("import", "gemini", str(tmp_path / "tmp"))
+    # The prompt is 199,900 + 200 tool tokens = 200,100 > 200k, so every token is at the long-context rates
+    # (Google's price list, as in genai-prices, per MTok): input $2.50, cached $0.25, output $15.
+    cost = table_of(cli.db, "SELECT estimated_cost FROM token_usage")[0][0]
+    assert Decimal(cost) == (100_100 * Decimal("2.5") + 100_000 * Decimal("0.25") + 1_500 * 15) / 1_000_000
