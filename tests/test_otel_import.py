@@ -34,6 +34,8 @@ def test_spans_and_claude_code_events_are_imported_by_their_semantics(cli, tmp_p
     # GenAI input includes its cache: 10,000 - 6,000 and 300 - 250 - 10. Claude Code's input is uncached.
     assert totals(cli) == {"conv-1": (2, 4_000 + 40, 720, 6_250, 10), "cc-1": (1, 12, 400, 30_000, 2_000)}
     assert "1 malformed lines skipped" in result.stderr
+    assert "otel: 1 records of types this version does not read: (not resourceSpans or resourceLogs) (1)" in (
+        result.stderr)
     names = dict(table_of(cli.db, "SELECT id, name FROM sessions"))
     assert names == {"conv-1": "copilot-cli", "cc-1": "claude-code"}
 

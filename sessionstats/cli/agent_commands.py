@@ -51,13 +51,23 @@ def report(summary: SourceSummary) -> None:
               (summary.duplicates_skipped, "duplicates skipped"), (seen.malformed, "malformed lines skipped"),
               (summary.written.created_sessions, "sessions created")]
     print(line + "".join(f"; {count:,} {what}" for count, what in extras if count), file=sys.stderr)
-    for note in seen.notes:
-        print(f"sessionstats: {summary.source}: {note}", file=sys.stderr)
+    report_notes(summary)
     for model, records in summary.written.unknown_models.items():
         print(f"sessionstats: warning: model {model!r} is not in the price data; "
               f"{records:,} records stored with an unknown cost", file=sys.stderr)
     if summary.drift:
         print(f"sessionstats: warning: {summary.drift}", file=sys.stderr)
+
+
+def report_notes(summary: SourceSummary) -> None:
+    """A source's notes and the event types it did not recognise, one line each."""
+    for note in summary.coverage.notes:
+        print(f"sessionstats: {summary.source}: {note}", file=sys.stderr)
+    unknown = summary.coverage.unrecognised
+    if unknown:
+        kinds = ", ".join(f"{kind} ({count:,})" for kind, count in unknown.most_common(5))
+        print(f"sessionstats: {summary.source}: {sum(unknown.values()):,} records of types this version does not "
+              f"read: {kinds}", file=sys.stderr)
 
 
 def finish(summaries: Sequence[SourceSummary], strict: bool) -> None:
@@ -223,8 +233,7 @@ def import_all(db: str | None, user: str | None, strict: bool) -> None:
     if absent:
         print("sessionstats: not found: " + ", ".join(s.source for s in absent), file=sys.stderr)
     for summary in summaries:
-        for note in summary.coverage.notes:
-            print(f"sessionstats: {summary.source}: {note}", file=sys.stderr)
+        report_notes(summary)
         if summary.drift:
             print(f"sessionstats: warning: {summary.drift}", file=sys.stderr)
     for failure in failures:
