@@ -97,6 +97,20 @@ class Source(Protocol):
                  on_step: StepReporter | None = None) -> SourceSummary: ...
 
 
+def parse_json(raw: bytes | str | None, **options: Any) -> Any:
+    """A JSON value, or None for text that is not JSON (nested too deep for Python included)."""
+    try:
+        return json.loads(raw or "", **options)
+    except (ValueError, RecursionError):
+        return None
+
+
+def parse_object(raw: bytes | str | None, **options: Any) -> dict[str, Any] | None:
+    """A JSON object, or None for anything else."""
+    value = parse_json(raw, **options)
+    return value if isinstance(value, dict) else None
+
+
 def token_count(mapping: Mapping[str, Any], key: str) -> int:
     """A token count from a log object: 0 when absent or null, InvalidInput when present but not a count."""
     value = mapping.get(key)

@@ -12,7 +12,6 @@ key as the original and is stored once, under the session that logged it first.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from sessionstats.history.agent_import import (
     SourceSummary,
     UsageEvent,
     existing_dirs,
+    parse_object,
     read_lines,
     store_events,
     token_count,
@@ -105,7 +105,7 @@ def _context_before(part: Slice) -> _Rollout:
         while read < part.start and (raw := log.readline(min(MAX_LINE_BYTES, part.start - read))):
             read += len(raw)
             if b'"session_meta"' in raw or b'"turn_context"' in raw:
-                line = _parse(raw)
+                line = parse_object(raw)
                 if line is not None:
                     _note_context(line, rollout)
     return rollout
@@ -115,7 +115,7 @@ def _read_part(part: Slice, rollout: _Rollout, coverage: Coverage) -> list[Usage
     events = []
     fallback_session = part.log.path.stem
     for raw in read_lines(part, coverage):
-        line = _parse(raw)
+        line = parse_object(raw)
         if line is None or not isinstance(line.get("type"), str):
             coverage.malformed += 1
             continue
@@ -132,14 +132,6 @@ def _read_part(part: Slice, rollout: _Rollout, coverage: Coverage) -> list[Usage
             coverage.events += 1
             events.append(event)
     return events
-
-
-def _parse(raw: bytes) -> dict[str, Any] | None:
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _payload(line: dict[str, Any]) -> dict[str, Any]:

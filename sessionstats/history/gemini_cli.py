@@ -12,7 +12,6 @@ and `tool` (tool-use prompt, billed as input) come on top.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -27,6 +26,7 @@ from sessionstats.history.agent_import import (
     SourceSummary,
     UsageEvent,
     existing_dirs,
+    parse_json,
     read_lines,
     store_events,
     token_count,
@@ -106,16 +106,9 @@ def _read(part: Slice, coverage: Coverage) -> list[UsageEvent]:
         if part.start > 0:
             _read_header(path, recording)
         for raw in read_lines(part, coverage):
-            _read_record(_parse(raw), recording, coverage)
+            _read_record(parse_json(raw), recording, coverage)
     coverage.events += len(recording.replies)
     return list(recording.replies.values())
-
-
-def _parse(raw: bytes | str) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return None
 
 
 def _read_document(path: Path, recording: _Recording, coverage: Coverage) -> None:
@@ -123,7 +116,7 @@ def _read_document(path: Path, recording: _Recording, coverage: Coverage) -> Non
     if path.stat().st_size > MAX_LINE_BYTES:
         coverage.malformed += 1
         return
-    document = _parse(path.read_bytes())
+    document = parse_json(path.read_bytes())
     coverage.lines += 1
     if not isinstance(document, dict) or not isinstance(document.get("messages"), list):
         coverage.malformed += 1
@@ -137,7 +130,7 @@ def _read_document(path: Path, recording: _Recording, coverage: Coverage) -> Non
 def _read_header(path: Path, recording: _Recording) -> None:
     """The metadata line that opens a `.jsonl` (for new bytes read from its middle)."""
     with path.open("rb") as log:
-        first = _parse(log.readline(MAX_LINE_BYTES))
+        first = parse_json(log.readline(MAX_LINE_BYTES))
     if isinstance(first, dict) and "sessionId" in first:
         _read_metadata(first, recording)
 

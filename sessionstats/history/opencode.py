@@ -11,7 +11,6 @@ SQLite is read with Python's sqlite3, read-only; the database and its WAL are re
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -28,6 +27,7 @@ from sessionstats.history.agent_import import (
     UsageEvent,
     existing_dirs,
     known_provider,
+    parse_object,
     store_events,
     token_count,
     unread_parts,
@@ -137,7 +137,7 @@ def _read_legacy(path: Path, coverage: Coverage, events: dict[str, UsageEvent], 
         coverage.malformed += 1
         return
     data = path.read_text(errors="replace")
-    message = _parse(data)
+    message = parse_object(data, parse_float=Decimal)
     message_id = message.get("id") if message else path.stem
     if f"opencode:{message_id}" in events:
         return
@@ -145,17 +145,9 @@ def _read_legacy(path: Path, coverage: Coverage, events: dict[str, UsageEvent], 
     _add(str(message_id), str(session_id or path.parent.name), data, {}, coverage, events, reported)
 
 
-def _parse(data: str | None) -> dict[str, Any] | None:
-    try:
-        value = json.loads(data or "", parse_float=Decimal)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
 def _add(message_id: str, session_id: str, data: str | None, sessions: dict[str, _Session], coverage: Coverage,
          events: dict[str, UsageEvent], reported: list[Decimal]) -> None:
-    message = _parse(data)
+    message = parse_object(data, parse_float=Decimal)
     if message is None:
         coverage.malformed += 1
         return

@@ -13,7 +13,6 @@ uncached, as in Anthropic's API.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from sessionstats.history.agent_import import (
     SourceSummary,
     UsageEvent,
     known_provider,
+    parse_object,
     read_lines,
     store_events,
     token_count,
@@ -67,11 +67,8 @@ def _whole(path: Path) -> Slice:
 def _read_part(part: Slice, coverage: Coverage) -> list[UsageEvent]:
     events: list[UsageEvent] = []
     for raw in read_lines(part, coverage):
-        try:
-            document = json.loads(raw)
-        except ValueError:
-            document = None
-        if not isinstance(document, dict):
+        document = parse_object(raw)
+        if document is None:
             coverage.malformed += 1
             continue
         events += otlp_usage(document, coverage)

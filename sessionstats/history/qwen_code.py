@@ -10,7 +10,6 @@ a reply is known by its uuid, so it counts once, under the session that logged i
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ from sessionstats.history.agent_import import (
     SourceSummary,
     UsageEvent,
     existing_dirs,
+    parse_object,
     read_lines,
     store_events,
     unread_parts,
@@ -71,11 +71,8 @@ def import_qwen(store: Store, dirs: Sequence[str], *, user: str,
 
 def _read_record(raw: bytes, path: Path, coverage: Coverage, originals: list[UsageEvent],
                  copies: list[UsageEvent]) -> None:
-    try:
-        record = json.loads(raw)
-    except ValueError:
-        record = None
-    if not isinstance(record, dict) or not isinstance(record.get("type"), str):
+    record = parse_object(raw)
+    if record is None or not isinstance(record.get("type"), str):
         coverage.malformed += 1
         return
     if record["type"] not in _RECORD_TYPES:
