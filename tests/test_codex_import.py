@@ -155,8 +155,31 @@ def test_token_counts_in_a_shape_it_does_not_know_are_drift_not_silence(cli, tmp
     log = rollout(tmp_path / "codex", "n", "/w")
     log.meta()
     log.turn("gpt-5")
-    log.line("event_msg", {"type": "token_count", "info": {"total_token_usage": {"input_tokens": 5}}})
+    log.line("event_msg", {"type": "token_count", "info": {"usage_v2": {"input_tokens": 5}}})
     log.write()
     result = cli("import", "codex", "--strict", str(tmp_path / "codex"))
     assert result.exit_code == 2
-    assert "unrecognised event types: token_count without last_token_usage" in result.stderr
+    assert "unrecognised event types: token_count without token usage" in result.stderr
+
+
+def test_a_log_with_running_totals_only_counts_what_each_call_added(cli, tmp_path: Path) -> None:
+    log = rollout(tmp_path / "codex", "t", "/w")
+    log.meta()
+    log.turn("gpt-5")
+    names = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens", "total_tokens")
+
+    def running(*values: int) -> None:
+        info = {"total_token_usage": dict(zip(names, values, strict=True))}
+        log.line("event_msg", {"type": "token_count", "info": info})
+        log.line("event_msg", {"type": "token_count", "info": info, "rate_limits": {}})  # the repeat
+
+    running(1_000, 400, 100, 0, 1_100)
+    running(3_000, 2_400, 150, 0, 3_150)
+    log.write()
+    cli.ok("import", "codex", str(tmp_path / "codex"))
+    written = len(log.lines)
+    running(3_500, 2_400, 160, 0, 3_660)
+    log.append("".join(line + "\n" for line in log.lines[written:]))
+    cli.ok("import", "codex", str(tmp_path / "codex"))
+    # Calls: (1,000 in, 400 cached, 100 out), then (2,000, 2,000, 50), then (500, 0, 10), the last read alone.
+    assert totals(cli) == {"t": (3, 600 + 0 + 500, 400 + 2_000 + 0, 100 + 50 + 10)}

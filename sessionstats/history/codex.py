@@ -8,10 +8,12 @@ starts with a copy of its parent's history, totals included, which then keep run
 its running total within its lineage (the oldest session the file names): a repeat or a copy has the same
 key as the original and is stored once, under the session that logged it first.
 `cached_input_tokens` is part of `input_tokens` and `reasoning_output_tokens` part of `output_tokens`.
+A token_count without `last_token_usage` counts what the running total grew by since the one before.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -66,6 +68,7 @@ class _Rollout:
     named_parent: str | None = None
     cwd: str | None = None
     model: str | None = None
+    running: list[int] | None = None  # the last running total seen, for logs without last_token_usage
     fallbacks: set[str] = field(default_factory=set)
 
     @property
@@ -100,7 +103,7 @@ def import_codex(store: Store, homes: Sequence[str], *, user: str,
 def _context_before(part: Slice) -> _Rollout:
     """The session, lineage and model in force where the new bytes start (from the lines before them)."""
     rollout = _Rollout()
-    read = 0
+    read, last_count = 0, None
     with part.log.path.open("rb") as log:
         while read < part.start and (raw := log.readline(min(MAX_LINE_BYTES, part.start - read))):
             read += len(raw)
@@ -108,6 +111,11 @@ def _context_before(part: Slice) -> _Rollout:
                 line = parse_object(raw)
                 if line is not None:
                     _note_context(line, rollout)
+            elif b'"token_count"' in raw:
+                last_count = raw
+    info = _payload(parse_object(last_count) or {}).get("info")
+    with contextlib.suppress(InvalidInput):  # a bad one was counted malformed when it was read
+        rollout.running = _totals(info) if isinstance(info, dict) else None
     return rollout
 
 
@@ -180,10 +188,15 @@ def _usage_event(line: dict[str, Any], rollout: _Rollout, fallback_session: str,
     if not isinstance(info, dict):
         return None  # `info: null`: rate limits only
     last, running = info.get("last_token_usage"), info.get("total_token_usage")
-    if not isinstance(last, dict):
-        coverage.unrecognised["token_count without last_token_usage"] += 1  # a format this reader does not know
+    totals = _totals(info)
+    previous, rollout.running = rollout.running, totals or rollout.running
+    if isinstance(last, dict):
+        counts = [token_count(last, name) for name in _USAGE_FIELDS]
+    elif totals is not None:  # only the running total: the call is what it grew by
+        counts = [max(now - before, 0) for now, before in zip(totals, previous or [0] * 5, strict=True)]
+    else:
+        coverage.unrecognised["token_count without token usage"] += 1  # a format this reader does not know
         return None
-    counts = [token_count(last, name) for name in _USAGE_FIELDS]
     if not any(counts[:4]):
         return None
     inp, cached, out = counts[0], min(counts[1], counts[0]), counts[2]
@@ -192,6 +205,12 @@ def _usage_event(line: dict[str, Any], rollout: _Rollout, fallback_session: str,
     request_id = f"codex:{rollout.lineage or session}:{key}"
     return UsageEvent(session, rollout.cwd, request_id, _model(info, rollout, request_id),
                       utc_time(line.get("timestamp")), inp - cached, out, cache_read_tokens=cached)
+
+
+def _totals(info: dict[str, Any]) -> list[int] | None:
+    """The session's running total after a call (`total_token_usage`), if logged."""
+    running = info.get("total_token_usage")
+    return [token_count(running, name) for name in _USAGE_FIELDS] if isinstance(running, dict) else None
 
 
 def _call_key(running: dict[str, Any]) -> str:
