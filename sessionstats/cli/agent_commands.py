@@ -19,8 +19,7 @@ from sessionstats.render import fmt_tokens, table
 from sessionstats.store import open_store
 
 if TYPE_CHECKING:  # the importers load only when their command runs: `import tokens` need not pay for them
-    from sessionstats.history.agent_import import SourceSummary
-    from sessionstats.history.detect import Importer
+    from sessionstats.history.agent_import import Source, SourceSummary
 
 StrictOption = Annotated[
     bool, typer.Option("--strict", help="Exit 2 when a source's files exist but yield no token usage (format drift).")
@@ -34,7 +33,7 @@ GeminiRoots = Annotated[list[str] | None, typer.Argument(
     help="Folders holding <project>/chats/ [default: $GEMINI_CLI_HOME/.gemini/tmp, else ~/.gemini/tmp].")]
 
 
-def run_import(importer: Importer, locations: Sequence[str], db: str | None, user: str | None) -> SourceSummary:
+def run_import(importer: Source, locations: Sequence[str], db: str | None, user: str | None) -> SourceSummary:
     """Run one source's import in its own write transaction."""
     owner = resolve_user(user, db)
     with open_store(db, write=True) as store, StepProgress(store) as progress:

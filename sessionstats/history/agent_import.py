@@ -89,11 +89,9 @@ class SourceSummary:
 
 
 class Source(Protocol):
-    """An agent's history: where it lives and how to read what is new in it."""
+    """An agent's importer: its files' places (none: the defaults) in, what it did out."""
 
-    name: str
-
-    def __call__(self, store: Store, locations: Sequence[str], *, user: str,
+    def __call__(self, store: Store, locations: Sequence[str], /, *, user: str,
                  on_step: StepReporter | None = None) -> SourceSummary: ...
 
 

@@ -6,11 +6,11 @@ into `SourceSummary`s (a source missing from its default place is a summary with
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from sessionstats.errors import InvalidInput
-from sessionstats.history.agent_import import Coverage, SourceSummary
+from sessionstats.history.agent_import import Coverage, Source, SourceSummary
 from sessionstats.history.claude_code import import_claude_code
 from sessionstats.history.codex import import_codex
 from sessionstats.history.gemini_cli import import_gemini
@@ -19,8 +19,6 @@ from sessionstats.history.opencode import import_opencode
 from sessionstats.history.qwen_code import import_qwen
 from sessionstats.history.writing import StepReporter, Written
 from sessionstats.store import Store
-
-Importer = Callable[..., SourceSummary]
 
 
 def claude_code_summary(store: Store, dirs: Sequence[str], *, user: str,
@@ -50,7 +48,7 @@ def llm_summary(store: Store, paths: Sequence[str], *, user: str,
     return SourceSummary("llm", seen, result.written, result.skipped)
 
 
-DETECTED_SOURCES: dict[str, Importer] = {
+DETECTED_SOURCES: dict[str, Source] = {
     "claude-code": claude_code_summary, "llm": llm_summary, "codex": import_codex, "gemini": import_gemini,
     "opencode": import_opencode, "qwen": import_qwen,
 }
