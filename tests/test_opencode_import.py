@@ -97,3 +97,13 @@ def test_a_file_that_is_not_an_opencode_database_is_refused(cli, tmp_path: Path)
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert "opencode.db" in result.stderr
+
+
+def test_a_touched_legacy_copy_never_replaces_the_databases_record(cli, tmp_path: Path) -> None:
+    made = write_dir(tmp_path / "opencode")
+    cli.ok("import", "opencode", str(made.root))
+    for copy in (made.root / "storage").rglob("*.json"):
+        copy.write_text(copy.read_text() + " ")
+    result = cli("import", "opencode", str(made.root))
+    assert "imported 0 token records" in result.stderr
+    assert totals(cli) == made.rows()

@@ -80,8 +80,10 @@ def import_opencode(store: Store, dirs: Sequence[str], *, user: str,
     events: dict[str, UsageEvent] = {}
     reported: list[Decimal] = []
     sessions: dict[str, _Session] = {}
+    legacy_changed = any(path.resolve() in changed for path in legacy)
     for database in databases:
-        if database in changed or Path(f"{database}-wal").resolve() in changed:
+        # A changed legacy copy is read against the database (which wins), so the database is read too.
+        if legacy_changed or database in changed or Path(f"{database}-wal").resolve() in changed:
             coverage.files_read += 1
             _read_database(database, coverage, events, reported, sessions)
     for path in legacy:
