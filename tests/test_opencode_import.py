@@ -24,6 +24,7 @@ def test_an_opencode_database_gives_each_session_its_steps_once(cli, tmp_path: P
     assert result.exit_code == 0, result.stderr
     assert totals(cli) == made.rows()
     assert "1 malformed lines skipped" in result.stderr
+    assert "2 duplicates skipped" in result.stderr  # the storage/ copies of two database messages
     reported = sum(Decimal(c) for c in made.reported)
     assert f"OpenCode recorded ${reported} for {len(made.reported)} of these calls itself" in result.stderr
     assert "1 child (subagent) sessions are stored as their own sessions" in result.stderr

@@ -56,6 +56,7 @@ class Coverage:
     events: int = 0
     malformed: int = 0
     malformed_events: int = 0  # of `malformed`: events refused by the shared field rules after reading
+    copies_dropped: int = 0  # copies a reader set aside itself (a storage/ copy of a message the database has)
     unrecognised: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
 
@@ -72,7 +73,7 @@ class SourceSummary:
     @property
     def duplicates_skipped(self) -> int:
         """Copies of one call read in this run, plus calls an earlier run stored already."""
-        return self.duplicates + self.written.not_bigger
+        return self.duplicates + self.coverage.copies_dropped + self.written.not_bigger
 
     @property
     def drift(self) -> str | None:

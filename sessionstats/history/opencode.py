@@ -142,6 +142,8 @@ def _read_legacy(path: Path, coverage: Coverage, events: dict[str, UsageEvent], 
     message = parse_object(data, parse_float=Decimal)
     message_id = message.get("id") if message else path.stem
     if f"opencode:{message_id}" in events:
+        coverage.events += 1
+        coverage.copies_dropped += 1
         return
     session_id = message.get("sessionID") if message else path.parent.name
     _add(str(message_id), str(session_id or path.parent.name), data, {}, coverage, events, reported)
