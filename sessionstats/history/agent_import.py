@@ -21,7 +21,7 @@ from sessionstats.history.writing import ROW_COLUMNS, StepReporter, Written, wri
 from sessionstats.pricing import check_provider
 from sessionstats.store import Store
 from sessionstats.times import utc_now
-from sessionstats.validate import MAX_LABEL_LENGTH, check_count, check_id, check_label, check_text
+from sessionstats.validate import MAX_BIGINT, MAX_LABEL_LENGTH, check_count, check_id, check_label, check_text
 
 MAX_LINE_BYTES = 64 << 20  # a longer line is counted malformed, never loaded whole
 
@@ -113,6 +113,8 @@ def parse_object(raw: bytes | str | None, **options: Any) -> dict[str, Any] | No
 def token_count(mapping: Mapping[str, Any], key: str) -> int:
     """A token count from a log object: 0 when absent or null, InvalidInput when present but not a count."""
     value = mapping.get(key)
+    if type(value) is int and 0 <= value <= MAX_BIGINT:  # the common case, without the full check's cost
+        return value
     return 0 if value is None else check_count(value, key)
 
 

@@ -187,7 +187,7 @@ def _usage_event(line: dict[str, Any], rollout: _Rollout, fallback_session: str,
     info = payload.get("info")
     if not isinstance(info, dict):
         return None  # `info: null`: rate limits only
-    last, running = info.get("last_token_usage"), info.get("total_token_usage")
+    last = info.get("last_token_usage")
     totals = _totals(info)
     previous, rollout.running = rollout.running, totals or rollout.running
     if isinstance(last, dict):
@@ -201,7 +201,8 @@ def _usage_event(line: dict[str, Any], rollout: _Rollout, fallback_session: str,
         return None
     inp, cached, out = counts[0], min(counts[1], counts[0]), counts[2]
     session = rollout.session_id or fallback_session
-    key = _call_key(running) if isinstance(running, dict) else f"{line.get('timestamp')}:{counts}"
+    # The running total after a call is the same for its repeats and for a fork's copy of it.
+    key = ",".join(map(str, totals)) if totals is not None else f"{line.get('timestamp')}:{counts}"
     request_id = f"codex:{rollout.lineage or session}:{key}"
     return UsageEvent(session, rollout.cwd, request_id, _model(info, rollout, request_id),
                       utc_time(line.get("timestamp")), inp - cached, out, cache_read_tokens=cached)
@@ -211,11 +212,6 @@ def _totals(info: dict[str, Any]) -> list[int] | None:
     """The session's running total after a call (`total_token_usage`), if logged."""
     running = info.get("total_token_usage")
     return [token_count(running, name) for name in _USAGE_FIELDS] if isinstance(running, dict) else None
-
-
-def _call_key(running: dict[str, Any]) -> str:
-    """The running total after a call: the same for its repeats and for a fork's copy of it."""
-    return ",".join(str(token_count(running, name)) for name in _USAGE_FIELDS)
 
 
 def _model(info: dict[str, Any], rollout: _Rollout, request_id: str) -> str:
