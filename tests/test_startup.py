@@ -45,7 +45,8 @@ def test_a_command_imports_only_its_own_module(tmp_path):
     assert _imported_command_modules(tmp_path, "record-tokens", "-s", "s", "--input", "1", "--output", "1",
                                      "--cost", "0.01") == {"record_commands"}
     assert _imported_command_modules(tmp_path, "show", "s", "--format", "json") == {"report_commands"}
-    assert _imported_command_modules(tmp_path, "import", "--help") == {"import_commands", "history_commands"}
+    assert _imported_command_modules(tmp_path, "import", "--help") == {"import_commands", "history_commands",
+                                                                      "agent_commands"}
     assert _imported_command_modules(tmp_path, "--help") == _command_modules()
 
 

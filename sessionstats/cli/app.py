@@ -27,7 +27,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("timeline", "compare", "check"), ("insight_commands",)),
     "export": ("export_commands",),
     "reprice": ("price_commands",),
-    "import": ("import_commands", "history_commands"),  # history_commands adds claude-code and llm
+    "import": ("import_commands", "history_commands", "agent_commands"),  # history + agents add sources
     "init-db": ("database_commands",),
 }
 

@@ -72,11 +72,11 @@ def find_logs(dirs: Iterable[Path]) -> list[LogFile]:
     return list(logs.values())
 
 
-def new_slices(store: Store, user: str, logs: Sequence[LogFile]) -> list[Slice]:
+def new_slices(store: Store, user: str, logs: Sequence[LogFile], source: str = SOURCE) -> list[Slice]:
     """What to read of each log: appended bytes of a known file, all of a new, shrunk or rewritten one."""
     known = {path: (size, mtime, read_to) for path, size, mtime, read_to in store.fetchall(
         "SELECT path, size, mtime_ns, read_to FROM import_files WHERE user_id = $user AND source = $source",
-        {"user": user, "source": SOURCE})}
+        {"user": user, "source": source})}
     slices = []
     for log in logs:
         try:
@@ -109,11 +109,11 @@ def _complete_end(path: Path, start: int, size: int) -> int:
     return start
 
 
-def remember_slices(store: Store, user: str, slices: Sequence[Slice], now: object) -> None:
+def remember_slices(store: Store, user: str, slices: Sequence[Slice], now: object, source: str = SOURCE) -> None:
     """Record how far each log was read (inside the import's transaction)."""
     if not slices:
         return
-    params = {"user": user, "source": SOURCE, "paths": [str(s.log.path) for s in slices],
+    params = {"user": user, "source": source, "paths": [str(s.log.path) for s in slices],
               "sizes": [s.size for s in slices], "mtimes": [s.mtime_ns for s in slices],
               "ends": [s.end for s in slices], "now": now}
     store.replace_rows(

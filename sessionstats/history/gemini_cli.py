@@ -1,0 +1,191 @@
+"""Import Gemini CLI's chat recordings: a session per Gemini session, a token record per model reply.
+
+Recordings live in <home>/.gemini/tmp/<project>/chats/: `session-*.json` documents (rewritten whole, up to
+April 2026) and `session-*.jsonl` logs, where a message is re-appended with the same id whenever it changes
+(the last copy wins), `{"$set": ...}` updates metadata (its `messages` too) and `{"$rewindTo": id}` drops
+messages from the conversation, though their calls were billed: they are kept. A subagent's log is
+chats/<parent id>/<id>.jsonl. Resuming a `.json` session copies its messages into a `.jsonl` beside it:
+a reply is known by (session id, message id), so the two copies are one record.
+A reply's `tokens` are the API's usageMetadata: `cached` is part of `input`; `thoughts` (billed as output)
+and `tool` (tool-use prompt, billed as input) come on top.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sessionstats.errors import InvalidInput
+from sessionstats.history.agent_import import (
+    MAX_LINE_BYTES,
+    Coverage,
+    SourceSummary,
+    UsageEvent,
+    existing_dirs,
+    parse_json,
+    read_lines,
+    store_events,
+    token_count,
+    unread_parts,
+    utc_time,
+)
+from sessionstats.history.log_files import Slice
+from sessionstats.history.writing import StepReporter
+from sessionstats.store import Store
+
+SOURCE = "gemini"
+_MESSAGE_TYPES = frozenset({"user", "gemini", "info", "error", "warning"})
+_HASHED = re.compile(r"[0-9a-f]{64}")
+
+
+def gemini_roots(given: Sequence[str]) -> list[Path]:
+    """The folders of projects given, else <$GEMINI_CLI_HOME or ~>/.gemini/tmp."""
+    home = Path(os.environ.get("GEMINI_CLI_HOME", "").strip() or Path.home()).expanduser()
+    return existing_dirs(given, [home / ".gemini" / "tmp"], "Gemini CLI's .gemini/tmp, holding <project>/chats/")
+
+
+def find_recordings(roots: Sequence[Path]) -> list[Path]:
+    """Every session-*.json(l) under <root>/<project>/chats/, and subagent logs under chats/<parent>/."""
+    found: list[Path] = []
+    for root in roots:
+        for chats in sorted(root.glob("*/chats")):
+            found += sorted(chats.glob("session-*.json")) + sorted(chats.glob("session-*.jsonl"))
+            found += sorted(chats.glob("*/*.jsonl"))
+    return found
+
+
+def gemini_tokens(tokens: Mapping[str, Any], names: Sequence[str]) -> tuple[int, int, int]:
+    """(uncached input, cache reads, output) from Gemini usage counts named input, output, cached, thoughts, tool.
+
+    `cached` is part of `input`; `thoughts` are billed as output and tool-use prompt tokens as input.
+    """
+    prompt, output, cached, thoughts, tool = (token_count(tokens, name) for name in names)
+    cached = min(cached, prompt)
+    return prompt - cached + tool, cached, output + thoughts
+
+
+_TOKEN_NAMES = ("input", "output", "cached", "thoughts", "tool")
+
+
+@dataclass
+class _Recording:
+    """One recording as read so far: its session, its name, and its replies by message id (last copy wins)."""
+
+    session_id: str
+    name: str | None
+    replies: dict[str, UsageEvent]
+
+
+def import_gemini(store: Store, roots: Sequence[str], *, user: str,
+                  on_step: StepReporter | None = None) -> SourceSummary:
+    """Import what was added to Gemini CLI's chat recordings since the last run."""
+    step = on_step or (lambda _: None)
+    step("finding logs")
+    files = find_recordings(gemini_roots(roots))
+    parts = unread_parts(store, user, SOURCE, files)
+    coverage = Coverage(files_found=len(files))
+    events: list[UsageEvent] = []
+    step("reading")
+    for part in parts:
+        if part.end > part.start or part.log.path.suffix == ".json":
+            coverage.files_read += 1
+            events += _read(part, coverage)
+    return store_events(store, events, user=user, source=SOURCE, coverage=coverage, step=step, parts=parts)
+
+
+def _read(part: Slice, coverage: Coverage) -> list[UsageEvent]:
+    path = part.log.path
+    recording = _Recording(path.stem, _project_name(path), {})
+    if path.suffix == ".json":
+        _read_document(path, recording, coverage)
+    else:
+        if part.start > 0:
+            _read_header(path, recording)
+        for raw in read_lines(part, coverage):
+            _read_record(parse_json(raw), recording, coverage)
+    coverage.events += len(recording.replies)
+    return list(recording.replies.values())
+
+
+def _read_document(path: Path, recording: _Recording, coverage: Coverage) -> None:
+    """A whole `.json` session: its metadata and every message in it."""
+    if path.stat().st_size > MAX_LINE_BYTES:
+        coverage.malformed += 1
+        return
+    document = parse_json(path.read_bytes())
+    coverage.lines += 1
+    if not isinstance(document, dict) or not isinstance(document.get("messages"), list):
+        coverage.malformed += 1
+        return
+    _read_metadata(document, recording)
+    for message in document["messages"]:
+        coverage.lines += 1
+        _read_message(message, recording, coverage)
+
+
+def _read_header(path: Path, recording: _Recording) -> None:
+    """The metadata line that opens a `.jsonl` (for new bytes read from its middle)."""
+    with path.open("rb") as log:
+        first = parse_json(log.readline(MAX_LINE_BYTES))
+    if isinstance(first, dict) and "sessionId" in first:
+        _read_metadata(first, recording)
+
+
+def _read_record(record: Any, recording: _Recording, coverage: Coverage) -> None:
+    """One `.jsonl` line: a message, a metadata update, a rewind or the opening metadata."""
+    if not isinstance(record, dict):
+        coverage.malformed += 1
+    elif "$rewindTo" in record:
+        return  # the dropped messages' calls were billed all the same
+    elif isinstance(record.get("$set"), dict):
+        _read_metadata(record["$set"], recording)
+        for message in record["$set"].get("messages") or []:
+            _read_message(message, recording, coverage)
+    elif "id" in record:
+        _read_message(record, recording, coverage)
+    elif "sessionId" in record:
+        _read_metadata(record, recording)
+    else:
+        coverage.unrecognised["(no id, $set, $rewindTo or sessionId)"] += 1
+
+
+def _read_metadata(metadata: dict[str, Any], recording: _Recording) -> None:
+    if isinstance(metadata.get("sessionId"), str) and metadata["sessionId"]:
+        recording.session_id = metadata["sessionId"]
+    directories = metadata.get("directories")
+    if isinstance(directories, list) and directories and isinstance(directories[0], str):
+        recording.name = directories[0]
+
+
+def _read_message(message: Any, recording: _Recording, coverage: Coverage) -> None:
+    """A reply with tokens becomes (or replaces) the record of its message id."""
+    if not isinstance(message, dict) or not isinstance(message.get("id"), str):
+        coverage.malformed += 1
+        return
+    kind = message.get("type")
+    if kind not in _MESSAGE_TYPES:
+        coverage.unrecognised[str(kind)[:40]] += 1
+        return
+    tokens = message.get("tokens")
+    if kind != "gemini" or not isinstance(tokens, dict):
+        return
+    try:
+        uncached, cached, output = gemini_tokens(tokens, _TOKEN_NAMES)
+    except InvalidInput:
+        coverage.malformed += 1
+        return
+    model = message.get("model") if isinstance(message.get("model"), str) else None
+    recording.replies[message["id"]] = UsageEvent(
+        recording.session_id, recording.name, f"gemini:{recording.session_id}:{message['id']}", model,
+        utc_time(message.get("timestamp")), uncached, output, cache_read_tokens=cached)
+
+
+def _project_name(path: Path) -> str | None:
+    """The project folder's name (Gemini names it after the project), unless it is a bare sha256."""
+    chats = next((p for p in path.parents if p.name == "chats"), None)
+    project = chats.parent.name if chats is not None else None
+    return None if project is None or _HASHED.fullmatch(project) else project
