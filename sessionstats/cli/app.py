@@ -29,6 +29,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "reprice": ("price_commands",),
     "import": ("import_commands", "history_commands", "agent_commands"),  # history + agents add sources
     "init-db": ("database_commands",),
+    "doctor": ("doctor_commands",),
 }
 
 
