@@ -94,6 +94,17 @@ def resolve_session_id(store: Store, reference: str | None, *, user: str) -> str
     raise SessionNotFound(reference, suggestions=_close_sessions(store, reference, user=user))
 
 
+def session_choices(store: Store, typed: str, *, user: str, limit: int = 50) -> list[tuple[str, str]]:
+    """The user's sessions whose id or name starts with `typed` (a name case-blind), newest first, as
+    (what to type, what it is): an id with its name, or a name with its id."""
+    rows = store.fetchall(
+        "SELECT id, name FROM sessions WHERE user_id = ? AND (starts_with(id, ?) OR starts_with(lower(name), ?)) "
+        f"ORDER BY created_at DESC, id LIMIT {int(limit)}", [user, typed, typed.lower()])
+    choices = [(session_id, name or "") for session_id, name in rows if session_id.startswith(typed)]
+    choices += [(name, session_id) for session_id, name in rows if name and name.lower().startswith(typed.lower())]
+    return choices
+
+
 def short_ids(store: Store, ids: list[str], *, user: str, minimum: int = 8) -> dict[str, str]:
     """Each id's shortest prefix (at least `minimum` long) that fits no other of the user's sessions, as git
     shortens hashes; `show` and the other commands take it back."""

@@ -107,3 +107,26 @@ def test_lifecycle_commands_take_a_prefix(sessions):
     sessions.ok("start", "morn")
     sessions.ok("rename", "morn", "Dawn")
     assert sessions.json("show", "Dawn")["status"] == "live"
+
+
+def _complete(run_process, words: str, shell: str = "bash") -> list[str]:
+    env = {"_SESSIONSTATS_COMPLETE": f"complete_{shell}", "COMP_WORDS": words,
+           "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1)), "_TYPER_COMPLETE_ARGS": words}
+    done = run_process(env=env)
+    assert done.returncode == 0, done.stderr
+    return [line for line in done.stdout.splitlines() if line]
+
+
+def test_shell_completion_offers_session_ids_and_names(run_process, cli):
+    cli.ok("new", "Harbour radio: morning", "--id", "morning-0001")
+    cli.ok("new", "Evening", "--id", "evening-0001")
+    assert _complete(run_process, "sessionstats show mor") == ["morning-0001"]
+    assert _complete(run_process, "sessionstats record-tokens -s eve") == ["evening-0001"]
+    assert _complete(run_process, "sessionstats record-tokens -s Eve") == ["Evening"]
+    zsh = "\n".join(_complete(run_process, "sessionstats start Harb", "zsh"))
+    assert '"Harbour radio\\\\: morning":"morning-0001"' in zsh  # the name, with its id as the description
+
+
+def test_shell_completion_never_offers_another_users_sessions(run_process, cli):
+    cli.as_user("bob").ok("new", "Secret", "--id", "secret-0001")
+    assert _complete(run_process, "sessionstats show sec") == []

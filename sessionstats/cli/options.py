@@ -27,14 +27,29 @@ UserOption = Annotated[
     typer.Option("--user", envvar="SESSIONSTATS_USER", show_envvar=True,
                  help="Whose sessions to use [default: your login name]."),
 ]
+def complete_session(ctx: typer.Context, typed: str) -> list[tuple[str, str]]:
+    """Shell completion of a session: the user's ids and names that start with what was typed (never an error)."""
+    from sessionstats.sessions import session_choices
+    from sessionstats.store import open_store
+
+    db = ctx.params.get("db")
+    try:
+        user = resolve_user(ctx.params.get("user"), db)
+        with open_store(db) as store:
+            return session_choices(store, typed, user=user)
+    except Exception:  # a completion that fails offers nothing rather than breaking the shell's line
+        return []
+
+
 SessionOption = Annotated[
     str | None,
     typer.Option("--session", "-s", envvar="SESSIONSTATS_SESSION", show_envvar=True, metavar="ID",
-                 help="Session to record into."),
+                 autocompletion=complete_session, help="Session to record into (its id, name or an id prefix)."),
 ]
 SessionArgument = Annotated[
     str | None,
     typer.Argument(metavar="[SESSION]", envvar="SESSIONSTATS_SESSION", show_envvar=True, show_default=False,
+                   autocompletion=complete_session,
                    help="The session: its id, its name or a unique id prefix [default: $SESSIONSTATS_SESSION]."),
 ]
 CreateOption = Annotated[

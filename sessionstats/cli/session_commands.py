@@ -7,7 +7,15 @@ from typing import Annotated
 import typer
 
 from sessionstats.cli.app import app
-from sessionstats.cli.options import AtOption, DbOption, TzOption, UserOption, resolve_at, resolve_user
+from sessionstats.cli.options import (
+    AtOption,
+    DbOption,
+    TzOption,
+    UserOption,
+    complete_session,
+    resolve_at,
+    resolve_user,
+)
 from sessionstats.sessions import (
     create_session,
     delete_record,
@@ -23,7 +31,8 @@ from sessionstats.times import resolve_zone
 from sessionstats.validate import parse_settings
 
 SessionArgument = Annotated[
-    str, typer.Argument(metavar="SESSION", help="The session: its id, its name or a unique id prefix.")
+    str, typer.Argument(metavar="SESSION", autocompletion=complete_session,
+                        help="The session: its id, its name or a unique id prefix."),
 ]
 
 
