@@ -47,7 +47,7 @@ def export(store: Store, destination: Path, what: ExportWhat, *, user: str, sess
     if what is ExportWhat.stats:
         query, params = _stats_query(store, user, wanted, scope)
     else:
-        query, params = _records_query(what, user, wanted, scope, text_times=destination.suffix != ".parquet")
+        query, params = _records_query(store, what, user, wanted, scope, text_times=destination.suffix != ".parquet")
     count = store.fetchone(f"SELECT count(*) FROM ({query})", params)[0]  # type: ignore[index]
     partial = destination.with_name(f".{destination.name}.{os.getpid()}.partial")
     try:
@@ -78,11 +78,11 @@ def _session_filter(params: dict[str, Any], wanted: list[str]) -> str:
     return "AND {column} IN (" + ", ".join(f"${name}" for name in names) + ")"
 
 
-def _records_query(what: ExportWhat, user: str, wanted: list[str], scope: Scope,
+def _records_query(store: Store, what: ExportWhat, user: str, wanted: list[str], scope: Scope,
                    text_times: bool) -> tuple[str, dict[str, Any]]:
     """Rows shaped as `import tokens|stories` reads them, so an export can be imported again."""
     params: dict[str, Any] = {"user": user}
-    records = scoped_records(scope, params, sessions=_session_filter(params, wanted))
+    records = scoped_records(store, scope, params, sessions=_session_filter(params, wanted))
     created = (_UTC_TEXT if text_times else "timezone('UTC', {column})").format(column="t.created_at")
     if what is ExportWhat.tokens:
         body = f"""SELECT t.session_id, t.model, t.provider, t.input_tokens, t.output_tokens, t.cache_read_tokens,

@@ -98,7 +98,7 @@ def session_calls(store: Store, session: str, *, user: str, scope: Scope = EVERY
 
 def _fetch(store: Store, sql: str, session: str, *, user: str, scope: Scope, limit: int | None) -> list[tuple]:
     params: dict[str, Any] = {"user": user, "session": resolve_session_id(store, session, user=user)}
-    records = scoped_records(scope, params, sessions="AND {column} = $session")
+    records = scoped_records(store, scope, params, sessions="AND {column} = $session")
     newest = ""
     if limit is not None:
         params["limit"] = limit

@@ -225,7 +225,7 @@ def _aggregate(
         names = [f"session{i}" for i in range(len(session_ids))]
         params.update(zip(names, session_ids, strict=True))
         sessions = "AND {column} IN (" + ", ".join(f"${name}" for name in names) + ")"
-    records = scoped_records(scope, params, sessions=sessions)
+    records = scoped_records(store, scope, params, sessions=sessions)
     direction = "DESC" if descending else "ASC"
     order = f"ORDER BY {_SORTABLE_SQL[sort]} {direction} NULLS LAST, s.created_at DESC, s.id"
     if "$now" in order:

@@ -114,7 +114,7 @@ def default_every(store: Store, session_id: str, *, user: str, scope: Scope = EV
     """A bucket length that shows the session's records in scope in at most 48 buckets (an hour when it has none)."""
     session = require_session(store, session_id, user=user)
     params: dict[str, Any] = {"user": user, "session": session.id}
-    records = scoped_records(scope, params, sessions="AND {column} = $session")
+    records = scoped_records(store, scope, params, sessions="AND {column} = $session")
     first, last = store.fetchone(f"WITH {records} SELECT min(created_at), max(created_at) FROM ("
                                  "SELECT created_at FROM stories UNION ALL SELECT created_at FROM tokens)",
                                  params)  # type: ignore[misc]
@@ -130,7 +130,7 @@ def timeline(store: Store, session_id: str, every: timedelta, *, user: str, zone
     session = require_session(store, session_id, user=user)
     params: dict[str, Any] = {"user": user, "session": session.id, "zone": zone,
                               "every": every.total_seconds()}
-    records = scoped_records(scope, params, sessions="AND {column} = $session")
+    records = scoped_records(store, scope, params, sessions="AND {column} = $session")
     rows = store.fetchall(_BY_SLOT_SQL.format(records=records), {**params, "slot": _slot_seconds(every)})
     if all(row[-1] for row in rows):
         found = {row[0]: row[1:-1] for row in rows}
