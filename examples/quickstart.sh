@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Record a small narration session into the default database and show its statistics.
+# Record a small narration session into a database of its own (never your default one) and show its statistics.
 # Costs are what Claude Sonnet 4.5 charges: $3 / M input, $15 / M output, $0.30 / M cache reads,
 # $3.75 / M cache writes.
 set -euo pipefail
+
+# Its own database, in a folder the quick start makes (QUICKSTART_DIR chooses another); it says where at the end.
+folder="${QUICKSTART_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/sessionstats-quickstart.XXXXXX")}"
+mkdir -p "$folder"
+export SESSIONSTATS_DB="$folder/quickstart.duckdb"
 
 export SESSIONSTATS_SESSION=$(sessionstats new "Harbour radio: morning broadcast" --setting voice=alloy --setting language=en)
 sessionstats start "$SESSIONSTATS_SESSION"
@@ -41,3 +46,7 @@ rm -f "$response"
 sessionstats show "$SESSIONSTATS_SESSION" --format table
 echo
 sessionstats show "$SESSIONSTATS_SESSION" --format json
+echo
+echo "The quick start's database is $SESSIONSTATS_DB; look again with" >&2
+echo "  SESSIONSTATS_DB=$SESSIONSTATS_DB sessionstats list" >&2
+echo "and remove it with: rm -r $folder" >&2

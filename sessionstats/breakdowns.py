@@ -18,6 +18,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from sessionstats.model_names import identity_sql, model_in
 from sessionstats.scope import EVERYTHING, Scope, scoped_records
 from sessionstats.stats import SessionStats
 from sessionstats.store import Store
@@ -44,7 +45,7 @@ _GROUP_SQL: dict[Dimension, tuple[str, str]] = {
 
 _STORY_MODELS = """
 story_models AS (
-    SELECT DISTINCT session_id, story_id, model FROM token_usage
+    SELECT DISTINCT session_id, story_id, {model} AS model FROM token_usage
     WHERE user_id = $user AND session_id = $session AND story_id IS NOT NULL {model_filter}
 ),
 story_rows AS (
@@ -124,16 +125,20 @@ def breakdown(store: Store, totals: SessionStats, dimensions: list[Dimension], *
     params: dict[str, Any] = {"user": user, "session": totals.session_id}
     if {Dimension.day, Dimension.hour} & set(chosen):
         params["zone"] = zone
-    records = scoped_records(scope, params, sessions="AND {column} = $session",
+    records = scoped_records(store, scope, params, sessions="AND {column} = $session",
                              labelled=bool({Dimension.tone, Dimension.priority} & set(chosen)))
-    model_filter = "AND model = $model" if scope.model is not None else ""
     names = [f"g{i}" for i in range(len(chosen))]
+    story_rows, token_group = "story_rows AS (SELECT *, NULL::TEXT AS story_model FROM stories)", _GROUP_SQL
+    if Dimension.model in chosen:  # one model is one group, whatever names it was recorded under
+        model = identity_sql(store, "model", params, user=user, session=totals.session_id)
+        model_filter = f"AND model {model_in(store, scope.model, params, user=user)}" if scope.model else ""
+        story_rows = _STORY_MODELS.format(model=model, model_filter=model_filter)
+        token_group = {**_GROUP_SQL, Dimension.model: ("story_model", model)}
     sql = _BREAKDOWN_SQL.format(
         records=records,
-        story_rows=_STORY_MODELS.format(model_filter=model_filter) if Dimension.model in chosen
-        else "story_rows AS (SELECT *, NULL::TEXT AS story_model FROM stories)",
+        story_rows=story_rows,
         story_groups=", ".join(f"{_GROUP_SQL[d][0]} AS {n}" for d, n in zip(chosen, names, strict=True)),
-        token_groups=", ".join(f"{_GROUP_SQL[d][1]} AS {n}" for d, n in zip(chosen, names, strict=True)),
+        token_groups=", ".join(f"{token_group[d][1]} AS {n}" for d, n in zip(chosen, names, strict=True)),
         group_names=", ".join(names),
         group_order=", ".join(f"{n} NULLS LAST" for n in names),
     )

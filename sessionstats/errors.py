@@ -1,5 +1,7 @@
 """The project's exceptions; each carries the exit code the CLI maps it to."""
 
+from __future__ import annotations
+
 
 class SessionStatsError(Exception):
     """Base of every error the core raises on purpose."""
@@ -26,9 +28,38 @@ class SessionNotFound(SessionStatsError):
 
     exit_code = 1
 
-    def __init__(self, session_id: str) -> None:
-        super().__init__(f"session {session_id!r} not found ('sessionstats list' shows yours)")
+    def __init__(self, session_id: str, *, suggestions: list[str] | None = None, remedy: str = "") -> None:
+        hint = f"did you mean {' or '.join(map(repr, suggestions))}? " if suggestions else ""
+        super().__init__(f"session {session_id!r} not found ({hint}'sessionstats list' shows yours{remedy})")
         self.session_id = session_id
+        self.suggestions = suggestions or []
+
+    def with_remedy(self, remedy: str) -> SessionNotFound:
+        """The same error with one more thing the person can do, in the words of their interface."""
+        return SessionNotFound(self.session_id, suggestions=self.suggestions, remedy=f"; {remedy}")
+
+
+class RecordNotFound(SessionStatsError):
+    """No story or token record of the user's has this id (another user's reads the same)."""
+
+    exit_code = 1
+
+    def __init__(self, record_id: str) -> None:
+        super().__init__(f"no story or token record {record_id!r} of yours ('sessionstats calls' and "
+                         "'sessionstats stories' list a session's)")
+        self.record_id = record_id
+
+
+class AmbiguousSession(InvalidInput):
+    """A session name or id prefix that fits more than one of the user's sessions."""
+
+    def __init__(self, reference: str, candidates: list[tuple[str, str | None]]) -> None:
+        shown = ", ".join(f"{id_} ({name})" if name else id_ for id_, name in candidates[:10])
+        more = " and more" if len(candidates) > 10 else ""
+        super().__init__(f"{reference!r} fits several of your sessions: {shown}{more}; give the whole id",
+                         field="session_id")
+        self.reference = reference
+        self.candidates = [id_ for id_, _ in candidates]
 
 
 class BudgetExceeded(SessionStatsError):

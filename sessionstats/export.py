@@ -16,11 +16,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sessionstats.errors import InvalidInput, SessionNotFound
+from sessionstats.errors import InvalidInput
 from sessionstats.scope import EVERYTHING, Scope, scoped_records
+from sessionstats.sessions import resolve_session_id
 from sessionstats.stats import SessionStats, compare_stats, list_stats
 from sessionstats.store import Store
-from sessionstats.validate import check_id
 
 
 class ExportWhat(enum.StrEnum):
@@ -42,13 +42,12 @@ def export(store: Store, destination: Path, what: ExportWhat, *, user: str, sess
            scope: Scope = EVERYTHING) -> int:
     """Write the user's `what` (in the sessions given, else all) in scope to `destination`; return the rows."""
     options = _copy_options(destination)
-    wanted = [check_id(s, "SESSION_ID") for s in session_ids]
-    _check_sessions(store, user, wanted)
+    wanted = list(dict.fromkeys(resolve_session_id(store, s, user=user) for s in session_ids))
     store.execute("SET TimeZone = 'UTC'")
     if what is ExportWhat.stats:
         query, params = _stats_query(store, user, wanted, scope)
     else:
-        query, params = _records_query(what, user, wanted, scope, text_times=destination.suffix != ".parquet")
+        query, params = _records_query(store, what, user, wanted, scope, text_times=destination.suffix != ".parquet")
     count = store.fetchone(f"SELECT count(*) FROM ({query})", params)[0]  # type: ignore[index]
     partial = destination.with_name(f".{destination.name}.{os.getpid()}.partial")
     try:
@@ -71,17 +70,6 @@ def _copy_options(destination: Path) -> str:
     return options
 
 
-def _check_sessions(store: Store, user: str, wanted: list[str]) -> None:
-    if not wanted:
-        return
-    found = {row[0] for row in store.fetchall(
-        "SELECT id FROM sessions WHERE user_id = $user AND list_contains($ids::VARCHAR[], id)",
-        {"user": user, "ids": wanted})}
-    missing = next((s for s in wanted if s not in found), None)
-    if missing is not None:
-        raise SessionNotFound(missing)
-
-
 def _session_filter(params: dict[str, Any], wanted: list[str]) -> str:
     if not wanted:
         return ""
@@ -90,11 +78,11 @@ def _session_filter(params: dict[str, Any], wanted: list[str]) -> str:
     return "AND {column} IN (" + ", ".join(f"${name}" for name in names) + ")"
 
 
-def _records_query(what: ExportWhat, user: str, wanted: list[str], scope: Scope,
+def _records_query(store: Store, what: ExportWhat, user: str, wanted: list[str], scope: Scope,
                    text_times: bool) -> tuple[str, dict[str, Any]]:
     """Rows shaped as `import tokens|stories` reads them, so an export can be imported again."""
     params: dict[str, Any] = {"user": user}
-    records = scoped_records(scope, params, sessions=_session_filter(params, wanted))
+    records = scoped_records(store, scope, params, sessions=_session_filter(params, wanted))
     created = (_UTC_TEXT if text_times else "timezone('UTC', {column})").format(column="t.created_at")
     if what is ExportWhat.tokens:
         body = f"""SELECT t.session_id, t.model, t.provider, t.input_tokens, t.output_tokens, t.cache_read_tokens,

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
-from sessionstats.errors import InvalidInput, SessionNotFound
+from sessionstats.errors import InvalidInput
 from sessionstats.ids import new_id
-from sessionstats.sessions import create_session, session_exists
+from sessionstats.sessions import create_session, resolve_session_id, session_exists
 from sessionstats.store import Store
 from sessionstats.times import utc_now
 from sessionstats.validate import MAX_BIGINT, check_count, check_id, check_label, check_seconds, check_text
@@ -203,8 +203,9 @@ def _insert_values(table: str, columns: tuple[str, ...]) -> str:
 
 
 def _owned_session_id(store: Store, session_id: str, *, user: str, create: bool) -> str:
+    """The session to record into: with `create`, exactly this id (a name or prefix could pick another)."""
     if session_exists(store, session_id, user=user):
         return session_id
     if create:
         return create_session(store, user=user, session_id=session_id).id
-    raise SessionNotFound(session_id)
+    return resolve_session_id(store, session_id, user=user)

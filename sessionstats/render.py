@@ -43,6 +43,28 @@ def fmt_cost(usd: Decimal | None) -> str:
     return f"{sign}${abs(rounded):,.4f}"
 
 
+def fmt_known_cost(usd: Decimal, unpriced: int, calls: int, *, compact: bool = False) -> str:
+    """A total that may leave calls out: '$0.0123', '$0.0123 + 2 unpriced calls' ('$0.0123*' in a narrow
+    column, explained by a note), or 'unknown' when no call is priced: never a made-up '$0.0000'."""
+    if not unpriced:
+        return fmt_cost(usd)
+    if unpriced >= calls:
+        return "unknown"
+    if compact:
+        return fmt_cost(usd) + "*"
+    return f"{fmt_cost(usd)} + {unpriced:,} unpriced call{'s' if unpriced != 1 else ''}"
+
+
+def cost_notes(counts: Sequence[tuple[int, int]], row_name: str) -> str:
+    """The notes under a table whose cost column says '*' or 'unknown' (from each row's unpriced and calls)."""
+    text = ""
+    if any(0 < unpriced < calls for unpriced, calls in counts):
+        text += f"* some API calls of this {row_name} have no known cost; its cost covers the priced ones only.\n"
+    if any(calls and unpriced >= calls for unpriced, calls in counts):
+        text += f"unknown: no API call of this {row_name} has a known cost (its model has no price).\n"
+    return text
+
+
 def fmt_number(value: float | None, places: int = 1) -> str:
     """A ratio for reading: 1234.56 -> '1,234.6'."""
     if value is None or not math.isfinite(value):
@@ -72,6 +94,47 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str] = (), tablefmt: 
     width = len(rows[0]) if rows else len(headers)
     align = ["left"] * text_columns + ["right"] * (width - text_columns)
     return tabulate(rows, headers=list(headers), tablefmt=tablefmt, disable_numparse=True, colalign=align)
+
+
+ELLIPSIS = "…"
+
+
+def fitted_table(rows: Sequence[Sequence[str]], headers: Sequence[str], *, width: int | None, left: set[str],
+                 drop: Sequence[str] = (), shrink: str | None = None, tablefmt: str = "simple") -> str:
+    """A table no wider than `width` (None: as wide as it comes): the `drop` columns go first, in order, then
+    the `shrink` column's text is cut with an ellipsis, down to 8 characters."""
+    columns = list(headers)
+    cells = [list(row) for row in rows]
+    text = _aligned(cells, columns, left, tablefmt)
+    for name in drop:
+        if width is None or _width(text) <= width:
+            break
+        index = columns.index(name)
+        columns.pop(index)
+        for row in cells:
+            row.pop(index)
+        text = _aligned(cells, columns, left, tablefmt)
+    if width is not None and shrink in columns:
+        index = columns.index(shrink)
+        room = max((len(row[index]) for row in cells), default=0)
+        while _width(text) > width and room > 8:
+            room = max(8, room - (_width(text) - width))
+            for row in cells:
+                if len(row[index]) > room:
+                    row[index] = row[index][:room - 1] + ELLIPSIS
+            text = _aligned(cells, columns, left, tablefmt)
+    return text
+
+
+def _aligned(rows: list[list[str]], headers: list[str], left: set[str], tablefmt: str) -> str:
+    from tabulate import tabulate
+
+    align = ["left" if name in left else "right" for name in headers]
+    return tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True, colalign=align)
+
+
+def _width(text: str) -> int:
+    return max((len(line) for line in text.splitlines()), default=0)
 
 
 # ---- for machines -------------------------------------------------------------------------

@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from sessionstats.errors import InvalidInput
+from sessionstats.model_names import model_in
+from sessionstats.store import Store
 
 # Labels of the story a token record belongs to; grouped so a repeated story id cannot double a record.
 _STORY_LABELS = """
@@ -44,11 +46,13 @@ class Scope:
 EVERYTHING = Scope()
 
 
-def scoped_records(scope: Scope, params: dict[str, Any], *, sessions: str, labelled: bool = False) -> str:
+def scoped_records(store: Store, scope: Scope, params: dict[str, Any], *, sessions: str,
+                   labelled: bool = False) -> str:
     """Two CTEs, `stories` and `tokens`: the user's records in scope, in the sessions `sessions` picks.
 
     `sessions` is a condition with `{column}` for the session id column, e.g. "AND {column} = $session".
     `labelled` gives every token record its story's tone and priority (story_tone, story_priority).
+    A model filter matches every name the model is recorded under (`model_names.py`).
     """
     story_filter = sessions.format(column="sh.session_id") + _window("sh", scope, params)
     token_filter = sessions.format(column="tu.session_id") + _window("tu", scope, params)
@@ -61,11 +65,11 @@ def scoped_records(scope: Scope, params: dict[str, Any], *, sessions: str, label
         story_filter += " AND sh.priority = $priority"
         token_filter += " AND ls.priority = $priority"
     if scope.model is not None:
-        params["model"] = scope.model
-        token_filter += " AND tu.model = $model"
+        names = model_in(store, scope.model, params, user=params["user"])
+        token_filter += f" AND tu.model {names}"
         story_filter += (" AND EXISTS (SELECT 1 FROM token_usage m WHERE m.user_id = $user "
                          + sessions.format(column="m.session_id") + " AND m.session_id = sh.session_id"
-                         " AND m.story_id = sh.id AND m.model = $model)")
+                         f" AND m.story_id = sh.id AND m.model {names})")
     if labelled or scope.labels_tokens:
         labels = _STORY_LABELS.format(sessions=sessions.format(column="session_id"))
         labels_join = f"LEFT JOIN ({labels}) ls ON ls.session_id = tu.session_id AND ls.id = tu.story_id"

@@ -10,11 +10,14 @@ from typing import Any
 
 from sessionstats.errors import InvalidInput, SessionNotFound
 from sessionstats.scope import EVERYTHING, Scope, scoped_records
+from sessionstats.sessions import resolve_session_id
 from sessionstats.store import Store
 from sessionstats.times import utc_now
-from sessionstats.validate import COST_PLACES, MAX_BIGINT, check_id
+from sessionstats.validate import COST_PLACES, MAX_BIGINT
 
 _COST_QUANTUM = Decimal(1).scaleb(-COST_PLACES)
+# Rates per hour over a shorter active span are noise (1.2 s of quick start read as $190/hour): None instead.
+MIN_RATE_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class SessionStats:
 FIGURES = [f.name for f in fields(SessionStats)]
 
 _ACTIVE_SECONDS = "epoch(active_until - active_from)"
+_RATE_SECONDS = f"CASE WHEN {_ACTIVE_SECONDS} >= {MIN_RATE_SECONDS} THEN {_ACTIVE_SECONDS} END"
 # How `list --sort` orders by each figure; ratios order by their DOUBLE value, the reported one is exact.
 _SORTABLE_SQL = {
     "session_id": "s.id", "name": "s.name", "status": "s.status", "created_at": "s.created_at",
@@ -76,9 +80,9 @@ _SORTABLE_SQL = {
     "cost_per_1k_words": "total_cost * 1000 / nullif(word_count, 0)",
     "tokens_per_word": "total_tokens / nullif(word_count, 0)",
     "active_from": "active_from", "active_until": "active_until", "active_seconds": _ACTIVE_SECONDS,
-    "stories_per_hour": f"story_count * 3600 / nullif({_ACTIVE_SECONDS}, 0)",
-    "tokens_per_hour": f"total_tokens * 3600 / nullif({_ACTIVE_SECONDS}, 0)",
-    "cost_per_hour": f"total_cost::DOUBLE * 3600 / nullif({_ACTIVE_SECONDS}, 0)",
+    "stories_per_hour": f"story_count * 3600 / {_RATE_SECONDS}",
+    "tokens_per_hour": f"total_tokens * 3600 / {_RATE_SECONDS}",
+    "cost_per_hour": f"total_cost::DOUBLE * 3600 / {_RATE_SECONDS}",
 }
 SORTABLE = sorted(_SORTABLE_SQL)
 
@@ -144,7 +148,7 @@ FROM figures s
 
 def session_stats(store: Store, session_id: str, *, user: str, scope: Scope = EVERYTHING) -> SessionStats:
     """Aggregate one session's stories and token usage in scope; raise if it is not the user's."""
-    session_id = check_id(session_id, "SESSION_ID")
+    session_id = resolve_session_id(store, session_id, user=user)
     rows = _aggregate(store, user=user, scope=scope, session_ids=[session_id])
     if not rows:
         raise SessionNotFound(session_id)
@@ -155,7 +159,7 @@ def compare_stats(
     store: Store, session_ids: Sequence[str], *, user: str, scope: Scope = EVERYTHING
 ) -> list[SessionStats]:
     """Several sessions' figures in the order given; raise for the first that is not the user's."""
-    wanted = [check_id(session_id, "SESSION_ID") for session_id in session_ids]
+    wanted = [resolve_session_id(store, session_id, user=user) for session_id in session_ids]
     if len(wanted) < 2:
         raise InvalidInput("compare: give at least two sessions")
     repeated = next((session_id for session_id in wanted if wanted.count(session_id) > 1), None)
@@ -221,7 +225,7 @@ def _aggregate(
         names = [f"session{i}" for i in range(len(session_ids))]
         params.update(zip(names, session_ids, strict=True))
         sessions = "AND {column} IN (" + ", ".join(f"${name}" for name in names) + ")"
-    records = scoped_records(scope, params, sessions=sessions)
+    records = scoped_records(store, scope, params, sessions=sessions)
     direction = "DESC" if descending else "ASC"
     order = f"ORDER BY {_SORTABLE_SQL[sort]} {direction} NULLS LAST, s.created_at DESC, s.id"
     if "$now" in order:
@@ -243,6 +247,7 @@ def _with_ratios(row: tuple, now: datetime) -> SessionStats:
      active_from, active_until) = row
     duration = _seconds_between(started_at, ended_at or now) if started_at else None
     active = _exact_seconds(active_until - active_from) if active_from is not None else None
+    rate_span = active if active is not None and active >= MIN_RATE_SECONDS else None
     return SessionStats(
         session_id=session_id, name=name, status=status, story_count=stories, api_calls=calls,
         input_tokens=int(input_tokens), output_tokens=int(output_tokens), cache_read_tokens=int(cache_read),
@@ -253,8 +258,8 @@ def _with_ratios(row: tuple, now: datetime) -> SessionStats:
         words_per_story=_ratio(words, stories), cost_per_1k_words=_cost_ratio(cost * 1000, words),
         tokens_per_word=_ratio(tokens, words), avg_story_duration=avg_duration,
         active_from=active_from, active_until=active_until, active_seconds=float(active) if active else None,
-        stories_per_hour=_per_hour(stories, active), tokens_per_hour=_per_hour(tokens, active),
-        cost_per_hour=_cost_ratio(cost * 3600, active),
+        stories_per_hour=_per_hour(stories, rate_span), tokens_per_hour=_per_hour(tokens, rate_span),
+        cost_per_hour=_cost_ratio(cost * 3600, rate_span),
     )
 
 

@@ -104,13 +104,33 @@ def parse_every(text: str) -> timedelta:
     return int(match.group(1)) * _UNIT[match.group(2)[0]]
 
 
+# Bucket lengths a default is picked from: the shortest that fits the span in READABLE_BUCKETS or fewer.
+_LADDER = [timedelta(minutes=m) for m in (1, 5, 15, 30)] + [timedelta(hours=h) for h in (1, 3, 6, 12)] + [
+    timedelta(days=1), timedelta(weeks=1), timedelta(weeks=4)]
+READABLE_BUCKETS = 48
+
+
+def default_every(store: Store, session_id: str, *, user: str, scope: Scope = EVERYTHING) -> timedelta:
+    """A bucket length that shows the session's records in scope in at most 48 buckets (an hour when it has none)."""
+    session = require_session(store, session_id, user=user)
+    params: dict[str, Any] = {"user": user, "session": session.id}
+    records = scoped_records(store, scope, params, sessions="AND {column} = $session")
+    first, last = store.fetchone(f"WITH {records} SELECT min(created_at), max(created_at) FROM ("
+                                 "SELECT created_at FROM stories UNION ALL SELECT created_at FROM tokens)",
+                                 params)  # type: ignore[misc]
+    if first is None:
+        return timedelta(hours=1)
+    span = last - first
+    return next((every for every in _LADDER if span // every < READABLE_BUCKETS), _LADDER[-1])
+
+
 def timeline(store: Store, session_id: str, every: timedelta, *, user: str, zone: str = "UTC",
              scope: Scope = EVERYTHING) -> list[Bucket]:
     """The session's figures per bucket of `every`, from its first record's bucket to its last's."""
     session = require_session(store, session_id, user=user)
     params: dict[str, Any] = {"user": user, "session": session.id, "zone": zone,
                               "every": every.total_seconds()}
-    records = scoped_records(scope, params, sessions="AND {column} = $session")
+    records = scoped_records(store, scope, params, sessions="AND {column} = $session")
     rows = store.fetchall(_BY_SLOT_SQL.format(records=records), {**params, "slot": _slot_seconds(every)})
     if all(row[-1] for row in rows):
         found = {row[0]: row[1:-1] for row in rows}

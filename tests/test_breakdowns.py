@@ -95,8 +95,8 @@ def test_breakdown_table_shows_shares_costs_and_none(radio):
     lines = {line.split()[0]: line.split() for line in table.splitlines() if line.split()}
     assert lines["calm"] == ["calm", "1", "50.0%", "1", "1,000", "200", "0", "300", "1,500", "68.2%", "$0.0105",
                              "82.0%"]
-    assert lines["(none)"] == ["(none)", "0", "0.0%", "1", "50", "50", "0", "0", "100", "4.5%", "$0.0000*", "0.0%"]
-    assert table.rstrip().endswith("its cost covers the priced ones only.")
+    assert lines["(none)"] == ["(none)", "0", "0.0%", "1", "50", "50", "0", "0", "100", "4.5%", "unknown", "0.0%"]
+    assert table.rstrip().endswith("unknown: no API call of this group has a known cost (its model has no price).")
     assert table.index("Performance Metrics") < table.index("Breakdown by tone")
 
 

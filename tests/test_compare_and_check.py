@@ -37,7 +37,7 @@ def test_compare_puts_each_session_in_its_own_column(two):
     assert out.splitlines()[0].split() == ["Radio", "(radio)", "Small", "(small)"]
     assert lines["Stories"] == ["2", "2"]
     assert lines["Total tokens"] == ["2,200", "1,000"]
-    assert lines["Total cost"] == ["$0.0128", "$1.0000"]
+    assert lines["Total cost"] == ["$0.0128*", "$1.0000"]
     assert lines["Cost per story"] == ["$0.0064", "$0.5000"]
     assert lines["Active span"] == ["02:00:00", "01:00:00"]
     assert lines["Tokens per hour"] == ["1,100", "1,000"]

@@ -44,7 +44,7 @@ BAD_INPUTS = [
     (("list", "--limit", "0"), "--limit", 2),
     (("record-tokens", "-s", "s", "--output", "1"), "--input", 2),
     (("record-story", "-s", "s"), "--title", 2),
-    (("show",), "SESSION_ID", 2),
+    (("show",), "no session given", 2),
     (("show", "s", "--format", "xml"), "--format", 2),
     (("frobnicate",), "frobnicate", 2),
     (replace(TOKENS, "-s", "missing"), "'missing' not found", 1),

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 
 def test_id_capture_and_environment_session_in_a_real_shell(run_process, db, tmp_path):
     script = tmp_path / "flow.sh"
@@ -35,11 +37,33 @@ def test_errors_go_to_stderr_with_exit_codes_and_no_traceback(run_process):
 def test_version_and_help(run_process):
     version = run_process("--version")
     assert version.returncode == 0 and version.stdout.startswith("sessionstats ")
-    for command in ("new", "start", "end", "rename", "delete", "record-story", "record-tokens", "show", "list",
-                    "timeline", "compare", "check"):
-        helped = run_process(command, "--help")
+    for command in ((), ("import",), ("new",), ("start",), ("end",), ("rename",), ("delete",), ("record-story",),
+                    ("record-tokens",), ("show",), ("list",), ("timeline",), ("compare",), ("check",), ("export",),
+                    ("init-db",)):
+        helped = run_process(*command, "--help")
         assert helped.returncode == 0
         assert "Example:" in helped.stdout, command
+
+
+@pytest.mark.parametrize(("shell", "marker"), [
+    ("bash", "complete -o default -F _sessionstats_completion sessionstats"),
+    ("zsh", "#compdef sessionstats"),
+    ("fish", "complete --command sessionstats"),
+    ("powershell", "Register-ArgumentCompleter"),
+])
+def test_show_completion_prints_the_script_of_the_shell_named_not_of_the_parent(run_process, shell, marker):
+    shown = run_process("--show-completion", shell, env={"SHELL": "/bin/bash"})
+    assert shown.returncode == 0, shown.stderr
+    assert marker in shown.stdout
+
+
+def test_show_completion_for_an_unknown_shell_or_none_is_one_line(run_process):
+    unknown = run_process("--show-completion", "tcsh")
+    assert unknown.returncode == 2 and unknown.stdout == ""
+    assert unknown.stderr.startswith("sessionstats: Invalid value for --show-completion: 'tcsh' is not a shell")
+    assert unknown.stderr.count("\n") == 1
+    missing = run_process("--install-completion")
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "requires an argument" in missing.stderr
 
 
 def test_shell_completion_is_offered(run_process):

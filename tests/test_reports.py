@@ -30,7 +30,7 @@ def test_show_table_has_separators_four_decimals_and_ratios(two_sessions):
     assert lines["Tokens per story"] == "617,787.0"
     assert lines["API calls"] == "2"
     assert lines["Words per story"] == "3.0"
-    assert "note:" not in out
+    assert "no known cost" not in out
 
 
 def test_show_table_says_when_the_cost_covers_priced_records_only(two_sessions):
@@ -107,8 +107,8 @@ def test_list_limit_and_an_unknown_sort_field(two_sessions):
 def test_list_table_marks_unpriced_sessions(two_sessions):
     out = two_sessions.ok("list", "--format", "table")
     assert "$1.1013 " in out
-    assert "$0.0000*" in out
-    assert out.rstrip().endswith("the total covers the priced ones only.")
+    assert "unknown" in out  # no call of it priced: never a made-up $0.0000
+    assert out.rstrip().endswith("unknown: no API call of this session has a known cost (its model has no price).")
 
 
 def test_empty_list_is_empty_in_every_format(cli):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Annotated, Any
@@ -19,14 +20,16 @@ USAGE_EXIT = 2
 # Each command's module in sessionstats.cli, in the order `--help` lists them. A module is imported, and its
 # command built, only when that command runs or is listed: doing it for all of them cost ~40 ms a process.
 COMMAND_MODULES: dict[str, tuple[str, ...]] = {
-    **dict.fromkeys(("new", "start", "end", "rename", "delete"), ("session_commands",)),
+    **dict.fromkeys(("new", "start", "end", "rename", "delete", "delete-record"), ("session_commands",)),
     **dict.fromkeys(("record-story", "record-tokens"), ("record_commands",)),
     **dict.fromkeys(("show", "list"), ("report_commands",)),
+    **dict.fromkeys(("stories", "calls"), ("record_list_commands",)),
     **dict.fromkeys(("timeline", "compare", "check"), ("insight_commands",)),
     "export": ("export_commands",),
     "reprice": ("price_commands",),
     "import": ("import_commands", "history_commands", "agent_commands"),  # history + agents add sources
     "init-db": ("database_commands",),
+    "doctor": ("doctor_commands",),
 }
 
 
@@ -93,6 +96,10 @@ class OneLineErrors(TyperGroup):
 
     def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
+        if "_SESSIONSTATS_COMPLETE" in os.environ:  # the shell asks for completions: Typer's shells answer
+            from typer.completion import completion_init
+
+            completion_init()
         code = _run(lambda: super(OneLineErrors, self).main(
             args, prog_name, complete_var, standalone_mode=False, **extra))
         if standalone_mode:
@@ -141,12 +148,12 @@ def _fail(message: str, code: int) -> int:
 
 app = typer.Typer(
     cls=OneLineErrors,
-    name="sessionstats",
-    help="Record what LLM generators produce (stories) and cost (tokens), per session, and report on it.",
+    name="sessionstats",  # its help is root()'s docstring, example included
     epilog="Exit codes: 0 ok, 1 session not found, 2 bad input, 3 over budget, 4 database busy or unusable.",
     no_args_is_help=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
+    add_completion=False,  # our own --show/--install-completion below honour the shell they are given
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -157,11 +164,45 @@ def _show_version(value: bool) -> None:
         raise typer.Exit()
 
 
+COMPLETION_SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+
+
+def _completion(action: Any) -> Any:
+    """A callback that runs Typer's completion `action` for the shell named (never guessed from the parent process:
+    Typer's guess ignored the name given and failed when no shell was found)."""
+
+    def run(ctx: Any, param: Any, shell: str | None) -> None:
+        if shell is None or ctx.resilient_parsing:
+            return
+        if shell not in COMPLETION_SHELLS:
+            raise typer.BadParameter(f"{shell!r} is not a shell completion is offered for; choose one of "
+                                     f"{', '.join(COMPLETION_SHELLS)}", param_hint=param.opts[0])
+        from typer.completion import completion_init
+
+        completion_init()
+        action(ctx, param, shell)
+
+    return run
+
+
+def _completion_option(name: str, action: str, help: str) -> Any:
+    import typer.completion
+
+    return typer.Option(name, metavar="SHELL", is_eager=True, expose_value=False,
+                        callback=_completion(getattr(typer.completion, action)), help=help)
+
+
 @app.callback()
 def root(
     version: Annotated[
         bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    install_completion: Annotated[str | None, _completion_option(
+        "--install-completion", "install_callback",
+        "Install completion for SHELL: bash, zsh, fish or powershell.")] = None,
+    show_completion: Annotated[str | None, _completion_option(
+        "--show-completion", "show_callback",
+        "Print the completion script for SHELL (bash, zsh, fish or powershell), to copy or customise.")] = None,
 ) -> None:
     """Record what LLM generators produce (stories) and cost (tokens), per session, and report on it.
 

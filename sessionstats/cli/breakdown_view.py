@@ -5,29 +5,40 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 
 from sessionstats.breakdowns import Breakdown, BreakdownRow
-from sessionstats.render import EMPTY, Format, fmt_cost, fmt_number, fmt_tokens, table, to_delimited
+from sessionstats.render import (
+    EMPTY,
+    Format,
+    cost_notes,
+    fitted_table,
+    fmt_known_cost,
+    fmt_number,
+    fmt_tokens,
+    to_delimited,
+)
 from sessionstats.stats import SessionStats
 from sessionstats.times import to_zone
 
 NO_GROUP = "(none)"
 _HEADERS = ["Stories", "Story %", "API calls", "Input", "Output", "Cache read", "Cache write", "Tokens",
             "Token %", "Cost", "Cost %"]
+# What a narrow terminal loses first: the cache and input/output detail, then the lesser shares.
+_DROPPED = ["Cache write", "Cache read", "Input", "Output", "Story %", "Token %", "API calls", "Cost %"]
 
 
-def render_breakdown_table(breakdown: Breakdown, zone: tzinfo | None, style: str) -> str:
+def render_breakdown_table(breakdown: Breakdown, zone: tzinfo | None, style: str, width: int | None = None) -> str:
     """The groups, one line each, with a total line from the session's own figures."""
     title = "Breakdown by " + " and ".join(breakdown.dimensions)
     if not breakdown.rows:
         return f"{title}\nno records in scope\n"
     body = [[*(_group_text(d, row.group[d], zone) for d in breakdown.dimensions), *_figures(row)]
             for row in breakdown.rows]
-    headers = [d.capitalize() for d in breakdown.dimensions] + _HEADERS
-    text = f"{title}\n{table(body, headers, tablefmt=style, text_columns=len(breakdown.dimensions))}\n"
+    groups = [d.capitalize() for d in breakdown.dimensions]
+    fitted = fitted_table(body, groups + _HEADERS, width=width, left=set(groups), drop=_DROPPED, shrink=groups[0],
+                          tablefmt=style)
+    text = f"{title}\n{fitted}\n"
     if breakdown.counts_stories_twice:
         text += "note: a story made with several models counts under each of them.\n"
-    if any(row.unpriced_records for row in breakdown.rows):
-        text += "* some API calls in this group have no known cost; its cost covers the priced ones only.\n"
-    return text
+    return text + cost_notes([(row.unpriced_records, row.api_calls) for row in breakdown.rows], "group")
 
 
 def breakdown_records(breakdown: Breakdown) -> dict[str, object]:
@@ -50,7 +61,7 @@ def _figures(row: BreakdownRow) -> list[str]:
         fmt_tokens(row.story_count), _percent(row.story_share), fmt_tokens(row.api_calls),
         fmt_tokens(row.input_tokens), fmt_tokens(row.output_tokens), fmt_tokens(row.cache_read_tokens),
         fmt_tokens(row.cache_write_tokens), fmt_tokens(row.total_tokens), _percent(row.token_share),
-        fmt_cost(row.total_cost) + ("*" if row.unpriced_records else ""), _percent(row.cost_share),
+        fmt_known_cost(row.total_cost, row.unpriced_records, row.api_calls, compact=True), _percent(row.cost_share),
     ]
 
 

@@ -31,7 +31,10 @@ from sessionstats.validate import check_id
 
 import_app = typer.Typer(
     help="Import token records or stories in bulk (JSON Lines, CSV or TSV: all rows or none), or your Claude Code "
-         "and llm history.",
+         "and llm history.\n\n\b\nExample:\n"
+         "  sessionstats import tokens calls.jsonl --create-sessions\n"
+         "  sessionstats import stories stories.csv --session morning\n"
+         "  sessionstats import claude-code",
     no_args_is_help=True,
 )
 app.add_typer(import_app, name="import")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from decimal import Decimal
 from typing import Annotated
@@ -15,6 +16,7 @@ from sessionstats.cli.options import (
     FormatOption,
     ModelFilterOption,
     PriorityFilterOption,
+    SessionArgument,
     SinceOption,
     TableStyleOption,
     ToneFilterOption,
@@ -22,6 +24,7 @@ from sessionstats.cli.options import (
     UntilOption,
     UserOption,
     count_option,
+    given_session,
     resolve_bucket_zone,
     resolve_format,
     resolve_scope,
@@ -31,19 +34,19 @@ from sessionstats.cli.stats_view import render_side_by_side
 from sessionstats.cli.timeline_view import render_timeline
 from sessionstats.stats import compare_stats, session_stats
 from sessionstats.store import open_store
-from sessionstats.timeline import parse_every, timeline
+from sessionstats.timeline import default_every, parse_every, timeline
 from sessionstats.times import resolve_zone
 from sessionstats.validate import parse_cost
-
-SessionArgument = Annotated[str, typer.Argument(metavar="SESSION_ID", help="Session to report on.")]
 
 
 @app.command("timeline")
 def timeline_command(
-    session_id: SessionArgument,
+    session_id: SessionArgument = None,
     every: Annotated[
-        str, typer.Option("--every", metavar="LENGTH", help="Bucket length: 15m, 30m, hour, 6h, day, week...")
-    ] = "hour",
+        str | None, typer.Option("--every", metavar="LENGTH", show_default=False,
+                                 help="Bucket length: 15m, 30m, hour, 6h, day, week... [default: the shortest that "
+                                      "shows the session in at most 48 buckets]")
+    ] = None,
     since: SinceOption = None,
     until: UntilOption = None,
     model: ModelFilterOption = None,
@@ -65,19 +68,22 @@ def timeline_command(
       sessionstats timeline "$SESSIONSTATS_SESSION" --every 15m
       sessionstats timeline "$SESSIONSTATS_SESSION" --every day --format csv > per-day.csv
     """
-    length = parse_every(every)
+    length = parse_every(every) if every is not None else None
     zone, name = resolve_bucket_zone(tz)
     scope = resolve_scope(since, until, zone, model=model, tone=tone, priority=priority)
     owner = resolve_user(user, db)
     with open_store(db) as store:
-        buckets = timeline(store, session_id, length, user=owner, zone=name, scope=scope)
+        session = given_session(session_id)
+        length = length or default_every(store, session, user=owner, scope=scope)
+        buckets = timeline(store, session, length, user=owner, zone=name, scope=scope)
     sys.stdout.write(render_timeline(buckets, length, resolve_format(fmt), zone, style))
 
 
 @app.command()
 def compare(
     session_ids: Annotated[
-        list[str], typer.Argument(metavar="SESSION_ID SESSION_ID...", help="Two or more sessions.")
+        list[str], typer.Argument(metavar="SESSION SESSION...", help="Two or more sessions (id, name or unique id "
+                                  "prefix); with one, it is compared with $SESSIONSTATS_SESSION.")
     ],
     since: SinceOption = None,
     until: UntilOption = None,
@@ -96,18 +102,25 @@ def compare(
     Example:
       sessionstats compare monday tuesday wednesday
       sessionstats compare monday tuesday --format csv
+      SESSIONSTATS_SESSION=today sessionstats compare yesterday
     """
     zone = resolve_zone(tz)
     scope = resolve_scope(since, until, zone, model=model, tone=tone, priority=priority)
     owner = resolve_user(user, db)
     with open_store(db) as store:
-        rows = compare_stats(store, session_ids, user=owner, scope=scope)
+        rows = compare_stats(store, _with_current(session_ids), user=owner, scope=scope)
     sys.stdout.write(render_side_by_side(rows, resolve_format(fmt), zone, style, scope))
+
+
+def _with_current(session_ids: list[str]) -> list[str]:
+    """One session alone is compared with the current one ($SESSIONSTATS_SESSION), as `show` falls back to it."""
+    current = os.environ.get("SESSIONSTATS_SESSION", "").strip()
+    return [current, *session_ids] if len(session_ids) == 1 and current else session_ids
 
 
 @app.command()
 def check(
-    session_id: SessionArgument,
+    session_id: SessionArgument = None,
     max_cost: Annotated[str | None, typer.Option(metavar="USD", help="Fail once the cost reaches USD.")] = None,
     max_tokens: Annotated[
         int | None, count_option(help="Fail once total tokens reach N.")
@@ -143,7 +156,7 @@ def check(
     scope = resolve_scope(since, until, zone, model=model, tone=tone, priority=priority)
     owner = resolve_user(user, db)
     with open_store(db) as store:
-        stats = session_stats(store, session_id, user=owner, scope=scope)
+        stats = session_stats(store, given_session(session_id), user=owner, scope=scope)
     for warning in check_budget(stats, budget):
         print(f"sessionstats: {warning}", file=sys.stderr)
 

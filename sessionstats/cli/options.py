@@ -27,10 +27,30 @@ UserOption = Annotated[
     typer.Option("--user", envvar="SESSIONSTATS_USER", show_envvar=True,
                  help="Whose sessions to use [default: your login name]."),
 ]
+def complete_session(ctx: typer.Context, typed: str) -> list[tuple[str, str]]:
+    """Shell completion of a session: the user's ids and names that start with what was typed (never an error)."""
+    from sessionstats.sessions import session_choices
+    from sessionstats.store import open_store
+
+    db = ctx.params.get("db")
+    try:
+        user = resolve_user(ctx.params.get("user"), db)
+        with open_store(db) as store:
+            return session_choices(store, typed, user=user)
+    except Exception:  # a completion that fails offers nothing rather than breaking the shell's line
+        return []
+
+
 SessionOption = Annotated[
     str | None,
     typer.Option("--session", "-s", envvar="SESSIONSTATS_SESSION", show_envvar=True, metavar="ID",
-                 help="Session to record into."),
+                 autocompletion=complete_session, help="Session to record into (its id, name or an id prefix)."),
+]
+SessionArgument = Annotated[
+    str | None,
+    typer.Argument(metavar="[SESSION]", envvar="SESSIONSTATS_SESSION", show_envvar=True, show_default=False,
+                   autocompletion=complete_session,
+                   help="The session: its id, its name or a unique id prefix [default: $SESSIONSTATS_SESSION]."),
 ]
 CreateOption = Annotated[
     bool, typer.Option("--create", help="Create the session for you first if it does not exist.")
@@ -53,6 +73,10 @@ FormatOption = Annotated[
 TableStyleOption = Annotated[
     str,
     typer.Option("--fmt", metavar="STYLE", help="tabulate style for table output: simple, github, grid, plain..."),
+]
+
+WideOption = Annotated[
+    bool, typer.Option("--wide", help="Show every column and whole ids, however wide the table gets.")
 ]
 
 SinceOption = Annotated[
@@ -82,6 +106,15 @@ PriorityFilterOption = Annotated[
 ]
 
 
+def given_session(session: str | None, *, can_create: bool = False) -> str:
+    """The session a command was given, or bad input that says the ways to give one."""
+    if session is None or not session.strip():
+        ways = "pass it, or set SESSIONSTATS_SESSION" if not can_create else (
+            "pass --session ID (or -s), set SESSIONSTATS_SESSION, or add --create to make a new one")
+        raise InvalidInput(f"no session given: {ways}", field="session_id")
+    return session
+
+
 def resolve_user(user: str | None, db: str | None) -> str:
     """`--user`, else `$SESSIONSTATS_USER` (via the option), else the login name; on PostgreSQL, the role."""
     if db and db.startswith(POSTGRES_SCHEMES):  # `db` has $SESSIONSTATS_DB through the option
@@ -103,6 +136,16 @@ def resolve_format(fmt: Format | None) -> Format:
     if fmt is not None:
         return fmt
     return Format.table if sys.stdout.isatty() else Format.tsv
+
+
+def table_width(wide: bool) -> int | None:
+    """How wide a table may be: the terminal's width (or $COLUMNS); None with --wide or when not on a terminal."""
+    import os
+    import shutil
+
+    if wide or not (sys.stdout.isatty() or os.environ.get("COLUMNS")):
+        return None
+    return shutil.get_terminal_size().columns
 
 
 def resolve_at(at: str | None, zone: tzinfo | None) -> datetime | None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -17,10 +19,11 @@ from sessionstats.cli.options import (
     TzOption,
     UserOption,
     count_option,
+    given_session,
     resolve_at,
     resolve_user,
 )
-from sessionstats.errors import InvalidInput
+from sessionstats.errors import InvalidInput, SessionNotFound
 from sessionstats.records import (
     Recorded,
     StoryInput,
@@ -68,11 +71,12 @@ def record_story_command(
     if narrative_file is not None:
         narrative = _read_text(narrative_file, "--narrative-file")
     story = StoryInput(
-        session_id=session, title=title, narrative=narrative, tone=tone, priority=priority,  # type: ignore[arg-type]
+        session_id=given_session(session, can_create=True), title=title, narrative=narrative, tone=tone,
+        priority=priority,
         word_count=word_count, duration=duration, id=story_id, created_at=resolve_at(at, resolve_zone(tz)),
     )
     owner = resolve_user(user, db)
-    with open_store(db, write=True, direct=True) as store:
+    with _create_hint(), open_store(db, write=True, direct=True) as store:
         recorded = record_story(store, story, user=owner, create=create)
     _print_recorded(recorded, "story")
 
@@ -163,7 +167,7 @@ def record_tokens_command(
             sys.stdout.buffer.flush()
         taken = parse_response(raw)
     usage = TokenUsageInput(
-        session_id=session,  # type: ignore[arg-type]
+        session_id=given_session(session, can_create=True),
         input_tokens=taken.input_tokens, output_tokens=taken.output_tokens,
         cache_read_tokens=taken.cache_read_tokens, cache_write_tokens=taken.cache_write_tokens,
         cache_write_1h_tokens=taken.cache_write_1h_tokens, model=model or taken.model, provider=provider,
@@ -172,7 +176,7 @@ def record_tokens_command(
     )
     owner = resolve_user(user, db)
     usage = prepare_usage(usage)  # priced before the database is locked: genai-prices takes a while to load
-    with open_store(db, write=True, direct=True) as store:
+    with _create_hint(), open_store(db, write=True, direct=True) as store:
         recorded = record_tokens(store, usage, user=owner, create=create)
     _print_recorded(recorded, "token record", id_to_stderr=pass_through)
 
@@ -200,3 +204,12 @@ def _print_recorded(recorded: Recorded, what: str, *, id_to_stderr: bool = False
         print(f"sessionstats: warning: {recorded.warning}", file=sys.stderr)
     if not recorded.created:
         print(f"sessionstats: {what} {recorded.id} was recorded already; nothing new stored", file=sys.stderr)
+
+
+@contextmanager
+def _create_hint() -> Iterator[None]:
+    """A session a record command cannot find may be one to make: say how."""
+    try:
+        yield
+    except SessionNotFound as error:
+        raise error.with_remedy("add --create to make it") from None

@@ -14,19 +14,25 @@ from sessionstats.cli.options import (
     FormatOption,
     ModelFilterOption,
     PriorityFilterOption,
+    SessionArgument,
     SinceOption,
     TableStyleOption,
     ToneFilterOption,
     TzOption,
     UntilOption,
     UserOption,
+    WideOption,
+    given_session,
     resolve_bucket_zone,
     resolve_format,
     resolve_scope,
     resolve_user,
+    table_width,
 )
 from sessionstats.cli.show_view import ShowRequest, load, render, watch_session
 from sessionstats.cli.stats_view import render_many
+from sessionstats.render import Format
+from sessionstats.sessions import short_ids
 from sessionstats.stats import SORTABLE, list_stats
 from sessionstats.store import open_store
 from sessionstats.times import resolve_zone
@@ -34,7 +40,7 @@ from sessionstats.times import resolve_zone
 
 @app.command()
 def show(
-    session_id: Annotated[str, typer.Argument(metavar="SESSION_ID", help="Session to report on.")],
+    session_id: SessionArgument = None,
     by: Annotated[
         list[Dimension] | None,
         typer.Option("--by", case_sensitive=False, metavar="tone|priority|model|day|hour",
@@ -52,6 +58,7 @@ def show(
     ] = 2.0,
     fmt: FormatOption = None,
     style: TableStyleOption = "simple",
+    wide: WideOption = False,
     tz: TzOption = None,
     db: DbOption = None,
     user: UserOption = None,
@@ -70,9 +77,9 @@ def show(
     """
     zone, name = resolve_bucket_zone(tz) if by else (resolve_zone(tz), None)
     request = ShowRequest(
-        db=db, session_id=session_id, user=resolve_user(user, db),
+        db=db, session_id=given_session(session_id), user=resolve_user(user, db),
         scope=resolve_scope(since, until, zone, model=model, tone=tone, priority=priority),
-        by=list(by or []), zone=zone, zone_name=name, fmt=resolve_format(fmt), style=style,
+        by=list(by or []), zone=zone, zone_name=name, fmt=resolve_format(fmt), style=style, width=table_width(wide),
     )
     if watch:
         watch_session(request, interval)
@@ -94,6 +101,7 @@ def list_command(
     priority: PriorityFilterOption = None,
     fmt: FormatOption = None,
     style: TableStyleOption = "simple",
+    wide: WideOption = False,
     tz: TzOption = None,
     db: DbOption = None,
     user: UserOption = None,
@@ -108,6 +116,8 @@ def list_command(
     zone = resolve_zone(tz)
     scope = resolve_scope(since, until, zone, model=model, tone=tone, priority=priority)
     owner = resolve_user(user, db)
+    shown, width = resolve_format(fmt), table_width(wide)
     with open_store(db) as store:
         rows = list_stats(store, user=owner, sort=sort, descending=not ascending, limit=limit, scope=scope)
-    sys.stdout.write(render_many(rows, resolve_format(fmt), zone, style))
+        ids = short_ids(store, [s.session_id for s in rows], user=owner) if shown is Format.table and width else None
+    sys.stdout.write(render_many(rows, shown, zone, style, width=width, ids=ids))

@@ -7,11 +7,21 @@ from typing import Annotated
 import typer
 
 from sessionstats.cli.app import app
-from sessionstats.cli.options import AtOption, DbOption, TzOption, UserOption, resolve_at, resolve_user
+from sessionstats.cli.options import (
+    AtOption,
+    DbOption,
+    TzOption,
+    UserOption,
+    complete_session,
+    resolve_at,
+    resolve_user,
+)
 from sessionstats.sessions import (
     create_session,
+    delete_record,
     delete_session,
     end_session,
+    find_record,
     rename_session,
     require_session,
     start_session,
@@ -20,7 +30,10 @@ from sessionstats.store import open_store
 from sessionstats.times import resolve_zone
 from sessionstats.validate import parse_settings
 
-SessionArgument = Annotated[str, typer.Argument(metavar="SESSION_ID", help="The session's id.")]
+SessionArgument = Annotated[
+    str, typer.Argument(metavar="SESSION", autocompletion=complete_session,
+                        help="The session: its id, its name or a unique id prefix."),
+]
 
 
 @app.command()
@@ -31,6 +44,8 @@ def new(
         list[str] | None,
         typer.Option("--setting", metavar="KEY=VALUE", help="A setting to keep with the session (repeatable)."),
     ] = None,
+    at: AtOption = None,
+    tz: TzOption = None,
     db: DbOption = None,
     user: UserOption = None,
 ) -> None:
@@ -43,7 +58,8 @@ def new(
     settings = parse_settings(setting or [])
     owner = resolve_user(user, db)
     with open_store(db, write=True, direct=True) as store:
-        session = create_session(store, user=owner, name=name, session_id=session_id, settings=settings)
+        session = create_session(store, user=owner, name=name, session_id=session_id, settings=settings,
+                                 at=resolve_at(at, resolve_zone(tz)))
     print(session.id)
 
 
@@ -107,8 +123,38 @@ def delete(
     owner = resolve_user(user, db)
     if not yes:
         with open_store(db, direct=True) as store:  # closed again while the person decides
-            require_session(store, session_id, user=owner)
-        typer.confirm(f"Delete session {session_id!r} with its stories and token records?", abort=True, err=True)
+            session = require_session(store, session_id, user=owner)
+        session_id = session.id  # the one the person agreed to, whatever a name or prefix names by then
+        named = f" ({session.name})" if session.name else ""
+        typer.confirm(f"Delete session {session_id!r}{named} with its stories and token records?", abort=True,
+                      err=True)
     with open_store(db, write=True, direct=True) as store:
-        stories, tokens = delete_session(store, session_id, user=owner)
-    typer.echo(f"deleted session {session_id!r}: {stories:,} stories, {tokens:,} token records", err=True)
+        session, stories, tokens = delete_session(store, session_id, user=owner)
+    typer.echo(f"deleted session {session.id!r}: {stories:,} stories, {tokens:,} token records", err=True)
+
+
+@app.command("delete-record")
+def delete_record_command(
+    record_id: Annotated[str, typer.Argument(metavar="RECORD_ID", help="The story's or token record's id.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    db: DbOption = None,
+    user: UserOption = None,
+) -> None:
+    """Delete one wrong story or token record; the rest of its session stays.
+
+    A story's token records stay too (they were billed); they then count under no story.
+    'sessionstats calls' and 'sessionstats stories' show the ids.
+
+    \b
+    Example:
+      sessionstats delete-record 01a20db6-eb22-70e6-a4a9-067ea969acbd
+    """
+    owner = resolve_user(user, db)
+    if not yes:
+        with open_store(db, direct=True) as store:  # closed again while the person decides
+            record = find_record(store, record_id, user=owner)
+        typer.confirm(f"Delete {record.kind} {record.id!r} ({record.label}) of session {record.session_id!r}?",
+                      abort=True, err=True)
+    with open_store(db, write=True, direct=True) as store:
+        record = delete_record(store, record_id, user=owner)
+    typer.echo(f"deleted {record.kind} {record.id!r} ({record.label}) of session {record.session_id!r}", err=True)

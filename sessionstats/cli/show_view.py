@@ -30,6 +30,7 @@ class ShowRequest:
     zone_name: str | None  # the zone days and hours are cut in, with --by
     fmt: Format
     style: str
+    width: int | None = None  # of a table: the terminal's, None for no limit
 
 
 def load(request: ShowRequest) -> Snapshot:
@@ -51,7 +52,7 @@ def render(request: ShowRequest, snapshot: Snapshot, changes: dict[str, str] | N
         return render_breakdown_rows(split, fmt, zone) if split else to_delimited(
             [stats.as_dict()], FIGURES, "," if fmt is Format.csv else "\t", zone)
     text = render_one(stats, fmt, zone, request.style, request.scope, changes)
-    return text + ("\n" + render_breakdown_table(split, zone, request.style) if split else "")
+    return text + ("\n" + render_breakdown_table(split, zone, request.style, request.width) if split else "")
 
 
 def watch_session(request: ShowRequest, interval: float) -> None:

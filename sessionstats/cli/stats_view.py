@@ -9,8 +9,11 @@ from typing import Any
 from sessionstats.render import (
     EMPTY,
     Format,
+    cost_notes,
+    fitted_table,
     fmt_cost,
     fmt_duration,
+    fmt_known_cost,
     fmt_number,
     fmt_time,
     fmt_tokens,
@@ -19,7 +22,7 @@ from sessionstats.render import (
     to_json,
 )
 from sessionstats.scope import Scope
-from sessionstats.stats import FIGURES, SessionStats
+from sessionstats.stats import FIGURES, MIN_RATE_SECONDS, SessionStats
 
 Shown = Callable[[Any, "tzinfo | None"], str]
 
@@ -34,6 +37,19 @@ def _count(value: Any, zone: tzinfo | None) -> str:
 
 def _cost(value: Any, zone: tzinfo | None) -> str:
     return fmt_cost(value)
+
+
+_COST_FIGURES = {"total_cost", "cost_per_story", "cost_per_1k_words", "cost_per_hour"}
+
+
+def _figure(stats: SessionStats, key: str, shown: Shown, zone: tzinfo | None, *, compact: bool = False) -> str:
+    """One figure for a person: a cost no call was priced for is 'unknown', a partly priced total says so."""
+    if key == "total_cost":
+        return fmt_known_cost(stats.total_cost, stats.unpriced_records, stats.api_calls, compact=compact)
+    value = getattr(stats, key)
+    if key in _COST_FIGURES and value is not None and stats.api_calls and stats.unpriced_records >= stats.api_calls:
+        return "unknown"
+    return shown(value, zone)
 
 
 def _places(places: int) -> Shown:
@@ -71,9 +87,9 @@ def render_one(stats: SessionStats, fmt: Format, zone: tzinfo | None, style: str
     """`show`: two tables for a person (with a column of changes when watching), one record for a machine."""
     if fmt is not Format.table:
         return _machine([stats], fmt, zone, single=True)
-    overview = [(label, shown(getattr(stats, key), zone)) for label, key, shown in OVERVIEW]
+    overview = [(label, _figure(stats, key, shown, zone)) for label, key, shown in OVERVIEW]
     overview += [("Counting", text) for text in scope_lines(scope, zone)]
-    metrics = [[label, shown(getattr(stats, key), zone)] for label, key, shown in METRICS]
+    metrics = [[label, _figure(stats, key, shown, zone)] for label, key, shown in METRICS]
     headers: list[str] = []
     if changes is not None:
         headers = ["Figure", "Value", "Since last refresh"]
@@ -83,9 +99,9 @@ def render_one(stats: SessionStats, fmt: Format, zone: tzinfo | None, style: str
         "Session Overview", table(overview, tablefmt=style, text_columns=2), "",
         "Performance Metrics", table(metrics, headers, tablefmt=style),
     ]
-    note = unpriced_note(stats)
-    if note:
-        parts += ["", note]
+    notes = [note for note in (unpriced_note(stats), rates_note(stats)) if note]
+    if notes:
+        parts += ["", *notes]
     return "\n".join(parts) + "\n"
 
 
@@ -96,7 +112,7 @@ def render_side_by_side(rows: Sequence[SessionStats], fmt: Format, zone: tzinfo 
         return _machine(rows, fmt, zone, single=False)
     in_metrics = {key for _, key, _ in METRICS}
     figures = [row for row in OVERVIEW[2:] if row[1] not in in_metrics] + METRICS  # name and id head the columns
-    lines = [[label, *(shown(getattr(s, key), zone) for s in rows)] for label, key, shown in figures]
+    lines = [[label, *(_figure(s, key, shown, zone, compact=True) for s in rows)] for label, key, shown in figures]
     headers = ["", *(s.session_id if not s.name else f"{s.name} ({s.session_id})" for s in rows)]
     parts = [table(lines, headers, tablefmt=style)]
     parts += [f"Counting: {text}" for text in scope_lines(scope, zone)]
@@ -104,23 +120,29 @@ def render_side_by_side(rows: Sequence[SessionStats], fmt: Format, zone: tzinfo 
     return "\n".join(parts) + "\n"
 
 
-def render_many(rows: Sequence[SessionStats], fmt: Format, zone: tzinfo | None, style: str) -> str:
-    """`list`: one line per session."""
+_LIST_HEADERS = ["Id", "Name", "State", "Stories", "API calls", "Input", "Output", "Cache", "Total tokens", "Cost",
+                 "Created"]
+# What a narrow terminal loses first: the creation time, then the token detail, then the state.
+_LIST_DROPPED = ["Created", "Cache", "Input", "Output", "API calls", "State"]
+
+
+def render_many(rows: Sequence[SessionStats], fmt: Format, zone: tzinfo | None, style: str, *,
+                width: int | None = None, ids: Mapping[str, str] | None = None) -> str:
+    """`list`: one line per session, fitted to `width` with the `ids` given (short ones) in place of the whole."""
     if fmt is not Format.table:
         return _machine(rows, fmt, zone, single=False)
-    headers = ["Id", "Name", "State", "Stories", "API calls", "Input", "Output", "Cache", "Total tokens",
-               "Cost", "Created"]
+    if not rows:
+        return "no sessions\n"
     body = [
-        [s.session_id, s.name or "-", s.status, fmt_tokens(s.story_count), fmt_tokens(s.api_calls),
-         fmt_tokens(s.input_tokens), fmt_tokens(s.output_tokens),
+        [(ids or {}).get(s.session_id, s.session_id), s.name or "-", s.status, fmt_tokens(s.story_count),
+         fmt_tokens(s.api_calls), fmt_tokens(s.input_tokens), fmt_tokens(s.output_tokens),
          fmt_tokens(s.cache_read_tokens + s.cache_write_tokens), fmt_tokens(s.total_tokens),
-         fmt_cost(s.total_cost) + ("*" if s.unpriced_records else ""), fmt_time(s.created_at, zone)]
+         fmt_known_cost(s.total_cost, s.unpriced_records, s.api_calls, compact=True), fmt_time(s.created_at, zone)]
         for s in rows
     ]
-    text = table(body, headers, tablefmt=style, text_columns=3) + "\n" if body else "no sessions\n"
-    if any(s.unpriced_records for s in rows):
-        text += "* some API calls have no known cost; the total covers the priced ones only.\n"
-    return text
+    text = fitted_table(body, _LIST_HEADERS, width=width, left={"Id", "Name", "State"}, drop=_LIST_DROPPED,
+                        shrink="Name", tablefmt=style)
+    return text + "\n" + cost_notes([(s.unpriced_records, s.api_calls) for s in rows], "session")
 
 
 def scope_lines(scope: Scope | None, zone: tzinfo | None) -> list[str]:
@@ -135,6 +157,14 @@ def scope_lines(scope: Scope | None, zone: tzinfo | None) -> list[str]:
     lines += [f"{name} {value}" for name, value in
               (("model", scope.model), ("tone", scope.tone), ("priority", scope.priority)) if value is not None]
     return lines
+
+
+def rates_note(stats: SessionStats) -> str:
+    """Why the rates per hour are '-' although the session has an active span."""
+    if stats.active_seconds is None or stats.active_seconds >= MIN_RATE_SECONDS:
+        return ""
+    return (f"note: the active span is {fmt_duration(stats.active_seconds)}; rates per hour are shown from "
+            f"{MIN_RATE_SECONDS} seconds on.")
 
 
 def unpriced_note(stats: SessionStats) -> str:

@@ -7,7 +7,17 @@ from collections.abc import Sequence
 from datetime import timedelta, tzinfo
 from decimal import Decimal
 
-from sessionstats.render import Format, fmt_cost, fmt_time, fmt_tokens, table, to_delimited, to_json
+from sessionstats.render import (
+    Format,
+    cost_notes,
+    fmt_cost,
+    fmt_known_cost,
+    fmt_time,
+    fmt_tokens,
+    table,
+    to_delimited,
+    to_json,
+)
 from sessionstats.timeline import BUCKET_FIGURES, Bucket
 
 CHART_HEIGHT = 12  # rows per chart
@@ -29,13 +39,11 @@ def render_timeline(buckets: Sequence[Bucket], every: timedelta, fmt: Format, zo
     one_day = len({label[:10] for label in labels}) == 1
     ticks = [label[11:] if one_day and every < timedelta(days=1) else label[5:] for label in labels]
     body = [[label, fmt_tokens(b.story_count), fmt_tokens(b.api_calls), fmt_tokens(b.total_tokens),
-             fmt_cost(b.total_cost) + ("*" if b.unpriced_records else "")] for label, b in zip(labels, buckets,
-                                                                                             strict=True)]
+             fmt_known_cost(b.total_cost, b.unpriced_records, b.api_calls, compact=True)]
+            for label, b in zip(labels, buckets, strict=True)]
     figures = table(body, ["Bucket", "Stories", "API calls", "Tokens", "Cost"], tablefmt=style)
     text = f"{chart(buckets, ticks)}\n\n{figures}\n"
-    if any(b.unpriced_records for b in buckets):
-        text += "* some API calls in this bucket have no known cost; its cost covers the priced ones only.\n"
-    return text
+    return text + cost_notes([(b.unpriced_records, b.api_calls) for b in buckets], "bucket")
 
 
 def chart(buckets: Sequence[Bucket], labels: Sequence[str]) -> str:
