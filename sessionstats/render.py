@@ -158,15 +158,23 @@ def to_json(value: Any, zone: tzinfo | None = None, indent: int = 2) -> str:
     return _json(value, zone, indent, 0)
 
 
-def to_delimited(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], delimiter: str,
+def to_delimited(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], fmt: Format,
                  zone: tzinfo | None = None) -> str:
-    """CSV or TSV with a header line; values exact, as `exact_text` gives them."""
+    """CSV (`fmt` csv) or TSV (otherwise) with a header line; values exact, as `exact_text` gives them."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+    writer = csv.writer(buffer, delimiter="," if fmt is Format.csv else "\t", lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
         writer.writerow([exact_text(row.get(column), zone) for column in columns])
     return buffer.getvalue()
+
+
+def to_machine(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: Format,
+               zone: tzinfo | None = None) -> str:
+    """Records for a machine: a JSON array, or CSV/TSV with a header line."""
+    if fmt is Format.json:
+        return to_json(list(rows), zone) + "\n"
+    return to_delimited(rows, columns, fmt, zone)
 
 
 def _json(value: Any, zone: tzinfo | None, indent: int, depth: int) -> str:

@@ -10,6 +10,8 @@ from pathlib import Path
 from codex_logs import Rollout, rollout, write_home
 from conftest import snapshot, table_of
 
+from sessionstats.pricing import price_data_version
+
 
 def totals(cli) -> dict[str, tuple[int, int, int, int]]:
     rows = table_of(cli.db, """SELECT session_id, count(*), sum(input_tokens), sum(cache_read_tokens),
@@ -125,7 +127,8 @@ def test_an_unknown_model_stays_unpriced_and_is_named(cli, tmp_path: Path) -> No
     _call(log, 100, 0, 10, 0)
     log.write()
     result = cli("import", "codex", str(tmp_path / "codex"))
-    assert "model 'gpt-99-imaginary' is not in the price data; 1 records stored with an unknown cost" in result.stderr
+    assert (f"model 'gpt-99-imaginary' is not in the price data (genai-prices {price_data_version()}); "
+            "1 records stored with an unknown cost") in result.stderr
     assert table_of(cli.db, "SELECT estimated_cost, cost_source FROM token_usage") == [(None, "unknown")]
 
 

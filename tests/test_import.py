@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from conftest import db_argument, snapshot, table_of
 
+from sessionstats.pricing import price_data_version
 from sessionstats.records import count_words
 
 TOKEN_ROWS = [
@@ -62,7 +63,8 @@ def test_each_format_imports_exact_values(sessions, tmp_path, extension):
     result = sessions("import", "tokens", str(path))
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""
-    assert "warning: model 'mystery-9' is not in the price data; 1 records stored with an unknown cost" in result.stderr
+    assert (f"warning: model 'mystery-9' is not in the price data (genai-prices {price_data_version()}); "
+            "1 records stored with an unknown cost") in result.stderr
     assert "\nsessionstats: imported 4 token records into 2 sessions in " in result.stderr
     assert table_of(sessions.db, STORED) == EXPECTED
 

@@ -10,6 +10,8 @@ from pathlib import Path
 from conftest import snapshot, table_of
 from opencode_logs import add_legacy_only, create_database, write_dir
 
+from sessionstats.pricing import price_data_version
+
 
 def totals(cli) -> dict[str, tuple[int, ...]]:
     rows = table_of(cli.db, """SELECT session_id, count(*), sum(input_tokens), sum(output_tokens),
@@ -85,7 +87,8 @@ def test_an_unknown_provider_is_priced_by_its_model_and_an_unknown_model_stays_u
     con.commit()
     con.close()
     result = cli("import", "opencode", str(made.root))
-    assert "model 'big-pickle' is not in the price data; 1 records stored with an unknown cost" in result.stderr
+    assert (f"model 'big-pickle' is not in the price data (genai-prices {price_data_version()}); "
+            "1 records stored with an unknown cost") in result.stderr
     unpriced = table_of(cli.db, "SELECT model FROM token_usage WHERE estimated_cost IS NULL")
     assert unpriced == [("big-pickle",)]
 

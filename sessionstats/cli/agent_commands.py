@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sessionstats.cli.import_commands import import_app
+from sessionstats.cli.messages import warn_unknown_models
 from sessionstats.cli.options import DbOption, UserOption, resolve_user
 from sessionstats.cli.progress import StepProgress
 from sessionstats.errors import InvalidInput
@@ -51,9 +52,7 @@ def report(summary: SourceSummary) -> None:
               (summary.written.created_sessions, "sessions created")]
     print(line + "".join(f"; {count:,} {what}" for count, what in extras if count), file=sys.stderr)
     report_notes(summary)
-    for model, records in summary.written.unknown_models.items():
-        print(f"sessionstats: warning: model {model!r} is not in the price data; "
-              f"{records:,} records stored with an unknown cost", file=sys.stderr)
+    warn_unknown_models(summary.written.unknown_models)
     if summary.drift:
         print(f"sessionstats: warning: {summary.drift}", file=sys.stderr)
 

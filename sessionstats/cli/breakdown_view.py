@@ -49,7 +49,7 @@ def breakdown_records(breakdown: Breakdown) -> dict[str, object]:
 def render_breakdown_rows(breakdown: Breakdown, fmt: Format, zone: tzinfo | None) -> str:
     """CSV or TSV: one line per group, the dimensions first."""
     rows = [row.as_dict() for row in breakdown.rows]
-    return to_delimited(rows, breakdown.columns, "," if fmt is Format.csv else "\t", zone)
+    return to_delimited(rows, breakdown.columns, fmt, zone)
 
 
 def with_breakdown(stats: SessionStats, breakdown: Breakdown) -> dict[str, object]:

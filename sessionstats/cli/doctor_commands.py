@@ -7,7 +7,7 @@ import sys
 from sessionstats.cli.app import app
 from sessionstats.cli.options import DbOption, FormatOption, UserOption, resolve_format, resolve_user
 from sessionstats.doctor import Finding, diagnose
-from sessionstats.render import Format, table, to_delimited, to_json
+from sessionstats.render import Format, table, to_machine
 
 
 @app.command()
@@ -23,11 +23,8 @@ def doctor(fmt: FormatOption = None, db: DbOption = None, user: UserOption = Non
     """
     findings = diagnose(db, user=resolve_user(user, db))
     shown = resolve_format(fmt)
-    if shown is Format.json:
-        sys.stdout.write(to_json([f.as_dict() for f in findings]) + "\n")
-    elif shown is not Format.table:
-        sys.stdout.write(to_delimited([f.as_dict() for f in findings], ["check", "ok", "detail", "remedy"],
-                                      "," if shown is Format.csv else "\t"))
+    if shown is not Format.table:
+        sys.stdout.write(to_machine([f.as_dict() for f in findings], ["check", "ok", "detail", "remedy"], shown))
     else:
         sys.stdout.write(table([_line(f) for f in findings], ["Check", "", "Detail"], text_columns=3) + "\n")
 

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from sessionstats.cli.import_commands import import_app
+from sessionstats.cli.messages import warn_unknown_models
 from sessionstats.cli.options import DbOption, UserOption, resolve_user
 from sessionstats.cli.progress import StepProgress
 from sessionstats.history.claude_code import HistoryResult, import_claude_code
@@ -45,7 +46,7 @@ def import_claude_code_command(dirs: DirsArgument = None, db: DbOption = None, u
 
 def report_history(result: HistoryResult, seconds: float) -> None:
     """The import's summary on stderr."""
-    _warn_unknown(result.unknown_models)
+    warn_unknown_models(result.unknown_models)
     line = (f"sessionstats: read {result.files:,} log files; imported {result.imported:,} token records into "
             f"{result.sessions:,} sessions in {seconds:.1f} s")
     extras = [(result.updated, "updated to a bigger copy"), (result.duplicates, "duplicate copies skipped"),
@@ -84,11 +85,6 @@ def import_llm_command(
     extras = [(result.skipped, "responses were imported already and skipped"),
               (result.no_usage, "responses without token counts skipped"),
               (written.created_sessions, "sessions created")]
-    _warn_unknown(written.unknown_models)
+    warn_unknown_models(written.unknown_models)
     print(line + "".join(f"; {count:,} {what}" for count, what in extras if count), file=sys.stderr)
 
-
-def _warn_unknown(unknown: dict[str, int]) -> None:
-    for model, records in unknown.items():
-        print(f"sessionstats: warning: model {model!r} is not in the price data; "
-              f"{records:,} records stored with an unknown cost", file=sys.stderr)

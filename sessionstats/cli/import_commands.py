@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from sessionstats.cli.app import app
+from sessionstats.cli.messages import warn_unknown_models
 from sessionstats.cli.options import DbOption, TzOption, UserOption, resolve_user
 from sessionstats.cli.progress import StepProgress
 from sessionstats.errors import InvalidInput
@@ -134,9 +135,7 @@ def _zone_name(tz: str | None) -> str | None:
 
 
 def _report(result: ImportResult, seconds: float) -> None:
-    for model, records in result.unknown_models.items():
-        print(f"sessionstats: warning: model {model!r} is not in the price data; "
-              f"{records:,} records stored with an unknown cost", file=sys.stderr)
+    warn_unknown_models(result.unknown_models)
     line = (f"sessionstats: imported {result.imported:,} {result.what} into {result.sessions:,} sessions "
             f"in {seconds:.1f} s")
     if result.skipped:

@@ -9,10 +9,10 @@ from typing import Annotated
 import typer
 
 from sessionstats.cli.app import app
+from sessionstats.cli.messages import warn_unknown_models
 from sessionstats.cli.options import DbOption, FormatOption, TableStyleOption, UserOption, resolve_format, resolve_user
 from sessionstats.errors import InvalidInput
-from sessionstats.pricing import price_data_version
-from sessionstats.render import Format, fmt_cost, fmt_tokens, table, to_delimited, to_json
+from sessionstats.render import Format, fmt_cost, fmt_tokens, table, to_machine
 from sessionstats.reprice import REPRICE_FIGURES, RepriceResult, reprice
 from sessionstats.store import open_store
 
@@ -45,9 +45,7 @@ def reprice_command(
     with open_store(db, write=not dry_run) as store:
         result = reprice(store, user=owner, session_ids=None if all_sessions else session_ids, dry_run=dry_run)
     sys.stdout.write(render_reprice(result, resolve_format(fmt), style))
-    for model, records in result.unknown_models.items():
-        print(f"sessionstats: warning: model {model!r} is not in the price data (genai-prices "
-              f"{price_data_version()}); {records:,} records keep an unknown cost", file=sys.stderr)
+    warn_unknown_models(result.unknown_models, outcome="keep an unknown cost")
     what = "would change" if dry_run else "changed"
     print(f"sessionstats: {what} {result.changed:,} estimated costs in {len(result.sessions):,} sessions"
           + (" (dry run: nothing written)" if dry_run else ""), file=sys.stderr)
@@ -55,12 +53,9 @@ def reprice_command(
 
 def render_reprice(result: RepriceResult, fmt: Format, style: str) -> str:
     """One line per session: records, costs before and after, the difference."""
-    rows = [s.as_dict() for s in result.sessions]
-    if fmt is Format.json:
-        return to_json(rows) + "\n"
     if fmt is not Format.table:
-        return to_delimited(rows, REPRICE_FIGURES, "," if fmt is Format.csv else "\t")
-    if not rows:
+        return to_machine([s.as_dict() for s in result.sessions], REPRICE_FIGURES, fmt)
+    if not result.sessions:
         return "no estimated costs to reprice\n"
     headers = ["Session", "Records", "Changed", "Before", "After", "Difference", "Unpriced before", "Unpriced after"]
     body = [[s.session_id, fmt_tokens(s.records), fmt_tokens(s.changed), fmt_cost(s.cost_before),

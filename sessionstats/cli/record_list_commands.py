@@ -39,8 +39,7 @@ from sessionstats.render import (
     fmt_known_cost,
     fmt_time,
     fmt_tokens,
-    to_delimited,
-    to_json,
+    to_machine,
 )
 from sessionstats.session_records import CALL_FIELDS, STORY_FIELDS, CallLine, StoryLine, session_calls, session_stories
 from sessionstats.store import open_store
@@ -116,11 +115,8 @@ TableMaker = Callable[[Sequence[Any], tzinfo | None, str, "int | None"], str]
 
 def _emit(lines: Sequence[Any], fields: list[str], as_table: TableMaker, fmt: Format, zone: tzinfo | None,
           style: str, width: int | None) -> None:
-    if fmt is Format.json:
-        sys.stdout.write(to_json([line.as_dict() for line in lines], zone) + "\n")
-    elif fmt is not Format.table:
-        sys.stdout.write(to_delimited([line.as_dict() for line in lines], fields, "," if fmt is Format.csv else "\t",
-                                      zone))
+    if fmt is not Format.table:
+        sys.stdout.write(to_machine([line.as_dict() for line in lines], fields, fmt, zone))
     elif not lines:
         sys.stdout.write("no records in scope\n")
     else:

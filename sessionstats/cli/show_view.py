@@ -50,7 +50,7 @@ def render(request: ShowRequest, snapshot: Snapshot, changes: dict[str, str] | N
         return to_json(with_breakdown(stats, split) if split else stats.as_dict(), zone) + "\n"
     if fmt is not Format.table:
         return render_breakdown_rows(split, fmt, zone) if split else to_delimited(
-            [stats.as_dict()], FIGURES, "," if fmt is Format.csv else "\t", zone)
+            [stats.as_dict()], FIGURES, fmt, zone)
     text = render_one(stats, fmt, zone, request.style, request.scope, changes)
     return text + ("\n" + render_breakdown_table(split, zone, request.style, request.width) if split else "")
 

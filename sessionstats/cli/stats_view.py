@@ -178,4 +178,4 @@ def _machine(rows: Sequence[SessionStats], fmt: Format, zone: tzinfo | None, *, 
     dicts = [s.as_dict() for s in rows]
     if fmt is Format.json:
         return to_json(dicts[0] if single else dicts, zone) + "\n"
-    return to_delimited(dicts, FIGURES, "," if fmt is Format.csv else "\t", zone)
+    return to_delimited(dicts, FIGURES, fmt, zone)

@@ -15,8 +15,7 @@ from sessionstats.render import (
     fmt_time,
     fmt_tokens,
     table,
-    to_delimited,
-    to_json,
+    to_machine,
 )
 from sessionstats.timeline import BUCKET_FIGURES, Bucket
 
@@ -28,11 +27,8 @@ Y_TICKS = 3
 def render_timeline(buckets: Sequence[Bucket], every: timedelta, fmt: Format, zone: tzinfo | None,
                     style: str) -> str:
     """Chart and figures for a person; the series alone for a machine."""
-    dicts = [bucket.as_dict() for bucket in buckets]
-    if fmt is Format.json:
-        return to_json(dicts, zone) + "\n"
     if fmt is not Format.table:
-        return to_delimited(dicts, BUCKET_FIGURES, "," if fmt is Format.csv else "\t", zone)
+        return to_machine([bucket.as_dict() for bucket in buckets], BUCKET_FIGURES, fmt, zone)
     if not buckets:
         return "no records in scope\n"
     labels = [_label(bucket, every, zone) for bucket in buckets]
