@@ -116,6 +116,10 @@ class Breakdown:
     def columns(self) -> list[str]:
         return [*self.dimensions, *BREAKDOWN_FIGURES]
 
+    def as_dict(self) -> dict[str, Any]:
+        """The breakdown as JSON takes it: its dimensions and its rows."""
+        return {"by": [str(d) for d in self.dimensions], "rows": [row.as_dict() for row in self.rows]}
+
 
 def breakdown(store: Store, totals: SessionStats, dimensions: list[Dimension], *, user: str,
               zone: str = "UTC", scope: Scope = EVERYTHING) -> Breakdown:

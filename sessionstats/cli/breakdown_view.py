@@ -32,7 +32,7 @@ def render_breakdown_table(breakdown: Breakdown, zone: tzinfo | None, style: str
 
 def breakdown_records(breakdown: Breakdown) -> dict[str, object]:
     """The breakdown as JSON takes it: its dimensions and its rows."""
-    return {"by": [str(d) for d in breakdown.dimensions], "rows": [row.as_dict() for row in breakdown.rows]}
+    return breakdown.as_dict()
 
 
 def render_breakdown_rows(breakdown: Breakdown, fmt: Format, zone: tzinfo | None) -> str:
