@@ -92,6 +92,7 @@ class BreakdownRow:
     cost_share: float | None
 
     def as_dict(self) -> dict[str, Any]:
+        """The group's dimension values, then its figures, as the CLI's JSON and CSV carry them."""
         figures = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "group"}
         return {**self.group, **figures}
 

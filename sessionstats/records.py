@@ -36,6 +36,8 @@ class Recorded:
 
 @dataclass(frozen=True)
 class StoryInput:
+    """One story to record; its word count is counted from the narrative when not given."""
+
     session_id: str
     title: str
     narrative: str | None = None
@@ -49,6 +51,8 @@ class StoryInput:
 
 @dataclass(frozen=True)
 class TokenUsageInput:
+    """One API call's token usage to record; counts as the Anthropic API gives them (input is uncached)."""
+
     session_id: str
     input_tokens: int
     output_tokens: int

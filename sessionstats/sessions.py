@@ -16,6 +16,8 @@ from sessionstats.validate import check_id, check_label
 
 @dataclass(frozen=True)
 class Session:
+    """A session as stored: its owner, name, settings, broadcast status and times (naive UTC)."""
+
     id: str
     user_id: str
     name: str | None
