@@ -24,8 +24,8 @@ _EXPORTS = {
     "to_json": "sessionstats.api",
     "SessionHandle": "sessionstats.session_api",
     "StoryDraft": "sessionstats.session_api",
-    "track": "sessionstats.track",
-    "TrackWarning": "sessionstats.track",
+    "track": "sessionstats.tracking",
+    "TrackWarning": "sessionstats.tracking",
     "Recorded": "sessionstats.records",
     "TokenUsageInput": "sessionstats.records",
     "Session": "sessionstats.sessions",
@@ -88,7 +88,7 @@ if TYPE_CHECKING:
     from sessionstats.sessions import Session
     from sessionstats.stats import SessionStats
     from sessionstats.timeline import Bucket
-    from sessionstats.track import TrackWarning, track
+    from sessionstats.tracking import TrackWarning, track
 
 
 def __getattr__(name: str) -> Any:

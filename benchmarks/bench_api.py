@@ -1,0 +1,127 @@
+"""The Python API's speed: one record in a warm process, what `track` adds to a call, and `record_many`.
+
+    python benchmarks/bench_api.py [--runs 30] [--rows 1000000]
+
+1. Recording one call through the API (`session.record_tokens`, given cost and priced from the model) in
+   this warm process, against a copy of the cached 1m database (1,000,000 token records), next to a
+   `record-tokens` process on the same copy. Target: API median under 35 ms, and at most a fifth of the
+   process's.
+2. `track`: the same non-streamed `messages.create` through a real Anthropic client on a mocked transport,
+   tracked and untracked; the difference is what tracking adds to an LLM call (target: under 35 ms).
+3. `record_many` of `--rows` token records into a fresh database (one transaction, through the bulk import).
+   Target: at least 250,000 rows per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from generate import data_path, ensure
+from timing import Command, copy_file, product_argv, run_once
+
+import sessionstats
+
+TARGET_RECORD_MS = 35.0
+TARGET_ROWS_PER_SECOND = 250_000
+FIXTURE = Path(__file__).parent.parent / "tests" / "fixtures" / "responses" / "anthropic_message.json"
+
+
+def median_ms(action: Callable[[], object], runs: int) -> float:
+    """Median wall milliseconds of `runs` calls, after three untimed ones."""
+    for _ in range(3):
+        action()
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def record_one(folder: Path, runs: int) -> list[tuple[str, float]]:
+    meta = ensure("1m")
+    db = folder / "1m.duckdb"
+    copy_file(data_path("1m"), db)
+    user, session_id = meta["user"], meta["big_session"]["id"]
+    session = sessionstats.connect(db, user=user).session(session_id)
+    given = median_ms(lambda: session.record_tokens(1200, 350, cost="0.0089"), runs)
+    priced = median_ms(lambda: session.record_tokens(1200, 350, model="claude-sonnet-4-5"), runs)
+    command = Command([*product_argv(), "record-tokens", "-s", session_id, "--input", "1200", "--output", "350",
+                       "--cost", "0.0089"], env={"SESSIONSTATS_DB": str(db), "SESSIONSTATS_USER": user})
+    run_once(command)
+    process = statistics.median(run_once(command)[0] * 1000 for _ in range(max(5, runs // 3)))
+    return [("API record_tokens, given cost", given), ("API record_tokens, priced from the model", priced),
+            ("record-tokens process, given cost", process)]
+
+
+def track_overhead(folder: Path, runs: int) -> list[tuple[str, float]]:
+    try:
+        import anthropic
+    except ImportError:
+        return [("track: n/a (pip install anthropic)", float("nan"))]
+    body = FIXTURE.read_bytes()
+    base = next(k for k in type(anthropic.Anthropic(api_key="k")._client).__mro__ if k.__module__.startswith("httpx"))
+    http = sys.modules[base.__module__.split(".")[0]]
+
+    def client() -> object:
+        def answer(request: object) -> object:
+            return http.Response(200, headers={"content-type": "application/json"}, content=iter([body]))
+
+        transport = http.MockTransport(answer)
+        return anthropic.Anthropic(api_key="k", max_retries=0, http_client=http.Client(transport=transport))
+
+    def call(sdk: object) -> Callable[[], object]:
+        return lambda: sdk.messages.create(model="claude-sonnet-4-5", max_tokens=10,  # type: ignore[attr-defined]
+                                           messages=[{"role": "user", "content": "hi"}])
+
+    db = sessionstats.connect(folder / "track.duckdb", user="bench")
+    session = db.new_session(id="tracked")
+    plain = median_ms(call(client()), runs)
+    tracked = median_ms(call(sessionstats.track(client(), session=session)), runs)
+    return [("messages.create, untracked (mocked transport)", plain), ("messages.create, tracked", tracked),
+            ("what track adds", tracked - plain)]
+
+
+def records(rows: int, sessions: int = 1200) -> Iterator[dict]:
+    for n in range(rows):
+        yield {"session_id": f"session-{n % sessions:05d}", "model": "claude-sonnet-4-5",
+               "input_tokens": n % 4000, "output_tokens": n % 1500, "cache_read_tokens": n % 20000,
+               "request_id": f"req_{n:09d}", "created_at": f"2025-{1 + n % 12:02d}-{1 + n % 28:02d}T10:00:00"}
+
+
+def record_many(folder: Path, rows: int) -> list[tuple[str, float]]:
+    db = sessionstats.connect(folder / "many.duckdb", user="bench")
+    started = time.perf_counter()
+    result = db.record_many(records(rows), create_sessions=True)
+    seconds = time.perf_counter() - started
+    assert result.imported == rows, result
+    return [(f"record_many of {rows:,} records: seconds", seconds), ("record_many rows/s", rows / seconds)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="sessionstats-bench-api-") as name:
+        folder = Path(name)
+        figures = record_one(folder, args.runs) + track_overhead(folder, args.runs) + record_many(folder, args.rows)
+    width = max(len(label) for label, _ in figures)
+    print(f"{'measure':<{width}}  figure")
+    for label, value in figures:
+        shown = f"{value:,.0f}" if "rows/s" in label else f"{value:,.2f}" + ("" if "seconds" in label else " ms")
+        print(f"{label:<{width}}  {shown}")
+    print(f"targets: API record < {TARGET_RECORD_MS} ms median and <= 1/5 of the process; "
+          f"track adds < {TARGET_RECORD_MS} ms; record_many >= {TARGET_ROWS_PER_SECOND:,} rows/s")
+
+
+if __name__ == "__main__":
+    main()
