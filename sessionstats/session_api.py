@@ -87,14 +87,21 @@ class SessionHandle:
                         provider: str | None = None, cost: Decimal | str | int | None = None,
                         at: TimeArg = None) -> Recorded:
         """Record the usage an LLM API response reports: an SDK object, a dict, or JSON / event-stream text."""
+        from dataclasses import fields
+
         from sessionstats.capture import response_usage
+        from sessionstats.validate import parse_cost
 
         taken = response_usage(response)
-        return self.record_tokens(
-            taken.input_tokens, taken.output_tokens, cache_read_tokens=taken.cache_read_tokens,
-            cache_write_tokens=taken.cache_write_tokens, cache_write_1h_tokens=taken.cache_write_1h_tokens,
-            model=model or taken.model, provider=provider, cost=cost, story_id=story_id,
-            request_id=taken.request_id, at=at)
+        # Every field the response gives that a token record has (counts, model, request id, and any added later).
+        shared = {f.name for f in fields(TokenUsageInput)} & {f.name for f in fields(taken)}
+        usage = TokenUsageInput(**{
+            **{name: getattr(taken, name) for name in shared}, "session_id": self.id, "story_id": story_id,
+            "model": model or taken.model, "provider": provider or getattr(taken, "provider", None),
+            "cost": parse_cost(cost, "cost"),
+            "created_at": stored_time(at, "at"),
+        })
+        return self._keep_usage(usage)
 
     @contextmanager
     def story(self, title: str, **fields: Any) -> Iterator[StoryDraft]:

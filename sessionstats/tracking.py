@@ -8,7 +8,8 @@ exactly as `record-tokens --from-response` reads a saved response (with the requ
 Nothing in the request or in what the caller gets changes: a Chat Completions stream without
 `stream_options={"include_usage": True}` has no usage to record, so it is reported with a warning
 rather than altered (adding the option would add a chunk with no choices to the caller's stream).
-A failure to record is a `TrackWarning`, never an exception in the caller's LLM call.
+A stream the caller leaves early is recorded with the usage it reported so far. A failure to record is
+a `TrackWarning`, never an exception in the caller's LLM call.
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ class _Recorder:
         if body is None:
             _warn(f"not recorded: the response to {response.request.url.path} was over {MAX_KEPT_BYTES:,} bytes")
             return
+        if "event-stream" in response.headers.get("content-type", ""):
+            body = body[:body.rfind(b"\n") + 1]  # a stream left early ends mid-event: keep the whole lines
         head = "".join(f"{name}: {response.headers[name]}\r\n" for name in _HEADERS_KEPT if name in response.headers)
         saved = f"HTTP/1.1 {response.status_code} OK\r\n{head}\r\n".encode() + body
         try:
@@ -122,9 +125,10 @@ def _capture(recorder: _Recorder, response: Any, *, asynchronous: bool) -> None:
 class _Capture:
     """Keeps the decoded bytes the SDK reads from one response; records them once, when it is closed.
 
-    Closing, not the end of the bytes: the OpenAI SDK stops reading at `data: [DONE]` and closes. httpx
-    closes as the raw bytes end, before the decoder's last bytes come out: a close while the bytes are
-    being read is acted on when that reading stops.
+    Closing, not the end of the bytes: the OpenAI SDK stops reading at `data: [DONE]` and closes, as does
+    a caller who leaves a stream early. httpx closes as the raw bytes end, from inside the read, before
+    the decoder's last bytes come out: a close that comes while a chunk is being pulled is acted on when
+    that pulling stops.
     """
 
     def __init__(self, recorder: _Recorder, response: Any) -> None:
@@ -132,7 +136,7 @@ class _Capture:
         self.response = response
         self.body: bytearray | None = bytearray()
         self.at = _now()
-        self.reading = False
+        self.pulling = False
         self.closed = False
         self.done = False
 
@@ -140,13 +144,20 @@ class _Capture:
         read, close = self.response.iter_bytes, self.response.close
 
         def iter_bytes(*args: Any, **kwargs: Any) -> Iterator[bytes]:
-            self.reading = True
+            chunks = iter(read(*args, **kwargs))
             try:
-                for chunk in read(*args, **kwargs):
+                while True:
+                    self.pulling = True
+                    try:
+                        chunk = next(chunks)
+                    except StopIteration:
+                        return
+                    finally:
+                        self.pulling = False
                     self.keep(chunk)
                     yield chunk
             finally:
-                self.stopped_reading()
+                self.stopped_pulling()
 
         def closing() -> None:
             close()
@@ -158,13 +169,20 @@ class _Capture:
         read, close = self.response.aiter_bytes, self.response.aclose
 
         async def aiter_bytes(*args: Any, **kwargs: Any) -> AsyncIterator[bytes]:
-            self.reading = True
+            chunks = aiter(read(*args, **kwargs))
             try:
-                async for chunk in read(*args, **kwargs):
+                while True:
+                    self.pulling = True
+                    try:
+                        chunk = await anext(chunks)
+                    except StopAsyncIteration:
+                        return
+                    finally:
+                        self.pulling = False
                     self.keep(chunk)
                     yield chunk
             finally:
-                self.stopped_reading()
+                self.stopped_pulling()
 
         async def closing() -> None:
             await close()
@@ -178,14 +196,13 @@ class _Capture:
         else:
             self.body = None
 
-    def stopped_reading(self) -> None:
-        self.reading = False
+    def stopped_pulling(self) -> None:
         if self.closed:
             self.finish()
 
     def was_closed(self) -> None:
         self.closed = True
-        if not self.reading:
+        if not self.pulling:
             self.finish()
 
     def finish(self) -> None:

@@ -283,3 +283,30 @@ def test_something_that_is_not_an_sdk_client_is_refused_naming_the_client(databa
     with pytest.raises(sessionstats.InvalidInput) as refused:
         sessionstats.track(object(), session="tracked")
     assert refused.value.field == "client"
+
+
+def test_async_calls_in_concurrent_stories_link_each_to_its_own_story(database):
+    session = sessionstats.connect().new_session(id="tracked")
+
+    async def one_story(title: str, fixture: str) -> str:
+        client = sessionstats.track(Served(fixture).client(anthropic, asynchronous=True), session=session)
+        with session.story(title) as story:
+            await anthropic_create_async(client)
+            await asyncio.sleep(0)
+        return story.id
+
+    async def both() -> list[str]:
+        return list(await asyncio.gather(one_story("first", "anthropic_message.json"),
+                                         one_story("second", "anthropic_message_cache_1h.json")))
+
+    first, second = asyncio.run(both())
+    assert sorted(table_of(database, "SELECT story_id, request_id FROM token_usage")) == sorted([
+        (first, "msg_01XFDUDYJgAACzvnptvVoYEL"), (second, "msg_01H7kQm2c9TtWx3CacheOneHour")])
+
+
+def test_a_stream_the_caller_abandons_early_still_records_what_it_reported(database):
+    session = sessionstats.connect().new_session(id="tracked")
+    client = sessionstats.track(Served("anthropic_stream.sse").client(anthropic), session=session)
+    with client.messages.stream(model="claude-sonnet-4-5", max_tokens=1024, messages=MESSAGES) as stream:
+        next(iter(stream))  # the caller stops after the first event
+    assert [row[9] for row in tracked_rows(database)] == ["msg_014p7gG3wDgGV9EUtLvnow3U"]
