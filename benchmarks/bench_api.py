@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -34,19 +35,23 @@ TARGET_ROWS_PER_SECOND = 250_000
 FIXTURE = Path(__file__).parent.parent / "tests" / "fixtures" / "responses" / "anthropic_message.json"
 
 
-def median_ms(action: Callable[[], object], runs: int) -> float:
-    """Median wall milliseconds of `runs` calls, after three untimed ones."""
+Figure = tuple[str, float, float]  # what, wall, CPU (this process's threads, or the child's)
+
+
+def median_ms(action: Callable[[], object], runs: int) -> tuple[float, float]:
+    """Median wall and CPU milliseconds of `runs` calls, after three untimed ones."""
     for _ in range(3):
         action()
-    times = []
+    wall, cpu = [], []
     for _ in range(runs):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         action()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+        wall.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - started_cpu) * 1000)
+    return statistics.median(wall), statistics.median(cpu)
 
 
-def record_one(folder: Path, runs: int) -> list[tuple[str, float]]:
+def record_one(folder: Path, runs: int) -> list[Figure]:
     meta = ensure("1m")
     db = folder / "1m.duckdb"
     copy_file(data_path("1m"), db)
@@ -57,16 +62,17 @@ def record_one(folder: Path, runs: int) -> list[tuple[str, float]]:
     command = Command([*product_argv(), "record-tokens", "-s", session_id, "--input", "1200", "--output", "350",
                        "--cost", "0.0089"], env={"SESSIONSTATS_DB": str(db), "SESSIONSTATS_USER": user})
     run_once(command)
-    process = statistics.median(run_once(command)[0] * 1000 for _ in range(max(5, runs // 3)))
-    return [("API record_tokens, given cost", given), ("API record_tokens, priced from the model", priced),
-            ("record-tokens process, given cost", process)]
+    samples = [run_once(command) for _ in range(max(5, runs // 3))]
+    process = (statistics.median(s[0] * 1000 for s in samples), statistics.median(s[2] * 1000 for s in samples))
+    return [("API record_tokens, given cost", *given), ("API record_tokens, priced from the model", *priced),
+            ("record-tokens process, given cost", *process)]
 
 
-def track_overhead(folder: Path, runs: int) -> list[tuple[str, float]]:
+def track_overhead(folder: Path, runs: int) -> list[Figure]:
     try:
         import anthropic
     except ImportError:
-        return [("track: n/a (pip install anthropic)", float("nan"))]
+        return [("track: n/a (pip install anthropic)", float("nan"), float("nan"))]
     body = FIXTURE.read_bytes()
     base = next(k for k in type(anthropic.Anthropic(api_key="k")._client).__mro__ if k.__module__.startswith("httpx"))
     http = sys.modules[base.__module__.split(".")[0]]
@@ -86,8 +92,8 @@ def track_overhead(folder: Path, runs: int) -> list[tuple[str, float]]:
     session = db.new_session(id="tracked")
     plain = median_ms(call(client()), runs)
     tracked = median_ms(call(sessionstats.track(client(), session=session)), runs)
-    return [("messages.create, untracked (mocked transport)", plain), ("messages.create, tracked", tracked),
-            ("what track adds", tracked - plain)]
+    return [("messages.create, untracked (mocked transport)", *plain), ("messages.create, tracked", *tracked),
+            ("what track adds", tracked[0] - plain[0], tracked[1] - plain[1])]
 
 
 def records(rows: int, sessions: int = 1200) -> Iterator[dict]:
@@ -97,13 +103,13 @@ def records(rows: int, sessions: int = 1200) -> Iterator[dict]:
                "request_id": f"req_{n:09d}", "created_at": f"2025-{1 + n % 12:02d}-{1 + n % 28:02d}T10:00:00"}
 
 
-def record_many(folder: Path, rows: int) -> list[tuple[str, float]]:
+def record_many(folder: Path, rows: int) -> list[Figure]:
     db = sessionstats.connect(folder / "many.duckdb", user="bench")
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     result = db.record_many(records(rows), create_sessions=True)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - started_cpu
     assert result.imported == rows, result
-    return [(f"record_many of {rows:,} records: seconds", seconds), ("record_many rows/s", rows / seconds)]
+    return [(f"record_many of {rows:,} records (s)", seconds, cpu), ("record_many rows/s", rows / seconds, rows / cpu)]
 
 
 def main() -> None:
@@ -114,11 +120,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="sessionstats-bench-api-") as name:
         folder = Path(name)
         figures = record_one(folder, args.runs) + track_overhead(folder, args.runs) + record_many(folder, args.rows)
-    width = max(len(label) for label, _ in figures)
-    print(f"{'measure':<{width}}  figure")
-    for label, value in figures:
-        shown = f"{value:,.0f}" if "rows/s" in label else f"{value:,.2f}" + ("" if "seconds" in label else " ms")
-        print(f"{label:<{width}}  {shown}")
+    width = max(len(label) for label, _, _ in figures)
+    print(f"{'measure':<{width}}  {'wall':>10}  {'CPU':>10}")
+    for label, wall, cpu in figures:
+        unit = "" if label.endswith(("(s)", "rows/s")) else " ms"
+        places = 0 if "rows/s" in label else 2
+        print(f"{label:<{width}}  {wall:>10,.{places}f}  {cpu:>10,.{places}f}{unit}")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"targets: API record < {TARGET_RECORD_MS} ms median and <= 1/5 of the process; "
           f"track adds < {TARGET_RECORD_MS} ms; record_many >= {TARGET_ROWS_PER_SECOND:,} rows/s")
 
