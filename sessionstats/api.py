@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import fields, is_dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sessionstats.errors import DatabaseBusy, DatabaseUnusable, InvalidInput
 from sessionstats.records import Recorded, StoryInput, TokenUsageInput
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from sessionstats.stats import SessionStats
 
 TimeArg = datetime | str | None
+Result = TypeVar("Result")
 
 
 def connect(db: str | os.PathLike[str] | None = None, user: str | None = None) -> Database:
@@ -173,8 +174,8 @@ class Database:
             return Recorded(record_id, created=True,
                             warning=f"{error}; the record is kept in {path} and the next write stores it")
 
-    def _import(self, importer: Any, path: str | os.PathLike[str], format: str | None, session: str | None,
-                create_sessions: bool, zone: str | None) -> ImportResult:
+    def _import(self, importer: Callable[..., ImportResult], path: str | os.PathLike[str], format: str | None,
+                session: str | None, create_sessions: bool, zone: str | None) -> ImportResult:
         from sessionstats.importing import ImportFormat, ImportSource, resolve_format
         from sessionstats.times import resolve_zone
 
@@ -214,14 +215,14 @@ def stored_time(value: TimeArg, field: str) -> datetime | None:
     return (value if value.tzinfo else value.astimezone()).astimezone(UTC).replace(tzinfo=None)
 
 
-def aware(result: Any) -> Any:
+def aware(result: Result) -> Result:
     """The dataclass with every stored (naive UTC) time made an aware UTC datetime, nested ones too."""
     if isinstance(result, datetime):
         return result.replace(tzinfo=UTC) if result.tzinfo is None else result
     if isinstance(result, list):
-        return [aware(item) for item in result]
+        return [aware(item) for item in result]  # type: ignore[return-value]
     if isinstance(result, dict):
-        return {key: aware(value) for key, value in result.items()}
+        return {key: aware(value) for key, value in result.items()}  # type: ignore[return-value]
     if is_dataclass(result) and not isinstance(result, type):
         changed = {f.name: aware(getattr(result, f.name)) for f in fields(result) if f.init}
         return replace(result, **changed)

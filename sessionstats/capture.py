@@ -35,7 +35,7 @@ def response_bytes(response: Any) -> bytes:
     if isinstance(response, Iterable):  # a list of stream events (dicts or SDK event objects)
         events = [_document(event) for event in response]
         if events and all(event is not None for event in events):
-            return b"".join(b"data: " + _dumps(event) + b"\n\n" for event in events)
+            return b"".join(b"data: " + _dumps(event) + b"\n\n" for event in events if event is not None)
     raise InvalidInput(f"response: cannot read a {type(response).__name__} as an API response (give the SDK's "
                        "response object, a dict, or the JSON or event-stream text)", field="response")
 

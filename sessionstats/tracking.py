@@ -73,7 +73,7 @@ class _Recorder:
 
     def wants(self, response: Any) -> bool:
         request = response.request
-        return (request.method == "POST" and 200 <= response.status_code < 300
+        return bool(request.method == "POST" and 200 <= response.status_code < 300
                 and request.url.path.rstrip("/").endswith(USAGE_PATHS))
 
     def record(self, response: Any, body: bytes | None, at: Any) -> None:

@@ -15,12 +15,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import table_of
+from conftest import db_argument, table_of
 
 import sessionstats
 from sessionstats.journal import journal_path
-
-pytestmark = pytest.mark.file_only
 
 HOLD_LOCK = ("import fcntl, os, sys\n"
              "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)\n"
@@ -61,7 +59,7 @@ def lock_held(db: Path) -> Iterator[None]:
 @pytest.fixture
 def api(db, monkeypatch):
     monkeypatch.setenv("SESSIONSTATS_LOCK_TIMEOUT", "0.2")
-    database = sessionstats.connect(db, user="alice")
+    database = sessionstats.connect(db_argument(db), user="alice")
     database.new_session("Friday", id="friday")
     return database
 
@@ -70,6 +68,7 @@ def stored(db: Path) -> list[tuple]:
     return table_of(db, "SELECT id, input_tokens, output_tokens, estimated_cost FROM token_usage ORDER BY id")
 
 
+@pytest.mark.file_only
 @pytest.mark.slow
 def test_a_record_made_while_another_process_holds_the_lock_is_kept_and_stored_by_the_next_write(api, db,
                                                                                                    run_process):
@@ -93,6 +92,7 @@ def test_a_record_made_while_another_process_holds_the_lock_is_kept_and_stored_b
     assert again.stderr == "" and json.loads(again.stdout)["api_calls"] == 1
 
 
+@pytest.mark.file_only
 @pytest.mark.slow
 def test_a_tracked_call_made_while_the_database_is_locked_is_kept(api, db):
     from test_track import Served, anthropic, anthropic_create
@@ -115,6 +115,7 @@ KILLED_AFTER_APPEND = textwrap.dedent("""
 """)
 
 
+@pytest.mark.file_only
 @pytest.mark.slow
 def test_a_process_killed_right_after_its_journal_append_loses_nothing(api, db, run_process):
     with lock_held(db):
@@ -131,6 +132,7 @@ def test_a_process_killed_right_after_its_journal_append_loses_nothing(api, db, 
     assert stored(db) == [(record_id, 7, 8, Decimal("0.5"))]
 
 
+@pytest.mark.file_only
 @pytest.mark.slow
 def test_a_journal_folded_twice_stores_each_record_once(api, db):
     with lock_held(db):
@@ -143,6 +145,7 @@ def test_a_journal_folded_twice_stores_each_record_once(api, db):
     assert api.pending_journal() == 0
 
 
+@pytest.mark.file_only
 def test_a_torn_last_line_is_set_aside_and_never_glued_to_the_next_record(api, db):
     journal_path(db).write_bytes(b'{"id": "torn", "kind": "tok')  # a writer killed mid-line
     from sessionstats.journal import JournalEntry, append
@@ -157,6 +160,7 @@ def test_a_torn_last_line_is_set_aside_and_never_glued_to_the_next_record(api, d
     assert [json.loads(line)["line"] for line in rejected] == ['{"id": "torn", "kind": "tok']
 
 
+@pytest.mark.file_only
 def test_a_record_whose_session_was_deleted_meanwhile_is_set_aside_and_writes_go_on(api, db, cli):
     with journal_path(db).open("w") as journal:
         journal.write(json.dumps({"id": "0193a000-0000-7000-8000-000000000002", "kind": "tokens", "user": "alice",
@@ -183,3 +187,17 @@ def test_a_broken_database_file_is_an_error_not_a_journal(tmp_path):
     with pytest.raises(sessionstats.DatabaseUnusable):
         sessionstats.connect(broken, user="alice").session("friday", create=True).record_tokens(1, 1)
     assert not journal_path(broken).exists()
+
+
+def test_a_journaled_record_is_stored_by_the_next_write_on_either_backend(api, db):
+    from sessionstats.journal import JournalEntry, append
+    from sessionstats.records import TokenUsageInput, prepare_usage
+
+    usage = prepare_usage(TokenUsageInput("friday", 11, 12, cost=Decimal("0.25"), request_id="req-journaled"))
+    append(api.target, JournalEntry("0193a000-0000-7000-8000-000000000003", "tokens", "alice", usage))
+    append(api.target, JournalEntry("0193a000-0000-7000-8000-000000000003", "tokens", "alice", usage))
+    assert api.pending_journal() == 2
+    api.session("friday").record_story("any write")
+    assert table_of(db, "SELECT id, input_tokens, request_id FROM token_usage") == [
+        ("0193a000-0000-7000-8000-000000000003", 11, "req-journaled")]
+    assert api.pending_journal() == 0
