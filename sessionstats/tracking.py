@@ -97,29 +97,32 @@ class _Recorder:
 
 def _sync_hook(recorder: _Recorder) -> Callable[[Any], None]:
     def on_response(response: Any) -> None:
-        if recorder.wants(response):
-            _capture(recorder, response, asynchronous=False)
+        if not recorder.wants(response):
+            return
+        if _read_already(response):
+            recorder.record(response, response.content, _now())
+        else:
+            _Capture(recorder, response).attach_sync()
 
     return on_response
 
 
 def _async_hook(recorder: _Recorder) -> Callable[[Any], Any]:
     async def on_response(response: Any) -> None:
-        if recorder.wants(response):
-            _capture(recorder, response, asynchronous=True)
+        if not recorder.wants(response):
+            return
+        if _read_already(response):
+            at = _now()
+            await _off_the_loop(lambda: recorder.record(response, response.content, at))
+        else:
+            _Capture(recorder, response).attach_async()
 
     return on_response
 
 
-def _capture(recorder: _Recorder, response: Any, *, asynchronous: bool) -> None:
-    if response.is_closed:  # the transport read the whole body already (httpx.MockTransport does)
-        recorder.record(response, response.content, _now())
-        return
-    capture = _Capture(recorder, response)
-    if asynchronous:
-        capture.attach_async()
-    else:
-        capture.attach_sync()
+def _read_already(response: Any) -> bool:
+    """Whether the transport read the whole body before the hook ran (httpx.MockTransport does)."""
+    return bool(response.is_closed)
 
 
 class _Capture:
@@ -157,11 +160,13 @@ class _Capture:
                     self.keep(chunk)
                     yield chunk
             finally:
-                self.stopped_pulling()
+                if self.stopped_pulling() and self.claim():
+                    self.record()
 
         def closing() -> None:
             close()
-            self.was_closed()
+            if self.was_closed() and self.claim():
+                self.record()
 
         self.response.iter_bytes, self.response.close = iter_bytes, closing
 
@@ -182,11 +187,13 @@ class _Capture:
                     self.keep(chunk)
                     yield chunk
             finally:
-                self.stopped_pulling()
+                if self.stopped_pulling() and self.claim():
+                    await _off_the_loop(self.record)
 
         async def closing() -> None:
             await close()
-            self.was_closed()
+            if self.was_closed() and self.claim():
+                await _off_the_loop(self.record)
 
         self.response.aiter_bytes, self.response.aclose = aiter_bytes, closing
 
@@ -196,20 +203,29 @@ class _Capture:
         else:
             self.body = None
 
-    def stopped_pulling(self) -> None:
-        if self.closed:
-            self.finish()
+    def stopped_pulling(self) -> bool:
+        """Whether to record now: a close came while a chunk was being pulled."""
+        return self.closed
 
-    def was_closed(self) -> None:
+    def was_closed(self) -> bool:
+        """Whether to record now: not when the close came from inside a pull (httpx's, at the raw end)."""
         self.closed = True
-        if not self.pulling:
-            self.finish()
+        return not self.pulling
 
-    def finish(self) -> None:
-        if self.done:
-            return
-        self.done = True
+    def claim(self) -> bool:
+        """True the first time only: a response is recorded once, whichever way it ends."""
+        first, self.done = not self.done, True
+        return first
+
+    def record(self) -> None:
         self.recorder.record(self.response, bytes(self.body) if self.body is not None else None, self.at)
+
+
+async def _off_the_loop(record: Callable[[], None]) -> None:
+    """Record in a worker thread, so that waiting for the database lock never stalls the event loop."""
+    import asyncio
+
+    await asyncio.to_thread(record)
 
 
 def _now() -> Any:

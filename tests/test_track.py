@@ -46,11 +46,14 @@ class Served:
         self.status = status
         self.requests: list = []
         self.asynchronous = False
+        self.whole = False  # True: the body as one bytes object, which httpx reads before any hook runs
 
     def __call__(self, request):
         """The body gzipped and sent in small pieces as it arrives off a network, not read in advance."""
         self.requests.append(request)
         lib = importlib.import_module(type(request).__module__.split(".")[0])
+        if self.whole:
+            return lib.Response(self.status, headers={"content-type": self.kind}, content=self.body)
         packed = gzip.compress(self.body)
         pieces = [packed[i:i + 97] for i in range(0, len(packed), 97)]
         return lib.Response(self.status, headers={"content-type": self.kind, "content-encoding": "gzip",
@@ -310,3 +313,14 @@ def test_a_stream_the_caller_abandons_early_still_records_what_it_reported(datab
     with client.messages.stream(model="claude-sonnet-4-5", max_tokens=1024, messages=MESSAGES) as stream:
         next(iter(stream))  # the caller stops after the first event
     assert [row[9] for row in tracked_rows(database)] == ["msg_014p7gG3wDgGV9EUtLvnow3U"]
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_a_body_the_transport_read_before_the_hook_is_recorded_too(database, asynchronous):
+    session = sessionstats.connect().new_session(id="tracked")
+    served = Served("openai_chat_stream.sse")
+    served.whole = True
+    client = sessionstats.track(served.client(openai, asynchronous=asynchronous), session=session)
+    seen = asyncio.run(chat_create_stream_async(client)) if asynchronous else chat_create_stream(client)
+    assert seen == [1, 1, 1, 0]
+    assert tracked_rows(database) == [cli_row(database, "openai_chat_stream.sse")]
