@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import fields, is_dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -207,7 +207,7 @@ def stored_time(value: TimeArg, field: str) -> datetime | None:
         from sessionstats.times import parse_timestamp
 
         try:
-            return parse_timestamp(value, option=field)
+            return parse_timestamp(value, option=field, zone=_reading_zone())
         except InvalidInput as error:
             raise InvalidInput(str(error), field=field) from None
     if not isinstance(value, datetime):
@@ -229,11 +229,31 @@ def aware(result: Result) -> Result:
     return result
 
 
-def to_json(result: Any, zone: Any = None, indent: int = 2) -> str:
-    """A result (or a list of them) as the CLI's `--format json` prints it: exact Decimals, ISO times."""
+def to_json(result: Any, zone: str | tzinfo | None = None, indent: int = 2) -> str:
+    """A result (or a list of them) as the CLI's `--format json` prints it: exact Decimals, ISO times in
+    `zone` (a name or tzinfo), else in $SESSIONSTATS_TZ, else in the machine's zone, as the CLI shows them."""
     from sessionstats.render import to_json as render_json
 
-    return render_json(_plain(result), zone, indent)
+    shown = zone if isinstance(zone, tzinfo) else _reading_zone(zone)
+    return render_json(_plain(result), shown, indent)
+
+
+def bucket_zone(zone: str | None = None) -> str:
+    """The IANA zone days and hours are cut in: `zone`, else $SESSIONSTATS_TZ, else the machine's (UTC when
+    it has no name), as `show --by day` and `timeline` cut them."""
+    from sessionstats.times import zone_name
+
+    return zone_name(_reading_zone(zone)) or "UTC"
+
+
+def _reading_zone(zone: str | None = None) -> tzinfo | None:
+    """The zone named (or $SESSIONSTATS_TZ); None stands for the machine's own, as in times.resolve_zone."""
+    from sessionstats.times import resolve_zone
+
+    try:
+        return resolve_zone(zone or os.environ.get("SESSIONSTATS_TZ") or None)
+    except InvalidInput as error:
+        raise InvalidInput(str(error), field="zone") from None
 
 
 def _plain(result: Any) -> Any:

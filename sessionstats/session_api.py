@@ -125,32 +125,32 @@ class SessionHandle:
         with self.database.reading() as store:
             return aware(session_stats(store, self.id, user=self.database.user, scope=chosen))
 
-    def breakdown(self, *by: Dimension | str, zone: str = "UTC", since: TimeArg = None, until: TimeArg = None,
+    def breakdown(self, *by: Dimension | str, zone: str | None = None, since: TimeArg = None, until: TimeArg = None,
                   model: str | None = None, tone: str | None = None, priority: str | None = None) -> Breakdown:
-        """The figures split by tone, priority, model, day or hour (as `show --by`); days are cut in `zone`."""
-        from sessionstats.api import _choice
+        """The figures split by tone, priority, model, day or hour (as `show --by`); days are cut in `zone`
+        (an IANA name; default $SESSIONSTATS_TZ, else the machine's zone, as the CLI)."""
+        from sessionstats.api import _choice, bucket_zone
         from sessionstats.breakdowns import Dimension, breakdown
         from sessionstats.stats import session_stats
-        from sessionstats.times import resolve_zone
 
         if not by:
             raise InvalidInput("by: give at least one of tone, priority, model, day, hour", field="by")
         dimensions = [_choice(Dimension, d, "by") for d in by]
-        resolve_zone(zone)
+        zone = bucket_zone(zone)
         chosen = scope(since, until, model=model, tone=tone, priority=priority)
         with self.database.reading() as store:
             totals = session_stats(store, self.id, user=self.database.user, scope=chosen)
             return aware(breakdown(store, totals, dimensions, user=self.database.user, zone=zone, scope=chosen))
 
-    def timeline(self, every: timedelta | str = "hour", *, zone: str = "UTC", since: TimeArg = None,
+    def timeline(self, every: timedelta | str = "hour", *, zone: str | None = None, since: TimeArg = None,
                  until: TimeArg = None, model: str | None = None, tone: str | None = None,
                  priority: str | None = None) -> list[Bucket]:
         """The figures per bucket of `every` (a timedelta, or 15m/hour/day...), cut in `zone` (as `timeline`)."""
+        from sessionstats.api import bucket_zone
         from sessionstats.timeline import parse_every, timeline
-        from sessionstats.times import resolve_zone
 
         length = every if isinstance(every, timedelta) else parse_every(every)
-        resolve_zone(zone)
+        zone = bucket_zone(zone)
         chosen = scope(since, until, model=model, tone=tone, priority=priority)
         with self.database.reading() as store:
             return aware(timeline(store, self.id, length, user=self.database.user, zone=zone, scope=chosen))

@@ -250,3 +250,17 @@ def test_the_readme_python_example_runs_and_prints_what_the_readme_shows(tmp_pat
     assert done.returncode == 0, done.stderr
     assert done.stdout == _section_blocks("text")[0]
     assert (tmp_path / "stories.duckdb").exists()
+
+
+def test_days_hours_and_times_follow_sessionstats_tz_as_the_cli_s_do(api, cli, monkeypatch):
+    monkeypatch.setenv("SESSIONSTATS_TZ", "Pacific/Kiritimati")  # UTC+14: most days differ from UTC's
+    session = filled(api)
+    split = session.breakdown("day")
+    shown = {**session.stats().as_dict(), "breakdown": split.as_dict()}
+    assert sessionstats.to_json(shown) + "\n" == cli.ok("show", "friday", "--by", "day", "--format", "json")
+    assert sessionstats.to_json(session.timeline("hour")) + "\n" == cli.ok("timeline", "friday", "--format", "json")
+    assert sessionstats.to_json(session.stats(since="2000-01-01")) + "\n" == cli.ok(
+        "show", "friday", "--since", "2000-01-01", "--format", "json")
+    with pytest.raises(sessionstats.InvalidInput) as refused:
+        session.timeline("hour", zone="Mars/Olympus_Mons")
+    assert refused.value.field == "zone"
