@@ -60,14 +60,17 @@ def journal_path(target: Path | PostgresTarget) -> Path:
 def append(target: Path | PostgresTarget, entry: JournalEntry) -> Path:
     """Append the entry as one line and fsync it; return the journal's path."""
     path = journal_path(target)
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     line = entry.to_line().encode("utf-8")
-    with _locked(path) as fd:
-        size = os.fstat(fd).st_size
-        if size and os.pread(fd, 1, size - 1) != b"\n":
-            line = b"\n" + line  # a writer killed mid-line left a fragment: never glue a record onto it
-        os.write(fd, line)
-        os.fsync(fd)
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with _locked(path) as fd:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = b"\n" + line  # a writer killed mid-line left a fragment: never glue a record onto it
+            os.write(fd, line)
+            os.fsync(fd)
+    except OSError as error:
+        raise DatabaseUnusable(f"cannot keep the record in the journal at {path}: {error.strerror}") from None
     return path
 
 
@@ -77,7 +80,7 @@ def pending(target: Path | PostgresTarget) -> int:
     try:
         with path.open("rb") as journal:
             return sum(1 for line in journal if line.strip())
-    except FileNotFoundError:
+    except OSError:  # none, or one this user cannot read: nothing this process could fold either
         return 0
 
 
@@ -85,9 +88,9 @@ def fold(store: Store, target: Path | PostgresTarget) -> int:
     """Store every waiting record through `store` (open to write), then empty the journal; return how many."""
     path = journal_path(target)
     try:
-        if path.stat().st_size == 0:
-            return 0
-    except FileNotFoundError:
+        if not path.is_file() or path.stat().st_size == 0 or not os.access(path, os.R_OK | os.W_OK):
+            return 0  # nothing waits, or a journal this user cannot fold: it never blocks this write
+    except OSError:
         return 0
     with _locked(path) as fd:
         lines = _read_all(fd).splitlines()

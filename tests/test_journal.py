@@ -201,3 +201,12 @@ def test_a_journaled_record_is_stored_by_the_next_write_on_either_backend(api, d
     assert table_of(db, "SELECT id, input_tokens, request_id FROM token_usage") == [
         ("0193a000-0000-7000-8000-000000000003", 11, "req-journaled")]
     assert api.pending_journal() == 0
+
+
+@pytest.mark.file_only
+def test_a_journal_that_cannot_be_written_is_an_error_naming_it_not_a_lost_record(api, db, tmp_path):
+    journal_path(db).mkdir()  # a folder where the journal file should be
+    with lock_held(db), pytest.raises(sessionstats.DatabaseUnusable, match="cannot keep the record in the journal"):
+        api.session("friday").record_tokens(1, 2, cost="0")
+    api.session("friday").record_story("writes go on")
+    assert api.pending_journal() == 0
