@@ -16,10 +16,19 @@ from sessionstats.responses import ResponseUsage, parse_response
 
 
 def response_usage(response: Any) -> ResponseUsage:
-    """The usage one response reports; InvalidInput (field "response") when it is not one this reads."""
+    """The usage one response reports; InvalidInput (field "response") when it is not one this reads.
+
+    A single object may also be a stream's last event (`response.completed`, a usage chunk): it is then
+    read as a stream of that one event."""
+    data = response_bytes(response)
     try:
-        return parse_response(response_bytes(response))
+        return parse_response(data)
     except InvalidInput as error:
+        if _document(response) is not None:
+            try:
+                return parse_response(b"data: " + data + b"\n\n")
+            except InvalidInput:
+                pass
         raise InvalidInput(str(error), field="response") from None
 
 

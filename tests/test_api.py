@@ -113,6 +113,17 @@ def test_a_response_object_of_either_sdk_records_what_from_response_records(api,
         assert mine == theirs, fixture
 
 
+def test_a_stream_s_last_event_alone_is_read_as_its_stream(api):
+    session = api.new_session(id="events")
+    stream = (FIXTURES / "openai_response_stream.sse").read_text()
+    completed = next(json.loads(line[5:]) for line in stream.splitlines() if '"response.completed"' in line)
+    assert session.record_response(completed).created
+    chat = (FIXTURES / "openai_chat_stream.sse").read_text()
+    usage_chunk = next(json.loads(line[5:]) for line in chat.splitlines() if '"usage":{' in line)
+    assert session.record_response(usage_chunk).created
+    assert session.stats().input_tokens == 37 + 476  # the two fixtures' uncached input
+
+
 def test_a_response_as_a_dict_text_bytes_or_event_list_is_read_the_same(api):
     session = api.new_session(id="shapes")
     text = (FIXTURES / "anthropic_stream.sse").read_text()
