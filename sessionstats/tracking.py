@@ -97,25 +97,31 @@ class _Recorder:
 
 def _sync_hook(recorder: _Recorder) -> Callable[[Any], None]:
     def on_response(response: Any) -> None:
-        if not recorder.wants(response):
-            return
-        if _read_already(response):
-            recorder.record(response, response.content, _now())
-        else:
-            _Capture(recorder, response).attach_sync()
+        try:
+            if not recorder.wants(response):
+                return
+            if _read_already(response):
+                recorder.record(response, response.content, _now())
+            else:
+                _Capture(recorder, response).attach_sync()
+        except Exception as error:  # an httpx or SDK change must cost a record, never the caller's call
+            _warn(f"not recorded: {type(error).__name__}: {error}")
 
     return on_response
 
 
 def _async_hook(recorder: _Recorder) -> Callable[[Any], Any]:
     async def on_response(response: Any) -> None:
-        if not recorder.wants(response):
-            return
-        if _read_already(response):
-            at = _now()
-            await _off_the_loop(lambda: recorder.record(response, response.content, at))
-        else:
-            _Capture(recorder, response).attach_async()
+        try:
+            if not recorder.wants(response):
+                return
+            if _read_already(response):
+                at = _now()
+                await _off_the_loop(lambda: recorder.record(response, response.content, at))
+            else:
+                _Capture(recorder, response).attach_async()
+        except Exception as error:
+            _warn(f"not recorded: {type(error).__name__}: {error}")
 
     return on_response
 

@@ -324,3 +324,11 @@ def test_a_body_the_transport_read_before_the_hook_is_recorded_too(database, asy
     seen = asyncio.run(chat_create_stream_async(client)) if asynchronous else chat_create_stream(client)
     assert seen == [1, 1, 1, 0]
     assert tracked_rows(database) == [cli_row(database, "openai_chat_stream.sse")]
+
+
+def test_a_response_the_hook_cannot_read_costs_a_warning_not_the_call(database, monkeypatch):
+    session = sessionstats.connect().new_session(id="tracked")
+    client = sessionstats.track(Served("anthropic_message.json").client(anthropic), session=session)
+    monkeypatch.setattr("sessionstats.tracking._Recorder.wants", lambda self, response: 1 / 0)
+    with pytest.warns(sessionstats.TrackWarning, match="ZeroDivisionError"):
+        assert anthropic_create(client).startswith("The fog rolled in")
