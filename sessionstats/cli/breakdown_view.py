@@ -30,11 +30,6 @@ def render_breakdown_table(breakdown: Breakdown, zone: tzinfo | None, style: str
     return text
 
 
-def breakdown_records(breakdown: Breakdown) -> dict[str, object]:
-    """The breakdown as JSON takes it: its dimensions and its rows."""
-    return breakdown.as_dict()
-
-
 def render_breakdown_rows(breakdown: Breakdown, fmt: Format, zone: tzinfo | None) -> str:
     """CSV or TSV: one line per group, the dimensions first."""
     rows = [row.as_dict() for row in breakdown.rows]
@@ -42,7 +37,7 @@ def render_breakdown_rows(breakdown: Breakdown, fmt: Format, zone: tzinfo | None
 
 
 def with_breakdown(stats: SessionStats, breakdown: Breakdown) -> dict[str, object]:
-    return {**stats.as_dict(), "breakdown": breakdown_records(breakdown)}
+    return {**stats.as_dict(), "breakdown": breakdown.as_dict()}
 
 
 def _figures(row: BreakdownRow) -> list[str]:
