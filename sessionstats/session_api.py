@@ -105,7 +105,9 @@ class SessionHandle:
 
     @contextmanager
     def story(self, title: str, **fields: Any) -> Iterator[StoryDraft]:
-        """Record a story when the block ends well; token records made inside it (also by `track`) link to it."""
+        """Record a story when the block ends well; token records made inside it (also by `track`) link to it.
+
+        A block that raises records no story (nothing was made); the calls it paid for stay recorded."""
         draft = StoryDraft(id=fields.pop("id", None) or new_id(), title=title, **fields)
         token = current_story.set((self.id, draft.id))
         try:

@@ -176,6 +176,20 @@ def test_a_session_made_at_its_first_record_with_create(api):
     assert session.info().name is None and session.stats().api_calls == 1
 
 
+def test_a_story_block_that_raises_records_its_calls_but_no_story(api, db):
+    session = api.new_session(id="failing")
+    with pytest.raises(RuntimeError), session.story("Never finished") as story:
+        session.record_tokens(5, 6, cost="0.01")
+        raise RuntimeError("the generator gave up")
+    assert table_of(db, "SELECT story_id FROM token_usage") == [(story.id,)]
+    assert session.stats().story_count == 0 and story.recorded is None
+    with session.story("Finished", tone="calm") as done:
+        session.record_tokens(1, 2, cost="0.01", story_id="chosen-by-caller")
+    assert done.recorded.created
+    assert sorted(row[0] for row in table_of(db, "SELECT story_id FROM token_usage")) == sorted(
+        [story.id, "chosen-by-caller"])
+
+
 def test_a_budget_check_raises_once_a_limit_is_reached(api):
     session = filled(api)
     assert session.check(max_stories=10) == []
