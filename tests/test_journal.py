@@ -210,3 +210,30 @@ def test_a_journal_that_cannot_be_written_is_an_error_naming_it_not_a_lost_recor
         api.session("friday").record_tokens(1, 2, cost="0")
     api.session("friday").record_story("writes go on")
     assert api.pending_journal() == 0
+
+
+MANY_RECORDS = textwrap.dedent("""
+    import sys
+    import sessionstats
+    session = sessionstats.connect(sys.argv[1], user="alice").session("friday")
+    for n in range(5):
+        session.record_tokens(1, 1, cost="0.001", request_id=f"{sys.argv[2]}-{n}")
+""")
+
+
+@pytest.mark.slow
+@pytest.mark.file_only
+def test_processes_journaling_at_once_each_keep_every_record_and_one_write_stores_them_all(api, db):
+    with lock_held(db):
+        writers = [subprocess.Popen([sys.executable, "-c", MANY_RECORDS, str(db), f"p{n}"],
+                                    env={**os.environ, "SESSIONSTATS_LOCK_TIMEOUT": "0.2"}) for n in range(4)]
+        try:
+            assert [writer.wait(timeout=120) for writer in writers] == [0, 0, 0, 0]
+        finally:
+            for writer in writers:
+                if writer.poll() is None:
+                    writer.kill()
+                    writer.wait(timeout=30)
+    assert api.pending_journal() == 20
+    api.session("friday").record_story("a write")
+    assert table_of(db, "SELECT count(*), count(DISTINCT request_id) FROM token_usage") == [(20, 20)]
