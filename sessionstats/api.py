@@ -81,11 +81,15 @@ class Database:
         with open_store(self.target, write=True, direct=plain_sql) as store:
             yield store
 
-    def session(self, session_id: str, *, create: bool = False) -> SessionHandle:
-        """A handle on one of your sessions (not looked up yet); `create=True` makes it at its first record."""
+    def session(self, session_id: str | None = None, *, create: bool = False) -> SessionHandle:
+        """A handle on one of your sessions (not looked up yet): `session_id`, else $SESSIONSTATS_SESSION as
+        the CLI's record commands take it; `create=True` makes it at its first record."""
         from sessionstats.session_api import SessionHandle
 
-        return SessionHandle(self, check_id(session_id, "session_id"), create=create)
+        chosen = session_id if session_id is not None else os.environ.get("SESSIONSTATS_SESSION") or None
+        if chosen is None:
+            raise InvalidInput("session_id: give one, or set SESSIONSTATS_SESSION", field="session_id")
+        return SessionHandle(self, check_id(chosen, "session_id"), create=create)
 
     def new_session(self, name: str | None = None, *, id: str | None = None,
                     settings: Mapping[str, Any] | None = None) -> SessionHandle:

@@ -34,10 +34,11 @@ class TrackWarning(UserWarning):
     """A call made through a tracked client could not be recorded (the call itself went on unharmed)."""
 
 
-def track(client: Client, session: SessionHandle | str, *, provider: str | None = None) -> Client:
+def track(client: Client, session: SessionHandle | str | None = None, *, provider: str | None = None) -> Client:
     """Record every Messages, Chat Completions and Responses call `client` makes into `session`; return it.
 
-    `session` is a handle (`db.session(id)`) or a session id in the default database. Works on
+    `session` is a handle (`db.session(id)`), or a session id in the default database, else
+    $SESSIONSTATS_SESSION there. Works on
     `anthropic.Anthropic`/`AsyncAnthropic` and `openai.OpenAI`/`AsyncOpenAI`, streamed or not; calls
     made inside `with session.story(...)` are linked to that story. Tracking the client again moves it
     to the new session.
@@ -58,7 +59,7 @@ def track(client: Client, session: SessionHandle | str, *, provider: str | None 
     return client
 
 
-def _default_session(session_id: str) -> SessionHandle:
+def _default_session(session_id: str | None) -> SessionHandle:
     from sessionstats.api import connect
 
     return connect().session(session_id)

@@ -275,11 +275,19 @@ def test_tracking_a_client_twice_records_each_call_once_in_the_latest_session(da
     assert table_of(database, "SELECT session_id, count(*) FROM token_usage GROUP BY ALL") == [("tracked", 1)]
 
 
-def test_a_session_id_records_into_the_default_database(database):
+def test_a_session_id_or_sessionstats_session_records_into_the_default_database(database, monkeypatch):
     sessionstats.connect().new_session(id="tracked")
     client = sessionstats.track(Served("openai_response.json").client(openai), session="tracked")
     responses_create(client)
-    assert len(tracked_rows(database)) == 1
+    monkeypatch.setenv("SESSIONSTATS_SESSION", "tracked")
+    chat_create(sessionstats.track(Served("openai_chat_completion.json").client(openai)))
+    assert len(tracked_rows(database)) == 2
+
+
+def test_no_session_given_nor_in_the_environment_is_refused_naming_it(database):
+    with pytest.raises(sessionstats.InvalidInput) as refused:
+        sessionstats.track(Served("openai_response.json").client(openai))
+    assert refused.value.field == "session_id"
 
 
 def test_something_that_is_not_an_sdk_client_is_refused_naming_the_client(database):
