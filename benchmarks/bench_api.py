@@ -85,7 +85,7 @@ def track_overhead(folder: Path, runs: int) -> list[Figure]:
         return anthropic.Anthropic(api_key="k", max_retries=0, http_client=http.Client(transport=transport))
 
     def call(sdk: object) -> Callable[[], object]:
-        return lambda: sdk.messages.create(model="claude-sonnet-4-5", max_tokens=10,  # type: ignore[attr-defined]
+        return lambda: sdk.messages.create(model="claude-sonnet-4-6", max_tokens=10,  # type: ignore[attr-defined]
                                            messages=[{"role": "user", "content": "hi"}])
 
     db = sessionstats.connect(folder / "track.duckdb", user="bench")

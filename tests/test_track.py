@@ -78,16 +78,16 @@ async def _arrive(pieces):
 
 
 def anthropic_create(client):
-    return client.messages.create(model="claude-sonnet-4-5", max_tokens=1024, messages=MESSAGES).content[0].text
+    return client.messages.create(model="claude-sonnet-4-6", max_tokens=1024, messages=MESSAGES).content[0].text
 
 
 def anthropic_create_stream(client):
-    return [event.type for event in client.messages.create(model="claude-sonnet-4-5", max_tokens=1024,
+    return [event.type for event in client.messages.create(model="claude-sonnet-4-6", max_tokens=1024,
                                                            messages=MESSAGES, stream=True)]
 
 
 def anthropic_stream_helper(client):
-    with client.messages.stream(model="claude-sonnet-4-5", max_tokens=1024, messages=MESSAGES) as stream:
+    with client.messages.stream(model="claude-sonnet-4-6", max_tokens=1024, messages=MESSAGES) as stream:
         return stream.get_final_message().usage.output_tokens
 
 
@@ -110,18 +110,18 @@ def responses_create_stream(client):
 
 
 async def anthropic_create_async(client):
-    message = await client.messages.create(model="claude-sonnet-4-5", max_tokens=1024, messages=MESSAGES)
+    message = await client.messages.create(model="claude-sonnet-4-6", max_tokens=1024, messages=MESSAGES)
     return message.content[0].text
 
 
 async def anthropic_create_stream_async(client):
-    stream = await client.messages.create(model="claude-sonnet-4-5", max_tokens=1024, messages=MESSAGES,
+    stream = await client.messages.create(model="claude-sonnet-4-6", max_tokens=1024, messages=MESSAGES,
                                           stream=True)
     return [event.type async for event in stream]
 
 
 async def anthropic_stream_helper_async(client):
-    async with client.messages.stream(model="claude-sonnet-4-5", max_tokens=1024, messages=MESSAGES) as stream:
+    async with client.messages.stream(model="claude-sonnet-4-6", max_tokens=1024, messages=MESSAGES) as stream:
         return (await stream.get_final_message()).usage.output_tokens
 
 
@@ -262,7 +262,7 @@ def test_token_counting_is_not_an_api_call_and_is_not_recorded(database):
     served = Served("anthropic_message.json")
     served.body = b'{"input_tokens": 12}'
     client = sessionstats.track(served.client(anthropic), session=session)
-    client.messages.count_tokens(model="claude-sonnet-4-5", messages=MESSAGES)
+    client.messages.count_tokens(model="claude-sonnet-4-6", messages=MESSAGES)
     assert tracked_rows(database) == []
 
 
@@ -318,7 +318,7 @@ def test_async_calls_in_concurrent_stories_link_each_to_its_own_story(database):
 def test_a_stream_the_caller_abandons_early_still_records_what_it_reported(database):
     session = sessionstats.connect().new_session(id="tracked")
     client = sessionstats.track(Served("anthropic_stream.sse").client(anthropic), session=session)
-    with client.messages.stream(model="claude-sonnet-4-5", max_tokens=1024, messages=MESSAGES) as stream:
+    with client.messages.stream(model="claude-sonnet-4-6", max_tokens=1024, messages=MESSAGES) as stream:
         next(iter(stream))  # the caller stops after the first event
     assert [row[9] for row in tracked_rows(database)] == ["msg_014p7gG3wDgGV9EUtLvnow3U"]
 
