@@ -93,6 +93,7 @@ class BreakdownRow:
     cost_share: float | None
 
     def as_dict(self) -> dict[str, Any]:
+        """The group's dimension values, then its figures, as the CLI's JSON and CSV carry them."""
         figures = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "group"}
         return {**self.group, **figures}
 
@@ -116,6 +117,10 @@ class Breakdown:
     @property
     def columns(self) -> list[str]:
         return [*self.dimensions, *BREAKDOWN_FIGURES]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The breakdown as JSON takes it: its dimensions and its rows."""
+        return {"by": [str(d) for d in self.dimensions], "rows": [row.as_dict() for row in self.rows]}
 
 
 def breakdown(store: Store, totals: SessionStats, dimensions: list[Dimension], *, user: str,

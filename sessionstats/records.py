@@ -36,6 +36,8 @@ class Recorded:
 
 @dataclass(frozen=True)
 class StoryInput:
+    """One story to record; its word count is counted from the narrative when not given."""
+
     session_id: str
     title: str
     narrative: str | None = None
@@ -49,6 +51,8 @@ class StoryInput:
 
 @dataclass(frozen=True)
 class TokenUsageInput:
+    """One API call's token usage to record; counts as the Anthropic API gives them (input is uncached)."""
+
     session_id: str
     input_tokens: int
     output_tokens: int
@@ -92,8 +96,10 @@ def record_story(store: Store, story: StoryInput, *, user: str, create: bool = F
     return Recorded(story_id, created=True)
 
 
-def record_tokens(store: Store, usage: TokenUsageInput, *, user: str, create: bool = False) -> Recorded:
-    """Insert a token usage record; a request id already in the session is a no-op.
+def record_tokens(store: Store, usage: TokenUsageInput, *, user: str, create: bool = False,
+                  record_id: str | None = None) -> Recorded:
+    """Insert a token usage record; a request id already in the session, or a `record_id` already stored
+    (a journal's record stored before), is a no-op.
 
     Call `prepare_usage` first to price the call before the database is locked; it is done here otherwise.
     """
@@ -107,7 +113,10 @@ def record_tokens(store: Store, usage: TokenUsageInput, *, user: str, create: bo
             )
             if existing:
                 return Recorded(existing[0], created=False)
-        record_id = new_id()
+        if record_id is not None and store.fetchone("SELECT 1 FROM token_usage WHERE user_id = ? AND id = ?",
+                                                    [user, record_id]):
+            return Recorded(record_id, created=False)
+        record_id = record_id or new_id()
         store.execute(
             _insert_values("token_usage", TOKEN_USAGE_COLUMNS),
             [

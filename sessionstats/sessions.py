@@ -16,6 +16,8 @@ from sessionstats.validate import check_id, check_label
 
 @dataclass(frozen=True)
 class Session:
+    """A session: its owner, name, settings, broadcast status and times (UTC; aware from the Python API)."""
+
     id: str
     user_id: str
     name: str | None

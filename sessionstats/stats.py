@@ -57,6 +57,7 @@ class SessionStats:
     cost_per_hour: Decimal | None
 
     def as_dict(self) -> dict[str, Any]:
+        """The figures by name, as the CLI's JSON and CSV carry them."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 

@@ -89,6 +89,7 @@ class Bucket:
     unpriced_records: int
 
     def as_dict(self) -> dict[str, Any]:
+        """The figures by name, as the CLI's JSON and CSV carry them."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 

@@ -41,11 +41,6 @@ def render_breakdown_table(breakdown: Breakdown, zone: tzinfo | None, style: str
     return text + cost_notes([(row.unpriced_records, row.api_calls) for row in breakdown.rows], "group")
 
 
-def breakdown_records(breakdown: Breakdown) -> dict[str, object]:
-    """The breakdown as JSON takes it: its dimensions and its rows."""
-    return {"by": [str(d) for d in breakdown.dimensions], "rows": [row.as_dict() for row in breakdown.rows]}
-
-
 def render_breakdown_rows(breakdown: Breakdown, fmt: Format, zone: tzinfo | None) -> str:
     """CSV or TSV: one line per group, the dimensions first."""
     rows = [row.as_dict() for row in breakdown.rows]
@@ -53,7 +48,7 @@ def render_breakdown_rows(breakdown: Breakdown, fmt: Format, zone: tzinfo | None
 
 
 def with_breakdown(stats: SessionStats, breakdown: Breakdown) -> dict[str, object]:
-    return {**stats.as_dict(), "breakdown": breakdown_records(breakdown)}
+    return {**stats.as_dict(), "breakdown": breakdown.as_dict()}
 
 
 def _figures(row: BreakdownRow) -> list[str]:

@@ -85,6 +85,19 @@ def show(
         watch_session(request, interval)
         return
     sys.stdout.write(render(request, load(request)))
+    _note_journal(db)
+
+
+def _note_journal(db: str | None) -> None:
+    """Say so when records kept while the database was busy still wait to be stored (journal.py)."""
+    from sessionstats.journal import journal_path, pending
+    from sessionstats.store import resolve_target
+
+    target = resolve_target(db)
+    waiting = pending(target)
+    if waiting:
+        print(f"sessionstats: note: {waiting:,} records kept while the database was busy wait in "
+              f"{journal_path(target)}; the next write stores them (these figures leave them out)", file=sys.stderr)
 
 
 @app.command("list")

@@ -116,9 +116,18 @@ def open_store(db: str | Path | PostgresTarget | None = None, *, write: bool = F
         from sessionstats.store.postgres import open_postgres
 
         with open_postgres(target, write=write, direct=direct) as store:
-            yield store
+            yield _with_journal_folded(store, target)
     else:
         from sessionstats.store.file import open_file
 
         with open_file(target, write=write) as store:
-            yield store
+            yield _with_journal_folded(store, target)
+
+
+def _with_journal_folded(store: Store, target: Path | PostgresTarget) -> Store:
+    """A writer first stores the records kept in the journal while the database was busy (journal.py)."""
+    if store.writable:
+        from sessionstats.journal import fold
+
+        fold(store, target)
+    return store

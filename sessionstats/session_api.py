@@ -1,0 +1,193 @@
+"""One session through the Python API: record into it, report on it, guard its budget."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sessionstats.api import Database, TimeArg, aware, scope, stored_time
+from sessionstats.errors import InvalidInput
+from sessionstats.ids import new_id
+from sessionstats.records import Recorded, StoryInput, TokenUsageInput
+
+if TYPE_CHECKING:
+    from sessionstats.breakdowns import Breakdown, Dimension
+    from sessionstats.sessions import Session
+    from sessionstats.stats import SessionStats
+    from sessionstats.timeline import Bucket
+
+# The story being made in this thread or task, as (session id, story id): token records made meanwhile link to it.
+current_story: ContextVar[tuple[str, str] | None] = ContextVar("sessionstats_current_story", default=None)
+
+
+@dataclass
+class StoryDraft:
+    """A story being made inside `with session.story(...)`; set its fields before the block ends."""
+
+    id: str
+    title: str
+    narrative: str | None = None
+    tone: str | None = None
+    priority: str | None = None
+    word_count: int | None = None
+    duration: float | None = None
+    recorded: Recorded | None = None
+
+
+class SessionHandle:
+    """One of your sessions; each call opens the database, does its work and closes it."""
+
+    def __init__(self, database: Database, session_id: str, *, create: bool = False) -> None:
+        self.database = database
+        self.id = session_id
+        self.create = create
+
+    def __repr__(self) -> str:
+        return f"sessionstats.SessionHandle({self.id!r}, user={self.database.user!r})"
+
+    def info(self) -> Session:
+        """The session itself: name, settings, status and its times."""
+        from sessionstats.sessions import require_session
+
+        with self.database.reading() as store:
+            return aware(require_session(store, self.id, user=self.database.user))
+
+    def record_story(self, title: str, *, narrative: str | None = None, tone: str | None = None,
+                     priority: str | None = None, word_count: int | None = None, duration: float | None = None,
+                     id: str | None = None, at: TimeArg = None) -> Recorded:
+        """Record a story; an `id` already in the session is a no-op (as `record-story`)."""
+        from sessionstats.records import _checked_story
+        from sessionstats.times import utc_now
+
+        when = stored_time(at, "at") or utc_now()  # fixed now: a journaled story keeps its own time
+        story = _checked_story(StoryInput(self.id, title, narrative, tone, priority, word_count, duration,
+                                          id or new_id(), when))
+        return self.database.keep("story", story, story.id, create=self.create)  # type: ignore[arg-type]
+
+    def record_tokens(self, input_tokens: int, output_tokens: int, *, cache_read_tokens: int = 0,
+                      cache_write_tokens: int = 0, cache_write_1h_tokens: int = 0, model: str | None = None,
+                      provider: str | None = None, cost: Decimal | str | int | None = None,
+                      story_id: str | None = None, request_id: str | None = None, at: TimeArg = None) -> Recorded:
+        """Record one API call's tokens; without `cost`, priced from `model` at its time (as `record-tokens`)."""
+        from sessionstats.validate import parse_cost
+
+        usage = TokenUsageInput(
+            session_id=self.id, input_tokens=input_tokens, output_tokens=output_tokens,
+            cache_read_tokens=cache_read_tokens, cache_write_tokens=cache_write_tokens,
+            cache_write_1h_tokens=cache_write_1h_tokens, model=model, provider=provider,
+            cost=parse_cost(cost, "cost"), story_id=story_id, request_id=request_id, created_at=stored_time(at, "at"))
+        return self._keep_usage(usage)
+
+    def record_response(self, response: Any, *, story_id: str | None = None, model: str | None = None,
+                        provider: str | None = None, cost: Decimal | str | int | None = None,
+                        at: TimeArg = None) -> Recorded:
+        """Record the usage an LLM API response reports: an SDK object, a dict, or JSON / event-stream text."""
+        from dataclasses import fields
+
+        from sessionstats.capture import response_usage
+        from sessionstats.validate import parse_cost
+
+        taken = response_usage(response)
+        # Every field the response gives that a token record has (counts, model, request id, and any added later).
+        shared = {f.name for f in fields(TokenUsageInput)} & {f.name for f in fields(taken)}
+        usage = TokenUsageInput(**{
+            **{name: getattr(taken, name) for name in shared}, "session_id": self.id, "story_id": story_id,
+            "model": model or taken.model, "provider": provider or getattr(taken, "provider", None),
+            "cost": parse_cost(cost, "cost"),
+            "created_at": stored_time(at, "at"),
+        })
+        return self._keep_usage(usage)
+
+    @contextmanager
+    def story(self, title: str, **fields: Any) -> Iterator[StoryDraft]:
+        """Record a story when the block ends well; token records made inside it (also by `track`) link to it.
+
+        A block that raises records no story (nothing was made); the calls it paid for stay recorded."""
+        draft = StoryDraft(id=fields.pop("id", None) or new_id(), title=title, **fields)
+        token = current_story.set((self.id, draft.id))
+        try:
+            yield draft
+        finally:
+            current_story.reset(token)
+        draft.recorded = self.record_story(draft.title, narrative=draft.narrative, tone=draft.tone,
+                                           priority=draft.priority, word_count=draft.word_count,
+                                           duration=draft.duration, id=draft.id)
+
+    def stats(self, *, since: TimeArg = None, until: TimeArg = None, model: str | None = None,
+              tone: str | None = None, priority: str | None = None) -> SessionStats:
+        """The session's figures in scope (as `show`)."""
+        from sessionstats.stats import session_stats
+
+        chosen = scope(since, until, model=model, tone=tone, priority=priority)
+        with self.database.reading() as store:
+            return aware(session_stats(store, self.id, user=self.database.user, scope=chosen))
+
+    def breakdown(self, *by: Dimension | str, zone: str | None = None, since: TimeArg = None, until: TimeArg = None,
+                  model: str | None = None, tone: str | None = None, priority: str | None = None) -> Breakdown:
+        """The figures split by tone, priority, model, day or hour (as `show --by`); days are cut in `zone`
+        (an IANA name; default $SESSIONSTATS_TZ, else the machine's zone, as the CLI)."""
+        from sessionstats.api import _choice, bucket_zone
+        from sessionstats.breakdowns import Dimension, breakdown
+        from sessionstats.stats import session_stats
+
+        if not by:
+            raise InvalidInput("by: give at least one of tone, priority, model, day, hour", field="by")
+        dimensions = [_choice(Dimension, d, "by") for d in by]
+        zone = bucket_zone(zone)
+        chosen = scope(since, until, model=model, tone=tone, priority=priority)
+        with self.database.reading() as store:
+            totals = session_stats(store, self.id, user=self.database.user, scope=chosen)
+            return aware(breakdown(store, totals, dimensions, user=self.database.user, zone=zone, scope=chosen))
+
+    def timeline(self, every: timedelta | str = "hour", *, zone: str | None = None, since: TimeArg = None,
+                 until: TimeArg = None, model: str | None = None, tone: str | None = None,
+                 priority: str | None = None) -> list[Bucket]:
+        """The figures per bucket of `every` (a timedelta, or 15m/hour/day...), cut in `zone` (as `timeline`)."""
+        from sessionstats.api import bucket_zone
+        from sessionstats.timeline import parse_every, timeline
+
+        length = every if isinstance(every, timedelta) else parse_every(every)
+        zone = bucket_zone(zone)
+        chosen = scope(since, until, model=model, tone=tone, priority=priority)
+        with self.database.reading() as store:
+            return aware(timeline(store, self.id, length, user=self.database.user, zone=zone, scope=chosen))
+
+    def check(self, *, max_cost: Decimal | str | int | None = None, max_tokens: int | None = None,
+              max_stories: int | None = None, warn_at: Decimal | int | str = 80, since: TimeArg = None,
+              until: TimeArg = None, model: str | None = None, tone: str | None = None,
+              priority: str | None = None) -> list[str]:
+        """Raise BudgetExceeded once a figure reaches its limit; else return the warnings (as `check`)."""
+        from sessionstats.budget import Budget, check_budget
+        from sessionstats.validate import parse_cost
+
+        budget = Budget(max_cost=parse_cost(max_cost, "max_cost"), max_tokens=max_tokens, max_stories=max_stories,
+                        warn_at=Decimal(str(warn_at)))
+        return check_budget(self.stats(since=since, until=until, model=model, tone=tone, priority=priority), budget)
+
+    def start(self, *, at: TimeArg = None) -> Session:
+        """Go live: idle -> live (as `start`)."""
+        from sessionstats.sessions import start_session
+
+        with self.database.writing() as store:
+            return aware(start_session(store, self.id, user=self.database.user, at=stored_time(at, "at")))
+
+    def end(self, *, at: TimeArg = None) -> Session:
+        """Stop: live -> ended (as `end`)."""
+        from sessionstats.sessions import end_session
+
+        with self.database.writing() as store:
+            return aware(end_session(store, self.id, user=self.database.user, at=stored_time(at, "at")))
+
+    def _keep_usage(self, usage: TokenUsageInput) -> Recorded:
+        from sessionstats.records import prepare_usage
+
+        linked = current_story.get()
+        if usage.story_id is None and linked is not None and linked[0] == self.id:
+            usage = replace(usage, story_id=linked[1])
+        prepared = prepare_usage(usage)  # validated and priced before the database is locked
+        return self.database.keep("tokens", prepared, new_id(), create=self.create)
