@@ -10,6 +10,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 import psycopg
@@ -127,17 +128,79 @@ def test_the_password_comes_from_pgpassword_or_pgpass_and_never_shows(pg, tmp_pa
     assert carol.json("show", "c")["session_id"] == "c"  # the report path: DuckDB's attachment reads it too
 
 
+def busy_message(pg: PgDatabase, seconds: str = "0.5") -> str:
+    return (f"sessionstats: another connection held a lock on a table of {pg.url()} past the lock timeout "
+            f"({seconds} s); try again, or raise SESSIONSTATS_LOCK_TIMEOUT (pg_locks shows who holds it)\n")
+
+
+@contextmanager
+def holding_the_writer_lock(pg: PgDatabase, role: str = "alice") -> Iterator[psycopg.Connection]:
+    """Another command of `role`, as the tool takes its lock: its own row of writer_locks, FOR UPDATE."""
+    holder = as_role(pg, role)
+    try:
+        holder.execute("BEGIN")  # ended by closing the connection, not a commit: a test may stop the server
+        holder.execute("INSERT INTO writer_locks DEFAULT VALUES ON CONFLICT DO NOTHING")
+        holder.execute("SELECT 1 FROM writer_locks WHERE user_id = current_user FOR UPDATE")
+        yield holder
+    finally:
+        holder.close()
+
+
+def run_as(pg: PgDatabase, role: str, *args: str, timeout: str = "0.5") -> subprocess.CompletedProcess:
+    """The CLI as a process of its own (a hang ends in a test failure, not a stuck suite)."""
+    env = {**os.environ, "SESSIONSTATS_DB": pg.url(role), "SESSIONSTATS_LOCK_TIMEOUT": timeout}
+    return subprocess.run([sys.executable, "-m", "sessionstats", *args], env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
 def test_a_busy_writer_lock_fails_after_the_lock_timeout_with_exit_4_and_writes_nothing(recorded):
     before = snapshot(recorded)
-    with as_role(recorded, "alice") as holder:
-        holder.execute("SELECT pg_advisory_lock(hashtextextended('sessionstats writer alice', 0))")
+    with holding_the_writer_lock(recorded):
         result = Cli(recorded)("record-tokens", "-s", "a", "--input", "1", "--output", "1",
                                env={"SESSIONSTATS_LOCK_TIMEOUT": "0.5"})
         assert Cli(recorded, "bob").ok("new", "--id", "b2")  # another role's writes do not wait for Alice's
+        assert Cli(recorded).json("show", "a")["api_calls"] == 1  # nor do her own reports
     assert result.exit_code == 4
-    assert result.stderr == (f"sessionstats: the PostgreSQL database {recorded.url()} stayed busy past the lock "
-                             "timeout; try again, or raise SESSIONSTATS_LOCK_TIMEOUT\n")
+    assert result.stderr == (f"sessionstats: another command of role 'alice' kept writing to {recorded.url()} past "
+                             "the lock timeout (0.5 s); try again, or raise SESSIONSTATS_LOCK_TIMEOUT\n")
     assert snapshot(recorded)[2] == before[2]
+
+
+def test_another_role_can_neither_take_nor_block_your_writer_lock(recorded):
+    """Everything a member may try on the lock table: each is refused, or leaves Alice's writes alone."""
+    with as_role(recorded, "bob") as bob, bob.transaction():
+        bob.execute("SELECT pg_advisory_lock(hashtextextended('sessionstats writer alice', 0))")  # the old lock
+        assert bob.execute("SELECT user_id FROM writer_locks FOR UPDATE").fetchall() == [("bob",)]  # his own
+        assert bob.execute("UPDATE writer_locks SET user_id = user_id WHERE user_id = 'alice'").rowcount == 0
+        for attempt, refusal in [
+            ("INSERT INTO writer_locks VALUES ('alice')", "row-level security"),
+            ("DELETE FROM writer_locks", "permission denied"),
+            ("TRUNCATE writer_locks", "permission denied"),
+            ("LOCK TABLE writer_locks IN ACCESS EXCLUSIVE MODE", "permission denied"),
+            ("LOCK TABLE writer_locks IN EXCLUSIVE MODE", "permission denied"),
+            ("LOCK TABLE writer_locks IN SHARE MODE", "permission denied"),
+        ]:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match=refusal), bob.transaction():
+                bob.execute(attempt)
+        bob.execute("LOCK TABLE writer_locks IN ROW EXCLUSIVE MODE")  # the strongest lock left to Bob
+        written = run_as(recorded, "alice", "record-tokens", "-s", "a", "--input", "7", "--output", "1")
+    assert (written.returncode, written.stderr) == (0, "")
+    assert Cli(recorded).json("show", "a")["api_calls"] == 2
+
+
+@pytest.mark.parametrize("command", [
+    ["list"], ["show", "a"], ["show", "a", "--by", "model"], ["timeline", "a"], ["export", "a"],
+    ["record-tokens", "-s", "a", "--input", "1", "--output", "1"], ["new", "--id", "n"], ["delete", "a", "--yes"],
+])
+def test_a_table_another_role_locks_fails_every_command_within_the_lock_timeout(recorded, command):
+    """Any member may LOCK a table it may change (PostgreSQL allows it): the others' commands give up, not hang."""
+    before = snapshot(recorded)
+    with as_role(recorded, "bob") as bob, bob.transaction():
+        bob.execute("LOCK TABLE token_usage, sessions, story_history IN ACCESS EXCLUSIVE MODE")
+        result = run_as(recorded, "alice", *command)
+    assert (result.returncode, result.stdout) == (4, "")
+    assert result.stderr == busy_message(recorded)
+    assert snapshot(recorded) == before
 
 
 def test_thirty_two_processes_from_four_machines_lose_nothing_and_fail_nothing(pg, tmp_path):
@@ -178,13 +241,12 @@ def test_server_gone_mid_command_exits_4_naming_the_host_and_the_next_command_su
     before = snapshot(recorded)
     env = {**os.environ, "SESSIONSTATS_DB": recorded.url(), "SESSIONSTATS_USER": "alice",
            "SESSIONSTATS_LOCK_TIMEOUT": "60"}
-    with as_role(recorded, "alice") as holder:  # the command connects, then waits for this lock: mid-command
-        holder.execute("SELECT pg_advisory_lock(hashtextextended('sessionstats writer alice', 0))")
+    with holding_the_writer_lock(recorded) as holder:  # the command connects, then waits for it: mid-command
         waiting = subprocess.Popen(
             [sys.executable, "-m", "sessionstats", "record-tokens", "-s", "a", "--input", "5", "--output", "5"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 30
-        waiting_for_lock = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        waiting_for_lock = "SELECT count(*) FROM pg_locks WHERE NOT granted"
         while not holder.execute(waiting_for_lock).fetchone()[0]:
             assert time.monotonic() < deadline and waiting.poll() is None, waiting.communicate()
             time.sleep(0.05)
