@@ -5,12 +5,14 @@ Everything else runs against the server too: every test that takes `db` runs onc
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from decimal import Decimal
 
 import psycopg
@@ -201,6 +203,67 @@ def test_a_table_another_role_locks_fails_every_command_within_the_lock_timeout(
     assert (result.returncode, result.stdout) == (4, "")
     assert result.stderr == busy_message(recorded)
     assert snapshot(recorded) == before
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_a_waiting_command_ends_it_and_its_wait_on_the_server(recorded):
+    """Before, a command in a lock wait ignored Ctrl-C until the wait ended, and its server process waited on."""
+    env = {**os.environ, "SESSIONSTATS_DB": recorded.url(), "SESSIONSTATS_LOCK_TIMEOUT": "300"}
+    waiting_for_lock = ("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'sessionstats' "
+                        "AND wait_event_type = 'Lock'")
+    # a connection of its own: pg_stat_activity reads the same within one transaction, the holder's
+    with holding_the_writer_lock(recorded), recorded.cluster.connect(recorded.name) as observer:
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "sessionstats", "record-tokens", "-s", "a", "--input", "5", "--output", "5"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 30
+            while not observer.execute(waiting_for_lock).fetchone()[0]:
+                assert time.monotonic() < deadline and waiting.poll() is None
+                time.sleep(0.05)
+            waiting.send_signal(signal.SIGINT)
+            out, err = waiting.communicate(timeout=30)
+            assert (waiting.returncode, out, err) == (130, "", "")
+            deadline = time.monotonic() + 60
+            while observer.execute(waiting_for_lock).fetchone()[0]:  # no server process left waiting
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        finally:
+            waiting.kill()
+            waiting.communicate(timeout=30)
+    assert Cli(recorded).json("show", "a")["api_calls"] == 1
+
+
+def test_a_latin1_database_stores_and_shows_text_exactly_and_refuses_what_it_cannot_hold(pg_cluster):
+    name = f"latin1_{time.monotonic_ns()}"
+    with pg_cluster.connect() as con:
+        con.execute(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' "
+                    f"OWNER {OWNER}")
+    try:
+        ready = CliRunner().invoke(app, ["init-db", "--db", pg_cluster.url(OWNER, name)])
+        assert ready.exit_code == 0, ready.stderr
+        alice = Cli(PgDatabase(pg_cluster, name))
+        alice.ok("new", "Café über Ærø", "--id", "s1")
+        assert [row["name"] for row in alice.json("list")] == ["Café über Ærø"]
+        refused = alice("new", "arrow → here", "--id", "s2")
+        assert (refused.exit_code, refused.stdout) == (2, "")
+        assert refused.stderr.count("\n") == 1 and "has no equivalent in encoding" in refused.stderr
+        assert [row["session_id"] for row in alice.json("list")] == ["s1"]
+    finally:
+        pg_cluster.drop_database(name)
+
+
+def test_a_role_with_its_own_date_style_and_time_zone_records_and_reads_the_same_times(pg):
+    pg.cluster.ensure_role("dana")
+    with pg.cluster.connect() as con:
+        for setting in ("DateStyle = 'SQL, DMY'", "TimeZone = 'Asia/Kolkata'"):
+            con.execute(f"ALTER ROLE dana SET {setting}")
+    dana = Cli(pg, "dana")
+    dana.ok("new", "--id", "d")
+    dana.ok("record-tokens", "-s", "d", "--input", "1", "--output", "1", "--at", "2026-03-04T05:06:07Z")
+    assert table_of(pg, "SELECT created_at FROM token_usage WHERE user_id = 'dana'") == [
+        (datetime(2026, 3, 4, 5, 6, 7),)]
+    assert dana.json("show", "d")["first_record_at"] == "2026-03-04T05:06:07+00:00"
 
 
 def test_thirty_two_processes_from_four_machines_lose_nothing_and_fail_nothing(pg, tmp_path):
