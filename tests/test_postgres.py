@@ -76,6 +76,61 @@ def test_the_owner_role_is_held_to_its_own_rows_too(recorded):
         assert owner.execute("SELECT count(*) FROM token_usage").fetchone() == (0,)
 
 
+def test_the_recommended_setup_lets_no_role_but_a_superuser_read_anothers_rows(pg_cluster):
+    """The README's team setup, step by step: an owner without CREATEROLE, NOLOGIN once the tables exist."""
+    owner, name = f"owner_{time.monotonic_ns()}", f"team_{time.monotonic_ns()}"
+    with pg_cluster.connect() as admin:
+        admin.execute(f"CREATE ROLE {owner} LOGIN")
+        admin.execute(f"CREATE DATABASE {name} TEMPLATE template0 OWNER {owner}")
+    team = PgDatabase(pg_cluster, name)
+    try:
+        ready = CliRunner().invoke(app, ["init-db", "--db", pg_cluster.url(owner, name)])
+        assert ready.exit_code == 0, ready.stderr
+        for role in ("alice", "bob"):
+            Cli(team, role).ok("record-tokens", "-s", "s", "--create", "--input", "1", "--output", "1")
+        with pg_cluster.connect(name, user=owner) as by_owner:
+            for attempt in ("GRANT alice TO {owner}", "ALTER ROLE alice PASSWORD 'taken'", "SET ROLE alice",
+                            "CREATE ROLE spy LOGIN", "ALTER ROLE {owner} CREATEROLE"):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    by_owner.execute(attempt.format(owner=owner))
+            assert by_owner.execute("SELECT count(*) FROM token_usage").fetchone() == (0,)
+            with by_owner.transaction():  # what the owner can still do while it can log in: own the tables
+                by_owner.execute("ALTER TABLE token_usage NO FORCE ROW LEVEL SECURITY")
+                assert by_owner.execute("SELECT count(*) FROM token_usage").fetchone() == (2,)
+                raise psycopg.Rollback()
+        with pg_cluster.connect() as admin:
+            admin.execute(f"ALTER ROLE {owner} NOLOGIN")  # the README's last step
+        with pytest.raises(psycopg.OperationalError, match="is not permitted to log in"):
+            pg_cluster.connect(name, user=owner)
+        with as_role(team, "alice") as alice:
+            for attempt in ("SET ROLE bob", f"SET ROLE {owner}", "ALTER ROLE bob PASSWORD 'taken'",
+                            "GRANT bob TO alice", "ALTER TABLE token_usage NO FORCE ROW LEVEL SECURITY"):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    alice.execute(attempt)
+            alice.execute("SET ROLE sessionstats_member")  # the group's own identity owns no one's rows
+            assert alice.execute("SELECT count(*) FROM token_usage").fetchone() == (0,)
+        assert table_of(team, "SELECT user_id FROM token_usage ORDER BY user_id") == [("alice",), ("bob",)]
+    finally:
+        pg_cluster.drop_database(name)
+        with pg_cluster.connect() as admin:
+            admin.execute(f"DROP ROLE {owner}")
+
+
+def test_a_member_sees_row_count_estimates_of_the_tables_but_no_values_of_others(recorded):
+    """What the README says a member can still learn: how many rows the tables hold, roughly."""
+    with recorded.cluster.connect(recorded.name) as admin:
+        admin.execute("ANALYZE")
+    with as_role(recorded, "bob") as bob, holding_the_writer_lock(recorded):
+        assert bob.execute("SELECT reltuples FROM pg_class WHERE relname = 'token_usage'").fetchone() == (1,)
+        assert bob.execute("SELECT count(*) FROM pg_stat_user_tables WHERE relname = 'token_usage'").fetchone() == (1,)
+        assert bob.execute("SELECT count(*) FROM pg_stats WHERE tablename = 'token_usage'").fetchone() == (0,)
+        assert bob.execute("SELECT count(*) FROM token_usage").fetchone() == (0,)
+        seen = bob.execute("SELECT a.usename, a.query, l.mode FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+                           "WHERE l.relation = 'writer_locks'::regclass AND l.granted ORDER BY l.mode").fetchall()
+        assert seen == [("alice", "<insufficient privilege>", mode)  # who, and how, but not the SQL
+                        for mode in ("RowExclusiveLock", "RowShareLock")]
+
+
 def test_a_role_cannot_act_as_another_user(recorded):
     result = CliRunner().invoke(app, ["show", "a", "--db", recorded.url("alice"), "--user", "bob"])
     assert result.exit_code == 2
@@ -99,6 +154,24 @@ def test_a_member_cannot_set_up_a_new_database_but_its_owner_can(pg_cluster):
         assert Cli(PgDatabase(pg_cluster, name)).ok("list", "--format", "json") == "[]\n"
     finally:
         pg_cluster.drop_database(name)
+
+
+def test_a_member_on_an_older_schema_is_told_the_owner_must_upgrade_it_and_nothing_changes(pg):
+    with pg.cluster.connect(pg.name) as admin:  # as the database was before writer_locks
+        admin.execute("DROP TABLE writer_locks")
+        admin.execute(f"DELETE FROM schema_migrations WHERE version = {LATEST_VERSION}")
+    before = snapshot(pg)
+    for command in (["list"], ["new", "--id", "n"]):
+        result = Cli(pg)(*command)
+        assert (result.exit_code, result.stdout) == (4, "")
+        assert result.stderr == (
+            f"sessionstats: {pg.url()} has the sessionstats tables of schema {LATEST_VERSION - 1}, this "
+            f"sessionstats needs {LATEST_VERSION}, and role 'alice' may not upgrade them; the database's owner "
+            "runs 'sessionstats init-db --db URL' (see 'Team setup' in the README)\n")
+    assert snapshot(pg) == before
+    done = CliRunner().invoke(app, ["init-db", "--db", pg.cluster.url(OWNER, pg.name)])
+    assert done.exit_code == 0, done.stderr
+    assert Cli(pg).ok("new", "--id", "n") == "n\n"
 
 
 def test_a_password_in_the_url_is_refused_without_repeating_it(pg):

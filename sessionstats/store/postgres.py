@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sessionstats.errors import DatabaseBusy, DatabaseUnusable, InvalidInput
-from sessionstats.migrations import apply_migrations, schema_is_current
+from sessionstats.migrations import LATEST_VERSION, apply_migrations, current_version, schema_is_current
 from sessionstats.store import Params, Store, lock_timeout
 from sessionstats.store.libpq import Connection, ServerError, session_params
 from sessionstats.store.target import PostgresTarget
@@ -225,14 +225,16 @@ def _prepare_schema(store: PostgresStore) -> None:
         return
     _take_lock(store.pg, _SCHEMA_LOCK)
     try:
+        version = current_version(store)
         apply_migrations(store)
     except ServerError as error:
         if error.sqlstate != _INSUFFICIENT_PRIVILEGE:
             raise
-        raise DatabaseUnusable(
-            f"{store.target} has no sessionstats tables yet, and role {store.target.user!r} may not make them; "
-            "the database's owner runs 'sessionstats init-db --db URL' once (see 'Team setup' in the README)"
-        ) from None
+        found = (f"has the sessionstats tables of schema {version}, this sessionstats needs {LATEST_VERSION}, "
+                 f"and role {store.target.user!r} may not upgrade them" if version else
+                 f"has no sessionstats tables yet, and role {store.target.user!r} may not make them")
+        raise DatabaseUnusable(f"{store.target} {found}; the database's owner runs 'sessionstats init-db --db URL' "
+                               "(see 'Team setup' in the README)") from None
     finally:
         store.pg.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [_SCHEMA_LOCK])
 
