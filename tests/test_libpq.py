@@ -139,6 +139,13 @@ def test_an_aware_datetime_is_stored_as_the_utc_instant_it_names(connection, off
     assert stored == aware.astimezone(UTC).replace(tzinfo=None)
 
 
+@pytest.mark.parametrize("value", ["'infinity'::timestamp", "'-infinity'::timestamptz",
+                                   "'0044-03-15 BC'::timestamp", "'12000-01-01'::timestamp"])
+def test_a_value_python_cannot_hold_is_a_server_error_not_a_traceback(connection, value):
+    with pytest.raises(ServerError, match="which has no Python value of its type"):
+        connection.execute(f"SELECT {value}")
+
+
 def test_a_commit_the_server_answers_with_rollback_is_an_error_and_keeps_nothing(connection):
     connection.execute("CREATE TEMP TABLE kept (n INT)")
     committing = pytest.raises(ServerError, match="rolled the transaction back instead of committing it")

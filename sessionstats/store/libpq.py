@@ -272,7 +272,8 @@ class Connection:
         converters = [_CONVERTERS.get(lib.PQftype(result, column), str) for column in range(fields)]
         return [
             tuple(None if lib.PQgetisnull(result, row, column) else
-                  converters[column](lib.PQgetvalue(result, row, column).decode()) for column in range(fields))
+                  _converted(converters[column], lib.PQgetvalue(result, row, column).decode())
+                  for column in range(fields))
             for row in range(lib.PQntuples(result))
         ]
 
@@ -294,6 +295,14 @@ class Connection:
     def _message(self) -> str:
         raw = self._lib.PQerrorMessage(self._conn) if self._conn else b""
         return (raw or b"").decode(errors="replace").strip() or "the connection failed"
+
+
+def _converted(converter: Any, text: str) -> Any:
+    """The Python value of one field; one Python has no value for ('infinity', a year BC) is a ServerError."""
+    try:
+        return converter(text)
+    except ValueError:
+        raise ServerError(f"the server sent {text!r}, which has no Python value of its type") from None
 
 
 def _strings(values: Sequence[str | None]) -> Any:
