@@ -254,6 +254,7 @@ def test_another_role_can_neither_take_nor_block_your_writer_lock(recorded):
             ("LOCK TABLE writer_locks IN ACCESS EXCLUSIVE MODE", "permission denied"),
             ("LOCK TABLE writer_locks IN EXCLUSIVE MODE", "permission denied"),
             ("LOCK TABLE writer_locks IN SHARE MODE", "permission denied"),
+            ("LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE", "permission denied"),  # every command reads it
         ]:
             with pytest.raises(psycopg.errors.InsufficientPrivilege, match=refusal), bob.transaction():
                 bob.execute(attempt)
@@ -264,16 +265,18 @@ def test_another_role_can_neither_take_nor_block_your_writer_lock(recorded):
 
 
 @pytest.mark.parametrize("command", [
-    ["list"], ["show", "a"], ["show", "a", "--by", "model"], ["timeline", "a"], ["export", "a"],
+    ["list"], ["show", "a"], ["show", "a", "--by", "model"], ["timeline", "a"], ["check", "a", "--max-cost", "1"],
+    ["export", "a", "--to", "{tmp}/out.csv"], ["import", "tokens", "{tmp}/rows.jsonl", "--create-sessions"],
     ["record-tokens", "-s", "a", "--input", "1", "--output", "1"], ["new", "--id", "n"], ["delete", "a", "--yes"],
 ])
-def test_a_table_another_role_locks_fails_every_command_within_the_lock_timeout(recorded, command):
+def test_a_table_another_role_locks_fails_every_command_within_the_lock_timeout(recorded, command, tmp_path):
     """Any member may LOCK a table it may change (PostgreSQL allows it): the others' commands give up, not hang."""
+    (tmp_path / "rows.jsonl").write_text('{"session_id": "i", "input_tokens": 1, "output_tokens": 2}\n')
     before = snapshot(recorded)
     with as_role(recorded, "bob") as bob, bob.transaction():
         bob.execute("LOCK TABLE token_usage, sessions, story_history IN ACCESS EXCLUSIVE MODE")
-        result = run_as(recorded, "alice", *command)
-    assert (result.returncode, result.stdout) == (4, "")
+        result = run_as(recorded, "alice", *(part.format(tmp=tmp_path) for part in command))
+    assert (result.returncode, result.stdout) == (4, ""), result.stderr
     assert result.stderr == busy_message(recorded)
     assert snapshot(recorded) == before
 
