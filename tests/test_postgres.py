@@ -264,6 +264,7 @@ def test_another_role_can_neither_take_nor_block_your_writer_lock(recorded):
     assert Cli(recorded).json("show", "a")["api_calls"] == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [
     ["list"], ["show", "a"], ["show", "a", "--by", "model"], ["timeline", "a"], ["check", "a", "--max-cost", "1"],
     ["export", "a", "--to", "{tmp}/out.csv"], ["import", "tokens", "{tmp}/rows.jsonl", "--create-sessions"],
