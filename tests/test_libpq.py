@@ -111,6 +111,18 @@ def test_options_given_in_the_url_or_pgoptions_are_kept_beside_the_pinned_ones(p
         from_env.close()
 
 
+def test_pgdatestyle_and_pgtz_in_the_environment_change_nothing(pg_cluster, monkeypatch):
+    monkeypatch.setenv("PGDATESTYLE", "SQL, DMY")  # libpq sends these after the options it is given
+    monkeypatch.setenv("PGTZ", "America/St_Johns")
+    con = Connection(params(pg_cluster))
+    try:
+        assert con.execute("SELECT current_setting('DateStyle'), current_setting('TimeZone'), "
+                           "'2026-03-04 05:06:07+00'::timestamptz").rows == [
+            ("ISO, DMY", "UTC", datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC))]
+    finally:
+        con.close()
+
+
 @pytest.mark.parametrize("value", ["ab\x00cd", "\x00", "tail\x00"])
 def test_text_with_a_nul_is_refused_naming_the_parameter_never_cut_short(connection, value):
     with pytest.raises(InvalidInput, match=r"^parameter \$2: contains a NUL byte$"):

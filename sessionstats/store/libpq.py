@@ -92,6 +92,7 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         ("PQsendQueryParams", number, [pointer, text, number, pointer, text_array, pointer, pointer, number]),
         ("PQconsumeInput", number, [pointer]), ("PQisBusy", number, [pointer]), ("PQsocket", number, [pointer]),
         ("PQcmdStatus", text, [pointer]), ("PQgetCancel", pointer, [pointer]),
+        ("PQparameterStatus", text, [pointer, text]),
         ("PQcancel", number, [pointer, ctypes.c_char_p, number]), ("PQfreeCancel", None, [pointer]),
     ]:
         function = getattr(lib, name)
@@ -162,6 +163,14 @@ class Connection:
             self.close()
             raise ServerError(message)
         self._lib.PQsetNoticeProcessor(self._conn, _IGNORE_NOTICES, None)
+        self._repin()
+
+    def _repin(self) -> None:
+        """Set again what libpq's PGDATESTYLE or PGTZ overrode: it sends them after the pinned options."""
+        for name, value in PINNED_SETTINGS.items():
+            reported = self._lib.PQparameterStatus(self._conn, name.encode())
+            if reported is not None and not reported.decode().startswith(value):
+                self.execute("SELECT set_config($1, $2, false)", [name, value])
 
     def execute(self, sql: str, params: Sequence[Any] = (), names: Sequence[str] | None = None) -> Result:
         """Run one statement; `$1`, `$2`, ... take `params` (sent as text, typed by the server).
