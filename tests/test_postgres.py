@@ -125,9 +125,10 @@ def test_a_member_sees_row_count_estimates_of_the_tables_but_no_values_of_others
         assert bob.execute("SELECT count(*) FROM pg_stat_user_tables WHERE relname = 'token_usage'").fetchone() == (1,)
         assert bob.execute("SELECT count(*) FROM pg_stats WHERE tablename = 'token_usage'").fetchone() == (0,)
         assert bob.execute("SELECT count(*) FROM token_usage").fetchone() == (0,)
-        seen = bob.execute("SELECT a.usename, a.query, l.mode FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+        seen = bob.execute("SELECT a.usename, a.application_name, a.query, a.client_addr, a.backend_start, l.mode "
+                           "FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
                            "WHERE l.relation = 'writer_locks'::regclass AND l.granted ORDER BY l.mode").fetchall()
-        assert seen == [("alice", "<insufficient privilege>", mode)  # who, and how, but not the SQL
+        assert seen == [("alice", "", "<insufficient privilege>", None, None, mode)  # who and how, not SQL or times
                         for mode in ("RowExclusiveLock", "RowShareLock")]
 
 
