@@ -163,7 +163,11 @@ class Connection:
             self.close()
             raise ServerError(message)
         self._lib.PQsetNoticeProcessor(self._conn, _IGNORE_NOTICES, None)
-        self._repin()
+        try:
+            self._repin()
+        except BaseException:
+            self.close()
+            raise
 
     def _repin(self) -> None:
         """Set again what libpq's PGDATESTYLE or PGTZ overrode: it sends them after the pinned options."""
