@@ -229,6 +229,14 @@ def run_as(pg: PgDatabase, role: str, *args: str, timeout: str = "0.5") -> subpr
                           timeout=60)
 
 
+@pytest.mark.parametrize("seconds", ["1e10", "0", "0.0001"])
+def test_any_lock_timeout_the_file_accepts_works_on_the_server_too(recorded, seconds):
+    """The server's lock_timeout stops at 2^31-1 ms: a larger wait is that one, not a refused connection."""
+    env = {"SESSIONSTATS_LOCK_TIMEOUT": seconds}
+    assert Cli(recorded).ok("record-tokens", "-s", "a", "--input", "1", "--output", "1", env=env)
+    assert Cli(recorded)("show", "a", "--format", "json", env=env).exit_code == 0
+
+
 def test_a_busy_writer_lock_fails_after_the_lock_timeout_with_exit_4_and_writes_nothing(recorded):
     before = snapshot(recorded)
     with holding_the_writer_lock(recorded):

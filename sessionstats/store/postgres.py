@@ -24,6 +24,7 @@ from sessionstats.store.libpq import Connection, ServerError, session_params
 from sessionstats.store.target import PostgresTarget
 
 _LOCK_NOT_AVAILABLE, _INSUFFICIENT_PRIVILEGE = "55P03", "42501"  # SQLSTATEs
+_MAX_TIMEOUT_MS = 2**31 - 1  # the server's largest lock_timeout (24.8 days); a larger one it refuses to connect
 _DATA_EXCEPTION = "22"  # the SQLSTATE class of a value the server cannot take (e.g. not in its encoding)
 _SCHEMA_LOCK = "sessionstats schema"  # an advisory lock: the owner's migrations, one process at a time
 
@@ -210,7 +211,7 @@ def session_settings() -> dict[str, str]:
     the writer lock's connection stays idle in its transaction for the command's length, whatever the role's
     idle timeout (which would end the lock and the connection mid-command).
     """
-    milliseconds = max(1, round(lock_timeout() * 1000))
+    milliseconds = min(max(1, round(lock_timeout() * 1000)), _MAX_TIMEOUT_MS)
     return {"lock_timeout": f"{milliseconds}ms", "idle_in_transaction_session_timeout": "0"}
 
 
