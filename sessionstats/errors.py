@@ -78,3 +78,11 @@ class DatabaseUnusable(SessionStatsError):
     """The database cannot be opened, read or written (not DuckDB, newer schema, no access)."""
 
     exit_code = 4
+
+
+class NestedTransaction(RuntimeError):
+    """`transaction()` inside another on the same store: a programming error, the same on both backends."""
+
+    def __init__(self) -> None:
+        super().__init__("a transaction is already open on this store; nested transactions are not supported "
+                         "(do the inner work inside the outer transaction)")

@@ -139,6 +139,18 @@ def m005_sorted_runs(con: Store) -> None:
     con.execute("INSERT INTO sorted_rows VALUES ('token_usage', 0), ('story_history', 0)")
 
 
+@migration
+def m006_writer_locks(con: Store) -> None:
+    # On PostgreSQL a writing command holds its role's row here FOR UPDATE (store/postgres.py): no other role
+    # can see that row, nor (without DELETE or UPDATE on the table) LOCK the table, so none can block the writes
+    # of another, as any role could with the advisory lock this replaces.
+    if con.dialect != "postgres":
+        return
+    con.execute(f"CREATE TABLE writer_locks (user_id {_id_type(con)} PRIMARY KEY DEFAULT current_user)")
+    _row_security(con, "writer_locks")
+    con.execute(f"GRANT SELECT, INSERT, UPDATE (user_id) ON writer_locks TO {MEMBER_ROLE}")
+
+
 LATEST_VERSION = len(MIGRATIONS)
 
 
@@ -158,11 +170,16 @@ def _owner_only(con: Store, table: str) -> None:
     """On PostgreSQL: members may use the table, and only ever see or touch rows with their own user_id."""
     if con.dialect != "postgres":
         return
+    _row_security(con, table)
+    con.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {MEMBER_ROLE}")
+
+
+def _row_security(con: Store, table: str) -> None:
+    """Every role, the table's owner too, sees and changes only the rows with its own user_id."""
     con.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
     con.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")  # its owner too
     con.execute(f"CREATE POLICY own_rows ON {table} USING (user_id = current_user) "
                 "WITH CHECK (user_id = current_user)")
-    con.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {MEMBER_ROLE}")
 
 
 def current_version(con: Store) -> int:

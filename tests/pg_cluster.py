@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-OWNER = "sessionstats_owner"  # runs the migrations, as a team's owner role would
+OWNER = "sessionstats_owner"  # runs the migrations, as a team's owner role would (no CREATEROLE)
 SUPERUSER = "postgres"
 PASSWORD_ROLE, PASSWORD = "carol", "s3cret-Pa55"  # the one role that must give a password
 
@@ -118,7 +118,7 @@ def start_cluster() -> Cluster:
     cluster = Cluster(bin_dir, folder, _free_port(), run_as)
     cluster.start()
     with cluster.connect() as con:
-        con.execute(f"CREATE ROLE {OWNER} LOGIN CREATEROLE")
+        con.execute(f"CREATE ROLE {OWNER} LOGIN")  # as the README recommends: roles are the superuser's to make
         con.execute("CREATE ROLE sessionstats_member NOLOGIN")
         con.execute(f"CREATE ROLE {PASSWORD_ROLE} LOGIN PASSWORD '{PASSWORD}' IN ROLE sessionstats_member")
     cluster.roles.add(PASSWORD_ROLE)

@@ -5,11 +5,14 @@ Everything else runs against the server too: every test that takes `db` runs onc
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from decimal import Decimal
 
 import psycopg
@@ -73,6 +76,62 @@ def test_the_owner_role_is_held_to_its_own_rows_too(recorded):
         assert owner.execute("SELECT count(*) FROM token_usage").fetchone() == (0,)
 
 
+def test_the_recommended_setup_lets_no_role_but_a_superuser_read_anothers_rows(pg_cluster):
+    """The README's team setup, step by step: an owner without CREATEROLE, NOLOGIN once the tables exist."""
+    owner, name = f"owner_{time.monotonic_ns()}", f"team_{time.monotonic_ns()}"
+    with pg_cluster.connect() as admin:
+        admin.execute(f"CREATE ROLE {owner} LOGIN")
+        admin.execute(f"CREATE DATABASE {name} TEMPLATE template0 OWNER {owner}")
+    team = PgDatabase(pg_cluster, name)
+    try:
+        ready = CliRunner().invoke(app, ["init-db", "--db", pg_cluster.url(owner, name)])
+        assert ready.exit_code == 0, ready.stderr
+        for role in ("alice", "bob"):
+            Cli(team, role).ok("record-tokens", "-s", "s", "--create", "--input", "1", "--output", "1")
+        with pg_cluster.connect(name, user=owner) as by_owner:
+            for attempt in ("GRANT alice TO {owner}", "ALTER ROLE alice PASSWORD 'taken'", "SET ROLE alice",
+                            "CREATE ROLE spy LOGIN", "ALTER ROLE {owner} CREATEROLE"):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    by_owner.execute(attempt.format(owner=owner))
+            assert by_owner.execute("SELECT count(*) FROM token_usage").fetchone() == (0,)
+            with by_owner.transaction():  # what the owner can still do while it can log in: own the tables
+                by_owner.execute("ALTER TABLE token_usage NO FORCE ROW LEVEL SECURITY")
+                assert by_owner.execute("SELECT count(*) FROM token_usage").fetchone() == (2,)
+                raise psycopg.Rollback()
+        with pg_cluster.connect() as admin:
+            admin.execute(f"ALTER ROLE {owner} NOLOGIN")  # the README's last step
+        with pytest.raises(psycopg.OperationalError, match="is not permitted to log in"):
+            pg_cluster.connect(name, user=owner)
+        with as_role(team, "alice") as alice:
+            for attempt in ("SET ROLE bob", f"SET ROLE {owner}", "ALTER ROLE bob PASSWORD 'taken'",
+                            "GRANT bob TO alice", "ALTER TABLE token_usage NO FORCE ROW LEVEL SECURITY"):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    alice.execute(attempt)
+            alice.execute("SET ROLE sessionstats_member")  # the group's own identity owns no one's rows
+            assert alice.execute("SELECT count(*) FROM token_usage").fetchone() == (0,)
+        assert table_of(team, "SELECT user_id FROM token_usage ORDER BY user_id") == [("alice",), ("bob",)]
+    finally:
+        pg_cluster.drop_database(name)
+        with pg_cluster.connect() as admin:
+            admin.execute(f"DROP ROLE {owner}")
+
+
+def test_a_member_sees_row_count_estimates_of_the_tables_but_no_values_of_others(recorded):
+    """What the README says a member can still learn: how many rows the tables hold, roughly."""
+    with recorded.cluster.connect(recorded.name) as admin:
+        admin.execute("ANALYZE")
+    with as_role(recorded, "bob") as bob, holding_the_writer_lock(recorded):
+        assert bob.execute("SELECT reltuples FROM pg_class WHERE relname = 'token_usage'").fetchone() == (1,)
+        assert bob.execute("SELECT count(*) FROM pg_stat_user_tables WHERE relname = 'token_usage'").fetchone() == (1,)
+        assert bob.execute("SELECT count(*) FROM pg_stats WHERE tablename = 'token_usage'").fetchone() == (0,)
+        assert bob.execute("SELECT count(*) FROM token_usage").fetchone() == (0,)
+        seen = bob.execute("SELECT a.usename, a.application_name, a.query, a.client_addr, a.backend_start, l.mode "
+                           "FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+                           "WHERE l.relation = 'writer_locks'::regclass AND l.granted ORDER BY l.mode").fetchall()
+        assert seen == [("alice", "", "<insufficient privilege>", None, None, mode)  # who and how, not SQL or times
+                        for mode in ("RowExclusiveLock", "RowShareLock")]
+
+
 def test_a_role_cannot_act_as_another_user(recorded):
     result = CliRunner().invoke(app, ["show", "a", "--db", recorded.url("alice"), "--user", "bob"])
     assert result.exit_code == 2
@@ -96,6 +155,24 @@ def test_a_member_cannot_set_up_a_new_database_but_its_owner_can(pg_cluster):
         assert Cli(PgDatabase(pg_cluster, name)).ok("list", "--format", "json") == "[]\n"
     finally:
         pg_cluster.drop_database(name)
+
+
+def test_a_member_on_an_older_schema_is_told_the_owner_must_upgrade_it_and_nothing_changes(pg):
+    with pg.cluster.connect(pg.name) as admin:  # as the database was before writer_locks
+        admin.execute("DROP TABLE writer_locks")
+        admin.execute(f"DELETE FROM schema_migrations WHERE version = {LATEST_VERSION}")
+    before = snapshot(pg)
+    for command in (["list"], ["new", "--id", "n"]):
+        result = Cli(pg)(*command)
+        assert (result.exit_code, result.stdout) == (4, "")
+        assert result.stderr == (
+            f"sessionstats: {pg.url()} has the sessionstats tables of schema {LATEST_VERSION - 1}, this "
+            f"sessionstats needs {LATEST_VERSION}, and role 'alice' may not upgrade them; the database's owner "
+            "runs 'sessionstats init-db --db URL' (see 'Team setup' in the README)\n")
+    assert snapshot(pg) == before
+    done = CliRunner().invoke(app, ["init-db", "--db", pg.cluster.url(OWNER, pg.name)])
+    assert done.exit_code == 0, done.stderr
+    assert Cli(pg).ok("new", "--id", "n") == "n\n"
 
 
 def test_a_password_in_the_url_is_refused_without_repeating_it(pg):
@@ -127,17 +204,152 @@ def test_the_password_comes_from_pgpassword_or_pgpass_and_never_shows(pg, tmp_pa
     assert carol.json("show", "c")["session_id"] == "c"  # the report path: DuckDB's attachment reads it too
 
 
+def busy_message(pg: PgDatabase, seconds: str = "0.5") -> str:
+    return (f"sessionstats: another connection held a lock on a table of {pg.url()} past the lock timeout "
+            f"({seconds} s); try again, or raise SESSIONSTATS_LOCK_TIMEOUT (pg_locks shows who holds it)\n")
+
+
+@contextmanager
+def holding_the_writer_lock(pg: PgDatabase, role: str = "alice") -> Iterator[psycopg.Connection]:
+    """Another command of `role`, as the tool takes its lock: its own row of writer_locks, FOR UPDATE."""
+    holder = as_role(pg, role)
+    try:
+        holder.execute("BEGIN")  # ended by closing the connection, not a commit: a test may stop the server
+        holder.execute("INSERT INTO writer_locks DEFAULT VALUES ON CONFLICT DO NOTHING")
+        holder.execute("SELECT 1 FROM writer_locks WHERE user_id = current_user FOR UPDATE")
+        yield holder
+    finally:
+        holder.close()
+
+
+def run_as(pg: PgDatabase, role: str, *args: str, timeout: str = "0.5") -> subprocess.CompletedProcess:
+    """The CLI as a process of its own (a hang ends in a test failure, not a stuck suite)."""
+    env = {**os.environ, "SESSIONSTATS_DB": pg.url(role), "SESSIONSTATS_LOCK_TIMEOUT": timeout}
+    return subprocess.run([sys.executable, "-m", "sessionstats", *args], env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+@pytest.mark.parametrize("seconds", ["1e10", "0", "0.0001"])
+def test_any_lock_timeout_the_file_accepts_works_on_the_server_too(recorded, seconds):
+    """The server's lock_timeout stops at 2^31-1 ms: a larger wait is that one, not a refused connection."""
+    env = {"SESSIONSTATS_LOCK_TIMEOUT": seconds}
+    assert Cli(recorded).ok("record-tokens", "-s", "a", "--input", "1", "--output", "1", env=env)
+    assert Cli(recorded)("show", "a", "--format", "json", env=env).exit_code == 0
+
+
 def test_a_busy_writer_lock_fails_after_the_lock_timeout_with_exit_4_and_writes_nothing(recorded):
     before = snapshot(recorded)
-    with as_role(recorded, "alice") as holder:
-        holder.execute("SELECT pg_advisory_lock(hashtextextended('sessionstats writer alice', 0))")
+    with holding_the_writer_lock(recorded):
         result = Cli(recorded)("record-tokens", "-s", "a", "--input", "1", "--output", "1",
                                env={"SESSIONSTATS_LOCK_TIMEOUT": "0.5"})
         assert Cli(recorded, "bob").ok("new", "--id", "b2")  # another role's writes do not wait for Alice's
+        assert Cli(recorded).json("show", "a")["api_calls"] == 1  # nor do her own reports
     assert result.exit_code == 4
-    assert result.stderr == (f"sessionstats: the PostgreSQL database {recorded.url()} stayed busy past the lock "
-                             "timeout; try again, or raise SESSIONSTATS_LOCK_TIMEOUT\n")
+    assert result.stderr == (f"sessionstats: another command of role 'alice' kept writing to {recorded.url()} past "
+                             "the lock timeout (0.5 s); try again, or raise SESSIONSTATS_LOCK_TIMEOUT\n")
     assert snapshot(recorded)[2] == before[2]
+
+
+def test_another_role_can_neither_take_nor_block_your_writer_lock(recorded):
+    """Everything a member may try on the lock table: each is refused, or leaves Alice's writes alone."""
+    with as_role(recorded, "bob") as bob, bob.transaction():
+        bob.execute("SELECT pg_advisory_lock(hashtextextended('sessionstats writer alice', 0))")  # the old lock
+        assert bob.execute("SELECT user_id FROM writer_locks FOR UPDATE").fetchall() == [("bob",)]  # his own
+        assert bob.execute("UPDATE writer_locks SET user_id = user_id WHERE user_id = 'alice'").rowcount == 0
+        for attempt, refusal in [
+            ("INSERT INTO writer_locks VALUES ('alice')", "row-level security"),
+            ("DELETE FROM writer_locks", "permission denied"),
+            ("TRUNCATE writer_locks", "permission denied"),
+            ("LOCK TABLE writer_locks IN ACCESS EXCLUSIVE MODE", "permission denied"),
+            ("LOCK TABLE writer_locks IN EXCLUSIVE MODE", "permission denied"),
+            ("LOCK TABLE writer_locks IN SHARE MODE", "permission denied"),
+            ("LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE", "permission denied"),  # every command reads it
+        ]:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match=refusal), bob.transaction():
+                bob.execute(attempt)
+        bob.execute("LOCK TABLE writer_locks IN ROW EXCLUSIVE MODE")  # the strongest lock left to Bob
+        written = run_as(recorded, "alice", "record-tokens", "-s", "a", "--input", "7", "--output", "1")
+    assert (written.returncode, written.stderr) == (0, "")
+    assert Cli(recorded).json("show", "a")["api_calls"] == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", [
+    ["list"], ["show", "a"], ["show", "a", "--by", "model"], ["timeline", "a"], ["check", "a", "--max-cost", "1"],
+    ["export", "a", "--to", "{tmp}/out.csv"], ["import", "tokens", "{tmp}/rows.jsonl", "--create-sessions"],
+    ["record-tokens", "-s", "a", "--input", "1", "--output", "1"], ["new", "--id", "n"], ["delete", "a", "--yes"],
+])
+def test_a_table_another_role_locks_fails_every_command_within_the_lock_timeout(recorded, command, tmp_path):
+    """Any member may LOCK a table it may change (PostgreSQL allows it): the others' commands give up, not hang."""
+    (tmp_path / "rows.jsonl").write_text('{"session_id": "i", "input_tokens": 1, "output_tokens": 2}\n')
+    before = snapshot(recorded)
+    with as_role(recorded, "bob") as bob, bob.transaction():
+        bob.execute("LOCK TABLE token_usage, sessions, story_history IN ACCESS EXCLUSIVE MODE")
+        result = run_as(recorded, "alice", *(part.format(tmp=tmp_path) for part in command))
+    assert (result.returncode, result.stdout) == (4, ""), result.stderr
+    assert result.stderr == busy_message(recorded)
+    assert snapshot(recorded) == before
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_a_waiting_command_ends_it_and_its_wait_on_the_server(recorded):
+    """Before, a command in a lock wait ignored Ctrl-C until the wait ended, and its server process waited on."""
+    env = {**os.environ, "SESSIONSTATS_DB": recorded.url(), "SESSIONSTATS_LOCK_TIMEOUT": "300"}
+    waiting_for_lock = ("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'sessionstats' "
+                        "AND wait_event_type = 'Lock'")
+    # a connection of its own: pg_stat_activity reads the same within one transaction, the holder's
+    with holding_the_writer_lock(recorded), recorded.cluster.connect(recorded.name) as observer:
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "sessionstats", "record-tokens", "-s", "a", "--input", "5", "--output", "5"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 30
+            while not observer.execute(waiting_for_lock).fetchone()[0]:
+                assert time.monotonic() < deadline and waiting.poll() is None
+                time.sleep(0.05)
+            waiting.send_signal(signal.SIGINT)
+            out, err = waiting.communicate(timeout=30)
+            assert (waiting.returncode, out, err) == (130, "", "")
+            deadline = time.monotonic() + 60
+            while observer.execute(waiting_for_lock).fetchone()[0]:  # no server process left waiting
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        finally:
+            waiting.kill()
+            waiting.communicate(timeout=30)
+    assert Cli(recorded).json("show", "a")["api_calls"] == 1
+
+
+def test_a_latin1_database_stores_and_shows_text_exactly_and_refuses_what_it_cannot_hold(pg_cluster):
+    name = f"latin1_{time.monotonic_ns()}"
+    with pg_cluster.connect() as con:
+        con.execute(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' "
+                    f"OWNER {OWNER}")
+    try:
+        ready = CliRunner().invoke(app, ["init-db", "--db", pg_cluster.url(OWNER, name)])
+        assert ready.exit_code == 0, ready.stderr
+        alice = Cli(PgDatabase(pg_cluster, name))
+        alice.ok("new", "Café über Ærø", "--id", "s1")
+        assert [row["name"] for row in alice.json("list")] == ["Café über Ærø"]
+        refused = alice("new", "arrow → here", "--id", "s2")
+        assert (refused.exit_code, refused.stdout) == (2, "")
+        assert refused.stderr.count("\n") == 1 and "has no equivalent in encoding" in refused.stderr
+        assert [row["session_id"] for row in alice.json("list")] == ["s1"]
+    finally:
+        pg_cluster.drop_database(name)
+
+
+def test_a_role_with_its_own_date_style_and_time_zone_records_and_reads_the_same_times(pg):
+    pg.cluster.ensure_role("dana")
+    with pg.cluster.connect() as con:
+        for setting in ("DateStyle = 'SQL, DMY'", "TimeZone = 'Asia/Kolkata'"):
+            con.execute(f"ALTER ROLE dana SET {setting}")
+    dana = Cli(pg, "dana")
+    dana.ok("new", "--id", "d")
+    dana.ok("record-tokens", "-s", "d", "--input", "1", "--output", "1", "--at", "2026-03-04T05:06:07Z")
+    assert table_of(pg, "SELECT created_at FROM token_usage WHERE user_id = 'dana'") == [
+        (datetime(2026, 3, 4, 5, 6, 7),)]
+    assert dana.json("show", "d")["first_record_at"] == "2026-03-04T05:06:07+00:00"
 
 
 def test_thirty_two_processes_from_four_machines_lose_nothing_and_fail_nothing(pg, tmp_path):
@@ -178,13 +390,12 @@ def test_server_gone_mid_command_exits_4_naming_the_host_and_the_next_command_su
     before = snapshot(recorded)
     env = {**os.environ, "SESSIONSTATS_DB": recorded.url(), "SESSIONSTATS_USER": "alice",
            "SESSIONSTATS_LOCK_TIMEOUT": "60"}
-    with as_role(recorded, "alice") as holder:  # the command connects, then waits for this lock: mid-command
-        holder.execute("SELECT pg_advisory_lock(hashtextextended('sessionstats writer alice', 0))")
+    with holding_the_writer_lock(recorded) as holder:  # the command connects, then waits for it: mid-command
         waiting = subprocess.Popen(
             [sys.executable, "-m", "sessionstats", "record-tokens", "-s", "a", "--input", "5", "--output", "5"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 30
-        waiting_for_lock = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        waiting_for_lock = "SELECT count(*) FROM pg_locks WHERE NOT granted"
         while not holder.execute(waiting_for_lock).fetchone()[0]:
             assert time.monotonic() < deadline and waiting.poll() is None, waiting.communicate()
             time.sleep(0.05)

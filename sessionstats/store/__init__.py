@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sessionstats.errors import InvalidInput
+from sessionstats.errors import InvalidInput, NestedTransaction
 from sessionstats.store.runs import SORTED_TABLES, insert_in_session_order
 from sessionstats.store.target import PostgresTarget, resolve_target
 
@@ -35,6 +35,7 @@ class Store:
     con: Any  # duckdb.DuckDBPyConnection
     location: str
     writable: bool
+    in_transaction: bool = field(default=False, init=False)
     dialect = "duckdb"
 
     def execute(self, sql: str, params: Params = ()) -> Any:
@@ -48,13 +49,18 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:
-        """All or nothing: commit on success, roll back on any exception."""
+        """All or nothing: commit on success, roll back on any exception; one at a time."""
+        if self.in_transaction:
+            raise NestedTransaction()
         self.con.execute("BEGIN TRANSACTION")
+        self.in_transaction = True
         try:
             yield self
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
+        finally:
+            self.in_transaction = False
         self.con.execute("COMMIT")
 
     def insert_select(self, table: str, columns: Sequence[str], select: str, params: Mapping[str, Any]) -> int:

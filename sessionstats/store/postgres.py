@@ -13,19 +13,20 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sessionstats.errors import DatabaseBusy, DatabaseUnusable
-from sessionstats.migrations import apply_migrations, schema_is_current
+from sessionstats.errors import DatabaseBusy, DatabaseUnusable, InvalidInput
+from sessionstats.migrations import LATEST_VERSION, apply_migrations, current_version, schema_is_current
 from sessionstats.store import Params, Store, lock_timeout
-from sessionstats.store.libpq import Connection, ServerError
+from sessionstats.store.libpq import Connection, ServerError, session_params
 from sessionstats.store.target import PostgresTarget
 
 _LOCK_NOT_AVAILABLE, _INSUFFICIENT_PRIVILEGE = "55P03", "42501"  # SQLSTATEs
-_SCHEMA_LOCK = "sessionstats schema"  # advisory lock names: schema changes, and one user's writes
-_WRITER_LOCK = "sessionstats writer "
+_MAX_TIMEOUT_MS = 2**31 - 1  # the server's largest lock_timeout (24.8 days); a larger one it refuses to connect
+_DATA_EXCEPTION = "22"  # the SQLSTATE class of a value the server cannot take (e.g. not in its encoding)
+_SCHEMA_LOCK = "sessionstats schema"  # an advisory lock: the owner's migrations, one process at a time
 
 
 class PostgresStore(Store):
@@ -50,15 +51,24 @@ class PostgresStore(Store):
         with self.pg.transaction():
             yield self
 
+    @contextmanager
+    def _atomic(self) -> Iterator[None]:
+        """A write helper's steps are all or nothing: in the caller's transaction, else in their own."""
+        if self.pg.in_transaction:
+            yield
+            return
+        with self.pg.transaction():
+            yield
+
     def insert_select(self, table: str, columns: Sequence[str], select: str, params: Mapping[str, Any]) -> int:
         names = ", ".join(columns)
-        with self.pg.transaction():
+        with self._atomic():
             self._ship(table, columns, select, params)
             return self.pg.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM ss_rows").rowcount
 
     def update_from(self, table: str, columns: Sequence[str], select: str, params: Mapping[str, Any]) -> int:
         assignments = ", ".join(f"{name} = s.{name}" for name in columns)
-        with self.pg.transaction():
+        with self._atomic():
             self._ship(table, ["id", *columns], select, params)
             return self.pg.execute(f"UPDATE {table} AS t SET {assignments} FROM ss_rows AS s "
                                    "WHERE t.user_id = $1 AND t.id = s.id", [params["user"]]).rowcount
@@ -67,7 +77,7 @@ class PostgresStore(Store):
                      params: Mapping[str, Any]) -> None:
         names = ", ".join(columns)
         match = " AND ".join(f"t.{key} = s.{key}" for key in keys)
-        with self.pg.transaction():
+        with self._atomic():
             self._ship(table, columns, select, params)
             self.pg.execute(f"DELETE FROM {table} AS t USING ss_rows AS s WHERE {match}")
             self.pg.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM ss_rows")
@@ -110,35 +120,81 @@ class PostgresStore(Store):
 
 @contextmanager
 def open_postgres(target: PostgresTarget, *, write: bool, direct: bool) -> Iterator[Store]:
-    """Connect as the target's role, set up or check the schema, and hold the user's writer lock to write."""
-    store = None
+    """Connect as the target's role, set up or check the schema, and hold the role's writer lock to write."""
     try:
-        store = PostgresStore(Connection(_connection_params(target)), target, writable=write, direct=True)
-        _set_lock_timeout(store.pg)
-        _prepare_schema(store)
-        if write:
-            _take_lock(store.pg, _WRITER_LOCK + target.user)
-        store.direct = direct
-        yield store
+        with _connected(target, write=write, direct=direct) as store:
+            yield store
     except ServerError as error:
         raise _database_error(target, error) from None
     except Exception as error:
-        if type(error).__module__.split(".")[0] not in ("duckdb", "_duckdb") or "postgres" not in str(error).lower():
+        if type(error).__module__.split(".")[0] not in ("duckdb", "_duckdb"):
+            raise
+        if "canceling statement due to lock timeout" in str(error):  # a read through DuckDB's attachment
+            raise _table_busy(target) from None
+        if "postgres" not in str(error).lower():
             raise
         raise DatabaseUnusable(f"cannot use the PostgreSQL database {target}: {_first_line(error)}") from None
+
+
+@contextmanager
+def _connected(target: PostgresTarget, *, write: bool, direct: bool) -> Iterator[PostgresStore]:
+    store = PostgresStore(Connection(_connection_params(target), session_settings()), target,
+                          writable=write, direct=True)
+    try:
+        _prepare_schema(store)
+        with _writer_lock(target) if write else nullcontext():
+            store.direct = direct
+            yield store
     finally:
-        if store is not None:
-            store.close()
+        store.close()
+
+
+@contextmanager
+def _writer_lock(target: PostgresTarget) -> Iterator[None]:
+    """One command of a role writes at a time: it holds the role's row of `writer_locks` until it ends.
+
+    The row is held by a connection of its own, in a transaction open for the command's length, since
+    the command commits its own writes as it goes. Row-level security hides the row from other roles,
+    so unlike an advisory lock no other role can take it.
+    """
+    lock = Connection(_connection_params(target), session_settings())
+    try:
+        with lock.transaction():
+            try:
+                lock.execute("INSERT INTO writer_locks DEFAULT VALUES ON CONFLICT DO NOTHING")
+                lock.execute("SELECT 1 FROM writer_locks WHERE user_id = current_user FOR UPDATE")
+            except ServerError as error:
+                if error.sqlstate != _LOCK_NOT_AVAILABLE:
+                    raise
+                raise DatabaseBusy(f"another command of role {target.user!r} kept writing to {target} past the "
+                                   f"lock timeout ({_seconds(lock_timeout())}); try again, or raise "
+                                   "SESSIONSTATS_LOCK_TIMEOUT") from None
+            yield
+    finally:
+        lock.close()
 
 
 def _database_error(target: PostgresTarget, error: ServerError) -> Exception:
     if error.sqlstate == _LOCK_NOT_AVAILABLE:
-        return DatabaseBusy(f"the PostgreSQL database {target} stayed busy past the lock timeout; "
-                            "try again, or raise SESSIONSTATS_LOCK_TIMEOUT")
+        return _table_busy(target)
     if error.sqlstate == _INSUFFICIENT_PRIVILEGE:
         return DatabaseUnusable(f"role {target.user!r} may not do this in {target}: {_first_line(error)} "
                                 "(see 'Team setup' in the README for the roles and grants)")
+    if error.sqlstate.startswith(_DATA_EXCEPTION):
+        return InvalidInput(f"the PostgreSQL database {target} cannot store a value given: {_first_line(error)}; "
+                            "nothing was written")
     return DatabaseUnusable(f"cannot use the PostgreSQL database {target}: {_first_line(error)}")
+
+
+def _table_busy(target: PostgresTarget) -> DatabaseBusy:
+    """Another connection (any role may LOCK a table it may change) held a table past the lock timeout."""
+    return DatabaseBusy(f"another connection held a lock on a table of {target} past the lock timeout "
+                        f"({_seconds(lock_timeout())}); try again, or raise SESSIONSTATS_LOCK_TIMEOUT "
+                        "(pg_locks shows who holds it)")
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} s"
 
 
 def _connection_params(target: PostgresTarget) -> dict[str, str]:
@@ -148,10 +204,15 @@ def _connection_params(target: PostgresTarget) -> dict[str, str]:
     return params
 
 
-def _set_lock_timeout(pg: Connection) -> None:
-    """Waits for locks end after `$SESSIONSTATS_LOCK_TIMEOUT` seconds (0: at once), as with the file."""
-    milliseconds = max(1, round(lock_timeout() * 1000))
-    pg.execute("SELECT set_config('lock_timeout', $1, false)", [f"{milliseconds}ms"])
+def session_settings() -> dict[str, str]:
+    """Server settings of every connection a command makes, the DuckDB attachment's included.
+
+    Every wait for a lock ends after `$SESSIONSTATS_LOCK_TIMEOUT` seconds (0: at once), as with the file;
+    the writer lock's connection stays idle in its transaction for the command's length, whatever the role's
+    idle timeout (which would end the lock and the connection mid-command).
+    """
+    milliseconds = min(max(1, round(lock_timeout() * 1000)), _MAX_TIMEOUT_MS)
+    return {"lock_timeout": f"{milliseconds}ms", "idle_in_transaction_session_timeout": "0"}
 
 
 def _take_lock(pg: Connection, name: str) -> None:
@@ -165,14 +226,16 @@ def _prepare_schema(store: PostgresStore) -> None:
         return
     _take_lock(store.pg, _SCHEMA_LOCK)
     try:
+        version = current_version(store)
         apply_migrations(store)
     except ServerError as error:
         if error.sqlstate != _INSUFFICIENT_PRIVILEGE:
             raise
-        raise DatabaseUnusable(
-            f"{store.target} has no sessionstats tables yet, and role {store.target.user!r} may not make them; "
-            "the database's owner runs 'sessionstats init-db --db URL' once (see 'Team setup' in the README)"
-        ) from None
+        found = (f"has the sessionstats tables of schema {version}, this sessionstats needs {LATEST_VERSION}, "
+                 f"and role {store.target.user!r} may not upgrade them" if version else
+                 f"has no sessionstats tables yet, and role {store.target.user!r} may not make them")
+        raise DatabaseUnusable(f"{store.target} {found}; the database's owner runs 'sessionstats init-db --db URL' "
+                               "(see 'Team setup' in the README)") from None
     finally:
         store.pg.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [_SCHEMA_LOCK])
 
@@ -192,7 +255,8 @@ def _attached_duckdb(target: PostgresTarget) -> Any:
         con.execute("LOAD postgres")
     con.execute("SET pg_use_ctid_scan = false")  # one filtered query per table, which can use the indexes
     # ATTACH takes no parameters: the connection string is quoted as a literal (it holds no password).
-    conninfo = " ".join(f"{key}='{_libpq_quote(value)}'" for key, value in _connection_params(target).items())
+    params = session_params(_connection_params(target), session_settings())
+    conninfo = " ".join(f"{key}='{_libpq_quote(value)}'" for key, value in params.items())
     con.execute(f"ATTACH '{conninfo.replace(chr(39), chr(39) * 2)}' AS pg (TYPE postgres, SCHEMA 'public', READ_ONLY)")
     con.execute("USE pg")
     return con
@@ -211,12 +275,13 @@ def _libpq_quote(value: str) -> str:
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|\$[A-Za-z_]\w*")
 
 
-def _for_server(sql: str, params: Params) -> tuple[str, list[Any]]:
-    """The statement with DuckDB's `?` and `$name` placeholders as the server's `$1`, `$2`, ..."""
+def _for_server(sql: str, params: Params) -> tuple[str, list[Any], list[str] | None]:
+    """The statement with DuckDB's `?` and `$name` placeholders as the server's `$1`, `$2`, ...,
+    its values, and their names when it has names."""
     if not isinstance(params, Mapping):
         values = list(params)
         numbers = iter(range(1, len(values) + 1))
-        return (_TOKENS.sub(lambda m: f"${next(numbers)}" if m.group() == "?" else m.group(), sql), values)
+        return (_TOKENS.sub(lambda m: f"${next(numbers)}" if m.group() == "?" else m.group(), sql), values, None)
     names: list[str] = []
 
     def number(match: re.Match[str]) -> str:
@@ -227,7 +292,8 @@ def _for_server(sql: str, params: Params) -> tuple[str, list[Any]]:
             names.append(token[1:])
         return f"${names.index(token[1:]) + 1}"
 
-    return (_TOKENS.sub(number, sql), [params[name] for name in names])
+    numbered = _TOKENS.sub(number, sql)
+    return (numbered, [params[name] for name in names], names)
 
 
 def _first_line(error: BaseException) -> str:
