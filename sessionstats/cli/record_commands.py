@@ -26,10 +26,10 @@ from sessionstats.records import (
     StoryInput,
     TokenUsageInput,
     prepare_usage,
+    record_call_parts,
     record_story,
-    record_tokens,
 )
-from sessionstats.responses import ResponseUsage, parse_response
+from sessionstats.responses import ResponseUsage, call_parts, parse_response
 from sessionstats.store import open_store
 from sessionstats.times import resolve_zone
 from sessionstats.validate import check_text, parse_cost
@@ -122,6 +122,12 @@ def record_tokens_command(
         typer.Option("--pass-through",
                      help="With --from-response: copy the response to stdout unchanged; the id goes to stderr."),
     ] = False,
+    service_tier: Annotated[
+        str | None,
+        typer.Option("--service-tier", metavar="TIER",
+                     help="How the call was served when the response does not say: flex or batch (half price), "
+                          "priority (unpriced), default."),
+    ] = None,
     at: AtOption = None,
     tz: TzOption = None,
     create: CreateOption = False,
@@ -169,11 +175,13 @@ def record_tokens_command(
         cache_write_1h_tokens=taken.cache_write_1h_tokens, model=model or taken.model, provider=provider,
         cost=parse_cost(cost, "--cost"), story_id=story,
         request_id=taken.request_id, created_at=resolve_at(at, resolve_zone(tz)),
+        service_tier=taken.service_tier or service_tier,
     )
     owner = resolve_user(user, db)
-    usage = prepare_usage(usage)  # priced before the database is locked: genai-prices takes a while to load
+    # priced before the database is locked: genai-prices takes a while to load
+    parts = [prepare_usage(part) for part in call_parts(taken, usage)]
     with open_store(db, write=True, direct=True) as store:
-        recorded = record_tokens(store, usage, user=owner, create=create)
+        recorded = record_call_parts(store, parts, user=owner, create=create)
     _print_recorded(recorded, "token record", id_to_stderr=pass_through)
 
 
