@@ -3,7 +3,8 @@
 The list rates come from `pricing.rates_at` (genai-prices' bundled data, plus the sourced long-context rows of
 `price_overrides`); the tier is chosen by all input (cache included), as providers do. A service tier
 (flex, batch) or fast mode multiplies every token rate; server tool requests (web searches) add a fee per
-request. A modifier without a published price leaves the call unpriced, never guessed.
+request at the price data's `web_searches_kcount`. A modifier without a published price leaves the call
+unpriced, never guessed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal, localcontext
 from typing import Any
 
-from sessionstats.price_overrides import WEB_SEARCH_FEES, Modifier, service_tier_modifier, speed_modifier
+from sessionstats.price_overrides import Modifier, service_tier_modifier, speed_modifier
 from sessionstats.pricing import (
     PricedModel,
     Rate,
@@ -24,6 +25,7 @@ from sessionstats.pricing import (
     price_data_version,
     rates_at,
     unknown_model_warning,
+    web_search_fee,
 )
 
 TOKEN_KINDS = ("input", "output", "cache_read", "cache_write", "cache_write_1h")
@@ -85,9 +87,9 @@ def price_call(model: str, provider: str | None, counts: TokenCounts, at: dateti
     missing = [m.label for m in modifiers if m.multiplier is None]
     if missing:
         return Unpriced(missing[0])
-    fee = WEB_SEARCH_FEES.get(found.provider_id) if terms.tool_calls else Decimal(0)
+    fee = web_search_fee(found, at) if terms.tool_calls else Decimal(0)
     if fee is None:
-        return Unpriced(f"{found.provider_id} server tool requests have no published price here")
+        return Unpriced(f"{found.model_id} web searches have no price in the price data")
     rate = _tier(rates_at(found, at), counts.all_input_tokens)
     return _priced(found, rate, counts, modifiers, terms.tool_calls, fee)
 

@@ -2,7 +2,7 @@
 
 Reviewed in one place: every row names the document it was read from and the date that price took effect,
 and tests/test_price_overrides.py checks each row. A modifier that has no published figure here (OpenAI's
-priority tier, Anthropic's priority tier, an OpenAI web search call) leaves the cost unknown rather than
+priority tier, Anthropic's priority tier) leaves the cost unknown rather than
 guessed.
 """
 
@@ -79,12 +79,6 @@ FAST_MODE = {
     "claude-opus-4-6": Modifier("fast mode x6", Decimal(6),
                                 "https://platform.claude.com/docs/en/build-with-claude/fast-mode"),
 }
-# Server tool fees per request. Anthropic: "Web search is available on the Claude API for $10 per 1,000
-# searches, plus standard token costs". Source: https://platform.claude.com/docs/en/about-claude/pricing
-# (web search tool). OpenAI's web search fee depends on the model and tool version: not priced here.
-WEB_SEARCH_FEES = {"anthropic": Decimal("0.01")}
-
-
 def service_tier_modifier(provider_id: str, tier: str | None) -> Modifier | None:
     """The modifier of a service tier; None for the list price; an unknown tier is unpriced."""
     name = (tier or "").strip().lower()

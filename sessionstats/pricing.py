@@ -118,6 +118,12 @@ def _candidate_refs(model: str, provider: str | None) -> list[tuple[str, str | N
     return ([(rest, prefix)] if prefixed else []) + [(model, None)]
 
 
+def web_search_fee(found: PricedModel, at: datetime) -> Decimal | None:
+    """The price data's fee per web search at `at` (`web_searches_kcount` is per 1,000); None when it has none."""
+    per_thousand = getattr(found.info.get_prices(_aware_utc(at)), "web_searches_kcount", None)
+    return None if per_thousand is None else Decimal(per_thousand) / 1000
+
+
 def price_granularity(found: PricedModel) -> str:
     """How often the model's prices can change: 'fixed', per UTC 'day', or per 'second' (time-of-day prices)."""
     from genai_prices.types import TimeOfDateConstraint

@@ -18,7 +18,7 @@ from typing import Any
 
 from sessionstats.errors import InvalidInput
 from sessionstats.records import TokenUsageInput
-from sessionstats.validate import MAX_BIGINT
+from sessionstats.validate import MAX_BIGINT, parse_cost
 
 SHAPES = ("Anthropic Messages JSON or event stream, OpenAI Chat Completions JSON or stream with usage, "
           "OpenAI Responses JSON or stream")
@@ -235,9 +235,9 @@ def _reported_cost(usage: dict[str, Any]) -> Decimal | None:
     cost = usage.get("cost")
     if cost is None:
         return None
-    if isinstance(cost, bool) or not isinstance(cost, int | Decimal) or not cost.is_finite() or cost < 0:
+    if isinstance(cost, bool) or not isinstance(cost, int | Decimal):
         raise InvalidInput(f"{_OPTION}: usage.cost must be a dollar amount >= 0, got {_shown(cost)}", field="cost")
-    return Decimal(cost)
+    return parse_cost(cost, f"{_OPTION}: usage.cost")
 
 
 def _epoch(value: Any) -> datetime | None:
