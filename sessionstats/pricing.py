@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any
 
 from sessionstats.errors import InvalidInput
-from sessionstats.price_overrides import long_context_row
+from sessionstats.price_overrides import LONG_CONTEXT_ROWS, long_context_row
 from sessionstats.validate import COST_PLACES
 
 _COST_QUANTUM = Decimal(1).scaleb(-COST_PLACES)
@@ -131,7 +131,9 @@ def price_granularity(found: PricedModel) -> str:
     conditional = found.info.prices if isinstance(found.info.prices, list) else []
     if any(isinstance(price.constraint, TimeOfDateConstraint) for price in conditional):
         return "second"
-    return "day" if conditional else "fixed"
+    dated_override = any((row.provider_id, row.model_id) == (found.provider_id, found.model_id)
+                         for row in LONG_CONTEXT_ROWS)
+    return "day" if conditional or dated_override else "fixed"
 
 
 def rates_at(found: PricedModel, at: datetime) -> tuple[Rate, ...]:

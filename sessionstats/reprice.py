@@ -1,4 +1,5 @@
-"""Recompute estimated costs with the current price data; a given cost is never touched."""
+"""Recompute estimated costs with the current price data, at each call's own time (priced_at) and with its
+service tier, speed and server tool calls; a given or reported cost is never touched."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
-from sessionstats.bulk_pricing import ESTIMATED_COST, RATES_JOIN, load_rates
+from sessionstats.bulk_pricing import BILLED_COST, BILLED_RATES_JOIN, TOOL_COST, load_rates
 from sessionstats.errors import InvalidInput
 from sessionstats.sessions import require_session
 from sessionstats.store import Store
@@ -50,16 +51,18 @@ def reprice(store: Store, *, user: str, session_ids: list[str] | None, dry_run: 
     with store.transaction():
         wanted = [require_session(store, s, user=user).id for s in session_ids] if session_ids is not None else None
         _stage(store, user, wanted)
-        unknown = load_rates(store, "SELECT * FROM reprice_rows")
+        unknown = load_rates(store, "SELECT * FROM reprice_rows", billed=True)
         store.execute(f"""CREATE OR REPLACE TEMP TABLE repriced AS
-                          SELECT r.id, r.session_id, r.old_cost, {ESTIMATED_COST} AS new_cost
-                          FROM reprice_rows r {RATES_JOIN}""")
+                          SELECT r.id, r.session_id, r.old_cost, {BILLED_COST} AS new_cost,
+                                 {TOOL_COST} AS tool_cost, pr.source AS price_source
+                          FROM reprice_rows r {BILLED_RATES_JOIN}""")
         sessions = _summary(store, wanted)
         if not dry_run:
             store.update_from(
-                "token_usage", ("estimated_cost", "cost_source"),
+                "token_usage", ("estimated_cost", "cost_source", "tool_cost", "price_source"),
                 """SELECT id, new_cost AS estimated_cost,
-                          CASE WHEN new_cost IS NULL THEN 'unknown' ELSE 'estimated' END AS cost_source
+                          CASE WHEN new_cost IS NULL THEN 'unknown' ELSE 'estimated' END AS cost_source,
+                          tool_cost, price_source
                    FROM repriced WHERE old_cost IS DISTINCT FROM new_cost""",
                 {"user": user},
             )
@@ -76,10 +79,12 @@ def _stage(store: Store, user: str, session_ids: list[str] | None) -> None:
         session_filter = "AND list_contains($sessions, session_id)"
     store.execute(
         f"""CREATE OR REPLACE TEMP TABLE reprice_rows AS
-            SELECT id, session_id, model, provider, created_at, input_tokens, output_tokens, cache_read_tokens,
-                   cache_write_tokens, cache_write_1h_tokens, estimated_cost AS old_cost
+            SELECT id, session_id, model, provider, coalesce(priced_at, created_at) AS created_at, input_tokens,
+                   output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, service_tier, speed,
+                   tool_calls, estimated_cost AS old_cost
             FROM token_usage
-            WHERE user_id = $user AND cost_source <> 'given' AND model IS NOT NULL {session_filter}""",
+            WHERE user_id = $user AND cost_source IN ('estimated', 'unknown') AND model IS NOT NULL
+              {session_filter}""",
         params,
     )
 
