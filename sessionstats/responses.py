@@ -18,6 +18,7 @@ from typing import Any
 
 from sessionstats.errors import InvalidInput
 from sessionstats.records import TokenUsageInput
+from sessionstats.times import utc_now
 from sessionstats.validate import MAX_BIGINT, parse_cost
 
 SHAPES = ("Anthropic Messages JSON or event stream, OpenAI Chat Completions JSON or stream with usage, "
@@ -83,6 +84,9 @@ def call_parts(taken: ResponseUsage, main: TokenUsageInput) -> list[TokenUsageIn
     if taken.created is not None:
         main = replace(main, priced_at=taken.created, priced_at_source="response",
                        created_at=main.created_at or taken.created)
+    elif main.created_at is None:  # every part of one call gets the same time
+        now = utc_now()
+        main = replace(main, created_at=now, priced_at=now, priced_at_source="now")
     main = replace(main, speed=taken.speed, tool_calls=taken.tool_calls, reported_cost=taken.reported_cost)
     return [main, *(replace(main, model=part.model, input_tokens=part.input_tokens, output_tokens=part.output_tokens,
                             cache_read_tokens=part.cache_read_tokens, cache_write_tokens=part.cache_write_tokens,

@@ -186,3 +186,16 @@ def test_an_odd_shape_is_refused_naming_the_field_and_writes_nothing(cli, docume
     assert result.exit_code == 2, result.stderr
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert snapshot(cli.db) == before
+
+
+def test_show_by_model_splits_a_call_that_holds_two_models_and_counts_it_once(cli):
+    cli.ok("new", "--id", "s")
+    cli.ok("record-tokens", "-s", "s", "--from-response", str(FIXTURES / "anthropic_advisor_iterations.json"))
+    shown = cli.json("show", "s")
+    assert (shown["api_calls"], shown["total_tokens"], Decimal(str(shown["total_cost"]))) == (
+        1, 2390 + 500 + 1800 + 150, Decimal("0.05292"))
+    assert shown["first_record_at"] == shown["last_record_at"]  # one call, one time
+    by_model = {row["model"]: row for row in cli.json("show", "s", "--by", "model")["breakdown"]["rows"]}
+    assert {m: (r["api_calls"], r["input_tokens"], Decimal(str(r["total_cost"]))) for m, r in by_model.items()} == {
+        "claude-sonnet-4-5-20250929": (1, 2390, Decimal("0.01467")),
+        "claude-opus-4-1-20250805": (0, 1800, Decimal("0.03825"))}
