@@ -25,6 +25,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("timeline", "compare", "check"), ("insight_commands",)),
     "export": ("export_commands",),
     "reprice": ("price_commands",),
+    "explain": ("explain_commands",),
     "import": ("import_commands", "history_commands"),  # history_commands adds claude-code and llm
     "init-db": ("database_commands",),
 }
