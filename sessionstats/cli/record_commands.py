@@ -137,10 +137,15 @@ def record_tokens_command(
     """Record one API call's token usage and print the record's id.
 
     total_tokens is the sum of input, output, cache read and cache write tokens. Without --cost, the
-    cost is estimated from --model with genai-prices' bundled prices at the call's time (--at).
+    cost is estimated from --model with genai-prices' bundled prices at the call's time (the response's
+    own time, else --at, else now), with the service tier, fast mode, web search fees and the dated,
+    sourced long-context rows of sessionstats/price_overrides.py; `sessionstats explain ID` shows how.
 
     --from-response understands Anthropic Messages JSON and event streams, OpenAI Chat Completions
-    JSON and streams (with a usage chunk) and OpenAI Responses JSON. With --pass-through the response
+    JSON and streams (with a usage chunk), OpenAI Responses JSON and streams (incomplete and failed ones
+    with usage too), OpenRouter (its usage.cost is kept as reported) and Gemini's OpenAI-compatible
+    endpoint. An Anthropic advisor or compaction iteration is stored as its own record under the same
+    request id. With --pass-through the response
     is copied to stdout even when recording fails; the exit code tells.
 
     \b
