@@ -105,3 +105,22 @@ def test_reprice_keeps_the_modifiers_and_never_touches_a_reported_cost(cli, tmp_
     cli.ok("reprice", "s")
     assert table_of(cli.db, "SELECT request_id, estimated_cost, cost_source FROM token_usage "
                             "ORDER BY request_id") == before
+
+
+def test_an_advisor_iteration_in_a_line_is_its_own_model_under_the_same_request(cli, tmp_path: Path) -> None:
+    # Sonnet 4.5 executor 2,390 x 3 + 500 x 15 = $0.01467; Opus 4.1 advisor 1,800 x 15 + 150 x 75 = $0.03825
+    usage = {"input_tokens": 2390, "output_tokens": 500, "iterations": [
+        {"type": "message", "input_tokens": 1200, "output_tokens": 260},
+        {"type": "advisor_message", "model": "claude-opus-4-1-20250805", "input_tokens": 1800, "output_tokens": 150},
+        {"type": "message", "input_tokens": 1190, "output_tokens": 240}]}
+    line = logged("msg_adv", "req_adv", "claude-sonnet-4-5-20250929", usage)
+    import_lines(cli, tmp_path, [line, line])  # a streamed copy too
+    assert table_of(cli.db, "SELECT call_part, model, input_tokens, output_tokens, estimated_cost, request_id "
+                            "FROM token_usage ORDER BY call_part") == [
+        (0, "claude-sonnet-4-5-20250929", 2390, 500, Decimal("0.01467"), "msg_adv:req_adv"),
+        (1, "claude-opus-4-1-20250805", 1800, 150, Decimal("0.03825"), "msg_adv:req_adv")]
+    shown = cli.json("show", "s")
+    assert (shown["api_calls"], Decimal(str(shown["total_cost"]))) == (1, Decimal("0.05292"))
+    again = cli("import", "claude-code", str(tmp_path / "claude"))
+    assert again.exit_code == 0
+    assert table_of(cli.db, "SELECT count(*) FROM token_usage") == [(2,)]

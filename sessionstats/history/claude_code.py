@@ -28,7 +28,11 @@ _COLUMNS = ("{'type': 'VARCHAR', 'requestId': 'VARCHAR', 'timestamp': 'VARCHAR',
             "'message': 'STRUCT(id VARCHAR, model VARCHAR, usage STRUCT(input_tokens VARCHAR, output_tokens VARCHAR, "
             "cache_creation_input_tokens VARCHAR, cache_read_input_tokens VARCHAR, cache_creation "
             "STRUCT(ephemeral_5m_input_tokens VARCHAR, ephemeral_1h_input_tokens VARCHAR), service_tier VARCHAR, "
-            "speed VARCHAR, server_tool_use STRUCT(web_search_requests VARCHAR)))'}")
+            "speed VARCHAR, server_tool_use STRUCT(web_search_requests VARCHAR), iterations STRUCT(type VARCHAR, "
+            "model VARCHAR, input_tokens VARCHAR, output_tokens VARCHAR, cache_creation_input_tokens VARCHAR, "
+            "cache_read_input_tokens VARCHAR)[]))'}")
+_ITERATION = ("STRUCT(type VARCHAR, model VARCHAR, input_tokens VARCHAR, output_tokens VARCHAR, "
+              "cache_creation_input_tokens VARCHAR, cache_read_input_tokens VARCHAR)[]")
 # A line that is not JSON comes back with every column NULL; every line Claude Code writes has a type.
 _LOG_LINES = f"""read_json($files, format = 'newline_delimited', columns = {_COLUMNS}, ignore_errors = true,
                  filename = true, maximum_object_size = 268435456)"""
@@ -120,7 +124,7 @@ def _stage_lines(store: Store, readable: dict[str, Slice], now: object) -> tuple
         {"paths": list(readable), "sessions": [s.log.session_id for s in readable.values()],
          "projects": [s.log.project for s in readable.values()]},
     )
-    columns = f"{ROW_COLUMNS}, filename VARCHAR, bad BOOLEAN, message_id VARCHAR"
+    columns = f"{ROW_COLUMNS}, filename VARCHAR, bad BOOLEAN, message_id VARCHAR, iterations {_ITERATION}"
     store.execute(f"CREATE OR REPLACE TEMP TABLE cc_lines ({columns})")
     if readable:
         store.execute(
@@ -138,12 +142,13 @@ def _stage_lines(store: Store, readable: dict[str, Slice], now: object) -> tuple
                        {_USAGE}.service_tier AS service_tier, {_USAGE}.speed AS speed,
                        coalesce({_count(f"{_USAGE}.server_tool_use.web_search_requests")}, 0) AS tool_calls,
                        {_REPORTED_COST} AS reported_cost, l.filename, type IS NULL AS bad,
-                       message.id AS message_id
+                       message.id AS message_id, {_USAGE}.iterations AS iterations
                 FROM {_LOG_LINES} l
                 JOIN cc_files f USING (filename)
                 WHERE {_USAGE} IS NOT NULL OR type IS NULL""",
             {"files": list(readable), "now": now},
         )
+        _add_iterations(store)
     usable = ("NOT bad AND model IS NOT NULL AND input_tokens IS NOT NULL AND output_tokens IS NOT NULL")
     counts = store.fetchone(
         f"""SELECT count(*) FILTER (WHERE bad OR ({usable} AND least(input_tokens, output_tokens,
@@ -151,12 +156,27 @@ def _stage_lines(store: Store, readable: dict[str, Slice], now: object) -> tuple
                    count(*) FILTER (WHERE {usable} AND model = '<synthetic>')
             FROM cc_lines""")
     store.execute(
-        f"""CREATE OR REPLACE TEMP TABLE history_rows AS SELECT * EXCLUDE (bad) FROM cc_lines
+        f"""CREATE OR REPLACE TEMP TABLE history_rows AS SELECT * EXCLUDE (bad, iterations) FROM cc_lines
             WHERE {usable} AND model <> '<synthetic>'
               AND least(input_tokens, output_tokens, cache_write_tokens, cache_read_tokens,
                         cache_write_1h_tokens, tool_calls) >= 0""")
     store.execute("DROP TABLE cc_lines")
     return int(counts[0]), int(counts[1])  # type: ignore[index]
+
+
+def _add_iterations(store: Store) -> None:
+    """A line's advisor or compaction iterations (`usage.iterations` other than type `message`, which the
+    top-level usage covers) as rows of their own model under the line's request id, call_part 1, 2..."""
+    store.execute(
+        f"""INSERT INTO cc_lines BY NAME
+            SELECT session_id, session_name, request_id, coalesce(it.model, model) AS model, created_at,
+                   {_count("it.input_tokens")} AS input_tokens, {_count("it.output_tokens")} AS output_tokens,
+                   coalesce({_count("it.cache_creation_input_tokens")}, 0) AS cache_write_tokens,
+                   coalesce({_count("it.cache_read_input_tokens")}, 0) AS cache_read_tokens,
+                   service_tier, speed, filename, bad, message_id, call_part
+            FROM (SELECT * EXCLUDE (call_part), unnest(extra) AS it, generate_subscripts(extra, 1) AS call_part
+                  FROM (SELECT *, list_filter(iterations, lambda i: coalesce(i.type, 'message') <> 'message') AS extra
+                        FROM cc_lines WHERE iterations IS NOT NULL AND NOT bad))""")
 
 
 _TOTAL = "(input_tokens + output_tokens + cache_write_tokens + cache_read_tokens)"
@@ -172,7 +192,7 @@ def _keep_biggest_copies(store: Store) -> int:
     store.execute(
         f"""CREATE OR REPLACE TEMP TABLE history_rows AS SELECT * FROM history_rows
             QUALIFY request_id IS NULL OR row_number() OVER (
-                PARTITION BY message_id ORDER BY {_TOTAL} DESC, created_at, filename) = 1""")
+                PARTITION BY message_id, call_part ORDER BY {_TOTAL} DESC, created_at, filename) = 1""")
     after = store.fetchone("SELECT count(*) FROM history_rows")[0]  # type: ignore[index]
     return int(before - after)
 

@@ -18,7 +18,8 @@ StepReporter = Callable[[str], None]
 ROW_COLUMNS = """session_id VARCHAR, session_name VARCHAR, request_id VARCHAR, model VARCHAR, provider VARCHAR,
                  created_at TIMESTAMP, input_tokens BIGINT, output_tokens BIGINT, cache_write_tokens BIGINT,
                  cache_read_tokens BIGINT, cache_write_1h_tokens BIGINT DEFAULT 0, service_tier VARCHAR,
-                 speed VARCHAR, tool_calls BIGINT DEFAULT 0, reported_cost DECIMAL(38, 18)"""
+                 speed VARCHAR, tool_calls BIGINT DEFAULT 0, reported_cost DECIMAL(38, 18),
+                 call_part INTEGER DEFAULT 0"""
 _UPDATED_COLUMNS = ("model", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
                     "cache_write_1h_tokens", "total_tokens", "estimated_cost", "cost_source", "created_at",
                     "service_tier", "speed", "tool_calls", "tool_cost", "reported_cost", "price_source", "priced_at",
@@ -26,9 +27,9 @@ _UPDATED_COLUMNS = ("model", "input_tokens", "output_tokens", "cache_read_tokens
 # A cost the log states (Claude Code's costUSD) is the record's cost; else the estimate; else unknown.
 _COST_SOURCE = "CASE WHEN reported_cost IS NOT NULL THEN 'reported' WHEN priced THEN 'estimated' ELSE 'unknown' END"
 _PROVENANCE = ("service_tier, speed, tool_calls, tool_cost, reported_cost, price_source, created_at AS priced_at, "
-               "'response' AS priced_at_source")
+               "'response' AS priced_at_source, call_part")
 _PROVENANCE_NAMES = ("service_tier", "speed", "tool_calls", "tool_cost", "reported_cost", "price_source",
-                     "priced_at", "priced_at_source")
+                     "priced_at", "priced_at_source", "call_part")
 _NEW_TOTAL = "(k.input_tokens + k.output_tokens + k.cache_write_tokens + k.cache_read_tokens)"
 
 
@@ -83,7 +84,7 @@ def _update_smaller_copies(store: Store, user: str) -> tuple[int, int]:
     store.execute(
         """CREATE OR REPLACE TEMP TABLE cc_known AS
            SELECT r.*, t.id AS stored_id, t.total_tokens AS stored_total FROM history_priced r
-           JOIN token_usage t ON t.user_id = $user AND t.request_id = r.request_id""",
+           JOIN token_usage t ON t.user_id = $user AND t.request_id = r.request_id AND t.call_part = r.call_part""",
         {"user": user},
     )
     updated = store.update_from(
@@ -95,7 +96,8 @@ def _update_smaller_copies(store: Store, user: str) -> tuple[int, int]:
         {"user": user},
     )
     known = store.fetchone("SELECT count(*) FROM cc_known")[0]  # type: ignore[index]
-    store.execute("DELETE FROM history_priced WHERE request_id IN (SELECT request_id FROM cc_known)")
+    store.execute("""DELETE FROM history_priced h WHERE EXISTS (
+                         SELECT 1 FROM cc_known k WHERE k.request_id = h.request_id AND k.call_part = h.call_part)""")
     store.execute("DROP TABLE cc_known")
     return int(updated), int(known - updated)
 
