@@ -58,6 +58,12 @@ ESTIMATED_COST = """CASE WHEN pr.model IS NULL THEN NULL
 # With BILLED_RATES_JOIN: the tokens' cost plus the server tool fees (r.tool_calls, unpriced without a fee).
 BILLED_COST = f"""CASE WHEN pr.model IS NULL OR (r.tool_calls > 0 AND pr.search_fee IS NULL) THEN NULL
     ELSE CAST(({ESTIMATED_COST}) + r.tool_calls * coalesce(pr.search_fee, 0) AS DECIMAL(38, 18)) END"""
+# The rates applied per token kind, as a record's price_detail (the same keys call_pricing writes).
+RATE_KINDS = {"input": "per_input", "output": "per_output", "cache_read": "per_cache_read",
+              "cache_write": "per_cache_write", "cache_write_1h": "per_cache_write_1h"}
+RATES_DETAIL = ("CASE WHEN pr.model IS NOT NULL THEN json_object('source', pr.source, 'rates', json_object("
+                + ", ".join(f"'{kind}', pr.{column}::VARCHAR" for kind, column in RATE_KINDS.items())
+                + "))::VARCHAR END")
 TOOL_COST = "CASE WHEN r.tool_calls > 0 THEN CAST(r.tool_calls * pr.search_fee AS DECIMAL(38, 18)) END"
 _PICO = 10**12
 _MAX_PICO_SUM = 10**18 - 1  # DECIMAL(18, 0) holds up to this

@@ -74,30 +74,30 @@ def _record_text(found: RecordExplanation) -> str:
                     + (f"; {', '.join(found.modifiers)}" if found.modifiers else ""))
     width = max((len(fmt_tokens(line.quantity)) for line in found.lines), default=0)
     body = [f"  {fmt_tokens(line.quantity):>{width}} {_kind(line.kind):<14} x {_rate(line.kind, line.rate):<14} "
-            f"= {_dollars(line.cost)}" for line in found.lines]
+            f"= {exact_dollars(line.cost)}" for line in found.lines]
     return "\n".join([*head, *body, *_totals(found)]) + "\n"
 
 
 def _totals(found: RecordExplanation) -> list[str]:
     record = found.record
     source, stored = record["cost_source"], record["estimated_cost"]
-    lines = [f"total {_dollars(found.estimate)}"] if found.estimate is not None else []
+    lines = [f"total {exact_dollars(found.estimate)}"] if found.estimate is not None else []
     if found.note:
         lines.append(f"not priced: {found.note}")
     if source == "estimated" and not found.matches:
-        lines.append(f"stored cost {_dollars(stored)} was priced with other price data; `sessionstats reprice` "
+        lines.append(f"stored cost {exact_dollars(stored)} was priced with other price data; `sessionstats reprice` "
                      "brings it up to date")
     elif source in ("given", "reported"):
-        lines.append(f"stored cost {_dollars(stored)} ({source}; the estimate above is for comparison)"
-                     if found.estimate is not None else f"stored cost {_dollars(stored)} ({source})")
+        lines.append(f"stored cost {exact_dollars(stored)} ({source}; the estimate above is for comparison)"
+                     if found.estimate is not None else f"stored cost {exact_dollars(stored)} ({source})")
     elif source == "unknown":
         lines.append("stored cost unknown")
     return lines
 
 
 def _session_text(split: SessionCostSplit) -> str:
-    lines = [f"session {split.session_id}: total {_dollars(split.total_cost)}"]
-    lines += [f"  {source:<9} {fmt_tokens(split.records[source]):>9} records  {_dollars(split.costs[source])}"
+    lines = [f"session {split.session_id}: total {exact_dollars(split.total_cost)}"]
+    lines += [f"  {source:<9} {fmt_tokens(split.records[source]):>9} records  {exact_dollars(split.costs[source])}"
               for source in COST_SOURCES]
     return "\n".join(lines) + "\n"
 
@@ -109,11 +109,11 @@ def _kind(kind: str) -> str:
 
 def _rate(kind: str, rate: Decimal) -> str:
     if kind in ("web_search", "per_call"):
-        return f"{_dollars(rate, 2)} each"
-    return f"{_dollars(rate * _PER_MILLION, 2)}/M"
+        return f"{exact_dollars(rate, 2)} each"
+    return f"{exact_dollars(rate * _PER_MILLION, 2)}/M"
 
 
-def _dollars(value: Decimal | None, places: int = 6) -> str:
+def exact_dollars(value: Decimal | None, places: int = 6) -> str:
     """Exact: at least `places` decimals, more when the value has them (never rounded)."""
     if value is None:
         return "unknown"

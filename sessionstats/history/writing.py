@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sessionstats.bulk_pricing import BILLED_COST, BILLED_RATES_JOIN, TOOL_COST, load_rates
+from sessionstats.bulk_pricing import BILLED_COST, BILLED_RATES_JOIN, RATES_DETAIL, TOOL_COST, load_rates
 from sessionstats.importing.batch import NEW_SESSION_COLUMNS
 from sessionstats.records import TOKEN_USAGE_COLUMNS
 from sessionstats.store import Store
@@ -22,14 +22,14 @@ ROW_COLUMNS = """session_id VARCHAR, session_name VARCHAR, request_id VARCHAR, m
                  call_part INTEGER DEFAULT 0"""
 _UPDATED_COLUMNS = ("model", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
                     "cache_write_1h_tokens", "total_tokens", "estimated_cost", "cost_source", "created_at",
-                    "service_tier", "speed", "tool_calls", "tool_cost", "reported_cost", "price_source", "priced_at",
-                    "priced_at_source")
+                    "service_tier", "speed", "tool_calls", "tool_cost", "reported_cost", "price_source", "price_detail",
+                    "priced_at", "priced_at_source")
 # A cost the log states (Claude Code's costUSD) is the record's cost; else the estimate; else unknown.
 _COST_SOURCE = "CASE WHEN reported_cost IS NOT NULL THEN 'reported' WHEN priced THEN 'estimated' ELSE 'unknown' END"
-_PROVENANCE = ("service_tier, speed, tool_calls, tool_cost, reported_cost, price_source, created_at AS priced_at, "
-               "'response' AS priced_at_source, call_part")
+_PROVENANCE = ("service_tier, speed, tool_calls, tool_cost, reported_cost, price_source, price_detail, "
+               "created_at AS priced_at, 'response' AS priced_at_source, call_part")
 _PROVENANCE_NAMES = ("service_tier", "speed", "tool_calls", "tool_cost", "reported_cost", "price_source",
-                     "priced_at", "priced_at_source", "call_part")
+                     "price_detail", "priced_at", "priced_at_source", "call_part")
 _NEW_TOTAL = "(k.input_tokens + k.output_tokens + k.cache_write_tokens + k.cache_read_tokens)"
 
 
@@ -52,7 +52,8 @@ def write_rows(store: Store, *, user: str, source: str, now: object, step: StepR
     unknown = load_rates(store, "SELECT * FROM history_rows", billed=True)
     store.execute(f"""CREATE OR REPLACE TEMP TABLE history_priced AS
                       SELECT r.*, coalesce(r.reported_cost, {BILLED_COST}) AS cost, {TOOL_COST} AS tool_cost,
-                             {BILLED_COST} IS NOT NULL AS priced, pr.source AS price_source
+                             {BILLED_COST} IS NOT NULL AS priced, pr.source AS price_source,
+                             {RATES_DETAIL} AS price_detail
                       FROM history_rows r {BILLED_RATES_JOIN}""")
     with store.transaction():
         step("writing")
