@@ -11,7 +11,15 @@ from sessionstats.ids import new_id
 from sessionstats.sessions import create_session, session_exists
 from sessionstats.store import Store
 from sessionstats.times import utc_now
-from sessionstats.validate import MAX_BIGINT, check_count, check_id, check_label, check_seconds, check_text
+from sessionstats.validate import (
+    MAX_BIGINT,
+    check_count,
+    check_id,
+    check_label,
+    check_seconds,
+    check_text,
+    parse_cost,
+)
 
 # sessionstats.pricing is imported only where a call is priced: ~3 ms a given --cost or a story never needs.
 
@@ -59,7 +67,7 @@ class TokenUsageInput:
     cache_write_1h_tokens: int = 0  # of cache_write_tokens, the 1-hour writes
     model: str | None = None
     cost: Decimal | None = None
-    cost_source: str = field(default="")  # filled in by prepare_usage: given, estimated or unknown
+    cost_source: str = field(default="")  # filled in by prepare_usage: given, reported, estimated or unknown
     story_id: str | None = None
     request_id: str | None = None
     created_at: datetime | None = None
@@ -207,6 +215,7 @@ def checked_usage(usage: TokenUsageInput) -> TokenUsageInput:
         service_tier=check_label(usage.service_tier, "--service-tier"),
         speed=check_label(usage.speed, "--speed"),
         tool_calls=check_count(usage.tool_calls, "--tool-calls"),
+        reported_cost=parse_cost(usage.reported_cost, "reported_cost"),
     )
     if total_tokens(checked) > MAX_BIGINT:
         raise InvalidInput(f"the four token counts add up to more than {MAX_BIGINT}")

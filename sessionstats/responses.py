@@ -73,6 +73,9 @@ def parse_response(data: bytes) -> ResponseUsage:
         usage = replace(usage, request_id=header_id)
     if usage.created is None and headers.get("date"):
         usage = replace(usage, created=_http_date(headers["date"]))
+    if usage.reported_cost is None and headers.get("x-litellm-response-cost"):  # LiteLLM proxy's charge
+        usage = replace(usage, reported_cost=parse_cost(headers["x-litellm-response-cost"],
+                                                        f"{_OPTION}: header x-litellm-response-cost"))
     return usage
 
 

@@ -5,6 +5,7 @@ cost is worked out by hand below, with the price's source. Prices per million to
 genai-prices' bundled data unless a comment names sessionstats/price_overrides.py.
 """
 
+import json
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -199,3 +200,29 @@ def test_show_by_model_splits_a_call_that_holds_two_models_and_counts_it_once(cl
     assert {m: (r["api_calls"], r["input_tokens"], Decimal(str(r["total_cost"]))) for m, r in by_model.items()} == {
         "claude-sonnet-4-5-20250929": (1, 2390, Decimal("0.01467")),
         "claude-opus-4-1-20250805": (0, 1800, Decimal("0.03825"))}
+
+
+def test_a_litellm_proxys_cost_header_is_the_reported_cost(cli, tmp_path):
+    body = (FIXTURES / "openai_chat_completion.json").read_text()
+    saved = tmp_path / "litellm.http"
+    saved.write_bytes(("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-litellm-response-cost: 0.0056\r\n\r\n"
+                       + body).encode())
+    cli.ok("new", "--id", "s")
+    cli.ok("record-tokens", "-s", "s", "--from-response", str(saved))
+    assert table_of(cli.db, "SELECT estimated_cost, cost_source, reported_cost FROM token_usage") == [
+        (Decimal("0.0056"), "reported", Decimal("0.0056"))]
+
+
+def test_a_reported_cost_survives_export_and_import(cli, tmp_path):
+    cli.ok("new", "--id", "s")
+    cli.ok("record-tokens", "-s", "s", "--from-response", str(FIXTURES / "openrouter_chat_cost.json"))
+    exported = tmp_path / "tokens.jsonl"
+    cli.ok("export", "s", "--what", "tokens", "--to", str(exported))
+    rows = [json.loads(line) for line in exported.read_text().splitlines()]
+    moved = tmp_path / "moved.jsonl"
+    moved.write_text("".join(json.dumps({**row, "session_id": "t"}) + "\n" for row in rows))
+    cli.ok("new", "--id", "t")
+    result = cli("import", "tokens", str(moved))
+    assert result.exit_code == 0, result.stderr
+    assert table_of(cli.db, "SELECT session_id, estimated_cost, cost_source FROM token_usage ORDER BY session_id") == [
+        ("s", Decimal("0.00351"), "reported"), ("t", Decimal("0.00351"), "reported")]
