@@ -83,6 +83,7 @@ def call_parts(taken: ResponseUsage, main: TokenUsageInput) -> list[TokenUsageIn
     """The records of one response: its main usage, then one per other billed iteration (same request id).
 
     The price is taken for the response's own time when it states one (`priced_at_source` says which).
+    A cost given for the call (--cost) is the whole call's: its other parts then record $0 given.
     """
     if taken.created is not None:
         main = replace(main, priced_at=taken.created, priced_at_source="response",
