@@ -124,3 +124,14 @@ def test_an_advisor_iteration_in_a_line_is_its_own_model_under_the_same_request(
     again = cli("import", "claude-code", str(tmp_path / "claude"))
     assert again.exit_code == 0
     assert table_of(cli.db, "SELECT count(*) FROM token_usage") == [(2,)]
+
+
+def test_a_line_is_priced_at_its_own_timestamp_and_says_so(cli, tmp_path: Path) -> None:
+    timed = logged("msg_t", "req_t", "claude-sonnet-4-5-20250929", {"input_tokens": 1, "output_tokens": 1})
+    untimed = json.loads(logged("msg_u", "req_u", "claude-sonnet-4-5-20250929", {"input_tokens": 1,
+                                                                                 "output_tokens": 1}))
+    del untimed["timestamp"]
+    import_lines(cli, tmp_path, [timed, json.dumps(untimed)])
+    rows = table_of(cli.db, "SELECT request_id, priced_at, priced_at_source FROM token_usage ORDER BY request_id")
+    assert rows[0] == ("msg_t:req_t", datetime(2026, 3, 2, 12, 0), "response")
+    assert rows[1][0] == "msg_u:req_u" and rows[1][2] == "now"

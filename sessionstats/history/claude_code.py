@@ -134,6 +134,7 @@ def _stage_lines(store: Store, readable: dict[str, Slice], now: object) -> tuple
                          AS request_id,
                        message.model AS model,
                        coalesce(try_cast(timestamp AS TIMESTAMPTZ) AT TIME ZONE 'UTC', $now) AS created_at,
+                       try_cast(timestamp AS TIMESTAMPTZ) IS NOT NULL AS timed,
                        {_count(f"{_USAGE}.input_tokens")} AS input_tokens,
                        {_count(f"{_USAGE}.output_tokens")} AS output_tokens,
                        {_CACHE_WRITES} AS cache_write_tokens,
@@ -173,7 +174,7 @@ def _add_iterations(store: Store) -> None:
                    {_count("it.input_tokens")} AS input_tokens, {_count("it.output_tokens")} AS output_tokens,
                    coalesce({_count("it.cache_creation_input_tokens")}, 0) AS cache_write_tokens,
                    coalesce({_count("it.cache_read_input_tokens")}, 0) AS cache_read_tokens,
-                   service_tier, speed, filename, bad, message_id, call_part
+                   service_tier, speed, filename, bad, message_id, call_part, timed
             FROM (SELECT * EXCLUDE (call_part), unnest(extra) AS it, generate_subscripts(extra, 1) AS call_part
                   FROM (SELECT *, list_filter(iterations, lambda i: coalesce(i.type, 'message') <> 'message') AS extra
                         FROM cc_lines WHERE iterations IS NOT NULL AND NOT bad))""")

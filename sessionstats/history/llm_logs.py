@@ -157,7 +157,8 @@ def _token_row(response_id: str, conversation: str | None, name: str | None, mod
     return {"session_id": conversation or str(response_id), "session_name": name, "request_id": f"llm:{response_id}",
             "model": model, "created_at": _utc(when, where), "input_tokens": total_input - inside,
             "output_tokens": _whole_count(output_tokens, f"{where}: output_tokens", "output_tokens"),
-            "cache_write_tokens": write, "cache_read_tokens": read, "cache_write_1h_tokens": write_1h}
+            "cache_write_tokens": write, "cache_read_tokens": read, "cache_write_1h_tokens": write_1h,
+            "timed": when not in (None, "")}
 
 
 def _details(text: object, where: str) -> dict[str, Any]:
@@ -244,8 +245,9 @@ def _stage(store: Store, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     names = ["session_id", "session_name", "request_id", "model", "created_at", "input_tokens", "output_tokens",
-             "cache_write_tokens", "cache_read_tokens", "cache_write_1h_tokens"]
-    types = ["VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "TIMESTAMP", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"]
+             "cache_write_tokens", "cache_read_tokens", "cache_write_1h_tokens", "timed"]
+    types = ["VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "TIMESTAMP", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT",
+             "BOOLEAN"]
     selects = ", ".join(f"unnest(${n}::{t}[]) AS {n}" for n, t in zip(names, types, strict=True))
     store.execute(
         f"""INSERT INTO history_rows BY NAME

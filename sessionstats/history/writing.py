@@ -19,7 +19,7 @@ ROW_COLUMNS = """session_id VARCHAR, session_name VARCHAR, request_id VARCHAR, m
                  created_at TIMESTAMP, input_tokens BIGINT, output_tokens BIGINT, cache_write_tokens BIGINT,
                  cache_read_tokens BIGINT, cache_write_1h_tokens BIGINT DEFAULT 0, service_tier VARCHAR,
                  speed VARCHAR, tool_calls BIGINT DEFAULT 0, reported_cost DECIMAL(38, 18),
-                 call_part INTEGER DEFAULT 0"""
+                 call_part INTEGER DEFAULT 0, timed BOOLEAN DEFAULT true"""
 _UPDATED_COLUMNS = ("model", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
                     "cache_write_1h_tokens", "total_tokens", "estimated_cost", "cost_source", "created_at",
                     "service_tier", "speed", "tool_calls", "tool_cost", "reported_cost", "price_source", "price_detail",
@@ -27,7 +27,7 @@ _UPDATED_COLUMNS = ("model", "input_tokens", "output_tokens", "cache_read_tokens
 # A cost the log states (Claude Code's costUSD) is the record's cost; else the estimate; else unknown.
 _COST_SOURCE = "CASE WHEN reported_cost IS NOT NULL THEN 'reported' WHEN priced THEN 'estimated' ELSE 'unknown' END"
 _PROVENANCE = ("service_tier, speed, tool_calls, tool_cost, reported_cost, price_source, price_detail, "
-               "created_at AS priced_at, 'response' AS priced_at_source, call_part")
+               "created_at AS priced_at, CASE WHEN timed THEN 'response' ELSE 'now' END AS priced_at_source, call_part")
 _PROVENANCE_NAMES = ("service_tier", "speed", "tool_calls", "tool_cost", "reported_cost", "price_source",
                      "price_detail", "priced_at", "priced_at_source", "call_part")
 _NEW_TOTAL = "(k.input_tokens + k.output_tokens + k.cache_write_tokens + k.cache_read_tokens)"
