@@ -90,3 +90,39 @@ def test_another_users_record_reads_as_not_found(cli):
     record_id = cli.ok("record-tokens", "-s", "s", "--model", "gpt-4o", "--input", "1", "--output", "1").strip()
     result = cli.as_user("mallory")("explain", record_id)
     assert result.exit_code == 1 and "not found" in result.stderr
+
+
+def _assert_every_estimate_adds_up(cli) -> int:
+    checked = 0
+    for record_id, stored in table_of(cli.db, "SELECT id, estimated_cost FROM token_usage "
+                                              "WHERE cost_source = 'estimated'"):
+        shown = json.loads(cli.ok("explain", record_id, "--format", "json"), parse_float=Decimal)
+        assert sum((Decimal(line["quantity"]) * Decimal(str(line["rate"])) for line in shown["lines"]),
+                   Decimal(0)) == stored
+        checked += 1
+    return checked
+
+
+def test_the_arithmetic_adds_up_for_imported_claude_code_lines(cli, tmp_path):
+    from claude_logs import write_lines
+    from test_billed_claude_code import logged
+    usage = {"input_tokens": 100, "output_tokens": 3000, "cache_read_input_tokens": 20000,
+             "cache_creation_input_tokens": 900, "cache_creation": {"ephemeral_1h_input_tokens": 600},
+             "speed": "fast", "server_tool_use": {"web_search_requests": 3},
+             "iterations": [{"type": "compaction", "input_tokens": 5000, "output_tokens": 70}]}
+    write_lines(tmp_path / "claude" / "projects" / "p" / "s.jsonl", [
+        logged("msg_a", "req_a", "claude-opus-4-6", usage),
+        logged("msg_b", "req_b", "claude-sonnet-4-20250514", {"input_tokens": 10, "output_tokens": 1000,
+                                                              "cache_read_input_tokens": 210000})])
+    cli.ok("import", "claude-code", str(tmp_path / "claude"))
+    assert _assert_every_estimate_adds_up(cli) == 3
+
+
+def test_the_arithmetic_adds_up_for_imported_llm_rows(cli, tmp_path):
+    from test_billed_llm_logs import CASES
+    from test_llm_import import make_logs
+    logs = make_logs(tmp_path / "logs.db", [(f"01JR{n}", "01JCONV1", model, inp, out, json.dumps(details),
+                                             "2026-10-01T10:00:00")
+                                            for n, (model, inp, out, details, _) in enumerate(CASES)])
+    cli.ok("import", "llm", str(logs))
+    assert _assert_every_estimate_adds_up(cli) == len(CASES)
