@@ -62,7 +62,8 @@ items AS (
            NULL::DECIMAL(38, 18) AS cost, 0 AS unpriced
     FROM story_rows
     UNION ALL
-    SELECT {token_groups}, 0, 1, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+    SELECT {token_groups}, 0, CASE WHEN call_part = 0 THEN 1 ELSE 0 END,  -- an iteration (part > 0) is no new call
+           input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
            total_tokens, estimated_cost, CASE WHEN estimated_cost IS NULL THEN 1 ELSE 0 END
     FROM tokens
 )

@@ -14,7 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 from sessionstats.errors import InvalidInput
-from sessionstats.pricing import find_model, price_granularity, rates_at
+from sessionstats.price_overrides import service_tier_modifier, speed_modifier
+from sessionstats.pricing import find_model, price_data_version, price_granularity, rates_at, web_search_fee
 from sessionstats.store import Store
 
 # The rows to price, aliased `r`, must have model, provider, created_at, the four token counts and
@@ -23,11 +24,23 @@ _BUCKET = """CASE pm.granularity WHEN 'day' THEN date_trunc('day', r.created_at)
                   WHEN 'second' THEN date_trunc('second', r.created_at) ELSE TIMESTAMP '1970-01-01' END"""
 _ALL_INPUT = "(r.input_tokens + r.cache_read_tokens + r.cache_write_tokens)"
 
-RATES_JOIN = f"""
+# Rows that carry service_tier and speed (history imports, reprice) are priced with them: each distinct
+# (tier, speed) gets its own multiplied rates; other rows take the list price ('|').
+MODIFIER_KEY = "lower(trim(coalesce(r.service_tier, ''))) || '|' || lower(trim(coalesce(r.speed, '')))"
+_LIST_PRICE_KEY = "'|'"
+
+
+def _rates_join(modifier_key: str) -> str:
+    return f"""
     LEFT JOIN price_models pm ON pm.model = r.model AND pm.provider_key = coalesce(r.provider, '')
     LEFT JOIN price_rates pr ON pr.model = r.model AND pr.provider_key = pm.provider_key
-        AND pr.bucket = {_BUCKET} AND {_ALL_INPUT} > pr.above AND {_ALL_INPUT} <= pr.up_to
+        AND pr.bucket = {_BUCKET} AND pr.modifier_key = {modifier_key}
+        AND {_ALL_INPUT} > pr.above AND {_ALL_INPUT} <= pr.up_to
 """
+
+
+RATES_JOIN = _rates_join(_LIST_PRICE_KEY)
+BILLED_RATES_JOIN = _rates_join(MODIFIER_KEY)
 # Whole picodollars in BIGINT are ~100 times faster than DECIMAL(38, 24) arithmetic and exact when every
 # rate is a whole number of them and the counts are small enough not to overflow (`fast_below`).
 ESTIMATED_COST = """CASE WHEN pr.model IS NULL THEN NULL
@@ -42,13 +55,25 @@ ESTIMATED_COST = """CASE WHEN pr.model IS NULL THEN NULL
               + pr.per_cache_write * (r.cache_write_tokens - r.cache_write_1h_tokens)
               + pr.per_cache_write_1h * r.cache_write_1h_tokens
               AS DECIMAL(38, 18)) END"""
+# With BILLED_RATES_JOIN: the tokens' cost plus the server tool fees (r.tool_calls, unpriced without a fee).
+BILLED_COST = f"""CASE WHEN pr.model IS NULL OR (r.tool_calls > 0 AND pr.search_fee IS NULL) THEN NULL
+    ELSE CAST(({ESTIMATED_COST}) + r.tool_calls * coalesce(pr.search_fee, 0) AS DECIMAL(38, 18)) END"""
+# The rates applied per token kind, as a record's price_detail (the same keys call_pricing writes).
+RATE_KINDS = {"input": "per_input", "output": "per_output", "cache_read": "per_cache_read",
+              "cache_write": "per_cache_write", "cache_write_1h": "per_cache_write_1h"}
+RATES_DETAIL = ("CASE WHEN pr.model IS NOT NULL THEN json_object('source', pr.source, 'rates', json_object("
+                + ", ".join(f"'{kind}', pr.{column}::VARCHAR" for kind, column in RATE_KINDS.items())
+                + "))::VARCHAR END")
+TOOL_COST = "CASE WHEN r.tool_calls > 0 THEN CAST(r.tool_calls * pr.search_fee AS DECIMAL(38, 18)) END"
 _PICO = 10**12
 _MAX_PICO_SUM = 10**18 - 1  # DECIMAL(18, 0) holds up to this
 
 
-def load_rates(store: Store, rows_sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> dict[str, int]:
+def load_rates(store: Store, rows_sql: str, params: Sequence[Any] | dict[str, Any] = (), *,
+               billed: bool = False) -> dict[str, int]:
     """Fill temp tables price_models and price_rates for the rows `rows_sql` selects (aliased r).
 
+    With `billed`, the rows have service_tier and speed, and rates are made for each (BILLED_RATES_JOIN).
     Returns the models the price data does not know, with how many records each leaves unpriced.
     """
     models = store.fetchall(
@@ -58,13 +83,14 @@ def load_rates(store: Store, rows_sql: str, params: Sequence[Any] | dict[str, An
     _create_models_table(store, found)
     unknown = {_label(model, provider): count for model, provider, count in models if found[model, provider] is None}
     buckets = store.fetchall(
-        f"""SELECT DISTINCT r.model, pm.provider_key, {_BUCKET} FROM ({rows_sql}) r
+        f"""SELECT DISTINCT r.model, pm.provider_key, {_BUCKET}, {MODIFIER_KEY if billed else _LIST_PRICE_KEY}
+            FROM ({rows_sql}) r
             JOIN price_models pm ON pm.model = r.model AND pm.provider_key = coalesce(r.provider, '')
             WHERE pm.granularity IS NOT NULL""",
         params,
     )
-    _create_rates_table(store, [(model, provider, bucket, found[model, provider])
-                                for model, provider, bucket in buckets])
+    _create_rates_table(store, [(model, provider, bucket, key, found[model, provider])
+                                for model, provider, bucket, key in buckets])
     return unknown
 
 
@@ -93,16 +119,34 @@ def _create_models_table(store: Store, found: dict[tuple[str, str], Any]) -> Non
 _RATE_NAMES = ("call", "input", "output", "cache_read", "cache_write", "cache_write_1h")
 
 
-def _create_rates_table(store: Store, buckets: list[tuple[str, str, datetime, Any]]) -> None:
+def _multiple(priced: Any, modifier_key: str) -> Decimal | None:
+    """The multiple of the list price for a (service tier | speed) key; None when it has no published price."""
+    tier, _, speed = modifier_key.partition("|")
+    multiple = Decimal(1)
+    for modifier in (service_tier_modifier(priced.provider_id, tier), speed_modifier(priced.model_id, speed)):
+        if modifier is not None:
+            if modifier.multiplier is None:
+                return None
+            multiple *= modifier.multiplier
+    return multiple
+
+
+def _create_rates_table(store: Store, buckets: list[tuple[str, str, datetime, str, Any]]) -> None:
     columns: dict[str, list[Any]] = {name: [] for name in (
-        "model", "provider_key", "bucket", "above", "up_to", "fast_below",
+        "model", "provider_key", "bucket", "modifier_key", "above", "up_to", "fast_below", "source", "search_fee",
         *(f"per_{n}" for n in _RATE_NAMES), *(f"pico_{n}" for n in _RATE_NAMES))}
-    for model, provider, bucket, priced in buckets:
+    for model, provider, bucket, key, priced in buckets:
+        multiple = _multiple(priced, key)
+        if multiple is None:
+            continue  # no rate: the rows stay unpriced
+        fee = web_search_fee(priced, bucket)
         for rate in rates_at(priced, bucket):
-            exact = [getattr(rate, f"per_{name}") for name in _RATE_NAMES]
+            exact = [getattr(rate, f"per_{name}") * multiple for name in _RATE_NAMES]
             picos = [_whole_picos(value) for value in exact]
-            row = {"model": model, "provider_key": provider, "bucket": bucket, "above": rate.above,
-                   "up_to": rate.up_to, "fast_below": _fast_below(picos)}
+            row = {"model": model, "provider_key": provider, "bucket": bucket, "modifier_key": key,
+                   "above": rate.above, "up_to": rate.up_to, "fast_below": _fast_below(picos),
+                   "source": rate.source or f"genai-prices {price_data_version()}",
+                   "search_fee": None if fee is None else str(fee)}
             for name, value, pico in zip(_RATE_NAMES, exact, picos, strict=True):
                 row[f"per_{name}"], row[f"pico_{name}"] = str(value), pico or 0
             for name, value in row.items():
@@ -111,7 +155,10 @@ def _create_rates_table(store: Store, buckets: list[tuple[str, str, datetime, An
     store.execute(
         """CREATE OR REPLACE TEMP TABLE price_rates AS
            SELECT unnest($model::VARCHAR[]) AS model, unnest($provider_key::VARCHAR[]) AS provider_key,
-                  unnest($bucket::TIMESTAMP[]) AS bucket, unnest($above::BIGINT[]) AS above,
+                  unnest($bucket::TIMESTAMP[]) AS bucket, unnest($modifier_key::VARCHAR[]) AS modifier_key,
+                  unnest($source::VARCHAR[]) AS source,
+                  unnest($search_fee::VARCHAR[])::DECIMAL(18, 6) AS search_fee,
+                  unnest($above::BIGINT[]) AS above,
                   coalesce(unnest($up_to::BIGINT[]), 9223372036854775807) AS up_to,
                   unnest($fast_below::BIGINT[]) AS fast_below,
                   unnest($pico_call::BIGINT[]) AS pico_call, unnest($pico_input::BIGINT[]) AS pico_input,

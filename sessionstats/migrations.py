@@ -151,6 +151,66 @@ def m006_writer_locks(con: Store) -> None:
     con.execute(f"GRANT SELECT, INSERT, UPDATE (user_id) ON writer_locks TO {MEMBER_ROLE}")
 
 
+# What a record needs to show how its cost was made (issue 14): the billing modifiers read from the call,
+# server tool fees apart, a cost the source states, the price used and the time it was taken for, and the
+# part of a call (Anthropic `usage.iterations`: one row per model of one request, same request_id).
+_PROVENANCE_COLUMNS = (
+    ("service_tier", "TEXT"),  # as the response names it: flex, priority, batch, default...
+    ("speed", "TEXT"),  # Anthropic `usage.speed`: fast is priced at a multiple
+    ("tool_calls", "BIGINT DEFAULT 0"),  # server tool requests (web searches) billed per call
+    ("tool_cost", "DECIMAL(38, 18)"),  # their fee, part of estimated_cost; NULL when unpriced
+    ("reported_cost", "DECIMAL(38, 18)"),  # a cost the response or log states (OpenRouter, Claude Code costUSD)
+    ("price_source", "TEXT"),  # genai-prices release, or the override row, that priced it
+    ("price_detail", "TEXT"),  # JSON: rates applied per token kind, tier, modifiers, the estimate
+    ("priced_at", "TIMESTAMP"),  # the time the price was taken for
+    ("priced_at_source", "TEXT"),  # response, at or now
+    ("call_part", "INTEGER DEFAULT 0"),  # 0 for a call's main row, 1.. for its other iterations
+)
+_COST_SOURCES = "('given', 'reported', 'estimated', 'unknown')"
+
+
+@migration
+def m007_price_provenance(con: Store) -> None:
+    # A call is now unique per (request_id, call_part) within a session; cost_source gains 'reported'.
+    # DuckDB cannot drop a CHECK, so on a file the table is rebuilt with the wider one, rows kept as they are.
+    if con.dialect == "postgres":
+        for name, sql_type in _PROVENANCE_COLUMNS:
+            con.execute(f"ALTER TABLE token_usage ADD COLUMN {name} {sql_type}")
+        con.execute("ALTER TABLE token_usage DROP CONSTRAINT token_usage_cost_source_check")
+        con.execute(f"ALTER TABLE token_usage ADD CONSTRAINT token_usage_cost_source_check "
+                    f"CHECK (cost_source IN {_COST_SOURCES})")
+        return
+    kept = [row[0] for row in con.fetchall("SELECT column_name FROM information_schema.columns "
+                                           "WHERE table_name = 'token_usage' ORDER BY ordinal_position")]
+    added = ",\n".join(f"{name} {sql_type}" for name, sql_type in _PROVENANCE_COLUMNS)
+    con.execute(f"""
+        CREATE TABLE token_usage_v7 (
+            id                    TEXT NOT NULL,
+            user_id               TEXT NOT NULL,
+            session_id            TEXT NOT NULL,
+            story_id              TEXT,
+            model                 TEXT,
+            input_tokens          BIGINT NOT NULL CHECK (input_tokens >= 0),
+            output_tokens         BIGINT NOT NULL CHECK (output_tokens >= 0),
+            cache_read_tokens     BIGINT NOT NULL DEFAULT 0 CHECK (cache_read_tokens >= 0),
+            cache_write_tokens    BIGINT NOT NULL DEFAULT 0 CHECK (cache_write_tokens >= 0),
+            total_tokens          BIGINT NOT NULL,
+            estimated_cost        DECIMAL(38, 18) CHECK (estimated_cost >= 0),
+            cost_source           TEXT NOT NULL CHECK (cost_source IN {_COST_SOURCES}),
+            request_id            TEXT,
+            created_at            TIMESTAMP NOT NULL,
+            provider              TEXT,
+            cache_write_1h_tokens BIGINT NOT NULL DEFAULT 0,
+            sorted                BOOLEAN DEFAULT false,
+            {added}
+        )
+    """)
+    names = ", ".join(kept)
+    con.execute(f"INSERT INTO token_usage_v7 ({names}) SELECT {names} FROM token_usage")
+    con.execute("DROP TABLE token_usage")
+    con.execute("ALTER TABLE token_usage_v7 RENAME TO token_usage")
+
+
 LATEST_VERSION = len(MIGRATIONS)
 
 

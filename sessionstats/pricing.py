@@ -10,13 +10,14 @@ Of the cache writes, `cache_write_1h_tokens` were 1-hour writes: genai-prices pr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from functools import cache
 from typing import Any
 
 from sessionstats.errors import InvalidInput
+from sessionstats.price_overrides import LONG_CONTEXT_ROWS, long_context_row
 from sessionstats.validate import COST_PLACES
 
 _COST_QUANTUM = Decimal(1).scaleb(-COST_PLACES)
@@ -61,6 +62,7 @@ class Rate:
     per_cache_read: Decimal
     per_cache_write: Decimal  # a 5-minute write
     per_cache_write_1h: Decimal  # a 1-hour write (the 5-minute rate for a model without a 1-hour price)
+    source: str = ""  # an override row's id when the rate comes from price_overrides, else the bundled data
 
 
 def price_data_version() -> str:
@@ -68,22 +70,6 @@ def price_data_version() -> str:
     from importlib.metadata import version
 
     return version("genai-prices")
-
-
-def estimate_cost(model: str, provider: str | None, counts: TokenCounts, at: datetime) -> Decimal | None:
-    """The call's cost at the prices in force at `at` (naive UTC), or None for a model the data lacks."""
-    found = find_model(model, provider)
-    if found is None:
-        return None
-    from genai_prices import Usage
-
-    usage = Usage(
-        input_tokens=counts.all_input_tokens, output_tokens=counts.output_tokens,
-        cache_read_tokens=counts.cache_read_tokens, cache_write_tokens=counts.cache_write_tokens,
-        cache_write_1h_tokens=counts.cache_write_1h_tokens,
-    )
-    price = found.info.calc_price(usage, found.provider, genai_request_timestamp=_aware_utc(at))
-    return exact_cost(price.total_price)
 
 
 def unknown_model_warning(model: str, provider: str | None) -> str:
@@ -132,6 +118,12 @@ def _candidate_refs(model: str, provider: str | None) -> list[tuple[str, str | N
     return ([(rest, prefix)] if prefixed else []) + [(model, None)]
 
 
+def web_search_fee(found: PricedModel, at: datetime) -> Decimal | None:
+    """The price data's fee per web search at `at` (`web_searches_kcount` is per 1,000); None when it has none."""
+    per_thousand = getattr(found.info.get_prices(_aware_utc(at)), "web_searches_kcount", None)
+    return None if per_thousand is None else Decimal(per_thousand) / 1000
+
+
 def price_granularity(found: PricedModel) -> str:
     """How often the model's prices can change: 'fixed', per UTC 'day', or per 'second' (time-of-day prices)."""
     from genai_prices.types import TimeOfDateConstraint
@@ -139,16 +131,29 @@ def price_granularity(found: PricedModel) -> str:
     conditional = found.info.prices if isinstance(found.info.prices, list) else []
     if any(isinstance(price.constraint, TimeOfDateConstraint) for price in conditional):
         return "second"
-    return "day" if conditional else "fixed"
+    dated_override = any((row.provider_id, row.model_id) == (found.provider_id, found.model_id)
+                         for row in LONG_CONTEXT_ROWS)
+    return "day" if conditional or dated_override else "fixed"
 
 
 def rates_at(found: PricedModel, at: datetime) -> tuple[Rate, ...]:
-    """The model's prices in force at `at` as affine per-token rates, one per input-size tier."""
+    """The model's prices in force at `at` as affine per-token rates, one per input-size tier.
+
+    A long-context tier the bundled data lacks comes from price_overrides (a dated, sourced row).
+    """
     model_price = found.info.get_prices(_aware_utc(at))
     held = _RATES.get(id(model_price))
     if held is None:
         held = _RATES[id(model_price)] = (model_price, _rates_of(model_price))  # holding it keeps its id unique
-    return held[1]
+    row = long_context_row(found.provider_id, found.model_id, _naive_utc(at))
+    if row is None or len(held[1]) > 1:
+        return held[1]
+    base = held[1][0]
+    return (replace(base, up_to=row.above), Rate(
+        above=row.above, up_to=None, per_call=base.per_call, per_input=_rate(row.per_token(row.input_mtok)),
+        per_output=_rate(row.per_token(row.output_mtok)), per_cache_read=_rate(row.per_token(row.cache_read_mtok)),
+        per_cache_write=_rate(row.per_token(row.cache_write_mtok)),
+        per_cache_write_1h=_rate(row.per_token(row.cache_write_1h_mtok)), source=row.row_id))
 
 
 _RATES: dict[int, tuple[Any, tuple[Rate, ...]]] = {}
@@ -200,6 +205,10 @@ def exact_cost(value: Decimal) -> Decimal:
     with localcontext() as exact:
         exact.prec = 80
         return Decimal(value).quantize(_COST_QUANTUM, rounding=ROUND_HALF_UP) + 0
+
+
+def _naive_utc(at: datetime) -> datetime:
+    return at if at.tzinfo is None else at.astimezone(UTC).replace(tzinfo=None)
 
 
 def _aware_utc(at: datetime) -> datetime:

@@ -11,7 +11,15 @@ from sessionstats.ids import new_id
 from sessionstats.sessions import create_session, resolve_session_id, session_exists
 from sessionstats.store import Store
 from sessionstats.times import utc_now
-from sessionstats.validate import MAX_BIGINT, check_count, check_id, check_label, check_seconds, check_text
+from sessionstats.validate import (
+    MAX_BIGINT,
+    check_count,
+    check_id,
+    check_label,
+    check_seconds,
+    check_text,
+    parse_cost,
+)
 
 # sessionstats.pricing is imported only where a call is priced: ~3 ms a given --cost or a story never needs.
 
@@ -20,6 +28,8 @@ STORY_COLUMNS = ("id", "user_id", "session_id", "title", "narrative", "tone", "p
 TOKEN_USAGE_COLUMNS = ("id", "user_id", "session_id", "story_id", "model", "provider", "input_tokens",
                        "output_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
                        "total_tokens", "estimated_cost", "cost_source", "request_id", "created_at")
+PROVENANCE_COLUMNS = ("service_tier", "speed", "tool_calls", "tool_cost", "reported_cost", "price_source",
+                      "price_detail", "priced_at", "priced_at_source", "call_part")
 
 
 @dataclass(frozen=True)
@@ -61,11 +71,23 @@ class TokenUsageInput:
     cache_write_1h_tokens: int = 0  # of cache_write_tokens, the 1-hour writes
     model: str | None = None
     cost: Decimal | None = None
-    cost_source: str = field(default="")  # filled in by prepare_usage: given, estimated or unknown
+    cost_source: str = field(default="")  # filled in by prepare_usage: given, reported, estimated or unknown
     story_id: str | None = None
     request_id: str | None = None
     created_at: datetime | None = None
     provider: str | None = None
+    # How the provider bills it, and how it was priced (issue 14); see call_pricing and migration m007.
+    service_tier: str | None = None
+    speed: str | None = None
+    tool_calls: int = 0
+    reported_cost: Decimal | None = None  # a cost the response or log states
+    priced_at: datetime | None = None  # the call's own time (a response's), when known
+    priced_at_source: str | None = None  # response, at or now
+    call_part: int = 0  # 0 for a call's main row; 1.. for its other iterations (Anthropic usage.iterations)
+    tool_cost: Decimal | None = None  # filled in by prepare_usage, as are the three below
+    price_source: str | None = None
+    price_detail: str | None = None
+    price_note: str | None = None  # why it is unpriced, for the person
 
 
 def count_words(text: str | None) -> int:
@@ -103,33 +125,42 @@ def record_tokens(store: Store, usage: TokenUsageInput, *, user: str, create: bo
 
     Call `prepare_usage` first to price the call before the database is locked; it is done here otherwise.
     """
-    usage = prepare_usage(usage)
+    return record_call_parts(store, [usage], user=user, create=create, record_id=record_id)
+
+
+def record_call_parts(store: Store, parts: list[TokenUsageInput], *, user: str, create: bool = False,
+                      record_id: str | None = None) -> Recorded:
+    """Insert one call's rows (one per model of an Anthropic `usage.iterations`) in one transaction.
+
+    A call is identified by its request id: if the session has it already, nothing is stored; so is a main
+    part whose `record_id` (a journal's) is stored already. Returns the main part's record.
+    """
+    parts = [prepare_usage(part) for part in parts]
+    main = parts[0]
     with store.transaction():
-        session_id = _owned_session_id(store, usage.session_id, user=user, create=create)
-        if usage.request_id is not None:
+        session_id = _owned_session_id(store, main.session_id, user=user, create=create)
+        if main.request_id is not None:
             existing = store.fetchone(
-                "SELECT id FROM token_usage WHERE user_id = ? AND session_id = ? AND request_id = ? LIMIT 1",
-                [user, session_id, usage.request_id],
+                "SELECT id FROM token_usage WHERE user_id = ? AND session_id = ? AND request_id = ? "
+                "ORDER BY call_part LIMIT 1",
+                [user, session_id, main.request_id],
             )
             if existing:
                 return Recorded(existing[0], created=False)
         if record_id is not None and store.fetchone("SELECT 1 FROM token_usage WHERE user_id = ? AND id = ?",
                                                     [user, record_id]):
             return Recorded(record_id, created=False)
-        record_id = record_id or new_id()
-        store.execute(
-            _insert_values("token_usage", TOKEN_USAGE_COLUMNS),
-            [
-                record_id, user, session_id, usage.story_id, usage.model, usage.provider, usage.input_tokens,
+        record_ids = [record_id or new_id()] + [new_id() for _ in parts[1:]]
+        for part_id, usage in zip(record_ids, parts, strict=True):
+            store.execute(_insert_values("token_usage", TOKEN_USAGE_COLUMNS + PROVENANCE_COLUMNS), [
+                part_id, user, session_id, usage.story_id, usage.model, usage.provider, usage.input_tokens,
                 usage.output_tokens, usage.cache_read_tokens, usage.cache_write_tokens, usage.cache_write_1h_tokens,
                 total_tokens(usage), usage.cost, usage.cost_source, usage.request_id, usage.created_at,
-            ],
-        )
-    if usage.model is not None and usage.cost_source == "unknown":
-        from sessionstats.pricing import unknown_model_warning
-
-        return Recorded(record_id, created=True, warning=unknown_model_warning(usage.model, usage.provider))
-    return Recorded(record_id, created=True)
+                usage.service_tier, usage.speed, usage.tool_calls, usage.tool_cost, usage.reported_cost,
+                usage.price_source, usage.price_detail, usage.priced_at, usage.priced_at_source, usage.call_part,
+            ])
+    notes = [part.price_note for part in parts if part.model is not None and part.cost_source == "unknown"]
+    return Recorded(record_ids[0], created=True, warning=notes[0] if notes else None)
 
 
 def prepare_usage(usage: TokenUsageInput) -> TokenUsageInput:
@@ -138,17 +169,35 @@ def prepare_usage(usage: TokenUsageInput) -> TokenUsageInput:
     if checked.cost_source:
         return checked
     created_at = checked.created_at or utc_now()
-    cost, source = checked.cost, "given"
-    if cost is None:
-        source = "unknown"
-        if checked.model is not None:
-            from sessionstats.pricing import TokenCounts, estimate_cost
+    priced_at = checked.priced_at or created_at
+    when = checked.priced_at_source or ("at" if checked.created_at is not None else "now")
+    checked = replace(checked, created_at=created_at, priced_at=priced_at, priced_at_source=when)
+    if checked.cost is not None:
+        return replace(checked, cost_source="given")
+    priced = _price(checked) if checked.model is not None else None
+    from sessionstats.call_pricing import Priced
 
-            counts = TokenCounts(checked.input_tokens, checked.output_tokens, checked.cache_read_tokens,
-                                 checked.cache_write_tokens, checked.cache_write_1h_tokens)
-            cost = estimate_cost(checked.model, checked.provider, counts, created_at)
-            source = "unknown" if cost is None else "estimated"
-    return replace(checked, cost=cost, cost_source=source, created_at=created_at)
+    if isinstance(priced, Priced):
+        checked = replace(checked, tool_cost=priced.tool_cost, price_source=priced.source,
+                          price_detail=priced.detail())
+    elif priced is not None:
+        checked = replace(checked, price_note=priced.reason)
+    if checked.reported_cost is not None:
+        return replace(checked, cost=checked.reported_cost, cost_source="reported")
+    if isinstance(priced, Priced):
+        return replace(checked, cost=priced.cost, cost_source="estimated")
+    return replace(checked, cost_source="unknown")
+
+
+def _price(usage: TokenUsageInput) -> object:
+    """The call priced by call_pricing (a Priced, or an Unpriced saying why)."""
+    from sessionstats.call_pricing import CallTerms, price_call
+    from sessionstats.pricing import TokenCounts
+
+    counts = TokenCounts(usage.input_tokens, usage.output_tokens, usage.cache_read_tokens,
+                         usage.cache_write_tokens, usage.cache_write_1h_tokens)
+    terms = CallTerms(usage.service_tier, usage.speed, usage.tool_calls)
+    return price_call(usage.model, usage.provider, counts, usage.priced_at, terms)  # type: ignore[arg-type]
 
 
 def total_tokens(usage: TokenUsageInput) -> int:
@@ -158,7 +207,8 @@ def total_tokens(usage: TokenUsageInput) -> int:
 
 def checked_usage(usage: TokenUsageInput) -> TokenUsageInput:
     """The usage with every field validated; raises InvalidInput naming the option."""
-    checked = TokenUsageInput(
+    checked = replace(
+        usage,
         session_id=check_id(usage.session_id, "--session"),
         input_tokens=check_count(usage.input_tokens, "--input"),
         output_tokens=check_count(usage.output_tokens, "--output"),
@@ -172,6 +222,10 @@ def checked_usage(usage: TokenUsageInput) -> TokenUsageInput:
         request_id=check_id(usage.request_id, "--request-id") if usage.request_id is not None else None,
         created_at=usage.created_at,
         provider=_checked_provider(usage),
+        service_tier=check_label(usage.service_tier, "--service-tier"),
+        speed=check_label(usage.speed, "--speed"),
+        tool_calls=check_count(usage.tool_calls, "--tool-calls"),
+        reported_cost=parse_cost(usage.reported_cost, "reported_cost"),
     )
     if total_tokens(checked) > MAX_BIGINT:
         raise InvalidInput(f"the four token counts add up to more than {MAX_BIGINT}")

@@ -101,7 +101,7 @@ st AS (
     FROM stories GROUP BY session_id
 ),
 tu AS (
-    SELECT session_id, count(*) AS api_calls,
+    SELECT session_id, count(*) FILTER (WHERE call_part = 0) AS api_calls,  -- an iteration (part > 0) is no new call
            sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
            sum(cache_read_tokens) AS cache_read_tokens, sum(cache_write_tokens) AS cache_write_tokens,
            sum(total_tokens) AS total_tokens, sum(estimated_cost) AS total_cost,

@@ -76,13 +76,14 @@ def test_streamed_copies_keep_the_biggest_even_when_a_smaller_one_comes_last(cli
     assert totals_by_session(cli) == {"s": (2, 6, 91, 100, 0)}
 
 
-def test_same_message_with_another_request_id_is_another_record(cli, tmp_path: Path) -> None:
+def test_same_message_under_another_request_id_is_one_api_response(cli, tmp_path: Path) -> None:
+    # A message id names one API response; a replay under a new requestId (issue 14, case 6) counts once.
     project = tmp_path / "claude" / "projects" / "p"
     first = assistant_line("s", "msg_1", "req_1", "claude-sonnet-4-20250514", usage(1, 1), AT)
     second = assistant_line("s", "msg_1", "req_2", "claude-sonnet-4-20250514", usage(1, 1), AT)
     write_lines(project / "s.jsonl", [first, second])
     cli.ok("import", "claude-code", str(tmp_path / "claude"))
-    assert totals_by_session(cli) == {"s": (2, 2, 2, 0, 0)}
+    assert totals_by_session(cli) == {"s": (1, 1, 1, 0, 0)}
 
 
 def test_synthetic_messages_and_lines_without_usage_are_skipped(cli, tmp_path: Path) -> None:
@@ -211,10 +212,11 @@ def test_a_message_copied_into_a_resumed_session_counts_once(cli, tmp_path: Path
 
 
 def test_copies_without_a_request_id_are_one_message_by_their_message_id(cli, tmp_path: Path) -> None:
+    # With or without a requestId, one message id is one API response: the biggest copy counts.
     bare = json.loads(line("s", "a", usage(9, 90)))
     del bare["requestId"]
     write_lines(tmp_path / "claude" / "projects" / "p" / "s.jsonl",
                 [json.dumps(bare), json.dumps(bare), line("s", "a", usage(1, 2))])
     result = cli("import", "claude-code", str(tmp_path / "claude"))
-    assert "1 duplicate copies skipped" in result.stderr
-    assert totals_by_session(cli) == {"s": (2, 10, 92, 0, 0)}
+    assert "2 duplicate copies skipped" in result.stderr
+    assert totals_by_session(cli) == {"s": (1, 9, 90, 0, 0)}

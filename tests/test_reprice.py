@@ -86,3 +86,17 @@ def test_a_record_priced_before_the_1_hour_split_is_repriced_with_it(cli):
     assert [(r["cost_before"], r["cost_after"], r["difference"]) for r in cli.json("reprice", "a")] == [
         (0.003936, 0.005511, 0.001575)]
     assert table_of(cli.db, "SELECT estimated_cost FROM token_usage") == [(Decimal("0.005511"),)]
+
+
+def test_reprice_reports_each_rate_that_changed(cli):
+    # A record priced (so its price_detail says) at $5 input / $20 output per MTok for gpt-4o; the data now
+    # says $2.50 / $10: 1,000 input x -$2.50/M = -$0.0025, 100 output x -$10/M = -$0.001.
+    cli.ok("new", "--id", "s")
+    cli.ok("record-tokens", "-s", "s", "--model", "gpt-4o", "--input", "1000", "--output", "100")
+    execute_in(cli.db, """UPDATE token_usage SET estimated_cost = 0.007,
+                          price_detail = '{"rates": {"input": "0.000005", "output": "0.00002"}}'""")
+    result = cli("reprice", "s", "--dry-run")
+    assert result.exit_code == 0
+    lines = result.stderr.splitlines()
+    assert "sessionstats: rate gpt-4o input: $5.00/M -> $2.50/M on 1,000 tokens in 1 records: -$0.0025" in lines
+    assert "sessionstats: rate gpt-4o output: $20.00/M -> $10.00/M on 100 tokens in 1 records: -$0.0010" in lines

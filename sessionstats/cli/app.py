@@ -27,6 +27,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("timeline", "compare", "check"), ("insight_commands",)),
     "export": ("export_commands",),
     "reprice": ("price_commands",),
+    "explain": ("explain_commands",),
     "import": ("import_commands", "history_commands", "agent_commands"),  # history + agents add sources
     "init-db": ("database_commands",),
     "doctor": ("doctor_commands",),

@@ -9,11 +9,12 @@ from typing import Annotated
 import typer
 
 from sessionstats.cli.app import app
+from sessionstats.cli.explain_commands import exact_dollars
 from sessionstats.cli.messages import warn_unknown_models
 from sessionstats.cli.options import DbOption, FormatOption, TableStyleOption, UserOption, resolve_format, resolve_user
 from sessionstats.errors import InvalidInput
 from sessionstats.render import Format, fmt_cost, fmt_tokens, table, to_machine
-from sessionstats.reprice import REPRICE_FIGURES, RepriceResult, reprice
+from sessionstats.reprice import REPRICE_FIGURES, RateChange, RepriceResult, reprice
 from sessionstats.store import open_store
 
 
@@ -31,8 +32,10 @@ def reprice_command(
 ) -> None:
     """Recompute estimated costs with the current price data and show each session's difference.
 
-    Costs given with --cost (or in an import's cost column) are never changed; records whose model
-    had no price are priced when the price data now knows it.
+    Costs given with --cost (or in an import's cost column) and costs a response or log reported are
+    never changed; records whose model had no price are priced when the price data now knows it. Each
+    record is priced at its own time, tier and speed, and every rate that changed is listed on stderr
+    (model, token kind, rate before -> after, tokens, effect), so a price-data upgrade can be reviewed.
 
     \b
     Example:
@@ -46,6 +49,8 @@ def reprice_command(
         result = reprice(store, user=owner, session_ids=None if all_sessions else session_ids, dry_run=dry_run)
     sys.stdout.write(render_reprice(result, resolve_format(fmt), style))
     warn_unknown_models(result.unknown_models, outcome="keep an unknown cost")
+    for change in result.rate_changes:
+        print(f"sessionstats: {_rate_change(change)}", file=sys.stderr)
     what = "would change" if dry_run else "changed"
     print(f"sessionstats: {what} {result.changed:,} estimated costs in {len(result.sessions):,} sessions"
           + (" (dry run: nothing written)" if dry_run else ""), file=sys.stderr)
@@ -62,6 +67,17 @@ def render_reprice(result: RepriceResult, fmt: Format, style: str) -> str:
              fmt_cost(s.cost_after), _signed(s.difference), fmt_tokens(s.unpriced_before),
              fmt_tokens(s.unpriced_after)] for s in result.sessions]
     return table(body, headers, tablefmt=style) + "\n"
+
+
+def _rate_change(change: RateChange) -> str:
+    """`gpt-4o input: $5.00/M -> $2.50/M on 1,000 tokens in 1 records: -$0.0025`, for a person to review."""
+    def per_million(rate: Decimal | None) -> str:
+        return "unrecorded" if rate is None else exact_dollars(rate * 1_000_000, 2) + "/M"
+
+    effect = "" if change.difference is None else f": {_signed(change.difference)}"
+    return (f"rate {change.model} {change.kind}: {per_million(change.rate_before)} -> "
+            f"{per_million(change.rate_after)} on {fmt_tokens(change.tokens)} tokens in "
+            f"{fmt_tokens(change.records)} records{effect}")
 
 
 def _signed(difference: Decimal) -> str:

@@ -29,10 +29,10 @@ from sessionstats.records import (
     StoryInput,
     TokenUsageInput,
     prepare_usage,
+    record_call_parts,
     record_story,
-    record_tokens,
 )
-from sessionstats.responses import ResponseUsage, parse_response
+from sessionstats.responses import ResponseUsage, call_parts, parse_response
 from sessionstats.store import open_store
 from sessionstats.times import resolve_zone
 from sessionstats.validate import check_text, parse_cost
@@ -126,6 +126,12 @@ def record_tokens_command(
         typer.Option("--pass-through",
                      help="With --from-response: copy the response to stdout unchanged; the id goes to stderr."),
     ] = False,
+    service_tier: Annotated[
+        str | None,
+        typer.Option("--service-tier", metavar="TIER",
+                     help="How the call was served when the response does not say: flex or batch (half price), "
+                          "priority (unpriced), default."),
+    ] = None,
     at: AtOption = None,
     tz: TzOption = None,
     create: CreateOption = False,
@@ -135,10 +141,15 @@ def record_tokens_command(
     """Record one API call's token usage and print the record's id.
 
     total_tokens is the sum of input, output, cache read and cache write tokens. Without --cost, the
-    cost is estimated from --model with genai-prices' bundled prices at the call's time (--at).
+    cost is estimated from --model with genai-prices' bundled prices at the call's time (the response's
+    own time, else --at, else now), with the service tier, fast mode, web search fees and the dated,
+    sourced long-context rows of sessionstats/price_overrides.py; `sessionstats explain ID` shows how.
 
     --from-response understands Anthropic Messages JSON and event streams, OpenAI Chat Completions
-    JSON and streams (with a usage chunk) and OpenAI Responses JSON. With --pass-through the response
+    JSON and streams (with a usage chunk), OpenAI Responses JSON and streams (incomplete and failed ones
+    with usage too), OpenRouter (its usage.cost is kept as reported) and Gemini's OpenAI-compatible
+    endpoint. An Anthropic advisor or compaction iteration is stored as its own record under the same
+    request id. With --pass-through the response
     is copied to stdout even when recording fails; the exit code tells.
 
     \b
@@ -173,11 +184,13 @@ def record_tokens_command(
         cache_write_1h_tokens=taken.cache_write_1h_tokens, model=model or taken.model, provider=provider,
         cost=parse_cost(cost, "--cost"), story_id=story,
         request_id=taken.request_id, created_at=resolve_at(at, resolve_zone(tz)),
+        service_tier=taken.service_tier or service_tier,
     )
     owner = resolve_user(user, db)
-    usage = prepare_usage(usage)  # priced before the database is locked: genai-prices takes a while to load
+    # priced before the database is locked: genai-prices takes a while to load
+    parts = [prepare_usage(part) for part in call_parts(taken, usage)]
     with _create_hint(), open_store(db, write=True, direct=True) as store:
-        recorded = record_tokens(store, usage, user=owner, create=create)
+        recorded = record_call_parts(store, parts, user=owner, create=create)
     _print_recorded(recorded, "token record", id_to_stderr=pass_through)
 
 

@@ -4,8 +4,10 @@ SQLite is read with Python's sqlite3 (DuckDB's sqlite extension is not available
 DuckDB as column lists in one statement. Responses come from the legacy `responses` table and from llm 0.32's
 `turns` table, whose id is the response id; every response's id is its request id (`llm:<id>`), so a response
 logged in both tables is stored once and running again stores only responses not stored before. llm stores
-input as the provider reports it: OpenAI and Gemini count cached tokens inside the input, Anthropic does not;
-cached tokens come from `token_details`.
+input as the provider reports it: OpenAI counts cache reads and writes inside the input (Chat Completions'
+`prompt_tokens_details`, the Responses API's `input_tokens_details`), Gemini its cached tokens, Anthropic none
+of them (its `cache_creation` split gives the 1-hour writes); all come from `token_details`. A count or time
+of the wrong type is bad input naming the response, never a traceback.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sessionstats.errors import InvalidInput
 from sessionstats.history.writing import ROW_COLUMNS, StepReporter, Written, write_rows
 from sessionstats.store import Store
 from sessionstats.times import utc_now
+from sessionstats.validate import MAX_BIGINT
 
 SOURCE = "llm"
 
@@ -138,51 +141,101 @@ def _one_per_response(found: list[tuple]) -> list[tuple]:
 
 
 def _token_row(response_id: str, conversation: str | None, name: str | None, model: str | None,
-               input_tokens: int | None, output_tokens: int | None, details: str | None,
-               when: str | None) -> dict[str, Any]:
-    """One response as a token row in our convention: input without cache reads and writes."""
-    extra = _details(details)
-    read, write = _cache_tokens(extra)
-    uncached = max(int(input_tokens or 0) - _cached_inside_input(extra), 0)
+               input_tokens: object, output_tokens: object, details: str | None, when: object) -> dict[str, Any]:
+    """One response as a token row in our convention: input without cache reads and writes.
+
+    A count that is not a whole number, or a time that is not ISO text, is bad input naming the response.
+    """
+    where = f"PATH: response {str(response_id)[:60]!r}"
+    extra = _details(details, where)
+    read, write, write_1h = _cache_tokens(extra, where)
+    total_input = _whole_count(input_tokens, f"{where}: input_tokens", "input_tokens")
+    inside = _cached_inside_input(extra, where)
+    if inside > total_input:
+        raise InvalidInput(f"{where}: token_details says {inside} of {total_input} input tokens were cached or "
+                           "written to the cache", field="input_tokens")
     return {"session_id": conversation or str(response_id), "session_name": name, "request_id": f"llm:{response_id}",
-            "model": model, "created_at": _utc(when), "input_tokens": uncached,
-            "output_tokens": int(output_tokens or 0), "cache_write_tokens": write, "cache_read_tokens": read}
+            "model": model, "created_at": _utc(when, where), "input_tokens": total_input - inside,
+            "output_tokens": _whole_count(output_tokens, f"{where}: output_tokens", "output_tokens"),
+            "cache_write_tokens": write, "cache_read_tokens": read, "cache_write_1h_tokens": write_1h,
+            "timed": when not in (None, "")}
 
 
-def _details(text: str | None) -> dict[str, Any]:
+def _details(text: object, where: str) -> dict[str, Any]:
+    """token_details as an object; text that is not a JSON object carries nothing; a non-text value is refused."""
+    if text is None or text == "":
+        return {}
+    if not isinstance(text, str):
+        raise InvalidInput(f"{where}: token_details must be JSON text, got {type(text).__name__}",
+                           field="token_details")
     try:
-        value = json.loads(text) if text else {}
-    except ValueError:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
         return {}
     return value if isinstance(value, dict) else {}
 
 
-def _whole(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+def _whole_count(value: object, where: str, field: str) -> int:
+    """A stored count: NULL is 0; a whole number >= 0 (SQLite may hand back text or a float) else bad input."""
+    if value is None:
+        return 0
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_BIGINT:
+        return value
+    raise InvalidInput(f"{where} must be a whole number >= 0, got {str(value)[:40]!r}", field=field)
 
 
-def _cached_inside_input(details: dict[str, Any]) -> int:
-    """Cached tokens the provider counted inside input_tokens (OpenAI, Gemini)."""
-    openai = details.get("prompt_tokens_details")
-    if isinstance(openai, dict):
-        return _whole(openai.get("cached_tokens"))
-    return _whole(details.get("cachedContentTokenCount"))
+def _nested(details: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = details.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{where}: token_details.{key} must be an object", field=key)
+    return value
 
 
-def _cache_tokens(details: dict[str, Any]) -> tuple[int, int]:
-    """(cache read, cache write) tokens: Anthropic's own fields, else the cached input of OpenAI or Gemini."""
-    read = _whole(details.get("cache_read_input_tokens")) or _cached_inside_input(details)
-    return read, _whole(details.get("cache_creation_input_tokens"))
+def _openai_details(details: dict[str, Any], where: str) -> dict[str, Any]:
+    """The input token details of OpenAI Chat Completions (`prompt_tokens_details`) or Responses."""
+    return _nested(details, "prompt_tokens_details", where) or _nested(details, "input_tokens_details", where)
 
 
-def _utc(text: str | None) -> datetime | None:
-    """llm writes datetime_utc as naive ISO text in UTC."""
-    if not text:
+def _cached_inside_input(details: dict[str, Any], where: str) -> int:
+    """Cache tokens the provider counted inside input_tokens (OpenAI reads and writes, Gemini reads)."""
+    openai = _openai_details(details, where)
+    if openai:
+        return sum(_whole_count(openai.get(key), f"{where}: {key}", key)
+                   for key in ("cached_tokens", "cache_write_tokens"))
+    gemini = details.get("cachedContentTokenCount")
+    return _whole_count(gemini, f"{where}: cachedContentTokenCount", "cache_read_tokens")
+
+
+def _cache_tokens(details: dict[str, Any], where: str) -> tuple[int, int, int]:
+    """(cache read, cache write, of which 1-hour) tokens: Anthropic's own fields, else OpenAI's or Gemini's."""
+    def count(holder: dict[str, Any], key: str) -> int:
+        return _whole_count(holder.get(key), f"{where}: token_details.{key}", key)
+
+    openai = _openai_details(details, where)
+    split = _nested(details, "cache_creation", where)
+    one_hour = count(split, "ephemeral_1h_input_tokens")
+    written = count(details, "cache_creation_input_tokens") or count(split, "ephemeral_5m_input_tokens") + one_hour
+    read = count(details, "cache_read_input_tokens") or count(openai, "cached_tokens") or count(
+        details, "cachedContentTokenCount")
+    return read, written or count(openai, "cache_write_tokens"), min(one_hour, written)
+
+
+def _utc(value: object, where: str) -> datetime | None:
+    """llm writes datetime_utc as naive ISO text in UTC; anything else is bad input."""
+    if value is None or value == "":
         return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{where}: datetime_utc must be ISO 8601 text, got {str(value)[:40]!r}",
+                           field="created_at")
     try:
-        parsed = datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(value)
     except ValueError:
-        return None
+        raise InvalidInput(f"{where}: datetime_utc must be ISO 8601 text, got {value[:40]!r}",
+                           field="created_at") from None
     return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
@@ -192,8 +245,9 @@ def _stage(store: Store, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     names = ["session_id", "session_name", "request_id", "model", "created_at", "input_tokens", "output_tokens",
-             "cache_write_tokens", "cache_read_tokens"]
-    types = ["VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "TIMESTAMP", "BIGINT", "BIGINT", "BIGINT", "BIGINT"]
+             "cache_write_tokens", "cache_read_tokens", "cache_write_1h_tokens", "timed"]
+    types = ["VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "TIMESTAMP", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT",
+             "BOOLEAN"]
     selects = ", ".join(f"unnest(${n}::{t}[]) AS {n}" for n, t in zip(names, types, strict=True))
     store.execute(
         f"""INSERT INTO history_rows BY NAME

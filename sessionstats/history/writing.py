@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sessionstats.bulk_pricing import ESTIMATED_COST, RATES_JOIN, load_rates
+from sessionstats.bulk_pricing import BILLED_COST, BILLED_RATES_JOIN, RATES_DETAIL, TOOL_COST, load_rates
 from sessionstats.importing.batch import NEW_SESSION_COLUMNS
 from sessionstats.records import TOKEN_USAGE_COLUMNS
 from sessionstats.store import Store
@@ -17,9 +17,19 @@ from sessionstats.store import Store
 StepReporter = Callable[[str], None]
 ROW_COLUMNS = """session_id VARCHAR, session_name VARCHAR, request_id VARCHAR, model VARCHAR, provider VARCHAR,
                  created_at TIMESTAMP, input_tokens BIGINT, output_tokens BIGINT, cache_write_tokens BIGINT,
-                 cache_read_tokens BIGINT, cache_write_1h_tokens BIGINT DEFAULT 0"""
+                 cache_read_tokens BIGINT, cache_write_1h_tokens BIGINT DEFAULT 0, service_tier VARCHAR,
+                 speed VARCHAR, tool_calls BIGINT DEFAULT 0, reported_cost DECIMAL(38, 18),
+                 call_part INTEGER DEFAULT 0, timed BOOLEAN DEFAULT true"""
 _UPDATED_COLUMNS = ("model", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
-                    "cache_write_1h_tokens", "total_tokens", "estimated_cost", "cost_source", "created_at")
+                    "cache_write_1h_tokens", "total_tokens", "estimated_cost", "cost_source", "created_at",
+                    "service_tier", "speed", "tool_calls", "tool_cost", "reported_cost", "price_source", "price_detail",
+                    "priced_at", "priced_at_source")
+# A cost the log states (Claude Code's costUSD) is the record's cost; else the estimate; else unknown.
+_COST_SOURCE = "CASE WHEN reported_cost IS NOT NULL THEN 'reported' WHEN priced THEN 'estimated' ELSE 'unknown' END"
+_PROVENANCE = ("service_tier, speed, tool_calls, tool_cost, reported_cost, price_source, price_detail, "
+               "created_at AS priced_at, CASE WHEN timed THEN 'response' ELSE 'now' END AS priced_at_source, call_part")
+_PROVENANCE_NAMES = ("service_tier", "speed", "tool_calls", "tool_cost", "reported_cost", "price_source",
+                     "price_detail", "priced_at", "priced_at_source", "call_part")
 _NEW_TOTAL = "(k.input_tokens + k.output_tokens + k.cache_write_tokens + k.cache_read_tokens)"
 
 
@@ -39,9 +49,12 @@ def write_rows(store: Store, *, user: str, source: str, now: object, step: StepR
                also: Callable[[], None] = lambda: None) -> Written:
     """Price `history_rows` and store them in one transaction (with `also`, e.g. remembering what was read)."""
     step("pricing")
-    unknown = load_rates(store, "SELECT * FROM history_rows")
-    store.execute(f"CREATE OR REPLACE TEMP TABLE history_priced AS SELECT r.*, {ESTIMATED_COST} AS cost, "
-                  "pr.model IS NOT NULL AS priced FROM history_rows r " + RATES_JOIN)
+    unknown = load_rates(store, "SELECT * FROM history_rows", billed=True)
+    store.execute(f"""CREATE OR REPLACE TEMP TABLE history_priced AS
+                      SELECT r.*, coalesce(r.reported_cost, {BILLED_COST}) AS cost, {TOOL_COST} AS tool_cost,
+                             {BILLED_COST} IS NOT NULL AS priced, pr.source AS price_source,
+                             {RATES_DETAIL} AS price_detail
+                      FROM history_rows r {BILLED_RATES_JOIN}""")
     with store.transaction():
         step("writing")
         created = _create_sessions(store, user, source, now)
@@ -72,19 +85,20 @@ def _update_smaller_copies(store: Store, user: str) -> tuple[int, int]:
     store.execute(
         """CREATE OR REPLACE TEMP TABLE cc_known AS
            SELECT r.*, t.id AS stored_id, t.total_tokens AS stored_total FROM history_priced r
-           JOIN token_usage t ON t.user_id = $user AND t.request_id = r.request_id""",
+           JOIN token_usage t ON t.user_id = $user AND t.request_id = r.request_id AND t.call_part = r.call_part""",
         {"user": user},
     )
     updated = store.update_from(
         "token_usage", _UPDATED_COLUMNS,
         f"""SELECT stored_id AS id, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
                    cache_write_1h_tokens, {_NEW_TOTAL} AS total_tokens, cost AS estimated_cost,
-                   CASE WHEN priced THEN 'estimated' ELSE 'unknown' END AS cost_source, created_at
+                   {_COST_SOURCE} AS cost_source, created_at, {_PROVENANCE}
             FROM cc_known k WHERE {_NEW_TOTAL} > k.stored_total""",
         {"user": user},
     )
     known = store.fetchone("SELECT count(*) FROM cc_known")[0]  # type: ignore[index]
-    store.execute("DELETE FROM history_priced WHERE request_id IN (SELECT request_id FROM cc_known)")
+    store.execute("""DELETE FROM history_priced h WHERE EXISTS (
+                         SELECT 1 FROM cc_known k WHERE k.request_id = h.request_id AND k.call_part = h.call_part)""")
     store.execute("DROP TABLE cc_known")
     return int(updated), int(known - updated)
 
@@ -93,11 +107,11 @@ def _insert_new(store: Store, user: str) -> tuple[int, int]:
     """Insert the messages no earlier run stored; return (records, sessions they went to)."""
     counts = store.fetchone("SELECT count(*), count(DISTINCT session_id) FROM history_priced")
     store.insert_select(
-        "token_usage", TOKEN_USAGE_COLUMNS,
-        """SELECT uuidv7()::VARCHAR, $user, session_id, NULL, model, NULL, input_tokens, output_tokens,
+        "token_usage", (*TOKEN_USAGE_COLUMNS, *_PROVENANCE_NAMES),
+        f"""SELECT uuidv7()::VARCHAR, $user, session_id, NULL, model, NULL, input_tokens, output_tokens,
                   cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
                   input_tokens + output_tokens + cache_read_tokens + cache_write_tokens, cost,
-                  CASE WHEN priced THEN 'estimated' ELSE 'unknown' END, request_id, created_at
+                  {_COST_SOURCE}, request_id, created_at, {_PROVENANCE}
            FROM history_priced ORDER BY session_id, created_at""",
         {"user": user},
     )

@@ -44,14 +44,14 @@ _DEFAULTS = {"cache_read_tokens": "coalesce(cache_read_tokens, 0)",
 _TOTAL = ("(coalesce(input_tokens, 0)::HUGEINT + coalesce(output_tokens, 0) + coalesce(cache_read_tokens, 0)"
           " + coalesce(cache_write_tokens, 0))")
 _ONE_HOUR_FITS = "coalesce(cache_write_1h_tokens, 0) <= coalesce(cache_write_tokens, 0)"
-_SOURCE_FITS = ("(cost_source IS NULL OR (cost_source IN ('given', 'estimated') AND cost IS NOT NULL)"
+_SOURCE_FITS = ("(cost_source IS NULL OR (cost_source IN ('given', 'reported', 'estimated') AND cost IS NOT NULL)"
                 " OR (cost_source = 'unknown' AND cost IS NULL))")
 _CROSS_CHECKS = (f"{_TOTAL} <= {MAX_BIGINT} AND {_ONE_HOUR_FITS} AND {_SOURCE_FITS}",
                  f"WHEN {_TOTAL} > {MAX_BIGINT} THEN 'the four token counts add up to more than {MAX_BIGINT}' "
                  f"WHEN NOT {_ONE_HOUR_FITS} THEN 'cache_write_1h_tokens: ' || cache_write_1h_tokens "
                  "|| ' is more than the ' || coalesce(cache_write_tokens, 0) || ' cache_write_tokens it is part of' "
-                 f"WHEN NOT {_SOURCE_FITS} THEN 'cost_source: ' || cost_source || ' does not fit the cost (given "
-                 "and estimated need a cost, unknown needs none)'")
+                 f"WHEN NOT {_SOURCE_FITS} THEN 'cost_source: ' || cost_source || ' does not fit the cost (given, "
+                 "reported and estimated need a cost, unknown needs none)'")
 _NEEDS_PRICE = "SELECT * FROM import_rows WHERE cost IS NULL AND model IS NOT NULL"
 
 
