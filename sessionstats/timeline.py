@@ -32,7 +32,8 @@ items AS (
            0 AS cache_write_tokens, 0 AS total_tokens, NULL::DECIMAL(38, 18) AS cost, 0 AS unpriced
     FROM stories
     UNION ALL
-    SELECT created_at, 0, 1, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, total_tokens,
+    SELECT created_at, 0, CASE WHEN call_part = 0 THEN 1 ELSE 0 END, input_tokens,  -- a part > 0 is no new call
+           output_tokens, cache_read_tokens, cache_write_tokens, total_tokens,
            estimated_cost, CASE WHEN estimated_cost IS NULL THEN 1 ELSE 0 END
     FROM tokens
 )"""
