@@ -60,7 +60,8 @@ CALL_FIELDS = list(CallLine.__dataclass_fields__)
 _STORIES_SQL = """
 WITH {records},
 linked AS (
-    SELECT story_id, count(*) FILTER (WHERE call_part = 0) AS api_calls, sum(total_tokens) AS total_tokens, sum(estimated_cost) AS total_cost,
+    SELECT story_id, count(*) FILTER (WHERE call_part = 0) AS api_calls, sum(total_tokens) AS total_tokens,
+           sum(estimated_cost) AS total_cost,
            count(*) FILTER (WHERE estimated_cost IS NULL) AS unpriced
     FROM tokens WHERE story_id IS NOT NULL GROUP BY story_id
 )
