@@ -102,7 +102,7 @@ _KIND_TOKENS = {"input": "input_tokens", "output": "output_tokens", "cache_read"
 
 
 def _rate_changes(store: Store) -> list[RateChange]:
-    """Each (model, token kind, old rate, new rate) whose rate differs, with the tokens it applies to."""
+    """Each (model, token kind, old rate, new rate) whose recorded rate differs, with the tokens it applies to."""
     per_kind = " UNION ALL ".join(
         f"""SELECT model, '{kind}' AS kind, {tokens} AS tokens, new_{kind} AS rate_after,
                    try_cast(json_extract_string(old_detail, '$.rates.{kind}') AS DECIMAL(38, 24)) AS rate_before
@@ -110,7 +110,8 @@ def _rate_changes(store: Store) -> list[RateChange]:
         for kind, tokens in _KIND_TOKENS.items())
     rows = store.fetchall(
         f"""SELECT model, kind, rate_before, rate_after, count(*), sum(tokens) FROM ({per_kind})
-            WHERE rate_before IS DISTINCT FROM rate_after GROUP BY ALL ORDER BY model, kind, rate_before""")
+            WHERE rate_before IS NOT NULL AND rate_before <> rate_after  -- a rate never recorded is no change
+            GROUP BY ALL ORDER BY model, kind, rate_before""")
     return [RateChange(model, kind, None if before is None else Decimal(before), Decimal(after), int(records),
                        int(tokens)) for model, kind, before, after, records, tokens in rows]
 

@@ -108,8 +108,8 @@ def test_a_response_object_of_either_sdk_records_what_from_response_records(api,
         recorded = session.record_response(kind.model_validate(document))
         cli.ok("record-tokens", "-s", "by-cli", "--create", "--from-response", str(FIXTURES / fixture))
         mine = table_of(cli.db, f"SELECT {columns} FROM token_usage WHERE id = '{recorded.id}'")
-        theirs = table_of(cli.db, f"SELECT {columns} FROM token_usage WHERE session_id = 'by-cli' "
-                                       "ORDER BY created_at DESC LIMIT 1")
+        theirs = table_of(cli.db, f"SELECT {columns} FROM token_usage WHERE session_id = 'by-cli' AND request_id = "
+                                  f"(SELECT request_id FROM token_usage WHERE id = '{recorded.id}')")
         assert mine == theirs, fixture
 
 
