@@ -10,6 +10,7 @@ import typer
 
 from sessionstats.cli.app import app
 from sessionstats.cli.options import DbOption, FormatOption, TableStyleOption, UserOption, resolve_format, resolve_user
+from sessionstats.cli.output import flush_stdout
 from sessionstats.errors import InvalidInput
 from sessionstats.pricing import price_data_version
 from sessionstats.render import Format, fmt_cost, fmt_tokens, table, to_delimited, to_json
@@ -45,6 +46,7 @@ def reprice_command(
     with open_store(db, write=not dry_run) as store:
         result = reprice(store, user=owner, session_ids=None if all_sessions else session_ids, dry_run=dry_run)
     sys.stdout.write(render_reprice(result, resolve_format(fmt), style))
+    flush_stdout()  # a failed write is the one line, before the summary
     for model, records in result.unknown_models.items():
         print(f"sessionstats: warning: model {model!r} is not in the price data (genai-prices "
               f"{price_data_version()}); {records:,} records keep an unknown cost", file=sys.stderr)

@@ -20,6 +20,7 @@ from sessionstats.cli.options import (
     resolve_at,
     resolve_user,
 )
+from sessionstats.cli.output import OutputFailed, print_stored_id
 from sessionstats.errors import InvalidInput
 from sessionstats.records import (
     Recorded,
@@ -143,6 +144,7 @@ def record_tokens_command(
       curl -sN https://api.anthropic.com/v1/messages ... \\
         | sessionstats record-tokens --from-response - --pass-through | jq -r '.content[0].text'
     """
+    copy_failed: OSError | OutputFailed | None = None
     counts = {"--input": input_tokens, "--output": output_tokens, "--cache-read": cache_read,
               "--cache-write": cache_write, "--cache-write-1h": cache_write_1h, "--request-id": request_id}
     if from_response is None:
@@ -159,8 +161,7 @@ def record_tokens_command(
             raise InvalidInput(f"{given[0]}: comes from the response with --from-response; leave it out")
         raw = _read_bytes(from_response, "--from-response")
         if pass_through:
-            sys.stdout.buffer.write(raw)
-            sys.stdout.buffer.flush()
+            copy_failed = _pass_through(raw)
         taken = parse_response(raw)
     usage = TokenUsageInput(
         session_id=session,  # type: ignore[arg-type]
@@ -175,6 +176,19 @@ def record_tokens_command(
     with open_store(db, write=True, direct=True) as store:
         recorded = record_tokens(store, usage, user=owner, create=create)
     _print_recorded(recorded, "token record", id_to_stderr=pass_through)
+    if copy_failed is not None:  # the call was made and paid for: it is recorded even when the copy failed
+        raise copy_failed.after_storing(f"token record {recorded.id}") if isinstance(
+            copy_failed, OutputFailed) else copy_failed
+
+
+def _pass_through(raw: bytes) -> OSError | OutputFailed | None:
+    """Copy the response to stdout; a failure is returned, to be raised once the record is stored."""
+    try:
+        sys.stdout.buffer.write(raw)
+        sys.stdout.buffer.flush()
+    except (BrokenPipeError, OutputFailed) as error:
+        return error
+    return None
 
 
 def _read_bytes(source: str, option: str) -> bytes:
@@ -195,7 +209,10 @@ def _read_text(source: str, option: str) -> str:
 
 
 def _print_recorded(recorded: Recorded, what: str, *, id_to_stderr: bool = False) -> None:
-    print(recorded.id, file=sys.stderr if id_to_stderr else sys.stdout)
+    if id_to_stderr:
+        print(recorded.id, file=sys.stderr)
+    else:
+        print_stored_id(recorded.id, what)
     if recorded.warning:
         print(f"sessionstats: warning: {recorded.warning}", file=sys.stderr)
     if not recorded.created:

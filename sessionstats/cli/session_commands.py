@@ -8,6 +8,7 @@ import typer
 
 from sessionstats.cli.app import app
 from sessionstats.cli.options import AtOption, DbOption, TzOption, UserOption, resolve_at, resolve_user
+from sessionstats.cli.output import print_stored_id
 from sessionstats.sessions import (
     create_session,
     delete_session,
@@ -44,7 +45,7 @@ def new(
     owner = resolve_user(user, db)
     with open_store(db, write=True, direct=True) as store:
         session = create_session(store, user=owner, name=name, session_id=session_id, settings=settings)
-    print(session.id)
+    print_stored_id(session.id, "session")
 
 
 @app.command()
