@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -21,6 +20,7 @@ from sessionstats.cli.options import (
     resolve_user,
 )
 from sessionstats.cli.output import OutputFailed, print_stored_id
+from sessionstats.cli.reading import NARRATIVE_MAX_BYTES, RESPONSE_MAX_BYTES, read_bounded
 from sessionstats.errors import InvalidInput
 from sessionstats.records import (
     Recorded,
@@ -33,7 +33,7 @@ from sessionstats.records import (
 from sessionstats.responses import ResponseUsage, parse_response
 from sessionstats.store import open_store
 from sessionstats.times import resolve_zone
-from sessionstats.validate import check_text, parse_cost
+from sessionstats.validate import parse_cost
 
 
 @app.command("record-story")
@@ -159,7 +159,7 @@ def record_tokens_command(
         given = [name for name, value in counts.items() if value is not None]
         if given:
             raise InvalidInput(f"{given[0]}: comes from the response with --from-response; leave it out")
-        raw = _read_bytes(from_response, "--from-response")
+        raw = read_bounded(from_response, "--from-response", RESPONSE_MAX_BYTES)
         if pass_through:
             copy_failed = _pass_through(raw)
         taken = parse_response(raw)
@@ -191,17 +191,9 @@ def _pass_through(raw: bytes) -> OSError | OutputFailed | None:
     return None
 
 
-def _read_bytes(source: str, option: str) -> bytes:
-    """A file's bytes, or stdin's for '-'."""
-    try:
-        return sys.stdin.buffer.read() if source == "-" else Path(check_text(source, option)).read_bytes()
-    except OSError as error:
-        raise InvalidInput(f"{option}: cannot read {source!r}: {error.strerror}") from None
-
-
 def _read_text(source: str, option: str) -> str:
     """A UTF-8 text file, or stdin for '-'; a clear error for anything else."""
-    data = _read_bytes(source, option)
+    data = read_bounded(source, option, NARRATIVE_MAX_BYTES)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
