@@ -304,7 +304,8 @@ def _query(store: Store, sql: str, path: Path, explain: Callable[[str], InvalidI
     import duckdb
 
     try:
-        cursor = store.execute(sql, {"path": str(path), **params})
+        file = {"path": str(path)} if "$path" in sql else {}  # an empty CSV's scan reads no file
+        cursor = store.execute(sql, {**file, **params})
         return cursor.fetchall() if fetch else []
     except duckdb.InvalidInputException as error:
         message = str(error)
