@@ -26,6 +26,9 @@ _VISIBLE = {code: _escape(code) for code in _INVISIBLE}
 _TSV = {ord("\\"): "\\\\", ord("\b"): "\\b", ord("\f"): "\\f", ord("\v"): "\\v",
         **{code: _escape(code) for code in (*range(0x20), 0x7F) if chr(code) not in "\b\f\v"}}
 
+# JSON escapes C0 itself; the rest of the invisible set is written as \uXXXX: the same string, safe to print.
+_JSON = {code: f"\\u{code:04x}" for code in _INVISIBLE if code >= 0x7F}
+
 
 def visible(text: str) -> str:
     """Control characters as escapes a person can read ('\\x1b', '\\n', '\\u202e'); other text unchanged."""
@@ -35,3 +38,8 @@ def visible(text: str) -> str:
 def tsv_field(text: str) -> str:
     """A TSV field in PostgreSQL's text format: backslash, tab, newline, CR and other C0 controls escaped."""
     return text.translate(_TSV)
+
+
+def json_safe(encoded: str) -> str:
+    """JSON text (from json.dumps) with DEL, C1 and bidirectional controls as \\u escapes: the same value."""
+    return encoded.translate(_JSON)

@@ -22,6 +22,7 @@ from sessionstats.cli.options import (
 from sessionstats.cli.output import OutputFailed, print_stored_id
 from sessionstats.cli.reading import NARRATIVE_MAX_BYTES, RESPONSE_MAX_BYTES, read_bounded
 from sessionstats.errors import InvalidInput
+from sessionstats.escaping import visible
 from sessionstats.records import (
     Recorded,
     StoryInput,
@@ -206,6 +207,6 @@ def _print_recorded(recorded: Recorded, what: str, *, id_to_stderr: bool = False
     else:
         print_stored_id(recorded.id, what)
     if recorded.warning:
-        print(f"sessionstats: warning: {recorded.warning}", file=sys.stderr)
+        print(f"sessionstats: warning: {visible(recorded.warning)}", file=sys.stderr)
     if not recorded.created:
         print(f"sessionstats: {what} {recorded.id} was recorded already; nothing new stored", file=sys.stderr)
