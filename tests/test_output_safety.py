@@ -154,3 +154,202 @@ def test_a_closed_stdout_never_lets_the_database_take_its_place(database):
     assert result.returncode == 5
     assert token_rows(database) == 1
     assert database.read_bytes() == before
+
+
+# ---- control characters and separators in what is shown ------------------------------------------
+
+HOSTILE = [
+    "\x1b]0;pwned\x07", "\x1b[2J\x1b[H", "tab\there", "new\nline", "cr\r\nlf", "back\\tslash", "nel\x85c1",
+    "csi\x9b31m", "rtl\u202eevil", "line\u2028sep", "del\x7f", "bs\x08\x08", "bell\x07", "iso\u2066x\u2069",
+    "plain é 日本", "a,b\"c'",
+]
+INVISIBLE = {*map(chr, range(0x20)), *map(chr, range(0x7F, 0xA0)), "\u202e", "\u2028", "\u2066", "\u2069"} - {"\n"}
+
+
+@pytest.fixture(scope="module")
+def hostile_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Session hN is named HOSTILE[N]; its story has that tone, its token record that model."""
+    path = tmp_path_factory.mktemp("hostile") / "stats.duckdb"
+    runner = CliRunner()
+    for number, name in enumerate(HOSTILE):
+        for args in (("new", name, "--id", f"h{number}"),
+                     ("record-story", "-s", f"h{number}", "--title", name, "--tone", name, "--id", f"st{number}"),
+                     ("record-tokens", "-s", f"h{number}", "--input", "1", "--output", "1", "--model", name,
+                      "--story", f"st{number}", "--cost", "0.5")):
+            result = runner.invoke(app, [*args, "--db", str(path), "--user", "alice"])
+            assert result.exit_code == 0, (args, result.output)
+    return path
+
+
+def show_output(db: Path, *args: str) -> str:
+    result = CliRunner().invoke(app, [*args, "--db", str(db), "--user", "alice"])
+    assert result.exit_code == 0, result.output
+    return result.stdout_bytes.decode()  # not .stdout, which turns CRLF into LF
+
+
+def other(number: int) -> str:
+    """A second session to compare with."""
+    return "h1" if number == 0 else "h0"
+
+
+def tsv_unescape(field: str) -> str:
+    """PostgreSQL's COPY text format, read back."""
+    named = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}
+    out, index = [], 0
+    while index < len(field):
+        char = field[index]
+        if char != "\\":
+            out.append(char)
+            index += 1
+        elif field[index + 1] == "x":
+            out.append(chr(int(field[index + 2:index + 4], 16)))
+            index += 4
+        else:
+            out.append(named[field[index + 1]])
+            index += 2
+    return "".join(out)
+
+
+def assert_nothing_invisible(text: str) -> None:
+    found = sorted({hex(ord(c)) for c in text if c in INVISIBLE})
+    assert not found, found
+
+
+LIST_VIEWS = [("list", "--format", "table"), ("list", "--format", "table", "--fmt", "grid"),
+              ("list", "--format", "table", "--fmt", "github")]
+TABLE_VIEWS = [("show", "{id}", "--format", "table"),
+               ("show", "{id}", "--by", "model", "--format", "table"),
+               ("show", "{id}", "--by", "tone", "--by", "model", "--format", "table"),
+               ("compare", "{id}", "{other}", "--format", "table"),
+               ("show", "{id}", "--model", "{name}", "--format", "table"),
+               ("compare", "{id}", "{other}", "--tone", "{name}", "--format", "table")]
+
+
+@pytest.mark.parametrize("view", TABLE_VIEWS, ids=lambda v: " ".join(a for a in v if "{" not in a))
+@pytest.mark.parametrize("number", range(len(HOSTILE)))
+def test_table_output_never_carries_a_control_character(hostile_db, view, number):
+    args = [a.format(id=f"h{number}", name=HOSTILE[number], other=other(number)) for a in view]
+    text = show_output(hostile_db, *args)
+    assert_nothing_invisible(text)
+
+
+@pytest.mark.parametrize("view", LIST_VIEWS, ids=" ".join)
+def test_the_list_of_every_crafted_name_never_carries_a_control_character(hostile_db, view):
+    from sessionstats.escaping import visible
+
+    text = show_output(hostile_db, *view)
+    assert_nothing_invisible(text)
+    assert all(visible(name) in text for name in HOSTILE)
+
+
+@pytest.mark.parametrize("fmt", ["tsv", "csv", "json"])
+def test_the_list_of_every_crafted_name_reads_back_exactly(hostile_db, fmt):
+    import csv
+    import io
+    import json
+
+    text = show_output(hostile_db, "list", "--format", fmt)
+    if fmt == "json":
+        names = [row["name"] for row in json.loads(text)]
+    elif fmt == "csv":
+        names = [row["name"] for row in csv.DictReader(io.StringIO(text, newline=""))]
+    else:
+        lines = text.split("\n")[:-1]
+        header = lines[0].split("\t")
+        assert all(len(line.split("\t")) == len(header) for line in lines)
+        names = [tsv_unescape(line.split("\t")[header.index("name")]) for line in lines[1:]]
+    assert sorted(names) == sorted(HOSTILE)
+
+
+@pytest.mark.parametrize("number", range(len(HOSTILE)))
+def test_a_crafted_name_is_shown_escaped_where_it_stood(hostile_db, number):
+    from sessionstats.escaping import visible
+
+    text = show_output(hostile_db, "show", f"h{number}", "--format", "table")
+    assert visible(HOSTILE[number]) in text
+
+
+@pytest.mark.parametrize("view", [("show", "{id}"), ("show", "{id}", "--by", "model"),
+                                  ("show", "{id}", "--by", "tone"), ("compare", "{id}", "{other}")],
+                         ids=" ".join)
+@pytest.mark.parametrize("number", range(len(HOSTILE)))
+def test_tsv_is_one_record_a_line_and_reads_back_exactly(hostile_db, view, number):
+    args = [a.format(id=f"h{number}", other=other(number)) for a in view]
+    lines = show_output(hostile_db, *args, "--format", "tsv").split("\n")
+    assert lines[-1] == ""
+    widths = {len(line.split("\t")) for line in lines[:-1]}
+    assert len(widths) == 1, lines
+    assert not any(c in "\r\x1b\x7f\x07\x08" for c in "".join(lines))  # C1 stays: it is data, not TSV's
+    fields = {tsv_unescape(f) for line in lines[1:-1] for f in line.split("\t")}
+    if view[0] != "compare":
+        assert HOSTILE[number] in fields
+
+
+@pytest.mark.parametrize("view", [("show", "{id}", "--by", "model"), ("show", "{id}", "--by", "tone")],
+                         ids=" ".join)
+@pytest.mark.parametrize("number", range(len(HOSTILE)))
+def test_csv_quotes_and_reads_back_exactly(hostile_db, view, number):
+    import csv
+    import io
+
+    args = [a.format(id=f"h{number}") for a in view]
+    rows = list(csv.reader(io.StringIO(show_output(hostile_db, *args, "--format", "csv"), newline="")))
+    assert len({len(row) for row in rows}) == 1
+    assert HOSTILE[number] in {field for row in rows[1:] for field in row}
+
+
+@pytest.mark.parametrize("view", [("show", "{id}", "--by", "model"), ("show", "{id}")], ids=" ".join)
+@pytest.mark.parametrize("number", range(len(HOSTILE)))
+def test_json_escapes_every_control_character_and_reads_back_exactly(hostile_db, view, number):
+    import json
+
+    args = [a.format(id=f"h{number}") for a in view]
+    text = show_output(hostile_db, *args, "--format", "json")
+    assert_nothing_invisible(text.replace("\n", ""))
+    assert HOSTILE[number] in set(strings_in(json.loads(text)))
+
+
+def strings_in(value: object) -> list[str]:
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in strings_in(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in strings_in(item)]
+    return [value] if isinstance(value, str) else []
+
+
+@pytest.mark.parametrize("args", [
+    ("show", "\x1b]0;pwned\x07"), ("show", "x", "--format", "\x1b]0;pwned\x07"),
+    ("import", "tokens", "/tmp/\x1b]0;pwned\x07.jsonl"), ("record-tokens", "-s", "\x1b[2J", "--input", "1",
+                                                          "--output", "1"),
+    ("list", "--tz", "\x1b]0;pwned\x07"), ("show", "h0", "--since", "\x1b]0;x\x07"),
+    ("record-story", "-s", "h0", "--title", "t", "--narrative-file", "/nonexistent/\x1b]0;x\x07"),
+    ("export", "--to", "/tmp/\x1b]0;x\x07.xyz"), ("show", "h0", "--by", "\x9b31m"),
+], ids=range(9))
+def test_an_error_that_echoes_a_value_escapes_its_control_characters(hostile_db, args):
+    result = CliRunner().invoke(app, [*args, "--db", str(hostile_db), "--user", "alice"])
+    assert result.exit_code != 0
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert_nothing_invisible(result.stderr.rstrip("\n"))
+
+
+def test_a_crafted_claude_code_project_folder_cannot_set_the_terminal_title(tmp_path):
+    from datetime import UTC, datetime
+
+    from claude_logs import assistant_line
+
+    database = tmp_path / "stats.duckdb"
+    project = tmp_path / "claude" / "projects" / "-home-\x1b]0;pwned\x07-x"
+    project.mkdir(parents=True)
+    line = assistant_line("cc-1", "msg_1", "req_1", "claude-sonnet-4-20250514",
+                          {"input_tokens": 3, "output_tokens": 4, "cache_creation_input_tokens": 0,
+                           "cache_read_input_tokens": 0}, datetime(2025, 7, 1, tzinfo=UTC))
+    (project / "cc-1.jsonl").write_text(line + "\n")
+    env = {**os.environ, "SESSIONSTATS_DB": str(database), "SESSIONSTATS_USER": "alice"}
+    imported = subprocess.run([sys.executable, "-m", "sessionstats", "import", "claude-code",
+                               str(tmp_path / "claude")], env=env, capture_output=True, timeout=120)
+    assert imported.returncode == 0, imported.stderr
+    shown = subprocess.run([sys.executable, "-m", "sessionstats", "list", "--format", "table"], env=env,
+                           capture_output=True, timeout=60)
+    assert shown.returncode == 0
+    assert b"\x1b" not in shown.stdout and b"\x07" not in shown.stdout
+    assert b"\\x1b]0;pwned\\x07" in shown.stdout
