@@ -353,3 +353,49 @@ def test_a_crafted_claude_code_project_folder_cannot_set_the_terminal_title(tmp_
     assert shown.returncode == 0
     assert b"\x1b" not in shown.stdout and b"\x07" not in shown.stdout
     assert b"\\x1b]0;pwned\\x07" in shown.stdout
+
+
+# ---- export --to that cannot be written ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl", ".parquet"])
+@pytest.mark.parametrize("folder", ["/proc", "/sys"])
+def test_an_unwritable_export_destination_is_bad_input_naming_to(database, folder, suffix):
+    target = f"{folder}/export{suffix}"
+    result = subprocess.run([sys.executable, "-m", "sessionstats", "export", "--to", target],
+                            env={**os.environ, "SESSIONSTATS_DB": str(database), "SESSIONSTATS_USER": "alice"},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"sessionstats: --to: cannot write {target!r} (")
+    assert result.stderr.count("\n") == 1
+
+
+def test_a_read_only_export_folder_is_bad_input_and_leaves_nothing(database, tmp_path):
+    from test_bounded_readers import RESTRICTED
+
+    if RESTRICTED is None:
+        pytest.skip("cannot run a child that permissions apply to")
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        result = subprocess.run([*RESTRICTED, sys.executable, "-m", "sessionstats", "export", "--to",
+                                 str(folder / "out.csv")],
+                                env={**os.environ, "SESSIONSTATS_DB": str(database), "SESSIONSTATS_USER": "alice"},
+                                capture_output=True, text=True, timeout=60)
+    finally:
+        folder.chmod(0o755)
+    assert result.returncode == 2
+    assert result.stderr == f"sessionstats: --to: cannot write {str(folder / 'out.csv')!r} (Permission denied)\n"
+    assert list(folder.iterdir()) == []
+
+
+def test_an_export_over_an_existing_file_still_replaces_it_whole(database, tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_text("old contents that are longer than the new ones will be, surely, by a good margin\n" * 50)
+    result = subprocess.run([sys.executable, "-m", "sessionstats", "export", "--to", str(target)],
+                            env={**os.environ, "SESSIONSTATS_DB": str(database), "SESSIONSTATS_USER": "alice"},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "old contents" not in target.read_text()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")]
