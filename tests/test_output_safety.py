@@ -3,6 +3,7 @@ duplicate), control characters never reach a terminal, and no TSV field carries 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -399,3 +400,27 @@ def test_an_export_over_an_existing_file_still_replaces_it_whole(database, tmp_p
     assert result.returncode == 0, result.stderr
     assert "old contents" not in target.read_text()
     assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+
+
+# ---- a full or closed stderr ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("redirect", ["2>/dev/full", "2>&-"], ids=["full", "closed"])
+@pytest.mark.parametrize("args, code", [
+    (("show", "nope"), 1), (("record-tokens", "-s", SESSION, "--input", "x", "--output", "1"), 2),
+    (("check", SESSION, "--max-cost", "0"), 3), (("list", "--format", "csv"), 0),
+    (("record-tokens", "-s", SESSION, "--input", "1", "--output", "1", "--model", "no-such-model"), 0),
+    (("reprice", "--all"), 0),
+], ids=["not-found", "bad-input", "budget", "list", "warning", "summary"])
+def test_a_full_or_closed_stderr_keeps_the_exit_code_and_never_a_traceback(database, redirect, args, code):
+    result = run_shell(database, f">/dev/null {redirect}", *args)
+    assert result.returncode == code
+
+
+def test_an_import_whose_summary_cannot_be_written_is_still_exit_0_and_stored(database, tmp_path):
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(json.dumps({"session_id": SESSION, "input_tokens": 1, "output_tokens": 1}) + "\n")
+    before = token_rows(database)
+    result = run_shell(database, "2>/dev/full", "import", "tokens", str(rows))
+    assert result.returncode == 0
+    assert token_rows(database) == before + 1

@@ -11,7 +11,7 @@ import errno
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from sessionstats.errors import SessionStatsError
@@ -74,18 +74,38 @@ def _as_output_failure() -> Iterator[None]:
         raise OutputFailed("it is closed") from error
 
 
+class BestEffortStream(GuardedStream):
+    """stderr: a message that cannot be written is dropped; the exit code still tells what happened."""
+
+    def write(self, data: Any) -> int:
+        try:
+            return self._stream.write(data)
+        except (OSError, ValueError):
+            return len(data)
+
+    def flush(self) -> None:
+        with suppress(OSError, ValueError):
+            self._stream.flush()
+
+    @property
+    def buffer(self) -> BestEffortStream:
+        return BestEffortStream(self._stream.buffer)
+
+
 @contextmanager
 def guarded_stdout() -> Iterator[None]:
-    """For the command's run, sys.stdout raises OutputFailed on a failed write or flush."""
-    original = sys.stdout
-    if original is None or isinstance(original, GuardedStream):
+    """For the command's run, sys.stdout raises OutputFailed on a failed write or flush, and a full or
+    closed stderr drops messages instead of turning a stored import into a traceback and exit 1."""
+    original_out, original_err = sys.stdout, sys.stderr
+    if original_out is None or isinstance(original_out, GuardedStream):
         yield
         return
-    sys.stdout = GuardedStream(original)  # type: ignore[assignment]
+    sys.stdout = GuardedStream(original_out)  # type: ignore[assignment]
+    sys.stderr = BestEffortStream(original_err)  # type: ignore[assignment]
     try:
         yield
     finally:
-        sys.stdout = original
+        sys.stdout, sys.stderr = original_out, original_err
 
 
 def flush_stdout() -> None:
