@@ -470,3 +470,60 @@ def test_an_unreadable_import_file_is_bad_input_not_a_database_error(ready, db, 
     result = ready("import", "tokens", str(path))
     assert result.exit_code == 2
     assert one_line(result.stderr) == f"sessionstats: FILE: cannot read {str(path)!r}: Permission denied"
+
+
+# ---- TSV and stories: the same rules ---------------------------------------------------------------
+
+TSV_HEADER = b"session_id\tinput_tokens\toutput_tokens"
+
+
+@pytest.mark.parametrize("content, result", [
+    (b"\xef\xbb\xbf" + TSV_HEADER + b"\ns1\t1\t2\n", 1),
+    (TSV_HEADER + b"\r\ns1\t1\t2\r\n", 1),
+    (TSV_HEADER + b"\r\ns1\t1\t2\ns1\t1\t2\r\n", "line 2: ends in LF where line 1 ends in CRLF"),
+    (TSV_HEADER + b"\ns1\t1\t2\ns1\t\xfe\t2\n", "line 3: not UTF-8 text"),
+    (TSV_HEADER + b"\ns1\t1\t2\t9\n", "line 2: expected 3 fields, found 4"),
+    (TSV_HEADER + b"\ns1,1,2\n", "line 2: expected 3 fields, found 1"),
+], ids=["bom", "crlf", "mixed", "bad-byte", "extra-field", "commas"])
+def test_tsv_follows_the_same_rules_as_csv(ready, db, tmp_path, content, result):
+    path = tmp_path / "rows.tsv"
+    path.write_bytes(content)
+    outcome = ready("import", "tokens", str(path))
+    if isinstance(result, int):
+        assert outcome.exit_code == 0, outcome.stderr
+        assert table_of(db, "SELECT count(*) FROM token_usage") == [(result,)]
+    else:
+        assert outcome.exit_code == 2
+        assert one_line(outcome.stderr).startswith(f"sessionstats: {result}")
+
+
+STORY = b'{"session_id": "s1", "title": "t"}'
+
+
+@pytest.mark.parametrize("line, message", [
+    (b'{"session_id": "s1", "title": "t", "word_count": -1}', "line 2: word_count"),
+    (b'{"session_id": "s1", "title": "t", "duration": "soon"}', "line 2: duration"),
+    (b'{"session_id": "s1", "title": "t", "duration": 1e999}', "line 2: duration"),
+    (b'{"session_id": "s1", "title": "t", "title": "u"}', "line 2: key 'title' appears twice"),
+    (b'[{"session_id": "s1", "title": "t"}]', "line 2: expected a JSON object, got an array"),
+    (b'{"session_id": "s1", "title": "t", "narrative": "\xff"}', "line 2: not UTF-8 text"),
+    (b"{" * 50_000 + b"}" * 50_000, "line 2: "),
+], ids=["negative-words", "text-duration", "huge-duration", "duplicate-key",
+        "array-of-records", "bad-byte", "nested"])
+def test_an_odd_story_line_is_exit_2_naming_its_line(ready, db, tmp_path, line, message):
+    path = tmp_path / "stories.jsonl"
+    path.write_bytes(STORY + b"\n" + line + b"\n")
+    before = snapshot(db)
+    result = ready("import", "stories", str(path))
+    assert result.exit_code == 2, result.stderr
+    assert one_line(result.stderr).startswith(f"sessionstats: {message}")
+    assert snapshot(db) == before
+
+
+def test_a_narrative_that_is_not_utf8_names_the_option_and_the_offset(ready, db, tmp_path):
+    path = tmp_path / "story.txt"
+    path.write_bytes(b"caf\xe9 au lait")
+    result = ready("record-story", "-s", "s1", "-t", "x", "--narrative-file", str(path))
+    assert result.exit_code == 2
+    assert one_line(result.stderr) == (f"sessionstats: --narrative-file: {str(path)!r} is not UTF-8 text "
+                                       "(bad byte at offset 3)")
