@@ -38,8 +38,13 @@ COMMANDS = [
     ("show", "--help"),
     ("import", "--help"),
     ("--version",),
+    ("delete", "s2", "--yes"),
+    ("export", "--to", "{tmp}/out.csv"),
+    ("import", "tokens", "-", "--format", "jsonl"),
+    ("import", "claude-code", "{tmp}"),
+    ("init-db",),
 ]
-WRITES_NOTHING = {"start", "rename", "check"}
+WRITES_NOTHING = {"start", "rename", "check", "delete", "export", "import", "init-db"}
 
 
 @pytest.fixture(scope="module")
@@ -75,12 +80,14 @@ def token_rows(database: Path) -> int:
 
 
 def writes_to_stdout(args: tuple[str, ...]) -> bool:
-    return args[0] not in WRITES_NOTHING
+    return "--help" in args or args[0] not in WRITES_NOTHING
 
 
 @pytest.mark.parametrize("redirect", [">/dev/full", ">&-"], ids=["full", "closed"])
 @pytest.mark.parametrize("args", COMMANDS, ids=" ".join)
-def test_a_full_or_closed_stdout_is_one_line_and_exit_5_on_every_command(database, redirect, args):
+def test_a_full_or_closed_stdout_is_one_line_and_exit_5_on_every_command(database, tmp_path, redirect, args):
+    (tmp_path / "projects").mkdir()
+    args = tuple(arg.replace("{tmp}", str(tmp_path)) for arg in args)
     result = run_shell(database, redirect, *args)
     stderr = result.stderr.decode()
     assert "Traceback" not in stderr
@@ -410,8 +417,8 @@ def test_an_export_over_an_existing_file_still_replaces_it_whole(database, tmp_p
     (("show", "nope"), 1), (("record-tokens", "-s", SESSION, "--input", "x", "--output", "1"), 2),
     (("check", SESSION, "--max-cost", "0"), 3), (("list", "--format", "csv"), 0),
     (("record-tokens", "-s", SESSION, "--input", "1", "--output", "1", "--model", "no-such-model"), 0),
-    (("reprice", "--all"), 0),
-], ids=["not-found", "bad-input", "budget", "list", "warning", "summary"])
+    (("reprice", "--all"), 0), (("delete", "s2", "--yes"), 0), (("init-db",), 0),
+], ids=["not-found", "bad-input", "budget", "list", "warning", "summary", "delete", "init-db"])
 def test_a_full_or_closed_stderr_keeps_the_exit_code_and_never_a_traceback(database, redirect, args, code):
     result = run_shell(database, f">/dev/null {redirect}", *args)
     assert result.returncode == code
