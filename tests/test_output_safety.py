@@ -431,3 +431,19 @@ def test_an_import_whose_summary_cannot_be_written_is_still_exit_0_and_stored(da
     result = run_shell(database, "2>/dev/full", "import", "tokens", str(rows))
     assert result.returncode == 0
     assert token_rows(database) == before + 1
+
+
+@pytest.mark.parametrize("command", ["export", "init-db"])
+def test_a_summary_naming_a_crafted_path_escapes_it(database, tmp_path, command):
+    crafted = tmp_path / "a\x1b]0;pwned\x07b"
+    crafted.mkdir()
+    if command == "export":
+        args = ["export", "--to", str(crafted / "out.csv")]
+    else:
+        shutil.copy(database, crafted / "stats.duckdb")
+        args = ["init-db", "--db", str(crafted / "stats.duckdb")]
+    result = subprocess.run([sys.executable, "-m", "sessionstats", *args], capture_output=True, timeout=60,
+                            env={**os.environ, "SESSIONSTATS_DB": str(database), "SESSIONSTATS_USER": "alice"})
+    assert result.returncode == 0, result.stderr
+    assert b"\x1b" not in result.stderr and b"\x07" not in result.stderr
+    assert b"a\\x1b]0;pwned\\x07b" in result.stderr
