@@ -447,3 +447,19 @@ def test_a_summary_naming_a_crafted_path_escapes_it(database, tmp_path, command)
     assert result.returncode == 0, result.stderr
     assert b"\x1b" not in result.stderr and b"\x07" not in result.stderr
     assert b"a\\x1b]0;pwned\\x07b" in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["tsv", "table", "json", "csv"])
+def test_a_reader_that_leaves_a_long_listing_early_is_quiet_and_exit_0(database, tmp_path, fmt):
+    """Longer than a pipe's buffer, so the write really meets EPIPE."""
+    rows = tmp_path / "many.jsonl"
+    rows.write_text("".join(json.dumps({"session_id": f"many-{n}", "input_tokens": 1, "output_tokens": 1}) + "\n"
+                            for n in range(3000)))
+    imported = CliRunner().invoke(app, ["import", "tokens", str(rows), "--create-sessions", "--db", str(database),
+                                        "--user", "alice"])
+    assert imported.exit_code == 0, imported.stderr
+    env = {**os.environ, "SESSIONSTATS_DB": str(database), "SESSIONSTATS_USER": "alice"}
+    result = subprocess.run(["bash", "-c", '"$@" | head -c 1 >/dev/null; exit ${PIPESTATUS[0]}', "bash",
+                             sys.executable, "-m", "sessionstats", "list", "--format", fmt],
+                            env=env, capture_output=True, timeout=120)
+    assert (result.returncode, result.stderr) == (0, b"")
