@@ -527,3 +527,14 @@ def test_a_narrative_that_is_not_utf8_names_the_option_and_the_offset(ready, db,
     assert result.exit_code == 2
     assert one_line(result.stderr) == (f"sessionstats: --narrative-file: {str(path)!r} is not UTF-8 text "
                                        "(bad byte at offset 3)")
+
+
+@pytest.mark.parametrize("target", ["/dev/zero", "/dev/null", "{fifo}", "{tmp}"], ids=["zero", "null", "fifo", "dir"])
+def test_an_import_of_a_device_pipe_or_folder_is_refused_without_reading_it(ready, db, tmp_path, target):
+    fifo = tmp_path / "rows.fifo"
+    os.mkfifo(fifo)
+    path = target.format(fifo=fifo, tmp=tmp_path)
+    result = ready("import", "tokens", path, "--format", "jsonl")
+    assert result.exit_code == 2
+    assert one_line(result.stderr) == (f"sessionstats: FILE: {path!r} is not a file you can read (for a pipe or a "
+                                       "device, pass - and redirect it to stdin)")

@@ -111,7 +111,8 @@ def _readable_file(file: str, fmt: ImportFormat | None) -> Iterator[tuple[Path, 
         raise InvalidInput("FILE: give a file to import, or pipe the rows in (with --format)")
     path = None if file == "-" else Path(file)
     if path is not None and not path.is_file():
-        raise InvalidInput(f"FILE: {file!r} is not a file you can read")
+        pipe = " (for a pipe or a device, pass - and redirect it to stdin)" if path.exists() else ""
+        raise InvalidInput(f"FILE: {file!r} is not a file you can read{pipe}")
     chosen = resolve_format(path, fmt)
     with ExitStack() as stack:
         if path is None:
