@@ -463,3 +463,27 @@ def test_a_reader_that_leaves_a_long_listing_early_is_quiet_and_exit_0(database,
                              sys.executable, "-m", "sessionstats", "list", "--format", fmt],
                             env=env, capture_output=True, timeout=120)
     assert (result.returncode, result.stderr) == (0, b"")
+
+
+@pytest.mark.parametrize("redirect", [">/dev/full", ">&-"], ids=["full", "closed"])
+@pytest.mark.parametrize("fmt", ["json", "table", "tsv"])
+def test_a_watch_whose_stdout_fails_stops_at_once_with_exit_5(database, redirect, fmt):
+    result = run_shell(database, redirect, "show", SESSION, "--watch", "--interval", "0.5", "--format", fmt)
+    assert result.returncode == 5
+    assert one_line_of(result.stderr).startswith("sessionstats: could not write to standard output")
+
+
+@pytest.mark.parametrize("redirect", [">&-", "| true"], ids=["closed", "reader-gone"])
+def test_a_pass_through_whose_reader_is_gone_still_records_the_call(database, redirect):
+    body = Path(__file__).parent / "fixtures" / "responses" / "anthropic_stream.sse"
+    before = token_rows(database)
+    result = run_shell(database, redirect, "record-tokens", "-s", SESSION, "--from-response", "-",
+                       "--pass-through", stdin=body.read_bytes())
+    assert "Traceback" not in result.stderr.decode()
+    assert token_rows(database) == before + 1
+
+
+def one_line_of(stderr: bytes) -> str:
+    lines = stderr.decode().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
