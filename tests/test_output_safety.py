@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from conftest import table_of
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from sessionstats.cli import app
@@ -487,3 +489,39 @@ def one_line_of(stderr: bytes) -> str:
     lines = stderr.decode().splitlines()
     assert len(lines) == 1, lines
     return lines[0]
+
+
+# ---- the escaping rules themselves, for any text ---------------------------------------------------
+
+@settings(deadline=None)
+@given(st.text())
+def test_visible_text_never_holds_a_control_character_and_leaves_the_rest_alone(text):
+    from sessionstats.escaping import visible
+
+    shown = visible(text)
+    assert_nothing_invisible(shown.replace("\n", "\\n"))
+    assert "\n" not in shown
+    if not any(c in INVISIBLE or c == "\n" for c in text):
+        assert shown == text
+
+
+@settings(deadline=None)
+@given(st.text())
+def test_a_tsv_field_is_one_field_of_one_line_and_reads_back_exactly(text):
+    from sessionstats.escaping import tsv_field
+
+    field = tsv_field(text)
+    assert not any(ord(c) < 0x20 or c == "\x7f" for c in field)
+    assert tsv_unescape(field) == text
+
+
+@settings(deadline=None)
+@given(st.dictionaries(st.text(max_size=5), st.text()))
+def test_json_output_reads_back_exactly_and_holds_no_raw_control_character(value):
+    import json
+
+    from sessionstats.render import to_json
+
+    text = to_json(value)
+    assert json.loads(text) == value
+    assert_nothing_invisible(text.replace("\n", ""))
