@@ -51,6 +51,7 @@ def export(store: Store, destination: Path, what: ExportWhat, *, user: str, sess
     count = store.fetchone(f"SELECT count(*) FROM ({query})", params)[0]  # type: ignore[index]
     partial = destination.with_name(f".{destination.name}.{os.getpid()}.partial")
     try:
+        _check_writable(partial, destination)
         store.execute(f"COPY ({query}) TO $export_path {options}", {**params, "export_path": str(partial)})
         os.replace(partial, destination)
     finally:
@@ -68,6 +69,14 @@ def _copy_options(destination: Path) -> str:
     if destination.is_dir():
         raise InvalidInput(f"--to: {str(destination)!r} is a folder")
     return options
+
+
+def _check_writable(partial: Path, destination: Path) -> None:
+    """Create the file COPY will write, so an unwritable --to is bad input naming it, not a database error."""
+    try:
+        partial.open("xb").close()
+    except OSError as error:
+        raise InvalidInput(f"--to: cannot write {str(destination)!r} ({error.strerror or error})") from None
 
 
 def _session_filter(params: dict[str, Any], wanted: list[str]) -> str:

@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
+from sessionstats.escaping import json_safe, tsv_field, visible
 from sessionstats.times import to_zone
 
 EMPTY = "-"
@@ -93,7 +94,9 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str] = (), tablefmt: 
 
     width = len(rows[0]) if rows else len(headers)
     align = ["left"] * text_columns + ["right"] * (width - text_columns)
-    return tabulate(rows, headers=list(headers), tablefmt=tablefmt, disable_numparse=True, colalign=align)
+    cells = [[visible(str(cell)) for cell in row] for row in rows]  # a name never moves the cursor or a line
+    return tabulate(cells, headers=[visible(h) for h in headers], tablefmt=tablefmt, disable_numparse=True,
+                    colalign=align)
 
 
 ELLIPSIS = "…"
@@ -160,9 +163,18 @@ def to_json(value: Any, zone: tzinfo | None = None, indent: int = 2) -> str:
 
 def to_delimited(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], fmt: Format,
                  zone: tzinfo | None = None) -> str:
-    """CSV (`fmt` csv) or TSV (otherwise) with a header line; values exact, as `exact_text` gives them."""
+    """CSV (`fmt` csv) or TSV (otherwise) with a header line; values exact, as `exact_text` gives them.
+
+    CSV quotes as RFC 4180 does (a value with a comma, quote, CR or LF is quoted, tabs and all). TSV has no
+    quoting, so a value is written in PostgreSQL's text format: backslash, tab, LF, CR and the other C0
+    controls escaped (`\\t`, `\\n`, `\\x1b`), so every line is one record of `awk -F'\\t'`.
+    """
+    if fmt is not Format.csv:
+        lines = ["\t".join(tsv_field(c) for c in columns)]
+        lines += ["\t".join(tsv_field(exact_text(row.get(c), zone)) for c in columns) for row in rows]
+        return "\n".join(lines) + "\n"
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter="," if fmt is Format.csv else "\t", lineterminator="\n")
+    writer = csv.writer(buffer, delimiter=",", lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
         writer.writerow([exact_text(row.get(column), zone) for column in columns])
@@ -189,7 +201,7 @@ def _json(value: Any, zone: tzinfo | None, indent: int, depth: int) -> str:
         return "null"
     if isinstance(value, datetime):
         return json.dumps(exact_text(value, zone))
-    return json.dumps(value, ensure_ascii=False)
+    return json_safe(json.dumps(value, ensure_ascii=False))
 
 
 def _bracket(open_: str, close: str, items: list[str], indent: int, depth: int) -> str:

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sessionstats.render import (
+    Format,
     exact_text,
     fmt_cost,
     fmt_duration,
@@ -75,5 +76,5 @@ def test_json_carries_decimals_as_exact_number_literals():
 
 def test_delimited_output_has_a_header_and_quotes_when_needed():
     rows = [{"a": "x,y", "b": Decimal("0.50")}]
-    assert to_delimited(rows, ["a", "b"], ",") == 'a,b\n"x,y",0.5\n'
-    assert to_delimited(rows, ["a", "b"], "\t") == "a\tb\nx,y\t0.5\n"
+    assert to_delimited(rows, ["a", "b"], Format.csv) == 'a,b\n"x,y",0.5\n'
+    assert to_delimited(rows, ["a", "b"], Format.tsv) == "a\tb\nx,y\t0.5\n"

@@ -6,10 +6,12 @@ import sys
 
 # Command modules are imported only when their command is used: see COMMAND_MODULES in app.py.
 from sessionstats.cli.app import app
+from sessionstats.cli.output import occupy_closed_standard_streams
 
 
 def main() -> None:
     """Entry point for the console script and `python -m sessionstats`."""
+    occupy_closed_standard_streams()
     try:
         app(prog_name="sessionstats")
         code = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Iterator, Mapping, MutableMapping
@@ -13,7 +14,9 @@ from typer.exceptions import Abort, Exit, TyperException
 from typer.main import get_command_from_info, get_command_name, get_group_from_info
 
 from sessionstats import __version__
+from sessionstats.cli.output import flush_stdout, guarded_stdout
 from sessionstats.errors import DatabaseUnusable, SessionStatsError
+from sessionstats.escaping import visible
 
 USAGE_EXIT = 2
 
@@ -101,8 +104,9 @@ class OneLineErrors(TyperGroup):
             from typer.completion import completion_init
 
             completion_init()
-        code = _run(lambda: super(OneLineErrors, self).main(
-            args, prog_name, complete_var, standalone_mode=False, **extra))
+        with guarded_stdout():
+            code = _run(lambda: super(OneLineErrors, self).main(
+                args, prog_name, complete_var, standalone_mode=False, **extra))
         if standalone_mode:
             sys.exit(code)
         return code
@@ -111,6 +115,7 @@ class OneLineErrors(TyperGroup):
 def _run(invoke: Any) -> int:
     try:
         result = invoke()
+        flush_stdout()  # a full or closed stdout is reported here, not lost at exit
         return result if isinstance(result, int) else 0
     except SessionStatsError as error:
         return _fail(str(error), error.exit_code)
@@ -123,6 +128,7 @@ def _run(invoke: Any) -> int:
         hint = f" (see '{context.command_path} --help')" if context is not None else ""
         return _fail(message + hint, getattr(error, "exit_code", USAGE_EXIT))
     except Exit as exit_:
+        flush_stdout()
         return exit_.exit_code
     except Abort:
         return _fail("aborted; nothing was changed (pass --yes to skip the question)", USAGE_EXIT)
@@ -143,14 +149,16 @@ def _run(invoke: Any) -> int:
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"sessionstats: {message}", file=sys.stderr)
+    with contextlib.suppress(OSError):  # a full or closed stderr: the exit code still tells
+        print(f"sessionstats: {visible(message)}", file=sys.stderr)
     return code
 
 
 app = typer.Typer(
     cls=OneLineErrors,
     name="sessionstats",  # its help is root()'s docstring, example included
-    epilog="Exit codes: 0 ok, 1 session not found, 2 bad input, 3 over budget, 4 database busy or unusable.",
+    epilog="Exit codes: 0 ok, 1 session not found, 2 bad input, 3 over budget, 4 database busy or unusable, "
+           "5 output could not be written (what was recorded IS stored).",
     no_args_is_help=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,

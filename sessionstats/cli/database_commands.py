@@ -6,6 +6,7 @@ import typer
 
 from sessionstats.cli.app import app
 from sessionstats.cli.options import DbOption
+from sessionstats.escaping import visible
 from sessionstats.migrations import LATEST_VERSION
 from sessionstats.store import open_store
 
@@ -23,4 +24,4 @@ def init_db(db: DbOption = None) -> None:
     """
     with open_store(db, write=True, direct=True) as store:
         where = store.location
-    typer.echo(f"sessionstats: the database at {where} is ready (schema {LATEST_VERSION})", err=True)
+    typer.echo(f"sessionstats: the database at {visible(str(where))} is ready (schema {LATEST_VERSION})", err=True)

@@ -53,13 +53,12 @@ def render_explanation(found: RecordExplanation | SessionCostSplit, fmt: Format)
     """JSON carries every field; CSV/TSV one line per term (or cost source); a table reads as arithmetic."""
     if fmt is Format.json:
         return to_json(found.as_dict()) + "\n"
-    separator = "," if fmt is Format.csv else "\t"
     if isinstance(found, SessionCostSplit):
         rows = [{"cost_source": s, "records": found.records[s], "cost": found.costs[s]} for s in COST_SOURCES]
-        return to_delimited(rows, ["cost_source", "records", "cost"], separator) if fmt is not Format.table \
+        return to_delimited(rows, ["cost_source", "records", "cost"], fmt) if fmt is not Format.table \
             else _session_text(found)
     if fmt is not Format.table:
-        return to_delimited([line.as_dict() for line in found.lines], ["kind", "quantity", "rate", "cost"], separator)
+        return to_delimited([line.as_dict() for line in found.lines], ["kind", "quantity", "rate", "cost"], fmt)
     return _record_text(found)
 
 

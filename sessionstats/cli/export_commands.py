@@ -21,6 +21,7 @@ from sessionstats.cli.options import (
     resolve_scope,
     resolve_user,
 )
+from sessionstats.escaping import visible
 from sessionstats.export import ExportWhat, export
 from sessionstats.store import open_store
 from sessionstats.times import resolve_zone
@@ -57,4 +58,4 @@ def export_command(
     owner = resolve_user(user, db)
     with open_store(db) as store:
         rows = export(store, Path(to).expanduser(), what, user=owner, session_ids=session_ids or [], scope=scope)
-    print(f"sessionstats: wrote {rows:,} rows of {what.value} to {to}", file=sys.stderr)
+    print(f"sessionstats: wrote {rows:,} rows of {what.value} to {visible(to)}", file=sys.stderr)

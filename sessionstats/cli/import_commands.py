@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, BinaryIO
 
 import typer
 
@@ -17,6 +16,7 @@ from sessionstats.cli.app import app
 from sessionstats.cli.messages import warn_unknown_models
 from sessionstats.cli.options import DbOption, TzOption, UserOption, resolve_user
 from sessionstats.cli.progress import StepProgress
+from sessionstats.cli.reading import spool, starts_with_bom, stdin_import_cap
 from sessionstats.errors import InvalidInput
 from sessionstats.importing import (
     ImportFormat,
@@ -109,21 +109,34 @@ def _run_import(importer, file: str, fmt: ImportFormat | None, session: str | No
 
 @contextmanager
 def _readable_file(file: str, fmt: ImportFormat | None) -> Iterator[tuple[Path, ImportFormat]]:
-    """The file to read; stdin is copied to a temporary file first (DuckDB reads it more than once)."""
-    if file != "-":
-        path = Path(file)
-        if not path.is_file():
-            raise InvalidInput(f"FILE: {file!r} is not a file you can read")
-        yield path, resolve_format(path, fmt)
-        return
-    if sys.stdin.isatty():
+    """The file to read. Stdin is copied to a temporary file first (DuckDB reads it more than once), and so
+    is a JSON Lines file that starts with a byte order mark (DuckDB refuses one; the CSV reader skips it)."""
+    if file == "-" and sys.stdin.isatty():
         raise InvalidInput("FILE: give a file to import, or pipe the rows in (with --format)")
-    chosen = resolve_format(None, fmt)
-    with tempfile.TemporaryDirectory(prefix="sessionstats-import-") as folder:
-        path = Path(folder) / f"stdin.{chosen.value}"
-        with path.open("wb") as copy:
-            shutil.copyfileobj(sys.stdin.buffer, copy, 1 << 20)
-        yield path, chosen
+    path = None if file == "-" else Path(file)
+    if path is not None and not path.is_file():
+        pipe = " (for a pipe or a device, pass - and redirect it to stdin)" if path.exists() else ""
+        raise InvalidInput(f"FILE: {file!r} is not a file you can read{pipe}")
+    chosen = resolve_format(path, fmt)
+    with ExitStack() as stack:
+        if path is None:
+            source, cap = sys.stdin.buffer, stdin_import_cap()
+        else:
+            source, cap = stack.enter_context(_open(path)), None
+            if chosen is not ImportFormat.jsonl or not starts_with_bom(source):
+                yield path, chosen
+                return
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sessionstats-import-")))
+        copy = folder / f"{'stdin' if path is None else 'file'}.{chosen.value}"
+        spool(source, copy, cap=cap, strip_bom=chosen is ImportFormat.jsonl)
+        yield copy, chosen
+
+
+def _open(path: Path) -> BinaryIO:
+    try:
+        return path.open("rb")
+    except OSError as error:
+        raise InvalidInput(f"FILE: cannot read {str(path)!r}: {error.strerror}") from None
 
 
 def _zone_name(tz: str | None) -> str | None:

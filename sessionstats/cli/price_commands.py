@@ -12,6 +12,7 @@ from sessionstats.cli.app import app
 from sessionstats.cli.explain_commands import exact_dollars
 from sessionstats.cli.messages import warn_unknown_models
 from sessionstats.cli.options import DbOption, FormatOption, TableStyleOption, UserOption, resolve_format, resolve_user
+from sessionstats.cli.output import flush_stdout
 from sessionstats.errors import InvalidInput
 from sessionstats.render import Format, fmt_cost, fmt_tokens, table, to_machine
 from sessionstats.reprice import REPRICE_FIGURES, RateChange, RepriceResult, reprice
@@ -48,6 +49,7 @@ def reprice_command(
     with open_store(db, write=not dry_run) as store:
         result = reprice(store, user=owner, session_ids=None if all_sessions else session_ids, dry_run=dry_run)
     sys.stdout.write(render_reprice(result, resolve_format(fmt), style))
+    flush_stdout()  # a failed write is the one line, before the summary
     warn_unknown_models(result.unknown_models, outcome="keep an unknown cost")
     for change in result.rate_changes:
         print(f"sessionstats: {_rate_change(change)}", file=sys.stderr)

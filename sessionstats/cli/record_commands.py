@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -23,7 +22,10 @@ from sessionstats.cli.options import (
     resolve_at,
     resolve_user,
 )
+from sessionstats.cli.output import OutputFailed, print_stored_id
+from sessionstats.cli.reading import NARRATIVE_MAX_BYTES, RESPONSE_MAX_BYTES, read_bounded
 from sessionstats.errors import InvalidInput, SessionNotFound
+from sessionstats.escaping import visible
 from sessionstats.records import (
     Recorded,
     StoryInput,
@@ -35,7 +37,7 @@ from sessionstats.records import (
 from sessionstats.responses import ResponseUsage, call_parts, parse_response
 from sessionstats.store import open_store
 from sessionstats.times import resolve_zone
-from sessionstats.validate import check_text, parse_cost
+from sessionstats.validate import parse_cost
 
 
 @app.command("record-story")
@@ -158,6 +160,7 @@ def record_tokens_command(
       curl -sN https://api.anthropic.com/v1/messages ... \\
         | sessionstats record-tokens --from-response - --pass-through | jq -r '.content[0].text'
     """
+    copy_failed: OSError | OutputFailed | None = None
     counts = {"--input": input_tokens, "--output": output_tokens, "--cache-read": cache_read,
               "--cache-write": cache_write, "--cache-write-1h": cache_write_1h, "--request-id": request_id}
     if from_response is None:
@@ -172,10 +175,9 @@ def record_tokens_command(
         given = [name for name, value in counts.items() if value is not None]
         if given:
             raise InvalidInput(f"{given[0]}: comes from the response with --from-response; leave it out")
-        raw = _read_bytes(from_response, "--from-response")
+        raw = read_bounded(from_response, "--from-response", RESPONSE_MAX_BYTES)
         if pass_through:
-            sys.stdout.buffer.write(raw)
-            sys.stdout.buffer.flush()
+            copy_failed = _pass_through(raw)
         taken = parse_response(raw)
     usage = TokenUsageInput(
         session_id=given_session(session, can_create=True),
@@ -192,19 +194,24 @@ def record_tokens_command(
     with _create_hint(), open_store(db, write=True, direct=True) as store:
         recorded = record_call_parts(store, parts, user=owner, create=create)
     _print_recorded(recorded, "token record", id_to_stderr=pass_through)
+    if copy_failed is not None:  # the call was made and paid for: it is recorded even when the copy failed
+        raise copy_failed.after_storing(f"token record {recorded.id}") if isinstance(
+            copy_failed, OutputFailed) else copy_failed
 
 
-def _read_bytes(source: str, option: str) -> bytes:
-    """A file's bytes, or stdin's for '-'."""
+def _pass_through(raw: bytes) -> OSError | OutputFailed | None:
+    """Copy the response to stdout; a failure is returned, to be raised once the record is stored."""
     try:
-        return sys.stdin.buffer.read() if source == "-" else Path(check_text(source, option)).read_bytes()
-    except OSError as error:
-        raise InvalidInput(f"{option}: cannot read {source!r}: {error.strerror}") from None
+        sys.stdout.buffer.write(raw)
+        sys.stdout.buffer.flush()
+    except (BrokenPipeError, OutputFailed) as error:
+        return error
+    return None
 
 
 def _read_text(source: str, option: str) -> str:
     """A UTF-8 text file, or stdin for '-'; a clear error for anything else."""
-    data = _read_bytes(source, option)
+    data = read_bounded(source, option, NARRATIVE_MAX_BYTES)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -212,9 +219,12 @@ def _read_text(source: str, option: str) -> str:
 
 
 def _print_recorded(recorded: Recorded, what: str, *, id_to_stderr: bool = False) -> None:
-    print(recorded.id, file=sys.stderr if id_to_stderr else sys.stdout)
+    if id_to_stderr:
+        print(recorded.id, file=sys.stderr)
+    else:
+        print_stored_id(recorded.id, what)
     if recorded.warning:
-        print(f"sessionstats: warning: {recorded.warning}", file=sys.stderr)
+        print(f"sessionstats: warning: {visible(recorded.warning)}", file=sys.stderr)
     if not recorded.created:
         print(f"sessionstats: {what} {recorded.id} was recorded already; nothing new stored", file=sys.stderr)
 

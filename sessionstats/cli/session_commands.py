@@ -16,6 +16,7 @@ from sessionstats.cli.options import (
     resolve_at,
     resolve_user,
 )
+from sessionstats.cli.output import print_stored_id
 from sessionstats.sessions import (
     create_session,
     delete_record,
@@ -60,7 +61,7 @@ def new(
     with open_store(db, write=True, direct=True) as store:
         session = create_session(store, user=owner, name=name, session_id=session_id, settings=settings,
                                  at=resolve_at(at, resolve_zone(tz)))
-    print(session.id)
+    print_stored_id(session.id, "session")
 
 
 @app.command()

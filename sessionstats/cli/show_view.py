@@ -10,6 +10,7 @@ from sessionstats.breakdowns import Dimension, breakdown
 from sessionstats.cli.breakdown_view import render_breakdown_rows, render_breakdown_table, with_breakdown
 from sessionstats.cli.stats_view import render_one
 from sessionstats.cli.watch import Snapshot, watch
+from sessionstats.escaping import visible
 from sessionstats.render import Format, fmt_time, to_delimited, to_json
 from sessionstats.scope import Scope
 from sessionstats.stats import FIGURES, session_stats
@@ -74,5 +75,5 @@ def watch_session(request: ShowRequest, interval: float) -> None:
 def _heading(request: ShowRequest, changes: dict[str, str] | None, interval: float) -> str:
     now = fmt_time(utc_now(), request.zone)
     changed = "first look" if changes is None else f"{len(changes)} figures changed since the last refresh"
-    return f"Watching {request.session_id} every {interval:g}s (Ctrl-C to stop) | {now} | {changed}\n\n"
+    return f"Watching {visible(request.session_id)} every {interval:g}s (Ctrl-C to stop) | {now} | {changed}\n\n"
 

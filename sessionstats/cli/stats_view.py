@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import tzinfo
 from typing import Any
 
+from sessionstats.escaping import visible
 from sessionstats.render import (
     EMPTY,
     Format,
@@ -116,7 +117,7 @@ def render_side_by_side(rows: Sequence[SessionStats], fmt: Format, zone: tzinfo 
     headers = ["", *(s.session_id if not s.name else f"{s.name} ({s.session_id})" for s in rows)]
     parts = [table(lines, headers, tablefmt=style)]
     parts += [f"Counting: {text}" for text in scope_lines(scope, zone)]
-    parts += [f"{s.session_id}: {unpriced_note(s)}" for s in rows if s.unpriced_records]
+    parts += [f"{visible(s.session_id)}: {unpriced_note(s)}" for s in rows if s.unpriced_records]
     return "\n".join(parts) + "\n"
 
 
@@ -154,7 +155,7 @@ def scope_lines(scope: Scope | None, zone: tzinfo | None) -> list[str]:
         lines.append(f"records from {fmt_time(scope.since, zone)}")
     if scope.until is not None:
         lines.append(f"records before {fmt_time(scope.until, zone)}")
-    lines += [f"{name} {value}" for name, value in
+    lines += [f"{name} {visible(value)}" for name, value in
               (("model", scope.model), ("tone", scope.tone), ("priority", scope.priority)) if value is not None]
     return lines
 

@@ -37,7 +37,7 @@ def config_dirs(given: Sequence[str]) -> list[Path]:
     """The Claude config dirs: those given, else $CLAUDE_CONFIG_DIR (comma-separated), else the defaults."""
     if given:
         dirs = [Path(d).expanduser() for d in given]
-        missing = [str(d) for d in dirs if not d.is_dir()]
+        missing = [str(d) for d in dirs if not _is_dir(d)]
         if missing:
             raise InvalidInput(f"DIR: {missing[0]!r} is not a directory")
         return dirs
@@ -47,7 +47,7 @@ def config_dirs(given: Sequence[str]) -> list[Path]:
     else:
         home = Path.home()
         candidates = [home / ".config" / "claude", home / ".claude"]
-    found = [d for d in candidates if (d / "projects").is_dir()]
+    found = [d for d in candidates if _is_dir(d / "projects")]
     if not found:
         raise InvalidInput("no Claude Code logs found (looked for projects/ in "
                            + ", ".join(str(c) for c in candidates) + "); name the directory")
@@ -55,21 +55,61 @@ def config_dirs(given: Sequence[str]) -> list[Path]:
 
 
 def find_logs(dirs: Iterable[Path]) -> list[LogFile]:
-    """Every log under <dir>/projects: <project>/<session>.jsonl and <project>/<session>/**/*.jsonl."""
+    """Every log under <dir>/projects: <project>/<session>.jsonl and <project>/<session>/**/*.jsonl.
+
+    A folder that cannot be listed is InvalidInput naming it: skipping it would leave its costs out unseen.
+    """
     logs: dict[Path, LogFile] = {}
     for root in dirs:
         projects = root / "projects"
-        if not projects.is_dir():
+        if not _is_dir(projects):
             continue
-        for project in sorted(p for p in projects.iterdir() if p.is_dir()):
-            for entry in sorted(project.iterdir()):
-                if entry.is_file() and entry.suffix == ".jsonl":
+        for project in sorted(p for p in _entries(projects) if _is_dir(p)):
+            for entry in sorted(_entries(project)):
+                if entry.suffix == ".jsonl" and _is_file(entry):
                     logs.setdefault(entry.resolve(), LogFile(entry.resolve(), entry.stem, project.name))
-                elif entry.is_dir():
-                    for nested in sorted(entry.rglob("*.jsonl")):
-                        if nested.is_file():
-                            logs.setdefault(nested.resolve(), LogFile(nested.resolve(), entry.name, project.name))
+                elif _is_dir(entry):
+                    for nested in _nested_logs(entry):
+                        logs.setdefault(nested.resolve(), LogFile(nested.resolve(), entry.name, project.name))
     return list(logs.values())
+
+
+def _nested_logs(folder: Path) -> list[Path]:
+    """Every *.jsonl file below `folder` (subagent logs); an unlistable folder raises, as rglob would skip it."""
+    found = []
+    for parent, _, names in os.walk(folder, onerror=_raise):
+        found += [Path(parent) / name for name in names if name.endswith(".jsonl")]
+    return sorted(path for path in found if _is_file(path))
+
+
+def _raise(error: OSError) -> None:
+    raise _unreadable(Path(error.filename or "?"), error)
+
+
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return list(folder.iterdir())
+    except OSError as error:
+        raise _unreadable(folder, error) from None
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError as error:  # is_dir lets EACCES through (a folder on the way that may not be searched)
+        raise _unreadable(path, error) from None
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError as error:
+        raise _unreadable(path, error) from None
+
+
+def _unreadable(path: Path, error: OSError) -> InvalidInput:
+    return InvalidInput(f"cannot read {str(path)!r} of the Claude Code logs ({error.strerror or error}): make "
+                        "it readable to you (chmod u+r, or u+rx for a folder) or move it out of projects/")
 
 
 def new_slices(store: Store, user: str, logs: Sequence[LogFile], source: str = SOURCE) -> list[Slice]:
@@ -83,6 +123,8 @@ def new_slices(store: Store, user: str, logs: Sequence[LogFile], source: str = S
             stat = log.path.stat()
         except FileNotFoundError:
             continue
+        except OSError as error:
+            raise _unreadable(log.path, error) from None
         before = known.get(str(log.path))
         if before is not None and before[:2] == (stat.st_size, stat.st_mtime_ns):
             continue
@@ -96,16 +138,19 @@ def new_slices(store: Store, user: str, logs: Sequence[LogFile], source: str = S
 
 def _complete_end(path: Path, start: int, size: int) -> int:
     """Just past the last newline in [start, size): a line still being written is left for the next run."""
-    with path.open("rb") as log:
-        position = size
-        while position > start:
-            step = min(1 << 16, position - start)
-            log.seek(position - step)
-            chunk = log.read(step)
-            newline = chunk.rfind(b"\n")
-            if newline >= 0:
-                return position - step + newline + 1
-            position -= step
+    try:
+        with path.open("rb") as log:
+            position = size
+            while position > start:
+                step = min(1 << 16, position - start)
+                log.seek(position - step)
+                chunk = log.read(step)
+                newline = chunk.rfind(b"\n")
+                if newline >= 0:
+                    return position - step + newline + 1
+                position -= step
+    except OSError as error:
+        raise _unreadable(path, error) from None
     return start
 
 

@@ -7,17 +7,24 @@ are only worked out when a record is bad, by reading the file again in Python: g
 from __future__ import annotations
 
 import csv
-import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 from sessionstats.errors import InvalidInput
+from sessionstats.importing.bad_lines import (
+    BOM,
+    MAX_LINE_BYTES,
+    first_bad_delimited_line,
+    first_bad_jsonl_line,
+    jsonl_lines,
+)
 from sessionstats.store import Store
 
 _NOT_AN_OBJECT = "\x01not an object"  # a marker no real column name has
+MAX_HEADER_BYTES = 64 << 10  # a header of every known column is under 300 bytes
 
 
 class ImportFormat(StrEnum):
@@ -63,14 +70,17 @@ def prepare_scan(store: Store, path: Path, fmt: ImportFormat, columns: Sequence[
 def run_scan(store: Store, sql: str, path: Path, fmt: ImportFormat, columns: Sequence[str],
              params: dict[str, object]) -> None:
     """Run a statement that reads the file; a reader error becomes InvalidInput naming the line."""
-    explain = (lambda: _first_bad_jsonl_line(path, columns)) if fmt is ImportFormat.jsonl else None
-    _query(store, sql, path, explain, fetch=False, **params)
+    if fmt is ImportFormat.jsonl:
+        _query(store, sql, path, lambda reason: first_bad_jsonl_line(path, columns, reason), fetch=False,
+               **params)
+    else:
+        _query(store, sql, path, lambda reason: first_bad_delimited_line(path, reason), fetch=False, **params)
 
 
 def record_location(path: Path, fmt: ImportFormat, index: int) -> str:
     """Where record `index` (0-based) sits in the file, for a person: 'line 7' or 'line 8 (row 7)'."""
     if fmt is ImportFormat.jsonl:
-        for number, (line_no, _) in enumerate(_jsonl_lines(path)):
+        for number, (line_no, _) in enumerate(jsonl_lines(path)):
             if number == index:
                 return f"line {line_no}"
         return f"record {index + 1}"
@@ -87,7 +97,7 @@ def _jsonl_scan(store: Store, path: Path, columns: Sequence[str]) -> Scan:
     keys = _jsonl_keys(store, path)
     unknown = [k for k in keys if k not in columns and k != _NOT_AN_OBJECT]
     if unknown or _NOT_AN_OBJECT in keys:
-        raise _first_bad_jsonl_line(path, columns)
+        raise first_bad_jsonl_line(path, columns)
     typed = ", ".join(f"{_sql_text(c)}: 'VARCHAR'" for c in columns)
     return Scan(f"read_json($path, format = 'newline_delimited', columns = {{{typed}}})",
                 [c for c in columns if c in keys])
@@ -96,31 +106,9 @@ def _jsonl_scan(store: Store, path: Path, columns: Sequence[str]) -> Scan:
 def _jsonl_keys(store: Store, path: Path) -> set[str]:
     sql = """SELECT DISTINCT unnest(CASE WHEN json_type(json) = 'OBJECT' THEN json_keys(json) ELSE [$marker] END)
              FROM read_ndjson_objects($path)"""  # 0.45 s on 1M rows; read_json(records = false) took 0.58 s
-    rows = _query(store, sql, path, lambda: _first_bad_jsonl_line(path, ()), marker=_NOT_AN_OBJECT)
+    rows = _query(store, sql, path, lambda reason: first_bad_jsonl_line(path, (), reason),
+                  marker=_NOT_AN_OBJECT)
     return {row[0] for row in rows}
-
-
-def _first_bad_jsonl_line(path: Path, columns: Sequence[str]) -> InvalidInput:
-    """Find the first line that is not a JSON object, or that has a column we do not know."""
-    for line_no, text in _jsonl_lines(path):
-        try:
-            record = json.loads(text)
-        except ValueError as error:
-            return InvalidInput(f"line {line_no}: not valid JSON ({error.msg} at column {error.colno})")
-        if not isinstance(record, dict):
-            return InvalidInput(f"line {line_no}: expected a JSON object, got {type(record).__name__}")
-        unknown = [key for key in record if key not in columns]
-        if columns and unknown:
-            return InvalidInput(f"line {line_no}: unknown column {unknown[0]!r} (known: {', '.join(columns)})")
-    return InvalidInput(f"{path.name}: cannot read it as JSON Lines")
-
-
-def _jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, text) of each non-blank line: DuckDB skips blank lines, so records are these."""
-    with path.open("r", encoding="utf-8", errors="replace", newline="") as lines:
-        for line_no, text in enumerate(lines, start=1):
-            if text.strip():
-                yield line_no, text
 
 
 # ---- CSV and TSV --------------------------------------------------------------------------------
@@ -142,24 +130,38 @@ def _delimited_scan(path: Path, delimiter: str, columns: Sequence[str]) -> Scan:
 
 
 def _header(path: Path, delimiter: str) -> list[str]:
+    """The header's column names, read from at most MAX_HEADER_BYTES of the first line."""
+    with path.open("rb") as lines:
+        raw = lines.readline(MAX_HEADER_BYTES + 1)
+    if len(raw) > MAX_HEADER_BYTES:
+        raise InvalidInput(f"line 1: the header is longer than {MAX_HEADER_BYTES >> 10} KiB; is this a CSV file?")
     try:
-        with path.open("r", encoding="utf-8-sig", newline="") as lines:
-            first = next(csv.reader(lines, delimiter=delimiter), [])
+        text = raw.removeprefix(BOM).decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInput("line 1: the header is not UTF-8 text") from None
+    try:
+        first = next(csv.reader(text.splitlines(), delimiter=delimiter), [])
+    except csv.Error as error:
+        raise InvalidInput(f"line 1: cannot read the header ({error})") from None
     return [name.strip() for name in first]
 
 
 def _delimited_record_lines(path: Path, delimiter: str) -> Iterator[int]:
     """The line each data record starts on (records may span lines inside quotes)."""
-    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as lines:
-        reader = csv.reader(lines, delimiter=delimiter)
-        next(reader, None)
-        previous_end = reader.line_num
-        for record in reader:
-            if record:
-                yield previous_end + 1
+    limit = csv.field_size_limit(MAX_LINE_BYTES)  # a long narrative is one field; DuckDB read it already
+    try:
+        with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as lines:
+            reader = csv.reader(lines, delimiter=delimiter)
+            next(reader, None)
             previous_end = reader.line_num
+            for record in reader:
+                if record:
+                    yield previous_end + 1
+                previous_end = reader.line_num
+    except csv.Error:
+        return
+    finally:
+        csv.field_size_limit(limit)
 
 
 def _delimiter(fmt: ImportFormat) -> str:
@@ -189,21 +191,27 @@ def _csv_problem(message: str) -> str | None:
 # ---- shared -------------------------------------------------------------------------------------
 
 
-def _query(store: Store, sql: str, path: Path, explain_json: object, *, fetch: bool = True,
+def _query(store: Store, sql: str, path: Path, explain: Callable[[str], InvalidInput], *, fetch: bool = True,
            **params: str) -> list[tuple]:
+    """Run a statement reading the file; DuckDB's reader error becomes InvalidInput naming the line."""
     import duckdb
 
     try:
-        cursor = store.execute(sql, {"path": str(path), **params})
+        file = {"path": str(path)} if "$path" in sql else {}  # an empty CSV's scan reads no file
+        cursor = store.execute(sql, {**file, **params})
         return cursor.fetchall() if fetch else []
     except duckdb.InvalidInputException as error:
         message = str(error)
         problem = _csv_problem(message)
         if problem:
             raise InvalidInput(problem) from None
-        if callable(explain_json):
-            raise explain_json() from None
-        raise InvalidInput(f"{path.name}: {message.splitlines()[0]}") from None
+        raise explain(_reader_reason(message)) from None
+
+
+def _reader_reason(message: str) -> str:
+    """DuckDB's reason without its file name and line (its JSON line numbers are one off): 'BOM is not ...'."""
+    first = message.splitlines()[0] if message else ""
+    return first.rsplit(": ", 1)[-1].strip().rstrip(".")
 
 
 def _sql_text(value: str) -> str:

@@ -1,0 +1,126 @@
+"""Why a file DuckDB would not read is bad, found by reading it again in Python, bounded: the line and
+the reason. Only a failed import pays for this; every line read is capped at MAX_LINE_BYTES.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from sessionstats.errors import InvalidInput
+
+BOM = b"\xef\xbb\xbf"
+MAX_LINE_BYTES = 16 << 20  # DuckDB's own limit on one JSON object (maximum_object_size)
+
+
+def first_bad_jsonl_line(path: Path, columns: Sequence[str], reason: str = "") -> InvalidInput:
+    """Find the first line that is not a JSON object, or that has a column we do not know."""
+    for line_no, raw in jsonl_lines(path):
+        problem = _json_object_problem(raw, columns)
+        if problem:
+            return InvalidInput(f"line {line_no}: {problem}")
+    return InvalidInput(f"{path.name}: cannot read it as JSON Lines{f' ({reason})' if reason else ''}")
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+class _Number(str):
+    """A JSON number kept as its text."""
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    keys = [key for key, _ in pairs]
+    for key in keys:
+        if keys.count(key) > 1:
+            raise _DuplicateKey(key)
+    return dict(pairs)
+
+
+def _refuse_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _json_object_problem(raw: bytes, columns: Sequence[str]) -> str | None:
+    """What is wrong with one line as a record, or None. Numbers stay text: 5,000 digits are no trouble."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return f"not UTF-8 text (byte 0x{raw[error.start]:02x} at byte {error.start + 1} of the line)"
+    try:
+        record = json.loads(text, parse_int=_Number, parse_float=_Number, parse_constant=_refuse_constant,
+                            object_pairs_hook=_unique_keys)
+    except _DuplicateKey as error:
+        return f"key {error.args[0]!r} appears twice in the object"
+    except json.JSONDecodeError as error:
+        hint = "; a lone CR inside it: mixed line ends?" if "\r" in text.rstrip("\r\n") else ""
+        return f"not valid JSON ({error.msg} at column {error.colno}){hint}"
+    except ValueError as error:
+        return f"not valid JSON ({error})"
+    except RecursionError:
+        return "not a record: its JSON is nested too deeply"
+    if not isinstance(record, dict):
+        return f"expected a JSON object, got {_JSON_KINDS.get(type(record), type(record).__name__)}"
+    unknown = [key for key in record if key not in columns]
+    if columns and unknown:
+        return f"unknown column {unknown[0]!r} (known: {', '.join(columns)})"
+    return None
+
+
+_JSON_KINDS = {list: "an array", str: "a string", _Number: "a number", type(None): "null", bool: "true or false"}
+
+
+def jsonl_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(line number, bytes) of each non-blank line, split at LF as DuckDB does; DuckDB skips blank lines,
+    so records are these. A first-line byte order mark is dropped (the CLI reads such a file from a copy)."""
+    for line_no, raw in _bounded_lines(path):
+        if line_no == 1:
+            raw = raw.removeprefix(BOM)
+        if raw.strip():
+            yield line_no, raw
+
+
+def _bounded_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """Each LF-ended line of the file with its number; a line over MAX_LINE_BYTES is InvalidInput."""
+    with path.open("rb") as lines:
+        line_no = 0
+        while raw := lines.readline(MAX_LINE_BYTES + 1):
+            line_no += 1
+            if len(raw) > MAX_LINE_BYTES:
+                raise InvalidInput(f"line {line_no}: longer than {MAX_LINE_BYTES >> 20} MiB, the most a "
+                                   "record may be")
+            yield line_no, raw
+
+
+def first_bad_delimited_line(path: Path, reason: str) -> InvalidInput:
+    """The first line that is not UTF-8 or ends differently from line 1 (CR, LF, CRLF), else DuckDB's reason."""
+    first_end = None
+    for line_no, (text, end) in enumerate(_physical_lines(path), start=1):
+        try:
+            text.decode("utf-8")
+        except UnicodeDecodeError as error:
+            return InvalidInput(f"line {line_no}: not UTF-8 text (byte 0x{text[error.start]:02x} at byte "
+                                f"{error.start + 1} of the line)")
+        first_end = first_end or end
+        if end and end != first_end:
+            return InvalidInput(f"line {line_no}: ends in {_ENDINGS[end]} where line 1 ends in "
+                                f"{_ENDINGS[first_end]}; use one kind of line end throughout")
+    return InvalidInput(f"{path.name}: cannot read it as CSV{f' ({reason})' if reason else ''}")
+
+
+_ENDINGS = {b"\r\n": "CRLF", b"\n": "LF", b"\r": "a lone CR"}
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
+def _physical_lines(path: Path) -> Iterator[tuple[bytes, bytes]]:
+    """(text, line end) of each line as an editor counts them: CRLF, LF and a lone CR each end one."""
+    for _, raw in _bounded_lines(path):
+        start = 0
+        for end in _LINE_END.finditer(raw):
+            yield raw[start:end.start()], end.group()
+            start = end.end()
+        if start < len(raw):
+            yield raw[start:], b""
