@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from conftest import TEMPLATE_DB, Cli, PgDatabase, snapshot, table_of
+from conftest import TEMPLATE_DB, Cli, PgDatabase, db_argument, snapshot, table_of
 from pg_cluster import OWNER, PASSWORD, PASSWORD_ROLE, Cluster
 from test_concurrency import READ_LOOP, check_whole, results_of_all, start, start_writer
 from typer.testing import CliRunner
@@ -455,3 +455,17 @@ def test_a_url_libpq_cannot_read_is_a_usage_error_that_writes_nothing():
                                       "--db", "postgresql://%zz@host/db"])
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == "sessionstats: --db: not a PostgreSQL URL (postgresql://USER@HOST:PORT/DBNAME)\n"
+
+
+def test_a_server_without_the_postgres_extra_says_what_to_install(db, backend, tmp_path):
+    """The PostgreSQL packages are an extra: without them a postgresql:// URL is one line naming it."""
+    if backend != "postgres":
+        pytest.skip("about a PostgreSQL server")
+    blocked = ("import sys; sys.modules['duckdb_extensions'] = None; sys.argv[0] = 'sessionstats'; "
+               "from sessionstats.cli import main; main()")
+    env = {**os.environ, "SESSIONSTATS_DB": db_argument(db), "XDG_CACHE_HOME": str(tmp_path / "no-extension-yet")}
+    done = subprocess.run([sys.executable, "-c", blocked, "list"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 4
+    assert done.stderr == ("sessionstats: a PostgreSQL database needs the postgres extra: pip install "
+                           "'sessionstats[postgres]' (psycopg-binary and DuckDB's postgres extension)\n")

@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from sessionstats.errors import DatabaseUnusable, NestedTransaction
+from sessionstats.store.target import POSTGRES_EXTRA
 from sessionstats.validate import check_text
 
 _COMMAND_OK, _TUPLES_OK, _COPY_OUT, _COPY_IN, _COPY_BOTH = 1, 2, 3, 4, 8
@@ -69,8 +70,7 @@ def _load() -> ctypes.CDLL:
             return ctypes.CDLL(name)
         except OSError:
             continue
-    raise DatabaseUnusable("cannot find libpq, which a PostgreSQL --db needs: install libpq5 "
-                           "(or the psycopg-binary package, which carries a copy)")
+    raise DatabaseUnusable(POSTGRES_EXTRA + "; writes also find the system's libpq5")
 
 
 def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:

@@ -21,7 +21,7 @@ from sessionstats.errors import DatabaseBusy, DatabaseUnusable, InvalidInput
 from sessionstats.migrations import LATEST_VERSION, apply_migrations, current_version, schema_is_current
 from sessionstats.store import Params, Store, lock_timeout
 from sessionstats.store.libpq import Connection, ServerError, session_params
-from sessionstats.store.target import PostgresTarget
+from sessionstats.store.target import POSTGRES_EXTRA, PostgresTarget
 
 _LOCK_NOT_AVAILABLE, _INSUFFICIENT_PRIVILEGE = "55P03", "42501"  # SQLSTATEs
 _MAX_TIMEOUT_MS = 2**31 - 1  # the server's largest lock_timeout (24.8 days); a larger one it refuses to connect
@@ -249,8 +249,11 @@ def _attached_duckdb(target: PostgresTarget) -> Any:
     try:
         con.execute("LOAD postgres")
     except duckdb.Error:  # first use: install it from the duckdb-extension-postgres wheel
-        from duckdb_extensions import import_extension
-
+        try:
+            from duckdb_extensions import import_extension
+        except ImportError:
+            con.close()
+            raise DatabaseUnusable(POSTGRES_EXTRA) from None
         import_extension("postgres", con=con)
         con.execute("LOAD postgres")
     con.execute("SET pg_use_ctid_scan = false")  # one filtered query per table, which can use the indexes

@@ -12,6 +12,8 @@ from sessionstats.validate import check_text
 
 DB_FILE_NAME = "sessionstats.duckdb"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+POSTGRES_EXTRA = ("a PostgreSQL database needs the postgres extra: pip install 'sessionstats[postgres]' "
+                  "(psycopg-binary and DuckDB's postgres extension)")
 
 
 @dataclass(frozen=True)
