@@ -10,16 +10,13 @@ import typer
 
 from sessionstats.cli.app import app
 from sessionstats.cli.options import (
+    NO_FILTERS,
     DbOption,
-    ModelFilterOption,
-    PriorityFilterOption,
-    SinceOption,
-    ToneFilterOption,
+    Filters,
     TzOption,
-    UntilOption,
     UserOption,
-    resolve_scope,
     resolve_user,
+    with_filters,
 )
 from sessionstats.escaping import visible
 from sessionstats.export import ExportWhat, export
@@ -28,6 +25,7 @@ from sessionstats.times import resolve_zone
 
 
 @app.command("export")
+@with_filters
 def export_command(
     to: Annotated[str, typer.Option("--to", metavar="PATH",
                                     help="File to write: .parquet, .csv, .tsv, .jsonl (or .ndjson, .json).")],
@@ -36,11 +34,7 @@ def export_command(
     what: Annotated[ExportWhat, typer.Option("--what", case_sensitive=False,
                                              help="stories, tokens or stats (one row per session).")
                     ] = ExportWhat.tokens,
-    since: SinceOption = None,
-    until: UntilOption = None,
-    model: ModelFilterOption = None,
-    tone: ToneFilterOption = None,
-    priority: PriorityFilterOption = None,
+    filters: Filters = NO_FILTERS,
     tz: TzOption = None,
     db: DbOption = None,
     user: UserOption = None,
@@ -54,7 +48,7 @@ def export_command(
       sessionstats export --to usage.parquet --since 30d
       sessionstats export "$SESSIONSTATS_SESSION" --what stories --to stories.csv
     """
-    scope = resolve_scope(since, until, resolve_zone(tz), model=model, tone=tone, priority=priority)
+    scope = filters.scope(resolve_zone(tz))
     owner = resolve_user(user, db)
     with open_store(db) as store:
         rows = export(store, Path(to).expanduser(), what, user=owner, session_ids=session_ids or [], scope=scope)

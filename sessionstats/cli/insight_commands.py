@@ -12,23 +12,20 @@ import typer
 from sessionstats.budget import DEFAULT_WARN_AT, Budget, check_budget
 from sessionstats.cli.app import app
 from sessionstats.cli.options import (
+    NO_FILTERS,
     DbOption,
+    Filters,
     FormatOption,
-    ModelFilterOption,
-    PriorityFilterOption,
     SessionArgument,
-    SinceOption,
     TableStyleOption,
-    ToneFilterOption,
     TzOption,
-    UntilOption,
     UserOption,
     count_option,
     given_session,
     resolve_bucket_zone,
     resolve_format,
-    resolve_scope,
     resolve_user,
+    with_filters,
 )
 from sessionstats.cli.stats_view import render_side_by_side
 from sessionstats.cli.timeline_view import render_timeline
@@ -40,6 +37,7 @@ from sessionstats.validate import parse_cost
 
 
 @app.command("timeline")
+@with_filters
 def timeline_command(
     session_id: SessionArgument = None,
     every: Annotated[
@@ -47,11 +45,7 @@ def timeline_command(
                                  help="Bucket length: 15m, 30m, hour, 6h, day, week... [default: the shortest that "
                                       "shows the session in at most 48 buckets]")
     ] = None,
-    since: SinceOption = None,
-    until: UntilOption = None,
-    model: ModelFilterOption = None,
-    tone: ToneFilterOption = None,
-    priority: PriorityFilterOption = None,
+    filters: Filters = NO_FILTERS,
     fmt: FormatOption = None,
     style: TableStyleOption = "simple",
     tz: TzOption = None,
@@ -70,7 +64,7 @@ def timeline_command(
     """
     length = parse_every(every) if every is not None else None
     zone, name = resolve_bucket_zone(tz)
-    scope = resolve_scope(since, until, zone, model=model, tone=tone, priority=priority)
+    scope = filters.scope(zone)
     owner = resolve_user(user, db)
     with open_store(db) as store:
         session = given_session(session_id)
@@ -80,16 +74,13 @@ def timeline_command(
 
 
 @app.command()
+@with_filters
 def compare(
     session_ids: Annotated[
         list[str], typer.Argument(metavar="SESSION SESSION...", help="Two or more sessions (id, name or unique id "
                                   "prefix); with one, it is compared with $SESSIONSTATS_SESSION.")
     ],
-    since: SinceOption = None,
-    until: UntilOption = None,
-    model: ModelFilterOption = None,
-    tone: ToneFilterOption = None,
-    priority: PriorityFilterOption = None,
+    filters: Filters = NO_FILTERS,
     fmt: FormatOption = None,
     style: TableStyleOption = "simple",
     tz: TzOption = None,
@@ -105,7 +96,7 @@ def compare(
       SESSIONSTATS_SESSION=today sessionstats compare yesterday
     """
     zone = resolve_zone(tz)
-    scope = resolve_scope(since, until, zone, model=model, tone=tone, priority=priority)
+    scope = filters.scope(zone)
     owner = resolve_user(user, db)
     with open_store(db) as store:
         rows = compare_stats(store, _with_current(session_ids), user=owner, scope=scope)
@@ -119,6 +110,7 @@ def _with_current(session_ids: list[str]) -> list[str]:
 
 
 @app.command()
+@with_filters
 def check(
     session_id: SessionArgument = None,
     max_cost: Annotated[str | None, typer.Option(metavar="USD", help="Fail once the cost reaches USD.")] = None,
@@ -131,11 +123,7 @@ def check(
     warn_at: Annotated[
         float, typer.Option(min=0, max=100, metavar="PERCENT", help="Warn on stderr from this share of a limit.")
     ] = float(DEFAULT_WARN_AT),
-    since: SinceOption = None,
-    until: UntilOption = None,
-    model: ModelFilterOption = None,
-    tone: ToneFilterOption = None,
-    priority: PriorityFilterOption = None,
+    filters: Filters = NO_FILTERS,
     tz: TzOption = None,
     db: DbOption = None,
     user: UserOption = None,
@@ -153,7 +141,7 @@ def check(
     budget = Budget(max_cost=parse_cost(max_cost, "--max-cost") if max_cost is not None else None,
                     max_tokens=max_tokens, max_stories=max_stories, warn_at=Decimal(str(warn_at)))
     zone = resolve_zone(tz)
-    scope = resolve_scope(since, until, zone, model=model, tone=tone, priority=priority)
+    scope = filters.scope(zone)
     owner = resolve_user(user, db)
     with open_store(db) as store:
         stats = session_stats(store, given_session(session_id), user=owner, scope=scope)

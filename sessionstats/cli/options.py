@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import getpass
+import inspect
 import sys
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Annotated, Any
 
@@ -106,6 +111,55 @@ PriorityFilterOption = Annotated[
 ]
 
 
+REPORT_FILTERS = {"since": SinceOption, "until": UntilOption, "model": ModelFilterOption, "tone": ToneFilterOption,
+                  "priority": PriorityFilterOption}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The five report filters as given on the command line."""
+
+    since: str | None = None
+    until: str | None = None
+    model: str | None = None
+    tone: str | None = None
+    priority: str | None = None
+
+    def scope(self, zone: tzinfo | None) -> Scope:
+        """The filters as the core takes them: times read in `zone` (None: local), labels as given."""
+        return Scope(
+            since=parse_timestamp(self.since, option="--since", zone=zone) if self.since is not None else None,
+            until=parse_timestamp(self.until, option="--until", zone=zone) if self.until is not None else None,
+            model=self.model, tone=self.tone, priority=self.priority,
+        )
+
+
+NO_FILTERS = Filters()
+
+
+def with_filters(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a report command --since, --until, --model, --tone and --priority, declared here once, as one
+    `filters: Filters` argument (they stand where `filters` stands in its signature)."""
+    signature = inspect.signature(command)
+    hints = typing.get_type_hints(command, include_extras=True)
+    parameters: list[inspect.Parameter] = []
+    for parameter in signature.parameters.values():
+        if parameter.name == "filters":
+            parameters += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=option)
+                           for name, option in REPORT_FILTERS.items()]
+        else:
+            parameters.append(parameter.replace(annotation=hints[parameter.name], kind=inspect.Parameter.KEYWORD_ONLY))
+
+    @functools.wraps(command)
+    def run(**values: Any) -> Any:
+        filters = Filters(**{name: values.pop(name) for name in REPORT_FILTERS})
+        return command(filters=filters, **values)
+
+    run.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    run.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}
+    return run
+
+
 def given_session(session: str | None, *, can_create: bool = False) -> str:
     """The session a command was given, or bad input that says the ways to give one."""
     if session is None or not session.strip():
@@ -150,16 +204,6 @@ def table_width(wide: bool) -> int | None:
 
 def resolve_at(at: str | None, zone: tzinfo | None) -> datetime | None:
     return parse_timestamp(at, option="--at", zone=zone) if at is not None else None
-
-
-def resolve_scope(since: str | None, until: str | None, zone: tzinfo | None, *, model: str | None = None,
-                  tone: str | None = None, priority: str | None = None) -> Scope:
-    """The filters as the core takes them: times read in `zone` (None: local), labels as given."""
-    return Scope(
-        since=parse_timestamp(since, option="--since", zone=zone) if since is not None else None,
-        until=parse_timestamp(until, option="--until", zone=zone) if until is not None else None,
-        model=model, tone=tone, priority=priority,
-    )
 
 
 def resolve_bucket_zone(tz: str | None) -> tuple[tzinfo, str]:

@@ -11,23 +11,20 @@ import typer
 
 from sessionstats.cli.app import app
 from sessionstats.cli.options import (
+    NO_FILTERS,
     DbOption,
+    Filters,
     FormatOption,
-    ModelFilterOption,
-    PriorityFilterOption,
     SessionArgument,
-    SinceOption,
     TableStyleOption,
-    ToneFilterOption,
     TzOption,
-    UntilOption,
     UserOption,
     WideOption,
     given_session,
     resolve_format,
-    resolve_scope,
     resolve_user,
     table_width,
+    with_filters,
 )
 from sessionstats.render import (
     EMPTY,
@@ -49,14 +46,11 @@ LastOption = Annotated[int | None, typer.Option("--last", min=1, metavar="N", he
 
 
 @app.command()
+@with_filters
 def stories(
     session_id: SessionArgument = None,
     last: LastOption = None,
-    since: SinceOption = None,
-    until: UntilOption = None,
-    model: ModelFilterOption = None,
-    tone: ToneFilterOption = None,
-    priority: PriorityFilterOption = None,
+    filters: Filters = NO_FILTERS,
     fmt: FormatOption = None,
     style: TableStyleOption = "simple",
     wide: WideOption = False,
@@ -72,7 +66,7 @@ def stories(
       sessionstats stories morning --tone calm --last 5 --format json
     """
     zone = resolve_zone(tz)
-    scope = resolve_scope(since, until, zone, model=model, tone=tone, priority=priority)
+    scope = filters.scope(zone)
     owner = resolve_user(user, db)
     with open_store(db) as store:
         lines = session_stories(store, given_session(session_id), user=owner, scope=scope, limit=last)
@@ -80,14 +74,11 @@ def stories(
 
 
 @app.command()
+@with_filters
 def calls(
     session_id: SessionArgument = None,
     last: LastOption = None,
-    since: SinceOption = None,
-    until: UntilOption = None,
-    model: ModelFilterOption = None,
-    tone: ToneFilterOption = None,
-    priority: PriorityFilterOption = None,
+    filters: Filters = NO_FILTERS,
     fmt: FormatOption = None,
     style: TableStyleOption = "simple",
     wide: WideOption = False,
@@ -103,7 +94,7 @@ def calls(
       sessionstats calls morning --model claude-sonnet-4-5 --format csv > calls.csv
     """
     zone = resolve_zone(tz)
-    scope = resolve_scope(since, until, zone, model=model, tone=tone, priority=priority)
+    scope = filters.scope(zone)
     owner = resolve_user(user, db)
     with open_store(db) as store:
         lines = session_calls(store, given_session(session_id), user=owner, scope=scope, limit=last)

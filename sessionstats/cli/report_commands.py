@@ -10,24 +10,21 @@ import typer
 from sessionstats.breakdowns import Dimension
 from sessionstats.cli.app import app
 from sessionstats.cli.options import (
+    NO_FILTERS,
     DbOption,
+    Filters,
     FormatOption,
-    ModelFilterOption,
-    PriorityFilterOption,
     SessionArgument,
-    SinceOption,
     TableStyleOption,
-    ToneFilterOption,
     TzOption,
-    UntilOption,
     UserOption,
     WideOption,
     given_session,
     resolve_bucket_zone,
     resolve_format,
-    resolve_scope,
     resolve_user,
     table_width,
+    with_filters,
 )
 from sessionstats.cli.show_view import ShowRequest, load, render, watch_session
 from sessionstats.cli.stats_view import render_many
@@ -39,6 +36,7 @@ from sessionstats.times import resolve_zone
 
 
 @app.command()
+@with_filters
 def show(
     session_id: SessionArgument = None,
     by: Annotated[
@@ -47,11 +45,7 @@ def show(
                      help="Add a breakdown by tone, priority, model, day or hour; repeat to combine (--by model "
                           "--by day)."),
     ] = None,
-    since: SinceOption = None,
-    until: UntilOption = None,
-    model: ModelFilterOption = None,
-    tone: ToneFilterOption = None,
-    priority: PriorityFilterOption = None,
+    filters: Filters = NO_FILTERS,
     watch: Annotated[bool, typer.Option("--watch", help="Redraw whenever the data changes, until Ctrl-C.")] = False,
     interval: Annotated[
         float, typer.Option(min=0.05, max=3600, metavar="SECONDS", help="How often --watch looks for changes.")
@@ -78,7 +72,7 @@ def show(
     zone, name = resolve_bucket_zone(tz) if by else (resolve_zone(tz), None)
     request = ShowRequest(
         db=db, session_id=given_session(session_id), user=resolve_user(user, db),
-        scope=resolve_scope(since, until, zone, model=model, tone=tone, priority=priority),
+        scope=filters.scope(zone),
         by=list(by or []), zone=zone, zone_name=name, fmt=resolve_format(fmt), style=style, width=table_width(wide),
     )
     if watch:
@@ -101,17 +95,14 @@ def _note_journal(db: str | None) -> None:
 
 
 @app.command("list")
+@with_filters
 def list_command(
     sort: Annotated[
         str, typer.Option(metavar="FIELD", help=f"Order by any figure: {', '.join(SORTABLE)}.")
     ] = "created_at",
     ascending: Annotated[bool, typer.Option("--asc", help="Smallest first [default: largest/newest first].")] = False,
     limit: Annotated[int | None, typer.Option(min=1, help="Show at most N sessions.")] = None,
-    since: SinceOption = None,
-    until: UntilOption = None,
-    model: ModelFilterOption = None,
-    tone: ToneFilterOption = None,
-    priority: PriorityFilterOption = None,
+    filters: Filters = NO_FILTERS,
     fmt: FormatOption = None,
     style: TableStyleOption = "simple",
     wide: WideOption = False,
@@ -127,7 +118,7 @@ def list_command(
       sessionstats list --since 2026-11-01 --until 2026-12-01 --sort cost_per_story --asc
     """
     zone = resolve_zone(tz)
-    scope = resolve_scope(since, until, zone, model=model, tone=tone, priority=priority)
+    scope = filters.scope(zone)
     owner = resolve_user(user, db)
     shown, width = resolve_format(fmt), table_width(wide)
     with open_store(db) as store:
