@@ -10,11 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sessionstats.bulk_pricing import BILLED_COST, BILLED_RATES_JOIN, RATES_DETAIL, TOOL_COST, load_rates
-from sessionstats.importing.batch import NEW_SESSION_COLUMNS
+from sessionstats.importing.batch import NEW_SESSION_COLUMNS, StepReporter
 from sessionstats.records import TOKEN_USAGE_COLUMNS
 from sessionstats.store import Store
 
-StepReporter = Callable[[str], None]
 ROW_COLUMNS = """session_id VARCHAR, session_name VARCHAR, request_id VARCHAR, model VARCHAR, provider VARCHAR,
                  created_at TIMESTAMP, input_tokens BIGINT, output_tokens BIGINT, cache_write_tokens BIGINT,
                  cache_read_tokens BIGINT, cache_write_1h_tokens BIGINT DEFAULT 0, service_tier VARCHAR,
