@@ -11,7 +11,6 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 from typer.exceptions import Abort, Exit, TyperException
-from typer.main import get_command_from_info, get_command_name, get_group_from_info
 
 from sessionstats import __version__
 from sessionstats.cli.output import flush_stdout, guarded_stdout
@@ -71,18 +70,15 @@ class LazyCommands(MutableMapping[str, Any]):
 
 
 def _build_command(name: str) -> Any:
-    """Import the command's module (which registers it on `app`) and build it as Typer would have."""
+    """Import the command's module (which registers it on `app`) and build it with Typer's public get_command."""
     for module in COMMAND_MODULES[name]:
         __import__(f"sessionstats.cli.{module}")  # not importlib.import_module: -X importtime would miss it
-    for info in app.registered_commands:
-        if (info.name or get_command_name(info.callback.__name__)) == name:  # type: ignore[union-attr]
-            return get_command_from_info(info, pretty_exceptions_short=app.pretty_exceptions_short,
-                                         rich_markup_mode=app.rich_markup_mode)
-    for group in app.registered_groups:
-        if group.name == name:
-            return get_group_from_info(group, pretty_exceptions_short=app.pretty_exceptions_short,
-                                       rich_markup_mode=app.rich_markup_mode, suggest_commands=app.suggest_commands)
-    raise KeyError(name)
+    from typer.main import get_command
+
+    built = get_command(app).commands  # the commands registered so far: this one's module and earlier ones
+    if name not in built:
+        raise KeyError(name)
+    return built[name]
 
 
 class OneLineErrors(TyperGroup):
