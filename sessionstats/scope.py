@@ -86,7 +86,7 @@ stories AS (
 tokens AS (
     SELECT tu.id, tu.session_id, tu.story_id, tu.model, tu.input_tokens, tu.output_tokens,
            tu.cache_read_tokens, tu.cache_write_tokens, tu.total_tokens, tu.estimated_cost, tu.created_at,
-           tu.call_part, {label_columns}
+           tu.call_part, tu.tool_calls, tu.tool_cost, {label_columns}
     FROM token_usage tu {labels_join}
     WHERE tu.user_id = $user {token_filter}
 )"""

@@ -36,6 +36,8 @@ class SessionStats:
     total_tokens: int
     total_cost: Decimal
     unpriced_records: int
+    tool_calls: int  # server tool requests (web searches), billed per call
+    tool_cost: Decimal  # their fees, part of total_cost
     word_count: int
     created_at: datetime
     started_at: datetime | None
@@ -72,6 +74,7 @@ _SORTABLE_SQL = {
     "api_calls": "api_calls", "input_tokens": "input_tokens", "output_tokens": "output_tokens",
     "cache_read_tokens": "cache_read_tokens", "cache_write_tokens": "cache_write_tokens",
     "total_tokens": "total_tokens", "total_cost": "total_cost", "unpriced_records": "unpriced_records",
+    "tool_calls": "tool_calls", "tool_cost": "tool_cost",
     "word_count": "word_count", "first_record_at": "first_record_at", "last_record_at": "last_record_at",
     "avg_story_duration": "avg_story_duration",
     "duration_seconds": "epoch(coalesce(s.ended_at, $now) - s.started_at)",
@@ -106,6 +109,7 @@ tu AS (
            sum(cache_read_tokens) AS cache_read_tokens, sum(cache_write_tokens) AS cache_write_tokens,
            sum(total_tokens) AS total_tokens, sum(estimated_cost) AS total_cost,
            count(*) FILTER (WHERE estimated_cost IS NULL) AS unpriced_records,
+           sum(tool_calls) AS tool_calls, sum(tool_cost) AS tool_cost,
            min(created_at) AS first_at, max(created_at) AS last_at
     FROM tokens GROUP BY session_id
 ),
@@ -118,6 +122,7 @@ joined AS (
            coalesce(tu.total_tokens, 0) AS total_tokens,
            coalesce(tu.total_cost, 0)::DECIMAL(38, 18) AS total_cost,
            coalesce(tu.unpriced_records, 0) AS unpriced_records,
+           coalesce(tu.tool_calls, 0) AS tool_calls, coalesce(tu.tool_cost, 0)::DECIMAL(38, 18) AS tool_cost,
            coalesce(st.word_count, 0) AS word_count,
            s.created_at, s.started_at, s.ended_at,
            least(st.first_at, tu.first_at) AS first_record_at,
@@ -140,7 +145,7 @@ figures AS (
     FROM spans
 )
 SELECT id, name, status, story_count, api_calls, input_tokens, output_tokens, cache_read_tokens,
-       cache_write_tokens, total_tokens, total_cost, unpriced_records, word_count, created_at,
+       cache_write_tokens, total_tokens, total_cost, unpriced_records, tool_calls, tool_cost, word_count, created_at,
        started_at, ended_at, first_record_at, last_record_at, avg_story_duration, active_from, active_until
 FROM figures s
 {order}
@@ -244,7 +249,7 @@ def _aggregate(
 
 def _with_ratios(row: tuple, now: datetime) -> SessionStats:
     (session_id, name, status, stories, calls, input_tokens, output_tokens, cache_read, cache_write, tokens,
-     cost, unpriced, words, created_at, started_at, ended_at, first_at, last_at, avg_duration,
+     cost, unpriced, tool_calls, tool_cost, words, created_at, started_at, ended_at, first_at, last_at, avg_duration,
      active_from, active_until) = row
     duration = _seconds_between(started_at, ended_at or now) if started_at else None
     active = _exact_seconds(active_until - active_from) if active_from is not None else None
@@ -253,7 +258,8 @@ def _with_ratios(row: tuple, now: datetime) -> SessionStats:
         session_id=session_id, name=name, status=status, story_count=stories, api_calls=calls,
         input_tokens=int(input_tokens), output_tokens=int(output_tokens), cache_read_tokens=int(cache_read),
         cache_write_tokens=int(cache_write), total_tokens=int(tokens), total_cost=_exact(cost),
-        unpriced_records=unpriced, word_count=int(words), created_at=created_at, started_at=started_at,
+        unpriced_records=unpriced, tool_calls=int(tool_calls), tool_cost=_exact(tool_cost), word_count=int(words),
+        created_at=created_at, started_at=started_at,
         ended_at=ended_at, first_record_at=first_at, last_record_at=last_at, duration_seconds=duration,
         tokens_per_story=_ratio(tokens, stories), cost_per_story=_cost_ratio(cost, stories),
         words_per_story=_ratio(words, stories), cost_per_1k_words=_cost_ratio(cost * 1000, words),

@@ -2,6 +2,7 @@
 
 import itertools
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -137,3 +138,15 @@ def test_the_default_timeline_bucket_fits_the_session_in_a_readable_number(cli, 
 def test_every_still_wins_over_the_default_bucket(cli):
     _session_spanning(cli, "span", "2026-11-24T08:00:00Z", "2026-11-24T08:10:00Z")
     assert len(cli.json("timeline", "span", "--tz", "UTC", "--every", "hour")) == 1
+
+
+def test_server_tool_fees_have_their_own_figures_in_show(cli):
+    fixture = Path(__file__).parent / "fixtures" / "responses" / "anthropic_web_search.json"
+    cli.ok("record-tokens", "-s", "search", "--create", "--from-response", str(fixture))
+    stats = cli.json("show", "search")
+    # 10 web searches at $10 per 1,000 (the Anthropic pricing page; genai-prices' web_searches_kcount) = $0.10,
+    # part of the call's total cost
+    assert (stats["tool_calls"], stats["tool_cost"]) == (10, 0.1)
+    assert stats["total_cost"] > stats["tool_cost"]
+    lines = _table_lines(cli.ok("show", "search", "--format", "table"))
+    assert (lines["Server tool calls"], lines["Server tool cost"]) == ("10", "$0.1000")

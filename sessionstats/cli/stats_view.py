@@ -72,6 +72,7 @@ METRICS: list[tuple[str, str, Shown]] = [
     ("Input tokens", "input_tokens", _count), ("Output tokens", "output_tokens", _count),
     ("Cache read tokens", "cache_read_tokens", _count), ("Cache write tokens", "cache_write_tokens", _count),
     ("Total tokens", "total_tokens", _count), ("Total cost", "total_cost", _cost),
+    ("Server tool calls", "tool_calls", _count), ("Server tool cost", "tool_cost", _cost),
     ("Tokens per story", "tokens_per_story", _places(1)), ("Cost per story", "cost_per_story", _cost),
     ("Words", "word_count", _count), ("Words per story", "words_per_story", _places(1)),
     ("Cost per 1,000 words", "cost_per_1k_words", _cost), ("Tokens per word", "tokens_per_word", _places(2)),
