@@ -86,9 +86,14 @@ def rewritten(readme: str, outputs: list[str]) -> str:
     start, end = readme.index(START), readme.index(END)
     produced = iter(outputs)
 
+    def kept_or_new(part: str) -> str:
+        command, _, shown = part.partition("\n")
+        out = next(produced)  # an output that differs only in ids and timings keeps the README's text
+        return command + "\n" + (shown if masked(out) == masked(shown) else out)
+
     def block(match: re.Match) -> str:
         parts = [part for part in re.split(r"^(?=\$ )", match.group(1), flags=re.M) if part]
-        return "```console\n" + "".join(p.partition("\n")[0] + "\n" + next(produced) for p in parts) + "```\n"
+        return "```console\n" + "".join(kept_or_new(part) for part in parts) + "```\n"
 
     return readme[:start] + BLOCK.sub(block, readme[start:end]) + readme[end:]
 
