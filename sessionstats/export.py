@@ -62,12 +62,13 @@ def export(store: Store, destination: Path, what: ExportWhat, *, user: str, sess
 def _copy_options(destination: Path) -> str:
     options = _FORMATS.get(destination.suffix.lower())
     if options is None:
-        raise InvalidInput(f"--to: cannot tell the format of {destination.name!r}; end it in "
-                           + ", ".join(_FORMATS))
+        raise InvalidInput(f"destination: cannot tell the format of {destination.name!r}; end it in "
+                           + ", ".join(_FORMATS), field="destination")
     if not destination.parent.is_dir():
-        raise InvalidInput(f"--to: folder {str(destination.parent)!r} does not exist")
+        raise InvalidInput(f"destination: folder {str(destination.parent)!r} does not exist",
+                           field="destination")
     if destination.is_dir():
-        raise InvalidInput(f"--to: {str(destination)!r} is a folder")
+        raise InvalidInput(f"destination: {str(destination)!r} is a folder", field="destination")
     return options
 
 

@@ -100,7 +100,7 @@ def find_model(model: str, provider: str | None = None) -> PricedModel | None:
 
     snapshot = get_snapshot()
     if provider is not None:
-        check_provider(provider, "--provider")
+        check_provider(provider, "provider")
     for ref, provider_id in _candidate_refs(model.strip(), provider):
         try:
             found_provider, info = snapshot.find_provider_model(ref, None, provider_id, None)
@@ -117,7 +117,7 @@ def check_provider(provider: str, field: str) -> str:
     providers = get_snapshot().providers
     if find_provider_by_id(providers, provider) is None:
         known = ", ".join(p.id for p in providers[:12])
-        raise InvalidInput(f"{field}: unknown provider {provider!r} (known include {known}...)")
+        raise InvalidInput(f"{field}: unknown provider {provider!r} (known include {known}...)", field=field)
     return provider
 
 

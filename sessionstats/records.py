@@ -10,8 +10,17 @@ from sessionstats.errors import InvalidInput, SessionNotFound
 from sessionstats.ids import new_id
 from sessionstats.sessions import create_session, session_exists
 from sessionstats.store import Store
-from sessionstats.times import utc_now
-from sessionstats.validate import MAX_BIGINT, check_count, check_id, check_label, check_seconds, check_text
+from sessionstats.times import check_time, utc_now
+from sessionstats.validate import (
+    MAX_BIGINT,
+    check_count,
+    check_id,
+    check_label,
+    check_model,
+    check_seconds,
+    check_text,
+    parse_cost,
+)
 
 # sessionstats.pricing is imported only where a call is priced: ~3 ms a given --cost or a story never needs.
 
@@ -148,53 +157,55 @@ def total_tokens(usage: TokenUsageInput) -> int:
 
 
 def checked_usage(usage: TokenUsageInput) -> TokenUsageInput:
-    """The usage with every field validated; raises InvalidInput naming the option."""
+    """The usage with every field validated; raises InvalidInput naming the field."""
     checked = TokenUsageInput(
-        session_id=check_id(usage.session_id, "--session"),
-        input_tokens=check_count(usage.input_tokens, "--input"),
-        output_tokens=check_count(usage.output_tokens, "--output"),
-        cache_read_tokens=check_count(usage.cache_read_tokens, "--cache-read"),
-        cache_write_tokens=check_count(usage.cache_write_tokens, "--cache-write"),
-        cache_write_1h_tokens=check_count(usage.cache_write_1h_tokens, "--cache-write-1h"),
-        model=check_label(usage.model, "--model"),
-        cost=usage.cost,
+        session_id=check_id(usage.session_id, "session_id"),
+        input_tokens=check_count(usage.input_tokens, "input_tokens"),
+        output_tokens=check_count(usage.output_tokens, "output_tokens"),
+        cache_read_tokens=check_count(usage.cache_read_tokens, "cache_read_tokens"),
+        cache_write_tokens=check_count(usage.cache_write_tokens, "cache_write_tokens"),
+        cache_write_1h_tokens=check_count(usage.cache_write_1h_tokens, "cache_write_1h_tokens"),
+        model=check_model(usage.model),
+        cost=parse_cost(usage.cost, "cost"),
         cost_source=usage.cost_source,
-        story_id=check_id(usage.story_id, "--story") if usage.story_id is not None else None,
-        request_id=check_id(usage.request_id, "--request-id") if usage.request_id is not None else None,
-        created_at=usage.created_at,
+        story_id=check_id(usage.story_id, "story_id") if usage.story_id is not None else None,
+        request_id=check_id(usage.request_id, "request_id") if usage.request_id is not None else None,
+        created_at=check_time(usage.created_at, "created_at"),
         provider=_checked_provider(usage),
     )
     if total_tokens(checked) > MAX_BIGINT:
-        raise InvalidInput(f"the four token counts add up to more than {MAX_BIGINT}")
+        raise InvalidInput(f"total_tokens: the four token counts add up to more than {MAX_BIGINT}",
+                           field="total_tokens")
     if checked.cache_write_1h_tokens > checked.cache_write_tokens:
-        raise InvalidInput(f"--cache-write-1h: {checked.cache_write_1h_tokens} is more than the "
-                           f"{checked.cache_write_tokens} cache write tokens it is part of (--cache-write)")
+        raise InvalidInput(f"cache_write_1h_tokens: {checked.cache_write_1h_tokens} is more than the "
+                           f"{checked.cache_write_tokens} cache write tokens it is part of",
+                           field="cache_write_1h_tokens")
     return checked
 
 
 def _checked_provider(usage: TokenUsageInput) -> str | None:
     """The provider, checked against the price data only when it will price the call."""
-    provider = check_label(usage.provider, "--provider")
+    provider = check_label(usage.provider, "provider")
     if provider is not None and usage.cost is None and usage.model is not None and not usage.cost_source:
         from sessionstats.pricing import check_provider
 
-        check_provider(provider.strip(), "--provider")
+        check_provider(provider.strip(), "provider")
     return provider.strip() if provider is not None else None
 
 
 def _checked_story(story: StoryInput) -> StoryInput:
-    narrative = check_text(story.narrative, "--narrative") if story.narrative is not None else None
+    narrative = check_text(story.narrative, "narrative") if story.narrative is not None else None
     word_count = story.word_count
     return StoryInput(
-        session_id=check_id(story.session_id, "--session"),
-        title=check_label(story.title, "--title", required=True),  # type: ignore[arg-type]
+        session_id=check_id(story.session_id, "session_id"),
+        title=check_label(story.title, "title", required=True),  # type: ignore[arg-type]
         narrative=narrative,
-        tone=check_label(story.tone, "--tone"),
-        priority=check_label(story.priority, "--priority"),
-        word_count=count_words(narrative) if word_count is None else check_count(word_count, "--word-count"),
-        duration=check_seconds(story.duration, "--duration"),
-        id=check_id(story.id, "--id") if story.id is not None else None,
-        created_at=story.created_at,
+        tone=check_label(story.tone, "tone"),
+        priority=check_label(story.priority, "priority"),
+        word_count=count_words(narrative) if word_count is None else check_count(word_count, "word_count"),
+        duration=check_seconds(story.duration, "duration"),
+        id=check_id(story.id, "id") if story.id is not None else None,
+        created_at=check_time(story.created_at, "created_at"),
     )
 
 

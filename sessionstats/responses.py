@@ -14,11 +14,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sessionstats.errors import InvalidInput
-from sessionstats.validate import MAX_BIGINT
+from sessionstats.validate import check_count
 
 SHAPES = ("Anthropic Messages JSON or event stream, OpenAI Chat Completions JSON or stream with usage, "
           "OpenAI Responses JSON or stream")
-_OPTION = "--from-response"
+_OPTION = "response"
 
 
 @dataclass(frozen=True)
@@ -149,9 +149,10 @@ def _count(usage: dict[str, Any], key: str) -> int:
     value = usage.get(key)
     if value is None:
         return 0
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_BIGINT:
-        raise InvalidInput(f"{_OPTION}: usage.{key} must be a whole number >= 0, got {value!r}")
-    return value
+    try:
+        return check_count(value, f"usage.{key}")  # the field rule every path shares: 12.0 is 12, 12.5 refused
+    except InvalidInput as error:
+        raise InvalidInput(f"{_OPTION}: {error}", field="response") from None
 
 
 def _text(value: Any) -> str | None:

@@ -33,7 +33,7 @@ class Scope:
 
     def __post_init__(self) -> None:
         if self.since is not None and self.until is not None and self.until <= self.since:
-            raise InvalidInput("--until: must be later than --since")
+            raise InvalidInput("until: must be later than the start of the range (since)", field="until")
 
     @property
     def labels_tokens(self) -> bool:

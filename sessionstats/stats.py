@@ -144,7 +144,7 @@ FROM figures s
 
 def session_stats(store: Store, session_id: str, *, user: str, scope: Scope = EVERYTHING) -> SessionStats:
     """Aggregate one session's stories and token usage in scope; raise if it is not the user's."""
-    session_id = check_id(session_id, "SESSION_ID")
+    session_id = check_id(session_id, "session_id")
     rows = _aggregate(store, user=user, scope=scope, session_ids=[session_id])
     if not rows:
         raise SessionNotFound(session_id)
@@ -155,7 +155,7 @@ def compare_stats(
     store: Store, session_ids: Sequence[str], *, user: str, scope: Scope = EVERYTHING
 ) -> list[SessionStats]:
     """Several sessions' figures in the order given; raise for the first that is not the user's."""
-    wanted = [check_id(session_id, "SESSION_ID") for session_id in session_ids]
+    wanted = [check_id(session_id, "session_id") for session_id in session_ids]
     if len(wanted) < 2:
         raise InvalidInput("compare: give at least two sessions")
     repeated = next((session_id for session_id in wanted if wanted.count(session_id) > 1), None)
@@ -179,9 +179,9 @@ def list_stats(
 ) -> list[SessionStats]:
     """Every session of the user with its figures in scope, ordered by `sort`."""
     if sort not in _SORTABLE_SQL:
-        raise InvalidInput(f"--sort: cannot sort by {sort!r}; choose one of {', '.join(SORTABLE)}")
+        raise InvalidInput(f"sort: cannot sort by {sort!r}; choose one of {', '.join(SORTABLE)}", field="sort")
     if limit is not None and not 1 <= limit <= MAX_BIGINT:
-        raise InvalidInput(f"--limit: must be from 1 to {MAX_BIGINT}, got {limit}")
+        raise InvalidInput(f"limit: must be from 1 to {MAX_BIGINT}, got {limit}", field="limit")
     order_by = _SORTABLE_SQL[sort]
     if limit is not None and order_by.startswith("s."):
         # Ordered by a column of `sessions` itself: pick the page first, aggregate only it (461 -> 32 ms on 10M).

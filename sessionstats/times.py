@@ -12,11 +12,18 @@ from sessionstats.errors import InvalidInput
 
 _ZONEINFO_DIR = "zoneinfo/"
 
+# The time forms every path accepts, in syntax Python's re and DuckDB's RE2 read alike: a date, then a
+# time to the minute or finer, then an offset Z / +01 / +0100 / +01:00 (none: local, or the zone asked for).
+ISO_TIME = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?"
+            r"(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)?")
+_ISO_TIME = re.compile(ISO_TIME)
+# Zone files that are not zones: the leap-second "right/" tree, its "posix/" twin, and the system's aliases.
+_NOT_ZONES = ("posix/", "right/", "posixrules", "localtime", "Factory")
 _RELATIVE = re.compile(r"^(\d+)\s*(s|m|min|h|d|w)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 # A day inside datetime's range on each side, so a stored time can be shown in any zone.
-_EARLIEST = datetime(1, 1, 2)
-_LATEST = datetime(9999, 12, 30)
+EARLIEST = datetime(1, 1, 2)
+LATEST = datetime(9999, 12, 30)
 
 
 def utc_now() -> datetime:
@@ -30,28 +37,39 @@ def resolve_zone(name: str | None) -> tzinfo | None:
         return None
     if name.upper() in {"UTC", "Z"}:
         return UTC
+    if name.startswith(_NOT_ZONES):
+        raise _unknown_zone(name)
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"--tz: unknown time zone {name!r} (use an IANA name such as Europe/Paris)") from None
+        raise _unknown_zone(name) from None
+
+
+def _unknown_zone(name: str) -> InvalidInput:
+    return InvalidInput(f"tz: unknown time zone {name!r} (use an IANA name such as Europe/Paris)", field="tz")
 
 
 def parse_timestamp(text: str, *, option: str, zone: tzinfo | None = None, now: datetime | None = None) -> datetime:
-    """An ISO date or timestamp (local zone unless it says otherwise), or `2h`/`7d` ago; naive UTC."""
+    """An ISO date or timestamp (local zone unless it says otherwise), or `2h`/`7d` ago; naive UTC.
+
+    `option` is the field the time is for (created_at, since, ...), named in the error.
+    """
     value = text.strip()
     relative = _RELATIVE.match(value.lower())
     try:
         if relative:
             seconds = int(relative.group(1)) * _UNIT_SECONDS[relative.group(2)]
             parsed = (now or utc_now()).replace(tzinfo=UTC) - timedelta(seconds=seconds)
+        elif _ISO_TIME.fullmatch(value):
+            parsed = datetime.fromisoformat(value.upper())
         else:
-            parsed = datetime.fromisoformat(value)
+            raise ValueError(value)
     except ValueError:
         raise InvalidInput(
             f"{option}: cannot read {text!r} as a time (use 2026-11-24, 2026-11-24T14:05:00, "
-            "an offset such as +01:00 or Z, or 2h / 7d for a time ago)"
+            "an offset such as +01:00 or Z, or 2h / 7d for a time ago)", field=option,
         ) from None
     except OverflowError:
         raise _out_of_range(option, text) from None
@@ -62,13 +80,22 @@ def parse_timestamp(text: str, *, option: str, zone: tzinfo | None = None, now: 
         stored = parsed.astimezone(UTC).replace(tzinfo=None)
     except (OverflowError, ValueError):  # e.g. 0001-01-01 east of UTC falls before year 1
         raise _out_of_range(option, text) from None
-    if not _EARLIEST <= stored <= _LATEST:
+    if not EARLIEST <= stored <= LATEST:
         raise _out_of_range(option, text)
     return stored
 
 
+def check_time(value: datetime | None, field: str) -> datetime | None:
+    """A time inside the range every path allows, as the naive UTC the database stores, or None."""
+    if value is not None and value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    if value is not None and not EARLIEST <= value <= LATEST:
+        raise _out_of_range(field, str(value))
+    return value
+
+
 def _out_of_range(option: str, text: str) -> InvalidInput:
-    return InvalidInput(f"{option}: {text!r} is too far in the past or future to store")
+    return InvalidInput(f"{option}: {text!r} is too far in the past or future to store", field=option)
 
 
 def to_zone(stored: datetime | None, zone: tzinfo | None) -> datetime | None:

@@ -12,7 +12,7 @@ from typer.exceptions import Abort, Exit, TyperException
 from typer.main import get_command_from_info, get_command_name, get_group_from_info
 
 from sessionstats import __version__
-from sessionstats.errors import DatabaseUnusable, SessionStatsError
+from sessionstats.errors import DatabaseUnusable, InvalidInput, SessionStatsError
 
 USAGE_EXIT = 2
 
@@ -93,17 +93,38 @@ class OneLineErrors(TyperGroup):
 
     def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
+        words = list(sys.argv[1:] if args is None else args)
         code = _run(lambda: super(OneLineErrors, self).main(
-            args, prog_name, complete_var, standalone_mode=False, **extra))
+            words, prog_name, complete_var, standalone_mode=False, **extra), lambda: self.options_of(words))
         if standalone_mode:
             sys.exit(code)
         return code
 
+    def options_of(self, words: list[str]) -> set[str]:
+        """The options and argument names of the command `words` run (`import tokens ...` walks the group)."""
+        command: Any = self
+        for word in words:
+            if not hasattr(command, "commands"):
+                break
+            if not word.startswith("-"):
+                command = command.commands.get(word)
+                if command is None:
+                    return set()
+        names: set[str] = set()
+        for param in command.params:
+            names.update(param.opts if param.param_type_name == "option" else
+                         [param.human_readable_name.split()[0].upper()])
+        return names
 
-def _run(invoke: Any) -> int:
+
+def _run(invoke: Any, options: Any = set) -> int:
     try:
         result = invoke()
         return result if isinstance(result, int) else 0
+    except InvalidInput as error:
+        from sessionstats.cli.options import option_message
+
+        return _fail(option_message(error, options()), error.exit_code)
     except SessionStatsError as error:
         return _fail(str(error), error.exit_code)
     except TyperException as error:

@@ -82,6 +82,33 @@ PriorityFilterOption = Annotated[
 ]
 
 
+# The core names a bad value by its field; the CLI names the option it came in by. Where a field comes in
+# through different options in different commands, the first one the running command has is named.
+FIELD_OPTIONS: dict[str, tuple[str, ...]] = {
+    "session_id": ("--session", "--id", "SESSION_ID"), "id": ("--id",), "story_id": ("--story",),
+    "request_id": ("--request-id",), "input_tokens": ("--input",), "output_tokens": ("--output",),
+    "cache_read_tokens": ("--cache-read",), "cache_write_tokens": ("--cache-write",),
+    "cache_write_1h_tokens": ("--cache-write-1h",), "model": ("--model",), "provider": ("--provider",),
+    "cost": ("--cost",), "created_at": ("--at",), "since": ("--since",), "until": ("--until",),
+    "title": ("--title",), "narrative": ("--narrative", "--narrative-file"), "tone": ("--tone",),
+    "priority": ("--priority",), "word_count": ("--word-count",), "duration": ("--duration",), "name": ("NAME",),
+    "settings": ("--setting",), "tz": ("--tz",), "sort": ("--sort",), "limit": ("--limit",), "every": ("--every",),
+    "warn_at": ("--warn-at",), "max_cost": ("--max-cost",), "max_tokens": ("--max-tokens",),
+    "max_stories": ("--max-stories",), "destination": ("--to",), "db": ("--db",), "format": ("--format",),
+    "response": ("--from-response",),
+}
+
+
+def option_message(error: InvalidInput, options: set[str]) -> str:
+    """The error as the CLI says it: `input_tokens: ...` becomes `--input: ...` when the command has --input."""
+    message = str(error)
+    field = error.field or message.partition(": ")[0]  # a core module that names the field in its text only
+    if field is None or not message.startswith(f"{field}: "):
+        return message
+    named = next((option for option in FIELD_OPTIONS.get(field, ()) if option in options), field)
+    return named + message[len(field):]
+
+
 def resolve_user(user: str | None, db: str | None) -> str:
     """`--user`, else `$SESSIONSTATS_USER` (via the option), else the login name; on PostgreSQL, the role."""
     if db and db.startswith(POSTGRES_SCHEMES):  # `db` has $SESSIONSTATS_DB through the option
@@ -106,15 +133,15 @@ def resolve_format(fmt: Format | None) -> Format:
 
 
 def resolve_at(at: str | None, zone: tzinfo | None) -> datetime | None:
-    return parse_timestamp(at, option="--at", zone=zone) if at is not None else None
+    return parse_timestamp(at, option="created_at", zone=zone) if at is not None else None
 
 
 def resolve_scope(since: str | None, until: str | None, zone: tzinfo | None, *, model: str | None = None,
                   tone: str | None = None, priority: str | None = None) -> Scope:
     """The filters as the core takes them: times read in `zone` (None: local), labels as given."""
     return Scope(
-        since=parse_timestamp(since, option="--since", zone=zone) if since is not None else None,
-        until=parse_timestamp(until, option="--until", zone=zone) if until is not None else None,
+        since=parse_timestamp(since, option="since", zone=zone) if since is not None else None,
+        until=parse_timestamp(until, option="until", zone=zone) if until is not None else None,
         model=model, tone=tone, priority=priority,
     )
 

@@ -37,7 +37,7 @@ def resolve_format(path: Path | None, given: ImportFormat | None) -> ImportForma
     found = _EXTENSIONS.get(path.suffix.lower()) if path is not None else None
     if found is None:
         where = f"{path.name!r} has no known extension" if path is not None else "standard input has no extension"
-        raise InvalidInput(f"--format: {where}; pass --format jsonl, csv or tsv")
+        raise InvalidInput(f"format: {where}; give the format (jsonl, csv or tsv)", field="format")
     return found
 
 
