@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sessionstats.errors import InvalidInput
+from sessionstats.validate import check_model
 
 # Labels of the story a token record belongs to; grouped so a repeated story id cannot double a record.
 _STORY_LABELS = """
@@ -32,6 +33,7 @@ class Scope:
     priority: str | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "model", check_model(self.model))  # as stored: `GPT-4O` finds gpt-4o
         if self.since is not None and self.until is not None and self.until <= self.since:
             raise InvalidInput("until: must be later than the start of the range (since)", field="until")
 

@@ -15,7 +15,7 @@ _ZONEINFO_DIR = "zoneinfo/"
 # The time forms every path accepts, in syntax Python's re and DuckDB's RE2 read alike: a date, then a
 # time to the minute or finer, then an offset Z / +01 / +0100 / +01:00 (none: local, or the zone asked for).
 ISO_TIME = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?"
-            r"(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)?")
+            r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)?")
 _ISO_TIME = re.compile(ISO_TIME)
 # Zone files that are not zones: the leap-second "right/" tree, its "posix/" twin, and the system's aliases.
 _NOT_ZONES = ("posix/", "right/", "posixrules", "localtime", "Factory")
@@ -63,7 +63,7 @@ def parse_timestamp(text: str, *, option: str, zone: tzinfo | None = None, now: 
             seconds = int(relative.group(1)) * _UNIT_SECONDS[relative.group(2)]
             parsed = (now or utc_now()).replace(tzinfo=UTC) - timedelta(seconds=seconds)
         elif _ISO_TIME.fullmatch(value):
-            parsed = datetime.fromisoformat(value.upper())
+            parsed = datetime.fromisoformat(value)
         else:
             raise ValueError(value)
     except ValueError:
@@ -85,8 +85,15 @@ def parse_timestamp(text: str, *, option: str, zone: tzinfo | None = None, now: 
     return stored
 
 
-def check_time(value: datetime | None, field: str) -> datetime | None:
-    """A time inside the range every path allows, as the naive UTC the database stores, or None."""
+def check_time(value: datetime | str | None, field: str) -> datetime | None:
+    """A time inside the range every path allows, as the naive UTC the database stores, or None.
+
+    Text is read as `--at` reads it (ISO 8601; local time unless it has an offset).
+    """
+    if isinstance(value, str):
+        return parse_timestamp(value, option=field)
+    if value is not None and not isinstance(value, datetime):
+        raise InvalidInput(f"{field}: must be a time, got {value!r}", field=field)
     if value is not None and value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     if value is not None and not EARLIEST <= value <= LATEST:

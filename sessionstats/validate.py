@@ -41,13 +41,13 @@ def check_id(value: str | None, field: str) -> str:
 
     A control character anywhere is refused rather than stripped: `r1` and `r1\\n` must not be two requests.
     """
-    if value is None or not value.strip():
-        raise InvalidInput(f"{field}: the id is empty", field=field)
-    control = _CONTROL.search(value)
+    control = _CONTROL.search(value or "")
     if control:
         raise InvalidInput(f"{field}: the id contains a control character (U+{ord(control.group()):04X})",
                            field=field)
-    value = value.strip()
+    value = (value or "").strip()
+    if not value:
+        raise InvalidInput(f"{field}: the id is empty", field=field)
     if len(value) > MAX_ID_LENGTH:
         raise InvalidInput(f"{field}: the id is {len(value):,} characters long (at most {MAX_ID_LENGTH})",
                            field=field)

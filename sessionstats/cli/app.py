@@ -113,7 +113,7 @@ class OneLineErrors(TyperGroup):
         names: set[str] = set()
         for param in command.params:
             names.update(param.opts if param.param_type_name == "option" else
-                         [param.human_readable_name.split()[0].upper()])
+                         [param.human_readable_name.split()[0].strip("[]").upper()])
         return names
 
 

@@ -85,7 +85,7 @@ PriorityFilterOption = Annotated[
 # The core names a bad value by its field; the CLI names the option it came in by. Where a field comes in
 # through different options in different commands, the first one the running command has is named.
 FIELD_OPTIONS: dict[str, tuple[str, ...]] = {
-    "session_id": ("--session", "--id", "SESSION_ID"), "id": ("--id",), "story_id": ("--story",),
+    "session_id": ("--session", "--id", "SESSION_ID", "ID"), "id": ("--id",), "story_id": ("--story",),
     "request_id": ("--request-id",), "input_tokens": ("--input",), "output_tokens": ("--output",),
     "cache_read_tokens": ("--cache-read",), "cache_write_tokens": ("--cache-write",),
     "cache_write_1h_tokens": ("--cache-write-1h",), "model": ("--model",), "provider": ("--provider",),

@@ -22,6 +22,7 @@ from sessionstats.errors import InvalidInput
 from sessionstats.history.writing import ROW_COLUMNS, StepReporter, Written, write_rows
 from sessionstats.store import Store
 from sessionstats.times import utc_now
+from sessionstats.validate import check_count
 
 SOURCE = "llm"
 
@@ -143,10 +144,19 @@ def _token_row(response_id: str, conversation: str | None, name: str | None, mod
     """One response as a token row in our convention: input without cache reads and writes."""
     extra = _details(details)
     read, write = _cache_tokens(extra)
-    uncached = max(int(input_tokens or 0) - _cached_inside_input(extra), 0)
+    uncached = max(_tokens(response_id, "input_tokens", input_tokens) - _cached_inside_input(extra), 0)
     return {"session_id": conversation or str(response_id), "session_name": name, "request_id": f"llm:{response_id}",
             "model": model, "created_at": _utc(when), "input_tokens": uncached,
-            "output_tokens": int(output_tokens or 0), "cache_write_tokens": write, "cache_read_tokens": read}
+            "output_tokens": _tokens(response_id, "output_tokens", output_tokens), "cache_write_tokens": write,
+            "cache_read_tokens": read}
+
+
+def _tokens(response_id: str, field: str, value: object) -> int:
+    """A count by the shared rule (12.7 is refused, not cut to 12), naming the response it is in."""
+    try:
+        return check_count(value or 0, field)
+    except InvalidInput as error:
+        raise InvalidInput(f"llm response {response_id!r}: {error}", field=field) from None
 
 
 def _details(text: str | None) -> dict[str, Any]:

@@ -10,7 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sessionstats.bulk_pricing import ESTIMATED_COST, RATES_JOIN, load_rates
+from sessionstats.errors import InvalidInput
 from sessionstats.importing.batch import NEW_SESSION_COLUMNS
+from sessionstats.importing.checks import Field, checked_rows
 from sessionstats.records import TOKEN_USAGE_COLUMNS
 from sessionstats.store import Store
 
@@ -20,6 +22,9 @@ ROW_COLUMNS = """session_id VARCHAR, session_name VARCHAR, request_id VARCHAR, m
                  cache_read_tokens BIGINT, cache_write_1h_tokens BIGINT DEFAULT 0"""
 _UPDATED_COLUMNS = ("model", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
                     "cache_write_1h_tokens", "total_tokens", "estimated_cost", "cost_source", "created_at")
+# The shared field rules for what a history reader staged (its counts are typed and checked as it reads them).
+_FIELDS = (Field("session_id", "id", required=True), Field("session_name", "label"), Field("request_id", "id"),
+           Field("model", "model"), Field("created_at", "time"))
 _NEW_TOTAL = "(k.input_tokens + k.output_tokens + k.cache_write_tokens + k.cache_read_tokens)"
 
 
@@ -38,6 +43,7 @@ class Written:
 def write_rows(store: Store, *, user: str, source: str, now: object, step: StepReporter,
                also: Callable[[], None] = lambda: None) -> Written:
     """Price `history_rows` and store them in one transaction (with `also`, e.g. remembering what was read)."""
+    _apply_field_rules(store, source)
     step("pricing")
     unknown = load_rates(store, "SELECT * FROM history_rows")
     store.execute(f"CREATE OR REPLACE TEMP TABLE history_priced AS SELECT r.*, {ESTIMATED_COST} AS cost, "
@@ -51,6 +57,18 @@ def write_rows(store: Store, *, user: str, source: str, now: object, step: StepR
     for table in ("history_rows", "history_priced"):
         store.execute(f"DROP TABLE IF EXISTS {table}")
     return Written(imported, updated, not_bigger, sessions, created, unknown)
+
+
+def _apply_field_rules(store: Store, source: str) -> None:
+    """The field rules every path shares, on the staged rows: refuse the first bad one, normalise the rest."""
+    store.execute(f"CREATE OR REPLACE TEMP TABLE history_rows AS {checked_rows('history_rows', _FIELDS)}")
+    bad = store.fetchone("SELECT session_id, request_id, problem FROM history_rows WHERE problem IS NOT NULL "
+                         "ORDER BY created_at LIMIT 1")
+    if bad:
+        store.execute("DROP TABLE history_rows")
+        message = f"{source} session {bad[0]!r}" + (f", message {bad[1]!r}" if bad[1] else "")
+        raise InvalidInput(f"{message}: {bad[2]}", field=bad[2].partition(":")[0])
+    store.execute("ALTER TABLE history_rows DROP COLUMN problem")
 
 
 def _create_sessions(store: Store, user: str, source: str, now: object) -> int:

@@ -24,7 +24,7 @@ from sessionstats.validate import MAX_BIGINT
 
 TOKEN_FIELDS = (
     Field("session_id", "session", required=True),
-    Field("model", "label"),
+    Field("model", "model"),
     Field("provider", "label"),
     Field("input_tokens", "count", required=True),
     Field("output_tokens", "count", required=True),

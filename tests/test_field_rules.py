@@ -1,0 +1,376 @@
+"""One rule per field, whatever the way in: the same bad value gets the same verdict on every path.
+
+The paths: the record commands' options, `import tokens|stories` (JSON Lines and CSV, checked in SQL),
+the core call a Python program makes (records.record_tokens / record_story), `import claude-code`,
+`import llm` and `--from-response`. A refused value writes nothing; an accepted one is stored the same way
+(ids stripped, models lower-cased) whichever path brought it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from claude_logs import assistant_line, write_lines
+from conftest import snapshot, table_of
+
+from sessionstats.errors import InvalidInput
+from sessionstats.records import TokenUsageInput, record_tokens
+from sessionstats.store import open_store
+
+REFUSED = "refused"
+LONG_ID = "x" * 201
+
+
+@dataclass(frozen=True)
+class Case:
+    """A value for a field; `stored` is what every path stores (REFUSED: nothing, exit 2)."""
+
+    field: str
+    value: object
+    stored: object = REFUSED
+
+    def __str__(self) -> str:
+        return f"{self.field}={self.value!r}"
+
+
+# ---- token records: CLI option, JSON Lines, CSV and the core call ----
+
+TOKEN_CASES = [
+    Case("input_tokens", 12.5), Case("input_tokens", "12.5"), Case("input_tokens", "²"),
+    Case("input_tokens", "١٢"), Case("input_tokens", "-1"), Case("input_tokens", "1e3"),
+    Case("input_tokens", "nan"), Case("input_tokens", "0x10"), Case("input_tokens", str(2**63)),
+    Case("input_tokens", "12.0", 12), Case("input_tokens", " 7 ", 7), Case("output_tokens", 0.5),
+    Case("cache_read_tokens", "3.25"), Case("cache_write_tokens", "1_000"),
+    Case("request_id", "r1\t"), Case("request_id", "r1\n"), Case("request_id", "r\x85"),
+    Case("request_id", "\x1b]0;owned\x07"), Case("request_id", LONG_ID), Case("request_id", " r1 ", "r1"),
+    Case("request_id", "\u00a0r1\u3000", "r1"), Case("story_id", "st\r"), Case("story_id", LONG_ID),
+    Case("model", "GPT-4O", "gpt-4o"), Case("model", " gpt-4o ", "gpt-4o"), Case("model", "gpt\t4o"),
+    Case("model", "m" * 201),
+    Case("cost", "9e19"), Case("cost", "1e9"), Case("cost", "1000000000"), Case("cost", "1_000"),
+    Case("cost", "+1"), Case("cost", "NaN"), Case("cost", "Infinity"), Case("cost", "-0.01"),
+    Case("cost", "１"), Case("cost", "0.0000000000000000001"),
+    Case("cost", "999999999.999999999999999999", Decimal("999999999.999999999999999999")),
+    Case("cost", "1.000000000000000001", Decimal("1.000000000000000001")),
+    Case("created_at", "12000-01-01"), Case("created_at", "infinity"), Case("created_at", "epoch"),
+    Case("created_at", "2026-13-01"), Case("created_at", "0001-01-01T00:00:00Z"),
+    Case("created_at", "2026-01-01T10:00:00 CET"), Case("created_at", "20260101"),
+    Case("created_at", "2026-03-01T10:00:00+01:00", datetime(2026, 3, 1, 9, 0)),
+    Case("created_at", "2026-03-01T10:00:00Z", datetime(2026, 3, 1, 10, 0)),
+]
+OPTIONS = {"input_tokens": "--input", "output_tokens": "--output", "cache_read_tokens": "--cache-read",
+           "cache_write_tokens": "--cache-write", "request_id": "--request-id", "story_id": "--story",
+           "model": "--model", "cost": "--cost", "created_at": "--at"}
+BASE = {"session_id": "s", "input_tokens": 1, "output_tokens": 2}
+
+
+def token_record(case: Case) -> dict:
+    return {**BASE, case.field: case.value}
+
+
+def stored_token_field(db: Path, field: str) -> object:
+    column = {"cost": "estimated_cost"}.get(field, field)
+    rows = table_of(db, f"SELECT {column} FROM token_usage")
+    return rows[0][0] if rows else None
+
+
+def through_cli(cli, case: Case):
+    options = {"--input": "1", "--output": "2", OPTIONS[case.field]: str(case.value)}
+    return cli("record-tokens", "-s", "s", *(word for pair in options.items() for word in pair), "--tz", "UTC")
+
+
+def through_jsonl(cli, case: Case, tmp_path: Path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text(json.dumps(token_record(case)) + "\n", encoding="utf-8")
+    return cli("import", "tokens", str(path), "--tz", "UTC")
+
+
+def through_csv(cli, case: Case, tmp_path: Path):
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(token_record(case)))
+    writer.writeheader()
+    writer.writerow(token_record(case))
+    path = tmp_path / "rows.csv"
+    path.write_text(out.getvalue(), encoding="utf-8")
+    return cli("import", "tokens", str(path), "--tz", "UTC")
+
+
+def through_core(db: Path, case: Case) -> str | None:
+    """The call a Python program makes; returns the InvalidInput's field, or None when it was stored."""
+    values = {**token_record(case)}  # times and costs as text: the core reads them as --at and --cost do
+    try:
+        with open_store(db, write=True) as store:
+            record_tokens(store, TokenUsageInput(**values), user="alice")
+    except InvalidInput as error:
+        return error.field
+    return None
+
+
+def assert_verdict(db: Path, before: tuple, result, case: Case) -> None:
+    if case.stored == REFUSED:
+        assert result.exit_code == 2, (result.exit_code, result.stderr)
+        assert result.stderr.count("\n") == 1 and result.stderr.startswith("sessionstats: ")
+        assert snapshot(db) == before
+    else:
+        assert result.exit_code == 0, result.stderr
+        assert stored_token_field(db, case.field) == case.stored
+
+
+@pytest.fixture
+def session_s(cli, db):
+    cli.ok("new", "--id", "s")
+    return snapshot(db)
+
+
+@pytest.mark.file_only
+@pytest.mark.parametrize("case", TOKEN_CASES, ids=str)
+def test_a_token_field_gets_the_same_verdict_from_the_record_command(cli, db, session_s, case):
+    assert_verdict(db, session_s, through_cli(cli, case), case)
+
+
+@pytest.mark.file_only
+@pytest.mark.parametrize("case", TOKEN_CASES, ids=str)
+def test_a_token_field_gets_the_same_verdict_from_a_json_lines_import(cli, db, session_s, case, tmp_path):
+    result = through_jsonl(cli, case, tmp_path)
+    assert_verdict(db, session_s, result, case)
+    if case.stored == REFUSED:
+        assert result.stderr.startswith(f"sessionstats: line 1: {case.field}: ")
+
+
+@pytest.mark.file_only
+@pytest.mark.parametrize("case", TOKEN_CASES, ids=str)
+def test_a_token_field_gets_the_same_verdict_from_a_csv_import(cli, db, session_s, case, tmp_path):
+    result = through_csv(cli, case, tmp_path)
+    assert_verdict(db, session_s, result, case)
+    if case.stored == REFUSED:
+        assert result.stderr.startswith(f"sessionstats: line 2 (row 1): {case.field}: ")
+
+
+@pytest.mark.file_only
+@pytest.mark.parametrize("case", [c for c in TOKEN_CASES if not isinstance(c.value, float)], ids=str)
+def test_a_token_field_gets_the_same_verdict_from_the_core_call(db, cli, session_s, case):
+    refused_field = through_core(db, case)
+    if case.stored == REFUSED:
+        assert refused_field == case.field
+        assert snapshot(db) == session_s
+    else:
+        assert refused_field is None
+        assert stored_token_field(db, case.field) == case.stored
+
+
+@pytest.mark.file_only
+@pytest.mark.parametrize(("case", "option"), [
+    (Case("input_tokens", "²"), "--input"), (Case("request_id", "r1\n"), "--request-id"),
+    (Case("model", "gpt\t4o"), "--model"), (Case("cost", "9e19"), "--cost"), (Case("created_at", "infinity"), "--at"),
+])
+def test_the_record_command_names_its_option_and_the_core_names_the_field(cli, db, session_s, case, option):
+    result = through_cli(cli, case)
+    assert result.stderr.startswith((f"sessionstats: {option}: ", f"sessionstats: Invalid value for '{option}': "))
+    assert through_core(db, case) == case.field
+
+
+def test_a_superscript_digit_says_only_ascii_digits_count(cli, db):
+    cli.ok("new", "--id", "s")
+    result = cli("record-tokens", "-s", "s", "--input", "²", "--output", "1")
+    assert result.exit_code == 2
+    assert result.stderr == ("sessionstats: Invalid value for '--input': must be a whole number >= 0, got '²' "
+                             "(only the digits 0-9) (see 'sessionstats record-tokens --help')\n")
+
+
+# ---- stories: CLI option, JSON Lines import and the core call ----
+
+STORY_CASES = [
+    Case("duration", "1e9"), Case("duration", "-1"), Case("duration", "inf"), Case("duration", "nan"),
+    Case("duration", str(366 * 86_400 + 1)), Case("duration", "3600", 3600.0),
+    Case("word_count", "1.5"), Case("word_count", "²"), Case("word_count", "10.0", 10),
+    Case("id", "st\n"), Case("id", LONG_ID), Case("id", " st ", "st"),
+    Case("created_at", "12000-01-01"), Case("created_at", "infinity"),
+]
+STORY_OPTIONS = {"duration": "--duration", "word_count": "--word-count", "id": "--id", "created_at": "--at"}
+
+
+def stored_story_field(db: Path, field: str) -> object:
+    rows = table_of(db, f"SELECT {field} FROM story_history")
+    return rows[0][0] if rows else None
+
+
+@pytest.mark.file_only
+@pytest.mark.parametrize("case", STORY_CASES, ids=str)
+def test_a_story_field_gets_the_same_verdict_on_every_path(cli, db, session_s, case, tmp_path):
+    by_option = cli("record-story", "-s", "s", "--title", "t", STORY_OPTIONS[case.field], str(case.value),
+                    "--tz", "UTC")
+    if case.stored == REFUSED:
+        assert by_option.exit_code == 2 and snapshot(db) == session_s, by_option.stderr
+        option = STORY_OPTIONS[case.field]
+        assert by_option.stderr.startswith((f"sessionstats: {option}: ", f"sessionstats: Invalid value for '{option}'"))
+    else:
+        assert by_option.exit_code == 0 and stored_story_field(db, case.field) == case.stored
+        cli.ok("delete", "s", "--yes")
+        cli.ok("new", "--id", "s")
+    before = snapshot(db)
+    path = tmp_path / "stories.jsonl"
+    path.write_text(json.dumps({"session_id": "s", "title": "t", case.field: case.value}) + "\n", encoding="utf-8")
+    imported = cli("import", "stories", str(path), "--tz", "UTC")
+    if case.stored == REFUSED:
+        assert imported.exit_code == 2 and snapshot(db) == before
+        assert imported.stderr.startswith(f"sessionstats: line 1: {case.field}: ")
+    else:
+        assert imported.exit_code == 0 and stored_story_field(db, case.field) == case.stored
+
+
+# ---- Claude Code logs and llm's logs database ----
+
+def claude_log(root: Path, *, session: str = "0000-cc", model: str = "claude-sonnet-4-20250514",
+               usage: dict | None = None, timestamp: str | None = None, message_id: str = "msg_1") -> Path:
+    line = json.loads(assistant_line(session, message_id, "req_1", model, usage or {"input_tokens": 10,
+                                     "output_tokens": 5}, datetime(2025, 6, 1, 9, 0, tzinfo=UTC)))
+    if timestamp is not None:
+        line["timestamp"] = timestamp
+    write_lines(root / "projects" / "-home-me-p" / f"{session}.jsonl", [json.dumps(line)])
+    return root
+
+
+@pytest.mark.file_only
+@pytest.mark.parametrize("count", ["12.5", "12.7", "\"12.5\"", "\"²\"", "-1", "\"0x10\""])
+def test_a_fractional_count_in_a_claude_code_log_is_never_rounded(cli, db, tmp_path, count):
+    root = tmp_path / "claude"
+    write_lines(root / "projects" / "-p" / "s1.jsonl", [
+        assistant_line("s1", "msg_1", "req_1", "claude-sonnet-4-20250514", {"input_tokens": 1, "output_tokens": 5},
+                       datetime(2025, 6, 1, tzinfo=UTC)).replace('"input_tokens":1', f'"input_tokens":{count}')])
+    result = cli("import", "claude-code", str(root))
+    assert result.exit_code == 0, result.stderr
+    assert table_of(db, "SELECT input_tokens FROM token_usage") == []  # malformed, counted, not stored as 12 or 13
+    assert "malformed" in result.stderr
+
+
+@pytest.mark.file_only
+@pytest.mark.parametrize(("where", "value", "field"), [
+    ("timestamp", "12000-01-01T00:00:00Z", "created_at"), ("model", "gpt\t4o", "model"),
+    ("model", "m" * 201, "model"), ("session", "s1\n", "session_id"), ("session", "s" * 210, "session_id"),
+    ("message_id", "msg\x1b[2J", "request_id"),
+])
+def test_a_bad_field_in_a_claude_code_log_is_refused_naming_it(cli, db, tmp_path, where, value, field):
+    cli.ok("new", "--id", "keep")
+    before = snapshot(db)
+    root = tmp_path / "claude"
+    if where == "timestamp":
+        claude_log(root, timestamp=value)
+    elif where == "model":
+        claude_log(root, model=value)
+    elif where == "session":
+        claude_log(root, session=value)
+    else:
+        claude_log(root, message_id=value)
+    result = cli("import", "claude-code", str(root))
+    assert result.exit_code == 2, result.stderr
+    assert f": {field}: " in result.stderr and result.stderr.count("\n") == 1
+    assert snapshot(db) == before
+
+
+@pytest.mark.file_only
+def test_a_claude_code_model_is_stored_lower_cased_as_every_path_stores_it(cli, db, tmp_path):
+    cli.ok("import", "claude-code", str(claude_log(tmp_path / "claude", model=" Claude-Sonnet-4-20250514 ")))
+    assert table_of(db, "SELECT model FROM token_usage") == [("claude-sonnet-4-20250514",)]
+
+
+LLM_SCHEMA = """
+CREATE TABLE conversations (id TEXT PRIMARY KEY, name TEXT, model TEXT);
+CREATE TABLE responses (id TEXT PRIMARY KEY, model TEXT, prompt TEXT, response TEXT, conversation_id TEXT,
+    datetime_utc TEXT, input_tokens, output_tokens, token_details TEXT);
+"""
+
+
+def llm_logs(path: Path, *, conversation: str = "c1", model: str = "gpt-4o", tokens: object = 10,
+             when: str = "2025-03-01T10:00:00") -> Path:
+    con = sqlite3.connect(path)
+    con.executescript(LLM_SCHEMA)
+    con.execute("INSERT INTO responses VALUES ('r1', ?, 'q', 'a', ?, ?, ?, 5, NULL)",
+                (model, conversation, when, tokens))
+    con.commit()
+    con.close()
+    return path
+
+
+@pytest.mark.file_only
+@pytest.mark.parametrize(("column", "value", "field"), [
+    ("tokens", 12.7, "input_tokens"), ("tokens", 0.5, "input_tokens"), ("tokens", -3, "input_tokens"),
+    ("model", "gpt\n4o", "model"), ("conversation", "c1\t", "session_id"), ("conversation", "c" * 201, "session_id"),
+])
+def test_a_bad_field_in_llm_logs_is_refused_naming_it(cli, db, tmp_path, column, value, field):
+    cli.ok("new", "--id", "keep")
+    before = snapshot(db)
+    path = llm_logs(tmp_path / "logs.db", **{column: value})
+    result = cli("import", "llm", str(path))
+    assert result.exit_code == 2, result.stderr
+    assert f"{field}: " in result.stderr and result.stderr.count("\n") == 1
+    assert snapshot(db) == before
+
+
+@pytest.mark.file_only
+def test_llm_logs_store_a_whole_float_count_and_a_lower_cased_model(cli, db, tmp_path):
+    cli.ok("import", "llm", str(llm_logs(tmp_path / "logs.db", tokens=12.0, model=" GPT-4O ")))
+    assert table_of(db, "SELECT model, input_tokens FROM token_usage") == [("gpt-4o", 12)]
+
+
+# ---- --from-response ----
+
+@pytest.mark.file_only
+@pytest.mark.parametrize("count", ["12.5", "\"12.5\"", "-1", "true", "\"²\""])
+def test_a_response_with_a_bad_count_is_refused(cli, db, tmp_path, count):
+    cli.ok("new", "--id", "s")
+    before = snapshot(db)
+    body = ('{"type": "message", "model": "claude-sonnet-4-5", "usage": {"input_tokens": ' + count
+            + ', "output_tokens": 1}}')
+    result = cli("record-tokens", "-s", "s", "--from-response", "-", input=body)
+    assert result.exit_code == 2 and result.stderr.startswith("sessionstats: --from-response: usage.input_tokens: ")
+    assert snapshot(db) == before
+
+
+# ---- the listed failures ----
+
+@pytest.mark.file_only
+def test_request_ids_that_differ_by_a_control_character_are_refused_not_counted_thrice(cli, db, tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps({**BASE, "request_id": rid}) + "\n" for rid in ("r1", "r1\t", "r1\n")))
+    cli.ok("new", "--id", "s")
+    result = cli("import", "tokens", str(path))
+    assert result.exit_code == 2
+    assert result.stderr == "sessionstats: line 2: request_id: the id contains a control character (U+0009)\n"
+    assert table_of(db, "SELECT count(*) FROM token_usage") == [(0,)]
+
+
+@pytest.mark.file_only
+def test_an_imported_session_id_with_spaces_can_be_shown_and_deleted(cli, db, tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text(json.dumps({**BASE, "session_id": "\u00a0s1 "}) + "\n")
+    cli.ok("import", "tokens", str(path), "--create-sessions")
+    assert cli.json("show", "s1")["api_calls"] == 1
+    cli.ok("delete", " s1", "--yes")
+    assert table_of(db, "SELECT count(*) FROM sessions") == [(0,)]
+
+
+@pytest.mark.file_only
+def test_same_model_in_two_spellings_is_one_row_of_a_breakdown_and_found_by_either(cli, db):
+    cli.ok("new", "--id", "s")
+    cli.ok("record-tokens", "-s", "s", "--input", "1", "--output", "1", "--model", "GPT-4O")
+    cli.ok("record-tokens", "-s", "s", "--input", "1", "--output", "1", "--model", " gpt-4o ")
+    rows = cli.json("show", "s", "--by", "model")["breakdown"]["rows"]
+    assert [(row["model"], row["api_calls"]) for row in rows] == [("gpt-4o", 2)]
+    assert cli.json("show", "s", "--model", "Gpt-4o")["api_calls"] == 2
+
+
+@pytest.mark.file_only
+def test_an_imported_cost_past_the_limit_is_refused_so_reports_never_overflow(cli, db, tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps({**BASE, "cost": 9e19}) + "\n" for _ in range(2)))
+    cli.ok("new", "--id", "s")
+    result = cli("import", "tokens", str(path))
+    assert result.exit_code == 2 and result.stderr.startswith("sessionstats: line 1: cost: is too large")
+    assert cli.json("show", "s")["api_calls"] == 0
