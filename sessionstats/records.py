@@ -35,7 +35,8 @@ TOKEN_USAGE_COLUMNS = ("id", "user_id", "session_id", "story_id", "model", "prov
 class Recorded:
     """The id of the stored record; `created` is False when it was there already.
 
-    `warning` is for the person (a model without a price); the core never prints it.
+    `warning` is for the person, a line each (a model without a price, a story not recorded yet); the core
+    never prints it.
     """
 
     id: str
@@ -116,6 +117,7 @@ def record_tokens(store: Store, usage: TokenUsageInput, *, user: str, create: bo
             )
             if existing:
                 return Recorded(existing[0], created=False)
+        warnings = [] if usage.story_id is None else _unknown_story(store, session_id, usage.story_id, user=user)
         record_id = new_id()
         store.execute(
             _insert_values("token_usage", TOKEN_USAGE_COLUMNS),
@@ -128,8 +130,17 @@ def record_tokens(store: Store, usage: TokenUsageInput, *, user: str, create: bo
     if usage.model is not None and usage.cost_source == "unknown":
         from sessionstats.pricing import unknown_model_warning
 
-        return Recorded(record_id, created=True, warning=unknown_model_warning(usage.model, usage.provider))
-    return Recorded(record_id, created=True)
+        warnings.append(unknown_model_warning(usage.model, usage.provider))
+    return Recorded(record_id, created=True, warning="\n".join(warnings) or None)
+
+
+def _unknown_story(store: Store, session_id: str, story_id: str, *, user: str) -> list[str]:
+    """A warning when the session has no such story yet; the record is kept (its story may come later)."""
+    if store.fetchone("SELECT 1 FROM story_history WHERE user_id = ? AND session_id = ? AND id = ?",
+                      [user, session_id, story_id]):
+        return []
+    return [f"session {session_id!r} has no story {story_id!r} yet; the record is kept, and counts for that "
+            "story once a story with this id is recorded"]
 
 
 def prepare_usage(usage: TokenUsageInput) -> TokenUsageInput:

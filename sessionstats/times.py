@@ -132,7 +132,36 @@ def local_zone_name() -> str | None:
         name = candidate.rpartition(_ZONEINFO_DIR)[2] if _ZONEINFO_DIR in candidate else candidate
         if name and _is_zone(name):
             return name
+    return _zone_with_rule(configured) if configured and "," in configured else None
+
+
+def _zone_with_rule(rule: str) -> str | None:
+    """A zone whose current rule is the POSIX $TZ rule (`CET-1CEST,M3.5.0,M10.5.0/3` is CET's).
+
+    The C library reads `--at` by the rule itself; naming a zone with the same rule lets DuckDB read an
+    import's times the same way. A zone file ends with its rule (the TZif footer); the zone named like the
+    rule's standard time comes first, then the rest in order.
+    """
+    from zoneinfo import TZPATH, available_timezones
+
+    standard = re.match(r"[A-Za-z]+", rule)
+    names = sorted(available_timezones() - {"localtime", "Factory"})
+    if standard and standard.group() in names:
+        names.insert(0, standard.group())
+    for name in names:
+        for folder in TZPATH:
+            if _footer(os.path.join(folder, name)) == rule:
+                return name
     return None
+
+
+def _footer(path: str) -> str | None:
+    try:
+        with open(path, "rb") as file:
+            file.seek(max(os.path.getsize(path) - 128, 0))
+            return file.read().rstrip(b"\n").rpartition(b"\n")[2].decode("ascii", "replace")
+    except OSError:
+        return None
 
 
 def _first_line(path: str) -> str:

@@ -374,3 +374,61 @@ def test_an_imported_cost_past_the_limit_is_refused_so_reports_never_overflow(cl
     result = cli("import", "tokens", str(path))
     assert result.exit_code == 2 and result.stderr.startswith("sessionstats: line 1: cost: is too large")
     assert cli.json("show", "s")["api_calls"] == 0
+
+
+# ---- failures say what they are ----
+
+@pytest.mark.parametrize("zone", ["posixrules", "right/UTC", "posix/Europe/Paris", "localtime", "Nowhere/City"])
+@pytest.mark.parametrize("command", [("show", "s"), ("timeline", "s"), ("list",), ("import", "tokens", "{rows}")])
+def test_a_zone_file_that_is_not_a_zone_is_bad_input_not_a_database_error(cli, db, tmp_path, zone, command):
+    cli.ok("new", "--id", "s")
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(json.dumps(BASE) + "\n")
+    before = snapshot(db)
+    result = cli(*(part.format(rows=rows) for part in command), "--tz", zone)
+    assert (result.exit_code, result.stderr) == (2, f"sessionstats: --tz: unknown time zone {zone!r} (use an IANA "
+                                                    "name such as Europe/Paris)\n")
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("percent", ["nan", "inf", "-1", "101"])
+def test_a_warning_threshold_that_is_no_percentage_is_one_line(cli, percent):
+    cli.ok("new", "--id", "s")
+    result = cli("check", "s", "--max-cost", "5", "--warn-at", percent)
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "--warn-at" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_record_for_a_story_not_recorded_yet_is_kept_with_a_warning(cli, db):
+    cli.ok("new", "--id", "s")
+    result = cli("record-tokens", "-s", "s", "--input", "1", "--output", "2", "--story", "later")
+    assert result.exit_code == 0
+    assert result.stderr == ("sessionstats: warning: session 's' has no story 'later' yet; the record is kept, and "
+                             "counts for that story once a story with this id is recorded\n")
+    assert table_of(db, "SELECT story_id FROM token_usage") == [("later",)]
+    cli.ok("record-story", "-s", "s", "--title", "t", "--id", "later")
+    quiet = cli("record-tokens", "-s", "s", "--input", "1", "--output", "2", "--story", "later")
+    assert (quiet.exit_code, quiet.stderr) == (0, "")
+
+
+@pytest.mark.file_only
+@pytest.mark.parametrize(("tz", "summer", "winter"), [
+    ("CET-1CEST,M3.5.0,M10.5.0/3", "2026-07-01 08:00:00", "2026-01-15 09:00:00"),
+    ("EST5EDT,M3.2.0,M11.1.0", "2026-07-01 14:00:00", "2026-01-15 15:00:00"),
+    ("Europe/Paris", "2026-07-01 08:00:00", "2026-01-15 09:00:00"),
+    (":Europe/Paris", "2026-07-01 08:00:00", "2026-01-15 09:00:00"),
+])
+def test_an_import_reads_local_times_as_at_does_under_a_posix_tz(run_process, db, tmp_path, tz, summer, winter):
+    env = {"TZ": tz}
+    assert run_process("new", "--id", "s", env=env).returncode == 0
+    for at in ("2026-07-01T10:00:00", "2026-01-15T10:00:00"):
+        recorded = run_process("record-tokens", "-s", "s", "--input", "1", "--output", "1", "--at", at,
+                               "--request-id", f"at {at}", env=env)
+        assert recorded.returncode == 0, recorded.stderr
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("".join(json.dumps({**BASE, "created_at": at, "request_id": f"file {at}"}) + "\n"
+                            for at in ("2026-07-01T10:00:00", "2026-01-15T10:00:00")))
+    imported = run_process("import", "tokens", str(rows), env=env)
+    assert imported.returncode == 0, imported.stderr
+    stored = table_of(db, "SELECT split_part(request_id, ' ', 1), created_at::VARCHAR FROM token_usage ORDER BY 1, 2")
+    assert stored == [("at", winter), ("at", summer), ("file", winter), ("file", summer)]

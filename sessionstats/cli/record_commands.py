@@ -196,7 +196,7 @@ def _read_text(source: str, option: str) -> str:
 
 def _print_recorded(recorded: Recorded, what: str, *, id_to_stderr: bool = False) -> None:
     print(recorded.id, file=sys.stderr if id_to_stderr else sys.stdout)
-    if recorded.warning:
-        print(f"sessionstats: warning: {recorded.warning}", file=sys.stderr)
+    for warning in (recorded.warning or "").splitlines():
+        print(f"sessionstats: warning: {warning}", file=sys.stderr)
     if not recorded.created:
         print(f"sessionstats: {what} {recorded.id} was recorded already; nothing new stored", file=sys.stderr)
