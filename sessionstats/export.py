@@ -20,7 +20,7 @@ from sessionstats.errors import InvalidInput, SessionNotFound
 from sessionstats.scope import EVERYTHING, Scope, scoped_records
 from sessionstats.stats import SessionStats, compare_stats, list_stats
 from sessionstats.store import Store
-from sessionstats.validate import check_id
+from sessionstats.validate import MAX_BIGINT, check_id
 
 
 class ExportWhat(enum.StrEnum):
@@ -123,10 +123,19 @@ def _stats_query(store: Store, user: str, wanted: list[str], scope: Scope) -> tu
     columns, params = [], {}
     for number, column in enumerate(fields(SessionStats)):
         kind = next(t for t in _SQL_TYPES if t in (hints[column.name], *typing.get_args(hints[column.name])))
-        params[f"c{number}"] = [_text(getattr(row, column.name)) for row in rows]
-        columns.append(f"unnest($c{number}::VARCHAR[])::{_SQL_TYPES[kind]} AS {column.name}")
+        values = [getattr(row, column.name) for row in rows]
+        params[f"c{number}"] = [_text(value) for value in values]
+        columns.append(f"unnest($c{number}::VARCHAR[])::{_sql_type(kind, values)} AS {column.name}")
     store.execute(f"CREATE OR REPLACE TEMP TABLE export_stats AS SELECT {', '.join(columns)}", params)
     return "SELECT * FROM export_stats", {}
+
+
+def _sql_type(kind: type, values: list[Any]) -> str:
+    """The column's type; token sums past 2^63 (as `show` reports them) become DECIMAL(38, 0), not HUGEINT,
+    which Parquet would turn into a DOUBLE."""
+    if kind is int and any(value is not None and value > MAX_BIGINT for value in values):
+        return "DECIMAL(38, 0)"
+    return _SQL_TYPES[kind]
 
 
 def _text(value: object) -> str | None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from claude_logs import assistant_line, write_lines
-from conftest import snapshot, table_of
+from conftest import Cli, snapshot, table_of
 
 from sessionstats.errors import InvalidInput
 from sessionstats.records import TokenUsageInput, record_tokens
@@ -432,3 +432,80 @@ def test_an_import_reads_local_times_as_at_does_under_a_posix_tz(run_process, db
     assert imported.returncode == 0, imported.stderr
     stored = table_of(db, "SELECT split_part(request_id, ' ', 1), created_at::VARCHAR FROM token_usage ORDER BY 1, 2")
     assert stored == [("at", winter), ("at", summer), ("file", winter), ("file", summer)]
+
+
+# ---- exact means exact ----
+
+EXACT_COSTS = ["1.000000000000000001", "12345678.123456789012345678", "0.000000000000000001",
+               "999999999.999999999999999999", "0.1", "7.5e-8"]
+
+
+@pytest.mark.file_only
+def test_a_cost_written_as_a_json_number_keeps_every_digit(cli, db, tmp_path):
+    path = tmp_path / "rows.jsonl"
+    # Written by hand: a JSON number, which DuckDB's reader would turn into a double.
+    path.write_text("".join(f'{{"session_id": "s", "input_tokens": 1, "output_tokens": 1, "cost": {cost}, '
+                            f'"request_id": "r{n}"}}\n' for n, cost in enumerate(EXACT_COSTS)))
+    cli.ok("new", "--id", "s")
+    cli.ok("import", "tokens", str(path))
+    stored = dict(table_of(db, "SELECT request_id, estimated_cost FROM token_usage"))
+    assert [stored[f"r{n}"] for n in range(len(EXACT_COSTS))] == [Decimal(c) for c in EXACT_COSTS]
+
+
+@pytest.mark.file_only
+def test_a_look_alike_cost_inside_another_value_is_not_taken_for_the_cost(cli, db, tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"model": "m,\\"cost\\": 5", "session_id": "s", "input_tokens": 1, "output_tokens": 1, '
+                    '"cost": 0.25}\n')
+    cli.ok("new", "--id", "s")
+    cli.ok("import", "tokens", str(path))
+    assert table_of(db, "SELECT model, estimated_cost FROM token_usage") == [('m,"cost": 5', Decimal("0.25"))]
+
+
+@pytest.mark.file_only
+@pytest.mark.parametrize("suffix", [".jsonl", ".json", ".csv", ".tsv"])
+def test_export_then_import_round_trips_every_cost_digit_for_digit(cli, db, tmp_path, suffix):
+    cli.ok("new", "--id", "s")
+    for n, cost in enumerate(EXACT_COSTS):
+        cli.ok("record-tokens", "-s", "s", "--input", "1", "--output", "1", "--cost", cost, "--request-id", f"r{n}")
+    exported = tmp_path / f"tokens{suffix}"
+    cli.ok("export", "--to", str(exported))
+    fresh = tmp_path / "fresh.duckdb"
+    imported = Cli(fresh)("import", "tokens", str(exported), "--format",
+                          "jsonl" if suffix == ".json" else suffix[1:], "--create-sessions")
+    assert imported.exit_code == 0, imported.stderr
+    query = "SELECT request_id, estimated_cost::VARCHAR, cost_source FROM token_usage ORDER BY request_id"
+    assert table_of(fresh, query) == table_of(db, query)
+
+
+@pytest.mark.file_only
+@pytest.mark.parametrize("fmt", ["json", "csv", "tsv"])
+def test_a_total_past_28_digits_is_printed_whole(cli, fmt):
+    cli.ok("new", "--id", "s")
+    for _ in range(11):
+        cli.ok("record-tokens", "-s", "s", "--input", "1", "--output", "1", "--cost", "999999999.999999999999999999")
+    shown = cli.ok("show", "s", "--format", fmt)
+    assert "10999999999.999999999999999989" in shown  # 11 x 999999999.999999999999999999, exactly
+    assert "10999999999.99999999999999999," not in shown and "10999999999.99999999999999999\n" not in shown
+
+
+@pytest.mark.file_only
+@pytest.mark.parametrize("suffix", [".json", ".csv", ".parquet"])
+def test_export_of_stats_carries_token_sums_past_2_to_the_63(cli, tmp_path, suffix):
+    cli.ok("new", "--id", "s")
+    for _ in range(3):
+        cli.ok("record-tokens", "-s", "s", "--input", str(2**62), "--output", "1")
+    total = 3 * (2**62 + 1)
+    assert cli.json("show", "s")["total_tokens"] == total
+    exported = tmp_path / f"stats{suffix}"
+    cli.ok("export", "--what", "stats", "--to", str(exported))
+    if suffix != ".parquet":
+        assert str(total) in exported.read_text()
+        return
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        assert con.execute(f"SELECT total_tokens FROM '{exported}'").fetchall() == [(total,)]
+    finally:
+        con.close()
