@@ -509,3 +509,60 @@ def test_export_of_stats_carries_token_sums_past_2_to_the_63(cli, tmp_path, suff
         assert con.execute(f"SELECT total_tokens FROM '{exported}'").fetchall() == [(total,)]
     finally:
         con.close()
+
+
+# ---- importers never touch what is not theirs ----
+
+def cc_line(session: str, message_id: str, request_id: str, inp: int, out: int) -> str:
+    return assistant_line(session, message_id, request_id, "claude-sonnet-4-20250514",
+                          {"input_tokens": inp, "output_tokens": out}, datetime(2025, 6, 1, 9, 0, tzinfo=UTC))
+
+
+def test_a_hand_made_record_with_a_claude_code_request_id_keeps_its_cost_and_session(cli, db, tmp_path):
+    cli.ok("new", "--id", "mine")
+    cli.ok("record-tokens", "-s", "mine", "--input", "1", "--output", "1", "--request-id", "m9:r9", "--cost", "5.00")
+    root = tmp_path / "claude"
+    write_lines(root / "projects" / "p" / "log-session.jsonl", [cc_line("log-session", "m9", "r9", 100, 50)])
+    cli.ok("import", "claude-code", str(root))
+    assert table_of(db, "SELECT session_id, input_tokens, estimated_cost, cost_source FROM token_usage "
+                        "ORDER BY session_id") == [
+        ("log-session", 100, table_of(db, "SELECT estimated_cost FROM token_usage WHERE session_id = "
+                                          "'log-session'")[0][0], "estimated"),
+        ("mine", 1, Decimal("5.00"), "given")]
+    assert {row[0] for row in table_of(db, "SELECT id FROM sessions")} == {"mine", "log-session"}
+
+
+def test_a_resumed_claude_code_session_still_counts_a_message_once(cli, db, tmp_path):
+    root = tmp_path / "claude"
+    write_lines(root / "projects" / "p" / "first.jsonl", [cc_line("first", "m1", "r1", 10, 5)])
+    cli.ok("import", "claude-code", str(root))
+    # --resume writes the earlier messages again into the new session's log, then its own
+    write_lines(root / "projects" / "p" / "second.jsonl", [cc_line("second", "m1", "r1", 10, 5),
+                                                         cc_line("second", "m2", "r2", 7, 3)])
+    cli.ok("import", "claude-code", str(root))
+    assert table_of(db, "SELECT count(*), sum(input_tokens) FROM token_usage") == [(2, 17)]
+
+
+@pytest.mark.file_only
+@pytest.mark.parametrize("how", ["touch", "restore"])
+def test_a_log_rewritten_at_the_same_size_adds_nothing_twice(cli, db, tmp_path, how):
+    import os
+
+    log = tmp_path / "claude" / "projects" / "p" / "s.jsonl"
+    lines = [cc_line("s", "m1", "r1", 10, 5),
+             cc_line("s", "m2", "r2", 20, 5).replace('"id":"m2"', '"id":null'),  # a line without a message id
+             cc_line("s", "m3", "r3", 30, 5).replace('"id":"m3"', '"id":null')]
+    write_lines(log, lines)
+    cli.ok("import", "claude-code", str(tmp_path / "claude"))
+    before = snapshot(db)
+    if how == "touch":
+        stat = log.stat()
+        os.utime(log, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    else:
+        data = log.read_bytes()
+        log.unlink()
+        log.write_bytes(data)
+    result = cli("import", "claude-code", str(tmp_path / "claude"))
+    assert result.exit_code == 0
+    assert snapshot(db) == before
+    assert table_of(db, "SELECT count(*), sum(input_tokens) FROM token_usage") == [(3, 60)]

@@ -25,6 +25,11 @@ _UPDATED_COLUMNS = ("model", "input_tokens", "output_tokens", "cache_read_tokens
 # The shared field rules for what a history reader staged (its counts are typed and checked as it reads them).
 _FIELDS = (Field("session_id", "id", required=True), Field("session_name", "label"), Field("request_id", "id"),
            Field("model", "model"), Field("created_at", "time"))
+# A stored record is this source's own when it is in the same session, or in a session this source made
+# (a resumed Claude Code session repeats earlier messages under a new session id). A record of the same
+# request id elsewhere (typed by hand, another tool's) is never replaced, nor does it hide a new session.
+_OWN_RECORD = """(t.session_id = r.session_id OR t.session_id IN (
+    SELECT o.id FROM sessions o WHERE o.user_id = $user AND json_extract_string(o.settings, '$.source') = $source))"""
 _NEW_TOTAL = "(k.input_tokens + k.output_tokens + k.cache_write_tokens + k.cache_read_tokens)"
 
 
@@ -51,7 +56,7 @@ def write_rows(store: Store, *, user: str, source: str, now: object, step: StepR
     with store.transaction():
         step("writing")
         created = _create_sessions(store, user, source, now)
-        updated, not_bigger = _update_smaller_copies(store, user)
+        updated, not_bigger = _update_smaller_copies(store, user, source)
         imported, sessions = _insert_new(store, user)
         also()
     for table in ("history_rows", "history_priced"):
@@ -75,23 +80,24 @@ def _create_sessions(store: Store, user: str, source: str, now: object) -> int:
     """A session per new session id, named as the source names it, with the source in its settings."""
     return store.insert_select(
         "sessions", NEW_SESSION_COLUMNS,
-        """SELECT $user, session_id, any_value(session_name), json_object('source', $source), 'idle',
+        f"""SELECT $user, session_id, any_value(session_name), json_object('source', $source), 'idle',
                   least(min(created_at), $now)
            FROM history_priced r
            WHERE NOT EXISTS (SELECT 1 FROM sessions s WHERE s.user_id = $user AND s.id = r.session_id)
-             AND NOT EXISTS (SELECT 1 FROM token_usage t WHERE t.user_id = $user AND t.request_id = r.request_id)
+             AND NOT EXISTS (SELECT 1 FROM token_usage t WHERE t.user_id = $user AND t.request_id = r.request_id
+                                                         AND {_OWN_RECORD})
            GROUP BY session_id""",
         {"user": user, "now": now, "source": source},
     )
 
 
-def _update_smaller_copies(store: Store, user: str) -> tuple[int, int]:
+def _update_smaller_copies(store: Store, user: str, source: str) -> tuple[int, int]:
     """Replace stored records by this run's bigger copy of the same message; return (updated, not bigger)."""
     store.execute(
-        """CREATE OR REPLACE TEMP TABLE cc_known AS
+        f"""CREATE OR REPLACE TEMP TABLE cc_known AS
            SELECT r.*, t.id AS stored_id, t.total_tokens AS stored_total FROM history_priced r
-           JOIN token_usage t ON t.user_id = $user AND t.request_id = r.request_id""",
-        {"user": user},
+           JOIN token_usage t ON t.user_id = $user AND t.request_id = r.request_id AND {_OWN_RECORD}""",
+        {"user": user, "source": source},
     )
     updated = store.update_from(
         "token_usage", _UPDATED_COLUMNS,
