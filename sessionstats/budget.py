@@ -25,7 +25,7 @@ class Budget:
 
     def __post_init__(self) -> None:
         if self.max_cost is None and self.max_tokens is None and self.max_stories is None:
-            raise InvalidInput("check: give at least one limit: --max-cost, --max-tokens or --max-stories")
+            raise InvalidInput("check: give at least one limit: `max_cost`, `max_tokens` or `max_stories`")
         if not self.warn_at.is_finite() or not 0 <= self.warn_at <= 100:
             raise InvalidInput(f"warn_at: must be a percentage from 0 to 100, got {self.warn_at}", field="warn_at")
 

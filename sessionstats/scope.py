@@ -35,7 +35,7 @@ class Scope:
     def __post_init__(self) -> None:
         object.__setattr__(self, "model", check_model(self.model))  # as stored: `GPT-4O` finds gpt-4o
         if self.since is not None and self.until is not None and self.until <= self.since:
-            raise InvalidInput("until: must be later than the start of the range (since)", field="until")
+            raise InvalidInput("until: must be later than `since`", field="until")
 
     @property
     def labels_tokens(self) -> bool:

@@ -123,7 +123,7 @@ def timeline(store: Store, session_id: str, every: timedelta, *, user: str, zone
     count = (last - first) // every + 1
     if count > MAX_BUCKETS:
         raise InvalidInput(f"every: {count:,} buckets of {_spoken(every)} would cover this session (at most "
-                           f"{MAX_BUCKETS:,}); choose a longer bucket or a shorter time range", field="every")
+                           f"{MAX_BUCKETS:,}); choose a longer bucket or narrow it with `since`/`until`", field="every")
     return [_bucket(start, found.get(start), zone) for start in _wall_clock(first, last, every, zone, found)]
 
 

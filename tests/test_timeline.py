@@ -91,7 +91,7 @@ def test_too_many_buckets_are_refused_with_a_way_out(radio):
     refused = radio("timeline", "radio", "--every", "1m", "--tz", "UTC")
     assert (refused.exit_code, refused.stdout) == (2, "")
     assert refused.stderr == ("sessionstats: --every: 42,651 buckets of 1 minute would cover this session (at most "
-                              "10,000); choose a longer bucket or a shorter time range\n")
+                              "10,000); choose a longer bucket or narrow it with --since/--until\n")
 
 
 def test_timeline_of_a_missing_session(radio):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import re
 import sys
 from datetime import UTC, datetime, tzinfo
 from typing import Annotated, Any
@@ -95,18 +96,28 @@ FIELD_OPTIONS: dict[str, tuple[str, ...]] = {
     "settings": ("--setting",), "tz": ("--tz",), "sort": ("--sort",), "limit": ("--limit",), "every": ("--every",),
     "warn_at": ("--warn-at",), "max_cost": ("--max-cost",), "max_tokens": ("--max-tokens",),
     "max_stories": ("--max-stories",), "destination": ("--to",), "db": ("--db",), "format": ("--format",),
-    "response": ("--from-response",),
+    "response": ("--from-response",), "create_sessions": ("--create-sessions",), "all": ("--all",),
 }
 
 
+_QUOTED_FIELD = re.compile(r"`([a-z_0-9]+)`")
+
+
 def option_message(error: InvalidInput, options: set[str]) -> str:
-    """The error as the CLI says it: `input_tokens: ...` becomes `--input: ...` when the command has --input."""
+    """The error as the CLI says it: `input_tokens: ...` becomes `--input: ...` when the command has --input.
+
+    A field the message refers to in backquotes (`since`) is named as the command's option too.
+    """
     message = str(error)
     field = error.field or message.partition(": ")[0]  # a core module that names the field in its text only
-    if field is None or not message.startswith(f"{field}: "):
-        return message
-    named = next((option for option in FIELD_OPTIONS.get(field, ()) if option in options), field)
-    return named + message[len(field):]
+    if message.startswith(f"{field}: "):
+        message = _option_for(field, options) + message[len(field):]
+    return _QUOTED_FIELD.sub(lambda quoted: _option_for(quoted.group(1), options)
+                             if quoted.group(1) in FIELD_OPTIONS else quoted.group(0), message)
+
+
+def _option_for(field: str, options: set[str]) -> str:
+    return next((option for option in FIELD_OPTIONS.get(field, ()) if option in options), field)
 
 
 def resolve_user(user: str | None, db: str | None) -> str:

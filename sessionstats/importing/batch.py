@@ -86,7 +86,7 @@ def ensure_sessions(store: Store, source: ImportSource, *, user: str, create: bo
         return 0
     if not create:
         raise InvalidInput(f"{record_location(source.path, source.format, missing[0])}: session_id: no session "
-                           f"{missing[1]!r} (create it first, or pass --create-sessions)")
+                           f"{missing[1]!r} (create it first, or pass `create_sessions`)", field="session_id")
     return store.insert_select(
         "sessions", NEW_SESSION_COLUMNS,
         """SELECT DISTINCT $user, session_id, NULL, '{}', 'idle', $now FROM import_rows r

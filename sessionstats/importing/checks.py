@@ -111,7 +111,7 @@ def problems(field: Field, value: str | None = None) -> list[str]:
     got = f"' got ' || to_json(left({raw}, 60))"
     clauses = []
     if field.required:
-        missing = {"label": "must not be empty", "session": "is missing (add the column or pass --session)"}
+        missing = {"label": "must not be empty", "session": "is missing (add the column or pass `session_id`)"}
         clauses.append(f"WHEN {value} IS NULL AND ({raw} IS NULL OR trim({raw}) = '') "
                        f"THEN '{name}: {missing.get(field.kind, 'is missing')}'")
     if field.kind in IDS:
