@@ -52,7 +52,8 @@ TOKEN_CASES = [
     Case("request_id", "r1\t"), Case("request_id", "r1\n"), Case("request_id", "r\x85"),
     Case("request_id", "\x1b]0;owned\x07"), Case("request_id", LONG_ID), Case("request_id", " r1 ", "r1"),
     Case("request_id", "\u00a0r1\u3000", "r1"), Case("story_id", "st\r"), Case("story_id", LONG_ID),
-    Case("model", "GPT-4O", "gpt-4o"), Case("model", " gpt-4o ", "gpt-4o"), Case("model", "gpt\t4o"),
+    Case("session_id", "s\n"), Case("session_id", "s\x00"), Case("session_id", "s" * 201),
+    Case("session_id", "\u2003s ", "s"), Case("model", "GPT-4O", "gpt-4o"), Case("model", " gpt-4o ", "gpt-4o"), Case("model", "gpt\t4o"),
     Case("model", "m" * 201),
     Case("cost", "9e19"), Case("cost", "1e9"), Case("cost", "1000000000"), Case("cost", "1_000"),
     Case("cost", "+1"), Case("cost", "NaN"), Case("cost", "Infinity"), Case("cost", "-0.01"),
@@ -65,7 +66,7 @@ TOKEN_CASES = [
     Case("created_at", "2026-03-01T10:00:00+01:00", datetime(2026, 3, 1, 9, 0)),
     Case("created_at", "2026-03-01T10:00:00Z", datetime(2026, 3, 1, 10, 0)),
 ]
-OPTIONS = {"input_tokens": "--input", "output_tokens": "--output", "cache_read_tokens": "--cache-read",
+OPTIONS = {"session_id": "--session", "input_tokens": "--input", "output_tokens": "--output", "cache_read_tokens": "--cache-read",
            "cache_write_tokens": "--cache-write", "request_id": "--request-id", "story_id": "--story",
            "model": "--model", "cost": "--cost", "created_at": "--at"}
 BASE = {"session_id": "s", "input_tokens": 1, "output_tokens": 2}
