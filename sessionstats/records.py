@@ -14,6 +14,7 @@ from sessionstats.times import check_time, utc_now
 from sessionstats.validate import (
     MAX_BIGINT,
     check_count,
+    check_estimate,
     check_id,
     check_label,
     check_model,
@@ -157,7 +158,7 @@ def prepare_usage(usage: TokenUsageInput) -> TokenUsageInput:
 
             counts = TokenCounts(checked.input_tokens, checked.output_tokens, checked.cache_read_tokens,
                                  checked.cache_write_tokens, checked.cache_write_1h_tokens)
-            cost = estimate_cost(checked.model, checked.provider, counts, created_at)
+            cost = check_estimate(estimate_cost(checked.model, checked.provider, counts, created_at))
             source = "unknown" if cost is None else "estimated"
     return replace(checked, cost=cost, cost_source=source, created_at=created_at)
 

@@ -146,6 +146,14 @@ def parse_cost(value: str | int | float | Decimal | None, field: str) -> Decimal
         return cost + 0  # normalises -0 to 0
 
 
+def check_estimate(cost: Decimal | None) -> Decimal | None:
+    """An estimated cost holds to the limit a given one does, so no sum of records can overflow."""
+    if cost is not None and cost >= MAX_COST:
+        raise InvalidInput(f"total_tokens: at the model's prices these tokens cost {cost.normalize():,f} US "
+                           f"dollars; a record must cost under {MAX_COST:,}", field="total_tokens")
+    return cost
+
+
 def parse_settings(pairs: list[str]) -> dict[str, Any]:
     """`KEY=VALUE` pairs into a dict; a VALUE that reads as JSON keeps its type."""
     settings: dict[str, Any] = {}

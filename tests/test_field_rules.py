@@ -53,7 +53,8 @@ TOKEN_CASES = [
     Case("request_id", "\x1b]0;owned\x07"), Case("request_id", LONG_ID), Case("request_id", " r1 ", "r1"),
     Case("request_id", "\u00a0r1\u3000", "r1"), Case("story_id", "st\r"), Case("story_id", LONG_ID),
     Case("session_id", "s\n"), Case("session_id", "s\x00"), Case("session_id", "s" * 201),
-    Case("session_id", "\u2003s ", "s"), Case("model", "GPT-4O", "gpt-4o"), Case("model", " gpt-4o ", "gpt-4o"), Case("model", "gpt\t4o"),
+    Case("session_id", "\u2003s ", "s"), Case("model", "GPT-4O", "gpt-4o"), Case("model", " gpt-4o ", "gpt-4o"),
+    Case("model", "gpt\t4o"),
     Case("model", "m" * 201),
     Case("cost", "9e19"), Case("cost", "1e9"), Case("cost", "1000000000"), Case("cost", "1_000"),
     Case("cost", "+1"), Case("cost", "NaN"), Case("cost", "Infinity"), Case("cost", "-0.01"),
@@ -66,9 +67,9 @@ TOKEN_CASES = [
     Case("created_at", "2026-03-01T10:00:00+01:00", datetime(2026, 3, 1, 9, 0)),
     Case("created_at", "2026-03-01T10:00:00Z", datetime(2026, 3, 1, 10, 0)),
 ]
-OPTIONS = {"session_id": "--session", "input_tokens": "--input", "output_tokens": "--output", "cache_read_tokens": "--cache-read",
-           "cache_write_tokens": "--cache-write", "request_id": "--request-id", "story_id": "--story",
-           "model": "--model", "cost": "--cost", "created_at": "--at"}
+OPTIONS = {"session_id": "--session", "input_tokens": "--input", "output_tokens": "--output",
+           "cache_read_tokens": "--cache-read", "cache_write_tokens": "--cache-write", "request_id": "--request-id",
+           "story_id": "--story", "model": "--model", "cost": "--cost", "created_at": "--at"}
 BASE = {"session_id": "s", "input_tokens": 1, "output_tokens": 2}
 
 
@@ -567,3 +568,34 @@ def test_a_log_rewritten_at_the_same_size_adds_nothing_twice(cli, db, tmp_path, 
     assert result.exit_code == 0
     assert snapshot(db) == before
     assert table_of(db, "SELECT count(*), sum(input_tokens) FROM token_usage") == [(3, 60)]
+
+
+# ---- an estimate holds to the limit a given cost does ----
+
+HUGE = 2**62  # x $15/M (claude-opus-4-1 input, genai-prices) = $69,175,290,276,410.8: past the $1e9 per record
+
+
+@pytest.mark.file_only
+@pytest.mark.parametrize("path", ["option", "jsonl", "csv", "claude-code"])
+def test_an_estimate_past_a_billion_dollars_is_refused_on_every_path(cli, db, tmp_path, path):
+    cli.ok("new", "--id", "s")
+    before = snapshot(db)
+    record = {**BASE, "input_tokens": HUGE, "model": "claude-opus-4-1"}
+    if path == "option":
+        result = cli("record-tokens", "-s", "s", "--input", str(HUGE), "--output", "2", "--model", "claude-opus-4-1")
+    elif path == "claude-code":
+        root = tmp_path / "claude"
+        write_lines(root / "projects" / "p" / "s2.jsonl", [assistant_line(
+            "s2", "m1", "r1", "claude-opus-4-1", {"input_tokens": HUGE, "output_tokens": 2},
+            datetime(2025, 6, 1, tzinfo=UTC))])
+        result = cli("import", "claude-code", str(root))
+    else:
+        file = tmp_path / f"rows.{path}"
+        if path == "jsonl":
+            file.write_text(json.dumps(record) + "\n")
+        else:
+            file.write_text(",".join(record) + "\n" + ",".join(str(v) for v in record.values()) + "\n")
+        result = cli("import", "tokens", str(file))
+    assert result.exit_code == 2, result.stderr
+    assert "total_tokens: at the model's prices these tokens cost 69,175,290,276,410." in result.stderr
+    assert result.stderr.count("\n") == 1 and snapshot(db) == before

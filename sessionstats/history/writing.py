@@ -15,6 +15,7 @@ from sessionstats.importing.batch import NEW_SESSION_COLUMNS
 from sessionstats.importing.checks import Field, checked_rows
 from sessionstats.records import TOKEN_USAGE_COLUMNS
 from sessionstats.store import Store
+from sessionstats.validate import MAX_COST, check_estimate
 
 StepReporter = Callable[[str], None]
 ROW_COLUMNS = """session_id VARCHAR, session_name VARCHAR, request_id VARCHAR, model VARCHAR, provider VARCHAR,
@@ -53,6 +54,12 @@ def write_rows(store: Store, *, user: str, source: str, now: object, step: StepR
     unknown = load_rates(store, "SELECT * FROM history_rows")
     store.execute(f"CREATE OR REPLACE TEMP TABLE history_priced AS SELECT r.*, {ESTIMATED_COST} AS cost, "
                   "pr.model IS NOT NULL AS priced FROM history_rows r " + RATES_JOIN)
+    dear = store.fetchone(f"SELECT session_id, request_id, cost FROM history_priced WHERE cost >= {MAX_COST} LIMIT 1")
+    if dear:
+        try:
+            check_estimate(dear[2])
+        except InvalidInput as error:
+            raise InvalidInput(f"{_where(source, dear[0], dear[1])}: {error}", field=error.field) from None
     with store.transaction():
         step("writing")
         created = _create_sessions(store, user, source, now)
@@ -71,9 +78,12 @@ def _apply_field_rules(store: Store, source: str) -> None:
                          "ORDER BY created_at LIMIT 1")
     if bad:
         store.execute("DROP TABLE history_rows")
-        message = f"{source} session {bad[0]!r}" + (f", message {bad[1]!r}" if bad[1] else "")
-        raise InvalidInput(f"{message}: {bad[2]}", field=bad[2].partition(":")[0])
+        raise InvalidInput(f"{_where(source, bad[0], bad[1])}: {bad[2]}", field=bad[2].partition(":")[0])
     store.execute("ALTER TABLE history_rows DROP COLUMN problem")
+
+
+def _where(source: str, session_id: str, request_id: str | None) -> str:
+    return f"{source} session {session_id!r}" + (f", message {request_id!r}" if request_id else "")
 
 
 def _create_sessions(store: Store, user: str, source: str, now: object) -> int:
