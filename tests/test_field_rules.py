@@ -599,3 +599,46 @@ def test_an_estimate_past_a_billion_dollars_is_refused_on_every_path(cli, db, tm
     assert result.exit_code == 2, result.stderr
     assert "total_tokens: at the model's prices these tokens cost 69,175,290,276,410." in result.stderr
     assert result.stderr.count("\n") == 1 and snapshot(db) == before
+
+
+# ---- the Python checks and the SQL checks read one set of patterns alike ----
+
+def test_python_and_duckdb_agree_on_every_character_an_id_may_hold_or_lose():
+    import duckdb
+
+    from sessionstats.validate import _CONTROL, CONTROL_CHARACTERS, EDGE_SPACES
+
+    characters = [chr(c) for c in range(0x3100) if not 0xD800 <= c <= 0xDFFF] + ["\U0001F680", "\ufeff", "\u200b"]
+    con = duckdb.connect()
+    try:
+        rows = con.execute(f"""SELECT c, regexp_matches(c, '{CONTROL_CHARACTERS}'),
+                                      regexp_replace('a' || c, '{EDGE_SPACES}', '', 'g') = 'a'
+                               FROM unnest($chars::VARCHAR[]) AS t(c)""", {"chars": characters}).fetchall()
+    finally:
+        con.close()
+    for character, control, stripped in rows:
+        assert control == bool(_CONTROL.search(character)), hex(ord(character))
+        if not control:
+            assert stripped == (("a" + character).strip() == "a"), hex(ord(character))
+
+
+@pytest.mark.parametrize("text", ["0", "12", "12.0", "12.", "12.5", "1e3", "-1", "+1", " 1", "1_000", "٣", "²", ".5",
+                                  "1.5e-7", "1E+2", "0x10", "nan", "1.2.3", "", "-", "-.5", "00012", "2026-11-24",
+                                  "2026-11-24T14:05", "2026-11-24 14:05:00.123456Z", "2026-11-24T14:05:00+0100",
+                                  "2026-11-24T14:05:00+01", "12000-01-01", "infinity", "2026-11-24T14:05:00.1234567"])
+def test_python_and_duckdb_read_number_and_time_patterns_alike(text):
+    import re
+
+    import duckdb
+
+    from sessionstats.times import ISO_TIME
+    from sessionstats.validate import DECIMAL_NUMBER, WHOLE_NUMBER
+
+    con = duckdb.connect()
+    try:
+        in_sql = con.execute("SELECT regexp_full_match($t, $whole), regexp_full_match($t, $decimal), "
+                             "regexp_full_match($t, $time)",
+                             {"t": text, "whole": WHOLE_NUMBER, "decimal": DECIMAL_NUMBER, "time": ISO_TIME}).fetchone()
+    finally:
+        con.close()
+    assert in_sql == tuple(bool(re.fullmatch(pattern, text)) for pattern in (WHOLE_NUMBER, DECIMAL_NUMBER, ISO_TIME))
