@@ -12,7 +12,7 @@ from typer.exceptions import Abort, Exit, TyperException
 from typer.main import get_command_from_info, get_command_name, get_group_from_info
 
 from sessionstats import __version__
-from sessionstats.errors import DatabaseUnusable, InvalidInput, SessionStatsError
+from sessionstats.errors import DatabaseUnusable, SessionStatsError
 
 USAGE_EXIT = 2
 
@@ -121,12 +121,10 @@ def _run(invoke: Any, options: Any = set) -> int:
     try:
         result = invoke()
         return result if isinstance(result, int) else 0
-    except InvalidInput as error:
+    except SessionStatsError as error:
         from sessionstats.cli.options import option_message
 
         return _fail(option_message(error, options()), error.exit_code)
-    except SessionStatsError as error:
-        return _fail(str(error), error.exit_code)
     except TyperException as error:
         if type(error).__name__ == "NoArgsIsHelpError":
             error.show()  # type: ignore[attr-defined]  # help text, as `sessionstats` alone asks for

@@ -22,6 +22,7 @@ from sessionstats.cli.options import (
     UntilOption,
     UserOption,
     count_option,
+    fields_as_options,
     resolve_bucket_zone,
     resolve_format,
     resolve_scope,
@@ -145,5 +146,5 @@ def check(
     with open_store(db) as store:
         stats = session_stats(store, session_id, user=owner, scope=scope)
     for warning in check_budget(stats, budget):
-        print(f"sessionstats: {warning}", file=sys.stderr)
+        print(f"sessionstats: {fields_as_options(warning)}", file=sys.stderr)
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sessionstats.errors import InvalidInput
+from sessionstats.errors import InvalidInput, SessionStatsError
 from sessionstats.render import Format
 from sessionstats.scope import Scope
 from sessionstats.store.target import POSTGRES_SCHEMES, postgres_target
@@ -103,21 +103,29 @@ FIELD_OPTIONS: dict[str, tuple[str, ...]] = {
 _QUOTED_FIELD = re.compile(r"`([a-z_0-9]+)`")
 
 
-def option_message(error: InvalidInput, options: set[str]) -> str:
+def option_message(error: SessionStatsError, options: set[str]) -> str:
     """The error as the CLI says it: `input_tokens: ...` becomes `--input: ...` when the command has --input.
 
     A field the message refers to in backquotes (`since`) is named as the command's option too.
     """
     message = str(error)
-    field = error.field or message.partition(": ")[0]  # a core module that names the field in its text only
+    field = getattr(error, "field", None) or message.partition(": ")[0]  # or named in the text alone
     if message.startswith(f"{field}: "):
         message = _option_for(field, options) + message[len(field):]
+    return fields_as_options(message, options)
+
+
+def fields_as_options(text: str, options: set[str] | None = None) -> str:
+    """Each `field` in backquotes as its option (the first the command has; None: the usual one)."""
     return _QUOTED_FIELD.sub(lambda quoted: _option_for(quoted.group(1), options)
-                             if quoted.group(1) in FIELD_OPTIONS else quoted.group(0), message)
+                             if quoted.group(1) in FIELD_OPTIONS else quoted.group(0), text)
 
 
-def _option_for(field: str, options: set[str]) -> str:
-    return next((option for option in FIELD_OPTIONS.get(field, ()) if option in options), field)
+def _option_for(field: str, options: set[str] | None) -> str:
+    candidates = FIELD_OPTIONS.get(field, ())
+    if options is None:
+        return candidates[0] if candidates else field
+    return next((option for option in candidates if option in options), field)
 
 
 def resolve_user(user: str | None, db: str | None) -> str:
