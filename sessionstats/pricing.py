@@ -90,7 +90,7 @@ def unknown_model_warning(model: str, provider: str | None) -> str:
     """What to tell a person whose model has no price: costs stay unknown, never zero."""
     where = f" at provider {provider!r}" if provider else ""
     return (f"model {model!r}{where} is not in the price data (genai-prices {price_data_version()}); "
-            "its cost is recorded as unknown (give --cost, or --provider if the name is ambiguous)")
+            "its cost is recorded as unknown (give `cost`, or `provider` if the name is ambiguous)")
 
 
 @cache

@@ -17,6 +17,7 @@ from sessionstats.cli.options import (
     TzOption,
     UserOption,
     count_option,
+    fields_as_options,
     resolve_at,
     resolve_user,
 )
@@ -197,6 +198,6 @@ def _read_text(source: str, option: str) -> str:
 def _print_recorded(recorded: Recorded, what: str, *, id_to_stderr: bool = False) -> None:
     print(recorded.id, file=sys.stderr if id_to_stderr else sys.stdout)
     for warning in (recorded.warning or "").splitlines():
-        print(f"sessionstats: warning: {warning}", file=sys.stderr)
+        print(f"sessionstats: warning: {fields_as_options(warning)}", file=sys.stderr)
     if not recorded.created:
         print(f"sessionstats: {what} {recorded.id} was recorded already; nothing new stored", file=sys.stderr)
