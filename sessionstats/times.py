@@ -124,6 +124,8 @@ def zone_name(zone: tzinfo | None) -> str | None:
 def local_zone_name() -> str | None:
     """The machine's zone as an IANA name: from $TZ when set, else /etc/localtime or /etc/timezone."""
     configured = os.environ.get("TZ")
+    if configured == "" or (configured is None and not os.path.exists("/etc/localtime")):
+        return "UTC"  # what the C library, and so `--at`, falls back to
     if configured is not None:
         candidates = [configured.removeprefix(":")]  # the C library reads $TZ alone when it is set
     else:
@@ -132,7 +134,8 @@ def local_zone_name() -> str | None:
         name = candidate.rpartition(_ZONEINFO_DIR)[2] if _ZONEINFO_DIR in candidate else candidate
         if name and _is_zone(name):
             return name
-    return _zone_with_rule(configured) if configured and "," in configured else None
+    rule = configured if configured is not None else _footer("/etc/localtime")  # a copied, not linked, file
+    return _zone_with_rule(rule) if rule else None
 
 
 def _zone_with_rule(rule: str) -> str | None:

@@ -642,3 +642,21 @@ def test_python_and_duckdb_read_number_and_time_patterns_alike(text):
     finally:
         con.close()
     assert in_sql == tuple(bool(re.fullmatch(pattern, text)) for pattern in (WHOLE_NUMBER, DECIMAL_NUMBER, ISO_TIME))
+
+
+@pytest.mark.file_only
+def test_an_import_never_guesses_a_zone_for_a_time_without_an_offset(run_process, db, tmp_path):
+    env = {"TZ": "QQQ5RRR,M3.2.0,M11.1.0"}  # a rule no zone has: DuckDB cannot be told how to read local times
+    assert run_process("new", "--id", "s", env=env).returncode == 0
+    before = snapshot(db)
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(json.dumps({**BASE, "created_at": "2026-07-01T10:00:00"}) + "\n")
+    refused = run_process("import", "tokens", str(rows), env=env)
+    assert refused.returncode == 2 and snapshot(db) == before
+    assert refused.stderr == ('sessionstats: line 1: created_at: "2026-07-01T10:00:00" has no offset, and the local '
+                              "time zone has no name to read it in; add one (Z, +01:00) or pass --tz\n")
+    rows.write_text(json.dumps({**BASE, "created_at": "2026-07-01T10:00:00+02:00"}) + "\n")
+    assert run_process("import", "tokens", str(rows), env=env).returncode == 0
+    assert table_of(db, "SELECT created_at::VARCHAR FROM token_usage") == [("2026-07-01 08:00:00",)]
+    with_zone = run_process("import", "tokens", str(rows), "--tz", "Europe/Paris", env=env)
+    assert with_zone.returncode == 0

@@ -27,6 +27,7 @@ from sessionstats.validate import (
 
 _WHOLE, _DECIMAL, _ISO_TIME = (f"'{pattern}'" for pattern in (WHOLE_NUMBER, DECIMAL_NUMBER, ISO_TIME))
 _CONTROL, _EDGES = f"'{CONTROL_CHARACTERS}'", f"'{EDGE_SPACES}'"
+_OFFSET = "'(Z|[+-][0-9]{2}(:?[0-9]{2})?)$'"  # how ISO_TIME ends when it has an offset
 _TIME_RANGE = f"BETWEEN '{EARLIEST.isoformat()}'::TIMESTAMP AND '{LATEST.isoformat()}'::TIMESTAMP"
 
 
@@ -171,6 +172,14 @@ def is_good(field: Field) -> str:
     if field.kind == "time":
         tests.append(f"({value} IS NULL OR {value} {_TIME_RANGE})")
     return " AND ".join(tests)
+
+
+def offset_required(field: Field) -> tuple[str, str]:
+    """(good-row test, clause) refusing a time without an offset, for when no zone can be named to read it in."""
+    raw = _raw(field)
+    has_offset = f"({raw} IS NULL OR regexp_matches(trim({raw}), {_OFFSET}))"
+    return has_offset, (f"WHEN NOT {has_offset} THEN '{field.name}: ' || to_json(trim({raw})) || ' has no offset, "
+                        "and the local time zone has no name to read it in; add one (Z, +01:00) or pass `tz`'")
 
 
 def first_problem(good: Sequence[str], clauses: Sequence[str]) -> str:
