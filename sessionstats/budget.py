@@ -25,9 +25,9 @@ class Budget:
 
     def __post_init__(self) -> None:
         if self.max_cost is None and self.max_tokens is None and self.max_stories is None:
-            raise InvalidInput("check: give at least one limit: --max-cost, --max-tokens or --max-stories")
-        if not 0 <= self.warn_at <= 100:
-            raise InvalidInput(f"--warn-at: must be a percentage from 0 to 100, got {self.warn_at}")
+            raise InvalidInput("check: give at least one limit: `max_cost`, `max_tokens` or `max_stories`")
+        if not self.warn_at.is_finite() or not 0 <= self.warn_at <= 100:
+            raise InvalidInput(f"warn_at: must be a percentage from 0 to 100, got {self.warn_at}", field="warn_at")
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class LimitUse:
         return self.used >= self.limit
 
     def describe(self, verb: str) -> str:
-        """`total cost $4.1000 is at 82% of --max-cost $5.0000`; the percentage rounds down."""
+        """`total cost $4.1000 is at 82% of `max_cost` $5.0000`; the percentage rounds down."""
         percent = f" {int(self.percent)}% of" if self.percent is not None else ""
         return f"{self.figure} {self.shown(self.used)} {verb}{percent} {self.option} {self.shown(self.limit)}"
 
@@ -65,16 +65,16 @@ def check_budget(stats: SessionStats, budget: Budget) -> list[str]:
                 for use in uses if use.percent is not None and use.percent >= budget.warn_at]
     if budget.max_cost is not None and stats.unpriced_records:
         warnings.append(f"warning: {stats.unpriced_records:,} of {stats.api_calls:,} API calls have no known "
-                        "cost; the cost checked against --max-cost covers the priced ones only")
+                        "cost; the cost checked against `max_cost` covers the priced ones only")
     return warnings
 
 
 def _uses(stats: SessionStats, budget: Budget) -> list[LimitUse]:
     uses = []
     if budget.max_cost is not None:
-        uses.append(LimitUse("--max-cost", "total cost", stats.total_cost, budget.max_cost, fmt_cost))
+        uses.append(LimitUse("`max_cost`", "total cost", stats.total_cost, budget.max_cost, fmt_cost))
     if budget.max_tokens is not None:
-        uses.append(LimitUse("--max-tokens", "total tokens", stats.total_tokens, budget.max_tokens, fmt_tokens))
+        uses.append(LimitUse("`max_tokens`", "total tokens", stats.total_tokens, budget.max_tokens, fmt_tokens))
     if budget.max_stories is not None:
-        uses.append(LimitUse("--max-stories", "stories", stats.story_count, budget.max_stories, fmt_tokens))
+        uses.append(LimitUse("`max_stories`", "stories", stats.story_count, budget.max_stories, fmt_tokens))
     return uses

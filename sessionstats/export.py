@@ -21,6 +21,7 @@ from sessionstats.scope import EVERYTHING, Scope, scoped_records
 from sessionstats.sessions import resolve_session_id
 from sessionstats.stats import SessionStats, compare_stats, list_stats
 from sessionstats.store import Store
+from sessionstats.validate import MAX_BIGINT
 
 
 class ExportWhat(enum.StrEnum):
@@ -62,12 +63,13 @@ def export(store: Store, destination: Path, what: ExportWhat, *, user: str, sess
 def _copy_options(destination: Path) -> str:
     options = _FORMATS.get(destination.suffix.lower())
     if options is None:
-        raise InvalidInput(f"--to: cannot tell the format of {destination.name!r}; end it in "
-                           + ", ".join(_FORMATS))
+        raise InvalidInput(f"destination: cannot tell the format of {destination.name!r}; end it in "
+                           + ", ".join(_FORMATS), field="destination")
     if not destination.parent.is_dir():
-        raise InvalidInput(f"--to: folder {str(destination.parent)!r} does not exist")
+        raise InvalidInput(f"destination: folder {str(destination.parent)!r} does not exist",
+                           field="destination")
     if destination.is_dir():
-        raise InvalidInput(f"--to: {str(destination)!r} is a folder")
+        raise InvalidInput(f"destination: {str(destination)!r} is a folder", field="destination")
     return options
 
 
@@ -119,10 +121,19 @@ def _stats_query(store: Store, user: str, wanted: list[str], scope: Scope) -> tu
     columns, params = [], {}
     for number, column in enumerate(fields(SessionStats)):
         kind = next(t for t in _SQL_TYPES if t in (hints[column.name], *typing.get_args(hints[column.name])))
-        params[f"c{number}"] = [_text(getattr(row, column.name)) for row in rows]
-        columns.append(f"unnest($c{number}::VARCHAR[])::{_SQL_TYPES[kind]} AS {column.name}")
+        values = [getattr(row, column.name) for row in rows]
+        params[f"c{number}"] = [_text(value) for value in values]
+        columns.append(f"unnest($c{number}::VARCHAR[])::{_sql_type(kind, values)} AS {column.name}")
     store.execute(f"CREATE OR REPLACE TEMP TABLE export_stats AS SELECT {', '.join(columns)}", params)
     return "SELECT * FROM export_stats", {}
+
+
+def _sql_type(kind: type, values: list[Any]) -> str:
+    """The column's type; token sums past 2^63 (as `show` reports them) become DECIMAL(38, 0), not HUGEINT,
+    which Parquet would turn into a DOUBLE."""
+    if kind is int and any(value is not None and value > MAX_BIGINT for value in values):
+        return "DECIMAL(38, 0)"
+    return _SQL_TYPES[kind]
 
 
 def _text(value: object) -> str | None:

@@ -76,7 +76,7 @@ def unknown_model_warning(model: str, provider: str | None) -> str:
     """What to tell a person whose model has no price: costs stay unknown, never zero."""
     where = f" at provider {provider!r}" if provider else ""
     return (f"model {model!r}{where} is not in the price data (genai-prices {price_data_version()}); "
-            "its cost is recorded as unknown (give --cost, or --provider if the name is ambiguous)")
+            "its cost is recorded as unknown (give `cost`, or `provider` if the name is ambiguous)")
 
 
 @cache
@@ -86,7 +86,7 @@ def find_model(model: str, provider: str | None = None) -> PricedModel | None:
 
     snapshot = get_snapshot()
     if provider is not None:
-        check_provider(provider, "--provider")
+        check_provider(provider, "provider")
     for ref, provider_id in _candidate_refs(model.strip(), provider):
         try:
             found_provider, info = snapshot.find_provider_model(ref, None, provider_id, None)
@@ -103,7 +103,7 @@ def check_provider(provider: str, field: str) -> str:
     providers = get_snapshot().providers
     if find_provider_by_id(providers, provider) is None:
         known = ", ".join(p.id for p in providers[:12])
-        raise InvalidInput(f"{field}: unknown provider {provider!r} (known include {known}...)")
+        raise InvalidInput(f"{field}: unknown provider {provider!r} (known include {known}...)", field=field)
     return provider
 
 

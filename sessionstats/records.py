@@ -10,12 +10,14 @@ from sessionstats.errors import InvalidInput
 from sessionstats.ids import new_id
 from sessionstats.sessions import create_session, resolve_session_id, session_exists
 from sessionstats.store import Store
-from sessionstats.times import utc_now
+from sessionstats.times import check_time, utc_now
 from sessionstats.validate import (
     MAX_BIGINT,
     check_count,
+    check_estimate,
     check_id,
     check_label,
+    check_model,
     check_seconds,
     check_text,
     parse_cost,
@@ -36,7 +38,8 @@ PROVENANCE_COLUMNS = ("service_tier", "speed", "tool_calls", "tool_cost", "repor
 class Recorded:
     """The id of the stored record; `created` is False when it was there already.
 
-    `warning` is for the person (a model without a price); the core never prints it.
+    `warning` is for the person, a line each (a model without a price, a story not recorded yet); the core
+    never prints it.
     """
 
     id: str
@@ -150,6 +153,7 @@ def record_call_parts(store: Store, parts: list[TokenUsageInput], *, user: str, 
         if record_id is not None and store.fetchone("SELECT 1 FROM token_usage WHERE user_id = ? AND id = ?",
                                                     [user, record_id]):
             return Recorded(record_id, created=False)
+        warnings = [] if main.story_id is None else _unknown_story(store, session_id, main.story_id, user=user)
         record_ids = [record_id or new_id()] + [new_id() for _ in parts[1:]]
         for part_id, usage in zip(record_ids, parts, strict=True):
             store.execute(_insert_values("token_usage", TOKEN_USAGE_COLUMNS + PROVENANCE_COLUMNS), [
@@ -159,8 +163,18 @@ def record_call_parts(store: Store, parts: list[TokenUsageInput], *, user: str, 
                 usage.service_tier, usage.speed, usage.tool_calls, usage.tool_cost, usage.reported_cost,
                 usage.price_source, usage.price_detail, usage.priced_at, usage.priced_at_source, usage.call_part,
             ])
-    notes = [part.price_note for part in parts if part.model is not None and part.cost_source == "unknown"]
-    return Recorded(record_ids[0], created=True, warning=notes[0] if notes else None)
+    warnings += [part.price_note for part in parts if part.model is not None and part.cost_source == "unknown"
+                 and part.price_note]
+    return Recorded(record_ids[0], created=True, warning="\n".join(dict.fromkeys(warnings)) or None)
+
+
+def _unknown_story(store: Store, session_id: str, story_id: str, *, user: str) -> list[str]:
+    """A warning when the session has no such story yet; the record is kept (its story may come later)."""
+    if store.fetchone("SELECT 1 FROM story_history WHERE user_id = ? AND session_id = ? AND id = ?",
+                      [user, session_id, story_id]):
+        return []
+    return [f"session {session_id!r} has no story {story_id!r} yet; the record is kept, and counts for that "
+            "story once a story with this id is recorded"]
 
 
 def prepare_usage(usage: TokenUsageInput) -> TokenUsageInput:
@@ -185,7 +199,7 @@ def prepare_usage(usage: TokenUsageInput) -> TokenUsageInput:
     if checked.reported_cost is not None:
         return replace(checked, cost=checked.reported_cost, cost_source="reported")
     if isinstance(priced, Priced):
-        return replace(checked, cost=priced.cost, cost_source="estimated")
+        return replace(checked, cost=check_estimate(priced.cost), cost_source="estimated")
     return replace(checked, cost_source="unknown")
 
 
@@ -206,21 +220,21 @@ def total_tokens(usage: TokenUsageInput) -> int:
 
 
 def checked_usage(usage: TokenUsageInput) -> TokenUsageInput:
-    """The usage with every field validated; raises InvalidInput naming the option."""
+    """The usage with every field validated; raises InvalidInput naming the field."""
     checked = replace(
         usage,
-        session_id=check_id(usage.session_id, "--session"),
-        input_tokens=check_count(usage.input_tokens, "--input"),
-        output_tokens=check_count(usage.output_tokens, "--output"),
-        cache_read_tokens=check_count(usage.cache_read_tokens, "--cache-read"),
-        cache_write_tokens=check_count(usage.cache_write_tokens, "--cache-write"),
-        cache_write_1h_tokens=check_count(usage.cache_write_1h_tokens, "--cache-write-1h"),
-        model=check_label(usage.model, "--model"),
-        cost=usage.cost,
+        session_id=check_id(usage.session_id, "session_id"),
+        input_tokens=check_count(usage.input_tokens, "input_tokens"),
+        output_tokens=check_count(usage.output_tokens, "output_tokens"),
+        cache_read_tokens=check_count(usage.cache_read_tokens, "cache_read_tokens"),
+        cache_write_tokens=check_count(usage.cache_write_tokens, "cache_write_tokens"),
+        cache_write_1h_tokens=check_count(usage.cache_write_1h_tokens, "cache_write_1h_tokens"),
+        model=check_model(usage.model),
+        cost=parse_cost(usage.cost, "cost"),
         cost_source=usage.cost_source,
-        story_id=check_id(usage.story_id, "--story") if usage.story_id is not None else None,
-        request_id=check_id(usage.request_id, "--request-id") if usage.request_id is not None else None,
-        created_at=usage.created_at,
+        story_id=check_id(usage.story_id, "story_id") if usage.story_id is not None else None,
+        request_id=check_id(usage.request_id, "request_id") if usage.request_id is not None else None,
+        created_at=check_time(usage.created_at, "created_at"),
         provider=_checked_provider(usage),
         service_tier=check_label(usage.service_tier, "--service-tier"),
         speed=check_label(usage.speed, "--speed"),
@@ -228,36 +242,38 @@ def checked_usage(usage: TokenUsageInput) -> TokenUsageInput:
         reported_cost=parse_cost(usage.reported_cost, "reported_cost"),
     )
     if total_tokens(checked) > MAX_BIGINT:
-        raise InvalidInput(f"the four token counts add up to more than {MAX_BIGINT}")
+        raise InvalidInput(f"total_tokens: the four token counts add up to more than {MAX_BIGINT}",
+                           field="total_tokens")
     if checked.cache_write_1h_tokens > checked.cache_write_tokens:
-        raise InvalidInput(f"--cache-write-1h: {checked.cache_write_1h_tokens} is more than the "
-                           f"{checked.cache_write_tokens} cache write tokens it is part of (--cache-write)")
+        raise InvalidInput(f"cache_write_1h_tokens: {checked.cache_write_1h_tokens} is more than the "
+                           f"{checked.cache_write_tokens} cache write tokens it is part of",
+                           field="cache_write_1h_tokens")
     return checked
 
 
 def _checked_provider(usage: TokenUsageInput) -> str | None:
     """The provider, checked against the price data only when it will price the call."""
-    provider = check_label(usage.provider, "--provider")
+    provider = check_label(usage.provider, "provider")
     if provider is not None and usage.cost is None and usage.model is not None and not usage.cost_source:
         from sessionstats.pricing import check_provider
 
-        check_provider(provider.strip(), "--provider")
+        check_provider(provider.strip(), "provider")
     return provider.strip() if provider is not None else None
 
 
 def _checked_story(story: StoryInput) -> StoryInput:
-    narrative = check_text(story.narrative, "--narrative") if story.narrative is not None else None
+    narrative = check_text(story.narrative, "narrative") if story.narrative is not None else None
     word_count = story.word_count
     return StoryInput(
-        session_id=check_id(story.session_id, "--session"),
-        title=check_label(story.title, "--title", required=True),  # type: ignore[arg-type]
+        session_id=check_id(story.session_id, "session_id"),
+        title=check_label(story.title, "title", required=True),  # type: ignore[arg-type]
         narrative=narrative,
-        tone=check_label(story.tone, "--tone"),
-        priority=check_label(story.priority, "--priority"),
-        word_count=count_words(narrative) if word_count is None else check_count(word_count, "--word-count"),
-        duration=check_seconds(story.duration, "--duration"),
-        id=check_id(story.id, "--id") if story.id is not None else None,
-        created_at=story.created_at,
+        tone=check_label(story.tone, "tone"),
+        priority=check_label(story.priority, "priority"),
+        word_count=count_words(narrative) if word_count is None else check_count(word_count, "word_count"),
+        duration=check_seconds(story.duration, "duration"),
+        id=check_id(story.id, "id") if story.id is not None else None,
+        created_at=check_time(story.created_at, "created_at"),
     )
 
 

@@ -214,6 +214,12 @@ def _bracket(open_: str, close: str, items: list[str], indent: int, depth: int) 
 
 
 def _plain_decimal(value: Decimal) -> str:
-    """Decimal('1.2300E-7') -> '0.000000123': fixed-point, no trailing zeros, no exponent."""
-    text = format(value.normalize(), "f")
+    """Decimal('1.2300E-7') -> '0.000000123': fixed-point, no trailing zeros, no exponent, every digit.
+
+    Not normalize(): it rounds to the context's 28 digits (eleven costs of $999999999.999999999999999999
+    printed 10999999999.99999999999999999).
+    """
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
     return "0" if text in {"-0", "0"} else text

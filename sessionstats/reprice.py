@@ -72,7 +72,7 @@ class RepriceResult:
 def reprice(store: Store, *, user: str, session_ids: list[str] | None, dry_run: bool = False) -> RepriceResult:
     """Reprice the user's estimated and unpriced records with a model (all sessions when `session_ids` is None)."""
     if session_ids is not None and not session_ids:
-        raise InvalidInput("name the sessions to reprice, or pass --all")
+        raise InvalidInput("name the sessions to reprice, or pass `all`")
     with store.transaction():
         wanted = [require_session(store, s, user=user).id for s in session_ids] if session_ids is not None else None
         _stage(store, user, wanted)

@@ -19,11 +19,11 @@ from typing import Any
 from sessionstats.errors import InvalidInput
 from sessionstats.records import TokenUsageInput
 from sessionstats.times import utc_now
-from sessionstats.validate import MAX_BIGINT, parse_cost
+from sessionstats.validate import check_count, parse_cost
 
 SHAPES = ("Anthropic Messages JSON or event stream, OpenAI Chat Completions JSON or stream with usage, "
           "OpenAI Responses JSON or stream")
-_OPTION = "--from-response"
+_OPTION = "response"
 
 
 @dataclass(frozen=True)
@@ -274,9 +274,13 @@ def _count(usage: dict[str, Any], key: str, where: str = "usage") -> int:
     value = usage.get(key)
     if value is None:
         return 0
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_BIGINT:
-        raise InvalidInput(f"{_OPTION}: {where}.{key} must be a whole number >= 0, got {_shown(value)}", field=key)
-    return value
+    if isinstance(value, bool | str):  # a JSON count is a number, never text or true
+        raise InvalidInput(f"{_OPTION}: {where}.{key}: must be a whole number >= 0, got {_shown(value)}",
+                           field="response")
+    try:
+        return check_count(value, f"{where}.{key}")  # the field rule every path shares: 12.0 is 12, 12.5 refused
+    except InvalidInput as error:
+        raise InvalidInput(f"{_OPTION}: {error}", field="response") from None
 
 
 def _object(holder: dict[str, Any], key: str, where: str) -> dict[str, Any] | None:

@@ -14,6 +14,7 @@ from typing import Any
 from sessionstats.errors import InvalidInput
 from sessionstats.model_names import model_in
 from sessionstats.store import Store
+from sessionstats.validate import check_model
 
 # Labels of the story a token record belongs to; grouped so a repeated story id cannot double a record.
 _STORY_LABELS = """
@@ -34,8 +35,9 @@ class Scope:
     priority: str | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "model", check_model(self.model))  # as stored: `GPT-4O` finds gpt-4o
         if self.since is not None and self.until is not None and self.until <= self.since:
-            raise InvalidInput("--until: must be later than --since")
+            raise InvalidInput("until: must be later than `since`", field="until")
 
     @property
     def labels_tokens(self) -> bool:

@@ -41,10 +41,10 @@ def create_session(
     at: datetime | None = None,
 ) -> Session:
     """Make a new idle session owned by `user`; its id is generated unless given."""
-    session_id = check_id(session_id, "--id") if session_id is not None else new_id()
-    name = check_label(name, "NAME")
+    session_id = check_id(session_id, "session_id") if session_id is not None else new_id()
+    name = check_label(name, "name")
     if session_exists(store, session_id, user=user):
-        raise InvalidInput(f"--id: you already have a session {session_id!r}")
+        raise InvalidInput(f"session_id: you already have a session {session_id!r}", field="session_id")
     created_at = at or utc_now()
     store.execute(
         f"INSERT INTO sessions ({_COLUMNS}) VALUES (?, ?, ?, ?, 'idle', ?, NULL, NULL)",
@@ -160,7 +160,7 @@ def end_session(store: Store, session_id: str, *, user: str, at: datetime | None
         raise InvalidInput(f"session {session.id!r} is {session.status}; {hint}")
     ended_at = at or utc_now()
     if session.started_at and ended_at < session.started_at:
-        raise InvalidInput("--at: a session cannot end before it started")
+        raise InvalidInput("created_at: a session cannot end before it started", field="created_at")
     store.execute(
         "UPDATE sessions SET status = 'ended', ended_at = ? WHERE user_id = ? AND id = ?",
         [ended_at, user, session.id],
@@ -170,7 +170,7 @@ def end_session(store: Store, session_id: str, *, user: str, at: datetime | None
 
 def rename_session(store: Store, session_id: str, name: str, *, user: str) -> Session:
     session = require_session(store, session_id, user=user)
-    new_name = check_label(name, "NAME", required=True)
+    new_name = check_label(name, "name", required=True)
     store.execute("UPDATE sessions SET name = ? WHERE user_id = ? AND id = ?", [new_name, user, session.id])
     return find_session(store, session.id, user=user)  # type: ignore[return-value]
 

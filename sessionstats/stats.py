@@ -189,9 +189,9 @@ def list_stats(
 ) -> list[SessionStats]:
     """Every session of the user with its figures in scope, ordered by `sort`."""
     if sort not in _SORTABLE_SQL:
-        raise InvalidInput(f"--sort: cannot sort by {sort!r}; choose one of {', '.join(SORTABLE)}")
+        raise InvalidInput(f"sort: cannot sort by {sort!r}; choose one of {', '.join(SORTABLE)}", field="sort")
     if limit is not None and not 1 <= limit <= MAX_BIGINT:
-        raise InvalidInput(f"--limit: must be from 1 to {MAX_BIGINT}, got {limit}")
+        raise InvalidInput(f"limit: must be from 1 to {MAX_BIGINT}, got {limit}", field="limit")
     order_by = _SORTABLE_SQL[sort]
     if limit is not None and order_by.startswith("s."):
         # Ordered by a column of `sessions` itself: pick the page first, aggregate only it (461 -> 32 ms on 10M).

@@ -102,7 +102,8 @@ def parse_every(text: str) -> timedelta:
     value = text.strip().lower()
     match = _EVERY.match(_WORDS.get(value, value))
     if not match or int(match.group(1)) == 0:
-        raise InvalidInput(f"--every: cannot read {text!r} as a bucket length (use 15m, hour, 6h, day or week)")
+        raise InvalidInput(f"every: cannot read {text!r} as a bucket length (use 15m, hour, 6h, day or week)",
+                           field="every")
     return int(match.group(1)) * _UNIT[match.group(2)[0]]
 
 
@@ -143,8 +144,8 @@ def timeline(store: Store, session_id: str, every: timedelta, *, user: str, zone
     first, last = min(found), max(found)
     count = (last - first) // every + 1
     if count > MAX_BUCKETS:
-        raise InvalidInput(f"--every: {count:,} buckets of {_spoken(every)} would cover this session (at most "
-                           f"{MAX_BUCKETS:,}); choose a longer bucket or narrow it with --since/--until")
+        raise InvalidInput(f"every: {count:,} buckets of {_spoken(every)} would cover this session (at most "
+                           f"{MAX_BUCKETS:,}); choose a longer bucket or narrow it with `since`/`until`", field="every")
     return [_bucket(start, found.get(start), zone) for start in _wall_clock(first, last, every, zone, found)]
 
 

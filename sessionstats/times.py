@@ -12,11 +12,18 @@ from sessionstats.errors import InvalidInput
 
 _ZONEINFO_DIR = "zoneinfo/"
 
+# The time forms every path accepts, in syntax Python's re and DuckDB's RE2 read alike: a date, then a
+# time to the minute or finer, then an offset Z / +01 / +0100 / +01:00 (none: local, or the zone asked for).
+ISO_TIME = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?"
+            r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)?")
+_ISO_TIME = re.compile(ISO_TIME)
+# Zone files that are not zones: the leap-second "right/" tree, its "posix/" twin, and the system's aliases.
+_NOT_ZONES = ("posix/", "right/", "posixrules", "localtime", "Factory")
 _RELATIVE = re.compile(r"^(\d+)\s*(s|m|min|h|d|w)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 # A day inside datetime's range on each side, so a stored time can be shown in any zone.
-_EARLIEST = datetime(1, 1, 2)
-_LATEST = datetime(9999, 12, 30)
+EARLIEST = datetime(1, 1, 2)
+LATEST = datetime(9999, 12, 30)
 
 
 def utc_now() -> datetime:
@@ -30,28 +37,39 @@ def resolve_zone(name: str | None) -> tzinfo | None:
         return None
     if name.upper() in {"UTC", "Z"}:
         return UTC
+    if name.startswith(_NOT_ZONES):
+        raise _unknown_zone(name)
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"--tz: unknown time zone {name!r} (use an IANA name such as Europe/Paris)") from None
+        raise _unknown_zone(name) from None
+
+
+def _unknown_zone(name: str) -> InvalidInput:
+    return InvalidInput(f"tz: unknown time zone {name!r} (use an IANA name such as Europe/Paris)", field="tz")
 
 
 def parse_timestamp(text: str, *, option: str, zone: tzinfo | None = None, now: datetime | None = None) -> datetime:
-    """An ISO date or timestamp (local zone unless it says otherwise), or `2h`/`7d` ago; naive UTC."""
+    """An ISO date or timestamp (local zone unless it says otherwise), or `2h`/`7d` ago; naive UTC.
+
+    `option` is the field the time is for (created_at, since, ...), named in the error.
+    """
     value = text.strip()
     relative = _RELATIVE.match(value.lower())
     try:
         if relative:
             seconds = int(relative.group(1)) * _UNIT_SECONDS[relative.group(2)]
             parsed = (now or utc_now()).replace(tzinfo=UTC) - timedelta(seconds=seconds)
-        else:
+        elif _ISO_TIME.fullmatch(value):
             parsed = datetime.fromisoformat(value)
+        else:
+            raise ValueError(value)
     except ValueError:
         raise InvalidInput(
             f"{option}: cannot read {text!r} as a time (use 2026-11-24, 2026-11-24T14:05:00, "
-            "an offset such as +01:00 or Z, or 2h / 7d for a time ago)"
+            "an offset such as +01:00 or Z, or 2h / 7d for a time ago)", field=option,
         ) from None
     except OverflowError:
         raise _out_of_range(option, text) from None
@@ -62,13 +80,29 @@ def parse_timestamp(text: str, *, option: str, zone: tzinfo | None = None, now: 
         stored = parsed.astimezone(UTC).replace(tzinfo=None)
     except (OverflowError, ValueError):  # e.g. 0001-01-01 east of UTC falls before year 1
         raise _out_of_range(option, text) from None
-    if not _EARLIEST <= stored <= _LATEST:
+    if not EARLIEST <= stored <= LATEST:
         raise _out_of_range(option, text)
     return stored
 
 
+def check_time(value: datetime | str | None, field: str) -> datetime | None:
+    """A time inside the range every path allows, as the naive UTC the database stores, or None.
+
+    Text is read as `--at` reads it (ISO 8601; local time unless it has an offset).
+    """
+    if isinstance(value, str):
+        return parse_timestamp(value, option=field)
+    if value is not None and not isinstance(value, datetime):
+        raise InvalidInput(f"{field}: must be a time, got {value!r}", field=field)
+    if value is not None and value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    if value is not None and not EARLIEST <= value <= LATEST:
+        raise _out_of_range(field, str(value))
+    return value
+
+
 def _out_of_range(option: str, text: str) -> InvalidInput:
-    return InvalidInput(f"{option}: {text!r} is too far in the past or future to store")
+    return InvalidInput(f"{option}: {text!r} is too far in the past or future to store", field=option)
 
 
 def to_zone(stored: datetime | None, zone: tzinfo | None) -> datetime | None:
@@ -90,6 +124,8 @@ def zone_name(zone: tzinfo | None) -> str | None:
 def local_zone_name() -> str | None:
     """The machine's zone as an IANA name: from $TZ when set, else /etc/localtime or /etc/timezone."""
     configured = os.environ.get("TZ")
+    if configured == "" or (configured is None and not os.path.exists("/etc/localtime")):
+        return "UTC"  # what the C library, and so `--at`, falls back to
     if configured is not None:
         candidates = [configured.removeprefix(":")]  # the C library reads $TZ alone when it is set
     else:
@@ -98,7 +134,37 @@ def local_zone_name() -> str | None:
         name = candidate.rpartition(_ZONEINFO_DIR)[2] if _ZONEINFO_DIR in candidate else candidate
         if name and _is_zone(name):
             return name
+    rule = configured if configured is not None else _footer("/etc/localtime")  # a copied, not linked, file
+    return _zone_with_rule(rule) if rule else None
+
+
+def _zone_with_rule(rule: str) -> str | None:
+    """A zone whose current rule is the POSIX $TZ rule (`CET-1CEST,M3.5.0,M10.5.0/3` is CET's).
+
+    The C library reads `--at` by the rule itself; naming a zone with the same rule lets DuckDB read an
+    import's times the same way. A zone file ends with its rule (the TZif footer); the zone named like the
+    rule's standard time comes first, then the rest in order.
+    """
+    from zoneinfo import TZPATH, available_timezones
+
+    standard = re.match(r"[A-Za-z]+", rule)
+    names = sorted(available_timezones() - {"localtime", "Factory"})
+    if standard and standard.group() in names:
+        names.insert(0, standard.group())
+    for name in names:
+        for folder in TZPATH:
+            if _footer(os.path.join(folder, name)) == rule:
+                return name
     return None
+
+
+def _footer(path: str) -> str | None:
+    try:
+        with open(path, "rb") as file:
+            file.seek(max(os.path.getsize(path) - 128, 0))
+            return file.read().rstrip(b"\n").rpartition(b"\n")[2].decode("ascii", "replace")
+    except OSError:
+        return None
 
 
 def _first_line(path: str) -> str:

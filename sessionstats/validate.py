@@ -1,9 +1,14 @@
-"""Checks on values from users and files; each failure names the field and the problem."""
+"""The field rules: one check per field, shared by every way a record comes in.
+
+Each failure is InvalidInput(field=...) naming the field as the core knows it (`input_tokens`), never a
+CLI flag. The limits and text patterns here are also what importing/checks.py turns into SQL for the bulk
+path, so the two cannot drift: change a rule here and both follow.
+"""
 
 from __future__ import annotations
 
 import json
-import math
+import re
 from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
@@ -16,88 +21,137 @@ COST_PLACES = 18  # DECIMAL(38, 18): exact down to a billionth of a billionth of
 # Per record, below $1e9: a DECIMAL(38, 18) total holds < 1e20, so a session can sum 1e11 records
 # before its total could overflow (at 1e20 per record, two records broke `show` and `list`).
 MAX_COST = Decimal(10) ** 9
+# A story takes seconds or hours to make; a year is far past any real one and keeps sums far from overflow.
+MAX_DURATION_SECONDS = 366 * 86_400
+
+# Patterns written once, in the syntax both Python's re and DuckDB's RE2 read the same way.
+_CONTROL_RANGES = ((0x00, 0x1F), (0x7F, 0x9F))  # C0, DEL and C1: never part of an id
+CONTROL_CHARACTERS = "[" + "".join(f"\\x{{{low:02X}}}-\\x{{{high:02X}}}" for low, high in _CONTROL_RANGES) + "]"
+EDGE_SPACES = r"^\p{Z}+|\p{Z}+$"  # what an id loses at its ends (control characters are refused first)
+WHOLE_NUMBER = r"[0-9]+(\.0*)?"  # ASCII digits only: '²'.isdigit() is True, yet it is no count
+DECIMAL_NUMBER = r"-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
+
+_CONTROL = re.compile("[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in _CONTROL_RANGES) + "]")
+_WHOLE = re.compile(WHOLE_NUMBER)
+_DECIMAL = re.compile(DECIMAL_NUMBER)
 
 
 def check_id(value: str | None, field: str) -> str:
-    """A non-empty id of printable text, at most 200 characters; returned stripped."""
-    if value is None or not value.strip():
-        raise InvalidInput(f"{field}: the id is empty")
-    value = value.strip()
+    """A non-empty id of printable text, at most 200 characters, without spaces at its ends.
+
+    A control character anywhere is refused rather than stripped: `r1` and `r1\\n` must not be two requests.
+    """
+    control = _CONTROL.search(value or "")
+    if control:
+        raise InvalidInput(f"{field}: the id contains a control character (U+{ord(control.group()):04X})",
+                           field=field)
+    value = (value or "").strip()
+    if not value:
+        raise InvalidInput(f"{field}: the id is empty", field=field)
     if len(value) > MAX_ID_LENGTH:
-        raise InvalidInput(f"{field}: the id is {len(value):,} characters long (at most {MAX_ID_LENGTH})")
-    check_text(value, field)
-    return value
+        raise InvalidInput(f"{field}: the id is {len(value):,} characters long (at most {MAX_ID_LENGTH})",
+                           field=field)
+    return check_text(value, field)
+
+
+def check_model(value: str | None, field: str = "model") -> str | None:
+    """A model name as an id, lower-cased: `GPT-4O` and ` gpt-4o ` are one model everywhere."""
+    if value is None or not value.strip():
+        return None
+    return check_id(value, field).lower()
 
 
 def check_label(value: str | None, field: str, *, required: bool = False) -> str | None:
-    """A short text such as a name, title, tone or model: no NUL, at most 1,000 characters."""
+    """A short text such as a name, title, tone or priority: no NUL, at most 1,000 characters."""
     if value is None or not value.strip():
         if required:
-            raise InvalidInput(f"{field}: must not be empty")
+            raise InvalidInput(f"{field}: must not be empty", field=field)
         return None
     if len(value) > MAX_LABEL_LENGTH:
-        raise InvalidInput(f"{field}: is {len(value):,} characters long (at most {MAX_LABEL_LENGTH:,})")
+        raise InvalidInput(f"{field}: is {len(value):,} characters long (at most {MAX_LABEL_LENGTH:,})",
+                           field=field)
     return check_text(value, field)
 
 
 def check_text(value: str, field: str) -> str:
     """Refuse text the database or a terminal would mangle: NUL bytes and lone surrogates."""
     if "\x00" in value:
-        raise InvalidInput(f"{field}: contains a NUL byte")
+        raise InvalidInput(f"{field}: contains a NUL byte", field=field)
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidInput(f"{field}: is not valid UTF-8 text") from None
+        raise InvalidInput(f"{field}: is not valid UTF-8 text", field=field) from None
     return value
 
 
 def check_count(value: Any, field: str) -> int:
-    """A whole number from 0 to 2^63-1 (token counts, word counts)."""
+    """A whole number from 0 to 2^63-1 (token counts, word counts); 12.0 is 12, 12.5 is refused, never rounded."""
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        elif isinstance(value, str) and value.strip().isdigit():
-            value = int(value.strip())
-        else:
-            raise InvalidInput(f"{field}: must be a whole number >= 0, got {value!r}")
+        value = _whole(value, field)
     if value < 0:
-        raise InvalidInput(f"{field}: must be a whole number >= 0, got {value}")
+        raise InvalidInput(f"{field}: must be a whole number >= 0, got {value}", field=field)
     if value > MAX_BIGINT:
-        raise InvalidInput(f"{field}: {value} is too large (at most {MAX_BIGINT})")
+        raise InvalidInput(f"{field}: {value} is too large (at most {MAX_BIGINT})", field=field)
     return value
 
 
+def _whole(value: Any, field: str) -> int:
+    """A float, Decimal or text that is a whole number, as an int; anything else is refused."""
+    if isinstance(value, float | Decimal) and Decimal(value).is_finite() and value == int(value):
+        return int(value)
+    if isinstance(value, str) and _WHOLE.fullmatch(value.strip(" ")):
+        return int(value.strip(" ").partition(".")[0])
+    odd_digits = isinstance(value, str) and not value.isascii() and any(c.isdigit() for c in value)
+    hint = " (only the digits 0-9)" if odd_digits else ""
+    raise InvalidInput(f"{field}: must be a whole number >= 0, got {value!r}{hint}", field=field)
+
+
 def check_seconds(value: float | int | None, field: str) -> float | None:
-    """A finite, non-negative number of seconds, or None."""
+    """A finite number of seconds from 0 to a year, or None."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise InvalidInput(f"{field}: must be a number of seconds >= 0, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:  # `not >=` catches NaN
+        raise InvalidInput(f"{field}: must be a number of seconds >= 0, got {value!r}", field=field)
+    if value > MAX_DURATION_SECONDS:
+        raise InvalidInput(f"{field}: {value!r} seconds is more than a year (at most {MAX_DURATION_SECONDS:,})",
+                           field=field)
     return float(value)
 
 
 def parse_cost(value: str | int | float | Decimal | None, field: str) -> Decimal | None:
-    """An exact, non-negative, finite cost in USD with at most 18 decimal places."""
+    """An exact, non-negative cost in USD under $1e9 with at most 18 decimal places, read from its text."""
     if value is None:
         return None
     if isinstance(value, bool):
-        raise InvalidInput(f"{field}: must be a number of US dollars, got {value!r}")
+        raise InvalidInput(f"{field}: must be a number of US dollars, got {value!r}", field=field)
+    # str() first so a float keeps its shortest decimal form (0.1, not 0.1000000000000000055).
+    text = value.strip(" ") if isinstance(value, str) else str(value)
+    if not isinstance(value, Decimal) and not _DECIMAL.fullmatch(text):
+        raise InvalidInput(f"{field}: must be a number of US dollars, got {value!r}", field=field)
     try:
-        # str() first so a float keeps its shortest decimal form (0.1, not 0.1000000000000000055).
-        cost = Decimal(value.strip() if isinstance(value, str) else str(value))
+        cost = Decimal(text)
     except InvalidOperation:
-        raise InvalidInput(f"{field}: must be a number of US dollars, got {value!r}") from None
+        raise InvalidInput(f"{field}: must be a number of US dollars, got {value!r}", field=field) from None
     if not cost.is_finite():
-        raise InvalidInput(f"{field}: must be a finite number, got {value!r}")
+        raise InvalidInput(f"{field}: must be a finite number, got {value!r}", field=field)
     if cost < 0:
-        raise InvalidInput(f"{field}: must not be negative, got {value!r}")
+        raise InvalidInput(f"{field}: must not be negative, got {value!r}", field=field)
     if cost >= MAX_COST:
-        raise InvalidInput(f"{field}: {value!r} is too large (a record must cost under {MAX_COST:,} US dollars)")
+        raise InvalidInput(f"{field}: {value!r} is too large (a record must cost under {MAX_COST:,} US dollars)",
+                           field=field)
     with localcontext() as exact:
         exact.prec = 60
         if cost != cost.quantize(Decimal(1).scaleb(-COST_PLACES)):
-            raise InvalidInput(f"{field}: has more than {COST_PLACES} decimal places")
+            raise InvalidInput(f"{field}: has more than {COST_PLACES} decimal places", field=field)
         return cost + 0  # normalises -0 to 0
+
+
+def check_estimate(cost: Decimal | None) -> Decimal | None:
+    """An estimated cost holds to the limit a given one does, so no sum of records can overflow."""
+    if cost is not None and cost >= MAX_COST:
+        raise InvalidInput(f"total_tokens: at the model's prices these tokens cost {cost.normalize():,f} US "
+                           f"dollars; a record must cost under {MAX_COST:,}", field="total_tokens")
+    return cost
 
 
 def parse_settings(pairs: list[str]) -> dict[str, Any]:
@@ -106,8 +160,8 @@ def parse_settings(pairs: list[str]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key.strip():
-            raise InvalidInput(f"--setting: expected KEY=VALUE, got {pair!r}")
-        check_text(pair, "--setting")
+            raise InvalidInput(f"settings: expected KEY=VALUE, got {pair!r}", field="settings")
+        check_text(pair, "settings")
         try:
             settings[key.strip()] = json.loads(raw, parse_constant=_refuse_constant)
         except ValueError:

@@ -61,7 +61,11 @@ def test_by_day_uses_the_local_zone_of_the_process(run_process, cli):
     done = run_process("show", "radio", "--by", "day", "--format", "csv", env={"TZ": "America/New_York"})
     assert done.returncode == 0, done.stderr
     assert [row["day"] for row in csv.DictReader(io.StringIO(done.stdout))] == ["2026-11-24"]
-    unnamed = run_process("show", "radio", "--by", "day", "--format", "csv", env={"TZ": "EST5EDT,M3.2.0,M11.1.0"})
+    # A POSIX rule is read as the zone whose rule it is (EST5EDT's: New York's days), as --at reads times
+    posix = run_process("show", "radio", "--by", "day", "--format", "csv", env={"TZ": "EST5EDT,M3.2.0,M11.1.0"})
+    assert (posix.returncode, posix.stderr) == (0, "")
+    assert [row["day"] for row in csv.DictReader(io.StringIO(posix.stdout))] == ["2026-11-24"]
+    unnamed = run_process("show", "radio", "--by", "day", "--format", "csv", env={"TZ": "QQQ5RRR,M3.2.0,M11.1.0"})
     assert unnamed.returncode == 0
     assert unnamed.stderr == ("sessionstats: note: cannot tell the name of the local time zone; days and hours "
                               "are in UTC (pass --tz or set SESSIONSTATS_TZ)\n")

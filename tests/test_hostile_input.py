@@ -69,14 +69,14 @@ BAD_INPUTS = [
     (("new", "--setting", "voice=\x00"), "--setting", 2),
     (("new", "--setting", "=alloy"), "--setting", 2),
     (("start", "s", "--at", "tomorrowish"), "--at", 2),
-    (("start", LONG), "--session", 2),
+    (("start", LONG), "SESSION_ID", 2),
     (("end", "s"), "start it first", 2),
     (("end", "missing"), "'missing' not found", 1),
     (("rename", "s", "r" * 1_001), "NAME", 2),
     (("rename", "s", "a\x00b"), "NAME", 2),
     (("rename", "missing", "n"), "'missing' not found", 1),
     (("delete", "missing", "--yes"), "'missing' not found", 1),
-    (("delete", "", "--yes"), "--session", 2),
+    (("delete", "", "--yes"), "SESSION_ID", 2),
     # reports
     (("show", LONG), "SESSION_ID", 2),
     (("show", "s\x00"), "SESSION_ID", 2),
@@ -242,7 +242,7 @@ def test_sql_looking_text_is_stored_and_shown_back_verbatim(cli, db, text):
     person.ok("rename", session, text)
     story = person.ok("record-story", "-s", session, "--title", text, "--tone", text, "--priority", text,
                       "--narrative", text, "--id", user).strip()
-    person.ok("record-tokens", "-s", session, "--input", "1", "--output", "1", "--model", text,
+    person.ok("record-tokens", "-s", session, "--input", "1", "--output", "1", "--model", user,
               "--request-id", user, "--story", user)
     shown = person.json("show", session)
     assert (shown["name"], shown["story_count"], shown["api_calls"]) == (text, 1, 1)
@@ -250,7 +250,8 @@ def test_sql_looking_text_is_stored_and_shown_back_verbatim(cli, db, text):
     assert table_of(db, "SELECT user_id, name, json_extract_string(settings, '$.note') FROM sessions") == [
         (user, text, text)]
     assert table_of(db, "SELECT title, tone, priority, narrative FROM story_history") == [(text, text, text, text)]
-    assert table_of(db, "SELECT model, request_id, story_id FROM token_usage") == [(text, user, user)]
+    # a model name is an id (no control characters), stored lower-cased so one model is one model
+    assert table_of(db, "SELECT model, request_id, story_id FROM token_usage") == [(user.lower(), user, user)]
     assert [row["name"] for row in json.loads(person.ok("list", "--format", "json"))] == [text]
     tables = {name for (name,) in table_of(db, "SELECT table_name FROM information_schema.tables")}
     assert {"sessions", "story_history", "token_usage", "schema_migrations"} <= tables  # nothing was dropped

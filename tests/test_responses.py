@@ -102,7 +102,7 @@ def test_headers_saved_with_the_body_give_the_request_id_when_the_body_has_none(
     ('data: {"id":"c","object":"chat.completion.chunk","model":"gpt-4o","choices":[],"usage":null}\n\ndata: [DONE]\n',
      "has no usage chunk"),
     ('{"type": "message", "model": "claude-sonnet-4-5", "usage": {"input_tokens": -4, "output_tokens": 1}}',
-     "usage.input_tokens must be a whole number >= 0"),
+     "usage.input_tokens: must be a whole number >= 0"),
     ('{"type": "message", "model": "claude-sonnet-4-5", "usage": {"input_tokens": 1, "output_tokens": 1, '
      '"cache_creation_input_tokens": 10, "cache_creation": {"ephemeral_1h_input_tokens": 11}}}',
      "says 11 of 10 cache write tokens were 1-hour writes"),

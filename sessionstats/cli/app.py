@@ -100,21 +100,40 @@ class OneLineErrors(TyperGroup):
             from typer.completion import completion_init
 
             completion_init()
+        words = list(sys.argv[1:] if args is None else args)
         with guarded_stdout():
             code = _run(lambda: super(OneLineErrors, self).main(
-                args, prog_name, complete_var, standalone_mode=False, **extra))
+                words, prog_name, complete_var, standalone_mode=False, **extra), lambda: self.options_of(words))
         if standalone_mode:
             sys.exit(code)
         return code
 
+    def options_of(self, words: list[str]) -> set[str]:
+        """The options and argument names of the command `words` run (`import tokens ...` walks the group)."""
+        command: Any = self
+        for word in words:
+            if not hasattr(command, "commands"):
+                break
+            if not word.startswith("-"):
+                command = command.commands.get(word)
+                if command is None:
+                    return set()
+        names: set[str] = set()
+        for param in command.params:
+            names.update(param.opts if param.param_type_name == "option" else
+                         [param.human_readable_name.split()[0].strip("[]").upper()])
+        return names
 
-def _run(invoke: Any) -> int:
+
+def _run(invoke: Any, options: Any = set) -> int:
     try:
         result = invoke()
         flush_stdout()  # a full or closed stdout is reported here, not lost at exit
         return result if isinstance(result, int) else 0
     except SessionStatsError as error:
-        return _fail(str(error), error.exit_code)
+        from sessionstats.cli.options import option_message
+
+        return _fail(option_message(error, options()), error.exit_code)
     except TyperException as error:
         if type(error).__name__ == "NoArgsIsHelpError":
             error.show()  # type: ignore[attr-defined]  # help text, as `sessionstats` alone asks for

@@ -27,7 +27,7 @@ from sessionstats.importing import (
     resolve_format,
 )
 from sessionstats.store import open_store
-from sessionstats.times import resolve_zone
+from sessionstats.times import resolve_zone, zone_name
 from sessionstats.validate import check_id
 
 import_app = typer.Typer(
@@ -140,11 +140,8 @@ def _open(path: Path) -> BinaryIO:
 
 
 def _zone_name(tz: str | None) -> str | None:
-    """--tz as the IANA name DuckDB reads times in (checked first); None leaves the local zone."""
-    if tz is None:
-        return None
-    resolve_zone(tz)
-    return "UTC" if tz.upper() in {"UTC", "Z"} else tz
+    """--tz, else the local zone, as the IANA name DuckDB reads times in: the zone `--at` reads them in."""
+    return zone_name(resolve_zone(tz))
 
 
 def _report(result: ImportResult, seconds: float) -> None:

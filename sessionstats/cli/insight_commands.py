@@ -21,6 +21,7 @@ from sessionstats.cli.options import (
     TzOption,
     UserOption,
     count_option,
+    fields_as_options,
     given_session,
     resolve_bucket_zone,
     resolve_format,
@@ -146,5 +147,5 @@ def check(
     with open_store(db) as store:
         stats = session_stats(store, given_session(session_id), user=owner, scope=scope)
     for warning in check_budget(stats, budget):
-        print(f"sessionstats: {warning}", file=sys.stderr)
+        print(f"sessionstats: {fields_as_options(warning)}", file=sys.stderr)
 

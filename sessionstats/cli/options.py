@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import getpass
 import inspect
+import re
 import sys
 import typing
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sessionstats.errors import InvalidInput
+from sessionstats.errors import InvalidInput, SessionStatsError
 from sessionstats.render import Format
 from sessionstats.scope import Scope
 from sessionstats.store.target import POSTGRES_SCHEMES, postgres_target
@@ -111,6 +112,52 @@ PriorityFilterOption = Annotated[
 ]
 
 
+# The core names a bad value by its field; the CLI names the option it came in by. Where a field comes in
+# through different options in different commands, the first one the running command has is named.
+FIELD_OPTIONS: dict[str, tuple[str, ...]] = {
+    "session_id": ("--session", "--id", "SESSION", "SESSION_ID", "ID"), "id": ("--id",), "story_id": ("--story",),
+    "record_id": ("RECORD_ID",),
+    "request_id": ("--request-id",), "input_tokens": ("--input",), "output_tokens": ("--output",),
+    "cache_read_tokens": ("--cache-read",), "cache_write_tokens": ("--cache-write",),
+    "cache_write_1h_tokens": ("--cache-write-1h",), "model": ("--model",), "provider": ("--provider",),
+    "cost": ("--cost",), "created_at": ("--at",), "since": ("--since",), "until": ("--until",),
+    "title": ("--title",), "narrative": ("--narrative", "--narrative-file"), "tone": ("--tone",),
+    "priority": ("--priority",), "word_count": ("--word-count",), "duration": ("--duration",), "name": ("NAME",),
+    "settings": ("--setting",), "tz": ("--tz",), "sort": ("--sort",), "limit": ("--limit",), "every": ("--every",),
+    "warn_at": ("--warn-at",), "max_cost": ("--max-cost",), "max_tokens": ("--max-tokens",),
+    "max_stories": ("--max-stories",), "destination": ("--to",), "db": ("--db",), "format": ("--format",),
+    "response": ("--from-response",), "create_sessions": ("--create-sessions",), "all": ("--all",),
+}
+
+
+_QUOTED_FIELD = re.compile(r"`([a-z_0-9]+)`")
+
+
+def option_message(error: SessionStatsError, options: set[str]) -> str:
+    """The error as the CLI says it: `input_tokens: ...` becomes `--input: ...` when the command has --input.
+
+    A field the message refers to in backquotes (`since`) is named as the command's option too.
+    """
+    message = str(error)
+    field = getattr(error, "field", None) or message.partition(": ")[0]  # or named in the text alone
+    if message.startswith(f"{field}: "):
+        message = _option_for(field, options) + message[len(field):]
+    return fields_as_options(message, options)
+
+
+def fields_as_options(text: str, options: set[str] | None = None) -> str:
+    """Each `field` in backquotes as its option (the first the command has; None: the usual one)."""
+    return _QUOTED_FIELD.sub(lambda quoted: _option_for(quoted.group(1), options)
+                             if quoted.group(1) in FIELD_OPTIONS else quoted.group(0), text)
+
+
+def _option_for(field: str, options: set[str] | None) -> str:
+    candidates = FIELD_OPTIONS.get(field, ())
+    if options is None:
+        return candidates[0] if candidates else field
+    return next((option for option in candidates if option in options), field)
+
+
 REPORT_FILTERS = {"since": SinceOption, "until": UntilOption, "model": ModelFilterOption, "tone": ToneFilterOption,
                   "priority": PriorityFilterOption}
 
@@ -128,8 +175,8 @@ class Filters:
     def scope(self, zone: tzinfo | None) -> Scope:
         """The filters as the core takes them: times read in `zone` (None: local), labels as given."""
         return Scope(
-            since=parse_timestamp(self.since, option="--since", zone=zone) if self.since is not None else None,
-            until=parse_timestamp(self.until, option="--until", zone=zone) if self.until is not None else None,
+            since=parse_timestamp(self.since, option="since", zone=zone) if self.since is not None else None,
+            until=parse_timestamp(self.until, option="until", zone=zone) if self.until is not None else None,
             model=self.model, tone=self.tone, priority=self.priority,
         )
 
@@ -203,7 +250,7 @@ def table_width(wide: bool) -> int | None:
 
 
 def resolve_at(at: str | None, zone: tzinfo | None) -> datetime | None:
-    return parse_timestamp(at, option="--at", zone=zone) if at is not None else None
+    return parse_timestamp(at, option="created_at", zone=zone) if at is not None else None
 
 
 def resolve_bucket_zone(tz: str | None) -> tuple[tzinfo, str]:

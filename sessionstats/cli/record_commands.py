@@ -18,6 +18,7 @@ from sessionstats.cli.options import (
     TzOption,
     UserOption,
     count_option,
+    fields_as_options,
     given_session,
     resolve_at,
     resolve_user,
@@ -223,8 +224,8 @@ def _print_recorded(recorded: Recorded, what: str, *, id_to_stderr: bool = False
         print(recorded.id, file=sys.stderr)
     else:
         print_stored_id(recorded.id, what)
-    if recorded.warning:
-        print(f"sessionstats: warning: {visible(recorded.warning)}", file=sys.stderr)
+    for warning in (recorded.warning or "").splitlines():
+        print(f"sessionstats: warning: {visible(fields_as_options(warning))}", file=sys.stderr)
     if not recorded.created:
         print(f"sessionstats: {what} {recorded.id} was recorded already; nothing new stored", file=sys.stderr)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sessionstats.history.log_files import SOURCE, Slice, config_dirs, find_logs, new_slices, remember_slices
 from sessionstats.history.writing import ROW_COLUMNS, StepReporter, write_rows
+from sessionstats.importing.checks import whole_count
 from sessionstats.store import Store
 from sessionstats.times import utc_now
 
@@ -41,8 +42,7 @@ _USAGE = "message.usage"
 
 def _count(value: str) -> str:
     """A token count from its text: NULL when absent, -1 when present but not a count."""
-    return (f"CASE WHEN {value} IS NULL THEN NULL WHEN try_cast({value} AS BIGINT) >= 0 "
-            f"THEN try_cast({value} AS BIGINT) ELSE -1 END")
+    return f"CASE WHEN {value} IS NULL THEN NULL ELSE coalesce({whole_count(value)}, -1) END"  # 12.5 is not 13
 
 
 # Claude Code's own costUSD (older versions log it): the cost it states, kept as `reported`; a value that is

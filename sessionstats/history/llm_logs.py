@@ -146,7 +146,7 @@ def _token_row(response_id: str, conversation: str | None, name: str | None, mod
 
     A count that is not a whole number, or a time that is not ISO text, is bad input naming the response.
     """
-    where = f"PATH: response {str(response_id)[:60]!r}"
+    where = f"llm response {str(response_id)[:60]!r}"
     extra = _details(details, where)
     read, write, write_1h = _cache_tokens(extra, where)
     total_input = _whole_count(input_tokens, f"{where}: input_tokens", "input_tokens")

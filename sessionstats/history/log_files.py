@@ -113,7 +113,7 @@ def _unreadable(path: Path, error: OSError) -> InvalidInput:
 
 
 def new_slices(store: Store, user: str, logs: Sequence[LogFile], source: str = SOURCE) -> list[Slice]:
-    """What to read of each log: appended bytes of a known file, all of a new, shrunk or rewritten one."""
+    """What to read of each log: appended bytes of a known file, all of a new or shrunk one."""
     known = {path: (size, mtime, read_to) for path, size, mtime, read_to in store.fetchall(
         "SELECT path, size, mtime_ns, read_to FROM import_files WHERE user_id = $user AND source = $source",
         {"user": user, "source": source})}
@@ -128,9 +128,9 @@ def new_slices(store: Store, user: str, logs: Sequence[LogFile], source: str = S
         before = known.get(str(log.path))
         if before is not None and before[:2] == (stat.st_size, stat.st_mtime_ns):
             continue
+        # Same size, new time (touch, a restore, a sync tool): the bytes read are taken as read. Reading them
+        # again would store their lines without a message id a second time; Claude Code only appends.
         start = before[2] if before is not None and before[2] <= stat.st_size else 0
-        if before is not None and stat.st_size == before[0]:
-            start = 0  # same size, new time: rewritten in place
         end = _complete_end(log.path, start, stat.st_size)
         slices.append(Slice(log, start, end, stat.st_size, stat.st_mtime_ns))
     return slices

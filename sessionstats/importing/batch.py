@@ -9,7 +9,15 @@ from datetime import datetime
 from pathlib import Path
 
 from sessionstats.errors import InvalidInput
-from sessionstats.importing.checks import Field, first_problem, is_good, problems, raw_select, typed_value
+from sessionstats.importing.checks import (
+    Field,
+    first_problem,
+    is_good,
+    offset_required,
+    problems,
+    raw_select,
+    typed_value,
+)
 from sessionstats.importing.sources import ImportFormat, prepare_scan, record_location, run_scan
 from sessionstats.store import Store
 
@@ -20,7 +28,7 @@ ROW_INDEX = "rowid - (SELECT min(rowid) FROM import_rows)"  # the record's 0-bas
 
 @dataclass(frozen=True)
 class ImportSource:
-    """A file to import and how to read it; `zone` reads times without an offset (None: local)."""
+    """A file to import and how to read it; `zone` reads times without an offset (None: no zone can)."""
 
     path: Path
     format: ImportFormat
@@ -57,8 +65,11 @@ def stage_rows(store: Store, source: ImportSource, fields: Sequence[Field], *, s
     inner = ", ".join(f"{typed_value(f)} AS {_ident(f.name)}" for f in fields)
     outer = ", ".join(f"{defaults[f.name]} AS {_ident(f.name)}" if f.name in defaults else _ident(f.name)
                       for f in fields)
-    good = [is_good(f) for f in fields] + ([extra[0]] if extra else [])
-    clauses = [clause for f in fields for clause in problems(f)] + ([extra[1]] if extra else [])
+    checks = [extra] if extra else []
+    if source.zone is None:  # no zone to read a time without an offset in: refuse rather than guess one
+        checks += [offset_required(f) for f in fields if f.kind == "time"]
+    good = [is_good(f) for f in fields] + [check[0] for check in checks]
+    clauses = [clause for f in fields for clause in problems(f)] + [check[1] for check in checks]
     # Straight from the reader into one table, whose rowids then follow the file's order.
     sql = f"""CREATE OR REPLACE TEMP TABLE import_rows AS
               SELECT {outer}, {first_problem(good, clauses)} AS problem
@@ -86,7 +97,7 @@ def ensure_sessions(store: Store, source: ImportSource, *, user: str, create: bo
         return 0
     if not create:
         raise InvalidInput(f"{record_location(source.path, source.format, missing[0])}: session_id: no session "
-                           f"{missing[1]!r} (create it first, or pass --create-sessions)")
+                           f"{missing[1]!r} (create it first, or pass `create_sessions`)", field="session_id")
     return store.insert_select(
         "sessions", NEW_SESSION_COLUMNS,
         """SELECT DISTINCT $user, session_id, NULL, '{}', 'idle', $now FROM import_rows r

@@ -1,7 +1,9 @@
 """SQL for checking imported values, set-based: each field gives its typed value and its problem.
 
-The rules are the record commands' own (sessionstats.validate), written for DuckDB. Only our own
-column names and messages go into this SQL; every value from the file stays data.
+The rules are the record commands' own: the limits and text patterns come from sessionstats.validate and
+sessionstats.times, so the bulk path cannot drift from them (tests/test_field_rules.py runs one table of bad
+values through every path). Only our own column names and messages go into this SQL; every value from the
+file stays data.
 """
 
 from __future__ import annotations
@@ -9,15 +11,32 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sessionstats.validate import COST_PLACES, MAX_BIGINT, MAX_ID_LENGTH, MAX_LABEL_LENGTH
+from sessionstats.times import EARLIEST, ISO_TIME, LATEST
+from sessionstats.validate import (
+    CONTROL_CHARACTERS,
+    COST_PLACES,
+    DECIMAL_NUMBER,
+    EDGE_SPACES,
+    MAX_BIGINT,
+    MAX_COST,
+    MAX_DURATION_SECONDS,
+    MAX_ID_LENGTH,
+    MAX_LABEL_LENGTH,
+    WHOLE_NUMBER,
+)
 
-_WHOLE = r"'[0-9]+(\.0*)?'"
-_DECIMAL = r"'-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?'"
+_WHOLE, _DECIMAL, _ISO_TIME = (f"'{pattern}'" for pattern in (WHOLE_NUMBER, DECIMAL_NUMBER, ISO_TIME))
+_CONTROL, _EDGES = f"'{CONTROL_CHARACTERS}'", f"'{EDGE_SPACES}'"
+_OFFSET = "'(Z|[+-][0-9]{2}(:?[0-9]{2})?)$'"  # how ISO_TIME ends when it has an offset
+_TIME_RANGE = f"BETWEEN '{EARLIEST.isoformat()}'::TIMESTAMP AND '{LATEST.isoformat()}'::TIMESTAMP"
+
+
+IDS = ("session", "id", "model")  # kinds that follow validate.check_id: no control characters, ends stripped
 
 
 @dataclass(frozen=True)
 class Field:
-    """An import column: `kind` is session, id, label, text, count, cost, time or seconds."""
+    """An import column: `kind` is session, id, model, label, text, count, cost, time or seconds."""
 
     name: str
     kind: str
@@ -34,32 +53,56 @@ def typed_value(field: Field) -> str:
     """The field's typed value, NULL when it is missing or invalid (the problem says which)."""
     raw = _raw(field)
     trimmed = f"trim({raw})"
-    if field.kind == "session":  # a row without one takes --session
-        return f"coalesce(nullif({trimmed}, ''), $session)"
+    stripped = f"nullif(regexp_replace({raw}, {_EDGES}, '', 'g'), '')"  # an id, as validate.check_id strips it
+    if field.kind == "session":  # a row without one takes the import's default session
+        return f"coalesce({stripped}, $session)"
     if field.kind == "id":
-        return f"nullif({trimmed}, '')"
+        return stripped
+    if field.kind == "model":
+        return f"lower({stripped})"
     if field.kind == "label":
         return f"CASE WHEN {trimmed} = '' THEN NULL ELSE {raw} END"
     if field.kind == "text":
         return raw
     # Fast paths first: a CASE tries its later branches (regular expressions) on the remaining rows only.
     if field.kind == "count":
-        cast = f"try_cast({raw} AS BIGINT)"
-        return (f"CASE WHEN {cast} >= 0 AND {cast}::VARCHAR = {raw} THEN {cast} "
-                f"WHEN regexp_full_match({trimmed}, {_WHOLE}) "
-                f"THEN try_cast(regexp_extract({trimmed}, '^[0-9]+') AS BIGINT) END")
+        return whole_count(raw)
     if field.kind == "cost":
-        plain = (f"NOT contains({trimmed}, 'e') AND NOT contains({trimmed}, 'E') AND (strpos({trimmed}, '.') = 0 "
+        # DuckDB's cast also reads '1_000' and '+1', which DECIMAL_NUMBER refuses: those take the slow path.
+        plain = (f"NOT contains({trimmed}, 'e') AND NOT contains({trimmed}, 'E') AND NOT contains({trimmed}, '_') "
+                 f"AND NOT starts_with({trimmed}, '+') AND (strpos({trimmed}, '.') = 0 "
                  f"OR length({trimmed}) - strpos({trimmed}, '.') <= {COST_PLACES})")
         return (f"CASE WHEN {plain} THEN try_cast({trimmed} AS DECIMAL(38, 18)) "
                 f"WHEN regexp_full_match({trimmed}, {_DECIMAL}) AND {_decimal_places(raw)} <= {COST_PLACES} "
                 f"THEN try_cast({trimmed} AS DECIMAL(38, 18)) END")
     if field.kind == "time":  # a UTC time ('...Z') skips the time zone arithmetic
-        return (f"CASE WHEN suffix({trimmed}, 'Z') THEN try_cast({trimmed} AS TIMESTAMP) "
+        return (f"CASE WHEN NOT regexp_full_match({trimmed}, {_ISO_TIME}) THEN NULL "
+                f"WHEN suffix({trimmed}, 'Z') THEN try_cast({trimmed} AS TIMESTAMP) "
                 f"ELSE try_cast({trimmed} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' END")
     if field.kind == "seconds":
-        return f"try_cast({trimmed} AS DOUBLE)"
+        return f"CASE WHEN regexp_full_match({trimmed}, {_DECIMAL}) THEN try_cast({trimmed} AS DOUBLE) END"
     raise ValueError(field.kind)
+
+
+def whole_count(text: str) -> str:
+    """The count a text holds, as validate.check_count reads it; NULL when it is no whole number (12.5 is not 13)."""
+    cast, trimmed = f"try_cast({text} AS BIGINT)", f"trim({text})"
+    # Fast path first: a CASE tries its later branch (a regular expression) on the remaining rows only.
+    return (f"CASE WHEN {cast} >= 0 AND {cast}::VARCHAR = {text} THEN {cast} "
+            f"WHEN regexp_full_match({trimmed}, {_WHOLE}) "
+            f"THEN try_cast(regexp_extract({trimmed}, '^[0-9]+') AS BIGINT) END")
+
+
+def checked_rows(table: str, fields: Sequence[Field]) -> str:
+    """`table` again with ids and models as every path stores them (stripped, lower-cased) and a `problem`.
+
+    For rows another reader staged already typed (Claude Code, llm): the fields' rules in SQL, as on import.
+    """
+    raws = ", ".join(f"{_ident(f.name)}::VARCHAR AS {_raw(f)}" for f in fields)
+    retyped = ", ".join(f"{typed_value(f)} AS {_ident(f.name)}" for f in fields if f.kind in IDS)
+    good, clauses = [is_good(f) for f in fields], [c for f in fields for c in problems(f)]
+    return f"""SELECT * EXCLUDE ({', '.join(_raw(f) for f in fields)}), {first_problem(good, clauses)} AS problem
+               FROM (SELECT * REPLACE ({retyped}) FROM (SELECT *, {raws} FROM {table}))"""
 
 
 def problems(field: Field, value: str | None = None) -> list[str]:
@@ -69,10 +112,13 @@ def problems(field: Field, value: str | None = None) -> list[str]:
     got = f"' got ' || to_json(left({raw}, 60))"
     clauses = []
     if field.required:
-        missing = {"label": "must not be empty", "session": "is missing (add the column or pass --session)"}
+        missing = {"label": "must not be empty", "session": "is missing (add the column or pass `session_id`)"}
         clauses.append(f"WHEN {value} IS NULL AND ({raw} IS NULL OR trim({raw}) = '') "
                        f"THEN '{name}: {missing.get(field.kind, 'is missing')}'")
-    if field.kind in ("session", "id", "label", "text"):
+    if field.kind in IDS:
+        clauses.append(f"WHEN regexp_matches({raw}, {_CONTROL}) THEN '{name}: the id contains a control "
+                       f"character (' || printf('U+%04X', unicode(regexp_extract({raw}, {_CONTROL}))) || ')'")
+    if field.kind in (*IDS, "label", "text"):
         if field.kind != "text":
             limit = MAX_LABEL_LENGTH if field.kind == "label" else MAX_ID_LENGTH
             what = "is" if field.kind == "label" else "the id is"
@@ -91,12 +137,18 @@ def problems(field: Field, value: str | None = None) -> list[str]:
                        f"THEN '{name}: has more than {COST_PLACES} decimal places'")
         clauses.append(f"WHEN {raw} IS NOT NULL AND {value} IS NULL THEN '{name}: is too large,' || {got}")
         clauses.append(f"WHEN {value} < 0 THEN '{name}: must not be negative,' || {got}")
+        clauses.append(f"WHEN {value} >= {MAX_COST} THEN '{name}: is too large (a record must cost under "
+                       f"{MAX_COST:,} US dollars),' || {got}")
     elif field.kind == "time":
         clauses.append(f"WHEN {raw} IS NOT NULL AND {value} IS NULL "
                        f"THEN '{name}: must be an ISO 8601 time such as 2026-03-01T10:00:00Z,' || {got}")
+        clauses.append(f"WHEN NOT {value} {_TIME_RANGE} "
+                       f"THEN '{name}: ' || to_json(trim({raw})) || ' is too far in the past or future to store'")
     elif field.kind == "seconds":
         clauses.append(f"WHEN {raw} IS NOT NULL AND ({value} IS NULL OR NOT isfinite({value}) OR {value} < 0) "
                        f"THEN '{name}: must be a number of seconds >= 0,' || {got}")
+        clauses.append(f"WHEN {value} > {MAX_DURATION_SECONDS} THEN '{name}: ' || trim({raw}) "
+                       f"|| ' seconds is more than a year (at most {MAX_DURATION_SECONDS:,})'")
     return clauses
 
 
@@ -104,18 +156,30 @@ def is_good(field: Field) -> str:
     """A cheap test that the field has no problem; the messages are only worked out for rows failing it."""
     raw, value = _raw(field), _ident(field.name)
     tests = [f"{value} IS NOT NULL"] if field.required else []
-    if field.kind in ("session", "id", "label"):
+    if field.kind in (*IDS, "label"):
         limit = MAX_LABEL_LENGTH if field.kind == "label" else MAX_ID_LENGTH
         tests.append(f"({value} IS NULL OR (length({value}) <= {limit} AND NOT contains({value}, chr(0))))")
+    if field.kind in IDS:
+        tests.append(f"({raw} IS NULL OR NOT regexp_matches({raw}, {_CONTROL}))")
     elif field.kind == "text":
         tests.append(f"({value} IS NULL OR NOT contains({value}, chr(0)))")
     else:
         tests.append(f"({raw} IS NULL OR {value} IS NOT NULL)")
     if field.kind == "cost":
-        tests.append(f"({value} IS NULL OR {value} >= 0)")
+        tests.append(f"({value} IS NULL OR ({value} >= 0 AND {value} < {MAX_COST}))")
     if field.kind == "seconds":
-        tests.append(f"({value} IS NULL OR (isfinite({value}) AND {value} >= 0))")
+        tests.append(f"({value} IS NULL OR (isfinite({value}) AND {value} >= 0 AND {value} <= {MAX_DURATION_SECONDS}))")
+    if field.kind == "time":
+        tests.append(f"({value} IS NULL OR {value} {_TIME_RANGE})")
     return " AND ".join(tests)
+
+
+def offset_required(field: Field) -> tuple[str, str]:
+    """(good-row test, clause) refusing a time without an offset, for when no zone can be named to read it in."""
+    raw = _raw(field)
+    has_offset = f"({raw} IS NULL OR regexp_matches(trim({raw}), {_OFFSET}))"
+    return has_offset, (f"WHEN NOT {has_offset} THEN '{field.name}: ' || to_json(trim({raw})) || ' has no offset, "
+                        "and the local time zone has no name to read it in; add one (Z, +01:00) or pass `tz`'")
 
 
 def first_problem(good: Sequence[str], clauses: Sequence[str]) -> str:

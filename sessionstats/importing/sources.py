@@ -25,6 +25,7 @@ from sessionstats.store import Store
 
 _NOT_AN_OBJECT = "\x01not an object"  # a marker no real column name has
 MAX_HEADER_BYTES = 64 << 10  # a header of every known column is under 300 bytes
+_EXACT_NUMBER = "cost"  # the column whose JSON numbers are read from their text (money is exact)
 
 
 class ImportFormat(StrEnum):
@@ -44,7 +45,7 @@ def resolve_format(path: Path | None, given: ImportFormat | None) -> ImportForma
     found = _EXTENSIONS.get(path.suffix.lower()) if path is not None else None
     if found is None:
         where = f"{path.name!r} has no known extension" if path is not None else "standard input has no extension"
-        raise InvalidInput(f"--format: {where}; pass --format jsonl, csv or tsv")
+        raise InvalidInput(f"format: {where}; give the format (jsonl, csv or tsv)", field="format")
     return found
 
 
@@ -99,8 +100,23 @@ def _jsonl_scan(store: Store, path: Path, columns: Sequence[str]) -> Scan:
     if unknown or _NOT_AN_OBJECT in keys:
         raise first_bad_jsonl_line(path, columns)
     typed = ", ".join(f"{_sql_text(c)}: 'VARCHAR'" for c in columns)
-    return Scan(f"read_json($path, format = 'newline_delimited', columns = {{{typed}}})",
-                [c for c in columns if c in keys])
+    present = [c for c in columns if c in keys]
+    if _EXACT_NUMBER not in present:
+        return Scan(f"read_json($path, format = 'newline_delimited', columns = {{{typed}}})", present)
+    return Scan(_exact_number_scan(_EXACT_NUMBER, typed), present)
+
+
+def _exact_number_scan(key: str, typed: str) -> str:
+    """Like read_json, but `key` written as a JSON number is its text: DuckDB reads numbers as doubles
+    (1.000000000000000001 became 1.0). Its text is taken only where it reads as the double DuckDB parsed,
+    so a look-alike inside another value can never be picked up."""
+    pattern = _sql_text(r'[{,]\s*"' + re.escape(key) + r'"\s*:\s*(-?[0-9][0-9.eE+-]*)\s*[,}]')
+    column = _ident(key)
+    text = f"regexp_extract(json, {pattern}, 1)"
+    return f"""(SELECT * EXCLUDE (json) REPLACE (CASE WHEN try_cast({text} AS DOUBLE) = try_cast({column} AS DOUBLE)
+                                                 THEN {text} ELSE {column} END AS {column})
+               FROM (SELECT json, unnest(json_transform(json, {_sql_text('{' + typed.replace("'", '"') + '}')}))
+                     FROM read_ndjson_objects($path)))"""
 
 
 def _jsonl_keys(store: Store, path: Path) -> set[str]:
@@ -212,6 +228,10 @@ def _reader_reason(message: str) -> str:
     """DuckDB's reason without its file name and line (its JSON line numbers are one off): 'BOM is not ...'."""
     first = message.splitlines()[0] if message else ""
     return first.rsplit(": ", 1)[-1].strip().rstrip(".")
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _sql_text(value: str) -> str:

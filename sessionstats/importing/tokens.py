@@ -20,11 +20,11 @@ from sessionstats.pricing import check_provider
 from sessionstats.records import TOKEN_USAGE_COLUMNS
 from sessionstats.store import Store
 from sessionstats.times import utc_now
-from sessionstats.validate import MAX_BIGINT
+from sessionstats.validate import MAX_BIGINT, MAX_COST, check_estimate
 
 TOKEN_FIELDS = (
     Field("session_id", "session", required=True),
-    Field("model", "label"),
+    Field("model", "model"),
     Field("provider", "label"),
     Field("input_tokens", "count", required=True),
     Field("output_tokens", "count", required=True),
@@ -66,6 +66,7 @@ def import_tokens(store: Store, source: ImportSource, *, user: str, session: str
     step("pricing")
     _check_providers(store, source)
     unknown = load_rates(store, _NEEDS_PRICE)
+    _check_estimates(store, source)
     with store.transaction():
         step("checking sessions")
         created = ensure_sessions(store, source, user=user, create=create_sessions, now=now)
@@ -86,6 +87,18 @@ def import_tokens(store: Store, source: ImportSource, *, user: str, session: str
         )
     store.execute("DROP TABLE import_rows")
     return ImportResult("token records", "request_id", imported, skipped, unkeyed, sessions, created, unknown)
+
+
+def _check_estimates(store: Store, source: ImportSource) -> None:
+    """An estimated cost holds to the per-record limit a given one does (validate.check_estimate)."""
+    dear = store.fetchone(f"""SELECT r.rowid - (SELECT min(rowid) FROM import_rows), {ESTIMATED_COST}
+                              FROM import_rows r {RATES_JOIN}
+                              WHERE r.cost IS NULL AND {ESTIMATED_COST} >= {MAX_COST} ORDER BY r.rowid LIMIT 1""")
+    if dear:
+        try:
+            check_estimate(dear[1])
+        except InvalidInput as error:
+            raise InvalidInput(f"{record_location(source.path, source.format, dear[0])}: {error}") from None
 
 
 def _check_providers(store: Store, source: ImportSource) -> None:

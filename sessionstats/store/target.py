@@ -48,10 +48,10 @@ def resolve_target(db: str | None) -> Path | PostgresTarget:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         return path
     if not chosen.strip():  # `--db "$UNSET"` must not quietly fall back to the default database
-        raise InvalidInput("--db: the database path is empty")
+        raise InvalidInput("db: the database path is empty", field="db")
     if chosen.startswith(POSTGRES_SCHEMES):
         return postgres_target(chosen)
-    return Path(check_text(chosen, "--db")).expanduser()
+    return Path(check_text(chosen, "db")).expanduser()
 
 
 def default_db_path() -> Path:
@@ -66,11 +66,11 @@ def postgres_target(url: str) -> PostgresTarget:
     from sessionstats.store.libpq import ServerError, parse_conninfo
 
     try:
-        params = parse_conninfo(check_text(url, "--db"))
+        params = parse_conninfo(check_text(url, "db"))
     except ServerError:  # never repeat the URL: it may hold a password
-        raise InvalidInput("--db: not a PostgreSQL URL (postgresql://USER@HOST:PORT/DBNAME)") from None
+        raise InvalidInput("db: not a PostgreSQL URL (postgresql://USER@HOST:PORT/DBNAME)", field="db") from None
     if "password" in params:
-        raise InvalidInput("--db: a password in the URL would show in process lists and shell history; "
-                           "put it in PGPASSWORD or ~/.pgpass instead")
+        raise InvalidInput("db: a password in the URL would show in process lists and shell history; "
+                           "put it in PGPASSWORD or ~/.pgpass instead", field="db")
     params["user"] = str(params.get("user") or os.environ.get("PGUSER") or getpass.getuser())
     return PostgresTarget(tuple(sorted((key, str(value)) for key, value in params.items())))
