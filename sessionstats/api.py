@@ -8,7 +8,6 @@ with times as aware UTC datetimes and costs as exact Decimals; `to_json(result)`
 
 from __future__ import annotations
 
-import getpass
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ from sessionstats.errors import DatabaseBusy, DatabaseUnusable, InvalidInput
 from sessionstats.records import Recorded, StoryInput, TokenUsageInput
 from sessionstats.scope import EVERYTHING, Scope
 from sessionstats.store import PostgresTarget, Store, open_store, resolve_target
+from sessionstats.store.target import resolve_owner
 from sessionstats.validate import check_id
 
 if TYPE_CHECKING:
@@ -42,18 +42,7 @@ def connect(db: str | os.PathLike[str] | None = None, user: str | None = None) -
 
 def owner(user: str | None, target: Path | PostgresTarget) -> str:
     """Whose sessions these are: `user`, else $SESSIONSTATS_USER, else the login name; on PostgreSQL, the role."""
-    chosen = user if user is not None else os.environ.get("SESSIONSTATS_USER") or None
-    if isinstance(target, PostgresTarget):
-        if chosen is not None and chosen != target.user:
-            raise InvalidInput(f"user: on PostgreSQL you are the database role {target.user!r}; to record as "
-                               f"{chosen!r}, connect as that role (postgresql://{chosen}@...)", field="user")
-        return check_id(target.user, "user")
-    if chosen is None:
-        try:
-            chosen = getpass.getuser()
-        except (KeyError, OSError):
-            raise InvalidInput("cannot tell who you are: pass user= or set SESSIONSTATS_USER", field="user") from None
-    return check_id(chosen, "user")
+    return resolve_owner(user, target)
 
 
 class Database:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import getpass
 import inspect
 import re
 import sys
@@ -18,9 +17,9 @@ import typer
 from sessionstats.errors import InvalidInput, SessionStatsError
 from sessionstats.render import Format
 from sessionstats.scope import Scope
-from sessionstats.store.target import POSTGRES_SCHEMES, postgres_target
+from sessionstats.store.target import POSTGRES_SCHEMES, postgres_target, resolve_owner
 from sessionstats.times import parse_timestamp, resolve_zone, zone_name
-from sessionstats.validate import check_count, check_id
+from sessionstats.validate import check_count
 
 DbOption = Annotated[
     str | None,
@@ -126,6 +125,7 @@ FIELD_OPTIONS: dict[str, tuple[str, ...]] = {
     "settings": ("--setting",), "tz": ("--tz",), "sort": ("--sort",), "limit": ("--limit",), "every": ("--every",),
     "warn_at": ("--warn-at",), "max_cost": ("--max-cost",), "max_tokens": ("--max-tokens",),
     "max_stories": ("--max-stories",), "destination": ("--to",), "db": ("--db",), "format": ("--format",),
+    "user": ("--user",),
     "response": ("--from-response",), "create_sessions": ("--create-sessions",), "all": ("--all",),
 }
 
@@ -218,18 +218,7 @@ def given_session(session: str | None, *, can_create: bool = False) -> str:
 
 def resolve_user(user: str | None, db: str | None) -> str:
     """`--user`, else `$SESSIONSTATS_USER` (via the option), else the login name; on PostgreSQL, the role."""
-    if db and db.startswith(POSTGRES_SCHEMES):  # `db` has $SESSIONSTATS_DB through the option
-        role = postgres_target(db).user
-        if user is not None and user != role:
-            raise InvalidInput(f"--user: on PostgreSQL you are the database role {role!r}; "
-                               f"to record as {user!r}, connect as that role (postgresql://{user}@...)")
-        return check_id(role, "--db user")
-    if user is None:
-        try:
-            user = getpass.getuser()
-        except (KeyError, OSError):
-            raise InvalidInput("cannot tell who you are: pass --user or set SESSIONSTATS_USER") from None
-    return check_id(user, "--user")
+    return resolve_owner(user, postgres_target(db) if db and db.startswith(POSTGRES_SCHEMES) else None)
 
 
 def resolve_format(fmt: Format | None) -> Format:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sessionstats.errors import InvalidInput
-from sessionstats.validate import check_text
+from sessionstats.validate import check_id, check_text
 
 DB_FILE_NAME = "sessionstats.duckdb"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -52,6 +52,24 @@ def resolve_target(db: str | None) -> Path | PostgresTarget:
     if chosen.startswith(POSTGRES_SCHEMES):
         return postgres_target(chosen)
     return Path(check_text(chosen, "db")).expanduser()
+
+
+def resolve_owner(user: str | None, target: Path | PostgresTarget | None) -> str:
+    """Whose sessions these are: `user`, else $SESSIONSTATS_USER, else the login name; on PostgreSQL the role
+    itself, for the server enforces it (another user there means connecting as that role)."""
+    chosen = user if user is not None else os.environ.get("SESSIONSTATS_USER") or None
+    if isinstance(target, PostgresTarget):
+        if chosen is not None and chosen != target.user:
+            raise InvalidInput(f"user: on PostgreSQL you are the database role {target.user!r}; to record as "
+                               f"{chosen!r}, connect as that role (postgresql://{chosen}@...)", field="user")
+        return check_id(target.user, "user")
+    if chosen is None:
+        try:
+            chosen = getpass.getuser()
+        except (KeyError, OSError):
+            raise InvalidInput("user: cannot tell who you are: pass `user` or set SESSIONSTATS_USER",
+                               field="user") from None
+    return check_id(chosen, "user")
 
 
 def default_db_path() -> Path:
