@@ -23,6 +23,7 @@ from test_concurrency import READ_LOOP, check_whole, results_of_all, start, star
 from typer.testing import CliRunner
 
 from sessionstats.cli import app
+from sessionstats.migrations import _PROVENANCE_COLUMNS as PROVENANCE
 from sessionstats.migrations import LATEST_VERSION
 
 
@@ -158,8 +159,11 @@ def test_a_member_cannot_set_up_a_new_database_but_its_owner_can(pg_cluster):
 
 
 def test_a_member_on_an_older_schema_is_told_the_owner_must_upgrade_it_and_nothing_changes(pg):
-    with pg.cluster.connect(pg.name) as admin:  # as the database was before writer_locks
-        admin.execute("DROP TABLE writer_locks")
+    with pg.cluster.connect(pg.name) as admin:  # as the database was before the latest migration (m007)
+        admin.execute("ALTER TABLE token_usage " + ", ".join(f"DROP COLUMN {name}" for name, _ in PROVENANCE))
+        admin.execute("ALTER TABLE token_usage DROP CONSTRAINT token_usage_cost_source_check")
+        admin.execute("ALTER TABLE token_usage ADD CONSTRAINT token_usage_cost_source_check "
+                      "CHECK (cost_source IN ('given', 'estimated', 'unknown'))")
         admin.execute(f"DELETE FROM schema_migrations WHERE version = {LATEST_VERSION}")
     before = snapshot(pg)
     for command in (["list"], ["new", "--id", "n"]):
