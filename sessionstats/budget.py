@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sessionstats.errors import BudgetExceeded, InvalidInput
-from sessionstats.render import fmt_cost, fmt_tokens
 from sessionstats.stats import SessionStats
 
 DEFAULT_WARN_AT = Decimal(80)
@@ -30,15 +29,26 @@ class Budget:
             raise InvalidInput(f"warn_at: must be a percentage from 0 to 100, got {self.warn_at}", field="warn_at")
 
 
+Shown = Callable[[str, "int | Decimal"], str]  # (kind "cost" or "count", value) -> text
+
+
+def exact(kind: str, value: int | Decimal) -> str:
+    """A figure as exact plain text (the library's default; the CLI passes its own, formatted for people)."""
+    return f"{value:f}" if isinstance(value, Decimal) else str(value)
+
+
 @dataclass(frozen=True)
 class LimitUse:
     """How much of one limit a figure uses."""
 
-    option: str
+    field: str  # the limit: max_cost, max_tokens or max_stories
     figure: str
     used: int | Decimal
     limit: int | Decimal
-    shown: Callable[[int | Decimal], str]
+
+    @property
+    def kind(self) -> str:
+        return "cost" if self.field == "max_cost" else "count"
 
     @property
     def percent(self) -> Decimal | None:
@@ -48,33 +58,60 @@ class LimitUse:
     def reached(self) -> bool:
         return self.used >= self.limit
 
-    def describe(self, verb: str) -> str:
-        """`total cost $4.1000 is at 82% of `max_cost` $5.0000`; the percentage rounds down."""
+    def describe(self, verb: str, shown: Shown = exact) -> str:
+        """`total cost 4.1 is at 82% of `max_cost` 5`; the percentage rounds down."""
         percent = f" {int(self.percent)}% of" if self.percent is not None else ""
-        return f"{self.figure} {self.shown(self.used)} {verb}{percent} {self.option} {self.shown(self.limit)}"
+        return (f"{self.figure} {shown(self.kind, self.used)} {verb}{percent} `{self.field}` "
+                f"{shown(self.kind, self.limit)}")
+
+
+@dataclass(frozen=True)
+class BudgetReport:
+    """Which limits a session's figures reached, and which passed the warning share."""
+
+    session_id: str
+    budget: Budget
+    reached: list[LimitUse]
+    warned: list[LimitUse]
+    unpriced_records: int
+    api_calls: int
+
+    def over_budget(self, shown: Shown = exact) -> BudgetExceeded:
+        return BudgetExceeded(f"session {self.session_id!r} is over budget: "
+                              + "; ".join(use.describe("has reached", shown) for use in self.reached))
+
+    def warnings(self, shown: Shown = exact) -> list[str]:
+        """One line each, for a person or a log."""
+        lines = [f"warning: {use.describe('is at', shown)} (warning from {self.budget.warn_at.normalize():f}%)"
+                 for use in self.warned]
+        if self.budget.max_cost is not None and self.unpriced_records:
+            lines.append(f"warning: {self.unpriced_records:,} of {self.api_calls:,} API calls have no known "
+                         "cost; the cost checked against `max_cost` covers the priced ones only")
+        return lines
+
+
+def assess_budget(stats: SessionStats, budget: Budget) -> BudgetReport:
+    """The limits reached and the warnings due, without raising."""
+    uses = _uses(stats, budget)
+    return BudgetReport(stats.session_id, budget, [use for use in uses if use.reached],
+                        [use for use in uses if not use.reached and use.percent is not None
+                         and use.percent >= budget.warn_at], stats.unpriced_records, stats.api_calls)
 
 
 def check_budget(stats: SessionStats, budget: Budget) -> list[str]:
     """Raise BudgetExceeded naming every limit reached; else return the warnings (one line each)."""
-    uses = _uses(stats, budget)
-    reached = [use for use in uses if use.reached]
-    if reached:
-        raise BudgetExceeded(f"session {stats.session_id!r} is over budget: "
-                             + "; ".join(use.describe("has reached") for use in reached))
-    warnings = [f"warning: {use.describe('is at')} (warning from {budget.warn_at.normalize():f}%)"
-                for use in uses if use.percent is not None and use.percent >= budget.warn_at]
-    if budget.max_cost is not None and stats.unpriced_records:
-        warnings.append(f"warning: {stats.unpriced_records:,} of {stats.api_calls:,} API calls have no known "
-                        "cost; the cost checked against `max_cost` covers the priced ones only")
-    return warnings
+    report = assess_budget(stats, budget)
+    if report.reached:
+        raise report.over_budget()
+    return report.warnings()
 
 
 def _uses(stats: SessionStats, budget: Budget) -> list[LimitUse]:
     uses = []
     if budget.max_cost is not None:
-        uses.append(LimitUse("`max_cost`", "total cost", stats.total_cost, budget.max_cost, fmt_cost))
+        uses.append(LimitUse("max_cost", "total cost", stats.total_cost, budget.max_cost))
     if budget.max_tokens is not None:
-        uses.append(LimitUse("`max_tokens`", "total tokens", stats.total_tokens, budget.max_tokens, fmt_tokens))
+        uses.append(LimitUse("max_tokens", "total tokens", stats.total_tokens, budget.max_tokens))
     if budget.max_stories is not None:
-        uses.append(LimitUse("`max_stories`", "stories", stats.story_count, budget.max_stories, fmt_tokens))
+        uses.append(LimitUse("max_stories", "stories", stats.story_count, budget.max_stories))
     return uses

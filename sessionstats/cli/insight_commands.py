@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from sessionstats.budget import DEFAULT_WARN_AT, Budget, check_budget
+from sessionstats.budget import DEFAULT_WARN_AT, Budget, assess_budget
 from sessionstats.cli.app import app
 from sessionstats.cli.options import (
     NO_FILTERS,
@@ -30,6 +30,7 @@ from sessionstats.cli.options import (
 )
 from sessionstats.cli.stats_view import render_side_by_side
 from sessionstats.cli.timeline_view import render_timeline
+from sessionstats.render import fmt_cost, fmt_tokens
 from sessionstats.stats import compare_stats, session_stats
 from sessionstats.store import open_store
 from sessionstats.timeline import default_every, parse_every, timeline
@@ -146,6 +147,14 @@ def check(
     owner = resolve_user(user, db)
     with open_store(db) as store:
         stats = session_stats(store, given_session(session_id), user=owner, scope=scope)
-    for warning in check_budget(stats, budget):
+    report = assess_budget(stats, budget)
+    if report.reached:
+        raise report.over_budget(_for_people)
+    for warning in report.warnings(_for_people):
         print(f"sessionstats: {fields_as_options(warning)}", file=sys.stderr)
+
+
+def _for_people(kind: str, value: int | Decimal) -> str:
+    """A budget figure as tables show it: $1.0000, 1,000."""
+    return fmt_cost(Decimal(value)) if kind == "cost" else fmt_tokens(int(value))
 
