@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from children import Child
 from pg_cluster import OWNER, Cluster, start_cluster
 from typer.testing import CliRunner
 
@@ -193,6 +194,20 @@ def run_process(db: Database) -> Callable[..., subprocess.CompletedProcess]:
                               capture_output=True, text=text, timeout=timeout)
 
     return run
+
+
+@pytest.fixture
+def spawn() -> Iterator[Callable[..., Child]]:
+    """Start a long-lived child (`spawn(*argv, env=...)`); whatever the test did, it is killed and reaped after."""
+    children: list[Child] = []
+
+    def start(*argv: str, env: dict[str, str] | None = None) -> Child:
+        children.append(Child(list(argv), env))
+        return children[-1]
+
+    yield start
+    for child in children:
+        child.reap()
 
 
 def table_of(db: Database, sql: str) -> list[tuple]:
