@@ -20,8 +20,11 @@ from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from children import Child
 from conftest import Database, db_argument, table_of
+
+pytestmark = pytest.mark.slow  # hundreds of CLI runs in 20 processes at once
 
 WRITERS = 16
 CALLS = 12

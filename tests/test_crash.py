@@ -119,6 +119,7 @@ def assert_opens_and_writes(cli) -> None:
     cli.ok("record-tokens", "-s", "s", "--input", "1", "--output", "1", env={"SESSIONSTATS_LOCK_TIMEOUT": "0"})
 
 
+@pytest.mark.slow
 @pytest.mark.file_only
 def test_killed_while_waiting_for_the_lock_leaves_nothing_and_no_stale_lock(cli, db, python):
     cli.ok("new", "--id", "s")
@@ -134,6 +135,7 @@ def test_killed_while_waiting_for_the_lock_leaves_nothing_and_no_stale_lock(cli,
     assert_opens_and_writes(cli)
 
 
+@pytest.mark.slow
 @pytest.mark.file_only
 @pytest.mark.parametrize(("point", "landed"), [("after-insert", False), ("after-commit", True)])
 def test_killed_inside_the_write_leaves_the_whole_record_or_nothing(cli, db, python, point, landed):
@@ -148,6 +150,7 @@ def test_killed_inside_the_write_leaves_the_whole_record_or_nothing(cli, db, pyt
     assert cli.json("show", "s")["api_calls"] == (2 if landed else 1)
 
 
+@pytest.mark.slow
 @pytest.mark.file_only
 def test_killed_while_creating_the_database_leaves_one_that_opens(cli, db, python):
     one_run = timed_run(db, "new", "--id", "first")
@@ -164,6 +167,7 @@ def test_killed_while_creating_the_database_leaves_one_that_opens(cli, db, pytho
         assert_opens_and_writes(cli)
 
 
+@pytest.mark.slow
 @pytest.mark.file_only
 def test_killed_before_a_new_database_is_moved_into_place_leaves_no_file(cli, db, python):
     process = python("-c", PAUSE_AT, "while-creating", "new", "--id", "s")
@@ -196,6 +200,7 @@ def timed_run(db, *args: str) -> float:
     return time.monotonic() - started
 
 
+@pytest.mark.slow
 def test_killed_at_random_moments_each_record_is_whole_or_absent(cli, db, python):
     cli.ok("new", "--id", "s")
     one_run = timed_run(db, "record-story", "-s", "s", "--title", "timing")
@@ -261,6 +266,7 @@ def before_an_import(cli, db, tmp_path):
     return rows, everything(db)
 
 
+@pytest.mark.slow
 @pytest.mark.file_only
 @pytest.mark.parametrize("point", ["while-staging", "after-sessions", "after-insert", "before-commit"])
 def test_an_import_killed_at_an_exact_point_leaves_none_of_its_rows(cli, db, python, before_an_import, point):
@@ -272,6 +278,7 @@ def test_an_import_killed_at_an_exact_point_leaves_none_of_its_rows(cli, db, pyt
     assert_opens_and_writes(cli)
 
 
+@pytest.mark.slow
 @pytest.mark.file_only
 def test_an_import_killed_just_after_commit_has_all_its_rows(cli, db, python, before_an_import):
     """The control for the points above: the same hooks, one step later, and the whole import is there."""
@@ -283,6 +290,7 @@ def test_an_import_killed_just_after_commit_has_all_its_rows(cli, db, python, be
     assert len(cli.json("list")) == 1 + IMPORT_SESSIONS
 
 
+@pytest.mark.slow
 @pytest.mark.file_only
 def test_an_import_killed_at_random_moments_is_whole_or_absent(cli, db, python, before_an_import):
     rows, before = before_an_import
@@ -306,6 +314,7 @@ def test_an_import_killed_at_random_moments_is_whole_or_absent(cli, db, python, 
     assert_opens_and_writes(cli)
 
 
+@pytest.mark.slow
 @pytest.mark.file_only
 def test_a_claude_code_import_killed_before_commit_leaves_none_and_is_read_again(cli, db, python, tmp_path):
     usage = {"input_tokens": 5, "output_tokens": 7, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}

@@ -141,6 +141,7 @@ def test_a_busy_writer_lock_fails_after_the_lock_timeout_with_exit_4_and_writes_
     assert snapshot(recorded)[2] == before[2]
 
 
+@pytest.mark.slow
 def test_thirty_two_processes_from_four_machines_lose_nothing_and_fail_nothing(pg, tmp_path, spawn):
     """32 writer processes (4 machines x 8, each its own role) record at once while two roles report."""
     roles = [f"m{machine}w{worker}" for machine in range(4) for worker in range(8)]
@@ -209,6 +210,7 @@ def test_an_unreachable_port_exits_4_naming_the_host(pg_cluster):
     assert "127.0.0.1" in result.stderr
 
 
+@pytest.mark.slow
 def test_an_import_killed_at_random_moments_leaves_all_of_its_rows_or_none(pg, pg_cluster, tmp_path, spawn):
     """SIGKILL of the client mid-import: the server rolls the whole transaction back, or it had committed."""
     rows = tmp_path / "rows.jsonl"

@@ -57,6 +57,7 @@ def sessions(cli):
     return cli
 
 
+@pytest.mark.slow
 def test_a_due_run_is_rewritten_in_session_order_and_every_figure_stays(sessions, db, monkeypatch):
     record_interleaved(sessions, 9)
     before, records_before = reports(sessions), records(db)
@@ -156,6 +157,7 @@ main()
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("point", ["DELETE FROM token_usage", "INSERT INTO token_usage SELECT * REPLACE"])
 def test_a_sort_killed_halfway_leaves_every_record_once(sessions, db, point, spawn):
     record_interleaved(sessions, 2)

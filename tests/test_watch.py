@@ -111,6 +111,7 @@ def _stats(**figures) -> SessionStats:
     return SessionStats(**base)
 
 
+@pytest.mark.slow
 def test_ctrl_c_ends_the_watch_cleanly_even_in_the_middle_of_a_query(cli, spawn):
     """With 3M records and refreshes 50 ms apart, Ctrl-C mostly lands inside DuckDB's query.
 
@@ -144,6 +145,7 @@ for _ in range(int(sys.argv[1])):
 """
 
 
+@pytest.mark.slow
 def test_ctrl_c_at_any_instant_ends_the_watch(spawn):
     """A thousand Ctrl-Cs at random instants of the refresh loop each end their watch.
 
