@@ -201,7 +201,10 @@ def run_process(db: Database) -> Callable[..., subprocess.CompletedProcess]:
 
 @pytest.fixture
 def spawn() -> Iterator[Callable[..., Child]]:
-    """Start a long-lived child (`spawn(*argv, env=...)`); whatever the test did, it is killed and reaped after."""
+    """Start a long-lived child (`spawn(*argv, env=...)`); whatever the test did, it is killed and reaped after.
+
+    Name it after `db` (or `cli`): fixtures end in reverse order, so the children end before the database goes.
+    """
     children: list[Child] = []
 
     def start(*argv: str, env: dict[str, str] | None = None) -> Child:
