@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from children import Child
 from pg_cluster import OWNER, Cluster, start_cluster
 from typer.testing import CliRunner
 
@@ -51,11 +52,14 @@ def extension_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(autouse=True)
 def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extension_cache: Path) -> None:
-    """No test sees the developer's own settings or data directory."""
+    """No test sees the developer's own settings, data directory or agent logs (Claude Code's, llm's)."""
     for name in list(os.environ):
         if name.startswith(("SESSIONSTATS_", "PG")) and name != "SESSIONSTATS_TEST_POSTGRES":
             monkeypatch.delenv(name)
+    for name in ("CLAUDE_CONFIG_DIR", "LLM_USER_PATH"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))  # llm's logs.db is found under it
     monkeypatch.setenv("XDG_CACHE_HOME", str(extension_cache))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("TZ", "UTC")
@@ -193,6 +197,23 @@ def run_process(db: Database) -> Callable[..., subprocess.CompletedProcess]:
                               capture_output=True, text=text, timeout=timeout)
 
     return run
+
+
+@pytest.fixture
+def spawn() -> Iterator[Callable[..., Child]]:
+    """Start a long-lived child (`spawn(*argv, env=...)`); whatever the test did, it is killed and reaped after.
+
+    Name it after `db` (or `cli`): fixtures end in reverse order, so the children end before the database goes.
+    """
+    children: list[Child] = []
+
+    def start(*argv: str, env: dict[str, str] | None = None) -> Child:
+        children.append(Child(list(argv), env))
+        return children[-1]
+
+    yield start
+    for child in children:
+        child.reap()
 
 
 def table_of(db: Database, sql: str) -> list[tuple]:

@@ -10,21 +10,21 @@ connection and close, exactly as a separate process would do them), and a few tr
 --watch` process (it re-opens the database for each refresh), stopped with SIGINT at the end.
 """
 
-import contextlib
 import json
 import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+from children import Child
 from conftest import Database, db_argument, table_of
+
+pytestmark = pytest.mark.slow  # hundreds of CLI runs in 20 processes at once
 
 WRITERS = 16
 CALLS = 12
@@ -61,12 +61,10 @@ deadline = time.monotonic() + 300
 while not os.path.exists(stop) and time.monotonic() < deadline:
     for args in (["show", "s0"], ["list"]):
         out, err = io.StringIO(), io.StringIO()
-        started = time.perf_counter()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = command.main([*args, "--format", "json", "--db", db, "--user", user],
                                 prog_name="sessionstats", standalone_mode=False)
-        print(json.dumps({"args": args, "code": code, "out": out.getvalue(), "err": err.getvalue(),
-                          "seconds": time.perf_counter() - started}), flush=True)
+        print(json.dumps({"args": args, "code": code, "out": out.getvalue(), "err": err.getvalue()}), flush=True)
 """
 
 
@@ -83,31 +81,31 @@ def writer_commands(writer: int, db: Database) -> list[list[str]]:
     ]
 
 
-def start(script: str, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "SESSIONSTATS_LOCK_TIMEOUT": str(LOCK_TIMEOUT)}
-    return subprocess.Popen([sys.executable, "-c", script, *args], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def environment() -> dict[str, str]:
+    return {**os.environ, "SESSIONSTATS_LOCK_TIMEOUT": str(LOCK_TIMEOUT)}
 
 
-def start_writer(plan: list[list[str]]) -> subprocess.Popen:
+def start(spawn, script: str, *args: str) -> Child:
+    """`python -c SCRIPT ARGS` through the `spawn` fixture, so it is reaped whatever the test does."""
+    return spawn(sys.executable, "-c", script, *args, env=environment())
+
+
+def start_writer(spawn, plan: list[list[str]]) -> Child:
     """A process running the plan's commands as soon as it starts, beside every other writer."""
-    return start(RUN_COMMANDS, json.dumps(plan))
+    return start(spawn, RUN_COMMANDS, json.dumps(plan))
 
 
-def results_of(process: subprocess.Popen) -> list[dict]:
-    out, err = process.communicate(timeout=300)
+def results_of(process: Child) -> list[dict]:
+    out, err = process.finish(timeout=300)
     assert process.returncode == 0, err
     return [json.loads(line) for line in out.splitlines()]
 
 
-def results_of_all(writers: list[subprocess.Popen], readers: list[subprocess.Popen],
-                   stop: Path) -> tuple[list[dict], list[list[dict]]]:
-    """Every writer's runs, then each reader's (stopped once the writers are done); all pipes drained at once."""
-    with ThreadPoolExecutor(len(writers) + len(readers)) as pool:
-        reading = [pool.submit(results_of, process) for process in readers]
-        runs_by_writer = list(pool.map(results_of, writers))
-        stop.touch()
-        reads_by_reader = [future.result() for future in reading]
+def results_of_all(writers: list[Child], readers: list[Child], stop: Path) -> tuple[list[dict], list[list[dict]]]:
+    """Every writer's runs, then each reader's (stopped once the writers are done)."""
+    runs_by_writer = [results_of(process) for process in writers]
+    stop.touch()
+    reads_by_reader = [results_of(process) for process in readers]
     assert most_at_once(runs_by_writer) >= len(writers) // 2  # the writers really wrote at the same time
     return [run for runs in runs_by_writer for run in runs], reads_by_reader
 
@@ -121,33 +119,25 @@ def most_at_once(runs_by_process: list[list[dict]]) -> int:
 class Watcher:
     """`show s0 --watch --format json` as Alice in its own process; its JSON lines are read in the background."""
 
-    def __init__(self, db: Database) -> None:
-        env = {**os.environ, "SESSIONSTATS_LOCK_TIMEOUT": str(LOCK_TIMEOUT)}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "sessionstats", "show", "s0", "--watch", "--interval", "0.05", "--format", "json",
-             "--db", db_argument(db, "alice"), "--user", "alice"],
-            env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.lines: queue.Queue[str] = queue.Queue()
+    def __init__(self, spawn, db: Database) -> None:
+        self.process: Child = spawn(
+            sys.executable, "-m", "sessionstats", "show", "s0", "--watch", "--interval", "0.05", "--format", "json",
+            "--db", db_argument(db, "alice"), "--user", "alice", env=environment())
         self.seen: list[dict] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.process.stdout:  # type: ignore[union-attr]
-            self.lines.put(line)
 
     def wait_for(self, records: int, timeout: float = 60) -> None:
         """Collect lines until one shows `records` records in s0 (stories plus token records)."""
         deadline = time.monotonic() + timeout
         while not self.seen or self.seen[-1]["api_calls"] + self.seen[-1]["story_count"] != records:
-            assert self.process.poll() is None, self.process.stderr.read()  # type: ignore[union-attr]
-            assert time.monotonic() < deadline, f"the watcher never showed {records} records: {self.seen[-1:]}"
-            with contextlib.suppress(queue.Empty):
-                self.seen.append(json.loads(self.lines.get(timeout=0.2), parse_float=Decimal))
+            line = self.process.readline(timeout=max(0.0, deadline - time.monotonic()))
+            assert line, (f"the watcher never showed {records} records: {self.seen[-1:]} "
+                          f"(exit {self.process.poll()}) {self.process.stderr}")
+            self.seen.append(json.loads(line, parse_float=Decimal))
 
-    def interrupt(self) -> tuple[int, str]:
+    def interrupt(self) -> tuple[int | None, str]:
         """Ctrl-C: the exit code and everything it wrote on stderr."""
         self.process.send_signal(signal.SIGINT)
-        _, err = self.process.communicate(timeout=30)
+        _, err = self.process.finish(timeout=30)
         return self.process.returncode, err
 
 
@@ -158,22 +148,22 @@ def check_whole(stats: dict) -> None:
     assert stats["word_count"] == 3 * stats["story_count"]
 
 
-def test_sixteen_writers_and_two_readers_lose_nothing_and_fail_nothing(cli, db, tmp_path):
+def test_sixteen_writers_and_two_readers_lose_nothing_and_fail_nothing(cli, db, tmp_path, spawn):
     for user in USERS:
         for session in SESSIONS:
             cli.as_user(user).ok("new", "--id", session)
     stop = tmp_path / "stop"
-    watcher = Watcher(db)
+    watcher = Watcher(spawn, db)
     watcher.wait_for(0)  # it is watching before the first write
-    readers = [start(READ_LOOP, db_argument(db, user), user, str(stop)) for user in USERS]
+    readers = [start(spawn, READ_LOOP, db_argument(db, user), user, str(stop)) for user in USERS]
     plans = [writer_commands(w, db) for w in range(WRITERS)]
-    runs, reads_by_reader = results_of_all([start_writer(plan) for plan in plans], readers, stop)
+    runs, reads_by_reader = results_of_all([start_writer(spawn, plan) for plan in plans], readers, stop)
     reads = [run for runs_of_one in reads_by_reader for run in runs_of_one]
 
+    # No command waited too long: one that waits past LOCK_TIMEOUT for the lock fails (exit 4, a line on stderr).
     failed = [run for run in runs + reads if run["code"] != 0 or run["err"]]
     assert failed == []
     assert len(runs) == WRITERS * CALLS
-    assert max(run["seconds"] for run in runs + reads) < LOCK_TIMEOUT
     printed = Counter(run["out"].strip() for run in runs)
     assert len(printed) == WRITERS * CALLS and all(len(i) == 36 for i in printed)
     stored = Counter(row[0] for row in table_of(db, "SELECT id FROM token_usage UNION ALL "

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from children import Child, blocked_on_flock, wait_until
 from claude_logs import assistant_line, write_lines, write_tree
 from conftest import snapshot, table_of
 
@@ -93,14 +94,14 @@ def environment(db) -> dict[str, str]:
     return {**os.environ, "SESSIONSTATS_DB": str(db), "SESSIONSTATS_USER": "alice"}
 
 
-def spawn(db, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, *args], env=environment(db), text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+@pytest.fixture
+def python(spawn, db):
+    """Start `python ARGS` on the test database as Alice; reaped after the test whatever happens."""
+    return lambda *args: spawn(sys.executable, *args, env=environment(db))
 
 
-def kill(process: subprocess.Popen) -> None:
-    process.send_signal(signal.SIGKILL)
-    process.communicate(timeout=30)
+def kill(process: Child) -> None:
+    process.kill()
     assert process.returncode == -signal.SIGKILL
 
 
@@ -110,29 +111,23 @@ def victim_rows(db) -> list[tuple]:
 
 
 def assert_opens_and_writes(cli) -> None:
-    """Both a reader and a writer can use the database at once, without waiting out a stale lock."""
-    started = time.monotonic()
-    cli.ok("show", "s", "--format", "json", env={"SESSIONSTATS_LOCK_TIMEOUT": "5"})
-    cli.ok("record-tokens", "-s", "s", "--input", "1", "--output", "1", env={"SESSIONSTATS_LOCK_TIMEOUT": "5"})
-    assert time.monotonic() - started < 5
+    """Both a reader and a writer can use the database at once, without waiting out a stale lock.
+
+    A lock timeout of 0 tries each lock once: any lock left behind fails the command (exit 4) at once.
+    """
+    cli.ok("show", "s", "--format", "json", env={"SESSIONSTATS_LOCK_TIMEOUT": "0"})
+    cli.ok("record-tokens", "-s", "s", "--input", "1", "--output", "1", env={"SESSIONSTATS_LOCK_TIMEOUT": "0"})
 
 
-def blocked_on_flock(pid: int) -> bool:
-    with open("/proc/locks") as locks:
-        return any("->" in line and f" {pid} " in line for line in locks)
-
-
+@pytest.mark.slow
 @pytest.mark.file_only
-def test_killed_while_waiting_for_the_lock_leaves_nothing_and_no_stale_lock(cli, db):
+def test_killed_while_waiting_for_the_lock_leaves_nothing_and_no_stale_lock(cli, db, python):
     cli.ok("new", "--id", "s")
     holder = open(f"{db}.lock", "w")  # noqa: SIM115
     fcntl.flock(holder, fcntl.LOCK_EX)
     try:
-        waiting = spawn(db, "-m", "sessionstats", *RECORD)
-        deadline = time.monotonic() + 60
-        while not blocked_on_flock(waiting.pid):
-            assert waiting.poll() is None and time.monotonic() < deadline, "never blocked on the lock"
-            time.sleep(0.05)
+        waiting = python("-m", "sessionstats", *RECORD)
+        wait_until(lambda: blocked_on_flock(waiting.pid), waiting, "blocked on the lock")
         kill(waiting)
     finally:
         holder.close()
@@ -140,12 +135,13 @@ def test_killed_while_waiting_for_the_lock_leaves_nothing_and_no_stale_lock(cli,
     assert_opens_and_writes(cli)
 
 
+@pytest.mark.slow
 @pytest.mark.file_only
 @pytest.mark.parametrize(("point", "landed"), [("after-insert", False), ("after-commit", True)])
-def test_killed_inside_the_write_leaves_the_whole_record_or_nothing(cli, db, point, landed):
+def test_killed_inside_the_write_leaves_the_whole_record_or_nothing(cli, db, python, point, landed):
     cli.ok("new", "--id", "s")
-    process = spawn(db, "-c", PAUSE_AT, point, *RECORD)
-    assert process.stdout.readline() == "reached\n", process.stderr.read()
+    process = python("-c", PAUSE_AT, point, *RECORD)
+    assert process.readline() == "reached\n", process.stderr
     kill(process)
     if point == "after-commit":
         assert db.with_name(db.name + ".wal").exists()  # committed, not yet folded into the file
@@ -154,16 +150,16 @@ def test_killed_inside_the_write_leaves_the_whole_record_or_nothing(cli, db, poi
     assert cli.json("show", "s")["api_calls"] == (2 if landed else 1)
 
 
+@pytest.mark.slow
 @pytest.mark.file_only
-def test_killed_while_creating_the_database_leaves_one_that_opens(cli, db):
+def test_killed_while_creating_the_database_leaves_one_that_opens(cli, db, python):
     one_run = timed_run(db, "new", "--id", "first")
     for attempt in range(4):
         for leftover in db.parent.glob(db.name + "*"):
             leftover.unlink()
-        process = spawn(db, "-m", "sessionstats", "new", "--id", "s")
+        process = python("-m", "sessionstats", "new", "--id", "s")
         time.sleep(one_run * (0.55 + 0.12 * attempt))  # late in the run, where the schema is made
-        process.send_signal(signal.SIGKILL)
-        process.communicate(timeout=30)
+        process.kill()
         sessions = cli.json("list")  # opens, creating or finishing the schema if it must
         assert [s["session_id"] for s in sessions] in ([], ["s"])
         if not sessions:
@@ -171,10 +167,11 @@ def test_killed_while_creating_the_database_leaves_one_that_opens(cli, db):
         assert_opens_and_writes(cli)
 
 
+@pytest.mark.slow
 @pytest.mark.file_only
-def test_killed_before_a_new_database_is_moved_into_place_leaves_no_file(cli, db):
-    process = spawn(db, "-c", PAUSE_AT, "while-creating", "new", "--id", "s")
-    assert process.stdout.readline() == "reached\n", process.stderr.read()
+def test_killed_before_a_new_database_is_moved_into_place_leaves_no_file(cli, db, python):
+    process = python("-c", PAUSE_AT, "while-creating", "new", "--id", "s")
+    assert process.readline() == "reached\n", process.stderr
     kill(process)
     assert not db.exists()  # a file without its headers could never be opened again
     assert cli.json("list") == []
@@ -203,18 +200,18 @@ def timed_run(db, *args: str) -> float:
     return time.monotonic() - started
 
 
-def test_killed_at_random_moments_each_record_is_whole_or_absent(cli, db):
+@pytest.mark.slow
+def test_killed_at_random_moments_each_record_is_whole_or_absent(cli, db, python):
     cli.ok("new", "--id", "s")
     one_run = timed_run(db, "record-story", "-s", "s", "--title", "timing")
     rng = random.Random(4)
     landed = 0
     for attempt in range(12):
         story_id = f"kill-{attempt}"
-        process = spawn(db, "-m", "sessionstats", "record-story", "-s", "s", "--id", story_id, "--title", story_id,
-                        "--narrative", "alpha beta gamma delta", "--duration", "2.5")
+        process = python("-m", "sessionstats", "record-story", "-s", "s", "--id", story_id, "--title", story_id,
+                         "--narrative", "alpha beta gamma delta", "--duration", "2.5")
         time.sleep(one_run * rng.uniform(0.6, 1.05))  # mostly late, where the lock and the write are
-        process.send_signal(signal.SIGKILL)
-        out, _ = process.communicate(timeout=30)
+        out, _ = process.kill()
         rows = table_of(db, f"SELECT title, narrative, word_count, duration FROM story_history WHERE id = '{story_id}'")
         assert rows in ([], [(story_id, "alpha beta gamma delta", 4, 2.5)])
         if out.strip():  # it printed its id, so it had committed: the record must be there
@@ -269,30 +266,33 @@ def before_an_import(cli, db, tmp_path):
     return rows, everything(db)
 
 
+@pytest.mark.slow
 @pytest.mark.file_only
 @pytest.mark.parametrize("point", ["while-staging", "after-sessions", "after-insert", "before-commit"])
-def test_an_import_killed_at_an_exact_point_leaves_none_of_its_rows(cli, db, before_an_import, point):
+def test_an_import_killed_at_an_exact_point_leaves_none_of_its_rows(cli, db, python, before_an_import, point):
     rows, before = before_an_import
-    process = spawn(db, "-c", PAUSE_AT, point, "import", "tokens", str(rows), "--create-sessions")
-    assert process.stdout.readline() == "reached\n", process.stderr.read()
+    process = python("-c", PAUSE_AT, point, "import", "tokens", str(rows), "--create-sessions")
+    assert process.readline(timeout=120) == "reached\n", process.stderr
     kill(process)
     assert_untouched(cli, db, before)
     assert_opens_and_writes(cli)
 
 
+@pytest.mark.slow
 @pytest.mark.file_only
-def test_an_import_killed_just_after_commit_has_all_its_rows(cli, db, before_an_import):
+def test_an_import_killed_just_after_commit_has_all_its_rows(cli, db, python, before_an_import):
     """The control for the points above: the same hooks, one step later, and the whole import is there."""
     rows, _ = before_an_import
-    process = spawn(db, "-c", PAUSE_AT, "after-commit", "import", "tokens", str(rows), "--create-sessions")
-    assert process.stdout.readline() == "reached\n", process.stderr.read()
+    process = python("-c", PAUSE_AT, "after-commit", "import", "tokens", str(rows), "--create-sessions")
+    assert process.readline(timeout=120) == "reached\n", process.stderr
     kill(process)
     assert imported_rows(db) == IMPORT_ROWS
     assert len(cli.json("list")) == 1 + IMPORT_SESSIONS
 
 
+@pytest.mark.slow
 @pytest.mark.file_only
-def test_an_import_killed_at_random_moments_is_whole_or_absent(cli, db, before_an_import):
+def test_an_import_killed_at_random_moments_is_whole_or_absent(cli, db, python, before_an_import):
     rows, before = before_an_import
     kept = db.with_name("before-import.duckdb")
     shutil.copyfile(db, kept)
@@ -301,10 +301,9 @@ def test_an_import_killed_at_random_moments_is_whole_or_absent(cli, db, before_a
     one_run = timed_run(timing, "import", "tokens", str(rows), "--create-sessions")
     rng = random.Random(7)
     for _ in range(5):
-        process = spawn(db, "-m", "sessionstats", "import", "tokens", str(rows), "--create-sessions")
+        process = python("-m", "sessionstats", "import", "tokens", str(rows), "--create-sessions")
         time.sleep(one_run * rng.uniform(0.15, 1.0))
-        process.send_signal(signal.SIGKILL)
-        process.communicate(timeout=30)
+        process.kill()
         if imported_rows(db) == 0:
             assert_untouched(cli, db, before)
         else:  # it had committed: all of it, once
@@ -315,8 +314,9 @@ def test_an_import_killed_at_random_moments_is_whole_or_absent(cli, db, before_a
     assert_opens_and_writes(cli)
 
 
+@pytest.mark.slow
 @pytest.mark.file_only
-def test_a_claude_code_import_killed_before_commit_leaves_none_and_is_read_again(cli, db, tmp_path):
+def test_a_claude_code_import_killed_before_commit_leaves_none_and_is_read_again(cli, db, python, tmp_path):
     usage = {"input_tokens": 5, "output_tokens": 7, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
     at = datetime(2025, 5, 1, tzinfo=UTC)
     write_lines(tmp_path / "claude" / "projects" / "-home-me-old" / "earlier.jsonl",
@@ -325,8 +325,8 @@ def test_a_claude_code_import_killed_before_commit_leaves_none_and_is_read_again
     cli.ok("import", "claude-code", str(tmp_path / "claude"))
     before = everything(db)
     second = write_tree(tmp_path / "claude", sessions=3, messages=40, seed=2)
-    process = spawn(db, "-c", PAUSE_AT, "before-commit", "import", "claude-code", str(second.root))
-    assert process.stdout.readline() == "reached\n", process.stderr.read()
+    process = python("-c", PAUSE_AT, "before-commit", "import", "claude-code", str(second.root))
+    assert process.readline(timeout=120) == "reached\n", process.stderr
     kill(process)
     assert everything(db) == before  # no record, no session, and no log remembered as read
     cli.ok("list")

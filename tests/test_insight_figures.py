@@ -135,6 +135,7 @@ def test_list_can_sort_by_every_figure_it_shows():
     assert set(SORTABLE) == set(FIGURES)
 
 
+@pytest.mark.slow
 def test_list_sorts_by_each_figure_both_ways(radio):
     radio.ok("new", "--id", "empty")
     for figure in SORTABLE:

@@ -17,6 +17,7 @@ from decimal import Decimal
 
 import psycopg
 import pytest
+from children import wait_until
 from conftest import TEMPLATE_DB, Cli, PgDatabase, db_argument, snapshot, table_of
 from pg_cluster import OWNER, PASSWORD, PASSWORD_ROLE, Cluster
 from test_concurrency import READ_LOOP, check_whole, results_of_all, start, start_writer
@@ -356,20 +357,21 @@ def test_a_role_with_its_own_date_style_and_time_zone_records_and_reads_the_same
     assert dana.json("show", "d")["first_record_at"] == "2026-03-04T05:06:07+00:00"
 
 
-def test_thirty_two_processes_from_four_machines_lose_nothing_and_fail_nothing(pg, tmp_path):
+@pytest.mark.slow
+def test_thirty_two_processes_from_four_machines_lose_nothing_and_fail_nothing(pg, tmp_path, spawn):
     """32 writer processes (4 machines x 8, each its own role) record at once while two roles report."""
     roles = [f"m{machine}w{worker}" for machine in range(4) for worker in range(8)]
     calls = 6
     for role in roles:
         Cli(pg, role).ok("new", "--id", "s0")
     stop = tmp_path / "stop"
-    readers = [start(READ_LOOP, pg.url(role), role, str(stop)) for role in roles[:2]]
+    readers = [start(spawn, READ_LOOP, pg.url(role), role, str(stop)) for role in roles[:2]]
     plans = [[["record-tokens", "-s", "s0", "--db", pg.url(role), "--input", "1", "--output", "2",
                "--cost", "0.001", "--request-id", f"{role}c{i}"] if i % 2 == 0 else
               ["record-story", "-s", "s0", "--db", pg.url(role), "--title", f"{role}c{i}",
                "--narrative", "one two three"]
               for i in range(calls)] for role in roles]
-    runs, reads_by_reader = results_of_all([start_writer(plan) for plan in plans], readers, stop)
+    runs, reads_by_reader = results_of_all([start_writer(spawn, plan) for plan in plans], readers, stop)
     reads = [run for runs_of_one in reads_by_reader for run in runs_of_one]
 
     assert [run for run in runs + reads if run["code"] != 0 or run["err"]] == []
@@ -389,23 +391,19 @@ def test_thirty_two_processes_from_four_machines_lose_nothing_and_fail_nothing(p
         assert figures == (calls // 2, calls // 2, 3 * calls // 2)
 
 
-def test_server_gone_mid_command_exits_4_naming_the_host_and_the_next_command_succeeds(recorded):
+def test_server_gone_mid_command_exits_4_naming_the_host_and_the_next_command_succeeds(recorded, spawn):
     cluster = recorded.cluster
     before = snapshot(recorded)
     env = {**os.environ, "SESSIONSTATS_DB": recorded.url(), "SESSIONSTATS_USER": "alice",
            "SESSIONSTATS_LOCK_TIMEOUT": "60"}
     with holding_the_writer_lock(recorded) as holder:  # the command connects, then waits for it: mid-command
-        waiting = subprocess.Popen(
-            [sys.executable, "-m", "sessionstats", "record-tokens", "-s", "a", "--input", "5", "--output", "5"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 30
+        waiting = spawn(sys.executable, "-m", "sessionstats", "record-tokens", "-s", "a", "--input", "5",
+                        "--output", "5", env=env)
         waiting_for_lock = "SELECT count(*) FROM pg_locks WHERE NOT granted"
-        while not holder.execute(waiting_for_lock).fetchone()[0]:
-            assert time.monotonic() < deadline and waiting.poll() is None, waiting.communicate()
-            time.sleep(0.05)
+        wait_until(lambda: holder.execute(waiting_for_lock).fetchone()[0], waiting, "waiting for the lock", 30)
         cluster.stop()
     try:
-        out, err = waiting.communicate(timeout=30)
+        out, err = waiting.finish(timeout=30)
         assert (waiting.returncode, out) == (4, "")
         assert err.count("\n") == 1
         assert err.startswith(f"sessionstats: cannot use the PostgreSQL database {recorded.url()}")
@@ -427,7 +425,8 @@ def test_an_unreachable_port_exits_4_naming_the_host(pg_cluster):
     assert "127.0.0.1" in result.stderr
 
 
-def test_an_import_killed_at_random_moments_leaves_all_of_its_rows_or_none(pg, pg_cluster, tmp_path):
+@pytest.mark.slow
+def test_an_import_killed_at_random_moments_leaves_all_of_its_rows_or_none(pg, pg_cluster, tmp_path, spawn):
     """SIGKILL of the client mid-import: the server rolls the whole transaction back, or it had committed."""
     rows = tmp_path / "rows.jsonl"
     rows.write_text("".join(json.dumps({"session_id": f"s{i % 20}", "input_tokens": 1, "output_tokens": 2,
@@ -436,20 +435,20 @@ def test_an_import_killed_at_random_moments_leaves_all_of_its_rows_or_none(pg, p
     spare = PgDatabase(pg_cluster, f"{pg.name}_timing")
     pg_cluster.create_database(spare.name, template=TEMPLATE_DB)
     started = time.monotonic()
-    subprocess.run(command, env={**os.environ, "SESSIONSTATS_DB": spare.url()}, check=True, capture_output=True)
+    subprocess.run(command, env={**os.environ, "SESSIONSTATS_DB": spare.url()}, check=True, capture_output=True,
+                   timeout=300)
     one_run = time.monotonic() - started
     pg_cluster.drop_database(spare.name)
     env = {**os.environ, "SESSIONSTATS_DB": pg.url()}
     for delay in (0.3, 0.55, 0.8, 0.95):
-        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        process = spawn(*command, env=env)
         time.sleep(one_run * delay)
         process.kill()
-        process.communicate(timeout=30)
         counts = table_of(pg, "SELECT (SELECT count(*) FROM token_usage), (SELECT count(*) FROM sessions)")
         assert counts in ([(0, 0)], [(50_000, 20)])
         if counts == [(50_000, 20)]:
             break
-    finished = subprocess.run(command, env=env, capture_output=True, text=True)  # after the kills, it still works
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)  # after the kills too
     assert finished.returncode == 0, finished.stderr
     assert Cli(pg).json("show", "s0")["api_calls"] == 2_500
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -105,6 +106,7 @@ def report(db: Path, user: str, *args: str):
     return json.loads(result.stdout, parse_float=Decimal)
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(records)
 def test_show_equals_decimal_totals_and_list_agrees_with_show(recorded):

@@ -6,7 +6,6 @@ so that a handful of records makes a run due.
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -58,6 +57,7 @@ def sessions(cli):
     return cli
 
 
+@pytest.mark.slow
 def test_a_due_run_is_rewritten_in_session_order_and_every_figure_stays(sessions, db, monkeypatch):
     record_interleaved(sessions, 9)
     before, records_before = reports(sessions), records(db)
@@ -157,17 +157,16 @@ main()
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("point", ["DELETE FROM token_usage", "INSERT INTO token_usage SELECT * REPLACE"])
-def test_a_sort_killed_halfway_leaves_every_record_once(sessions, db, point):
+def test_a_sort_killed_halfway_leaves_every_record_once(sessions, db, point, spawn):
     record_interleaved(sessions, 2)
     before = snapshot(db)
     env = {**os.environ, "SESSIONSTATS_DB": str(db), "SESSIONSTATS_USER": "alice"}
-    child = subprocess.Popen([sys.executable, "-c", SORTING_CHILD, point, "record-tokens", "-s", "a",
-                              "--input", "7", "--output", "8", "--request-id", "third"],
-                             env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert child.stdout.readline() == "reached\n"
-    child.send_signal(signal.SIGKILL)
-    child.communicate(timeout=30)
+    child = spawn(sys.executable, "-c", SORTING_CHILD, point, "record-tokens", "-s", "a",
+                  "--input", "7", "--output", "8", "--request-id", "third", env=env)
+    assert child.readline() == "reached\n", child.stderr
+    child.kill()
     after = snapshot(db)  # the record was committed before the run began, as after a kill past COMMIT
     assert after[:2] == before[:2]
     assert table_of(db, "SELECT request_id FROM token_usage ORDER BY request_id") == [("r0",), ("r1",), ("third",)]

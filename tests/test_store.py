@@ -3,11 +3,11 @@
 import fcntl
 import os
 import stat
-import subprocess
 import sys
 
 import duckdb
 import pytest
+from children import blocked_on_flock, wait_until
 from conftest import Cli, db_argument, execute_in, table_of
 from typer.testing import CliRunner
 
@@ -144,19 +144,18 @@ def test_readers_share_the_lock(cli):
 
 
 @pytest.mark.file_only
-def test_the_process_waits_for_the_lock_and_then_records(cli, db):
+def test_the_process_waits_for_the_lock_and_then_records(cli, db, spawn):
     cli.ok("new", "--id", "s")
     holder = open(f"{db}.lock", "w")  # noqa: SIM115
     fcntl.flock(holder, fcntl.LOCK_EX)
     env = {**os.environ, "SESSIONSTATS_DB": str(db), "SESSIONSTATS_USER": "alice"}
-    waiting = subprocess.Popen([sys.executable, "-m", "sessionstats", "record-tokens", "-s", "s", "--input", "1",
-                                "--output", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        with pytest.raises(subprocess.TimeoutExpired):
-            waiting.wait(timeout=1.0)
+    waiting = spawn(sys.executable, "-m", "sessionstats", "record-tokens", "-s", "s", "--input", "1", "--output", "1",
+                    env=env)
+    try:  # it waits (in flock, not failing or polling) for as long as the lock is held
+        wait_until(lambda: blocked_on_flock(waiting.pid), waiting, "waiting for the lock")
     finally:
         holder.close()
-    out, err = waiting.communicate(timeout=30)
+    out, err = waiting.finish(timeout=30)
     assert waiting.returncode == 0, err
     assert table_of(db, "SELECT id FROM token_usage") == [(out.strip(),)]
 

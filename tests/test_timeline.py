@@ -100,6 +100,7 @@ def test_timeline_of_a_missing_session(radio):
     assert result.stderr.startswith("sessionstats: session 'nope' not found")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("zone", "around", "every"), [
     ("Europe/Paris", "2026-10-25T01:00:00", "30m"),  # clocks go back: the repeated local hour
     ("Europe/Paris", "2026-03-29T01:00:00", "hour"),  # clocks go forward

@@ -2,16 +2,13 @@
 
 import json
 import os
-import queue
 import random
-import select
 import signal
-import subprocess
 import sys
-import threading
 import time
 
 import pytest
+from children import Child
 from conftest import PgDatabase, db_argument, execute_in
 
 from sessionstats.cli.watch import changed_figures
@@ -21,56 +18,37 @@ from sessionstats.stats import SessionStats
 class Watcher:
     """A `show --watch` process whose stdout is read line by line in the background."""
 
-    def __init__(self, db, *args: str) -> None:
-        env = {**os.environ, "SESSIONSTATS_DB": str(db), "SESSIONSTATS_USER": "alice"}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "sessionstats", "show", "w", "--watch", "--interval", "0.1", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        self.lines: queue.Queue[str] = queue.Queue()
+    def __init__(self, process: Child) -> None:
+        self.process = process
         self.seen: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.process.stdout:  # type: ignore[union-attr]
-            self.lines.put(line)
 
     def wait_for(self, wanted, timeout: float = 30) -> str:
-        """Read lines until one satisfies `wanted`; fail after `timeout` seconds."""
+        """Read lines until one satisfies `wanted`; fail after `timeout` seconds or when the output ends."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.2)
-            except queue.Empty:
-                continue
+        while line := self.process.readline(timeout=max(0.0, deadline - time.monotonic())):
             self.seen.append(line)
             if wanted(line):
                 return line
-        pytest.fail(f"no such line within {timeout}s; saw: {''.join(self.seen)[-2000:]}")
+        pytest.fail(f"no such line within {timeout}s (exit {self.process.poll()}); "
+                    f"saw: {''.join(self.seen)[-2000:]}; stderr: {self.process.stderr}")
 
-    def interrupt(self) -> tuple[int, str]:
+    def interrupt(self) -> tuple[int | None, str]:
         self.process.send_signal(signal.SIGINT)
-        _, stderr = self.process.communicate(timeout=30)
+        _, stderr = self.process.finish(timeout=30)
         return self.process.returncode, stderr
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+
+def environment(db) -> dict[str, str]:
+    return {**os.environ, "SESSIONSTATS_DB": db_argument(db), "SESSIONSTATS_USER": "alice"}
 
 
 @pytest.fixture
-def watched(cli, db):
+def watched(cli, db, spawn):
+    """Start `show w --watch` with more options; each watcher is stopped and reaped after the test."""
     cli.ok("new", "Watched", "--id", "w")
     cli.ok("record-tokens", "-s", "w", "--input", "100", "--output", "50", "--cost", "0.5")
-    started = []
-
-    def start(*args: str) -> Watcher:
-        started.append(Watcher(db, *args))
-        return started[-1]
-
-    yield start
-    for watcher in started:
-        watcher.stop()
+    return lambda *args: Watcher(spawn(sys.executable, "-m", "sessionstats", "show", "w", "--watch",
+                                       "--interval", "0.1", *args, env=environment(db)))
 
 
 def test_watch_redraws_after_a_record_lands_and_exits_0_on_ctrl_c(cli, watched):
@@ -133,7 +111,8 @@ def _stats(**figures) -> SessionStats:
     return SessionStats(**base)
 
 
-def test_ctrl_c_ends_the_watch_cleanly_even_in_the_middle_of_a_query(cli):
+@pytest.mark.slow
+def test_ctrl_c_ends_the_watch_cleanly_even_in_the_middle_of_a_query(cli, spawn):
     """With 3M records and refreshes 50 ms apart, Ctrl-C mostly lands inside DuckDB's query.
 
     It used to surface as `RuntimeError: Query interrupted` (a traceback) or be swallowed for good.
@@ -144,15 +123,13 @@ def test_ctrl_c_ends_the_watch_cleanly_even_in_the_middle_of_a_query(cli):
     execute_in(cli.db, f"""INSERT INTO token_usage (id, user_id, session_id, input_tokens, output_tokens,
                    total_tokens, cost_source, created_at)
                    SELECT i::TEXT, 'alice', 'w', 1, 1, 2, 'unknown', TIMESTAMP '2026-01-01' FROM {rows}""")
-    env = {**os.environ, "SESSIONSTATS_DB": db_argument(cli.db), "SESSIONSTATS_USER": "alice"}
     for delay in (0.0, 0.013, 0.029, 0.041, 0.057, 0.071):
-        process = subprocess.Popen(
-            [sys.executable, "-m", "sessionstats", "show", "w", "--watch", "--interval", "0.05", "--format", "json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        assert process.stdout.readline()  # type: ignore[union-attr]  # it is watching
+        process = spawn(sys.executable, "-m", "sessionstats", "show", "w", "--watch", "--interval", "0.05",
+                        "--format", "json", env=environment(cli.db))
+        assert process.readline(timeout=120), process.stderr  # it is watching
         time.sleep(delay)
         process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=20)
+        _, err = process.finish(timeout=20)
         assert (process.returncode, err) == (0, "")
 
 
@@ -168,24 +145,21 @@ for _ in range(int(sys.argv[1])):
 """
 
 
-def test_ctrl_c_at_any_instant_ends_the_watch():
+@pytest.mark.slow
+def test_ctrl_c_at_any_instant_ends_the_watch(spawn):
     """A thousand Ctrl-Cs at random instants of the refresh loop each end their watch.
 
     The handler used to set a threading.Event; about one press in 200 landed while the Event's own lock
     was held, and the watch hung for good.
     """
     presses = 1000
-    process = subprocess.Popen([sys.executable, "-c", _WATCH_FOREVER, str(presses)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = spawn(sys.executable, "-c", _WATCH_FOREVER, str(presses))
     random_delays = random.Random(6)
-    try:
-        for press in range(presses):
-            ready, _, _ = select.select([process.stdout], [], [], 10)
-            assert ready, f"watch {press} never ended: Ctrl-C was lost or hung the loop"
-            assert os.read(process.stdout.fileno(), 100) == b"watching\n"  # type: ignore[union-attr]
-            time.sleep(random_delays.random() * 0.002)
-            process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=10)
-    finally:
-        process.kill()
-    assert (process.returncode, err) == (0, b"")
+    for press in range(presses):
+        line = process.readline(timeout=10)
+        assert line, f"watch {press} never ended: Ctrl-C was lost or hung the loop; {process.stderr}"
+        assert line == "watching\n"
+        time.sleep(random_delays.random() * 0.002)
+        process.send_signal(signal.SIGINT)
+    _, err = process.finish(timeout=10)
+    assert (process.returncode, err) == (0, "")
