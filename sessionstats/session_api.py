@@ -144,17 +144,19 @@ class SessionHandle:
             totals = session_stats(store, self.id, user=self.database.user, scope=chosen)
             return aware(breakdown(store, totals, dimensions, user=self.database.user, zone=zone, scope=chosen))
 
-    def timeline(self, every: timedelta | str = "hour", *, zone: str | None = None, since: TimeArg = None,
+    def timeline(self, every: timedelta | str | None = None, *, zone: str | None = None, since: TimeArg = None,
                  until: TimeArg = None, model: str | None = None, tone: str | None = None,
                  priority: str | None = None) -> list[Bucket]:
-        """The figures per bucket of `every` (a timedelta, or 15m/hour/day...), cut in `zone` (as `timeline`)."""
+        """The figures per bucket of `every` (a timedelta, or 15m/hour/day...; None: the shortest that shows the
+        session in at most 48 buckets), cut in `zone` (as `timeline`)."""
         from sessionstats.api import bucket_zone
-        from sessionstats.timeline import parse_every, timeline
+        from sessionstats.timeline import default_every, parse_every, timeline
 
-        length = every if isinstance(every, timedelta) else parse_every(every)
         zone = bucket_zone(zone)
         chosen = scope(since, until, model=model, tone=tone, priority=priority)
         with self.database.reading() as store:
+            length = (every if isinstance(every, timedelta) else parse_every(every) if every is not None
+                      else default_every(store, self.id, user=self.database.user, scope=chosen))
             return aware(timeline(store, self.id, length, user=self.database.user, zone=zone, scope=chosen))
 
     def check(self, *, max_cost: Decimal | str | int | None = None, max_tokens: int | None = None,

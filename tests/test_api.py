@@ -283,7 +283,9 @@ def test_days_hours_and_times_follow_sessionstats_tz_as_the_cli_s_do(api, cli, m
     split = session.breakdown("day")
     shown = {**session.stats().as_dict(), "breakdown": split.as_dict()}
     assert sessionstats.to_json(shown) + "\n" == cli.ok("show", "friday", "--by", "day", "--format", "json")
-    assert sessionstats.to_json(session.timeline("hour")) + "\n" == cli.ok("timeline", "friday", "--format", "json")
+    assert sessionstats.to_json(session.timeline("hour")) + "\n" == cli.ok("timeline", "friday", "--every", "hour",
+                                                                         "--format", "json")
+    assert sessionstats.to_json(session.timeline()) + "\n" == cli.ok("timeline", "friday", "--format", "json")
     assert sessionstats.to_json(session.stats(since="2000-01-01")) + "\n" == cli.ok(
         "show", "friday", "--since", "2000-01-01", "--format", "json")
     with pytest.raises(sessionstats.InvalidInput) as refused:
