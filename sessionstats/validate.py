@@ -103,7 +103,8 @@ def _whole(value: Any, field: str) -> int:
         return int(value.strip(" ").partition(".")[0])
     odd_digits = isinstance(value, str) and not value.isascii() and any(c.isdigit() for c in value)
     hint = " (only the digits 0-9)" if odd_digits else ""
-    raise InvalidInput(f"{field}: must be a whole number >= 0, got {value!r}{hint}", field=field)
+    shown = str(value) if isinstance(value, float | Decimal) else repr(value)[:60]  # 1.5, not Decimal('1.5')
+    raise InvalidInput(f"{field}: must be a whole number >= 0, got {shown}{hint}", field=field)
 
 
 def check_seconds(value: float | int | None, field: str) -> float | None:
