@@ -59,16 +59,16 @@ def test_turns_in_threads_read_the_same_details(cli, tmp_path: Path) -> None:
 
 HOSTILE = [
     # (input_tokens, output_tokens, token_details, datetime_utc, what stderr names)
-    ("many", 5, None, "2026-10-01T10:00:00", "input_tokens must be a whole number"),
-    (12.7, 5, None, "2026-10-01T10:00:00", "input_tokens must be a whole number"),
-    (-3, 5, None, "2026-10-01T10:00:00", "input_tokens must be a whole number"),
-    (10, "x", None, "2026-10-01T10:00:00", "output_tokens must be a whole number"),
+    ("many", 5, None, "2026-10-01T10:00:00", "input_tokens: must be a whole number"),
+    (12.7, 5, None, "2026-10-01T10:00:00", "input_tokens: must be a whole number"),
+    (-3, 5, None, "2026-10-01T10:00:00", "input_tokens: must be a whole number"),
+    (10, "x", None, "2026-10-01T10:00:00", "output_tokens: must be a whole number"),
     (10, 5, None, 1700000000, "datetime_utc must be ISO 8601 text"),
     (10, 5, None, "yesterday", "datetime_utc must be ISO 8601 text"),
     (10, 5, json.dumps({"prompt_tokens_details": [1]}), "2026-10-01T10:00:00", "prompt_tokens_details must be"),
     (10, 5, json.dumps({"prompt_tokens_details": {"cached_tokens": 11}}), "2026-10-01T10:00:00", "11 of 10"),
     (10, 5, json.dumps({"cache_creation": "lots"}), "2026-10-01T10:00:00", "cache_creation must be an object"),
-    (10, 5, json.dumps({"cache_read_input_tokens": 2.5}), "2026-10-01T10:00:00", "cache_read_input_tokens must"),
+    (10, 5, json.dumps({"cache_read_input_tokens": 2.5}), "2026-10-01T10:00:00", "cache_read_input_tokens: must"),
     (10, 5, b"\x00{}", "2026-10-01T10:00:00", "token_details must be JSON text"),
 ]
 

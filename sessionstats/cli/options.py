@@ -139,9 +139,10 @@ def option_message(error: SessionStatsError, options: set[str]) -> str:
     A field the message refers to in backquotes (`since`) is named as the command's option too.
     """
     message = str(error)
-    field = getattr(error, "field", None) or message.partition(": ")[0]  # or named in the text alone
-    if message.startswith(f"{field}: "):
-        message = _option_for(field, options) + message[len(field):]
+    field = getattr(error, "field", None)
+    lead = message.partition(": ")[0]  # the field the text opens with, which may be where a value came in
+    if lead == field or lead in FIELD_OPTIONS:
+        message = _option_for(lead, options) + message[len(lead):]
     return fields_as_options(message, options)
 
 

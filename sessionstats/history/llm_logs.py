@@ -24,7 +24,7 @@ from sessionstats.errors import InvalidInput
 from sessionstats.history.writing import ROW_COLUMNS, StepReporter, Written, write_rows
 from sessionstats.store import Store
 from sessionstats.times import utc_now
-from sessionstats.validate import MAX_BIGINT
+from sessionstats.validate import check_count
 
 SOURCE = "llm"
 
@@ -176,14 +176,11 @@ def _details(text: object, where: str) -> dict[str, Any]:
 
 
 def _whole_count(value: object, where: str, field: str) -> int:
-    """A stored count: NULL is 0; a whole number >= 0 (SQLite may hand back text or a float) else bad input."""
-    if value is None:
-        return 0
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_BIGINT:
-        return value
-    raise InvalidInput(f"{where} must be a whole number >= 0, got {str(value)[:40]!r}", field=field)
+    """A stored count by the shared rule (NULL is 0; 12.7 is refused, never cut to 12), naming the response."""
+    try:
+        return check_count(0 if value is None else value, where)
+    except InvalidInput as error:
+        raise InvalidInput(str(error), field=field) from None
 
 
 def _nested(details: dict[str, Any], key: str, where: str) -> dict[str, Any]:
