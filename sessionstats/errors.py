@@ -47,3 +47,16 @@ class DatabaseUnusable(SessionStatsError):
     """The database cannot be opened, read or written (not DuckDB, newer schema, no access)."""
 
     exit_code = 4
+
+
+class NoDatabaseYet(SessionNotFound):
+    """A read asked for a session where no database has been made yet (nothing was created)."""
+
+    def __init__(self, session_id: str, location: str) -> None:
+        SessionStatsError.__init__(self, f"session {session_id!r} not found: there is no database at {location} "
+                                         "yet (a command that records, such as 'sessionstats new', makes it)")
+        self.session_id = session_id
+
+
+class SessionStatsWarning(UserWarning):
+    """Something the user should know that did not stop the command; the CLI shows it as one line on stderr."""

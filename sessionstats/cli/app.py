@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Annotated, Any
 
@@ -12,7 +13,7 @@ from typer.exceptions import Abort, Exit, TyperException
 from typer.main import get_command_from_info, get_command_name, get_group_from_info
 
 from sessionstats import __version__
-from sessionstats.errors import DatabaseUnusable, SessionStatsError
+from sessionstats.errors import DatabaseUnusable, SessionStatsError, SessionStatsWarning
 
 USAGE_EXIT = 2
 
@@ -102,7 +103,7 @@ class OneLineErrors(TyperGroup):
 
 def _run(invoke: Any) -> int:
     try:
-        result = invoke()
+        result = _showing_warnings(invoke)
         return result if isinstance(result, int) else 0
     except SessionStatsError as error:
         return _fail(str(error), error.exit_code)
@@ -132,6 +133,22 @@ def _run(invoke: Any) -> int:
         if duckdb is None or not isinstance(error, duckdb.Error):
             raise
         return _fail(str(DatabaseUnusable(f"database error: {str(error).splitlines()[0]}")), 4)
+
+
+def _showing_warnings(invoke: Any) -> Any:
+    """Run with the core's SessionStatsWarnings shown as one line each on stderr, every time they happen."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", SessionStatsWarning)
+        show_others = warnings.showwarning
+
+        def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+            if not issubclass(category, SessionStatsWarning):
+                show_others(message, category, *args, **kwargs)
+                return
+            print(f"sessionstats: warning: {message}", file=sys.stderr)
+
+        warnings.showwarning = show
+        return invoke()
 
 
 def _fail(message: str, code: int) -> int:
