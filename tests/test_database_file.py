@@ -238,8 +238,8 @@ def test_a_read_on_a_missing_database_creates_nothing(tmp_path, command):
     db = tmp_path / "stats.duckdb"
     result = sessionstats(db, *command)
     assert list(tmp_path.iterdir()) == []
-    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
-    assert f"no database at {db} yet" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"no database at {db} yet" in result.stderr.splitlines()[0]
 
 
 def test_show_on_a_missing_database_is_not_found_and_says_there_is_no_database(tmp_path):
@@ -412,6 +412,8 @@ def test_a_lock_or_wal_that_is_not_a_plain_file_is_refused_and_what_it_points_at
     for command in (("show", "s"), ("new", "--id", "t")):
         refused(sessionstats(db, *command, timeout=30), f"stats.duckdb{sidecar}", kind)
     assert precious.read_text() == "keep me\n"
+    assert beside.is_symlink() if kind == "a symlink" else stat.S_ISFIFO(beside.lstat().st_mode)
+    beside.unlink()  # DuckDB itself would wait on the FIFO to read the database here
     assert table_of(db, "SELECT id FROM sessions") == [("s",)]
 
 
