@@ -86,3 +86,17 @@ class NestedTransaction(RuntimeError):
     def __init__(self) -> None:
         super().__init__("a transaction is already open on this store; nested transactions are not supported "
                          "(do the inner work inside the outer transaction)")
+
+
+class NoDatabaseYet(SessionNotFound):
+    """A read asked for a session where no database has been made yet (nothing was created)."""
+
+    def __init__(self, session_id: str, location: str) -> None:
+        SessionStatsError.__init__(self, f"session {session_id!r} not found: there is no database at {location} "
+                                         "yet (a command that records, such as 'sessionstats new', makes it)")
+        self.session_id = session_id
+        self.suggestions = []
+
+
+class SessionStatsWarning(UserWarning):
+    """Something the user should know that did not stop the command; the CLI shows it as one line on stderr."""

@@ -128,7 +128,8 @@ def m004_cache_write_1h(con: Store) -> None:
 @migration
 def m005_sorted_runs(con: Store) -> None:
     # A file's records are rewritten in session order a run at a time (store/runs.py): `sorted` marks the
-    # rows already rewritten, `sorted_rows` how many there were, which tells when the next run is due.
+    # rows already rewritten; `sorted_rows.settled_rows` now holds the unsorted rows a failed sort set aside
+    # (it first held the sorted count, which `delete` put wrong; runs.py reads an older value safely).
     # Older rows start unsorted and are sorted over the next writes. A server reads sessions by index.
     # No NOT NULL: DuckDB 1.5.5 refuses it in a transaction on a BOOLEAN column just added to a filled table.
     if con.dialect == "postgres":
@@ -243,13 +244,15 @@ def _row_security(con: Store, table: str) -> None:
 
 
 def current_version(con: Store) -> int:
-    """The highest migration recorded, 0 for a database without the table."""
-    exists = con.fetchone(
-        "SELECT count(*) FROM information_schema.tables "
+    """The highest migration recorded, 0 for a database without the table; another tool's table is refused."""
+    columns = {name for (name,) in con.fetchall(
+        "SELECT column_name FROM information_schema.columns "
         "WHERE table_schema = current_schema() AND table_name = 'schema_migrations'"
-    )
-    if not exists or not exists[0]:
+    )}
+    if not columns:
         return 0
+    if columns != {"version", "name", "applied_at"}:  # e.g. Rails' or another migrator's
+        raise _not_ours(con)
     row = con.fetchone("SELECT coalesce(max(version), 0) FROM schema_migrations")
     return int(row[0]) if row else 0
 
@@ -257,6 +260,34 @@ def current_version(con: Store) -> int:
 def schema_is_current(con: Store) -> bool:
     """True when no migration is pending; a newer schema than ours is refused."""
     return _checked_version(con) == LATEST_VERSION
+
+
+def check_readable_schema(con: Store) -> None:
+    """A read goes on only at the latest schema: it never creates or upgrades tables, so it says who does."""
+    version = _checked_version(con)
+    if version == LATEST_VERSION:
+        return
+    check_not_foreign(con)
+    held = ("no sessionstats tables yet" if version == 0
+            else f"an older schema ({version}; this sessionstats uses {LATEST_VERSION})")
+    raise DatabaseUnusable(f"the database at {con.location} has {held}; a command that records "
+                           "(or 'sessionstats init-db') brings it up to date")
+
+
+def check_not_foreign(con: Store) -> None:
+    """Refuse a database that holds tables but not ours: another tool's data is never initialised or read."""
+    if current_version(con) == 0 and _table_count(con):
+        raise _not_ours(con)
+
+
+def _not_ours(con: Store) -> DatabaseUnusable:
+    return DatabaseUnusable(f"cannot use the database at {con.location}: it is not a sessionstats database "
+                            "(it holds other tables); choose another path")
+
+
+def _table_count(con: Store) -> int:
+    row = con.fetchone("SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database()")
+    return int(row[0]) if row else 0
 
 
 def apply_migrations(con: Store) -> None:

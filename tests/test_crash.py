@@ -184,9 +184,10 @@ def test_killed_before_a_new_database_is_moved_into_place_leaves_no_file(cli, db
 @pytest.mark.parametrize("left", ["empty database", "empty draft", "headerless draft"])
 def test_what_a_killed_creator_left_behind_does_not_stop_the_next_command(cli, db, left):
     """A creator killed inside DuckDB's connect leaves an empty file or one with part of its headers; an
-    empty database file is what an older version left there."""
+    empty database file, with its lock file beside it, is what an older version left there."""
     target = db if left == "empty database" else db.with_name(db.name + ".creating")
     target.write_bytes(b"" if left.startswith("empty") else b"\0" * 4096)
+    db.with_name(db.name + ".lock").touch()  # the creator held the lock (an empty file without one is not ours)
     cli.ok("new", "--id", "s")
     assert cli.json("list")[0]["session_id"] == "s"
     assert_opens_and_writes(cli)

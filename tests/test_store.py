@@ -67,12 +67,6 @@ def test_a_version_3_database_gains_the_1_hour_cache_write_column_as_zero(cli):
     assert table_of(cli.db, "SELECT max(version) FROM schema_migrations") == [(LATEST_VERSION,)]
 
 
-@pytest.mark.file_only
-def test_a_report_on_a_new_database_creates_it(cli):
-    assert cli.ok("list", "--format", "json") == "[]\n"
-    assert cli.db.exists()
-
-
 def test_a_database_from_a_newer_schema_is_refused(cli):
     cli.ok("new", "--id", "s")
     execute_in(cli.db, "INSERT INTO schema_migrations VALUES (999, 'm999_future', now()::TIMESTAMP)")

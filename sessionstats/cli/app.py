@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import warnings
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Annotated, Any
 
@@ -14,7 +15,7 @@ from typer.exceptions import Abort, Exit, TyperException
 
 from sessionstats import __version__
 from sessionstats.cli.output import flush_stdout, guarded_stdout
-from sessionstats.errors import DatabaseUnusable, SessionStatsError
+from sessionstats.errors import DatabaseUnusable, SessionStatsError, SessionStatsWarning
 from sessionstats.escaping import visible
 
 USAGE_EXIT = 2
@@ -127,7 +128,7 @@ class OneLineErrors(TyperGroup):
 
 def _run(invoke: Any, options: Any = set) -> int:
     try:
-        result = invoke()
+        result = _showing_warnings(invoke)
         flush_stdout()  # a full or closed stdout is reported here, not lost at exit
         return result if isinstance(result, int) else 0
     except SessionStatsError as error:
@@ -161,6 +162,22 @@ def _run(invoke: Any, options: Any = set) -> int:
         if duckdb is None or not isinstance(error, duckdb.Error):
             raise
         return _fail(str(DatabaseUnusable(f"database error: {str(error).splitlines()[0]}")), 4)
+
+
+def _showing_warnings(invoke: Any) -> Any:
+    """Run with the core's SessionStatsWarnings shown as one line each on stderr, every time they happen."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", SessionStatsWarning)
+        show_others = warnings.showwarning
+
+        def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+            if not issubclass(category, SessionStatsWarning):
+                show_others(message, category, *args, **kwargs)
+                return
+            print(f"sessionstats: warning: {visible(str(message))}", file=sys.stderr)
+
+        warnings.showwarning = show
+        return invoke()
 
 
 def _fail(message: str, code: int) -> int:

@@ -21,6 +21,7 @@ from sessionstats.store.target import PostgresTarget, resolve_target
 __all__ = ["PostgresTarget", "Store", "lock_timeout", "open_store", "resolve_target"]
 
 DEFAULT_LOCK_TIMEOUT = 10.0
+LONGEST_LOCK_TIMEOUT = 86_400.0  # "wait as long as it takes": a day, which timers and PostgreSQL can both hold
 Params = Sequence[Any] | Mapping[str, Any]
 
 
@@ -85,9 +86,8 @@ class Store:
         self.insert_select(table, columns, select, params)
 
     def track_progress(self) -> None:
-        """Let `query_progress` report on the statements that follow (nothing is printed)."""
+        """Let `query_progress` report on the statements that follow (the bar is never printed: see file.py)."""
         self.con.execute("SET enable_progress_bar = true")
-        self.con.execute("SET enable_progress_bar_print = false")
         self.con.execute("SET progress_bar_time = 0")
 
     def query_progress(self) -> float:
@@ -96,7 +96,7 @@ class Store:
 
 
 def lock_timeout() -> float:
-    """Seconds to wait for the lock: `$SESSIONSTATS_LOCK_TIMEOUT`, default 10."""
+    """Seconds to wait for the lock: `$SESSIONSTATS_LOCK_TIMEOUT`, default 10, at most a day."""
     raw = os.environ.get("SESSIONSTATS_LOCK_TIMEOUT", "").strip()
     if not raw:
         return DEFAULT_LOCK_TIMEOUT
@@ -106,7 +106,7 @@ def lock_timeout() -> float:
         seconds = -1.0
     if not 0 <= seconds < float("inf"):
         raise InvalidInput(f"SESSIONSTATS_LOCK_TIMEOUT must be a number of seconds >= 0, got {raw!r}")
-    return seconds
+    return min(seconds, LONGEST_LOCK_TIMEOUT)
 
 
 @contextmanager

@@ -10,71 +10,102 @@ from __future__ import annotations
 import fcntl
 import os
 import signal
+import stat
 import threading
 import time
+import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import duckdb
 
-from sessionstats.errors import DatabaseBusy, DatabaseUnusable
-from sessionstats.migrations import apply_migrations, schema_is_current
+from sessionstats.errors import DatabaseBusy, DatabaseUnusable, NoDatabaseYet, SessionNotFound, SessionStatsWarning
+from sessionstats.migrations import apply_migrations, check_not_foreign, check_readable_schema
 from sessionstats.store import Store, lock_timeout
+from sessionstats.store.paths import database_state, real_path, refused, sidecar, warn_if_shared
 from sessionstats.store.runs import sort_new_rows
 
 
 @contextmanager
 def open_file(path: Path, *, write: bool = False) -> Iterator[Store]:
-    """Lock and open the database file for one command, creating or migrating it when needed."""
+    """Lock and open the database file for one command; a write creates or upgrades it, a read changes nothing."""
     deadline = time.monotonic() + lock_timeout()
+    path = real_path(path)
     if write:
         with _writable(path, deadline) as store:
             yield store
             sort_new_rows(store)
         return
-    for _ in range(2):
-        with _file_lock(path, exclusive=False, deadline=deadline):
-            if not _is_missing(path):
-                with _connection(path, True, deadline) as con:
-                    store = Store(con, str(path), writable=False)
-                    if schema_is_current(store):
-                        yield store
-                        return
-        with _writable(path, deadline):  # a new or older database: create or upgrade it, then read
-            pass
-    raise DatabaseUnusable(f"cannot prepare the database at {path}")
+    if database_state(path) != "duckdb":
+        with _no_database_yet(path) as store:
+            yield store
+        return
+    with _file_lock(path, exclusive=False, deadline=deadline), _connection(path, True, deadline) as con:
+        store = Store(con, str(path), writable=False)
+        check_readable_schema(store)
+        warn_if_shared([path, sidecar(path, ".wal")], tighten=False)
+        yield store
 
 
 @contextmanager
 def _writable(path: Path, deadline: float) -> Iterator[Store]:
     """The writer's lock and a connection to the database at the latest schema; a new one is made whole first."""
+    database_state(path)  # refuse what is not a database before making its lock file
     with _file_lock(path, exclusive=True, deadline=deadline):
-        if _is_missing(path):
-            _create(path, deadline)
+        state = database_state(path)
+        if state != "duckdb":
+            _create(path, deadline, replace=state == "abandoned")
         with _connection(path, False, deadline) as con:
             store = Store(con, str(path), writable=True)
+            check_not_foreign(store)  # before anything about it is changed
+            warn_if_shared([path, sidecar(path, ".wal")], tighten=True)
             apply_migrations(store)
             yield store
 
 
-def _is_missing(path: Path) -> bool:
-    """No database there: no file, or an empty one (nothing a DuckDB file ever is)."""
-    return not path.exists() or path.stat().st_size == 0
+@contextmanager
+def _no_database_yet(path: Path) -> Iterator[Store]:
+    """A read where no database is: an empty one in memory, so reports come out empty and nothing is created."""
+    with closing(duckdb.connect(":memory:")) as con:
+        _quiet(con)
+        store = Store(con, str(path), writable=False)
+        apply_migrations(store)
+        try:
+            yield store
+        except SessionNotFound as error:
+            raise NoDatabaseYet(error.session_id, str(path)) from None
+    warnings.warn(f"there is no database at {path} yet (a command that records makes it)", SessionStatsWarning,
+                  stacklevel=3)
 
 
-def _create(path: Path, deadline: float) -> None:
-    """Make the database beside `path` and rename it into place, so a command killed while creating
-    it leaves no file rather than one without its headers, which no later command could open."""
-    draft = path.with_name(path.name + ".creating")
-    for leftover in (draft, draft.with_name(draft.name + ".wal")):  # from a creator killed earlier
+def _create(path: Path, deadline: float, *, replace: bool) -> None:
+    """Make the database beside `path` and move it into place, so a command killed while creating it
+    leaves no file rather than one without its headers, which no later command could open.
+
+    Only an empty file a killed creator left is replaced; otherwise a file that appeared meanwhile stays."""
+    draft = sidecar(path, ".creating")
+    for leftover in (draft, sidecar(draft, ".wal")):  # from a creator killed earlier
         leftover.unlink(missing_ok=True)
     with _connection(draft, False, deadline) as con:
         apply_migrations(Store(con, str(draft), writable=True))
         con.execute("CHECKPOINT")  # everything in the file itself, none of it in a .wal left behind
-    os.replace(draft, path)
+    if replace:
+        os.replace(draft, path)
+        return
+    try:
+        os.link(draft, path)  # unlike a rename, never replaces what is there
+    except FileExistsError:
+        raise refused(path, "a file appeared there while the database was being made; try again") from None
+    except OSError:  # a filesystem without hard links: nothing is there (we hold the writer's lock)
+        os.replace(draft, path)
+    finally:
+        draft.unlink(missing_ok=True)
 
 
+_DUCKDB_LOCK_ERROR = "Could not set lock on file"  # another process has the file open (DuckDB 1.5.5's words)
+# What DuckDB says of a damaged or truncated file, and of a WAL it cannot replay.
+_CORRUPT_SIGNS = ("Corrupt database file", "Could not read enough bytes", "Failure while replaying WAL")
 # DuckDB errors that mean the file itself is damaged or unreadable, whenever they surface.
 _BROKEN_FILE = (duckdb.IOException, duckdb.SerializationException, duckdb.InternalException,
                 duckdb.FatalException)
@@ -104,9 +135,9 @@ def _connect(path: Path, read_only: bool, deadline: float) -> duckdb.DuckDBPyCon
     delay = 0.01
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            return _quiet(duckdb.connect(str(path), read_only=read_only))
         except duckdb.IOException as error:
-            if "lock" not in str(error).lower():
+            if _DUCKDB_LOCK_ERROR not in str(error):  # "in block at location" of a corrupt file is no lock
                 raise _unusable(path, error) from None
             if time.monotonic() >= deadline:
                 raise _busy(path) from None
@@ -116,25 +147,51 @@ def _connect(path: Path, read_only: bool, deadline: float) -> duckdb.DuckDBPyCon
             raise _unusable(path, error) from None
 
 
+def _quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """DuckDB draws its progress bar on stdout for any statement over 2 s: never into our output."""
+    con.execute("SET enable_progress_bar_print = false")
+    return con
+
+
 @contextmanager
 def _file_lock(path: Path, *, exclusive: bool, deadline: float) -> Iterator[None]:
-    """Hold a flock on `<db>.lock` (exclusive to write, shared to read) for the block's length."""
-    if path.is_dir():
-        raise DatabaseUnusable(f"cannot use the database at {path}: it is a folder, not a database file")
-    lock_path = path.with_name(path.name + ".lock")
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    except FileNotFoundError:
-        if path.parent.is_dir():  # e.g. under /proc, where no file can be made
-            raise DatabaseUnusable(f"cannot open the database at {path}: no file can be created there") from None
-        raise DatabaseUnusable(f"cannot open the database at {path}: its folder does not exist") from None
-    except OSError as error:
-        raise DatabaseUnusable(f"cannot open the database at {path}: {error.strerror.lower()}") from None
+    """Hold a flock on `<db>.lock` (exclusive to write, shared to read) for the block's length.
+
+    A reader only uses a lock file that is there (writers make it): it creates nothing, and can read a
+    database on a read-only disk. Without one, DuckDB's own lock on the file still keeps writers out."""
+    fd = _open_lock_file(path, create=exclusive)
+    if fd is None:
+        yield
+        return
     try:
         _acquire(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH, deadline, path)
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+def _open_lock_file(path: Path, *, create: bool) -> int | None:
+    """The lock file's descriptor; None for a reader that finds none (or cannot open it)."""
+    lock_path = sidecar(path, ".lock")
+    flags = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # never through a symlink, never stuck on a FIFO
+    try:
+        fd = os.open(lock_path, flags | (os.O_RDWR | os.O_CREAT if create else os.O_RDONLY), 0o600)
+    except OSError as error:
+        if not create:
+            return None
+        if isinstance(error, FileNotFoundError):  # e.g. under /proc, where no file can be made
+            raise DatabaseUnusable(f"cannot open the database at {path}: no file can be created there") from None
+        raise DatabaseUnusable(f"cannot open the database at {path}: {_reason(error)}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise refused(path, f"its lock file {lock_path} is not a regular file; move it away first")
+    if create:
+        warn_if_shared([lock_path], tighten=True)
+    return fd
+
+
+def _reason(error: OSError) -> str:
+    return (error.strerror or type(error).__name__).lower()
 
 
 class _LockTimeout(Exception):
@@ -191,4 +248,6 @@ def _busy(path: Path) -> DatabaseBusy:
 
 def _unusable(path: Path, error: Exception) -> DatabaseUnusable:
     reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-    return DatabaseUnusable(f"cannot use the database at {path}: {reason}")
+    if any(sign in reason for sign in _CORRUPT_SIGNS):
+        return DatabaseUnusable(f"the database at {path} is corrupt ({reason}); restore it from a backup")
+    return refused(path, reason)

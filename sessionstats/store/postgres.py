@@ -256,6 +256,7 @@ def _attached_duckdb(target: PostgresTarget) -> Any:
             raise DatabaseUnusable(POSTGRES_EXTRA) from None
         import_extension("postgres", con=con)
         con.execute("LOAD postgres")
+    con.execute("SET enable_progress_bar_print = false")  # DuckDB's bar would reach stdout after 2 s
     con.execute("SET pg_use_ctid_scan = false")  # one filtered query per table, which can use the indexes
     # ATTACH takes no parameters: the connection string is quoted as a literal (it holds no password).
     params = session_params(_connection_params(target), session_settings())
