@@ -14,10 +14,10 @@ from conftest import db_argument, snapshot
 
 pytest.importorskip("starlette", reason="the serve extra is not installed (pip install -e '.[test]')")
 
-from starlette.testclient import TestClient  # noqa: E402
+from starlette.testclient import TestClient
 
-import sessionstats  # noqa: E402
-from sessionstats.serve.app import build_app  # noqa: E402
+import sessionstats
+from sessionstats.serve.app import build_app
 
 
 def client_for(db, user: str = "alice", token: str | None = None) -> TestClient:
