@@ -37,9 +37,10 @@ function fmtCost(exact) {  // "0.00125" -> "$0.0013": four places, half-up, neve
   return (negative ? "-" : "") + "$" + group(whole) + "." + frac;
 }
 
-function fmtKnownCost(exact, unpriced, calls) {  // as fmt_known_cost: never a made-up "$0.0000"
+function fmtKnownCost(exact, unpriced, calls, compact = false) {  // as fmt_known_cost: never a made-up "$0.0000"
   if (!unpriced) return fmtCost(exact);
   if (unpriced >= calls) return "unknown";
+  if (compact) return fmtCost(exact) + "*";
   return `${fmtCost(exact)} + ${fmtTokens(unpriced)} unpriced call${unpriced !== 1 ? "s" : ""}`;
 }
 

@@ -80,12 +80,16 @@ function drawList() {
     const row = el("tr", { "data-session": s.session_id },
       el("td", {}, link), el("td", {}, s.status), el("td", { class: "num" }, fmtTokens(s.story_count)),
       el("td", { class: "num" }, fmtTokens(s.total_tokens)),
-      el("td", { class: "num" }, fmtKnownCost(s.total_cost, s.unpriced_records, s.api_calls)),
-      el("td", {}, fmtTime(s.last_activity)));
+      el("td", { class: "num", title: fmtKnownCost(s.total_cost, s.unpriced_records, s.api_calls) },
+        fmtKnownCost(s.total_cost, s.unpriced_records, s.api_calls, true)),
+      el("td", {}, ...fmtTime(s.last_activity).split(" ").flatMap((part) => [el("span", { class: "nowrap" }, part),
+        " "])));
     if (s.session_id === current) row.setAttribute("aria-current", "true");
     return row;
   }));
   document.getElementById("list-empty").hidden = state.sessions.length > 0;
+  document.getElementById("list-note").hidden = !rows.some((s) => s.unpriced_records &&
+    s.unpriced_records < s.api_calls);
   for (const th of document.querySelectorAll("#sessions th")) {
     const key = th.querySelector("button").dataset.sort;
     th.setAttribute("aria-sort", key !== state.sort ? "none" : state.descending ? "descending" : "ascending");
