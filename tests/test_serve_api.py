@@ -201,3 +201,41 @@ def test_the_page_and_its_scripts_are_served_from_the_package(db):
         assert "http" not in page.text.replace('http-equiv', '')  # nothing fetched from the internet
         for asset in ("panel.js", "format.js", "panel.css"):
             assert client.get(f"/static/{asset}").status_code == 200
+
+
+@pytest.mark.file_only
+def test_a_single_record_meeting_a_busy_database_is_journaled_and_stored_by_the_next_write(db, session_id,
+                                                                                           monkeypatch):
+    import fcntl
+
+    monkeypatch.setenv("SESSIONSTATS_LOCK_TIMEOUT", "0.2")
+    record = {"input_tokens": 10, "output_tokens": 5, "cost": "0.25", "request_id": "kept"}
+    with client_for(db) as client:
+        with open(f"{db}.lock", "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            answer = client.post(f"/api/sessions/{session_id}/tokens", json=record)
+        assert answer.status_code == 201 and "journal" in answer.json()["warning"]
+        client.post(f"/api/sessions/{session_id}/tokens", json={"input_tokens": 1, "output_tokens": 1, "cost": "0"})
+        stats = client.get(f"/api/sessions/{session_id}").json()
+    assert (stats["api_calls"], stats["total_cost"]) == (2, "0.25")
+
+
+@pytest.mark.file_only
+@pytest.mark.slow
+def test_records_posted_at_once_by_many_clients_are_all_stored_once(db, run_process):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+    from serve_helpers import serving
+
+    session = run_process("new", "Busy").stdout.strip()
+    with serving(str(db)) as url, httpx.Client(timeout=60) as http:
+        def post(n: int) -> int:
+            return http.post(f"{url}api/sessions/{session}/tokens", json={
+                "input_tokens": n, "output_tokens": 1, "cost": "0.001", "request_id": f"r{n % 150}"}).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(post, range(200)))
+    assert statuses.count(201) == 150 and statuses.count(409) == 50  # each request id once, whoever came first
+    stats = json.loads(run_process("show", session, "--format", "json").stdout)
+    assert (stats["api_calls"], stats["total_cost"]) == (150, 0.15)

@@ -2,7 +2,8 @@
 
 The same validation as every path in (the API's), the exit codes' meanings as statuses: 400 names the field,
 404 a session that is not yours, 409 a request id or story id already recorded (nothing new), 503 busy.
-Writes of this process take turns (one at a time), so its threads never wait on each other's file lock.
+Single records are stored in batches by one writer thread (batching.py); the other writes of this process
+take turns (one at a time), so its threads seldom wait on each other's file lock.
 """
 
 from __future__ import annotations
@@ -72,6 +73,11 @@ async def writing(request: Request, work: Callable[[], Result]) -> Result:
     return await anyio.to_thread.run_sync(work, limiter=request.app.state.writer)
 
 
+async def recording(work: Callable[[], Recorded]) -> Response:
+    """Record one story or call in a worker thread; its store joins the writer thread's next batch."""
+    return recorded_response(await anyio.to_thread.run_sync(work))
+
+
 def recorded_response(recorded: Recorded) -> Response:
     """201 with the id; 409 when the record was there already (the same id: nothing new)."""
     body = {"id": recorded.id, "created": recorded.created, "warning": recorded.warning}
@@ -102,7 +108,7 @@ async def record_story(request: Request) -> Response:
     if "title" not in given:
         raise InvalidInput("title: a story needs a title", field="title")
     title = given.pop("title")
-    return recorded_response(await writing(request, lambda: handle.record_story(title, **given)))
+    return await recording(lambda: handle.record_story(title, **given))
 
 
 async def record_tokens(request: Request) -> Response:
@@ -119,8 +125,7 @@ async def record_tokens(request: Request) -> Response:
     if missing:
         raise InvalidInput(f"{missing[0]}: a token record needs it", field=missing[0])
     handle = database.session(session_id, create=create)
-    return recorded_response(await writing(request, lambda: handle.record_tokens(
-        counts["input_tokens"], counts["output_tokens"], **given)))
+    return await recording(lambda: handle.record_tokens(counts["input_tokens"], counts["output_tokens"], **given))
 
 
 async def _record_batch(request: Request, database: Database, session_id: str, items: list[Any],
@@ -143,7 +148,7 @@ async def record_response(request: Request) -> Response:
     handle = database.session(request.path_params["session_id"], create=_create(request))
     options = {name: request.query_params.get(name) for name in RESPONSE_OPTIONS}
     text = (await body_bytes(request)).decode("utf-8", errors="replace")
-    return recorded_response(await writing(request, lambda: handle.record_response(text, **options)))
+    return await recording(lambda: handle.record_response(text, **options))
 
 
 ROUTES = [

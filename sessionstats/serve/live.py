@@ -92,7 +92,10 @@ class Watcher:
 
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
-    """The write turn-taking and the watcher, for as long as the server runs."""
+    """The writer thread, the write turn-taking and the watcher, for as long as the server runs."""
+    from sessionstats.serve.batching import BatchedDatabase
+
+    app.state.database = BatchedDatabase(app.state.database)
     app.state.writer = anyio.CapacityLimiter(1)
     app.state.watcher = Watcher(app.state.database, app.state.interval)
     task = asyncio.create_task(app.state.watcher.run())
@@ -102,6 +105,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         task.cancel()
         with suppress(asyncio.CancelledError):
             await task
+        await anyio.to_thread.run_sync(app.state.database.close)
 
 
 async def events_endpoint(request: Request) -> StreamingResponse:
