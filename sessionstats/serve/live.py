@@ -94,8 +94,10 @@ class Watcher:
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     """The writer thread, the write turn-taking and the watcher, for as long as the server runs."""
     from sessionstats.serve.batching import BatchedDatabase
+    from sessionstats.serve.otlp import exports_batcher
 
     app.state.database = BatchedDatabase(app.state.database)
+    app.state.otlp = exports_batcher(app.state.database)
     app.state.writer = anyio.CapacityLimiter(1)
     app.state.watcher = Watcher(app.state.database, app.state.interval)
     task = asyncio.create_task(app.state.watcher.run())
@@ -105,6 +107,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         task.cancel()
         with suppress(asyncio.CancelledError):
             await task
+        await anyio.to_thread.run_sync(app.state.otlp.close)
         await anyio.to_thread.run_sync(app.state.database.close)
 
 

@@ -12,15 +12,18 @@ import base64
 import gzip
 import json
 import zlib
+from functools import partial
 from typing import Any
 
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sessionstats.api import Database
-from sessionstats.errors import InvalidInput
-from sessionstats.serve.capture import MAX_BODY, body_bytes, writing
+from sessionstats.errors import InvalidInput, SessionStatsError
+from sessionstats.serve.batching import Batcher
+from sessionstats.serve.capture import MAX_BODY, body_bytes
 
 PROTOBUF = "application/x-protobuf"
 _IDS = frozenset({"traceId", "spanId", "parentSpanId"})
@@ -93,17 +96,30 @@ def _hex_ids(value: Any) -> Any:
     return value
 
 
-def store_usage(database: Database, document: dict[str, Any]) -> int:
-    """Record the usage events in one export (each call once); return how many the export held."""
-    from sessionstats.history.agent_import import Coverage, store_events
-    from sessionstats.history.otel_files import SOURCE, otlp_usage
+def usage_events(document: dict[str, Any]) -> list[Any]:
+    """The token events in one export, mapped as `import otel` maps a file's lines."""
+    from sessionstats.history.agent_import import Coverage
+    from sessionstats.history.otel_files import otlp_usage
 
-    coverage = Coverage()
-    events = otlp_usage(document, coverage)
+    return otlp_usage(document, Coverage())
+
+
+def store_exports(database: Database, exports: list[list[Any]]) -> list[int | SessionStatsError]:
+    """Store the events of many exports in one transaction (each call once); how many each export held."""
+    from sessionstats.history.agent_import import Coverage, store_events
+    from sessionstats.history.otel_files import SOURCE
+
+    events = [event for export in exports for event in export]
     if events:
         with database.writing(plain_sql=False) as store:
-            store_events(store, events, user=database.user, source=SOURCE, coverage=coverage, step=lambda _: None)
-    return len(events)
+            store_events(store, events, user=database.user, source=SOURCE, coverage=Coverage(),
+                         step=lambda _: None)
+    return [len(export) for export in exports]
+
+
+def exports_batcher(database: Database) -> Batcher[list[Any], int]:
+    """The writer thread OTLP exports queue for: an exporter's burst is stored in one transaction."""
+    return Batcher(partial(store_exports, database), "sessionstats-otlp")
 
 
 async def receive(request: Request) -> Response:
@@ -112,8 +128,9 @@ async def receive(request: Request) -> Response:
     raw = decoded(await body_bytes(request), request.headers.get("content-encoding", "").strip().lower())
     document = otlp_document(raw, content_type, signal)
     if signal != "metrics":  # usage comes as log events and spans; metrics would count it twice
-        database: Database = request.app.state.database
-        await writing(request, lambda: store_usage(database, document))
+        events = usage_events(document)
+        if events:
+            await anyio.to_thread.run_sync(request.app.state.otlp.submit, events)
     if content_type == PROTOBUF:
         return Response(_messages(signal)[1]().SerializeToString(), media_type=PROTOBUF)
     return JSONResponse({})
