@@ -239,3 +239,14 @@ def test_records_posted_at_once_by_many_clients_are_all_stored_once(db, run_proc
     assert statuses.count(201) == 150 and statuses.count(409) == 50  # each request id once, whoever came first
     stats = json.loads(run_process("show", session, "--format", "json").stdout)
     assert (stats["api_calls"], stats["total_cost"]) == (150, 0.15)
+
+
+@pytest.mark.file_only
+def test_the_page_opened_with_its_token_loads_its_scripts_through_a_cookie(db):
+    token = "s3cret-token-of-length"
+    with client_for(db, token=token) as client:
+        assert client.get("/static/panel.js").status_code == 401
+        page = client.get(f"/?token={token}")
+        assert page.status_code == 200 and "httponly" in page.headers["set-cookie"].lower()
+        assert client.get("/static/panel.js").status_code == 200  # the cookie the page set
+        assert client.get("/api/events", headers={"Cookie": "sessionstats_token=wrong"}).status_code == 401

@@ -27,6 +27,7 @@ from sessionstats.serve import capture, live, otlp, reading
 from sessionstats.serve.wire import JSONExact
 
 STATIC = Path(__file__).parent / "static"
+TOKEN_COOKIE = "sessionstats_token"
 _FIELD_PREFIX = re.compile(r"^(--)?([a-z_][a-z0-9_.-]*): ")
 # Some core checks still name the CLI's flags (records.py); the web API speaks of its JSON fields.
 _FLAG_FIELDS = {"input": "input_tokens", "output": "output_tokens", "cache_read": "cache_read_tokens",
@@ -45,11 +46,16 @@ def build_app(database: Database, *, token: str | None = None, interval: float =
     )
     app.state.database = database
     app.state.interval = interval
+    app.state.token = token
     return app
 
 
 async def _page(request: Request) -> Response:
-    return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+    """The panel; with a token, also a cookie that carries it on the page's own requests (scripts, styles)."""
+    page = FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+    if request.app.state.token:
+        page.set_cookie(TOKEN_COOKIE, request.app.state.token, httponly=True, samesite="strict")
+    return page
 
 
 def status_of(error: SessionStatsError) -> int:
@@ -88,7 +94,7 @@ async def _error_response(request: Request, error: Exception) -> Response:
 
 
 class TokenGuard:
-    """Refuses (401) a request without the token, as `Authorization: Bearer T` or `?token=T`."""
+    """Refuses (401) a request without the token, as `Authorization: Bearer T`, `?token=T` or the page's cookie."""
 
     def __init__(self, app: ASGIApp, token: str) -> None:
         self.app = app
@@ -104,7 +110,7 @@ class TokenGuard:
         await self.app(scope, receive, send)
 
     def _carries_token(self, request: Request) -> bool:
-        given = request.query_params.get("token", "")
+        given = request.query_params.get("token") or request.cookies.get(TOKEN_COOKIE, "")
         header = request.headers.get("authorization", "")
         if header.lower().startswith("bearer "):
             given = header[7:].strip()
