@@ -106,3 +106,17 @@ def test_metrics_and_exports_without_usage_are_accepted_and_store_nothing(db, cl
         assert httpx.post(f"{url}v1/logs", content=b"{}", timeout=10,
                           headers={"content-type": "text/plain"}).status_code == 400
         assert cli.json("list") == []
+
+
+def test_a_gzip_compressed_export_is_read(db, cli):
+    from opentelemetry.exporter.otlp.proto.http import Compression
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+
+    with serving(str(db)) as url:
+        provider = LoggerProvider(resource=Resource.create({"service.name": "claude-code"}))
+        exporter = OTLPLogExporter(endpoint=f"{url}v1/logs", timeout=10, compression=Compression.Gzip)
+        provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+        api_request(provider.get_logger("claude_code"), "gz-session", 1, input_tokens=3, output_tokens=4,
+                    cache_read_tokens=0, cache_creation_tokens=0)
+        provider.shutdown()
+        assert cli.json("show", "gz-session")["total_tokens"] == 7
