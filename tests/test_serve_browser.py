@@ -107,6 +107,9 @@ def test_the_panel_fills_up_live_switches_sessions_and_formats_every_figure_as_s
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "panel.png"), full_page=False)
 
+        page.locator("#sessions th button[data-sort='total_tokens']").click()  # sortable: most tokens first
+        assert page.locator("#sessions tbody tr").first.get_attribute("data-session") == quiet
+        assert page.locator("#sessions th[aria-sort='descending'] button").text_content() == "Tokens"
         page.locator("#filter").fill("quiet")
         assert page.locator("#sessions tbody tr").count() == 1
         page.locator("#sessions tbody a").first.focus()

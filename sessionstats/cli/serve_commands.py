@@ -44,12 +44,13 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on; anything but loopback needs --token.")]
-    = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on (0: a free one).")] = DEFAULT_PORT,
+    host: Annotated[str, typer.Option(
+        metavar="ADDRESS", help="Address to listen on; anything but loopback needs --token.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(
+        min=0, max=65535, metavar="PORT", help="Port to listen on (0: a free one).")] = DEFAULT_PORT,
     open_page: Annotated[bool, typer.Option("--open", help="Open the panel in your browser.")] = False,
     token: Annotated[str | None, typer.Option(
-        envvar="SESSIONSTATS_SERVE_TOKEN", show_envvar=True,
+        metavar="TOKEN", envvar="SESSIONSTATS_SERVE_TOKEN", show_envvar=True,
         help="A secret every request must carry (Authorization: Bearer TOKEN, or ?token=TOKEN).")] = None,
     db: DbOption = None,
     user: UserOption = None,
@@ -61,7 +62,8 @@ def serve(
     \b
     Example:
       sessionstats serve --open
-      OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:8484 OTEL_LOGS_EXPORTER=otlp claude
+      CLAUDE_CODE_ENABLE_TELEMETRY=1 OTEL_LOGS_EXPORTER=otlp OTEL_EXPORTER_OTLP_PROTOCOL=http/json \\
+        OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:8484 claude
     """
     if not is_loopback(host) and not token:
         raise InvalidInput(f"--host: {host} is reachable from other machines; give --token (or set "
