@@ -250,3 +250,34 @@ def test_the_page_opened_with_its_token_loads_its_scripts_through_a_cookie(db):
         assert page.status_code == 200 and "httponly" in page.headers["set-cookie"].lower()
         assert client.get("/static/panel.js").status_code == 200  # the cookie the page set
         assert client.get("/api/events", headers={"Cookie": "sessionstats_token=wrong"}).status_code == 401
+
+
+@pytest.mark.file_only
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/api/sessions/friday/tokens", b'{"input_tokens": 1, "output_tokens": 1, "cost": 1e400}', "cost"),
+    ("/api/sessions/friday/tokens", b'{"input_tokens": 1, "output_tokens": \xff}', "body"),
+    ("/api/sessions/friday/tokens", b"[" * 100_000 + b"]" * 100_000, "body"),
+    ("/api/sessions/friday/tokens", b'{"input_tokens": 1, "output_tokens": 1, "cost": NaN}', "body"),
+    ("/api/sessions/friday/stories", b'{"title": "x", "word_count": -5}', "word_count"),
+    ("/api/sessions/friday/stories", b'{"title": ""}', "title"),
+    ("/api/sessions/friday/stories", b'{"title": "x", "duration": "long"}', "duration"),
+    ("/api/sessions", b'{"name": "x", "settings": [1, 2]}', "settings"),
+    ("/api/sessions", b'{"id": "has\\u0000nul"}', "id"),
+    ("/api/sessions/" + "x" * 300 + "/tokens", b'{"input_tokens": 1, "output_tokens": 1}', "session_id"),
+    ("/api/sessions/friday/tokens?create=maybe", b'{"input_tokens": 1, "output_tokens": 1}', "create"),
+])
+def test_hostile_bodies_are_400_naming_the_field_and_write_nothing(client, session_id, db, path, body, field):
+    before = snapshot(db)
+    answer = client.post(path, content=body, headers={"content-type": "application/json"})
+    assert (answer.status_code, answer.json()["field"]) == (400, field), answer.text
+    assert snapshot(db) == before
+
+
+@pytest.mark.file_only
+def test_a_body_over_the_size_limit_is_refused_without_reading_it_all(client, session_id, db):
+    from sessionstats.serve.capture import MAX_BODY
+
+    before = snapshot(db)
+    answer = client.post(f"/api/sessions/{session_id}/tokens", content=b" " * (MAX_BODY + 1))
+    assert (answer.status_code, answer.json()["field"]) == (400, "body")
+    assert snapshot(db) == before
