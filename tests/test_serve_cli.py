@@ -36,3 +36,25 @@ def test_with_a_token_the_server_refuses_requests_without_it(db):
         assert httpx.get(f"{base}api/sessions", timeout=10).status_code == 401
         assert httpx.get(f"{base}api/sessions", headers={"Authorization": f"Bearer {token}"},
                          timeout=10).status_code == 200
+
+
+@pytest.mark.slow
+def test_an_open_event_stream_gets_a_record_made_by_another_process(db, run_process):
+    import json
+    import threading
+
+    session = run_process("new", "Watched").stdout.strip()
+    with serving(str(db)) as url, httpx.Client(timeout=httpx.Timeout(10, read=10)) as client, \
+            client.stream("GET", f"{url}api/events") as stream:
+        lines = stream.iter_lines()
+        first = json.loads(next(line for line in lines if line.startswith("data:"))[5:])
+        assert [s["total_tokens"] for s in first["sessions"]] == [0]
+        recorder = threading.Thread(target=run_process, args=(
+            "record-tokens", "--session", session, "--input", "1234567", "--output", "1", "--cost", "0.000000075"))
+        recorder.start()
+        try:
+            update = json.loads(next(line for line in lines if line.startswith("data:"))[5:])  # read timeout: 10 s
+        finally:
+            recorder.join(timeout=60)  # run_process's own timeout ends the child
+    assert update["changed"] == [session]
+    assert (update["sessions"][0]["total_tokens"], update["sessions"][0]["total_cost"]) == (1234568, "0.000000075")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
@@ -29,6 +30,7 @@ from sessionstats.serve.wire import plain
 
 KEEPALIVE_SECONDS = 15
 FULL_LOOK_EVERY = 10  # looks: a change the file's stat() missed (same size within the mtime's tick) still shows
+LOOK_SHARE = 0.25  # at most this share of the time is spent reading the list (a big database reads slowly)
 
 
 class Watcher:
@@ -84,10 +86,13 @@ class Watcher:
     async def run(self) -> None:
         count = 0
         while True:
+            took = 0.0
             if self.pages:
+                started = time.monotonic()
                 await self.look(count)
+                took = time.monotonic() - started
                 count += 1
-            await asyncio.sleep(self.interval)
+            await asyncio.sleep(max(self.interval, took / LOOK_SHARE - took))
 
 
 @asynccontextmanager
