@@ -104,7 +104,8 @@ def test_a_repeated_request_id_is_409_and_stores_nothing_new(client, session_id)
     ({"input_tokens": 1, "output_tokens": 5, "colour": "red"}, "colour"),
     ({"input_tokens": 1, "output_tokens": 5, "cache_read_tokens": 2**63}, "cache_read_tokens"),
     ({"input_tokens": 1, "output_tokens": 5, "at": "yesterday-ish"}, "at"),
-    ([{"input_tokens": 1, "output_tokens": 5}, {"input_tokens": -3, "output_tokens": 1}], None),
+    ([{"input_tokens": 1, "output_tokens": 5}, {"input_tokens": -3, "output_tokens": 1}], "records[1].input_tokens"),
+    ([{"input_tokens": 1, "output_tokens": 5, "cost": "x"}], "records[0].cost"),
     ([], "body"),
     ("just text", "body"),
 ])
@@ -135,12 +136,16 @@ def test_another_users_session_is_404_to_read_and_to_record(db, session_id):
         assert bob.get(f"/api/sessions/{session_id}/detail").status_code == 404
         assert bob.post(f"/api/sessions/{session_id}/tokens",
                         json={"input_tokens": 1, "output_tokens": 1}).status_code == 404
+        assert bob.post(f"/api/sessions/{session_id}/tokens",
+                        json=[{"input_tokens": 1, "output_tokens": 1}]).status_code == 404
         assert bob.get("/api/sessions").json() == []
 
 
 def test_a_missing_session_is_404_unless_create_is_asked(client):
     assert client.get("/api/sessions/nowhere").status_code == 404
     assert client.post("/api/sessions/nowhere/tokens", json={"input_tokens": 1, "output_tokens": 1}).status_code == 404
+    one = {"input_tokens": 1, "output_tokens": 1}
+    assert client.post("/api/sessions/nowhere/tokens", json=[one]).status_code == 404
     made = client.post("/api/sessions/nowhere/tokens?create=true", json={"input_tokens": 1, "output_tokens": 1})
     assert made.status_code == 201
     assert client.get("/api/sessions/nowhere").json()["total_tokens"] == 2
