@@ -286,3 +286,11 @@ def test_a_body_over_the_size_limit_is_refused_without_reading_it_all(client, se
     answer = client.post(f"/api/sessions/{session_id}/tokens", content=b" " * (MAX_BODY + 1))
     assert (answer.status_code, answer.json()["field"]) == (400, "body")
     assert snapshot(db) == before
+
+
+def test_a_story_sent_again_with_its_id_is_409_and_counted_once(client, session_id):
+    story = {"title": "Storm", "narrative": "wind and rain", "id": "story-1"}
+    first = client.post(f"/api/sessions/{session_id}/stories", json=story)
+    again = client.post(f"/api/sessions/{session_id}/stories", json=story)
+    assert (first.status_code, again.status_code, again.json()["id"]) == (201, 409, "story-1")
+    assert client.get(f"/api/sessions/{session_id}").json()["story_count"] == 1
