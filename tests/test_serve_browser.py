@@ -102,6 +102,7 @@ def test_the_panel_fills_up_live_switches_sessions_and_formats_every_figure_as_s
         page.wait_for_function("() => document.querySelector(\"#metrics td[data-figure='story_count']\")"
                                ".textContent === '1'", timeout=LIVE_MS)
         assert page.locator("#metrics td.changed[data-figure='total_tokens']").count() == 1  # marked as changed
+        assert page.locator("#metrics td[data-delta='total_tokens']").text_content() == "+1,550"  # as show --watch
         assert figures_on_page(page) == expected_figures(stats_from_show(run_process, live))
         assert page.locator("#stories tbody tr").first.text_content().count("Storm") == 1
         ARTIFACTS.mkdir(exist_ok=True)
@@ -138,5 +139,8 @@ def test_costs_are_rounded_from_their_exact_decimal_strings(db, browser):
         got = page.evaluate("cases => Object.fromEntries(Object.keys(cases).map(c => [c, fmtCost(c)]))", cases)
         assert got == cases
         numbers = page.evaluate("[fmtNumber(2.5, 0), fmtNumber(0.125, 2), fmtNumber(1234.56, 1), fmtNumber(null, 1),"
-                                " fmtTokens(1234567), fmtDuration(3725)]")
-        assert numbers == [f"{2.5:,.0f}", f"{0.125:,.2f}", "1,234.6", "-", "1,234,567", "01:02:05"]
+                                " fmtTokens(1234567), fmtDuration(3725), fmtDelta('0.0089', '0.00890075', 'cost'),"
+                                " fmtDelta('1.5', '0.25', 'cost'), fmtDelta(10, 1560, 'count'),"
+                                " fmtDelta(0, 1550, 'number'), fmtDelta(null, 'x', 'other')]")
+        assert numbers == [f"{2.5:,.0f}", f"{0.125:,.2f}", "1,234.6", "-", "1,234,567", "01:02:05", "+$0.0000",
+                           "-$1.2500", "+1,550", "+1,550.0", "changed"]

@@ -68,3 +68,32 @@ function fmtTime(iso) {  // "2026-01-02 03:04:05 +0100" in the browser's zone, a
   return `${when.getFullYear()}-${pad(when.getMonth() + 1)}-${pad(when.getDate())} ` +
     `${pad(when.getHours())}:${pad(when.getMinutes())}:${pad(when.getSeconds())} ${zone}`;
 }
+
+function decimalDifference(newer, older) {  // exact "b - a" of two decimal strings, as a decimal string
+  const scale = Math.max(...[newer, older].map((t) => (String(t).split(".")[1] || "").length));
+  const scaled = (t) => {
+    const [whole, frac = ""] = String(t).replace("-", "").split(".");
+    const value = BigInt(whole + frac.padEnd(scale, "0"));
+    return String(t).startsWith("-") ? -value : value;
+  };
+  const difference = scaled(newer) - scaled(older);
+  const digits = (difference < 0n ? -difference : difference).toString().padStart(scale + 1, "0");
+  const text = scale ? `${digits.slice(0, -scale)}.${digits.slice(-scale)}` : digits;
+  return (difference < 0n ? "-" : "") + text;
+}
+
+// How a figure changed, as `show --watch` says it (cli/watch.py _delta): "+1,550", "+$0.0089", "-0.5".
+// `kind` is the figure's type there (JSON cannot tell the float 0.0 from the count 0): cost, count or number.
+function fmtDelta(older, newer, kind) {
+  if (kind === "cost" && typeof older === "string" && typeof newer === "string") {
+    const difference = decimalDifference(newer, older);
+    return (difference.startsWith("-") ? "-" : "+") + fmtCost(difference.replace("-", ""));
+  }
+  if (kind === "count" && Number.isInteger(older) && Number.isInteger(newer)) {
+    return (newer >= older ? "+" : "-") + fmtTokens(Math.abs(newer - older));
+  }
+  if (kind === "number" && typeof older === "number" && typeof newer === "number") {
+    return (newer > older ? "+" : "-") + fmtNumber(Math.abs(newer - older), 1);
+  }
+  return "changed";
+}

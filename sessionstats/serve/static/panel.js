@@ -98,17 +98,25 @@ function drawList() {
 
 // ---- one session ---------------------------------------------------------------------------------------
 
-function figureRows(table, rows, stats, previous) {
+function kindOf(key, shown) {  // the figure's type in SessionStats: Decimal, int or float
+  if (COST_FIGURES.has(key)) return "cost";
+  if (shown === count) return "count";
+  return key.endsWith("_at") || key === "status" || key === "name" ? "other" : "number";
+}
+
+function figureRows(table, rows, stats, previous, withDelta) {
   table.querySelector("tbody").replaceChildren(...rows.map(([label, key, shown]) => {
     const value = figure(stats, key, shown);
     const cell = el("td", { "data-figure": key }, value);
-    const before = previous ? figure(previous, key, shown) : value;
-    if (before !== value) {
+    const changed = previous && key !== "duration_seconds" && previous[key] !== stats[key];
+    const delta = changed ? fmtDelta(previous[key], stats[key], kindOf(key, shown)) : "";
+    if (changed) {
       cell.classList.add("changed");
-      cell.setAttribute("aria-description", `changed from ${before}`);
-      cell.title = `was ${before}`;
+      cell.title = `was ${figure(previous, key, shown)}`;
     }
-    return el("tr", {}, el("th", { scope: "row" }, label), cell);
+    const line = el("tr", {}, el("th", { scope: "row" }, label), cell);
+    if (withDelta) line.append(el("td", { class: "delta", "data-delta": key }, delta));
+    return line;
   }));
 }
 
@@ -171,8 +179,8 @@ function drawDetail(detail) {
     ? state.detail.stats : null;
   const stats = detail.stats;
   document.getElementById("session-title").textContent = stats.name || stats.session_id;
-  figureRows(document.getElementById("overview"), OVERVIEW, stats, previous);
-  figureRows(document.getElementById("metrics"), METRICS, stats, previous);
+  figureRows(document.getElementById("overview"), OVERVIEW, stats, previous, false);
+  figureRows(document.getElementById("metrics"), METRICS, stats, previous, true);
   const notes = [];
   if (stats.unpriced_records) {
     notes.push(`note: ${fmtTokens(stats.unpriced_records)} of ${fmtTokens(stats.api_calls)} API calls have no ` +
