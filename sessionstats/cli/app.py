@@ -34,6 +34,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "import": ("import_commands", "history_commands", "agent_commands"),  # history + agents add sources
     "init-db": ("database_commands",),
     "doctor": ("doctor_commands",),
+    "serve": ("serve_commands",),
 }
 
 

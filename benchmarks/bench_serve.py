@@ -1,0 +1,216 @@
+"""`sessionstats serve` under load: capture over HTTP and OTLP against `record-tokens` processes.
+
+    python benchmarks/bench_serve.py [--records 10000] [--clients 16] [--listeners 4] [--cli-records 160]
+
+1. HTTP: `--clients` threads post `--records` single token records in all (each with its own request id) to
+   one `serve` process while `--listeners` pages hold /api/events open. Every record must be stored once;
+   prints records per second and the p50/p99 latency of a request.
+2. HTTP in arrays of `--batch` records (one request stores them all, in one transaction).
+3. OTLP: the same with OTLP/HTTP JSON log exports, one Claude Code `api_request` event each.
+4. The same number of clients running `record-tokens` processes (`--cli-records` in all: a process start per
+   record is too slow for 10,000), for the records per second the server is measured against.
+Target (issue 17): 1,000 records per second from many clients, none lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import selectors
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+_URL = re.compile(r"at (http://\S+/)")
+
+
+@contextmanager
+def server(db: Path, env: dict[str, str]) -> Iterator[str]:
+    """A `serve` process on a free loopback port; its URL once it listens; always stopped."""
+    process = subprocess.Popen([sys.executable, "-m", "sessionstats", "serve", "--port", "0"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert process.stderr is not None
+        selector = selectors.DefaultSelector()
+        selector.register(process.stderr, selectors.EVENT_READ)
+        seen = b""
+        while b"\n" not in seen:
+            if not selector.select(timeout=30):
+                raise SystemExit(f"serve did not start: {seen!r}")
+            chunk = os.read(process.stderr.fileno(), 4096)
+            if not chunk:
+                raise SystemExit(f"serve exited: {seen!r}")
+            seen += chunk
+        found = _URL.search(seen.decode())
+        if found is None:
+            raise SystemExit(f"serve said: {seen!r}")
+        yield found.group(1)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def listen(url: str, stop: threading.Event, events: list[int]) -> None:
+    """An open page: hold /api/events and count the updates pushed (until the server stops)."""
+    try:
+        with httpx.Client(timeout=None) as client, client.stream("GET", f"{url}api/events") as stream:
+            for line in stream.iter_lines():
+                if line.startswith("event:"):
+                    events.append(1)
+                if stop.is_set():
+                    return
+    except httpx.HTTPError:
+        return  # the server stopped
+
+
+def load(post: Callable[[httpx.Client, int], int], records: int, clients: int) -> tuple[float, list[float]]:
+    """Post `records` in all from `clients` threads; wall seconds and each request's latency (ms)."""
+    latencies: list[float] = []
+
+    def client_work(part: range) -> None:
+        with httpx.Client(timeout=120) as client:
+            for n in part:
+                started = time.perf_counter()
+                status = post(client, n)
+                latencies.append((time.perf_counter() - started) * 1000)
+                if status not in (200, 201):
+                    raise SystemExit(f"record {n}: HTTP {status}")
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(client_work, [range(i, records, clients) for i in range(clients)]))
+    return time.perf_counter() - started, latencies
+
+
+def claude_code_export(session: str, n: int) -> dict:
+    attributes = {"event.name": "api_request", "event.timestamp": "2026-05-01T10:00:00.000Z",
+                  "event.sequence": n, "session.id": session, "model": "claude-sonnet-4-5",
+                  "input_tokens": 10, "output_tokens": 5, "cache_read_tokens": 0, "cache_creation_tokens": 0}
+    values = [{"key": k, "value": {"intValue": str(v)} if isinstance(v, int) else {"stringValue": v}}
+              for k, v in attributes.items()]
+    return {"resourceLogs": [{"resource": {"attributes": []}, "scopeLogs": [{"logRecords": [
+        {"timeUnixNano": str(time.time_ns()), "body": {"stringValue": "claude_code.api_request"},
+         "attributes": values}]}]}]}
+
+
+def stored_calls(env: dict[str, str], session: str) -> int:
+    shown = subprocess.run([sys.executable, "-m", "sessionstats", "show", session, "--format", "json"], env=env,
+                           capture_output=True, text=True, check=True)
+    return json.loads(shown.stdout)["api_calls"]
+
+
+def report(what: str, records: int, wall: float, latencies: list[float], stored: int) -> None:
+    cut = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
+    print(f"{what}: {records:,} records in {wall:.1f} s = {records / wall:,.0f}/s; latency p50 {cut[49]:.1f} ms, "
+          f"p99 {cut[98]:.1f} ms; stored {stored:,} ({'every record once' if stored == records else 'MISMATCH'})")
+
+
+def run_pages(url: str, listeners: int) -> tuple[threading.Event, list[int], list[threading.Thread]]:
+    stop, events = threading.Event(), []
+    threads = [threading.Thread(target=listen, args=(url, stop, events), daemon=True) for _ in range(listeners)]
+    for thread in threads:
+        thread.start()
+    return stop, events, threads
+
+
+def bench_http(env: dict[str, str], args: argparse.Namespace) -> None:
+    session = subprocess.run([sys.executable, "-m", "sessionstats", "new", "http-load"], env=env,
+                             capture_output=True, text=True, check=True).stdout.strip()
+    with server(Path(env["SESSIONSTATS_DB"]), env) as url:
+        stop, events, _ = run_pages(url, args.listeners)
+
+        def post(client: httpx.Client, n: int) -> int:
+            return client.post(f"{url}api/sessions/{session}/tokens", json={
+                "input_tokens": 10, "output_tokens": 5, "cost": "0.0001", "request_id": f"req-{n}"}).status_code
+
+        wall, latencies = load(post, args.records, args.clients)
+        time.sleep(1.5)  # the pages' last update
+        stop.set()
+    report("HTTP capture", args.records, wall, latencies, stored_calls(env, session))
+    print(f"  {args.listeners} open pages received {len(events):,} updates")
+
+
+def bench_http_batches(env: dict[str, str], args: argparse.Namespace) -> None:
+    session = subprocess.run([sys.executable, "-m", "sessionstats", "new", "batch-load"], env=env,
+                             capture_output=True, text=True, check=True).stdout.strip()
+    size = args.batch
+    with server(Path(env["SESSIONSTATS_DB"]), env) as url:
+        stop, events, _ = run_pages(url, args.listeners)
+
+        def post(client: httpx.Client, n: int) -> int:
+            batch = [{"input_tokens": 10, "output_tokens": 5, "cost": "0.0001", "request_id": f"req-{n}-{i}"}
+                     for i in range(size)]
+            return client.post(f"{url}api/sessions/{session}/tokens", json=batch).status_code
+
+        wall, latencies = load(post, args.records // size, args.clients)
+        time.sleep(1.5)
+        stop.set()
+    report(f"HTTP capture in arrays of {size} (latency per array)", args.records // size * size, wall, latencies,
+           stored_calls(env, session))
+    print(f"  {args.listeners} open pages received {len(events):,} updates")
+
+
+def bench_otlp(env: dict[str, str], args: argparse.Namespace) -> None:
+    with server(Path(env["SESSIONSTATS_DB"]), env) as url:
+        stop, events, _ = run_pages(url, args.listeners)
+
+        def post(client: httpx.Client, n: int) -> int:
+            return client.post(f"{url}v1/logs", json=claude_code_export("otlp-load", n)).status_code
+
+        wall, latencies = load(post, args.records, args.clients)
+        time.sleep(1.5)
+        stop.set()
+    report("OTLP capture", args.records, wall, latencies, stored_calls(env, "otlp-load"))
+    print(f"  {args.listeners} open pages received {len(events):,} updates")
+
+
+def bench_processes(env: dict[str, str], args: argparse.Namespace) -> None:
+    session = subprocess.run([sys.executable, "-m", "sessionstats", "new", "cli-load"], env=env,
+                             capture_output=True, text=True, check=True).stdout.strip()
+    latencies: list[float] = []
+
+    def one(n: int) -> None:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "sessionstats", "record-tokens", "--session", session, "--input", "10",
+                        "--output", "5", "--cost", "0.0001", "--request-id", f"req-{n}"], env=env, check=True,
+                       capture_output=True)
+        latencies.append((time.perf_counter() - started) * 1000)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(args.clients) as pool:
+        list(pool.map(one, range(args.cli_records)))
+    report("record-tokens processes", args.cli_records, time.perf_counter() - started, latencies,
+           stored_calls(env, session))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--listeners", type=int, default=4)
+    parser.add_argument("--cli-records", type=int, default=160)
+    parser.add_argument("--batch", type=int, default=100, help="records per array in the batch run")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-serve-") as folder:
+        env = {**os.environ, "SESSIONSTATS_DB": str(Path(folder) / "bench.duckdb"), "SESSIONSTATS_USER": "bench"}
+        print(f"{args.clients} clients, {args.listeners} open pages, {os.cpu_count()} CPUs")
+        bench_http(env, args)
+        bench_http_batches(env, args)
+        bench_otlp(env, args)
+        if args.cli_records:
+            bench_processes(env, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""`serve`: the Sessions panel in a browser, capture over HTTP and an OTLP receiver, until Ctrl-C."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import sys
+import threading
+from typing import Annotated
+
+import typer
+
+from sessionstats.cli.app import app
+from sessionstats.cli.options import DbOption, UserOption, resolve_user
+from sessionstats.errors import InvalidInput
+
+DEFAULT_PORT = 8484
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses: only this machine can reach them."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port (port 0: a free one), refused with one line when it cannot be."""
+    try:
+        info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(info[0], socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(info[4])
+    except OSError as error:
+        raise InvalidInput(f"--host/--port: cannot listen on {host}:{port} ({error.strerror or error}); "
+                           "pick another --port") from None
+    sock.listen(512)
+    sock.set_inheritable(True)
+    return sock
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(
+        metavar="ADDRESS", help="Address to listen on; anything but loopback needs --token.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(
+        min=0, max=65535, metavar="PORT", help="Port to listen on (0: a free one).")] = DEFAULT_PORT,
+    open_page: Annotated[bool, typer.Option("--open", help="Open the panel in your browser.")] = False,
+    token: Annotated[str | None, typer.Option(
+        metavar="TOKEN", envvar="SESSIONSTATS_SERVE_TOKEN", show_envvar=True,
+        help="A secret every request must carry (Authorization: Bearer TOKEN, or ?token=TOKEN).")] = None,
+    db: DbOption = None,
+    user: UserOption = None,
+) -> None:
+    """Serve the live Sessions panel, capture over HTTP (POST /api/...) and OTLP (/v1/logs, /v1/traces).
+
+    The panel updates by itself as records land from any process. Binds to loopback unless told otherwise.
+
+    \b
+    Example:
+      sessionstats serve --open
+      CLAUDE_CODE_ENABLE_TELEMETRY=1 OTEL_LOGS_EXPORTER=otlp OTEL_EXPORTER_OTLP_PROTOCOL=http/json \\
+        OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:8484 claude
+    """
+    if not is_loopback(host) and not token:
+        raise InvalidInput(f"--host: {host} is reachable from other machines; give --token (or set "
+                           "SESSIONSTATS_SERVE_TOKEN) so that only those who know it can read and record")
+    if token is not None and len(token) < 16:
+        raise InvalidInput("--token: use at least 16 characters (e.g. $(python -c 'import secrets; "
+                           "print(secrets.token_urlsafe())'))")
+    try:
+        import uvicorn
+
+        from sessionstats.api import connect
+        from sessionstats.serve.app import build_app
+    except ImportError as error:
+        raise InvalidInput(f"serve needs its extra ({error.name} is missing): pip install 'sessionstats[serve]'") \
+            from None
+    database = connect(db, resolve_user(user, db))
+    sock = listening_socket(host, port)
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{sock.getsockname()[1]}/" + (f"?token={token}" if token else "")
+    reach = "loopback only: other machines cannot reach it" if is_loopback(host) else \
+        "reachable from other machines; every request must carry the token"
+    print(f"sessionstats: serving {database.user}'s sessions at {url} ({reach}); Ctrl-C stops", file=sys.stderr)
+    server = uvicorn.Server(uvicorn.Config(build_app(database, token=token), log_level="warning",
+                                           access_log=False, timeout_graceful_shutdown=1))
+    if open_page:
+        threading.Thread(target=_open_when_ready, args=(server, url), daemon=True).start()
+    server.run(sockets=[sock])
+
+
+def _open_when_ready(server: object, url: str) -> None:
+    import time
+    import webbrowser
+
+    for _ in range(100):
+        if getattr(server, "started", False):
+            webbrowser.open(url)
+            return
+        time.sleep(0.05)

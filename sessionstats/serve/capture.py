@@ -1,0 +1,180 @@
+"""The capture endpoints: create sessions, record stories, token usage (one or a batch) and raw API responses.
+
+The same validation as every path in (the API's), the exit codes' meanings as statuses: 400 names the field,
+404 a session that is not yours, 409 a request id or story id already recorded (nothing new), 503 busy.
+Single records are stored in batches by one writer thread (batching.py); the other writes of this process
+take turns (one at a time), so its threads seldom wait on each other's file lock.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from sessionstats.api import Database
+from sessionstats.errors import InvalidInput
+from sessionstats.records import Recorded
+from sessionstats.serve.wire import JSONExact
+
+MAX_BODY = 16 * 1024 * 1024  # a batch of ~100,000 records, or the largest API response worth keeping
+SESSION_FIELDS = frozenset({"id", "name", "settings"})
+STORY_FIELDS = frozenset({"title", "narrative", "tone", "priority", "word_count", "duration", "id", "at"})
+TOKEN_FIELDS = frozenset({"input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+                          "cache_write_1h_tokens", "model", "provider", "cost", "story_id", "request_id", "at"})
+RESPONSE_OPTIONS = ("story_id", "model", "provider", "cost", "at")
+Result = TypeVar("Result")
+_IMPORT_ROW = re.compile(r"^line \d+ \(row (\d+)\): ([a-z_0-9]+): (.*)$", re.S)
+
+
+async def body_bytes(request: Request) -> bytes:
+    """The request body, refused past MAX_BODY without reading the rest."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise InvalidInput(f"body: larger than {MAX_BODY // (1024 * 1024)} MiB; send fewer records at once",
+                               field="body")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def json_body(request: Request) -> Any:
+    """The body as JSON, numbers with a fraction read as exact Decimals (a cost is never a float)."""
+    raw = await body_bytes(request)
+    try:
+        return json.loads(raw, parse_float=Decimal, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as error:
+        raise InvalidInput(f"body: not JSON ({error})", field="body") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def fields_of(document: Any, allowed: frozenset[str], what: str) -> dict[str, Any]:
+    """A JSON object's fields, refusing a non-object and any field `what` does not have."""
+    if not isinstance(document, Mapping):
+        raise InvalidInput(f"body: {what} must be a JSON object, got {type(document).__name__}", field="body")
+    unknown = sorted(set(document) - allowed)
+    if unknown:
+        raise InvalidInput(f"{unknown[0]}: not a field of {what} (fields: {', '.join(sorted(allowed))})",
+                           field=unknown[0])
+    return dict(document)
+
+
+async def writing(request: Request, work: Callable[[], Result]) -> Result:
+    """Run a write in a worker thread, one at a time in this process."""
+    return await anyio.to_thread.run_sync(work, limiter=request.app.state.writer)
+
+
+async def recording(work: Callable[[], Recorded]) -> Response:
+    """Record one story or call in a worker thread; its store joins the writer thread's next batch."""
+    return recorded_response(await anyio.to_thread.run_sync(work))
+
+
+def recorded_response(recorded: Recorded) -> Response:
+    """201 with the id; 409 when the record was there already (the same id: nothing new)."""
+    body = {"id": recorded.id, "created": recorded.created, "warning": recorded.warning}
+    return JSONExact(body, status_code=201 if recorded.created else 409)
+
+
+def _create(request: Request) -> bool:
+    value = request.query_params.get("create", "false").lower()
+    if value not in {"true", "false", "1", "0"}:
+        raise InvalidInput(f"create: must be true or false, got {value!r}", field="create")
+    return value in {"true", "1"}
+
+
+async def new_session(request: Request) -> Response:
+    database: Database = request.app.state.database
+    given = fields_of(await json_body(request), SESSION_FIELDS, "a session")
+    if given.get("settings") is not None and not isinstance(given["settings"], Mapping):
+        raise InvalidInput("settings: must be a JSON object", field="settings")
+    handle = await writing(request, lambda: database.new_session(given.get("name"), id=given.get("id"),
+                                                                 settings=given.get("settings")))
+    return JSONExact({"session_id": handle.id}, status_code=201)
+
+
+async def record_story(request: Request) -> Response:
+    database: Database = request.app.state.database
+    handle = database.session(request.path_params["session_id"], create=_create(request))
+    given = fields_of(await json_body(request), STORY_FIELDS, "a story")
+    if "title" not in given:
+        raise InvalidInput("title: a story needs a title", field="title")
+    title = given.pop("title")
+    return await recording(lambda: handle.record_story(title, **given))
+
+
+async def record_tokens(request: Request) -> Response:
+    """One record (a JSON object) or a batch (a JSON array, stored all or none in one transaction)."""
+    database: Database = request.app.state.database
+    session_id = request.path_params["session_id"]
+    create = _create(request)
+    document = await json_body(request)
+    if isinstance(document, list):
+        return await _record_batch(request, database, session_id, document, create)
+    given = fields_of(document, TOKEN_FIELDS, "a token record")
+    counts = {name: given.pop(name, None) for name in ("input_tokens", "output_tokens")}
+    missing = [name for name, value in counts.items() if value is None]
+    if missing:
+        raise InvalidInput(f"{missing[0]}: a token record needs it", field=missing[0])
+    handle = database.session(session_id, create=create)
+    return await recording(lambda: handle.record_tokens(counts["input_tokens"], counts["output_tokens"], **given))
+
+
+async def _record_batch(request: Request, database: Database, session_id: str, items: list[Any],
+                        create: bool) -> Response:
+    if not items:
+        raise InvalidInput("body: an empty batch; send at least one record", field="body")
+    handle = database.session(session_id)
+    records = []
+    for number, item in enumerate(items):
+        given = fields_of(item, TOKEN_FIELDS, f"token record {number}")
+        given["created_at"] = given.pop("at", None)
+        records.append({"session_id": handle.id, **given})
+
+    def store() -> Any:
+        if not create:
+            handle.info()  # a session missing or not yours is a 404, as for one record
+        try:
+            return database.record_many(records, create_sessions=create)
+        except InvalidInput as error:
+            raise _batch_error(error) from None
+
+    result = await writing(request, store)
+    return JSONExact({"imported": result.imported, "skipped": result.skipped},
+                     status_code=201 if result.imported else 409)
+
+
+def _batch_error(error: InvalidInput) -> InvalidInput:
+    """The bulk import's 'line 3 (row 2): output_tokens: ...' in the array's words: 'records[1].output_tokens'."""
+    found = _IMPORT_ROW.match(str(error))
+    if found is None:
+        return error
+    path = f"records[{int(found.group(1)) - 1}].{found.group(2)}"
+    return InvalidInput(f"{path}: {found.group(3)}", field=path)
+
+
+async def record_response(request: Request) -> Response:
+    """A raw API response body (JSON or an event stream), recorded as `record-tokens --from-response`."""
+    database: Database = request.app.state.database
+    handle = database.session(request.path_params["session_id"], create=_create(request))
+    options = {name: request.query_params.get(name) for name in RESPONSE_OPTIONS}
+    text = (await body_bytes(request)).decode("utf-8", errors="replace")
+    return await recording(lambda: handle.record_response(text, **options))
+
+
+ROUTES = [
+    Route("/api/sessions", new_session, methods=["POST"]),
+    Route("/api/sessions/{session_id}/stories", record_story, methods=["POST"]),
+    Route("/api/sessions/{session_id}/tokens", record_tokens, methods=["POST"]),
+    Route("/api/sessions/{session_id}/responses", record_response, methods=["POST"]),
+]

@@ -1,0 +1,139 @@
+"""The OTLP/HTTP receiver: /v1/logs, /v1/traces and /v1/metrics in JSON or protobuf.
+
+Usage is mapped by `otlp_usage`, the function `import otel` reads files with, so a live export and its file
+copy store the same records (and, sharing their ids, each call once). Claude Code's api_request events and
+GenAI spans are recorded; everything else (metrics, other events) is accepted and ignored with 200, so an
+exporter never retries what we will not store. A body we cannot read is a 400, which exporters do not retry.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import zlib
+from functools import partial
+from typing import Any
+
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from sessionstats.api import Database
+from sessionstats.errors import InvalidInput, SessionStatsError
+from sessionstats.serve.batching import Batcher
+from sessionstats.serve.capture import MAX_BODY, body_bytes
+
+PROTOBUF = "application/x-protobuf"
+_IDS = frozenset({"traceId", "spanId", "parentSpanId"})
+
+
+def _messages(signal: str) -> tuple[Any, Any]:
+    """The request and response classes of a signal's export service (opentelemetry-proto)."""
+    if signal == "logs":
+        from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as service
+
+        return service.ExportLogsServiceRequest, service.ExportLogsServiceResponse
+    if signal == "traces":
+        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as service
+
+        return service.ExportTraceServiceRequest, service.ExportTraceServiceResponse
+    from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as service
+
+    return service.ExportMetricsServiceRequest, service.ExportMetricsServiceResponse
+
+
+def decoded(raw: bytes, encoding: str) -> bytes:
+    """The body without its gzip/deflate content encoding, bounded like any body."""
+    if encoding in {"", "identity"}:
+        return raw
+    if encoding not in {"gzip", "deflate"}:
+        raise InvalidInput(f"Content-Encoding: {encoding!r} is not supported (send gzip or none)",
+                           field="content_encoding")
+    try:
+        inflater = zlib.decompressobj(wbits=31 if encoding == "gzip" else 15)
+        plain = inflater.decompress(raw, MAX_BODY + 1)
+    except (zlib.error, gzip.BadGzipFile) as error:
+        raise InvalidInput(f"body: not {encoding} ({error})", field="body") from None
+    if len(plain) > MAX_BODY:
+        raise InvalidInput(f"body: larger than {MAX_BODY // (1024 * 1024)} MiB once inflated", field="body")
+    return plain
+
+
+def otlp_document(raw: bytes, content_type: str, signal: str) -> dict[str, Any]:
+    """The export as OTLP JSON (camelCase keys, hex ids), whichever encoding it came in."""
+    if content_type == PROTOBUF:
+        from google.protobuf.json_format import MessageToDict
+        from google.protobuf.message import DecodeError
+
+        request_class, _ = _messages(signal)
+        message = request_class()
+        try:
+            message.ParseFromString(raw)
+        except DecodeError as error:
+            raise InvalidInput(f"body: not an OTLP {signal} protobuf message ({error})", field="body") from None
+        return _hex_ids(MessageToDict(message))
+    if content_type != "application/json":
+        raise InvalidInput(f"Content-Type: {content_type!r} is not OTLP; send application/json or {PROTOBUF}",
+                           field="content_type")
+    try:
+        document = json.loads(raw)
+    except (ValueError, RecursionError) as error:
+        raise InvalidInput(f"body: not JSON ({error})", field="body") from None
+    if not isinstance(document, dict):
+        raise InvalidInput("body: an OTLP export is a JSON object", field="body")
+    return document
+
+
+def _hex_ids(value: Any) -> Any:
+    """Protobuf's JSON mapping writes bytes in base64; OTLP JSON writes trace and span ids in hex."""
+    if isinstance(value, dict):
+        return {key: base64.b64decode(item).hex() if key in _IDS and isinstance(item, str) else _hex_ids(item)
+                for key, item in value.items()}
+    if isinstance(value, list):
+        return [_hex_ids(item) for item in value]
+    return value
+
+
+def usage_events(document: dict[str, Any]) -> list[Any]:
+    """The token events in one export, mapped as `import otel` maps a file's lines."""
+    from sessionstats.history.agent_import import Coverage
+    from sessionstats.history.otel_files import otlp_usage
+
+    return otlp_usage(document, Coverage())
+
+
+def store_exports(database: Database, exports: list[list[Any]]) -> list[int | SessionStatsError]:
+    """Store the events of many exports in one transaction (each call once); how many each export held."""
+    from sessionstats.history.agent_import import Coverage, store_events
+    from sessionstats.history.otel_files import SOURCE
+
+    events = [event for export in exports for event in export]
+    if events:
+        with database.writing(plain_sql=False) as store:
+            store_events(store, events, user=database.user, source=SOURCE, coverage=Coverage(),
+                         step=lambda _: None)
+    return [len(export) for export in exports]
+
+
+def exports_batcher(database: Database) -> Batcher[list[Any], int]:
+    """The writer thread OTLP exports queue for: an exporter's burst is stored in one transaction."""
+    return Batcher(partial(store_exports, database), "sessionstats-otlp")
+
+
+async def receive(request: Request) -> Response:
+    signal = request.url.path.rsplit("/", 1)[-1]
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    raw = decoded(await body_bytes(request), request.headers.get("content-encoding", "").strip().lower())
+    document = otlp_document(raw, content_type, signal)
+    if signal != "metrics":  # usage comes as log events and spans; metrics would count it twice
+        events = usage_events(document)
+        if events:
+            await anyio.to_thread.run_sync(request.app.state.otlp.submit, events)
+    if content_type == PROTOBUF:
+        return Response(_messages(signal)[1]().SerializeToString(), media_type=PROTOBUF)
+    return JSONResponse({})
+
+
+ROUTES = [Route(f"/v1/{signal}", receive, methods=["POST"]) for signal in ("logs", "traces", "metrics")]
