@@ -130,3 +130,15 @@ def test_shell_completion_offers_session_ids_and_names(run_process, cli):
 def test_shell_completion_never_offers_another_users_sessions(run_process, cli):
     cli.as_user("bob").ok("new", "Secret", "--id", "secret-0001")
     assert _complete(run_process, "sessionstats show sec") == []
+
+
+def test_export_falls_back_to_the_current_session_and_all_exports_every_one(sessions, tmp_path):
+    current = sessions("export", "--to", str(tmp_path / "one.csv"), env={"SESSIONSTATS_SESSION": "morn"})
+    assert current.exit_code == 0, current.output
+    assert "exported the current session morn (SESSIONSTATS_SESSION); --all exports every session" in current.stderr
+    assert (tmp_path / "one.csv").read_text().count("morning-0001") == 1
+    every = sessions("export", "--all", "--what", "stats", "--to", str(tmp_path / "all.csv"),
+                     env={"SESSIONSTATS_SESSION": "morn"})
+    assert every.exit_code == 0 and (tmp_path / "all.csv").read_text().count("\n") == 4  # header + 3 sessions
+    both = sessions("export", "morn", "--all", "--to", str(tmp_path / "x.csv"))
+    assert both.exit_code == 2 and both.stderr == "sessionstats: --all: give sessions or --all, not both\n"

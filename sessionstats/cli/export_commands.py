@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -15,9 +16,11 @@ from sessionstats.cli.options import (
     Filters,
     TzOption,
     UserOption,
+    complete_session,
     resolve_user,
     with_filters,
 )
+from sessionstats.errors import InvalidInput
 from sessionstats.escaping import visible
 from sessionstats.export import ExportWhat, export
 from sessionstats.store import open_store
@@ -29,8 +32,13 @@ from sessionstats.times import resolve_zone
 def export_command(
     to: Annotated[str, typer.Option("--to", metavar="PATH",
                                     help="File to write: .parquet, .csv, .tsv, .jsonl (or .ndjson, .json).")],
-    session_ids: Annotated[list[str] | None, typer.Argument(metavar="[ID ...]", show_default=False,
-                                                           help="Sessions to export [default: all yours].")] = None,
+    session_ids: Annotated[list[str] | None, typer.Argument(
+        metavar="[SESSION ...]", show_default=False, autocompletion=complete_session,
+        help="Sessions to export (id, name or unique id prefix) [default: $SESSIONSTATS_SESSION when set, else all "
+             "yours]."),
+    ] = None,
+    every_session: Annotated[bool, typer.Option("--all", help="Export all your sessions, even with "
+                                                              "SESSIONSTATS_SESSION set.")] = False,
     what: Annotated[ExportWhat, typer.Option("--what", case_sensitive=False,
                                              help="stories, tokens or stats (one row per session).")
                     ] = ExportWhat.tokens,
@@ -50,6 +58,13 @@ def export_command(
     """
     scope = filters.scope(resolve_zone(tz))
     owner = resolve_user(user, db)
+    current = os.environ.get("SESSIONSTATS_SESSION", "").strip()
+    if session_ids and every_session:
+        raise InvalidInput("`all`: give sessions or --all, not both", field="all")
+    chosen = session_ids or ([] if every_session or not current else [current])
     with open_store(db) as store:
-        rows = export(store, Path(to).expanduser(), what, user=owner, session_ids=session_ids or [], scope=scope)
+        rows = export(store, Path(to).expanduser(), what, user=owner, session_ids=chosen, scope=scope)
+    if chosen and not session_ids:
+        print(f"sessionstats: exported the current session {visible(current)} (SESSIONSTATS_SESSION); "
+              "--all exports every session", file=sys.stderr)
     print(f"sessionstats: wrote {rows:,} rows of {what.value} to {visible(to)}", file=sys.stderr)
