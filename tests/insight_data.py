@@ -67,7 +67,7 @@ class Template:
         if "duckdb" not in self.built:
             self.built["duckdb"] = self.tmp_path_factory.mktemp("template") / "stats.duckdb"
             self.build(Cli(self.built["duckdb"]))
-        shutil.copyfile(self.built["duckdb"], cli.db)  # type: ignore[arg-type]
+        shutil.copy(self.built["duckdb"], cli.db)  # its owner-only mode too  # type: ignore[arg-type]
         return cli
 
 
