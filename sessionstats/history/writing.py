@@ -28,8 +28,9 @@ _UPDATED_COLUMNS = ("model", "input_tokens", "output_tokens", "cache_read_tokens
                     "priced_at", "priced_at_source")
 # A cost the log states (Claude Code's costUSD) is the record's cost; else the estimate; else unknown.
 _COST_SOURCE = "CASE WHEN reported_cost IS NOT NULL THEN 'reported' WHEN priced THEN 'estimated' ELSE 'unknown' END"
-_PROVENANCE = ("service_tier, speed, tool_calls, tool_cost, reported_cost, price_source, price_detail, "
-               "created_at AS priced_at, CASE WHEN timed THEN 'response' ELSE 'now' END AS priced_at_source, call_part")
+_PRICED = ("service_tier, speed, tool_calls, tool_cost, reported_cost, price_source, price_detail, "
+           "created_at AS priced_at, CASE WHEN timed THEN 'response' ELSE 'now' END AS priced_at_source")
+_PROVENANCE = _PRICED + ", call_part"  # a new record's; an update keeps the stored record's part
 _PROVENANCE_NAMES = ("service_tier", "speed", "tool_calls", "tool_cost", "reported_cost", "price_source",
                      "price_detail", "priced_at", "priced_at_source", "call_part")
 # The shared field rules for what a history reader staged (its counts are typed and checked as it reads them).
@@ -126,7 +127,7 @@ def _update_smaller_copies(store: Store, user: str, source: str) -> tuple[int, i
         "token_usage", _UPDATED_COLUMNS,
         f"""SELECT stored_id AS id, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
                    cache_write_1h_tokens, {_NEW_TOTAL} AS total_tokens, cost AS estimated_cost,
-                   {_COST_SOURCE} AS cost_source, created_at, {_PROVENANCE}
+                   {_COST_SOURCE} AS cost_source, created_at, {_PRICED}
             FROM cc_known k WHERE {_NEW_TOTAL} > k.stored_total""",
         {"user": user},
     )
