@@ -48,6 +48,8 @@ def _figure(stats: SessionStats, key: str, shown: Shown, zone: tzinfo | None, *,
     if key == "total_cost":
         return fmt_known_cost(stats.total_cost, stats.unpriced_records, stats.api_calls, compact=compact)
     value = getattr(stats, key)
+    if key == "tool_cost" and not stats.tool_calls:
+        return EMPTY  # no server tool was called: no fee to show
     if key in _COST_FIGURES and value is not None and stats.api_calls and stats.unpriced_records >= stats.api_calls:
         return "unknown"
     return shown(value, zone)
