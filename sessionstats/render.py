@@ -106,8 +106,11 @@ def fitted_table(rows: Sequence[Sequence[str]], headers: Sequence[str], *, width
                  drop: Sequence[str] = (), shrink: str | None = None, tablefmt: str = "simple") -> str:
     """A table no wider than `width` (None: as wide as it comes): the `drop` columns go first, in order, then
     the `shrink` column's text is cut with an ellipsis, down to 8 characters."""
-    columns = list(headers)
-    cells = [list(row) for row in rows]
+    columns = [visible(header) for header in headers]
+    cells = [[visible(str(cell)) for cell in row] for row in rows]  # a name never moves the cursor or a line
+    left = {visible(name) for name in left}
+    drop = [visible(name) for name in drop]
+    shrink = visible(shrink) if shrink is not None else None
     text = _aligned(cells, columns, left, tablefmt)
     for name in drop:
         if width is None or _width(text) <= width:
