@@ -98,8 +98,13 @@ async def new_session(request: Request) -> Response:
     given = fields_of(await json_body(request), SESSION_FIELDS, "a session")
     if given.get("settings") is not None and not isinstance(given["settings"], Mapping):
         raise InvalidInput("settings: must be a JSON object", field="settings")
-    handle = await writing(request, lambda: database.new_session(given.get("name"), id=given.get("id"),
-                                                                 settings=given.get("settings")))
+    try:
+        handle = await writing(request, lambda: database.new_session(given.get("name"), id=given.get("id"),
+                                                                     settings=given.get("settings")))
+    except InvalidInput as error:
+        if error.field != "session_id":
+            raise
+        raise InvalidInput(str(error).replace("session_id: ", "id: ", 1), field="id") from None  # the body's key
     return JSONExact({"session_id": handle.id}, status_code=201)
 
 

@@ -15,6 +15,7 @@ const METRICS = [["Stories", "story_count", count], ["API calls", "api_calls", c
   ["Input tokens", "input_tokens", count], ["Output tokens", "output_tokens", count],
   ["Cache read tokens", "cache_read_tokens", count], ["Cache write tokens", "cache_write_tokens", count],
   ["Total tokens", "total_tokens", count], ["Total cost", "total_cost", fmtCost],
+  ["Server tool calls", "tool_calls", count], ["Server tool cost", "tool_cost", fmtCost],
   ["Tokens per story", "tokens_per_story", places(1)], ["Cost per story", "cost_per_story", fmtCost],
   ["Words", "word_count", count], ["Words per story", "words_per_story", places(1)],
   ["Cost per 1,000 words", "cost_per_1k_words", fmtCost], ["Tokens per word", "tokens_per_word", places(2)],
@@ -32,6 +33,7 @@ function share(v) { return v === null || v === undefined ? EMPTY : fmtNumber(v *
 
 function figure(stats, key, shown) {  // as stats_view._figure: costs no call was priced for say "unknown"
   if (key === "total_cost") return fmtKnownCost(stats.total_cost, stats.unpriced_records, stats.api_calls);
+  if (key === "tool_cost" && !stats.tool_calls) return EMPTY;  // no server tool was called: no fee to show
   const value = stats[key];
   if (COST_FIGURES.has(key) && value !== null && stats.api_calls && stats.unpriced_records >= stats.api_calls) {
     return "unknown";
