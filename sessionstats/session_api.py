@@ -189,7 +189,14 @@ class SessionHandle:
         from sessionstats.records import prepare_usage
 
         linked = current_story.get()
-        if usage.story_id is None and linked is not None and linked[0] == self.id:
-            usage = replace(usage, story_id=linked[1])
+        in_block = usage.story_id is None and linked is not None and linked[0] == self.id
+        if in_block:
+            usage = replace(usage, story_id=linked[1])  # type: ignore[index]
         prepared = prepare_usage(usage)  # validated and priced before the database is locked
-        return self.database.keep("tokens", prepared, new_id(), create=self.create)
+        recorded = self.database.keep("tokens", prepared, new_id(), create=self.create)
+        if not in_block or not recorded.warning:
+            return recorded
+        # The open `story()` block records its story when it ends: that it is not there yet is no news.
+        pending = f"has no story {prepared.story_id!r} yet"
+        kept = [line for line in recorded.warning.splitlines() if pending not in line]
+        return replace(recorded, warning="\n".join(kept) or None)

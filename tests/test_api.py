@@ -291,3 +291,14 @@ def test_days_hours_and_times_follow_sessionstats_tz_as_the_cli_s_do(api, cli, m
     with pytest.raises(sessionstats.InvalidInput) as refused:
         session.timeline("hour", zone="Mars/Olympus_Mons")
     assert refused.value.field == "zone"
+
+
+def test_calls_inside_a_story_block_are_not_warned_that_their_story_is_not_there_yet(api):
+    session = api.new_session(id="block")
+    with session.story("Fog over the harbour") as story:
+        recorded = session.record_tokens(10, 5, cost="0.01")
+    assert recorded.warning is None  # the block records its story as it ends
+    assert session.stats().story_count == 1
+    assert story.recorded is not None
+    outside = session.record_tokens(1, 1, cost="0.01", story_id="not-yet")
+    assert "has no story 'not-yet' yet" in (outside.warning or "")
