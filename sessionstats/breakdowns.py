@@ -12,7 +12,7 @@ Shares are of the session's totals in the same scope.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -23,6 +23,7 @@ from sessionstats.scope import EVERYTHING, Scope, scoped_records
 from sessionstats.stats import SessionStats
 from sessionstats.store import Store
 from sessionstats.times import local_to_utc
+from sessionstats.token_figures import ITEMS_SQL, SUMS_SQL, TokenFigures, token_figures
 
 
 class Dimension(StrEnum):
@@ -56,50 +57,31 @@ story_rows AS (
 _BREAKDOWN_SQL = """
 WITH {records},
 {story_rows},
-items AS (
-    SELECT {story_groups}, 1 AS stories, 0 AS calls, 0 AS input_tokens, 0 AS output_tokens,
-           0 AS cache_read_tokens, 0 AS cache_write_tokens, 0 AS total_tokens,
-           NULL::DECIMAL(38, 18) AS cost, 0 AS unpriced
-    FROM story_rows
-    UNION ALL
-    SELECT {token_groups}, 0, CASE WHEN call_part = 0 THEN 1 ELSE 0 END,  -- an iteration (part > 0) is no new call
-           input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
-           total_tokens, estimated_cost, CASE WHEN estimated_cost IS NULL THEN 1 ELSE 0 END
-    FROM tokens
-)
-SELECT {group_names}, sum(stories), sum(calls), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
-       sum(cache_write_tokens), sum(total_tokens), coalesce(sum(cost), 0)::DECIMAL(38, 18), sum(unpriced)
+""" + ITEMS_SQL.format(story_key="{story_groups}", token_key="{token_groups}", story_rows="story_rows") + """
+SELECT {group_names}, """ + SUMS_SQL + """
 FROM items
 GROUP BY {group_names}
 ORDER BY {group_order}
 """
 
 
-@dataclass(frozen=True)
-class BreakdownRow:
+@dataclass(frozen=True, kw_only=True)
+class BreakdownRow(TokenFigures):
     """One group's figures; `group` maps each dimension to its value (None: the "(none)" group)."""
 
+    LEADING = ("group",)  # its dimensions' values head the row, then the token figures, then the shares
+
     group: dict[str, str | datetime | None]
-    story_count: int
-    api_calls: int
-    input_tokens: int
-    output_tokens: int
-    cache_read_tokens: int
-    cache_write_tokens: int
-    total_tokens: int
-    total_cost: Decimal
-    unpriced_records: int
     story_share: float | None
     token_share: float | None
     cost_share: float | None
 
     def as_dict(self) -> dict[str, Any]:
         """The group's dimension values, then its figures, as the CLI's JSON and CSV carry them."""
-        figures = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "group"}
-        return {**self.group, **figures}
+        return {**self.group, **{name: getattr(self, name) for name in BREAKDOWN_FIGURES}}
 
 
-BREAKDOWN_FIGURES = [f.name for f in fields(BreakdownRow) if f.name != "group"]
+BREAKDOWN_FIGURES = BreakdownRow.figure_names()[1:]
 
 
 @dataclass(frozen=True)
@@ -155,13 +137,11 @@ def breakdown(store: Store, totals: SessionStats, dimensions: list[Dimension], *
 def _row(values: tuple, dimensions: tuple[Dimension, ...], totals: SessionStats, zone: str) -> BreakdownRow:
     width = len(dimensions)
     group = {str(d): _group_value(d, v, zone) for d, v in zip(dimensions, values[:width], strict=True)}
-    stories, calls, input_tokens, output_tokens, cache_read, cache_write, tokens, cost, unpriced = values[width:]
+    figures = token_figures(values[width:])
     return BreakdownRow(
-        group=group, story_count=int(stories), api_calls=int(calls), input_tokens=int(input_tokens),
-        output_tokens=int(output_tokens), cache_read_tokens=int(cache_read), cache_write_tokens=int(cache_write),
-        total_tokens=int(tokens), total_cost=cost, unpriced_records=int(unpriced),
-        story_share=_share(stories, totals.story_count), token_share=_share(tokens, totals.total_tokens),
-        cost_share=_share(cost, totals.total_cost),
+        **figures, group=group, story_share=_share(figures["story_count"], totals.story_count),
+        token_share=_share(figures["total_tokens"], totals.total_tokens),
+        cost_share=_share(figures["total_cost"], totals.total_cost),
     )
 
 

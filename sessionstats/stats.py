@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
@@ -13,6 +13,7 @@ from sessionstats.scope import EVERYTHING, Scope, scoped_records
 from sessionstats.sessions import resolve_session_id
 from sessionstats.store import Store
 from sessionstats.times import utc_now
+from sessionstats.token_figures import TokenFigures, token_figures
 from sessionstats.validate import COST_PLACES, MAX_BIGINT
 
 _COST_QUANTUM = Decimal(1).scaleb(-COST_PLACES)
@@ -20,22 +21,15 @@ _COST_QUANTUM = Decimal(1).scaleb(-COST_PLACES)
 MIN_RATE_SECONDS = 60
 
 
-@dataclass(frozen=True)
-class SessionStats:
+@dataclass(frozen=True, kw_only=True)
+class SessionStats(TokenFigures):
     """Everything `show` reports for one session; ratios are None where they would divide by zero."""
+
+    LEADING = ("session_id", "name", "status")  # then the token figures, then the rest
 
     session_id: str
     name: str | None
     status: str
-    story_count: int
-    api_calls: int
-    input_tokens: int
-    output_tokens: int
-    cache_read_tokens: int
-    cache_write_tokens: int
-    total_tokens: int
-    total_cost: Decimal
-    unpriced_records: int
     tool_calls: int  # server tool requests (web searches), billed per call
     tool_cost: Decimal  # their fees, part of total_cost
     word_count: int
@@ -58,12 +52,8 @@ class SessionStats:
     tokens_per_hour: float | None
     cost_per_hour: Decimal | None
 
-    def as_dict(self) -> dict[str, Any]:
-        """The figures by name, as the CLI's JSON and CSV carry them."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
-
-FIGURES = [f.name for f in fields(SessionStats)]
+FIGURES = SessionStats.figure_names()
 
 _ACTIVE_SECONDS = "epoch(active_until - active_from)"
 _RATE_SECONDS = f"CASE WHEN {_ACTIVE_SECONDS} >= {MIN_RATE_SECONDS} THEN {_ACTIVE_SECONDS} END"
@@ -248,19 +238,19 @@ def _aggregate(
 
 
 def _with_ratios(row: tuple, now: datetime) -> SessionStats:
-    (session_id, name, status, stories, calls, input_tokens, output_tokens, cache_read, cache_write, tokens,
-     cost, unpriced, tool_calls, tool_cost, words, created_at, started_at, ended_at, first_at, last_at, avg_duration,
-     active_from, active_until) = row
+    session_id, name, status = row[:3]
+    figures = token_figures(row[3:12])
+    stories, tokens, cost = figures["story_count"], figures["total_tokens"], figures["total_cost"]
+    (tool_calls, tool_cost, words, created_at, started_at, ended_at, first_at, last_at, avg_duration,
+     active_from, active_until) = row[12:]
     duration = _seconds_between(started_at, ended_at or now) if started_at else None
     active = _exact_seconds(active_until - active_from) if active_from is not None else None
     rate_span = active if active is not None and active >= MIN_RATE_SECONDS else None
     return SessionStats(
-        session_id=session_id, name=name, status=status, story_count=stories, api_calls=calls,
-        input_tokens=int(input_tokens), output_tokens=int(output_tokens), cache_read_tokens=int(cache_read),
-        cache_write_tokens=int(cache_write), total_tokens=int(tokens), total_cost=_exact(cost),
-        unpriced_records=unpriced, tool_calls=int(tool_calls), tool_cost=_exact(tool_cost), word_count=int(words),
-        created_at=created_at, started_at=started_at,
-        ended_at=ended_at, first_record_at=first_at, last_record_at=last_at, duration_seconds=duration,
+        **{**figures, "total_cost": _exact(cost)}, session_id=session_id, name=name, status=status,
+        tool_calls=int(tool_calls), tool_cost=_exact(tool_cost), word_count=int(words),
+        created_at=created_at, started_at=started_at, ended_at=ended_at, first_record_at=first_at,
+        last_record_at=last_at, duration_seconds=duration,
         tokens_per_story=_ratio(tokens, stories), cost_per_story=_cost_ratio(cost, stories),
         words_per_story=_ratio(words, stories), cost_per_1k_words=_cost_ratio(cost * 1000, words),
         tokens_per_word=_ratio(tokens, words), avg_story_duration=avg_duration,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,30 +19,19 @@ from sessionstats.scope import EVERYTHING, Scope, scoped_records
 from sessionstats.sessions import require_session
 from sessionstats.store import Store
 from sessionstats.times import exists_locally, local_to_utc
+from sessionstats.token_figures import ITEMS_SQL, SUMS_SQL, TokenFigures, token_figures
 
 MAX_BUCKETS = 10_000
 _EVERY = re.compile(r"^(\d+)\s*(m|min|minutes?|h|hours?|d|days?|w|weeks?)$")
 _WORDS = {"minute": "1m", "hour": "1h", "day": "1d", "week": "1w"}
 _UNIT = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 
-_ITEMS = """
-WITH {records},
-items AS (
-    SELECT created_at, 1 AS stories, 0 AS calls, 0 AS input_tokens, 0 AS output_tokens, 0 AS cache_read_tokens,
-           0 AS cache_write_tokens, 0 AS total_tokens, NULL::DECIMAL(38, 18) AS cost, 0 AS unpriced
-    FROM stories
-    UNION ALL
-    SELECT created_at, 0, CASE WHEN call_part = 0 THEN 1 ELSE 0 END, input_tokens,  -- a part > 0 is no new call
-           output_tokens, cache_read_tokens, cache_write_tokens, total_tokens,
-           estimated_cost, CASE WHEN estimated_cost IS NULL THEN 1 ELSE 0 END
-    FROM tokens
-)"""
-_SUMS = """sum(stories), sum(calls), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
-       sum(cache_write_tokens), sum(total_tokens), coalesce(sum(cost), 0)::DECIMAL(38, 18), sum(unpriced)"""
+_ITEMS = "\nWITH {records},\n" + ITEMS_SQL.format(story_key="created_at", token_key="created_at",
+                                                   story_rows="stories")
 
 # Each record's local time: exact, and ~0.3 s per million records for the time zone lookups.
 _BY_RECORD_SQL = _ITEMS + f"""
-SELECT time_bucket(to_seconds($every), timezone($zone, created_at AT TIME ZONE 'UTC')) AS local_start, {_SUMS}
+SELECT time_bucket(to_seconds($every), timezone($zone, created_at AT TIME ZONE 'UTC')) AS local_start, {SUMS_SQL}
 FROM items
 GROUP BY local_start
 ORDER BY local_start
@@ -65,7 +54,7 @@ placed AS (
            timezone($zone, (slot + to_seconds($slot) - INTERVAL 1 MICROSECOND) AT TIME ZONE 'UTC') AS local_to
     FROM slots
 )
-SELECT time_bucket(to_seconds($every), local_from) AS local_start, """ + _SUMS + """,
+SELECT time_bucket(to_seconds($every), local_from) AS local_start, """ + SUMS_SQL + """,
        bool_and(local_to - local_from = to_seconds($slot) - INTERVAL 1 MICROSECOND
                 AND time_bucket(to_seconds($every), local_to) = time_bucket(to_seconds($every), local_from)) AS exact
 FROM placed
@@ -74,27 +63,16 @@ ORDER BY local_start
 """
 
 
-@dataclass(frozen=True)
-class Bucket:
+@dataclass(frozen=True, kw_only=True)
+class Bucket(TokenFigures):
     """One bucket; `start` is when it begins, as naive UTC like every stored time."""
 
+    LEADING = ("start",)
+
     start: datetime
-    story_count: int
-    api_calls: int
-    input_tokens: int
-    output_tokens: int
-    cache_read_tokens: int
-    cache_write_tokens: int
-    total_tokens: int
-    total_cost: Decimal
-    unpriced_records: int
-
-    def as_dict(self) -> dict[str, Any]:
-        """The figures by name, as the CLI's JSON and CSV carry them."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-BUCKET_FIGURES = [f.name for f in fields(Bucket)]
+BUCKET_FIGURES = Bucket.figure_names()
 
 
 def parse_every(text: str) -> timedelta:
@@ -176,11 +154,5 @@ def _wall_clock(first: datetime, last: datetime, every: timedelta, zone: str, fo
 
 
 def _bucket(local_start: datetime, sums: tuple | None, zone: str) -> Bucket:
-    stories, calls, input_tokens, output_tokens, cache_read, cache_write, tokens, cost, unpriced = (
-        sums or (0, 0, 0, 0, 0, 0, 0, Decimal(0), 0))
-    return Bucket(
-        start=local_to_utc(local_start, zone), story_count=int(stories), api_calls=int(calls),
-        input_tokens=int(input_tokens), output_tokens=int(output_tokens), cache_read_tokens=int(cache_read),
-        cache_write_tokens=int(cache_write), total_tokens=int(tokens), total_cost=cost,
-        unpriced_records=int(unpriced),
-    )
+    figures = token_figures(sums or (0, 0, 0, 0, 0, 0, 0, Decimal(0), 0))
+    return Bucket(start=local_to_utc(local_start, zone), **figures)
