@@ -184,12 +184,13 @@ def to_delimited(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], fmt:
     return buffer.getvalue()
 
 
-def to_machine(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: Format,
+def to_machine(rows: Mapping[str, Any] | Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: Format,
                zone: tzinfo | None = None) -> str:
-    """Records for a machine: a JSON array, or CSV/TSV with a header line."""
+    """Records for a machine: a JSON array (one record alone: an object), or CSV/TSV with a header line."""
+    single = isinstance(rows, Mapping)
     if fmt is Format.json:
-        return to_json(list(rows), zone) + "\n"
-    return to_delimited(rows, columns, fmt, zone)
+        return to_json(rows if single else list(rows), zone) + "\n"
+    return to_delimited([rows] if single else rows, columns, fmt, zone)  # type: ignore[list-item]
 
 
 def _json(value: Any, zone: tzinfo | None, indent: int, depth: int) -> str:

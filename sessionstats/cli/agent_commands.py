@@ -13,7 +13,7 @@ import typer
 
 from sessionstats.cli.import_commands import import_app
 from sessionstats.cli.messages import warn_unknown_models
-from sessionstats.cli.options import DbOption, UserOption, resolve_user
+from sessionstats.cli.options import NO_SHARED, Shared, shared_options
 from sessionstats.cli.progress import StepProgress
 from sessionstats.errors import InvalidInput
 from sessionstats.render import fmt_tokens, table
@@ -34,10 +34,10 @@ GeminiRoots = Annotated[list[str] | None, typer.Argument(
     help="Folders holding <project>/chats/ [default: $GEMINI_CLI_HOME/.gemini/tmp, else ~/.gemini/tmp].")]
 
 
-def run_import(importer: Source, locations: Sequence[str], db: str | None, user: str | None) -> SourceSummary:
+def run_import(importer: Source, locations: Sequence[str], shared: Shared) -> SourceSummary:
     """Run one source's import in its own write transaction."""
-    owner = resolve_user(user, db)
-    with open_store(db, write=True) as store, StepProgress(store) as progress:
+    owner = shared.owner  # resolved before the database opens: a bad --user writes nothing
+    with open_store(shared.db, write=True) as store, StepProgress(store) as progress:
         return importer(store, list(locations), user=owner, on_step=progress)
 
 
@@ -77,8 +77,9 @@ def finish(summaries: Sequence[SourceSummary], strict: bool) -> None:
 
 
 @import_app.command("codex")
+@shared_options("db", "user")
 def import_codex_command(homes: CodexHomes = None, strict: StrictOption = False,
-                         db: DbOption = None, user: UserOption = None) -> None:
+                         shared: Shared = NO_SHARED) -> None:
     """Import Codex CLI's rollouts: a session per Codex session, a token record per model call.
 
     Reads <home>/sessions/YYYY/MM/DD/rollout-*.jsonl and <home>/archived_sessions/. A call counts once:
@@ -94,14 +95,15 @@ def import_codex_command(homes: CodexHomes = None, strict: StrictOption = False,
     """
     from sessionstats.history.codex import import_codex
 
-    summary = run_import(import_codex, homes or [], db, user)
+    summary = run_import(import_codex, homes or [], shared)
     report(summary)
     finish([summary], strict)
 
 
 @import_app.command("gemini")
+@shared_options("db", "user")
 def import_gemini_command(roots: GeminiRoots = None, strict: StrictOption = False,
-                          db: DbOption = None, user: UserOption = None) -> None:
+                          shared: Shared = NO_SHARED) -> None:
     """Import Gemini CLI's chat recordings: a session per Gemini session, a token record per model reply.
 
     Reads <project>/chats/session-*.json and session-*.jsonl, and subagents' chats/<parent>/<id>.jsonl.
@@ -116,7 +118,7 @@ def import_gemini_command(roots: GeminiRoots = None, strict: StrictOption = Fals
     """
     from sessionstats.history.gemini_cli import import_gemini
 
-    summary = run_import(import_gemini, roots or [], db, user)
+    summary = run_import(import_gemini, roots or [], shared)
     report(summary)
     finish([summary], strict)
 
@@ -127,8 +129,9 @@ OpenCodeDirs = Annotated[list[str] | None, typer.Argument(
 
 
 @import_app.command("opencode")
+@shared_options("db", "user")
 def import_opencode_command(dirs: OpenCodeDirs = None, strict: StrictOption = False,
-                            db: DbOption = None, user: UserOption = None) -> None:
+                            shared: Shared = NO_SHARED) -> None:
     """Import OpenCode's history: a session per OpenCode session, a token record per assistant step.
 
     Reads opencode.db and opencode-<channel>.db (the message table; a step-finish part repeats its
@@ -143,7 +146,7 @@ def import_opencode_command(dirs: OpenCodeDirs = None, strict: StrictOption = Fa
     """
     from sessionstats.history.opencode import import_opencode
 
-    summary = run_import(import_opencode, dirs or [], db, user)
+    summary = run_import(import_opencode, dirs or [], shared)
     report(summary)
     finish([summary], strict)
 
@@ -153,8 +156,9 @@ QwenDirs = Annotated[list[str] | None, typer.Argument(
 
 
 @import_app.command("qwen")
+@shared_options("db", "user")
 def import_qwen_command(dirs: QwenDirs = None, strict: StrictOption = False,
-                        db: DbOption = None, user: UserOption = None) -> None:
+                        shared: Shared = NO_SHARED) -> None:
     """Import Qwen Code's chats: a session per Qwen session, a token record per assistant reply.
 
     Reads <dir>/projects/<project>/chats/*.jsonl. A reply copied by /branch counts once. Cached input
@@ -167,7 +171,7 @@ def import_qwen_command(dirs: QwenDirs = None, strict: StrictOption = False,
     """
     from sessionstats.history.qwen_code import import_qwen
 
-    summary = run_import(import_qwen, dirs or [], db, user)
+    summary = run_import(import_qwen, dirs or [], shared)
     report(summary)
     finish([summary], strict)
 
@@ -177,8 +181,9 @@ OtelFiles = Annotated[list[str], typer.Argument(
 
 
 @import_app.command("otel")
+@shared_options("db", "user")
 def import_otel_command(files: OtelFiles, strict: StrictOption = False,
-                        db: DbOption = None, user: UserOption = None) -> None:
+                        shared: Shared = NO_SHARED) -> None:
     """Import OpenTelemetry files: GenAI spans and Claude Code's api_request events, a token record each.
 
     Reads OTLP JSON as the Collector's file exporter writes it (GitHub Copilot CLI's
@@ -199,9 +204,9 @@ def import_otel_command(files: OtelFiles, strict: StrictOption = False,
             with copy.open("wb") as out:
                 shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
             summary = run_import(lambda store, paths, **kw: import_otel(store, paths, remember=False, **kw),
-                                 [str(copy)], db, user)
+                                 [str(copy)], shared)
     else:
-        summary = run_import(import_otel, files, db, user)
+        summary = run_import(import_otel, files, shared)
     report(summary)
     finish([summary], strict)
 
@@ -215,14 +220,14 @@ def summary_table(summaries: Sequence[SourceSummary]) -> str:
                         "malformed lines", "unpriced models"])
 
 
-def import_all(db: str | None, user: str | None, strict: bool) -> None:
+def import_all(shared: Shared, strict: bool) -> None:
     """Import every known source found on this machine; one table on stderr, then warnings."""
     from sessionstats.history.detect import DETECTED_SOURCES
 
     summaries, failures, absent = [], [], []
     for name, importer in DETECTED_SOURCES.items():
         try:
-            summary = run_import(importer, [], db, user)
+            summary = run_import(importer, [], shared)
         except InvalidInput as error:
             failures.append(f"{name}: {error}")
             continue
@@ -242,7 +247,8 @@ def import_all(db: str | None, user: str | None, strict: bool) -> None:
 
 
 @import_app.command("detect")
-def import_detect_command(strict: StrictOption = False, db: DbOption = None, user: UserOption = None) -> None:
+@shared_options("db", "user")
+def import_detect_command(strict: StrictOption = False, shared: Shared = NO_SHARED) -> None:
     """Find every known agent's history on this machine and import each (same as `import --all`).
 
     Sources: claude-code, llm, codex, gemini, opencode, qwen, each at its default place (or its
@@ -255,17 +261,18 @@ def import_detect_command(strict: StrictOption = False, db: DbOption = None, use
       sessionstats import detect
       sessionstats import --all --strict
     """
-    import_all(db, user, strict)
+    import_all(shared, strict)
 
 
 @import_app.callback(invoke_without_command=True)
+@shared_options("db", "user")
 def import_group(ctx: typer.Context,
                  all_sources: Annotated[bool, typer.Option("--all", help="Import every agent history found "
                                                            "on this machine (see `import detect`).")] = False,
-                 strict: StrictOption = False, db: DbOption = None, user: UserOption = None) -> None:
+                 strict: StrictOption = False, shared: Shared = NO_SHARED) -> None:
     """Import token records or stories in bulk, or your agents' history (`--all` finds and imports every one)."""
     if ctx.invoked_subcommand is None and all_sources:
-        import_all(db, user, strict)
+        import_all(shared, strict)
     elif ctx.invoked_subcommand is None:
         print(ctx.get_help(), file=sys.stderr)
         raise typer.Exit(2)

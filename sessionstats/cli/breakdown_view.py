@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 
 from sessionstats.breakdowns import Breakdown, BreakdownRow
+from sessionstats.cli.emit import NOTHING_IN_SCOPE, Layout
 from sessionstats.render import (
     EMPTY,
-    Format,
     cost_notes,
     fitted_table,
     fmt_known_cost,
     fmt_number,
     fmt_tokens,
-    to_delimited,
 )
 from sessionstats.stats import SessionStats
 from sessionstats.times import to_zone
@@ -25,26 +24,20 @@ _HEADERS = ["Stories", "Story %", "API calls", "Input", "Output", "Cache read", 
 _DROPPED = ["Cache write", "Cache read", "Input", "Output", "Story %", "Token %", "API calls", "Cost %"]
 
 
-def render_breakdown_table(breakdown: Breakdown, zone: tzinfo | None, style: str, width: int | None = None) -> str:
+def breakdown_table(breakdown: Breakdown, layout: Layout) -> str:
     """The groups, one line each, with a total line from the session's own figures."""
     title = "Breakdown by " + " and ".join(breakdown.dimensions)
     if not breakdown.rows:
-        return f"{title}\nno records in scope\n"
-    body = [[*(_group_text(d, row.group[d], zone) for d in breakdown.dimensions), *_figures(row)]
+        return f"{title}\n{NOTHING_IN_SCOPE}"
+    body = [[*(_group_text(d, row.group[d], layout.zone) for d in breakdown.dimensions), *_figures(row)]
             for row in breakdown.rows]
     groups = [d.capitalize() for d in breakdown.dimensions]
-    fitted = fitted_table(body, groups + _HEADERS, width=width, left=set(groups), drop=_DROPPED, shrink=groups[0],
-                          tablefmt=style)
+    fitted = fitted_table(body, groups + _HEADERS, width=layout.width, left=set(groups), drop=_DROPPED,
+                          shrink=groups[0], tablefmt=layout.style)
     text = f"{title}\n{fitted}\n"
     if breakdown.counts_stories_twice:
         text += "note: a story made with several models counts under each of them.\n"
     return text + cost_notes([(row.unpriced_records, row.api_calls) for row in breakdown.rows], "group")
-
-
-def render_breakdown_rows(breakdown: Breakdown, fmt: Format, zone: tzinfo | None) -> str:
-    """CSV or TSV: one line per group, the dimensions first."""
-    rows = [row.as_dict() for row in breakdown.rows]
-    return to_delimited(rows, breakdown.columns, fmt, zone)
 
 
 def with_breakdown(stats: SessionStats, breakdown: Breakdown) -> dict[str, object]:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import sys
-
 from sessionstats.cli.app import app
-from sessionstats.cli.options import DbOption, FormatOption, UserOption, resolve_format, resolve_user
+from sessionstats.cli.emit import emit
+from sessionstats.cli.options import NO_SHARED, Shared, shared_options
 from sessionstats.doctor import Finding, diagnose
-from sessionstats.render import Format, table, to_machine
+from sessionstats.render import table
 
 
 @app.command()
-def doctor(fmt: FormatOption = None, db: DbOption = None, user: UserOption = None) -> None:
+@shared_options("fmt", "db", "user")
+def doctor(shared: Shared = NO_SHARED) -> None:
     """Say where the database is and what state it is in, and what this machine has to import.
 
     Each problem line says what to do. Nothing is created or changed.
@@ -21,12 +21,9 @@ def doctor(fmt: FormatOption = None, db: DbOption = None, user: UserOption = Non
       sessionstats doctor
       sessionstats doctor --db team.duckdb --format json
     """
-    findings = diagnose(db, user=resolve_user(user, db))
-    shown = resolve_format(fmt)
-    if shown is not Format.table:
-        sys.stdout.write(to_machine([f.as_dict() for f in findings], ["check", "ok", "detail", "remedy"], shown))
-    else:
-        sys.stdout.write(table([_line(f) for f in findings], ["Check", "", "Detail"], text_columns=3) + "\n")
+    findings = diagnose(shared.db, user=shared.owner)
+    emit([f.as_dict() for f in findings], ["check", "ok", "detail", "remedy"], shared.layout,
+         lambda: table([_line(f) for f in findings], ["Check", "", "Detail"], text_columns=3) + "\n")
 
 
 def _line(finding: Finding) -> list[str]:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 from decimal import Decimal
 from typing import Annotated
 
 import typer
 
 from sessionstats.cli.app import app
-from sessionstats.cli.options import DbOption, FormatOption, UserOption, resolve_format, resolve_user
+from sessionstats.cli.emit import Layout, emit
+from sessionstats.cli.options import NO_SHARED, Shared, shared_options
 from sessionstats.errors import InvalidInput
 from sessionstats.explain import COST_SOURCES, RecordExplanation, SessionCostSplit, explain_record, explain_session
-from sessionstats.render import Format, fmt_tokens, to_delimited, to_json
+from sessionstats.render import fmt_tokens
 from sessionstats.store import open_store
 
 _PER_MILLION = Decimal(1_000_000)
@@ -20,14 +20,13 @@ _PRICED_AT = {"response": "the response's own time", "at": "the time given with 
 
 
 @app.command("explain")
+@shared_options("fmt", "db", "user")
 def explain_command(
     record_id: Annotated[str | None, typer.Argument(metavar="[RECORD_ID]",
                                                     help="The token record (the id record-tokens printed).")] = None,
     session: Annotated[str | None, typer.Option("--session", "-s", metavar="SESSION_ID",
                                                 help="Split a session's total by where its costs came from.")] = None,
-    fmt: FormatOption = None,
-    db: DbOption = None,
-    user: UserOption = None,
+    shared: Shared = NO_SHARED,
 ) -> None:
     """Show the arithmetic of a record's cost, line by line, or how a session's total splits.
 
@@ -42,24 +41,21 @@ def explain_command(
     """
     if (record_id is None) == (session is None):
         raise InvalidInput("name one record, or a session with --session (not both)")
-    owner = resolve_user(user, db)
-    with open_store(db) as store:
+    owner = shared.owner
+    with open_store(shared.db) as store:
         found = (explain_record(store, record_id, user=owner) if record_id is not None
                  else explain_session(store, session, user=owner))  # type: ignore[arg-type]
-    sys.stdout.write(render_explanation(found, resolve_format(fmt)))
+    emit_explanation(found, shared.layout)
 
 
-def render_explanation(found: RecordExplanation | SessionCostSplit, fmt: Format) -> str:
+def emit_explanation(found: RecordExplanation | SessionCostSplit, layout: Layout) -> None:
     """JSON carries every field; CSV/TSV one line per term (or cost source); a table reads as arithmetic."""
-    if fmt is Format.json:
-        return to_json(found.as_dict()) + "\n"
     if isinstance(found, SessionCostSplit):
         rows = [{"cost_source": s, "records": found.records[s], "cost": found.costs[s]} for s in COST_SOURCES]
-        return to_delimited(rows, ["cost_source", "records", "cost"], fmt) if fmt is not Format.table \
-            else _session_text(found)
-    if fmt is not Format.table:
-        return to_delimited([line.as_dict() for line in found.lines], ["kind", "quantity", "rate", "cost"], fmt)
-    return _record_text(found)
+        emit(rows, ["cost_source", "records", "cost"], layout, lambda: _session_text(found), whole=found.as_dict())
+    else:
+        emit([line.as_dict() for line in found.lines], ["kind", "quantity", "rate", "cost"], layout,
+             lambda: _record_text(found), whole=found.as_dict())
 
 
 def _record_text(found: RecordExplanation) -> str:

@@ -12,23 +12,22 @@ import typer
 from sessionstats.cli.app import app
 from sessionstats.cli.options import (
     NO_FILTERS,
-    DbOption,
+    NO_SHARED,
     Filters,
-    TzOption,
-    UserOption,
+    Shared,
     complete_session,
-    resolve_user,
+    shared_options,
     with_filters,
 )
 from sessionstats.errors import InvalidInput
 from sessionstats.escaping import visible
 from sessionstats.export import ExportWhat, export
 from sessionstats.store import open_store
-from sessionstats.times import resolve_zone
 
 
 @app.command("export")
 @with_filters
+@shared_options("tz", "db", "user")
 def export_command(
     to: Annotated[str, typer.Option("--to", metavar="PATH",
                                     help="File to write: .parquet, .csv, .tsv, .jsonl (or .ndjson, .json).")],
@@ -43,9 +42,7 @@ def export_command(
                                              help="stories, tokens or stats (one row per session).")
                     ] = ExportWhat.tokens,
     filters: Filters = NO_FILTERS,
-    tz: TzOption = None,
-    db: DbOption = None,
-    user: UserOption = None,
+    shared: Shared = NO_SHARED,
 ) -> None:
     """Export your stories, token records or per-session figures; the format follows the extension.
 
@@ -56,13 +53,13 @@ def export_command(
       sessionstats export --to usage.parquet --since 30d
       sessionstats export "$SESSIONSTATS_SESSION" --what stories --to stories.csv
     """
-    scope = filters.scope(resolve_zone(tz))
-    owner = resolve_user(user, db)
+    scope = filters.scope(shared.zone)
+    owner = shared.owner
     current = os.environ.get("SESSIONSTATS_SESSION", "").strip()
     if session_ids and every_session:
         raise InvalidInput("`all`: give sessions or --all, not both", field="all")
     chosen = session_ids or ([] if every_session or not current else [current])
-    with open_store(db) as store:
+    with open_store(shared.db) as store:
         rows = export(store, Path(to).expanduser(), what, user=owner, session_ids=chosen, scope=scope)
     if chosen and not session_ids:
         print(f"sessionstats: exported the current session {visible(current)} (SESSIONSTATS_SESSION); "

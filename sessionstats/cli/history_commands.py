@@ -11,7 +11,7 @@ import typer
 
 from sessionstats.cli.import_commands import import_app
 from sessionstats.cli.messages import warn_unknown_models
-from sessionstats.cli.options import DbOption, UserOption, resolve_user
+from sessionstats.cli.options import NO_SHARED, Shared, shared_options
 from sessionstats.cli.progress import StepProgress
 from sessionstats.history.claude_code import HistoryResult, import_claude_code
 from sessionstats.history.llm_logs import import_llm
@@ -25,7 +25,8 @@ DirsArgument = Annotated[
 
 
 @import_app.command("claude-code")
-def import_claude_code_command(dirs: DirsArgument = None, db: DbOption = None, user: UserOption = None) -> None:
+@shared_options("db", "user")
+def import_claude_code_command(dirs: DirsArgument = None, shared: Shared = NO_SHARED) -> None:
     """Import Claude Code's logs: a session per Claude Code session, a token record per assistant message.
 
     Reads every *.jsonl under <DIR>/projects/ (subagent logs count for their session). Copies of a
@@ -38,8 +39,8 @@ def import_claude_code_command(dirs: DirsArgument = None, db: DbOption = None, u
       CLAUDE_CONFIG_DIR=/work/claude sessionstats import claude-code
     """
     started = time.monotonic()
-    owner = resolve_user(user, db)
-    with open_store(db, write=True) as store, StepProgress(store) as progress:
+    owner = shared.owner
+    with open_store(shared.db, write=True) as store, StepProgress(store) as progress:
         result = import_claude_code(store, dirs or [], user=owner, on_step=progress)
     report_history(result, time.monotonic() - started)
 
@@ -59,10 +60,11 @@ def report_history(result: HistoryResult, seconds: float) -> None:
 
 
 @import_app.command("llm")
+@shared_options("db", "user")
 def import_llm_command(
     path: Annotated[str | None, typer.Argument(metavar="[PATH]", show_default=False,
                                                help="llm's logs.db [default: where `llm logs path` points].")] = None,
-    db: DbOption = None, user: UserOption = None,
+    shared: Shared = NO_SHARED,
 ) -> None:
     """Import the llm tool's logs: a session per conversation or thread, a token record per response with usage.
 
@@ -76,8 +78,8 @@ def import_llm_command(
       sessionstats import llm "$(llm logs path)"
     """
     started = time.monotonic()
-    owner = resolve_user(user, db)
-    with open_store(db, write=True) as store, StepProgress(store) as progress:
+    owner = shared.owner
+    with open_store(shared.db, write=True) as store, StepProgress(store) as progress:
         result = import_llm(store, Path(path).expanduser() if path else None, user=owner, on_step=progress)
     written = result.written
     line = (f"sessionstats: imported {written.imported:,} token records into {written.sessions:,} sessions "

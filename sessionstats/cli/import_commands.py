@@ -14,7 +14,7 @@ import typer
 
 from sessionstats.cli.app import app
 from sessionstats.cli.messages import warn_unknown_models
-from sessionstats.cli.options import DbOption, TzOption, UserOption, resolve_user
+from sessionstats.cli.options import NO_SHARED, Shared, shared_options
 from sessionstats.cli.progress import StepProgress
 from sessionstats.cli.reading import spool, starts_with_bom, stdin_import_cap
 from sessionstats.errors import InvalidInput
@@ -27,7 +27,7 @@ from sessionstats.importing import (
     resolve_format,
 )
 from sessionstats.store import open_store
-from sessionstats.times import resolve_zone, zone_name
+from sessionstats.times import zone_name
 from sessionstats.validate import check_id
 
 import_app = typer.Typer(
@@ -56,9 +56,10 @@ CreateSessionsOption = Annotated[
 
 
 @import_app.command("tokens")
+@shared_options("tz", "db", "user")
 def import_tokens_command(file: FileArgument = "-", fmt: InputFormatOption = None,
                           session: DefaultSessionOption = None, create_sessions: CreateSessionsOption = False,
-                          tz: TzOption = None, db: DbOption = None, user: UserOption = None) -> None:
+                          shared: Shared = NO_SHARED) -> None:
     """Import token usage records.
 
     Columns: session_id, model, provider, input_tokens, output_tokens, cache_read_tokens,
@@ -73,13 +74,14 @@ def import_tokens_command(file: FileArgument = "-", fmt: InputFormatOption = Non
       sessionstats import tokens usage.jsonl --create-sessions
       gunzip -c usage.csv.gz | sessionstats import tokens - --format csv --session "$S"
     """
-    _run_import(import_tokens, file, fmt, session, create_sessions, tz, db, user)
+    _run_import(import_tokens, file, fmt, session, create_sessions, shared)
 
 
 @import_app.command("stories")
+@shared_options("tz", "db", "user")
 def import_stories_command(file: FileArgument = "-", fmt: InputFormatOption = None,
                            session: DefaultSessionOption = None, create_sessions: CreateSessionsOption = False,
-                           tz: TzOption = None, db: DbOption = None, user: UserOption = None) -> None:
+                           shared: Shared = NO_SHARED) -> None:
     """Import stories.
 
     Columns: session_id, id, title, narrative, tone, priority, word_count, duration, created_at.
@@ -90,18 +92,18 @@ def import_stories_command(file: FileArgument = "-", fmt: InputFormatOption = No
     Example:
       sessionstats import stories stories.csv --session "$SESSIONSTATS_SESSION"
     """
-    _run_import(import_stories, file, fmt, session, create_sessions, tz, db, user)
+    _run_import(import_stories, file, fmt, session, create_sessions, shared)
 
 
 def _run_import(importer, file: str, fmt: ImportFormat | None, session: str | None,  # type: ignore[no-untyped-def]
-                create_sessions: bool, tz: str | None, db: str | None, user: str | None) -> None:
+                create_sessions: bool, shared: Shared) -> None:
     started = time.monotonic()
-    zone = _zone_name(tz)
+    zone = zone_name(shared.zone)  # the IANA name DuckDB reads times in: the zone `--at` reads them in
     default_session = check_id(session, "--session") if session is not None else None
-    owner = resolve_user(user, db)
+    owner = shared.owner
     with _readable_file(file, fmt) as (path, chosen):
         source = ImportSource(path, chosen, zone)
-        with open_store(db, write=True) as store, StepProgress(store) as progress:
+        with open_store(shared.db, write=True) as store, StepProgress(store) as progress:
             result = importer(store, source, user=owner, session=default_session,
                               create_sessions=create_sessions, on_step=progress)
     _report(result, time.monotonic() - started)
@@ -137,11 +139,6 @@ def _open(path: Path) -> BinaryIO:
         return path.open("rb")
     except OSError as error:
         raise InvalidInput(f"FILE: cannot read {str(path)!r}: {error.strerror}") from None
-
-
-def _zone_name(tz: str | None) -> str | None:
-    """--tz, else the local zone, as the IANA name DuckDB reads times in: the zone `--at` reads them in."""
-    return zone_name(resolve_zone(tz))
 
 
 def _report(result: ImportResult, seconds: float) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from decimal import Decimal
 from typing import Annotated
 
@@ -11,35 +12,32 @@ import typer
 
 from sessionstats.budget import DEFAULT_WARN_AT, Budget, assess_budget
 from sessionstats.cli.app import app
+from sessionstats.cli.emit import emit
 from sessionstats.cli.options import (
     NO_FILTERS,
-    DbOption,
+    NO_SHARED,
     Filters,
-    FormatOption,
     SessionArgument,
-    TableStyleOption,
-    TzOption,
-    UserOption,
+    Shared,
     count_option,
     fields_as_options,
     given_session,
     resolve_bucket_zone,
-    resolve_format,
-    resolve_user,
+    shared_options,
     with_filters,
 )
-from sessionstats.cli.stats_view import render_side_by_side
-from sessionstats.cli.timeline_view import render_timeline
+from sessionstats.cli.stats_view import side_by_side_table
+from sessionstats.cli.timeline_view import timeline_chart
 from sessionstats.render import fmt_cost, fmt_tokens
-from sessionstats.stats import compare_stats, session_stats
+from sessionstats.stats import FIGURES, compare_stats, session_stats
 from sessionstats.store import open_store
-from sessionstats.timeline import default_every, parse_every, timeline
-from sessionstats.times import resolve_zone
+from sessionstats.timeline import BUCKET_FIGURES, default_every, parse_every, timeline
 from sessionstats.validate import parse_cost
 
 
 @app.command("timeline")
 @with_filters
+@shared_options("fmt", "style", "tz", "db", "user")
 def timeline_command(
     session_id: SessionArgument = None,
     every: Annotated[
@@ -48,11 +46,7 @@ def timeline_command(
                                       "shows the session in at most 48 buckets]")
     ] = None,
     filters: Filters = NO_FILTERS,
-    fmt: FormatOption = None,
-    style: TableStyleOption = "simple",
-    tz: TzOption = None,
-    db: DbOption = None,
-    user: UserOption = None,
+    shared: Shared = NO_SHARED,
 ) -> None:
     """Chart a session's tokens and cost per bucket of time, then list the figures.
 
@@ -65,29 +59,28 @@ def timeline_command(
       sessionstats timeline "$SESSIONSTATS_SESSION" --every day --format csv > per-day.csv
     """
     length = parse_every(every) if every is not None else None
-    zone, name = resolve_bucket_zone(tz)
+    zone, name = resolve_bucket_zone(shared.tz)
     scope = filters.scope(zone)
-    owner = resolve_user(user, db)
-    with open_store(db) as store:
+    owner = shared.owner
+    with open_store(shared.db) as store:
         session = given_session(session_id)
         length = length or default_every(store, session, user=owner, scope=scope)
         buckets = timeline(store, session, length, user=owner, zone=name, scope=scope)
-    sys.stdout.write(render_timeline(buckets, length, resolve_format(fmt), zone, style))
+    layout = replace(shared.layout, zone=zone)
+    emit([bucket.as_dict() for bucket in buckets], BUCKET_FIGURES, layout, lambda: timeline_chart(buckets, length,
+                                                                                                   layout))
 
 
 @app.command()
 @with_filters
+@shared_options("fmt", "style", "tz", "db", "user")
 def compare(
     session_ids: Annotated[
         list[str], typer.Argument(metavar="SESSION SESSION...", help="Two or more sessions (id, name or unique id "
                                   "prefix); with one, it is compared with $SESSIONSTATS_SESSION.")
     ],
     filters: Filters = NO_FILTERS,
-    fmt: FormatOption = None,
-    style: TableStyleOption = "simple",
-    tz: TzOption = None,
-    db: DbOption = None,
-    user: UserOption = None,
+    shared: Shared = NO_SHARED,
 ) -> None:
     """Show sessions side by side, one column each, with the figures of `show`.
 
@@ -97,12 +90,11 @@ def compare(
       sessionstats compare monday tuesday --format csv
       SESSIONSTATS_SESSION=today sessionstats compare yesterday
     """
-    zone = resolve_zone(tz)
-    scope = filters.scope(zone)
-    owner = resolve_user(user, db)
-    with open_store(db) as store:
+    scope = filters.scope(shared.zone)
+    owner = shared.owner
+    with open_store(shared.db) as store:
         rows = compare_stats(store, _with_current(session_ids), user=owner, scope=scope)
-    sys.stdout.write(render_side_by_side(rows, resolve_format(fmt), zone, style, scope))
+    emit([s.as_dict() for s in rows], FIGURES, shared.layout, lambda: side_by_side_table(rows, shared.layout, scope))
 
 
 def _with_current(session_ids: list[str]) -> list[str]:
@@ -113,6 +105,7 @@ def _with_current(session_ids: list[str]) -> list[str]:
 
 @app.command()
 @with_filters
+@shared_options("tz", "db", "user")
 def check(
     session_id: SessionArgument = None,
     max_cost: Annotated[str | None, typer.Option(metavar="USD", help="Fail once the cost reaches USD.")] = None,
@@ -126,9 +119,7 @@ def check(
         float, typer.Option(min=0, max=100, metavar="PERCENT", help="Warn on stderr from this share of a limit.")
     ] = float(DEFAULT_WARN_AT),
     filters: Filters = NO_FILTERS,
-    tz: TzOption = None,
-    db: DbOption = None,
-    user: UserOption = None,
+    shared: Shared = NO_SHARED,
 ) -> None:
     """Exit 0 while a session is within budget, 3 once a figure reaches its limit.
 
@@ -142,10 +133,9 @@ def check(
     """
     budget = Budget(max_cost=parse_cost(max_cost, "--max-cost") if max_cost is not None else None,
                     max_tokens=max_tokens, max_stories=max_stories, warn_at=Decimal(str(warn_at)))
-    zone = resolve_zone(tz)
-    scope = filters.scope(zone)
-    owner = resolve_user(user, db)
-    with open_store(db) as store:
+    scope = filters.scope(shared.zone)
+    owner = shared.owner
+    with open_store(shared.db) as store:
         stats = session_stats(store, given_session(session_id), user=owner, scope=scope)
     report = assess_budget(stats, budget)
     if report.reached:

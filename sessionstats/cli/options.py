@@ -10,10 +10,12 @@ import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
+from functools import cached_property
 from typing import Annotated, Any
 
 import typer
 
+from sessionstats.cli.emit import Layout
 from sessionstats.errors import InvalidInput, SessionStatsError
 from sessionstats.render import Format
 from sessionstats.scope import Scope
@@ -159,8 +161,15 @@ def _option_for(field: str, options: set[str] | None) -> str:
     return next((option for option in candidates if option in options), field)
 
 
-REPORT_FILTERS = {"since": SinceOption, "until": UntilOption, "model": ModelFilterOption, "tone": ToneFilterOption,
-                  "priority": PriorityFilterOption}
+# Each shared option's one declaration with its default; a command takes those it names (shared_options).
+SHARED_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "fmt": (FormatOption, None), "style": (TableStyleOption, "simple"), "wide": (WideOption, False),
+    "tz": (TzOption, None), "db": (DbOption, None), "user": (UserOption, None),
+}
+REPORT_FILTERS: dict[str, tuple[Any, Any]] = {
+    "since": (SinceOption, None), "until": (UntilOption, None), "model": (ModelFilterOption, None),
+    "tone": (ToneFilterOption, None), "priority": (PriorityFilterOption, None),
+}
 
 
 @dataclass(frozen=True)
@@ -185,23 +194,71 @@ class Filters:
 NO_FILTERS = Filters()
 
 
+@dataclass(frozen=True)
+class Shared:
+    """The shared options as given (--format, --fmt, --wide, --tz, --db, --user), and what they resolve to."""
+
+    fmt: Format | None = None
+    style: str = "simple"
+    wide: bool = False
+    tz: str | None = None
+    db: str | None = None
+    user: str | None = None
+
+    @cached_property
+    def owner(self) -> str:
+        """Whose sessions: --user, else $SESSIONSTATS_USER, else the login name (on PostgreSQL, the role)."""
+        return resolve_user(self.user, self.db)
+
+    @cached_property
+    def zone(self) -> tzinfo | None:
+        """The zone times are read and shown in (None: local)."""
+        return resolve_zone(self.tz)
+
+    @cached_property
+    def layout(self) -> Layout:
+        """How the report is written: the format asked for (or the terminal's), its table style and width."""
+        return Layout(resolve_format(self.fmt), self.zone, self.style, table_width(self.wide))
+
+
+NO_SHARED = Shared()
+
+
 def with_filters(command: Callable[..., Any]) -> Callable[..., Any]:
     """Give a report command --since, --until, --model, --tone and --priority, declared here once, as one
     `filters: Filters` argument (they stand where `filters` stands in its signature)."""
+    return _grouped(command, "filters", REPORT_FILTERS, Filters)
+
+
+def shared_options(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Give a command the named SHARED_OPTIONS, declared here once, as one `shared: Shared` argument (they
+    stand where `shared` stands in its signature, in SHARED_OPTIONS order)."""
+    unknown = set(names) - set(SHARED_OPTIONS)
+    if unknown:
+        raise ValueError(f"no shared option {sorted(unknown)}")
+    options = {name: declared for name, declared in SHARED_OPTIONS.items() if name in names}
+    return lambda command: _grouped(command, "shared", options, Shared)
+
+
+def _grouped(command: Callable[..., Any], group: str, options: dict[str, tuple[Any, Any]],
+             build: Callable[..., Any]) -> Callable[..., Any]:
+    """`command` with its `group` argument spread into `options` for Typer, and gathered again when it runs."""
     signature = inspect.signature(command)
     hints = typing.get_type_hints(command, include_extras=True)
+    if group not in signature.parameters:
+        raise TypeError(f"{command.__name__} has no `{group}` argument to take its options")
     parameters: list[inspect.Parameter] = []
     for parameter in signature.parameters.values():
-        if parameter.name == "filters":
-            parameters += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=option)
-                           for name, option in REPORT_FILTERS.items()]
+        if parameter.name == group:
+            parameters += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=option)
+                           for name, (option, default) in options.items()]
         else:
             parameters.append(parameter.replace(annotation=hints[parameter.name], kind=inspect.Parameter.KEYWORD_ONLY))
 
     @functools.wraps(command)
     def run(**values: Any) -> Any:
-        filters = Filters(**{name: values.pop(name) for name in REPORT_FILTERS})
-        return command(filters=filters, **values)
+        gathered = build(**{name: values.pop(name) for name in options})
+        return command(**{group: gathered}, **values)
 
     run.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     run.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}

@@ -9,27 +9,26 @@ from typing import Annotated
 import typer
 
 from sessionstats.cli.app import app
+from sessionstats.cli.emit import Layout, emit
 from sessionstats.cli.explain_commands import exact_dollars
 from sessionstats.cli.messages import warn_unknown_models
-from sessionstats.cli.options import DbOption, FormatOption, TableStyleOption, UserOption, resolve_format, resolve_user
+from sessionstats.cli.options import NO_SHARED, Shared, shared_options
 from sessionstats.cli.output import flush_stdout
 from sessionstats.errors import InvalidInput
-from sessionstats.render import Format, fmt_cost, fmt_tokens, table, to_machine
+from sessionstats.render import fmt_cost, fmt_tokens, table
 from sessionstats.reprice import REPRICE_FIGURES, RateChange, RepriceResult, reprice
 from sessionstats.store import open_store
 
 
 @app.command("reprice")
+@shared_options("fmt", "style", "db", "user")
 def reprice_command(
     session_ids: Annotated[
         list[str] | None, typer.Argument(metavar="[SESSION_ID]...", help="Sessions to reprice.")
     ] = None,
     all_sessions: Annotated[bool, typer.Option("--all", help="Reprice every session of yours.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the differences; change nothing.")] = False,
-    fmt: FormatOption = None,
-    style: TableStyleOption = "simple",
-    db: DbOption = None,
-    user: UserOption = None,
+    shared: Shared = NO_SHARED,
 ) -> None:
     """Recompute estimated costs with the current price data and show each session's difference.
 
@@ -45,10 +44,11 @@ def reprice_command(
     """
     if all_sessions == bool(session_ids):
         raise InvalidInput("name the sessions to reprice, or pass --all (not both)")
-    owner = resolve_user(user, db)
-    with open_store(db, write=not dry_run) as store:
+    owner = shared.owner
+    with open_store(shared.db, write=not dry_run) as store:
         result = reprice(store, user=owner, session_ids=None if all_sessions else session_ids, dry_run=dry_run)
-    sys.stdout.write(render_reprice(result, resolve_format(fmt), style))
+    layout = shared.layout
+    emit([s.as_dict() for s in result.sessions], REPRICE_FIGURES, layout, lambda: reprice_table(result, layout))
     flush_stdout()  # a failed write is the one line, before the summary
     warn_unknown_models(result.unknown_models, outcome="keep an unknown cost")
     for change in result.rate_changes:
@@ -58,17 +58,15 @@ def reprice_command(
           + (" (dry run: nothing written)" if dry_run else ""), file=sys.stderr)
 
 
-def render_reprice(result: RepriceResult, fmt: Format, style: str) -> str:
+def reprice_table(result: RepriceResult, layout: Layout) -> str:
     """One line per session: records, costs before and after, the difference."""
-    if fmt is not Format.table:
-        return to_machine([s.as_dict() for s in result.sessions], REPRICE_FIGURES, fmt)
     if not result.sessions:
         return "no estimated costs to reprice\n"
     headers = ["Session", "Records", "Changed", "Before", "After", "Difference", "Unpriced before", "Unpriced after"]
     body = [[s.session_id, fmt_tokens(s.records), fmt_tokens(s.changed), fmt_cost(s.cost_before),
              fmt_cost(s.cost_after), _signed(s.difference), fmt_tokens(s.unpriced_before),
              fmt_tokens(s.unpriced_after)] for s in result.sessions]
-    return table(body, headers, tablefmt=style) + "\n"
+    return table(body, headers, tablefmt=layout.style) + "\n"
 
 
 def _rate_change(change: RateChange) -> str:

@@ -3,40 +3,36 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from typing import Annotated
 
 import typer
 
 from sessionstats.breakdowns import Dimension
 from sessionstats.cli.app import app
+from sessionstats.cli.emit import emit
 from sessionstats.cli.options import (
     NO_FILTERS,
-    DbOption,
+    NO_SHARED,
     Filters,
-    FormatOption,
     SessionArgument,
-    TableStyleOption,
-    TzOption,
-    UserOption,
-    WideOption,
+    Shared,
     given_session,
     resolve_bucket_zone,
-    resolve_format,
-    resolve_user,
-    table_width,
+    shared_options,
     with_filters,
 )
 from sessionstats.cli.show_view import ShowRequest, load, render, watch_session
-from sessionstats.cli.stats_view import render_many
+from sessionstats.cli.stats_view import sessions_table
 from sessionstats.render import Format
 from sessionstats.sessions import short_ids
-from sessionstats.stats import SORTABLE, list_stats
+from sessionstats.stats import FIGURES, SORTABLE, list_stats
 from sessionstats.store import open_store
-from sessionstats.times import resolve_zone
 
 
 @app.command()
 @with_filters
+@shared_options("fmt", "style", "wide", "tz", "db", "user")
 def show(
     session_id: SessionArgument = None,
     by: Annotated[
@@ -50,12 +46,7 @@ def show(
     interval: Annotated[
         float, typer.Option(min=0.05, max=3600, metavar="SECONDS", help="How often --watch looks for changes.")
     ] = 2.0,
-    fmt: FormatOption = None,
-    style: TableStyleOption = "simple",
-    wide: WideOption = False,
-    tz: TzOption = None,
-    db: DbOption = None,
-    user: UserOption = None,
+    shared: Shared = NO_SHARED,
 ) -> None:
     """Show one session's stories, API calls, tokens, cost and efficiency.
 
@@ -69,17 +60,15 @@ def show(
       sessionstats show "$SESSIONSTATS_SESSION" --format json | jq .total_cost
       sessionstats show "$SESSIONSTATS_SESSION" --watch
     """
-    zone, name = resolve_bucket_zone(tz) if by else (resolve_zone(tz), None)
-    request = ShowRequest(
-        db=db, session_id=given_session(session_id), user=resolve_user(user, db),
-        scope=filters.scope(zone),
-        by=list(by or []), zone=zone, zone_name=name, fmt=resolve_format(fmt), style=style, width=table_width(wide),
-    )
+    zone, name = resolve_bucket_zone(shared.tz) if by else (shared.zone, None)
+    request = ShowRequest(db=shared.db, session_id=given_session(session_id), user=shared.owner,
+                          scope=filters.scope(zone), by=list(by or []), zone_name=name,
+                          layout=replace(shared.layout, zone=zone))
     if watch:
         watch_session(request, interval)
         return
     sys.stdout.write(render(request, load(request)))
-    _note_journal(db)
+    _note_journal(shared.db)
 
 
 def _note_journal(db: str | None) -> None:
@@ -96,6 +85,7 @@ def _note_journal(db: str | None) -> None:
 
 @app.command("list")
 @with_filters
+@shared_options("fmt", "style", "wide", "tz", "db", "user")
 def list_command(
     sort: Annotated[
         str, typer.Option(metavar="FIELD", help=f"Order by any figure: {', '.join(SORTABLE)}.")
@@ -103,12 +93,7 @@ def list_command(
     ascending: Annotated[bool, typer.Option("--asc", help="Smallest first [default: largest/newest first].")] = False,
     limit: Annotated[int | None, typer.Option(min=1, help="Show at most N sessions.")] = None,
     filters: Filters = NO_FILTERS,
-    fmt: FormatOption = None,
-    style: TableStyleOption = "simple",
-    wide: WideOption = False,
-    tz: TzOption = None,
-    db: DbOption = None,
-    user: UserOption = None,
+    shared: Shared = NO_SHARED,
 ) -> None:
     """List your sessions with their figures, newest first.
 
@@ -117,11 +102,9 @@ def list_command(
       sessionstats list --sort total_cost --limit 10
       sessionstats list --since 2026-11-01 --until 2026-12-01 --sort cost_per_story --asc
     """
-    zone = resolve_zone(tz)
-    scope = filters.scope(zone)
-    owner = resolve_user(user, db)
-    shown, width = resolve_format(fmt), table_width(wide)
-    with open_store(db) as store:
+    scope, owner, layout = filters.scope(shared.zone), shared.owner, shared.layout
+    with open_store(shared.db) as store:
         rows = list_stats(store, user=owner, sort=sort, descending=not ascending, limit=limit, scope=scope)
-        ids = short_ids(store, [s.session_id for s in rows], user=owner) if shown is Format.table and width else None
-    sys.stdout.write(render_many(rows, shown, zone, style, width=width, ids=ids))
+        ids = short_ids(store, [s.session_id for s in rows], user=owner) \
+            if layout.fmt is Format.table and layout.width else None
+    emit([s.as_dict() for s in rows], FIGURES, layout, lambda: sessions_table(rows, layout, ids))

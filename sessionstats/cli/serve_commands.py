@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from sessionstats.cli.app import app
-from sessionstats.cli.options import DbOption, UserOption, resolve_user
+from sessionstats.cli.options import NO_SHARED, Shared, shared_options
 from sessionstats.errors import InvalidInput
 
 DEFAULT_PORT = 8484
@@ -43,6 +43,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 @app.command()
+@shared_options("db", "user")
 def serve(
     host: Annotated[str, typer.Option(
         metavar="ADDRESS", help="Address to listen on; anything but loopback needs --token.")] = "127.0.0.1",
@@ -52,8 +53,7 @@ def serve(
     token: Annotated[str | None, typer.Option(
         metavar="TOKEN", envvar="SESSIONSTATS_SERVE_TOKEN", show_envvar=True,
         help="A secret every request must carry (Authorization: Bearer TOKEN, or ?token=TOKEN).")] = None,
-    db: DbOption = None,
-    user: UserOption = None,
+    shared: Shared = NO_SHARED,
 ) -> None:
     """Serve the live Sessions panel, capture over HTTP (POST /api/...) and OTLP (/v1/logs, /v1/traces).
 
@@ -79,7 +79,7 @@ def serve(
     except ImportError as error:
         raise InvalidInput(f"serve needs its extra ({error.name} is missing): pip install 'sessionstats[serve]'") \
             from None
-    database = connect(db, resolve_user(user, db))
+    database = connect(shared.db, shared.owner)
     sock = listening_socket(host, port)
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{sock.getsockname()[1]}/" + (f"?token={token}" if token else "")

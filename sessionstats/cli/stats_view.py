@@ -6,10 +6,10 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import tzinfo
 from typing import Any
 
+from sessionstats.cli.emit import Layout
 from sessionstats.escaping import visible
 from sessionstats.render import (
     EMPTY,
-    Format,
     cost_notes,
     fitted_table,
     fmt_cost,
@@ -19,11 +19,9 @@ from sessionstats.render import (
     fmt_time,
     fmt_tokens,
     table,
-    to_delimited,
-    to_json,
 )
 from sessionstats.scope import Scope
-from sessionstats.stats import FIGURES, MIN_RATE_SECONDS, SessionStats
+from sessionstats.stats import MIN_RATE_SECONDS, SessionStats
 
 Shown = Callable[[Any, "tzinfo | None"], str]
 
@@ -86,11 +84,10 @@ METRICS: list[tuple[str, str, Shown]] = [
 ]
 
 
-def render_one(stats: SessionStats, fmt: Format, zone: tzinfo | None, style: str, scope: Scope | None = None,
-               changes: Mapping[str, str] | None = None) -> str:
-    """`show`: two tables for a person (with a column of changes when watching), one record for a machine."""
-    if fmt is not Format.table:
-        return _machine([stats], fmt, zone, single=True)
+def stats_tables(stats: SessionStats, layout: Layout, scope: Scope | None = None,
+                 changes: Mapping[str, str] | None = None) -> str:
+    """`show`: the overview and metrics tables (with a column of changes when watching)."""
+    zone, style = layout.zone, layout.style
     overview = [(label, _figure(stats, key, shown, zone)) for label, key, shown in OVERVIEW]
     overview += [("Counting", text) for text in scope_lines(scope, zone)]
     metrics = [[label, _figure(stats, key, shown, zone)] for label, key, shown in METRICS]
@@ -109,11 +106,9 @@ def render_one(stats: SessionStats, fmt: Format, zone: tzinfo | None, style: str
     return "\n".join(parts) + "\n"
 
 
-def render_side_by_side(rows: Sequence[SessionStats], fmt: Format, zone: tzinfo | None, style: str,
-                        scope: Scope | None = None) -> str:
+def side_by_side_table(rows: Sequence[SessionStats], layout: Layout, scope: Scope | None = None) -> str:
     """`compare`: one column per session, one line per figure of `show`."""
-    if fmt is not Format.table:
-        return _machine(rows, fmt, zone, single=False)
+    zone, style = layout.zone, layout.style
     in_metrics = {key for _, key, _ in METRICS}
     figures = [row for row in OVERVIEW[2:] if row[1] not in in_metrics] + METRICS  # name and id head the columns
     lines = [[label, *(_figure(s, key, shown, zone, compact=True) for s in rows)] for label, key, shown in figures]
@@ -130,22 +125,21 @@ _LIST_HEADERS = ["Id", "Name", "State", "Stories", "API calls", "Input", "Output
 _LIST_DROPPED = ["Created", "Cache", "Input", "Output", "API calls", "State"]
 
 
-def render_many(rows: Sequence[SessionStats], fmt: Format, zone: tzinfo | None, style: str, *,
-                width: int | None = None, ids: Mapping[str, str] | None = None) -> str:
-    """`list`: one line per session, fitted to `width` with the `ids` given (short ones) in place of the whole."""
-    if fmt is not Format.table:
-        return _machine(rows, fmt, zone, single=False)
+def sessions_table(rows: Sequence[SessionStats], layout: Layout, ids: Mapping[str, str] | None = None) -> str:
+    """`list`: one line per session, fitted to the layout's width with the `ids` given (short ones) in place of
+    the whole."""
     if not rows:
         return "no sessions\n"
     body = [
         [(ids or {}).get(s.session_id, s.session_id), s.name or "-", s.status, fmt_tokens(s.story_count),
          fmt_tokens(s.api_calls), fmt_tokens(s.input_tokens), fmt_tokens(s.output_tokens),
          fmt_tokens(s.cache_read_tokens + s.cache_write_tokens), fmt_tokens(s.total_tokens),
-         fmt_known_cost(s.total_cost, s.unpriced_records, s.api_calls, compact=True), fmt_time(s.created_at, zone)]
+         fmt_known_cost(s.total_cost, s.unpriced_records, s.api_calls, compact=True),
+         fmt_time(s.created_at, layout.zone)]
         for s in rows
     ]
-    text = fitted_table(body, _LIST_HEADERS, width=width, left={"Id", "Name", "State"}, drop=_LIST_DROPPED,
-                        shrink="Name", tablefmt=style)
+    text = fitted_table(body, _LIST_HEADERS, width=layout.width, left={"Id", "Name", "State"}, drop=_LIST_DROPPED,
+                        shrink="Name", tablefmt=layout.style)
     return text + "\n" + cost_notes([(s.unpriced_records, s.api_calls) for s in rows], "session")
 
 
@@ -176,10 +170,3 @@ def unpriced_note(stats: SessionStats) -> str:
         return ""
     return (f"note: {stats.unpriced_records:,} of {stats.api_calls:,} API calls have no known cost; "
             "the total covers the priced ones only.")
-
-
-def _machine(rows: Sequence[SessionStats], fmt: Format, zone: tzinfo | None, *, single: bool) -> str:
-    dicts = [s.as_dict() for s in rows]
-    if fmt is Format.json:
-        return to_json(dicts[0] if single else dicts, zone) + "\n"
-    return to_delimited(dicts, FIGURES, fmt, zone)

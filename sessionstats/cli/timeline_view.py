@@ -7,37 +7,34 @@ from collections.abc import Sequence
 from datetime import timedelta, tzinfo
 from decimal import Decimal
 
+from sessionstats.cli.emit import NOTHING_IN_SCOPE, Layout
 from sessionstats.render import (
-    Format,
     cost_notes,
     fmt_cost,
     fmt_known_cost,
     fmt_time,
     fmt_tokens,
     table,
-    to_machine,
 )
-from sessionstats.timeline import BUCKET_FIGURES, Bucket
+from sessionstats.timeline import Bucket
 
 CHART_HEIGHT = 12  # rows per chart
 MAX_CHART_WIDTH = 120
 Y_TICKS = 3
 
 
-def render_timeline(buckets: Sequence[Bucket], every: timedelta, fmt: Format, zone: tzinfo | None,
-                    style: str) -> str:
-    """Chart and figures for a person; the series alone for a machine."""
-    if fmt is not Format.table:
-        return to_machine([bucket.as_dict() for bucket in buckets], BUCKET_FIGURES, fmt, zone)
+def timeline_chart(buckets: Sequence[Bucket], every: timedelta, layout: Layout) -> str:
+    """Chart and figures for a person."""
     if not buckets:
-        return "no records in scope\n"
+        return NOTHING_IN_SCOPE
+    zone = layout.zone
     labels = [_label(bucket, every, zone) for bucket in buckets]
     one_day = len({label[:10] for label in labels}) == 1
     ticks = [label[11:] if one_day and every < timedelta(days=1) else label[5:] for label in labels]
     body = [[label, fmt_tokens(b.story_count), fmt_tokens(b.api_calls), fmt_tokens(b.total_tokens),
              fmt_known_cost(b.total_cost, b.unpriced_records, b.api_calls, compact=True)]
             for label, b in zip(labels, buckets, strict=True)]
-    figures = table(body, ["Bucket", "Stories", "API calls", "Tokens", "Cost"], tablefmt=style)
+    figures = table(body, ["Bucket", "Stories", "API calls", "Tokens", "Cost"], tablefmt=layout.style)
     text = f"{chart(buckets, ticks)}\n\n{figures}\n"
     return text + cost_notes([(b.unpriced_records, b.api_calls) for b in buckets], "bucket")
 
