@@ -47,9 +47,11 @@ class Recorded:
     warning: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass
 class StoryInput:
-    """One story to record; its word count is counted from the narrative when not given."""
+    """One story to record; its word count is counted from the narrative when not given.
+
+    Not frozen: `with session.story(...) as story` hands one (a StoryDraft) to the caller to fill in."""
 
     session_id: str
     title: str

@@ -26,16 +26,10 @@ current_story: ContextVar[tuple[str, str] | None] = ContextVar("sessionstats_cur
 
 
 @dataclass
-class StoryDraft:
-    """A story being made inside `with session.story(...)`; set its fields before the block ends."""
+class StoryDraft(StoryInput):
+    """A story being made inside `with session.story(...)`; set its fields before the block ends.
+    `recorded` says how it was recorded once the block has ended well."""
 
-    id: str
-    title: str
-    narrative: str | None = None
-    tone: str | None = None
-    priority: str | None = None
-    word_count: int | None = None
-    duration: float | None = None
     recorded: Recorded | None = None
 
 
@@ -61,13 +55,18 @@ class SessionHandle:
                      priority: str | None = None, word_count: int | None = None, duration: float | None = None,
                      id: str | None = None, at: TimeArg = None) -> Recorded:
         """Record a story; an `id` already in the session is a no-op (as `record-story`)."""
+
+        return self._keep_story(StoryInput(self.id, title, narrative, tone, priority, word_count, duration, id,
+                                           stored_time(at, "at")))
+
+    def _keep_story(self, story: StoryInput) -> Recorded:
+        """Check the story and record it, with an id and a time of its own (a journaled story keeps them)."""
         from sessionstats.records import _checked_story
         from sessionstats.times import utc_now
 
-        when = stored_time(at, "at") or utc_now()  # fixed now: a journaled story keeps its own time
-        story = _checked_story(StoryInput(self.id, title, narrative, tone, priority, word_count, duration,
-                                          id or new_id(), when))
-        return self.database.keep("story", story, story.id, create=self.create)  # type: ignore[arg-type]
+        checked = _checked_story(replace(story, session_id=self.id, id=story.id or new_id(),
+                                         created_at=story.created_at or utc_now()))
+        return self.database.keep("story", checked, checked.id, create=self.create)  # type: ignore[arg-type]
 
     def record_tokens(self, input_tokens: int, output_tokens: int, *, cache_read_tokens: int = 0,
                       cache_write_tokens: int = 0, cache_write_1h_tokens: int = 0, model: str | None = None,
@@ -108,15 +107,13 @@ class SessionHandle:
         """Record a story when the block ends well; token records made inside it (also by `track`) link to it.
 
         A block that raises records no story (nothing was made); the calls it paid for stay recorded."""
-        draft = StoryDraft(id=fields.pop("id", None) or new_id(), title=title, **fields)
+        draft = StoryDraft(session_id=self.id, title=title, **{**fields, "id": fields.get("id") or new_id()})
         token = current_story.set((self.id, draft.id))
         try:
             yield draft
         finally:
             current_story.reset(token)
-        draft.recorded = self.record_story(draft.title, narrative=draft.narrative, tone=draft.tone,
-                                           priority=draft.priority, word_count=draft.word_count,
-                                           duration=draft.duration, id=draft.id)
+        draft.recorded = self._keep_story(replace(draft, created_at=stored_time(draft.created_at, "created_at")))
 
     def stats(self, *, since: TimeArg = None, until: TimeArg = None, model: str | None = None,
               tone: str | None = None, priority: str | None = None) -> SessionStats:
