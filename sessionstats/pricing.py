@@ -72,10 +72,15 @@ def price_data_version() -> str:
     return version("genai-prices")
 
 
+def unpriced_model(model: str, provider: str | None = None) -> str:
+    """`model 'x' is not in the price data (genai-prices 0.0.40)`: how every warning names a model without a price."""
+    where = f" at provider {provider!r}" if provider else ""
+    return f"model {model!r}{where} is not in the price data (genai-prices {price_data_version()})"
+
+
 def unknown_model_warning(model: str, provider: str | None) -> str:
     """What to tell a person whose model has no price: costs stay unknown, never zero."""
-    where = f" at provider {provider!r}" if provider else ""
-    return (f"model {model!r}{where} is not in the price data (genai-prices {price_data_version()}); "
+    return (f"{unpriced_model(model, provider)}; "
             "its cost is recorded as unknown (give `cost`, or `provider` if the name is ambiguous)")
 
 
