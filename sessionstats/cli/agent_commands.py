@@ -14,10 +14,9 @@ import typer
 from sessionstats.cli.import_commands import import_app
 from sessionstats.cli.messages import warn_unknown_models
 from sessionstats.cli.options import NO_SHARED, Shared, shared_options
-from sessionstats.cli.progress import StepProgress
+from sessionstats.cli.progress import import_with_progress
 from sessionstats.errors import InvalidInput
 from sessionstats.render import fmt_tokens, table
-from sessionstats.store import open_store
 
 if TYPE_CHECKING:  # the importers load only when their command runs: `import tokens` need not pay for them
     from sessionstats.history.agent_import import Source, SourceSummary
@@ -34,11 +33,11 @@ GeminiRoots = Annotated[list[str] | None, typer.Argument(
     help="Folders holding <project>/chats/ [default: $GEMINI_CLI_HOME/.gemini/tmp, else ~/.gemini/tmp].")]
 
 
-def run_import(importer: Source, locations: Sequence[str], shared: Shared) -> SourceSummary:
-    """Run one source's import in its own write transaction."""
-    owner = shared.owner  # resolved before the database opens: a bad --user writes nothing
-    with open_store(shared.db, write=True) as store, StepProgress(store) as progress:
-        return importer(store, list(locations), user=owner, on_step=progress)
+def import_source(importer: Source, locations: Sequence[str], shared: Shared, strict: bool) -> None:
+    """Import one source, then say what came of it (with --strict, a drifting source fails)."""
+    summary = import_with_progress(shared, importer, list(locations))
+    report(summary)
+    finish([summary], strict)
 
 
 def report(summary: SourceSummary) -> None:
@@ -95,9 +94,7 @@ def import_codex_command(homes: CodexHomes = None, strict: StrictOption = False,
     """
     from sessionstats.history.codex import import_codex
 
-    summary = run_import(import_codex, homes or [], shared)
-    report(summary)
-    finish([summary], strict)
+    import_source(import_codex, homes or [], shared, strict)
 
 
 @import_app.command("gemini")
@@ -118,9 +115,7 @@ def import_gemini_command(roots: GeminiRoots = None, strict: StrictOption = Fals
     """
     from sessionstats.history.gemini_cli import import_gemini
 
-    summary = run_import(import_gemini, roots or [], shared)
-    report(summary)
-    finish([summary], strict)
+    import_source(import_gemini, roots or [], shared, strict)
 
 
 OpenCodeDirs = Annotated[list[str] | None, typer.Argument(
@@ -146,9 +141,7 @@ def import_opencode_command(dirs: OpenCodeDirs = None, strict: StrictOption = Fa
     """
     from sessionstats.history.opencode import import_opencode
 
-    summary = run_import(import_opencode, dirs or [], shared)
-    report(summary)
-    finish([summary], strict)
+    import_source(import_opencode, dirs or [], shared, strict)
 
 
 QwenDirs = Annotated[list[str] | None, typer.Argument(
@@ -171,9 +164,7 @@ def import_qwen_command(dirs: QwenDirs = None, strict: StrictOption = False,
     """
     from sessionstats.history.qwen_code import import_qwen
 
-    summary = run_import(import_qwen, dirs or [], shared)
-    report(summary)
-    finish([summary], strict)
+    import_source(import_qwen, dirs or [], shared, strict)
 
 
 OtelFiles = Annotated[list[str], typer.Argument(
@@ -198,17 +189,15 @@ def import_otel_command(files: OtelFiles, strict: StrictOption = False,
     """
     from sessionstats.history.otel_files import import_otel
 
-    if files == ["-"]:
-        with tempfile.TemporaryDirectory(prefix="sessionstats-otel-") as folder:
-            copy = Path(folder) / "stdin.jsonl"
-            with copy.open("wb") as out:
-                shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
-            summary = run_import(lambda store, paths, **kw: import_otel(store, paths, remember=False, **kw),
-                                 [str(copy)], shared)
-    else:
-        summary = run_import(import_otel, files, shared)
-    report(summary)
-    finish([summary], strict)
+    if files != ["-"]:
+        import_source(import_otel, files, shared, strict)
+        return
+    with tempfile.TemporaryDirectory(prefix="sessionstats-otel-") as folder:
+        copy = Path(folder) / "stdin.jsonl"
+        with copy.open("wb") as out:
+            shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
+        import_source(lambda store, paths, **kw: import_otel(store, paths, remember=False, **kw), [str(copy)],
+                      shared, strict)
 
 
 def summary_table(summaries: Sequence[SourceSummary]) -> str:
@@ -227,7 +216,7 @@ def import_all(shared: Shared, strict: bool) -> None:
     summaries, failures, absent = [], [], []
     for name, importer in DETECTED_SOURCES.items():
         try:
-            summary = run_import(importer, [], shared)
+            summary = import_with_progress(shared, importer, [])
         except InvalidInput as error:
             failures.append(f"{name}: {error}")
             continue

@@ -12,10 +12,9 @@ import typer
 from sessionstats.cli.import_commands import import_app
 from sessionstats.cli.messages import warn_unknown_models
 from sessionstats.cli.options import NO_SHARED, Shared, shared_options
-from sessionstats.cli.progress import StepProgress
+from sessionstats.cli.progress import import_with_progress
 from sessionstats.history.claude_code import HistoryResult, import_claude_code
 from sessionstats.history.llm_logs import import_llm
-from sessionstats.store import open_store
 
 DirsArgument = Annotated[
     list[str] | None,
@@ -39,9 +38,7 @@ def import_claude_code_command(dirs: DirsArgument = None, shared: Shared = NO_SH
       CLAUDE_CONFIG_DIR=/work/claude sessionstats import claude-code
     """
     started = time.monotonic()
-    owner = shared.owner
-    with open_store(shared.db, write=True) as store, StepProgress(store) as progress:
-        result = import_claude_code(store, dirs or [], user=owner, on_step=progress)
+    result = import_with_progress(shared, import_claude_code, dirs or [])
     report_history(result, time.monotonic() - started)
 
 
@@ -78,9 +75,7 @@ def import_llm_command(
       sessionstats import llm "$(llm logs path)"
     """
     started = time.monotonic()
-    owner = shared.owner
-    with open_store(shared.db, write=True) as store, StepProgress(store) as progress:
-        result = import_llm(store, Path(path).expanduser() if path else None, user=owner, on_step=progress)
+    result = import_with_progress(shared, import_llm, Path(path).expanduser() if path else None)
     written = result.written
     line = (f"sessionstats: imported {written.imported:,} token records into {written.sessions:,} sessions "
             f"in {time.monotonic() - started:.1f} s")

@@ -5,9 +5,16 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sessionstats.store import Store
+from sessionstats.store import Store, open_store
+
+if TYPE_CHECKING:
+    from sessionstats.cli.options import Shared
+
+Result = TypeVar("Result")
 
 _REFRESH_SECONDS = 0.2
 
@@ -46,3 +53,10 @@ class StepProgress:
             shown = f" {percent:3.0f}%" if percent >= 0 else ""
             sys.stderr.write(f"\r\x1b[Ksessionstats: {self.step}...{shown} ({time.monotonic() - started:.0f} s)")
             sys.stderr.flush()
+
+
+def import_with_progress(shared: Shared, importer: Callable[..., Result], *args: Any, **kwargs: Any) -> Result:
+    """`importer(store, *args, user=..., on_step=...)` in one write transaction, its steps shown on stderr."""
+    owner = shared.owner  # resolved before the database opens: a bad --user writes nothing
+    with open_store(shared.db, write=True) as store, StepProgress(store) as progress:
+        return importer(store, *args, user=owner, on_step=progress, **kwargs)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Annotated
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
 
 import typer
 
@@ -51,11 +51,7 @@ def stories(
       sessionstats stories "$SESSIONSTATS_SESSION"
       sessionstats stories morning --tone calm --last 5 --format json
     """
-    scope = filters.scope(shared.zone)
-    owner = shared.owner
-    with open_store(shared.db) as store:
-        lines = session_stories(store, given_session(session_id), user=owner, scope=scope, limit=last)
-    emit([line.as_dict() for line in lines], STORY_FIELDS, shared.layout, lambda: _story_table(lines, shared.layout))
+    _emit_lines(session_stories, STORY_FIELDS, _story_table, session_id, last, filters, shared)
 
 
 @app.command()
@@ -74,11 +70,16 @@ def calls(
       sessionstats calls "$SESSIONSTATS_SESSION" --last 20
       sessionstats calls morning --model claude-sonnet-4-5 --format csv > calls.csv
     """
-    scope = filters.scope(shared.zone)
-    owner = shared.owner
+    _emit_lines(session_calls, CALL_FIELDS, _call_table, session_id, last, filters, shared)
+
+
+def _emit_lines(read: Callable[..., Sequence[Any]], fields: list[str], as_table: Callable[[Any, Layout], str],
+                session_id: str | None, last: int | None, filters: Filters, shared: Shared) -> None:
+    """Read the session's lines in scope (the newest `last`) and write them as the layout asks."""
+    scope, owner = filters.scope(shared.zone), shared.owner
     with open_store(shared.db) as store:
-        lines = session_calls(store, given_session(session_id), user=owner, scope=scope, limit=last)
-    emit([line.as_dict() for line in lines], CALL_FIELDS, shared.layout, lambda: _call_table(lines, shared.layout))
+        lines = read(store, given_session(session_id), user=owner, scope=scope, limit=last)
+    emit([line.as_dict() for line in lines], fields, shared.layout, lambda: as_table(lines, shared.layout))
 
 
 def _story_table(lines: Sequence[StoryLine], layout: Layout) -> str:
