@@ -66,9 +66,8 @@ def timeline_command(
         session = given_session(session_id)
         length = length or default_every(store, session, user=owner, scope=scope)
         buckets = timeline(store, session, length, user=owner, zone=name, scope=scope)
-    layout = replace(shared.layout, zone=zone)
-    emit([bucket.as_dict() for bucket in buckets], BUCKET_FIGURES, layout, lambda: timeline_chart(buckets, length,
-                                                                                                   layout))
+    layout = replace(shared.layout, zone=zone)  # shown in the zone the buckets are cut in
+    emit([b.as_dict() for b in buckets], BUCKET_FIGURES, layout, lambda: timeline_chart(buckets, length, layout))
 
 
 @app.command()
