@@ -107,8 +107,9 @@ class SessionHandle:
         """Record a story when the block ends well; token records made inside it (also by `track`) link to it.
 
         A block that raises records no story (nothing was made); the calls it paid for stay recorded."""
-        draft = StoryDraft(session_id=self.id, title=title, **{**fields, "id": fields.get("id") or new_id()})
-        token = current_story.set((self.id, draft.id))
+        story_id = fields.pop("id", None) or new_id()
+        draft = StoryDraft(session_id=self.id, title=title, id=story_id, **fields)
+        token = current_story.set((self.id, story_id))
         try:
             yield draft
         finally:
