@@ -44,11 +44,14 @@ def render(request: ShowRequest, snapshot: Snapshot, changes: dict[str, str] | N
     """The stats and breakdown in the requested format; `changes` marks figures in a table."""
     stats, split = snapshot
     layout = request.layout
+
+    def tables() -> str:
+        text = stats_tables(stats, layout, request.scope, changes)
+        return text + "\n" + breakdown_table(split, layout) if split else text
+
     if split is None:
-        return report_text(stats.as_dict(), FIGURES, layout, lambda: stats_tables(stats, layout, request.scope,
-                                                                                   changes))
-    return report_text([row.as_dict() for row in split.rows], split.columns, layout, lambda: stats_tables(
-        stats, layout, request.scope, changes) + "\n" + breakdown_table(split, layout),
+        return report_text(stats.as_dict(), FIGURES, layout, tables)
+    return report_text([row.as_dict() for row in split.rows], split.columns, layout, tables,
                        whole=with_breakdown(stats, split))
 
 
