@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -40,6 +41,7 @@ class UsageEvent:
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     provider: str | None = None
+    reported_cost: Decimal | None = None  # what the log says the call cost (OpenCode's `cost`); beside the estimate
 
     @property
     def total(self) -> int:
@@ -227,7 +229,8 @@ def _earliest(event: UsageEvent) -> datetime:
 
 _COLUMNS = (("session_id", "VARCHAR"), ("session_name", "VARCHAR"), ("request_id", "VARCHAR"), ("model", "VARCHAR"),
             ("provider", "VARCHAR"), ("created_at", "TIMESTAMP"), ("input_tokens", "BIGINT"),
-            ("output_tokens", "BIGINT"), ("cache_write_tokens", "BIGINT"), ("cache_read_tokens", "BIGINT"))
+            ("output_tokens", "BIGINT"), ("cache_write_tokens", "BIGINT"), ("cache_read_tokens", "BIGINT"),
+            ("reported_cost", "DECIMAL(38, 18)"))
 
 
 def _stage(store: Store, events: Sequence[UsageEvent]) -> None:
@@ -249,4 +252,6 @@ def _stage(store: Store, events: Sequence[UsageEvent]) -> None:
 
 
 def _json_value(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(value)  # exact: a JSON number would pass through a float
     return value.isoformat() if isinstance(value, datetime) else value

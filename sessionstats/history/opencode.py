@@ -6,6 +6,8 @@ reasoning, cache: {read, write}}` (input already without the cache), `modelID`, 
 `time.created`. A step's `step-finish` part repeats its message's tokens, so only messages are read.
 Older installs keep JSON copies under storage/message/<session>/<message>.json: the database wins.
 Reasoning is billed on top of output by OpenCode's own cost formula, so it is stored as output.
+A step's non-zero `cost` is what OpenCode says it charged: stored as the reported cost (the estimate is kept
+for comparison in `explain`); zero means OpenCode did not know the price, so the step is estimated.
 SQLite is read with Python's sqlite3, read-only; the database and its WAL are re-read when either changed.
 """
 
@@ -35,6 +37,7 @@ from sessionstats.history.agent_import import (
 )
 from sessionstats.history.writing import StepReporter
 from sessionstats.store import Store
+from sessionstats.validate import COST_PLACES, MAX_COST
 
 SOURCE = "opencode"
 
@@ -78,24 +81,23 @@ def import_opencode(store: Store, dirs: Sequence[str], *, user: str,
     coverage = Coverage(files_found=len(databases) + len(legacy))
     step("reading")
     events: dict[str, UsageEvent] = {}
-    reported: list[Decimal] = []
     sessions: dict[str, _Session] = {}
     legacy_changed = any(path.resolve() in changed for path in legacy)
     for database in databases:
         # A changed legacy copy is read against the database (which wins), so the database is read too.
         if legacy_changed or database in changed or Path(f"{database}-wal").resolve() in changed:
             coverage.files_read += 1
-            _read_database(database, coverage, events, reported, sessions)
+            _read_database(database, coverage, events, sessions)
     for path in legacy:
         if path.resolve() in changed:
             coverage.files_read += 1
-            _read_legacy(path, coverage, events, reported)
-    _note(coverage, reported, events.values(), sessions)
+            _read_legacy(path, coverage, events)
+    _note(coverage, events.values(), sessions)
     return store_events(store, list(events.values()), user=user, source=SOURCE, coverage=coverage, step=step,
                         parts=parts)
 
 
-def _read_database(path: Path, coverage: Coverage, events: dict[str, UsageEvent], reported: list[Decimal],
+def _read_database(path: Path, coverage: Coverage, events: dict[str, UsageEvent],
                    sessions: dict[str, _Session]) -> None:
     try:
         con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
@@ -105,7 +107,7 @@ def _read_database(path: Path, coverage: Coverage, events: dict[str, UsageEvent]
         sessions.update(_sessions(con))
         for message_id, session_id, data in _messages(con):
             coverage.lines += 1
-            _add(message_id, session_id, data, sessions, coverage, events, reported)
+            _add(message_id, session_id, data, sessions, coverage, events)
     except sqlite3.Error as error:
         raise InvalidInput(f"PATH: cannot read {str(path)!r} as an OpenCode database: {error}") from None
     finally:
@@ -132,7 +134,7 @@ def _messages(con: sqlite3.Connection) -> Iterator[tuple[str, str, str]]:
     yield from con.execute("SELECT id, session_id, data FROM message ORDER BY id")
 
 
-def _read_legacy(path: Path, coverage: Coverage, events: dict[str, UsageEvent], reported: list[Decimal]) -> None:
+def _read_legacy(path: Path, coverage: Coverage, events: dict[str, UsageEvent]) -> None:
     """A storage/message JSON copy: used only for a message the database does not have."""
     coverage.lines += 1
     if path.stat().st_size > MAX_LINE_BYTES:
@@ -146,11 +148,11 @@ def _read_legacy(path: Path, coverage: Coverage, events: dict[str, UsageEvent], 
         coverage.copies_dropped += 1
         return
     session_id = message.get("sessionID") if message else path.parent.name
-    _add(str(message_id), str(session_id or path.parent.name), data, {}, coverage, events, reported)
+    _add(str(message_id), str(session_id or path.parent.name), data, {}, coverage, events)
 
 
 def _add(message_id: str, session_id: str, data: str | None, sessions: dict[str, _Session], coverage: Coverage,
-         events: dict[str, UsageEvent], reported: list[Decimal]) -> None:
+         events: dict[str, UsageEvent]) -> None:
     message = parse_object(data, parse_float=Decimal)
     if message is None:
         coverage.malformed += 1
@@ -171,9 +173,6 @@ def _add(message_id: str, session_id: str, data: str | None, sessions: dict[str,
         return
     coverage.events += 1
     events[event.request_id] = event
-    cost = message.get("cost")
-    if isinstance(cost, Decimal | int) and not isinstance(cost, bool) and cost > 0:
-        reported.append(Decimal(cost))
 
 
 def _event(message_id: str, session_id: str, message: dict[str, Any], tokens: dict[str, Any],
@@ -188,7 +187,22 @@ def _event(message_id: str, session_id: str, message: dict[str, Any], tokens: di
     model = message.get("modelID") if isinstance(message.get("modelID"), str) else None
     return UsageEvent(session_id, _name(session), f"opencode:{message_id}", model, utc_time(when), counts[0],
                       counts[1], cache_read_tokens=counts[2], cache_write_tokens=counts[3],
-                      provider=known_provider(message.get("providerID")))
+                      provider=known_provider(message.get("providerID")), reported_cost=_stated_cost(message))
+
+
+def _stated_cost(message: dict[str, Any]) -> Decimal | None:
+    """The step's own `cost` when it states one: a dollar amount above 0 and under the cap, else None.
+
+    Zero is what OpenCode writes for a model it has no price for; a negative, absurd or non-numeric
+    cost states nothing either, and the step is estimated as usual (as Claude Code's costUSD is).
+    """
+    cost = message.get("cost")
+    if isinstance(cost, bool) or not isinstance(cost, Decimal | int) or not 0 < cost < MAX_COST:
+        return None
+    exact = Decimal(cost)
+    if exact.as_tuple().exponent < -COST_PLACES:  # type: ignore[operator]  # a float's tail past the stored places
+        exact = exact.quantize(Decimal(1).scaleb(-COST_PLACES))
+    return exact if exact > 0 else None
 
 
 def _name(session: _Session | None) -> str | None:
@@ -199,11 +213,12 @@ def _name(session: _Session | None) -> str | None:
     return session.name
 
 
-def _note(coverage: Coverage, reported: list[Decimal], events: Any, sessions: dict[str, _Session]) -> None:
+def _note(coverage: Coverage, events: Any, sessions: dict[str, _Session]) -> None:
     """Say what OpenCode reported itself and where child sessions went."""
+    reported = [e.reported_cost for e in events if e.reported_cost is not None]
     if reported:
-        coverage.notes.append(f"OpenCode recorded ${sum(reported)} for {len(reported):,} of these calls itself; "
-                              "the stored costs are sessionstats' estimates")
+        coverage.notes.append(f"OpenCode stated its own cost, ${sum(reported)}, for {len(reported):,} of these "
+                              "calls: stored as their reported cost (the others are estimated)")
     children = {e.session_id for e in events if sessions.get(e.session_id, _Session(None, None)).parent}
     if children:
         coverage.notes.append(f"{len(children):,} child (subagent) sessions are stored as their own sessions, "
