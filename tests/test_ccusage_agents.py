@@ -135,6 +135,23 @@ def test_gemini_costs_equal_ccusages_but_for_the_resumed_copies_it_bills_again(c
         assert abs(row["total_cost"] + extra - other[session_id]["totalCost"]) <= COST_TOLERANCE, session_id
 
 
+def test_a_gemini_pro_prompt_over_200k_costs_the_same_in_both(cli, tmp_path: Path) -> None:
+    chats = tmp_path / "gemini" / "big" / "chats"
+    chats.mkdir(parents=True)
+    reply = {"id": "r1", "timestamp": "2026-03-01T10:00:10Z", "type": "gemini", "content": "ok", "model":
+             "gemini-2.5-pro", "tokens": {"input": 250_000, "output": 1_000, "cached": 50_000, "thoughts": 0,
+                                          "tool": 0, "total": 251_000}}
+    header = {"sessionId": "eeeeeeee", "projectHash": "f" * 64, "kind": "main"}
+    (chats / "session-2026-03-01T10-00-eeeeeeee.jsonl").write_text(f"{json.dumps(header)}\n{json.dumps(reply)}\n")
+    mine = imported(cli, "gemini", tmp_path / "gemini")["eeeeeeee"]
+    other = {row["sessionId"]: row for row in ccusage("gemini", tmp_path, GEMINI_DATA_DIR=tmp_path / "gemini")}
+    # gemini-2.5-pro over 200k prompt tokens, per MTok: input $2.50, cached input $0.25, output $15, the whole
+    # request at these rates (Google's price list, as in genai-prices and LiteLLM).
+    cost = (200_000 * Decimal("2.50") + 50_000 * Decimal("0.25") + 1_000 * 15) / 1_000_000
+    assert mine["total_cost"] == cost
+    assert abs(other["eeeeeeee"]["totalCost"] - cost) <= COST_TOLERANCE
+
+
 # --- OpenCode ----------------------------------------------------------------------------------------------
 
 def opencode_steps(database: Path) -> dict[str, list[dict]]:
