@@ -27,6 +27,7 @@ from sessionstats.history.agent_import import (
     SourceSummary,
     UsageEvent,
     existing_dirs,
+    find_files,
     parse_object,
     read_lines,
     store_events,
@@ -54,8 +55,8 @@ def find_rollouts(homes: Sequence[Path]) -> list[Path]:
     """Every rollout under <home>/sessions/YYYY/MM/DD/ and <home>/archived_sessions/."""
     found: list[Path] = []
     for home in homes:
-        found += sorted((home / "sessions").rglob("rollout-*.jsonl"))
-        found += sorted((home / "archived_sessions").glob("rollout-*.jsonl"))
+        found += find_files(home, "sessions/**/rollout-*.jsonl", SOURCE)
+        found += find_files(home, "archived_sessions/rollout-*.jsonl", SOURCE)
     return found
 
 

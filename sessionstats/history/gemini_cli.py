@@ -26,6 +26,8 @@ from sessionstats.history.agent_import import (
     SourceSummary,
     UsageEvent,
     existing_dirs,
+    find_files,
+    find_folders,
     parse_json,
     read_lines,
     store_events,
@@ -52,9 +54,9 @@ def find_recordings(roots: Sequence[Path]) -> list[Path]:
     """Every session-*.json(l) under <root>/<project>/chats/, and subagent logs under chats/<parent>/."""
     found: list[Path] = []
     for root in roots:
-        for chats in sorted(root.glob("*/chats")):
-            found += sorted(chats.glob("session-*.json")) + sorted(chats.glob("session-*.jsonl"))
-            found += sorted(chats.glob("*/*.jsonl"))
+        for chats in find_folders(root, "*/chats", SOURCE):
+            found += find_files(chats, "session-*.json", SOURCE) + find_files(chats, "session-*.jsonl", SOURCE)
+            found += find_files(chats, "*/*.jsonl", SOURCE)
     return found
 
 

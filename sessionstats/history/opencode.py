@@ -28,6 +28,7 @@ from sessionstats.history.agent_import import (
     SourceSummary,
     UsageEvent,
     existing_dirs,
+    find_files,
     known_provider,
     parse_object,
     store_events,
@@ -53,10 +54,9 @@ def data_dirs(given: Sequence[str]) -> list[Path]:
 def find_databases(dirs: Sequence[Path]) -> list[Path]:
     """opencode.db, opencode-<channel>.db (or $OPENCODE_DB) in each dir."""
     named = os.environ.get("OPENCODE_DB", "").strip()
-    found = [Path(named).expanduser()] if named and Path(named).expanduser().is_file() else []
+    found = find_files(Path(named).expanduser().parent, Path(named).name, SOURCE) if named else []
     for folder in dirs:
-        found += sorted(p for p in folder.glob("opencode*.db") if p.name == "opencode.db"
-                        or p.name.startswith("opencode-"))
+        found += find_files(folder, "opencode.db", SOURCE) + find_files(folder, "opencode-*.db", SOURCE)
     return list(dict.fromkeys(p.resolve() for p in found))
 
 
@@ -75,7 +75,7 @@ def import_opencode(store: Store, dirs: Sequence[str], *, user: str,
     step("finding logs")
     folders = data_dirs(dirs)
     databases = find_databases(folders)
-    legacy = [f for folder in folders for f in sorted((folder / "storage" / "message").glob("*/*.json"))]
+    legacy = [f for folder in folders for f in find_files(folder, "storage/message/*/*.json", SOURCE)]
     parts = unread_parts(store, user, SOURCE, [*databases, *(Path(f"{d}-wal") for d in databases), *legacy])
     changed = {p.log.path for p in parts}
     coverage = Coverage(files_found=len(databases) + len(legacy))

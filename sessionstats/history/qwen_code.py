@@ -21,6 +21,7 @@ from sessionstats.history.agent_import import (
     SourceSummary,
     UsageEvent,
     existing_dirs,
+    find_files,
     parse_object,
     read_lines,
     store_events,
@@ -44,7 +45,7 @@ def qwen_dirs(given: Sequence[str]) -> list[Path]:
 
 
 def find_chats(dirs: Sequence[Path]) -> list[Path]:
-    return [chat for folder in dirs for chat in sorted((folder / "projects").glob("*/chats/*.jsonl"))]
+    return [chat for folder in dirs for chat in find_files(folder, "projects/*/chats/*.jsonl", SOURCE)]
 
 
 def import_qwen(store: Store, dirs: Sequence[str], *, user: str,
