@@ -157,14 +157,14 @@ def existing_dirs(given: Sequence[str], defaults: Iterable[Path], what: str) -> 
 
 
 def find_files(root: Path, pattern: str, source: str) -> list[Path]:
-    """The regular files `root.glob(pattern)` finds, sorted; `**` is any depth, symlinked folders not followed.
+    """The regular files `root.glob(pattern)` finds, resolved and sorted; `**` does not follow symlinked folders.
 
     Unlike glob, a folder on the way that cannot be listed raises InvalidInput naming it (skipping it would leave
     its calls out unseen), and a dangling or looping symlink is no file.
     """
     folders, _, name = pattern.rpartition("/")
-    return sorted(path for folder in (find_folders(root, folders, source) if folders else [root])
-                  for path in _listing(folder, source) if _matches(path.name, name) and _is_file(path, source))
+    return sorted({path.resolve() for folder in (find_folders(root, folders, source) if folders else [root])
+                   for path in _listing(folder, source) if _matches(path.name, name) and _is_file(path, source)})
 
 
 def find_folders(root: Path, pattern: str, source: str) -> list[Path]:
@@ -259,10 +259,11 @@ def store_events(store: Store, events: Sequence[UsageEvent], *, user: str, sourc
 
 
 def _checked(events: Sequence[UsageEvent], coverage: Coverage) -> list[UsageEvent]:
-    """The events whose session id and model pass the shared field rules (the others count as malformed)."""
+    """The events whose ids, model and total pass the shared field rules (the others count as malformed)."""
     good = []
     for event in events:
         try:
+            check_count(event.total, "total_tokens")  # each count fits, yet their sum (or output + reasoning) may not
             name = event.session_name if event.session_name and len(event.session_name) <= MAX_LABEL_LENGTH else None
             good.append(replace(event, session_id=check_id(event.session_id, "session_id"),
                                 session_name=check_label(name, "name"), model=check_label(event.model, "model"),

@@ -57,7 +57,7 @@ def find_rollouts(homes: Sequence[Path]) -> list[Path]:
     for home in homes:
         found += find_files(home, "sessions/**/rollout-*.jsonl", SOURCE)
         found += find_files(home, "archived_sessions/rollout-*.jsonl", SOURCE)
-    return found
+    return list(dict.fromkeys(found))  # a home given twice, or linked into another, shows a file at two places
 
 
 @dataclass

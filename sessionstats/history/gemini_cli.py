@@ -57,7 +57,7 @@ def find_recordings(roots: Sequence[Path]) -> list[Path]:
         for chats in find_folders(root, "*/chats", SOURCE):
             found += find_files(chats, "session-*.json", SOURCE) + find_files(chats, "session-*.jsonl", SOURCE)
             found += find_files(chats, "*/*.jsonl", SOURCE)
-    return found
+    return list(dict.fromkeys(found))  # a symlinked folder can show one file at two places
 
 
 def gemini_tokens(tokens: Mapping[str, Any], names: Sequence[str]) -> tuple[int, int, int]:

@@ -41,6 +41,7 @@ from sessionstats.store import Store
 from sessionstats.validate import COST_PLACES, MAX_COST
 
 SOURCE = "opencode"
+_BUSY_SECONDS = 5.0  # how long a read waits for OpenCode to finish a write that locks the whole database
 
 
 def data_dirs(given: Sequence[str]) -> list[Path]:
@@ -100,7 +101,7 @@ def import_opencode(store: Store, dirs: Sequence[str], *, user: str,
 def _read_database(path: Path, coverage: Coverage, events: dict[str, UsageEvent],
                    sessions: dict[str, _Session]) -> None:
     try:
-        con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=_BUSY_SECONDS)
     except sqlite3.Error as error:
         raise InvalidInput(f"PATH: cannot open {str(path)!r}: {error}") from None
     try:
@@ -108,6 +109,11 @@ def _read_database(path: Path, coverage: Coverage, events: dict[str, UsageEvent]
         for message_id, session_id, data in _messages(con):
             coverage.lines += 1
             _add(message_id, session_id, data, sessions, coverage, events)
+    except sqlite3.OperationalError as error:
+        if getattr(error, "sqlite_errorcode", None) != sqlite3.SQLITE_BUSY:
+            raise InvalidInput(f"PATH: cannot read {str(path)!r} as an OpenCode database: {error}") from None
+        raise InvalidInput(f"PATH: {str(path)!r} stayed locked by another process (OpenCode writing to it) for "
+                           f"{_BUSY_SECONDS:g} s: import again when it is done") from None
     except sqlite3.Error as error:
         raise InvalidInput(f"PATH: cannot read {str(path)!r} as an OpenCode database: {error}") from None
     finally:

@@ -45,7 +45,8 @@ def qwen_dirs(given: Sequence[str]) -> list[Path]:
 
 
 def find_chats(dirs: Sequence[Path]) -> list[Path]:
-    return [chat for folder in dirs for chat in find_files(folder, "projects/*/chats/*.jsonl", SOURCE)]
+    return list(dict.fromkeys(chat for folder in dirs for chat in find_files(folder, "projects/*/chats/*.jsonl",
+                                                                              SOURCE)))
 
 
 def import_qwen(store: Store, dirs: Sequence[str], *, user: str,
