@@ -321,3 +321,25 @@ def test_an_absurd_opencode_token_count_is_a_malformed_step(cli, tmp_path: Path,
     assert result.exit_code == 0, result.stderr
     assert "1 malformed lines skipped" in result.stderr
     assert stored_inputs(cli) == [40]
+
+
+def test_an_opencode_database_with_any_type_in_any_column_gives_malformed_steps_not_a_crash(
+        cli, tmp_path: Path) -> None:
+    (tmp_path / "opencode").mkdir()
+    con = sqlite3.connect(tmp_path / "opencode" / "opencode.db")  # untyped columns, as SQLite allows
+    con.execute("CREATE TABLE message (id, session_id, time_created, time_updated, data)")
+    con.execute("CREATE TABLE session (id, directory, parent_id)")
+    good = json.dumps({"role": "assistant", "modelID": "gpt-5", "providerID": "openai", "cost": 0,
+                       "time": {"created": 1e300}, "tokens": {"input": 40, "output": 1}})
+    nul_model = good.replace("gpt-5", "gpt\\u0000")
+    rows = [("m1", None, good), (None, "s", good), ("m3", "s", 5), ("m4", "s", None), ("m5", "s", good.encode()),
+            (7, "s", good), ("m7", 3.5, good), ("m8", "s", b"\xff\xfe"), ("m9", "s", nul_model)]
+    con.executemany("INSERT INTO message VALUES (?, ?, 0, 0, ?)", rows)
+    con.execute("INSERT INTO session VALUES ('s', 12, x'00')")
+    con.commit()
+    con.close()
+    result = cli("import", "opencode", str(tmp_path / "opencode"))
+    assert result.exit_code == 0, result.stderr
+    assert "8 malformed lines skipped" in result.stderr
+    assert table_of(cli.db, "SELECT session_id, input_tokens FROM token_usage") == [("s", 40)]  # m5: text as bytes
+    assert table_of(cli.db, "SELECT name FROM sessions") == [(None,)]

@@ -100,15 +100,16 @@ class Source(Protocol):
                  on_step: StepReporter | None = None) -> SourceSummary: ...
 
 
-def parse_json(raw: bytes | str | None, **options: Any) -> Any:
-    """A JSON value, or None for text that is not JSON (nested too deep for Python included)."""
+def parse_json(raw: object, **options: Any) -> Any:
+    """A JSON value, or None for text that is not JSON (nested too deep for Python included) or for no text at all
+    (a database column may hold a number or NULL)."""
     try:
-        return json.loads(raw or "", **options)
-    except (ValueError, RecursionError):
+        return json.loads(raw or "", **options)  # type: ignore[arg-type]
+    except (ValueError, RecursionError, TypeError):
         return None
 
 
-def parse_object(raw: bytes | str | None, **options: Any) -> dict[str, Any] | None:
+def parse_object(raw: object, **options: Any) -> dict[str, Any] | None:
     """A JSON object, or None for anything else."""
     value = parse_json(raw, **options)
     return value if isinstance(value, dict) else None

@@ -108,7 +108,10 @@ def _read_database(path: Path, coverage: Coverage, events: dict[str, UsageEvent]
         sessions.update(_sessions(con))
         for message_id, session_id, data in _messages(con):
             coverage.lines += 1
-            _add(message_id, session_id, data, sessions, coverage, events)
+            if isinstance(message_id, str) and isinstance(session_id, str):
+                _add(message_id, session_id, data, sessions, coverage, events)
+            else:  # SQLite keeps any type in any column; OpenCode writes text ids
+                coverage.malformed += 1
     except sqlite3.OperationalError as error:
         if getattr(error, "sqlite_errorcode", None) != sqlite3.SQLITE_BUSY:
             raise InvalidInput(f"PATH: cannot read {str(path)!r} as an OpenCode database: {error}") from None
@@ -130,8 +133,12 @@ def _sessions(con: sqlite3.Connection) -> dict[str, _Session]:
         return {}
     name = "directory" if "directory" in columns else "NULL"
     parent = "parent_id" if "parent_id" in columns else "NULL"
-    return {sid: _Session(place, up) for sid, place, up in
+    return {sid: _Session(_text(place), _text(up)) for sid, place, up in
             con.execute(f"SELECT id, {name}, {parent} FROM session")}
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _messages(con: sqlite3.Connection) -> Iterator[tuple[str, str, str]]:
