@@ -103,11 +103,14 @@ def test_a_line_still_being_written_is_left_whole_for_the_next_import(cli, tmp_p
     first = cli("import", source, str(tmp_path / "root"))
     assert first.exit_code == 0, first.stderr
     assert "malformed" not in first.stderr
+    assert f"{source}: 1 files end in a line without a newline (still being written?), left for the next import" \
+        in first.stderr
     assert stored_inputs(cli) == [40, 41]
     with path.open("ab") as log:
         log.write(last[17:])
     second = cli("import", source, str(tmp_path / "root"))
     assert "imported 1 token records" in second.stderr
+    assert "without a newline" not in second.stderr
     assert stored_inputs(cli) == [40, 41, 42]
 
 
@@ -125,6 +128,21 @@ def test_a_file_shrunk_or_replaced_between_imports_keeps_what_was_stored_and_add
     replaced = cli("import", source, str(tmp_path / "root"))
     assert "imported 3 token records" in replaced.stderr
     assert stored_inputs(cli) == [40, 41, 42, 43, 44, 45]
+
+
+def test_an_otel_export_without_its_last_newline_is_not_read_silently(cli, tmp_path: Path) -> None:
+    from otel_files import genai_span, traces
+
+    path = tmp_path / "export.json"
+    path.write_text(traces(genai_span("t1", "s1", model="gpt-5", inp=100, out=10)))  # saved by hand: no newline
+    first = cli("import", "otel", str(path))
+    assert first.exit_code == 0, first.stderr
+    assert "otel: 1 files end in a line without a newline (still being written?), left for the next import" \
+        in first.stderr
+    with path.open("a") as export:
+        export.write("\n")
+    cli.ok("import", "otel", str(path))
+    assert table_of(cli.db, "SELECT input_tokens, output_tokens FROM token_usage") == [(100, 10)]
 
 
 def test_a_gemini_json_caught_mid_rewrite_is_one_malformed_document_then_read_whole(cli, tmp_path: Path) -> None:

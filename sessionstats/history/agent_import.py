@@ -220,6 +220,14 @@ def unread_parts(store: Store, user: str, source: str, paths: Iterable[Path]) ->
     return new_slices(store, user, list({log.path: log for log in logs}.values()), source)
 
 
+def note_unfinished(coverage: Coverage, parts: Iterable[Slice]) -> None:
+    """Say how many logs of lines end in one without its newline: it is left for the import after it ends."""
+    unfinished = sum(1 for part in parts if part.end < part.size)
+    if unfinished:
+        coverage.notes.append(f"{unfinished:,} files end in a line without a newline (still being written?), "
+                              "left for the next import")
+
+
 def read_lines(part: Slice, coverage: Coverage) -> Iterator[bytes]:
     """The lines of [start, end), each bounded by MAX_LINE_BYTES (a longer one is counted malformed)."""
     with part.log.path.open("rb") as log:

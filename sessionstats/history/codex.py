@@ -28,6 +28,7 @@ from sessionstats.history.agent_import import (
     UsageEvent,
     existing_dirs,
     find_files,
+    note_unfinished,
     parse_object,
     read_lines,
     store_events,
@@ -98,6 +99,7 @@ def import_codex(store: Store, homes: Sequence[str], *, user: str,
     if fallbacks:
         coverage.notes.append(f"{len(fallbacks):,} calls logged no model (Codex builds of September 2025) and are "
                               f"priced as {FALLBACK_MODEL}")
+    note_unfinished(coverage, parts)
     return store_events(store, events, user=user, source=SOURCE, coverage=coverage, step=step, parts=parts)
 
 

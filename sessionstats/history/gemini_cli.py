@@ -28,6 +28,7 @@ from sessionstats.history.agent_import import (
     existing_dirs,
     find_files,
     find_folders,
+    note_unfinished,
     parse_json,
     read_lines,
     store_events,
@@ -96,6 +97,7 @@ def import_gemini(store: Store, roots: Sequence[str], *, user: str,
         if part.end > part.start or part.log.path.suffix == ".json":
             coverage.files_read += 1
             events += _read(part, coverage)
+    note_unfinished(coverage, [part for part in parts if part.log.path.suffix == ".jsonl"])  # .json: a document
     return store_events(store, events, user=user, source=SOURCE, coverage=coverage, step=step, parts=parts)
 
 

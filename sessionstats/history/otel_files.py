@@ -23,6 +23,7 @@ from sessionstats.history.agent_import import (
     SourceSummary,
     UsageEvent,
     known_provider,
+    note_unfinished,
     parse_object,
     read_lines,
     store_events,
@@ -55,6 +56,7 @@ def import_otel(store: Store, files: Sequence[str], *, user: str, on_step: StepR
         if part.end > part.start:
             coverage.files_read += 1
             events += _read_part(part, coverage)
+    note_unfinished(coverage, parts)
     return store_events(store, events, user=user, source=SOURCE, coverage=coverage, step=step,
                         parts=parts if remember else ())
 

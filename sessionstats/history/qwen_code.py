@@ -22,6 +22,7 @@ from sessionstats.history.agent_import import (
     UsageEvent,
     existing_dirs,
     find_files,
+    note_unfinished,
     parse_object,
     read_lines,
     store_events,
@@ -66,6 +67,7 @@ def import_qwen(store: Store, dirs: Sequence[str], *, user: str,
         coverage.files_read += 1
         for raw in read_lines(part, coverage):
             _read_record(raw, part.log.path, coverage, originals, copies)
+    note_unfinished(coverage, parts)
     # Originals first: of a reply and its /branch copy, the original's session keeps it.
     return store_events(store, originals + copies, user=user, source=SOURCE, coverage=coverage, step=step,
                         parts=parts)
