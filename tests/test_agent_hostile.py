@@ -361,3 +361,17 @@ def test_an_opencode_database_with_any_type_in_any_column_gives_malformed_steps_
     assert "8 malformed lines skipped" in result.stderr
     assert table_of(cli.db, "SELECT session_id, input_tokens FROM token_usage") == [("s", 40)]  # m5: text as bytes
     assert table_of(cli.db, "SELECT name FROM sessions") == [(None,)]
+
+
+def test_gemini_records_of_the_wrong_shape_are_malformed_or_unrecognised_not_a_crash(cli, tmp_path: Path) -> None:
+    path = tmp_path / "root" / SOURCES["gemini"][0]
+    path.parent.mkdir(parents=True)
+    shapes = [{**gemini_line(1), "type": [1]}, {**gemini_line(2), "type": {"a": 1}}, {"$set": {"messages": 5}},
+              {"$set": {"messages": {"id": "x"}}}, {"$set": {"messages": [7, {"id": 3}]}}, {"$rewindTo": [1]},
+              gemini_line(40)]
+    path.write_text("".join(json.dumps(shape) + "\n" for shape in shapes))
+    result = cli("import", "gemini", str(tmp_path / "root"))
+    assert result.exit_code == 0, result.stderr
+    assert "2 malformed lines skipped" in result.stderr  # the two messages in a $set that are not messages
+    assert "records of types this version does not read: [1] (1), {'a': 1} (1)" in result.stderr
+    assert stored_inputs(cli) == [40]

@@ -147,7 +147,8 @@ def _read_record(record: Any, recording: _Recording, coverage: Coverage) -> None
         return  # the dropped messages' calls were billed all the same
     elif isinstance(record.get("$set"), dict):
         _read_metadata(record["$set"], recording)
-        for message in record["$set"].get("messages") or []:
+        messages = record["$set"].get("messages")
+        for message in messages if isinstance(messages, list) else []:
             _read_message(message, recording, coverage)
     elif "id" in record:
         _read_message(record, recording, coverage)
@@ -171,7 +172,7 @@ def _read_message(message: Any, recording: _Recording, coverage: Coverage) -> No
         coverage.malformed += 1
         return
     kind = message.get("type")
-    if kind not in _MESSAGE_TYPES:
+    if not isinstance(kind, str) or kind not in _MESSAGE_TYPES:  # a list or an object is not hashable
         coverage.unrecognised[str(kind)[:40]] += 1
         return
     tokens = message.get("tokens")
