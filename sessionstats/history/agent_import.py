@@ -24,7 +24,16 @@ from sessionstats.history.writing import ROW_COLUMNS, StepReporter, Written, wri
 from sessionstats.pricing import check_provider
 from sessionstats.store import Store
 from sessionstats.times import utc_now
-from sessionstats.validate import MAX_BIGINT, MAX_LABEL_LENGTH, check_count, check_id, check_label, check_text
+from sessionstats.validate import (
+    COST_PLACES,
+    MAX_BIGINT,
+    MAX_COST,
+    MAX_LABEL_LENGTH,
+    check_count,
+    check_id,
+    check_label,
+    check_text,
+)
 
 MAX_LINE_BYTES = 64 << 20  # a longer line is counted malformed, never loaded whole
 
@@ -121,6 +130,20 @@ def token_count(mapping: Mapping[str, Any], key: str) -> int:
     if type(value) is int and 0 <= value <= MAX_BIGINT:  # the common case, without the full check's cost
         return value
     return 0 if value is None else check_count(value, key)
+
+
+def stated_cost(value: object) -> Decimal | None:
+    """A cost a log states for a call (OpenCode's `cost`, Claude Code's `cost_usd`): above 0 and under the cap.
+
+    Zero is what OpenCode writes for a model it has no price for; a negative, absurd or non-numeric cost
+    states nothing either, and the call is estimated as usual (as Claude Code's costUSD is).
+    """
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | float) or not 0 < value < MAX_COST:
+        return None
+    exact = Decimal(str(value))  # a float's shortest decimal form: 0.1, not 0.1000000000000000055
+    if exact.as_tuple().exponent < -COST_PLACES:  # type: ignore[operator]  # a tail past the stored places
+        exact = exact.quantize(Decimal(1).scaleb(-COST_PLACES))
+    return exact if exact > 0 else None
 
 
 def known_provider(provider: object) -> str | None:

@@ -31,6 +31,7 @@ from sessionstats.history.agent_import import (
     find_files,
     known_provider,
     parse_object,
+    stated_cost,
     store_events,
     token_count,
     unread_parts,
@@ -38,7 +39,6 @@ from sessionstats.history.agent_import import (
 )
 from sessionstats.history.writing import StepReporter
 from sessionstats.store import Store
-from sessionstats.validate import COST_PLACES, MAX_COST
 
 SOURCE = "opencode"
 _BUSY_SECONDS = 5.0  # how long a read waits for OpenCode to finish a write that locks the whole database
@@ -200,22 +200,8 @@ def _event(message_id: str, session_id: str, message: dict[str, Any], tokens: di
     model = message.get("modelID") if isinstance(message.get("modelID"), str) else None
     return UsageEvent(session_id, _name(session), f"opencode:{message_id}", model, utc_time(when), counts[0],
                       counts[1], cache_read_tokens=counts[2], cache_write_tokens=counts[3],
-                      provider=known_provider(message.get("providerID")), reported_cost=_stated_cost(message))
-
-
-def _stated_cost(message: dict[str, Any]) -> Decimal | None:
-    """The step's own `cost` when it states one: a dollar amount above 0 and under the cap, else None.
-
-    Zero is what OpenCode writes for a model it has no price for; a negative, absurd or non-numeric
-    cost states nothing either, and the step is estimated as usual (as Claude Code's costUSD is).
-    """
-    cost = message.get("cost")
-    if isinstance(cost, bool) or not isinstance(cost, Decimal | int) or not 0 < cost < MAX_COST:
-        return None
-    exact = Decimal(cost)
-    if exact.as_tuple().exponent < -COST_PLACES:  # type: ignore[operator]  # a float's tail past the stored places
-        exact = exact.quantize(Decimal(1).scaleb(-COST_PLACES))
-    return exact if exact > 0 else None
+                      provider=known_provider(message.get("providerID")),
+                      reported_cost=stated_cost(message.get("cost")))
 
 
 def _name(session: _Session | None) -> str | None:
