@@ -170,3 +170,11 @@ def test_an_unknown_model_with_a_stated_cost_is_stored_at_that_cost_and_not_warn
     assert result.exit_code == 0, result.stderr
     assert "not in the price data" not in result.stderr
     assert table_of(cli.db, "SELECT estimated_cost, cost_source FROM token_usage") == [(Decimal("0.25"), "reported")]
+
+
+def test_opencode_db_names_a_database_whose_name_has_glob_characters(cli, tmp_path: Path) -> None:
+    made = write_dir(tmp_path / "opencode")
+    named = made.database.rename(tmp_path / "opencode" / "work [copy]*.db")
+    result = cli("import", "opencode", env={"OPENCODE_DB": str(named)})
+    assert result.exit_code == 0, result.stderr
+    assert totals(cli) == made.rows()

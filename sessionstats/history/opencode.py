@@ -13,6 +13,7 @@ SQLite is read with Python's sqlite3, read-only; the database and its WAL are re
 
 from __future__ import annotations
 
+import glob
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -55,7 +56,7 @@ def data_dirs(given: Sequence[str]) -> list[Path]:
 def find_databases(dirs: Sequence[Path]) -> list[Path]:
     """opencode.db, opencode-<channel>.db (or $OPENCODE_DB) in each dir."""
     named = os.environ.get("OPENCODE_DB", "").strip()
-    found = find_files(Path(named).expanduser().parent, Path(named).name, SOURCE) if named else []
+    found = find_files(Path(named).expanduser().parent, glob.escape(Path(named).name), SOURCE) if named else []
     for folder in dirs:
         found += find_files(folder, "opencode.db", SOURCE) + find_files(folder, "opencode-*.db", SOURCE)
     return list(dict.fromkeys(p.resolve() for p in found))
