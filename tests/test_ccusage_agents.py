@@ -41,9 +41,10 @@ def ccusage(agent: str, tmp_path: Path, **data_dir: Path) -> list[dict]:
     """ccusage's per-session rows for one agent, reading only the data dir given in its variable."""
     home = tmp_path / "ccusage-home"
     home.mkdir(exist_ok=True)
-    env = {**os.environ, "HOME": str(home), **{name: str(path) for name, path in data_dir.items()}}
-    done = subprocess.run([str(CCUSAGE), agent, "session", "--json", "--offline"], env=env, capture_output=True,
-                          text=True, timeout=120, check=True)
+    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),  # no user config either
+           **{name: str(path) for name, path in data_dir.items()}}
+    done = subprocess.run([str(CCUSAGE), agent, "session", "--json", "--offline"], env=env, cwd=home,
+                          capture_output=True, text=True, timeout=120, check=True)
     return json.loads(done.stdout, parse_float=Decimal)["sessions"]
 
 
