@@ -20,14 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from sessionstats.errors import InvalidInput
+from sessionstats.history.agent_files import find_files, find_folders
 from sessionstats.history.agent_import import (
     MAX_LINE_BYTES,
     Coverage,
     SourceSummary,
     UsageEvent,
     existing_dirs,
-    find_files,
-    find_folders,
     note_unfinished,
     parse_json,
     read_lines,

@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from sessionstats.errors import InvalidInput
+from sessionstats.history.agent_files import find_files
 from sessionstats.history.agent_import import (
     MAX_LINE_BYTES,
     Coverage,
     SourceSummary,
     UsageEvent,
     existing_dirs,
-    find_files,
     known_provider,
     parse_object,
     stated_cost,
