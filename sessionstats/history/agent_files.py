@@ -7,6 +7,7 @@ unreadable file on the way is InvalidInput naming it, and only regular files are
 
 from __future__ import annotations
 
+import errno
 import os
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -15,32 +16,41 @@ from sessionstats.history.log_files import unreadable
 
 
 def find_files(root: Path, pattern: str, source: str) -> list[Path]:
-    """The regular files `root.glob(pattern)` finds, resolved and sorted; `**` does not follow symlinked folders.
+    """The regular files `root.glob(pattern)` finds, sorted; `**` does not follow symlinked folders.
 
     Unlike glob, a folder on the way that cannot be listed raises InvalidInput naming it (skipping it would leave
-    its calls out unseen), and a dangling or looping symlink is no file.
+    its calls out unseen), a dangling or looping symlink is no file, and a symlink is resolved (one file reached
+    through a linked folder is found once).
     """
     folders, _, name = pattern.rpartition("/")
-    return sorted({path.resolve() for folder in (find_folders(root, folders, source) if folders else [root])
-                   for path in _listing(folder, source) if _matches(path.name, name) and _is_file(path, source)})
+    found = [_real(folder, entry) for folder in (find_folders(root, folders, source) if folders else [root])
+             for entry in _entries(folder, source) if _matches(entry.name, name) and _is_file(entry, source)]
+    return _sorted_once(found)
 
 
 def find_folders(root: Path, pattern: str, source: str) -> list[Path]:
     """The folders `root.glob(pattern)` finds, sorted, with `find_files`' rules."""
     folders = [root]
     for step in pattern.split("/"):
-        folders = [found for folder in folders for found in _subfolders(folder, step, source)]
-    return sorted(folders)
+        folders = _sorted_once([found for folder in folders for found in _subfolders(folder, step, source)])
+    return folders
+
+
+def _sorted_once(paths: list[Path]) -> list[Path]:
+    """Each path once, in order; by their text, as comparing Path objects costs ~10x more (20k files: 0.3 s)."""
+    return sorted({str(path): path for path in paths}.values(), key=str)
 
 
 def _subfolders(folder: Path, step: str, source: str) -> list[Path]:
     if step != "**":
-        return [path for path in _listing(folder, source) if _matches(path.name, step) and _is_dir(path, source)]
+        return [_real(folder, entry) for entry in _entries(folder, source)
+                if _matches(entry.name, step) and _is_dir(entry, source)]
 
     def fail(error: OSError) -> None:
-        raise unreadable(Path(error.filename or folder), error, source)
+        if not isinstance(error, FileNotFoundError | NotADirectoryError):
+            raise unreadable(Path(error.filename or folder), error, source)
 
-    return [Path(parent) for parent, _, _ in os.walk(folder, onerror=fail)] if _is_dir(folder, source) else []
+    return [Path(parent) for parent, _, _ in os.walk(folder, onerror=fail)]
 
 
 def _matches(name: str, pattern: str) -> bool:
@@ -48,24 +58,35 @@ def _matches(name: str, pattern: str) -> bool:
     return fnmatchcase(name, pattern) and (not name.startswith(".") or pattern.startswith("."))
 
 
-def _listing(folder: Path, source: str) -> list[Path]:
+def _entries(folder: Path, source: str) -> list[os.DirEntry[str]]:
+    """The folder's entries (scandir: their kind comes with the listing, so a regular file costs no stat)."""
     try:
-        return list(folder.iterdir())
+        with os.scandir(folder) as listing:
+            return list(listing)
     except (FileNotFoundError, NotADirectoryError):
         return []
     except OSError as error:
         raise unreadable(folder, error, source) from None
 
 
-def _is_dir(path: Path, source: str) -> bool:
+def _is_file(entry: os.DirEntry[str], source: str) -> bool:
     try:
-        return path.is_dir()  # False for a dangling or looping symlink; EACCES on the way is raised
-    except OSError as error:
-        raise unreadable(path, error, source) from None
+        return entry.is_file()
+    except OSError as error:  # a looping symlink is no file; EACCES on its way is said
+        if error.errno == errno.ELOOP:
+            return False
+        raise unreadable(Path(entry.path), error, source) from None
 
 
-def _is_file(path: Path, source: str) -> bool:
+def _is_dir(entry: os.DirEntry[str], source: str) -> bool:
     try:
-        return path.is_file()
+        return entry.is_dir()
     except OSError as error:
-        raise unreadable(path, error, source) from None
+        if error.errno == errno.ELOOP:
+            return False
+        raise unreadable(Path(entry.path), error, source) from None
+
+
+def _real(folder: Path, entry: os.DirEntry[str]) -> Path:
+    """The entry's path, resolved when it is a symlink (found through a linked folder, a file is found once)."""
+    return (folder / entry.name).resolve() if entry.is_symlink() else folder / entry.name

@@ -179,8 +179,11 @@ def existing_dirs(given: Sequence[str], defaults: Iterable[Path], what: str) -> 
 
 
 def unread_parts(store: Store, user: str, source: str, paths: Iterable[Path]) -> list[Slice]:
-    """For each file, the complete lines added since the last import (all of a new or rewritten file)."""
-    logs = [LogFile(path.resolve(), "", "") for path in paths if path.is_file()]
+    """For each file, the complete lines added since the last import (all of a new or rewritten file).
+
+    The paths are files found (find_files); one gone since is skipped, one that cannot be read is named.
+    """
+    logs = [LogFile(path.resolve(), "", "") for path in paths]
     return new_slices(store, user, list({log.path: log for log in logs}.values()), source)
 
 
