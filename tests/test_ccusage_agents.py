@@ -111,6 +111,8 @@ def test_gemini_sessions_equal_ccusages_but_for_thoughts_and_resumed_copies(cli,
     legacy = tree.root / "my-app" / "chats" / "session-2026-03-01T10-00-aaaaaaaa.json"
     copied = [m["tokens"] for m in json.loads(legacy.read_text())["messages"] if m["type"] == "gemini"]
     assert set(mine) == set(other) == set(tree.expected()) and len(copied) == 3
+    replies = [t for session in tree.sessions.values() for t in session.billed.values()]
+    assert any(t["tool"] for t in replies) and any(t["thoughts"] for t in replies)  # each rule is exercised
     for session_id, session in tree.sessions.items():
         replies = list(session.billed.values())
         thoughts = sum(t["thoughts"] for t in replies)
@@ -221,5 +223,7 @@ def test_qwen_sessions_equal_ccusages_but_for_cached_input_thoughts_and_branch_c
             (uncached + cached, cached, output - thoughts, 0),
             *((u["promptTokenCount"], u["cachedContentTokenCount"], u["candidatesTokenCount"], 0) for u in copied))
     assert len(usage_lines(chats["s-branch"].lines, copies=True)) == 2
+    assert any(u["thoughtsTokenCount"] and u["cachedContentTokenCount"] for u in usage_lines(
+        chats["s-main"].lines, copies=False))
     # genai-prices has no Qwen model: ours stay unpriced and named; ccusage prices them from LiteLLM.
     assert all(row["unpriced_records"] == row["api_calls"] for row in mine.values())
