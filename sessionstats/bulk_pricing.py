@@ -70,18 +70,21 @@ _MAX_PICO_SUM = 10**18 - 1  # DECIMAL(18, 0) holds up to this
 
 
 def load_rates(store: Store, rows_sql: str, params: Sequence[Any] | dict[str, Any] = (), *,
-               billed: bool = False) -> dict[str, int]:
+               billed: bool = False, costed: str = "false") -> dict[str, int]:
     """Fill temp tables price_models and price_rates for the rows `rows_sql` selects (aliased r).
 
     With `billed`, the rows have service_tier and speed, and rates are made for each (BILLED_RATES_JOIN).
-    Returns the models the price data does not know, with how many records each leaves unpriced.
+    Returns the models the price data does not know, with how many records each leaves unpriced (rows where
+    `costed`, a condition on r, carry a cost of their own and are not counted).
     """
     models = store.fetchall(
-        f"SELECT r.model, coalesce(r.provider, ''), count(*) FROM ({rows_sql}) r GROUP BY ALL ORDER BY ALL", params
+        f"""SELECT r.model, coalesce(r.provider, ''), count(*) FILTER (WHERE NOT coalesce({costed}, false))
+            FROM ({rows_sql}) r GROUP BY ALL ORDER BY ALL""", params
     )
     found = {(model, provider): _find(model, provider) for model, provider, _ in models}
     _create_models_table(store, found)
-    unknown = {_label(model, provider): count for model, provider, count in models if found[model, provider] is None}
+    unknown = {_label(model, provider): count for model, provider, count in models
+               if found[model, provider] is None and count}
     buckets = store.fetchall(
         f"""SELECT DISTINCT r.model, pm.provider_key, {_BUCKET}, {MODIFIER_KEY if billed else _LIST_PRICE_KEY}
             FROM ({rows_sql}) r

@@ -7,6 +7,7 @@ import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from conftest import snapshot, table_of
 from opencode_logs import add_legacy_only, create_database, write_dir
 
@@ -28,7 +29,10 @@ def test_an_opencode_database_gives_each_session_its_steps_once(cli, tmp_path: P
     assert "1 malformed lines skipped" in result.stderr
     assert "2 duplicates skipped" in result.stderr  # the storage/ copies of two database messages
     reported = sum(Decimal(c) for c in made.reported)
-    assert f"OpenCode recorded ${reported} for {len(made.reported)} of these calls itself" in result.stderr
+    assert (f"OpenCode stated its own cost, ${reported}, for {len(made.reported)} of these calls: stored as their "
+            "reported cost (the others are estimated)") in result.stderr
+    assert table_of(cli.db, "SELECT sum(estimated_cost) FROM token_usage WHERE cost_source = 'reported'") == [
+        (reported,)]
     assert "1 child (subagent) sessions are stored as their own sessions" in result.stderr
     names = dict(table_of(cli.db, "SELECT id, name FROM sessions"))
     assert names == {"ses_main": "/home/me/site", "ses_child": "/home/me/site (subagent of ses_main)",
@@ -37,7 +41,7 @@ def test_an_opencode_database_gives_each_session_its_steps_once(cli, tmp_path: P
 
 def test_the_naive_sums_would_be_wrong_by_hand(cli, tmp_path: Path) -> None:
     con = create_database(tmp_path / "opencode" / "opencode.db")
-    data = ('{"role":"assistant","modelID":"gpt-5","providerID":"openai","cost":0.0123,'
+    data = ('{"role":"assistant","modelID":"gpt-5","providerID":"openai","cost":0,'
             '"time":{"created":1767312000000},'
             '"tokens":{"input":1000,"output":200,"reasoning":300,"cache":{"read":4000,"write":0},"total":5500}}')
     con.execute("INSERT INTO message VALUES ('m1', 'ses_main', 0, 0, ?)", (data,))
@@ -83,7 +87,7 @@ def test_an_unknown_provider_is_priced_by_its_model_and_an_unknown_model_stays_u
     con = sqlite3.connect(made.database)
     rng = random.Random(3)
     made.step(con, "ses_other", rng, model="claude-sonnet-4-5", provider="some-gateway")
-    made.step(con, "ses_other", rng, model="big-pickle", provider="opencode")
+    made.step(con, "ses_other", rng, model="big-pickle", provider="opencode", cost="0")  # no price: OpenCode says 0
     con.commit()
     con.close()
     result = cli("import", "opencode", str(made.root))
@@ -110,4 +114,67 @@ def test_a_touched_legacy_copy_never_replaces_the_databases_record(cli, tmp_path
         copy.write_text(copy.read_text() + " ")
     result = cli("import", "opencode", str(made.root))
     assert "imported 0 token records" in result.stderr
+    assert totals(cli) == made.rows()
+
+
+def _one_step(root: Path, cost: str, model: str = "gpt-5") -> None:
+    con = create_database(root / "opencode.db")
+    data = (f'{{"role":"assistant","modelID":"{model}","providerID":"openai","cost":{cost},'
+            '"time":{"created":1767312000000},'
+            '"tokens":{"input":1000,"output":200,"reasoning":300,"cache":{"read":4000,"write":0}}}')
+    con.execute("INSERT INTO message VALUES ('m1', 'ses_main', 0, 0, ?)", (data,))
+    con.commit()
+    con.close()
+
+
+# gpt-5 per MTok (OpenAI's price list, as in genai-prices): input $1.25, cached input $0.125, output $10.
+GPT5_ESTIMATE = (1000 * Decimal("1.25") + 4000 * Decimal("0.125") + 500 * 10) / 1_000_000  # $0.00675
+
+
+def test_a_cost_opencode_states_is_stored_as_reported_and_explain_shows_the_estimate_beside_it(
+        cli, tmp_path: Path) -> None:
+    _one_step(tmp_path / "opencode", "0.0123")
+    cli.ok("import", "opencode", str(tmp_path / "opencode"))
+    [(record_id, cost, source, reported)] = table_of(
+        cli.db, "SELECT id, estimated_cost, cost_source, reported_cost FROM token_usage")
+    assert (Decimal(cost), source, Decimal(reported)) == (Decimal("0.0123"), "reported", Decimal("0.0123"))
+    shown = cli.ok("explain", record_id, "--format", "table")
+    assert f"total ${GPT5_ESTIMATE:.6f}" in shown
+    assert "stored cost $0.012300 (reported; the estimate above is for comparison)" in shown
+
+
+@pytest.mark.parametrize(("cost", "stored"), [
+    ("0", None),  # OpenCode writes 0 for a model it has no price for: nothing stated
+    ("-0.5", None), ("1e400", None), ('"0.5"', None), ("true", None), ("null", None), ("{}", None),
+    ("1.2345678901234567e-7", Decimal("0.000000123456789012")),  # a float's tail past 18 places is rounded off
+    ("1e-30", None),  # rounds to nothing at 18 places: nothing stated
+    ("999999999.5", Decimal("999999999.5")),
+])
+def test_only_a_positive_dollar_amount_is_a_stated_cost_the_rest_is_estimated(
+        cli, tmp_path: Path, cost: str, stored: Decimal | None) -> None:
+    _one_step(tmp_path / "opencode", cost)
+    result = cli("import", "opencode", str(tmp_path / "opencode"))
+    assert result.exit_code == 0, result.stderr
+    [(estimated, source, reported)] = table_of(cli.db, "SELECT estimated_cost, cost_source, reported_cost "
+                                                       "FROM token_usage")
+    if stored is None:
+        assert (Decimal(estimated), source, reported) == (GPT5_ESTIMATE, "estimated", None)
+    else:
+        assert (Decimal(estimated), source, Decimal(reported)) == (stored, "reported", stored)
+
+
+def test_an_unknown_model_with_a_stated_cost_is_stored_at_that_cost_and_not_warned_about(
+        cli, tmp_path: Path) -> None:
+    _one_step(tmp_path / "opencode", "0.25", model="big-pickle")
+    result = cli("import", "opencode", str(tmp_path / "opencode"))
+    assert result.exit_code == 0, result.stderr
+    assert "not in the price data" not in result.stderr
+    assert table_of(cli.db, "SELECT estimated_cost, cost_source FROM token_usage") == [(Decimal("0.25"), "reported")]
+
+
+def test_opencode_db_names_a_database_whose_name_has_glob_characters(cli, tmp_path: Path) -> None:
+    made = write_dir(tmp_path / "opencode")
+    named = made.database.rename(tmp_path / "opencode" / "work [copy]*.db")
+    result = cli("import", "opencode", env={"OPENCODE_DB": str(named)})
+    assert result.exit_code == 0, result.stderr
     assert totals(cli) == made.rows()

@@ -87,3 +87,15 @@ def test_a_fractional_token_count_is_malformed_and_a_missing_file_is_refused(cli
     missing = cli("import", "otel", str(tmp_path / "nowhere.jsonl"))
     assert missing.exit_code == 2
     assert len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_claude_codes_cost_usd_is_stored_as_the_reported_cost_and_zero_is_estimated(cli, tmp_path: Path) -> None:
+    events = logs(api_request("cc-1", 1, model="claude-sonnet-4-5", inp=12, out=400, read=0, write=0, cost=0.0213),
+                  api_request("cc-1", 2, model="claude-sonnet-4-5", inp=1_000, out=100, read=0, write=0, cost=0.0))
+    cli.ok("import", "otel", str(write(tmp_path / "export.jsonl", events)))
+    rows = table_of(cli.db, "SELECT input_tokens, estimated_cost, cost_source, reported_cost FROM token_usage "
+                            "ORDER BY input_tokens")
+    # The float 0.0213 is kept as its shortest decimal form, exactly. Zero states nothing: claude-sonnet-4-5 per
+    # MTok (Anthropic's price list, as in genai-prices): input $3, output $15.
+    assert rows == [(12, Decimal("0.0213"), "reported", Decimal("0.0213")),
+                    (1_000, (1_000 * Decimal(3) + 100 * Decimal(15)) / 1_000_000, "estimated", None)]

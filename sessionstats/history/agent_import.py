@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,7 +22,16 @@ from sessionstats.history.writing import ROW_COLUMNS, StepReporter, Written, wri
 from sessionstats.pricing import check_provider
 from sessionstats.store import Store
 from sessionstats.times import utc_now
-from sessionstats.validate import MAX_BIGINT, MAX_LABEL_LENGTH, check_count, check_id, check_label, check_text
+from sessionstats.validate import (
+    COST_PLACES,
+    MAX_BIGINT,
+    MAX_COST,
+    MAX_LABEL_LENGTH,
+    check_count,
+    check_id,
+    check_label,
+    check_text,
+)
 
 MAX_LINE_BYTES = 64 << 20  # a longer line is counted malformed, never loaded whole
 
@@ -40,6 +50,7 @@ class UsageEvent:
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     provider: str | None = None
+    reported_cost: Decimal | None = None  # what the log says the call cost (OpenCode's `cost`); beside the estimate
 
     @property
     def total(self) -> int:
@@ -96,15 +107,16 @@ class Source(Protocol):
                  on_step: StepReporter | None = None) -> SourceSummary: ...
 
 
-def parse_json(raw: bytes | str | None, **options: Any) -> Any:
-    """A JSON value, or None for text that is not JSON (nested too deep for Python included)."""
+def parse_json(raw: object, **options: Any) -> Any:
+    """A JSON value, or None for text that is not JSON (nested too deep for Python included) or for no text at all
+    (a database column may hold a number or NULL)."""
     try:
-        return json.loads(raw or "", **options)
-    except (ValueError, RecursionError):
+        return json.loads(raw or "", **options)  # type: ignore[arg-type]
+    except (ValueError, RecursionError, TypeError):
         return None
 
 
-def parse_object(raw: bytes | str | None, **options: Any) -> dict[str, Any] | None:
+def parse_object(raw: object, **options: Any) -> dict[str, Any] | None:
     """A JSON object, or None for anything else."""
     value = parse_json(raw, **options)
     return value if isinstance(value, dict) else None
@@ -116,6 +128,20 @@ def token_count(mapping: Mapping[str, Any], key: str) -> int:
     if type(value) is int and 0 <= value <= MAX_BIGINT:  # the common case, without the full check's cost
         return value
     return 0 if value is None else check_count(value, key)
+
+
+def stated_cost(value: object) -> Decimal | None:
+    """A cost a log states for a call (OpenCode's `cost`, Claude Code's `cost_usd`): above 0 and under the cap.
+
+    Zero is what OpenCode writes for a model it has no price for; a negative, absurd or non-numeric cost
+    states nothing either, and the call is estimated as usual (as Claude Code's costUSD is).
+    """
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | float) or not 0 < value < MAX_COST:
+        return None
+    exact = Decimal(str(value))  # a float's shortest decimal form: 0.1, not 0.1000000000000000055
+    if exact.as_tuple().exponent < -COST_PLACES:  # type: ignore[operator]  # a tail past the stored places
+        exact = exact.quantize(Decimal(1).scaleb(-COST_PLACES))
+    return exact if exact > 0 else None
 
 
 def known_provider(provider: object) -> str | None:
@@ -153,9 +179,20 @@ def existing_dirs(given: Sequence[str], defaults: Iterable[Path], what: str) -> 
 
 
 def unread_parts(store: Store, user: str, source: str, paths: Iterable[Path]) -> list[Slice]:
-    """For each file, the complete lines added since the last import (all of a new or rewritten file)."""
-    logs = [LogFile(path.resolve(), "", "") for path in paths if path.is_file()]
+    """For each file, the complete lines added since the last import (all of a new or rewritten file).
+
+    The paths are files found (find_files); one gone since is skipped, one that cannot be read is named.
+    """
+    logs = [LogFile(path.resolve(), "", "") for path in paths]
     return new_slices(store, user, list({log.path: log for log in logs}.values()), source)
+
+
+def note_unfinished(coverage: Coverage, parts: Iterable[Slice]) -> None:
+    """Say how many logs of lines end in one without its newline: it is left for the import after it ends."""
+    unfinished = sum(1 for part in parts if part.end < part.size)
+    if unfinished:
+        coverage.notes.append(f"{unfinished:,} files end in a line without a newline (still being written?), "
+                              "left for the next import")
 
 
 def read_lines(part: Slice, coverage: Coverage) -> Iterator[bytes]:
@@ -198,10 +235,11 @@ def store_events(store: Store, events: Sequence[UsageEvent], *, user: str, sourc
 
 
 def _checked(events: Sequence[UsageEvent], coverage: Coverage) -> list[UsageEvent]:
-    """The events whose session id and model pass the shared field rules (the others count as malformed)."""
+    """The events whose ids, model and total pass the shared field rules (the others count as malformed)."""
     good = []
     for event in events:
         try:
+            check_count(event.total, "total_tokens")  # each count fits, yet their sum (or output + reasoning) may not
             name = event.session_name if event.session_name and len(event.session_name) <= MAX_LABEL_LENGTH else None
             good.append(replace(event, session_id=check_id(event.session_id, "session_id"),
                                 session_name=check_label(name, "name"), model=check_label(event.model, "model"),
@@ -227,7 +265,8 @@ def _earliest(event: UsageEvent) -> datetime:
 
 _COLUMNS = (("session_id", "VARCHAR"), ("session_name", "VARCHAR"), ("request_id", "VARCHAR"), ("model", "VARCHAR"),
             ("provider", "VARCHAR"), ("created_at", "TIMESTAMP"), ("input_tokens", "BIGINT"),
-            ("output_tokens", "BIGINT"), ("cache_write_tokens", "BIGINT"), ("cache_read_tokens", "BIGINT"))
+            ("output_tokens", "BIGINT"), ("cache_write_tokens", "BIGINT"), ("cache_read_tokens", "BIGINT"),
+            ("reported_cost", "DECIMAL(38, 18)"))
 
 
 def _stage(store: Store, events: Sequence[UsageEvent]) -> None:
@@ -249,4 +288,6 @@ def _stage(store: Store, events: Sequence[UsageEvent]) -> None:
 
 
 def _json_value(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(value)  # exact: a JSON number would pass through a float
     return value.isoformat() if isinstance(value, datetime) else value

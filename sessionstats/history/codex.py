@@ -21,12 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from sessionstats.errors import InvalidInput
+from sessionstats.history.agent_files import find_files
 from sessionstats.history.agent_import import (
     MAX_LINE_BYTES,
     Coverage,
     SourceSummary,
     UsageEvent,
     existing_dirs,
+    note_unfinished,
     parse_object,
     read_lines,
     store_events,
@@ -54,9 +56,9 @@ def find_rollouts(homes: Sequence[Path]) -> list[Path]:
     """Every rollout under <home>/sessions/YYYY/MM/DD/ and <home>/archived_sessions/."""
     found: list[Path] = []
     for home in homes:
-        found += sorted((home / "sessions").rglob("rollout-*.jsonl"))
-        found += sorted((home / "archived_sessions").glob("rollout-*.jsonl"))
-    return found
+        found += find_files(home, "sessions/**/rollout-*.jsonl", SOURCE)
+        found += find_files(home, "archived_sessions/rollout-*.jsonl", SOURCE)
+    return list(dict.fromkeys(found))  # a home given twice, or linked into another, shows a file at two places
 
 
 @dataclass
@@ -97,6 +99,7 @@ def import_codex(store: Store, homes: Sequence[str], *, user: str,
     if fallbacks:
         coverage.notes.append(f"{len(fallbacks):,} calls logged no model (Codex builds of September 2025) and are "
                               f"priced as {FALLBACK_MODEL}")
+    note_unfinished(coverage, parts)
     return store_events(store, events, user=user, source=SOURCE, coverage=coverage, step=step, parts=parts)
 
 

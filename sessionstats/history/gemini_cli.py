@@ -20,12 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from sessionstats.errors import InvalidInput
+from sessionstats.history.agent_files import find_files, find_folders
 from sessionstats.history.agent_import import (
     MAX_LINE_BYTES,
     Coverage,
     SourceSummary,
     UsageEvent,
     existing_dirs,
+    note_unfinished,
     parse_json,
     read_lines,
     store_events,
@@ -52,10 +54,10 @@ def find_recordings(roots: Sequence[Path]) -> list[Path]:
     """Every session-*.json(l) under <root>/<project>/chats/, and subagent logs under chats/<parent>/."""
     found: list[Path] = []
     for root in roots:
-        for chats in sorted(root.glob("*/chats")):
-            found += sorted(chats.glob("session-*.json")) + sorted(chats.glob("session-*.jsonl"))
-            found += sorted(chats.glob("*/*.jsonl"))
-    return found
+        for chats in find_folders(root, "*/chats", SOURCE):
+            found += find_files(chats, "session-*.json", SOURCE) + find_files(chats, "session-*.jsonl", SOURCE)
+            found += find_files(chats, "*/*.jsonl", SOURCE)
+    return list(dict.fromkeys(found))  # a symlinked folder can show one file at two places
 
 
 def gemini_tokens(tokens: Mapping[str, Any], names: Sequence[str]) -> tuple[int, int, int]:
@@ -94,6 +96,7 @@ def import_gemini(store: Store, roots: Sequence[str], *, user: str,
         if part.end > part.start or part.log.path.suffix == ".json":
             coverage.files_read += 1
             events += _read(part, coverage)
+    note_unfinished(coverage, [part for part in parts if part.log.path.suffix == ".jsonl"])  # .json: a document
     return store_events(store, events, user=user, source=SOURCE, coverage=coverage, step=step, parts=parts)
 
 
@@ -143,7 +146,8 @@ def _read_record(record: Any, recording: _Recording, coverage: Coverage) -> None
         return  # the dropped messages' calls were billed all the same
     elif isinstance(record.get("$set"), dict):
         _read_metadata(record["$set"], recording)
-        for message in record["$set"].get("messages") or []:
+        messages = record["$set"].get("messages")
+        for message in messages if isinstance(messages, list) else []:
             _read_message(message, recording, coverage)
     elif "id" in record:
         _read_message(record, recording, coverage)
@@ -167,7 +171,7 @@ def _read_message(message: Any, recording: _Recording, coverage: Coverage) -> No
         coverage.malformed += 1
         return
     kind = message.get("type")
-    if kind not in _MESSAGE_TYPES:
+    if not isinstance(kind, str) or kind not in _MESSAGE_TYPES:  # a list or an object is not hashable
         coverage.unrecognised[str(kind)[:40]] += 1
         return
     tokens = message.get("tokens")

@@ -83,33 +83,35 @@ def _nested_logs(folder: Path) -> list[Path]:
 
 
 def _raise(error: OSError) -> None:
-    raise _unreadable(Path(error.filename or "?"), error)
+    raise unreadable(Path(error.filename or "?"), error)
 
 
 def _entries(folder: Path) -> list[Path]:
     try:
         return list(folder.iterdir())
     except OSError as error:
-        raise _unreadable(folder, error) from None
+        raise unreadable(folder, error) from None
 
 
 def _is_dir(path: Path) -> bool:
     try:
         return path.is_dir()
     except OSError as error:  # is_dir lets EACCES through (a folder on the way that may not be searched)
-        raise _unreadable(path, error) from None
+        raise unreadable(path, error) from None
 
 
 def _is_file(path: Path) -> bool:
     try:
         return path.is_file()
     except OSError as error:
-        raise _unreadable(path, error) from None
+        raise unreadable(path, error) from None
 
 
-def _unreadable(path: Path, error: OSError) -> InvalidInput:
-    return InvalidInput(f"cannot read {str(path)!r} of the Claude Code logs ({error.strerror or error}): make "
-                        "it readable to you (chmod u+r, or u+rx for a folder) or move it out of projects/")
+def unreadable(path: Path, error: OSError, source: str = SOURCE) -> InvalidInput:
+    """A file or folder of a source's logs that cannot be read, named, with what to do."""
+    where, away = ("Claude Code logs", "out of projects/") if source == SOURCE else (f"{source} history", "away")
+    return InvalidInput(f"cannot read {str(path)!r} of the {where} ({error.strerror or error}): make "
+                        f"it readable to you (chmod u+r, or u+rx for a folder) or move it {away}")
 
 
 def new_slices(store: Store, user: str, logs: Sequence[LogFile], source: str = SOURCE) -> list[Slice]:
@@ -124,19 +126,19 @@ def new_slices(store: Store, user: str, logs: Sequence[LogFile], source: str = S
         except FileNotFoundError:
             continue
         except OSError as error:
-            raise _unreadable(log.path, error) from None
+            raise unreadable(log.path, error, source) from None
         before = known.get(str(log.path))
         if before is not None and before[:2] == (stat.st_size, stat.st_mtime_ns):
             continue
         # Same size, new time (touch, a restore, a sync tool): the bytes read are taken as read. Reading them
         # again would store their lines without a message id a second time; Claude Code only appends.
         start = before[2] if before is not None and before[2] <= stat.st_size else 0
-        end = _complete_end(log.path, start, stat.st_size)
+        end = _complete_end(log.path, start, stat.st_size, source)
         slices.append(Slice(log, start, end, stat.st_size, stat.st_mtime_ns))
     return slices
 
 
-def _complete_end(path: Path, start: int, size: int) -> int:
+def _complete_end(path: Path, start: int, size: int, source: str) -> int:
     """Just past the last newline in [start, size): a line still being written is left for the next run."""
     try:
         with path.open("rb") as log:
@@ -150,7 +152,7 @@ def _complete_end(path: Path, start: int, size: int) -> int:
                     return position - step + newline + 1
                 position -= step
     except OSError as error:
-        raise _unreadable(path, error) from None
+        raise unreadable(path, error, source) from None
     return start
 
 

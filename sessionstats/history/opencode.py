@@ -6,11 +6,14 @@ reasoning, cache: {read, write}}` (input already without the cache), `modelID`, 
 `time.created`. A step's `step-finish` part repeats its message's tokens, so only messages are read.
 Older installs keep JSON copies under storage/message/<session>/<message>.json: the database wins.
 Reasoning is billed on top of output by OpenCode's own cost formula, so it is stored as output.
+A step's non-zero `cost` is what OpenCode says it charged: stored as the reported cost (the estimate is kept
+for comparison in `explain`); zero means OpenCode did not know the price, so the step is estimated.
 SQLite is read with Python's sqlite3, read-only; the database and its WAL are re-read when either changed.
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sessionstats.errors import InvalidInput
+from sessionstats.history.agent_files import find_files
 from sessionstats.history.agent_import import (
     MAX_LINE_BYTES,
     Coverage,
@@ -28,6 +32,7 @@ from sessionstats.history.agent_import import (
     existing_dirs,
     known_provider,
     parse_object,
+    stated_cost,
     store_events,
     token_count,
     unread_parts,
@@ -37,6 +42,7 @@ from sessionstats.history.writing import StepReporter
 from sessionstats.store import Store
 
 SOURCE = "opencode"
+_BUSY_SECONDS = 5.0  # how long a read waits for OpenCode to finish a write that locks the whole database
 
 
 def data_dirs(given: Sequence[str]) -> list[Path]:
@@ -50,10 +56,9 @@ def data_dirs(given: Sequence[str]) -> list[Path]:
 def find_databases(dirs: Sequence[Path]) -> list[Path]:
     """opencode.db, opencode-<channel>.db (or $OPENCODE_DB) in each dir."""
     named = os.environ.get("OPENCODE_DB", "").strip()
-    found = [Path(named).expanduser()] if named and Path(named).expanduser().is_file() else []
+    found = find_files(Path(named).expanduser().parent, glob.escape(Path(named).name), SOURCE) if named else []
     for folder in dirs:
-        found += sorted(p for p in folder.glob("opencode*.db") if p.name == "opencode.db"
-                        or p.name.startswith("opencode-"))
+        found += find_files(folder, "opencode.db", SOURCE) + find_files(folder, "opencode-*.db", SOURCE)
     return list(dict.fromkeys(p.resolve() for p in found))
 
 
@@ -72,40 +77,47 @@ def import_opencode(store: Store, dirs: Sequence[str], *, user: str,
     step("finding logs")
     folders = data_dirs(dirs)
     databases = find_databases(folders)
-    legacy = [f for folder in folders for f in sorted((folder / "storage" / "message").glob("*/*.json"))]
+    legacy = [f for folder in folders for f in find_files(folder, "storage/message/*/*.json", SOURCE)]
     parts = unread_parts(store, user, SOURCE, [*databases, *(Path(f"{d}-wal") for d in databases), *legacy])
     changed = {p.log.path for p in parts}
     coverage = Coverage(files_found=len(databases) + len(legacy))
     step("reading")
     events: dict[str, UsageEvent] = {}
-    reported: list[Decimal] = []
     sessions: dict[str, _Session] = {}
     legacy_changed = any(path.resolve() in changed for path in legacy)
     for database in databases:
         # A changed legacy copy is read against the database (which wins), so the database is read too.
         if legacy_changed or database in changed or Path(f"{database}-wal").resolve() in changed:
             coverage.files_read += 1
-            _read_database(database, coverage, events, reported, sessions)
+            _read_database(database, coverage, events, sessions)
     for path in legacy:
         if path.resolve() in changed:
             coverage.files_read += 1
-            _read_legacy(path, coverage, events, reported)
-    _note(coverage, reported, events.values(), sessions)
+            _read_legacy(path, coverage, events)
+    _note(coverage, events.values(), sessions)
     return store_events(store, list(events.values()), user=user, source=SOURCE, coverage=coverage, step=step,
                         parts=parts)
 
 
-def _read_database(path: Path, coverage: Coverage, events: dict[str, UsageEvent], reported: list[Decimal],
+def _read_database(path: Path, coverage: Coverage, events: dict[str, UsageEvent],
                    sessions: dict[str, _Session]) -> None:
     try:
-        con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=_BUSY_SECONDS)
     except sqlite3.Error as error:
         raise InvalidInput(f"PATH: cannot open {str(path)!r}: {error}") from None
     try:
         sessions.update(_sessions(con))
         for message_id, session_id, data in _messages(con):
             coverage.lines += 1
-            _add(message_id, session_id, data, sessions, coverage, events, reported)
+            if isinstance(message_id, str) and isinstance(session_id, str):
+                _add(message_id, session_id, data, sessions, coverage, events)
+            else:  # SQLite keeps any type in any column; OpenCode writes text ids
+                coverage.malformed += 1
+    except sqlite3.OperationalError as error:
+        if getattr(error, "sqlite_errorcode", None) != sqlite3.SQLITE_BUSY:
+            raise InvalidInput(f"PATH: cannot read {str(path)!r} as an OpenCode database: {error}") from None
+        raise InvalidInput(f"PATH: {str(path)!r} stayed locked by another process (OpenCode writing to it) for "
+                           f"{_BUSY_SECONDS:g} s: import again when it is done") from None
     except sqlite3.Error as error:
         raise InvalidInput(f"PATH: cannot read {str(path)!r} as an OpenCode database: {error}") from None
     finally:
@@ -122,8 +134,12 @@ def _sessions(con: sqlite3.Connection) -> dict[str, _Session]:
         return {}
     name = "directory" if "directory" in columns else "NULL"
     parent = "parent_id" if "parent_id" in columns else "NULL"
-    return {sid: _Session(place, up) for sid, place, up in
+    return {sid: _Session(_text(place), _text(up)) for sid, place, up in
             con.execute(f"SELECT id, {name}, {parent} FROM session")}
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _messages(con: sqlite3.Connection) -> Iterator[tuple[str, str, str]]:
@@ -132,7 +148,7 @@ def _messages(con: sqlite3.Connection) -> Iterator[tuple[str, str, str]]:
     yield from con.execute("SELECT id, session_id, data FROM message ORDER BY id")
 
 
-def _read_legacy(path: Path, coverage: Coverage, events: dict[str, UsageEvent], reported: list[Decimal]) -> None:
+def _read_legacy(path: Path, coverage: Coverage, events: dict[str, UsageEvent]) -> None:
     """A storage/message JSON copy: used only for a message the database does not have."""
     coverage.lines += 1
     if path.stat().st_size > MAX_LINE_BYTES:
@@ -146,11 +162,11 @@ def _read_legacy(path: Path, coverage: Coverage, events: dict[str, UsageEvent], 
         coverage.copies_dropped += 1
         return
     session_id = message.get("sessionID") if message else path.parent.name
-    _add(str(message_id), str(session_id or path.parent.name), data, {}, coverage, events, reported)
+    _add(str(message_id), str(session_id or path.parent.name), data, {}, coverage, events)
 
 
 def _add(message_id: str, session_id: str, data: str | None, sessions: dict[str, _Session], coverage: Coverage,
-         events: dict[str, UsageEvent], reported: list[Decimal]) -> None:
+         events: dict[str, UsageEvent]) -> None:
     message = parse_object(data, parse_float=Decimal)
     if message is None:
         coverage.malformed += 1
@@ -171,9 +187,6 @@ def _add(message_id: str, session_id: str, data: str | None, sessions: dict[str,
         return
     coverage.events += 1
     events[event.request_id] = event
-    cost = message.get("cost")
-    if isinstance(cost, Decimal | int) and not isinstance(cost, bool) and cost > 0:
-        reported.append(Decimal(cost))
 
 
 def _event(message_id: str, session_id: str, message: dict[str, Any], tokens: dict[str, Any],
@@ -188,7 +201,8 @@ def _event(message_id: str, session_id: str, message: dict[str, Any], tokens: di
     model = message.get("modelID") if isinstance(message.get("modelID"), str) else None
     return UsageEvent(session_id, _name(session), f"opencode:{message_id}", model, utc_time(when), counts[0],
                       counts[1], cache_read_tokens=counts[2], cache_write_tokens=counts[3],
-                      provider=known_provider(message.get("providerID")))
+                      provider=known_provider(message.get("providerID")),
+                      reported_cost=stated_cost(message.get("cost")))
 
 
 def _name(session: _Session | None) -> str | None:
@@ -199,11 +213,12 @@ def _name(session: _Session | None) -> str | None:
     return session.name
 
 
-def _note(coverage: Coverage, reported: list[Decimal], events: Any, sessions: dict[str, _Session]) -> None:
+def _note(coverage: Coverage, events: Any, sessions: dict[str, _Session]) -> None:
     """Say what OpenCode reported itself and where child sessions went."""
+    reported = [e.reported_cost for e in events if e.reported_cost is not None]
     if reported:
-        coverage.notes.append(f"OpenCode recorded ${sum(reported)} for {len(reported):,} of these calls itself; "
-                              "the stored costs are sessionstats' estimates")
+        coverage.notes.append(f"OpenCode stated its own cost, ${sum(reported)}, for {len(reported):,} of these "
+                              "calls: stored as their reported cost (the others are estimated)")
     children = {e.session_id for e in events if sessions.get(e.session_id, _Session(None, None)).parent}
     if children:
         coverage.notes.append(f"{len(children):,} child (subagent) sessions are stored as their own sessions, "

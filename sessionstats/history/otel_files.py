@@ -23,8 +23,10 @@ from sessionstats.history.agent_import import (
     SourceSummary,
     UsageEvent,
     known_provider,
+    note_unfinished,
     parse_object,
     read_lines,
+    stated_cost,
     store_events,
     token_count,
     unread_parts,
@@ -55,6 +57,7 @@ def import_otel(store: Store, files: Sequence[str], *, user: str, on_step: StepR
         if part.end > part.start:
             coverage.files_read += 1
             events += _read_part(part, coverage)
+    note_unfinished(coverage, parts)
     return store_events(store, events, user=user, source=SOURCE, coverage=coverage, step=step,
                         parts=parts if remember else ())
 
@@ -145,7 +148,8 @@ def _span_event(resource: dict[str, Any], span: dict[str, Any]) -> UsageEvent | 
 
 
 def _log_event(resource: dict[str, Any], record: dict[str, Any]) -> UsageEvent | None:
-    """Claude Code's api_request event: its counts are Anthropic's (input without the cache)."""
+    """Claude Code's api_request event: its counts are Anthropic's (input without the cache); `cost_usd` is what
+    Claude Code worked out the call cost, kept as the reported cost as its logs' costUSD is."""
     attributes = attribute_map(record.get("attributes"))
     body = _dict(record.get("body")).get("stringValue")
     if _CLAUDE_EVENT not in (body, attributes.get("event.name"), f"claude_code.{attributes.get('event.name')}"):
@@ -157,7 +161,8 @@ def _log_event(resource: dict[str, Any], record: dict[str, Any]) -> UsageEvent |
     return UsageEvent(str(session), _name(resource), f"otel:log:{identity}", _text(attributes.get("model")),
                       created, token_count(attributes, "input_tokens"), token_count(attributes, "output_tokens"),
                       cache_read_tokens=token_count(attributes, "cache_read_tokens"),
-                      cache_write_tokens=token_count(attributes, "cache_creation_tokens"), provider="anthropic")
+                      cache_write_tokens=token_count(attributes, "cache_creation_tokens"), provider="anthropic",
+                      reported_cost=stated_cost(attributes.get("cost_usd")))
 
 
 def _text(value: object) -> str | None:

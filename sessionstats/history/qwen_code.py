@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from sessionstats.errors import InvalidInput
+from sessionstats.history.agent_files import find_files
 from sessionstats.history.agent_import import (
     Coverage,
     SourceSummary,
     UsageEvent,
     existing_dirs,
+    note_unfinished,
     parse_object,
     read_lines,
     store_events,
@@ -44,7 +46,8 @@ def qwen_dirs(given: Sequence[str]) -> list[Path]:
 
 
 def find_chats(dirs: Sequence[Path]) -> list[Path]:
-    return [chat for folder in dirs for chat in sorted((folder / "projects").glob("*/chats/*.jsonl"))]
+    return list(dict.fromkeys(chat for folder in dirs for chat in find_files(folder, "projects/*/chats/*.jsonl",
+                                                                              SOURCE)))
 
 
 def import_qwen(store: Store, dirs: Sequence[str], *, user: str,
@@ -64,6 +67,7 @@ def import_qwen(store: Store, dirs: Sequence[str], *, user: str,
         coverage.files_read += 1
         for raw in read_lines(part, coverage):
             _read_record(raw, part.log.path, coverage, originals, copies)
+    note_unfinished(coverage, parts)
     # Originals first: of a reply and its /branch copy, the original's session keeps it.
     return store_events(store, originals + copies, user=user, source=SOURCE, coverage=coverage, step=step,
                         parts=parts)

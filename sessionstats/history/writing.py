@@ -61,7 +61,7 @@ def write_rows(store: Store, *, user: str, source: str, now: object, step: StepR
     """Price `history_rows` and store them in one transaction (with `also`, e.g. remembering what was read)."""
     _apply_field_rules(store, source)
     step("pricing")
-    unknown = load_rates(store, "SELECT * FROM history_rows", billed=True)
+    unknown = load_rates(store, "SELECT * FROM history_rows", billed=True, costed="r.reported_cost IS NOT NULL")
     store.execute(f"""CREATE OR REPLACE TEMP TABLE history_priced AS
                       SELECT r.*, coalesce(r.reported_cost, {BILLED_COST}) AS cost, {TOOL_COST} AS tool_cost,
                              {BILLED_COST} IS NOT NULL AS priced, pr.source AS price_source,
