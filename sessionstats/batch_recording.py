@@ -139,13 +139,17 @@ def _journal_batch(target: Path | PostgresTarget, error: SessionStatsError,
     return outcomes
 
 
+def checked_entry(entry: JournalEntry) -> JournalEntry:
+    """The entry validated and priced as one record is (records.py); raises InvalidInput naming the field."""
+    if isinstance(entry.record, TokenUsageInput):
+        return replace(entry, record=prepare_usage(entry.record))
+    story = _checked_story(entry.record)
+    return replace(entry, record=replace(story, created_at=story.created_at or utc_now()))
+
+
 def _checked(entry: JournalEntry) -> JournalEntry | SessionStatsError:
-    """The entry validated and priced as one record is (records.py), or the error that refuses it."""
     try:
-        if isinstance(entry.record, TokenUsageInput):
-            return replace(entry, record=prepare_usage(entry.record))
-        story = _checked_story(entry.record)
-        return replace(entry, record=replace(story, created_at=story.created_at or utc_now()))
+        return checked_entry(entry)
     except SessionStatsError as error:
         return error
 

@@ -8,6 +8,7 @@ exporter never retries what we will not store. A body we cannot read is a 400, w
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import gzip
 import json
@@ -17,7 +18,6 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
-import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -146,7 +146,7 @@ async def receive(request: Request) -> Response:
     if signal != "metrics":  # usage comes as log events and spans; metrics would count it twice
         events = usage_events(document)
         if events:
-            await anyio.to_thread.run_sync(request.app.state.otlp.submit, events)
+            await asyncio.wrap_future(request.app.state.otlp.queue(events))
     if content_type == PROTOBUF:
         return Response(_messages(signal)[1]().SerializeToString(), media_type=PROTOBUF)
     return JSONResponse({})
