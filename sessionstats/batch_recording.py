@@ -224,18 +224,18 @@ def _json_value(value: object) -> object:
 
 
 # A record already there (its request id or story id in the session, or a journaled record stored under its id),
-# and a repeat of one earlier in the batch (pointing at that first one).
-_REPEATS = """
+# and a repeat of one earlier in the batch (pointing at that first one): (pos, stored id, first pos).
+_STORED_REQUEST = """
     SELECT b.pos, min_by(t.id, t.call_part), NULL FROM batch_rows b JOIN token_usage t
       ON t.user_id = b.user_id AND t.session_id = b.session_id AND t.request_id = b.request_id
-      WHERE b.kind = 'tokens' GROUP BY b.pos
-    UNION ALL
+      WHERE b.kind = 'tokens' GROUP BY b.pos"""
+_STORED_STORY = """
     SELECT b.pos, b.id, NULL FROM batch_rows b JOIN story_history s
-      ON s.user_id = b.user_id AND s.session_id = b.session_id AND s.id = b.id WHERE b.kind = 'story'
-    UNION ALL
+      ON s.user_id = b.user_id AND s.session_id = b.session_id AND s.id = b.id WHERE b.kind = 'story'"""
+_STORED_ID = """
     SELECT b.pos, b.id, NULL FROM batch_rows b JOIN token_usage t ON t.user_id = b.user_id AND t.id = b.id
-      WHERE b.kind = 'tokens' AND NOT $unseen
-    UNION ALL
+      WHERE b.kind = 'tokens'"""
+_EARLIER_IN_BATCH = """
     SELECT pos, NULL, first_pos FROM (
         SELECT pos, first_value(pos) OVER same AS first_pos FROM batch_rows
         WHERE coalesce(request_id, CASE WHEN kind = 'story' THEN id END) IS NOT NULL
@@ -258,7 +258,7 @@ def _insert_new(store: Store, placed: list[tuple[int, JournalEntry, str | Sessio
     """Make the missing sessions, insert the records not there yet; the outcome of each staged record.
 
     Each statement a batch does not need is left out: a batch of 16 took ~20 ms with all of them, ~12 without."""
-    repeats = _repeats(store, unseen, {pos: entry.id for pos, entry, _ in placed})
+    repeats = _repeats(store, unseen, {pos: entry for pos, entry, _ in placed})
     kinds = {entry.kind for pos, entry, _ in placed if pos not in repeats}
     linked = any(isinstance(entry.record, TokenUsageInput) and entry.record.story_id for _, entry, _ in placed)
     no_story = {pos: no_story_yet(session_id, story_id)
@@ -280,17 +280,31 @@ def _insert_new(store: Store, placed: list[tuple[int, JournalEntry, str | Sessio
     return {pos: _outcome(entry, repeats.get(pos), no_story.get(pos)) for pos, entry, _ in placed}
 
 
-def _repeats(store: Store, unseen: bool, ids: dict[int, str]) -> dict[int, str]:
+def _repeats(store: Store, unseen: bool, entries: dict[int, JournalEntry]) -> dict[int, str]:
     """The staged records there already: their place in the batch -> the id of the record they repeat
-    (`ids`: each staged record's own id, which a repeat of an earlier one in the batch gets)."""
+    (a repeat of an earlier one in the batch gets that one's own id)."""
     stored: dict[int, str] = {}
     earlier: dict[int, int] = {}
-    for pos, stored_id, first_pos in store.fetchall(_REPEATS, {"unseen": unseen}):
+    for pos, stored_id, first_pos in store.fetchall(_repeats_sql(entries, unseen)):
         if stored_id is not None:
             stored.setdefault(pos, stored_id)
         else:
             earlier[pos] = first_pos
-    return {**{pos: stored.get(first, ids[first]) for pos, first in earlier.items()}, **stored}
+    return {**{pos: stored.get(first, entries[first].id) for pos, first in earlier.items()}, **stored}
+
+
+def _repeats_sql(entries: dict[int, JournalEntry], unseen: bool) -> str:
+    """Only the lookups this batch can need: each one costs DuckDB ~1-3 ms to plan and run on a busy machine."""
+    records = [entry.record for entry in entries.values()]
+    tokens = [record for record in records if isinstance(record, TokenUsageInput)]
+    parts = [_EARLIER_IN_BATCH]
+    if any(record.request_id is not None for record in tokens):
+        parts.append(_STORED_REQUEST)
+    if len(tokens) < len(records):
+        parts.append(_STORED_STORY)
+    if tokens and not unseen:
+        parts.append(_STORED_ID)
+    return "\n    UNION ALL".join(parts)
 
 
 def _outcome(entry: JournalEntry, repeated: str | None, no_story: str | None) -> Recorded:
