@@ -146,3 +146,58 @@ def test_a_batch_meeting_a_locked_database_is_journaled_and_stored_once_by_the_n
     assert database.pending_journal() == 0
     stats = database.session("busy").stats()
     assert (stats.api_calls, stats.total_cost) == (2, Decimal("0.75"))
+
+
+def test_a_batch_finds_a_session_by_its_name_or_id_prefix_as_one_record_does_and_refuses_an_ambiguous_one(db):
+    database = connect(db)
+    database.new_session("Friday broadcast", id="friday-0001")
+    database.new_session("Other", id="friday-0002")
+    outcomes = database.record_batch([tokens("Friday broadcast", cost=Decimal("0.5")),
+                                      tokens("friday-0001", cost=Decimal("0.25")),
+                                      tokens("friday-000", cost=Decimal("9"))])
+    assert outcomes[0].created and outcomes[1].created
+    assert isinstance(outcomes[2], InvalidInput) and outcomes[2].field == "session_id"
+    assert table_of(db, "SELECT session_id, sum(estimated_cost) FROM token_usage GROUP BY ALL") == [
+        ("friday-0001", Decimal("0.75"))]
+
+
+def test_a_new_session_made_by_a_batch_takes_its_story_and_the_call_linked_to_it(db):
+    database = connect(db)
+    outcomes = database.record_batch([StoryInput("fresh", "First", id="first"),
+                                      tokens("fresh", cost=Decimal("0.1"), story_id="first")], create=True)
+    assert [outcome.created for outcome in outcomes] == [True, True] and outcomes[1].warning is None
+    stats = database.session("fresh").stats()
+    assert (stats.story_count, stats.api_calls, stats.total_cost) == (1, 1, Decimal("0.1"))
+
+
+def test_a_large_batch_lands_whole_with_its_repeats_told_apart(db):
+    database = connect(db)
+    database.new_session("Large", id="large")
+    outcomes = database.record_batch([tokens("large", n, 1, cost=Decimal("0.001"), request_id=f"r{n % 2000}")
+                                      for n in range(2500)])
+    assert sum(outcome.created for outcome in outcomes) == 2000
+    assert [outcome.id for outcome in outcomes[2000:]] == [outcome.id for outcome in outcomes[:500]]
+    stats = database.session("large").stats()
+    assert (stats.api_calls, stats.input_tokens, stats.total_cost) == (2000, sum(range(2000)), Decimal("2"))
+
+
+@pytest.mark.file_only
+def test_a_record_the_database_refuses_fails_alone_and_the_rest_of_its_batch_is_stored(db, monkeypatch):
+    import sessionstats.batch_recording as batch_recording
+
+    together = batch_recording._store_together
+
+    def refusing(store, entries, unseen):  # as a server refuses a value it cannot take, mid-transaction
+        if any(entry.record.request_id == "poison" for entry in entries):
+            raise InvalidInput("cost: the server refused it", field="cost")
+        return together(store, entries, unseen)
+
+    monkeypatch.setattr(batch_recording, "_store_together", refusing)
+    database = connect(db)
+    database.new_session("Bisect", id="bisect")
+    outcomes = database.record_batch([tokens("bisect", cost=Decimal("1"), request_id=f"r{n}") for n in range(5)]
+                                     + [tokens("bisect", cost=Decimal("1"), request_id="poison")]
+                                     + [tokens("bisect", cost=Decimal("1"), request_id=f"s{n}") for n in range(3)])
+    assert [getattr(outcome, "created", None) for outcome in outcomes] == [True] * 5 + [None] + [True] * 3
+    assert str(outcomes[5]) == "cost: the server refused it"
+    assert database.session("bisect").stats().api_calls == 8
