@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import fields, is_dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sessionstats.errors import DatabaseBusy, DatabaseUnusable, InvalidInput
+from sessionstats.errors import DatabaseBusy, DatabaseUnusable, InvalidInput, SessionStatsError
 from sessionstats.records import Recorded, StoryInput, TokenUsageInput
 from sessionstats.scope import EVERYTHING, Scope
 from sessionstats.store import PostgresTarget, Store, open_store, resolve_target
@@ -24,6 +24,7 @@ from sessionstats.store.target import resolve_owner
 from sessionstats.validate import check_id
 
 if TYPE_CHECKING:
+    from sessionstats.batch_recording import BatchWriter
     from sessionstats.export import ExportWhat
     from sessionstats.importing import ImportResult
     from sessionstats.session_api import SessionHandle
@@ -151,7 +152,7 @@ class Database:
 
     def keep(self, kind: str, record: TokenUsageInput | StoryInput, record_id: str, *, create: bool) -> Recorded:
         """Store one record; when the database stays busy (or a server is unreachable), journal it instead."""
-        from sessionstats.journal import JournalEntry, append, store_entry
+        from sessionstats.journal import JournalEntry, store_entry
 
         entry = JournalEntry(record_id, kind, self.user, record, create)
         # A file fails before its commit or says it is broken; a server's connection can drop after the
@@ -161,11 +162,24 @@ class Database:
             with self.writing() as store:
                 return store_entry(store, entry, unseen=unseen)
         except (DatabaseBusy, DatabaseUnusable) as error:
-            if isinstance(error, DatabaseUnusable) and not isinstance(self.target, PostgresTarget):
-                raise  # a broken file is not a busy one: say so rather than pile records beside it
-            path = append(self.target, entry)
-            return Recorded(record_id, created=True,
-                            warning=f"{error}; the record is kept in {path} and the next write stores it")
+            from sessionstats.batch_recording import journal_instead
+
+            return journal_instead(self.target, entry, error)
+
+    def record_batch(self, records: Iterable[TokenUsageInput | StoryInput], *,
+                     create: bool = False) -> list[Recorded | SessionStatsError]:
+        """Store token records and stories (of any of your sessions) in one open and one transaction, each on
+        its own: an outcome per record, in order, its Recorded (created False for a repeated request id or story
+        id) or the error that refused it, while the others are stored. Journaled when the database stays busy."""
+        from sessionstats.batch_recording import entries_of, keep_batch
+
+        return keep_batch(self, entries_of(records, user=self.user, create=create))
+
+    def batch_writer(self) -> AbstractContextManager[BatchWriter]:
+        """The database open to write for a run of batches (see `record_batch`), each in its own transaction."""
+        from sessionstats.batch_recording import batch_writer
+
+        return batch_writer(self)
 
     def _import(self, importer: Callable[..., ImportResult], path: str | os.PathLike[str], format: str | None,
                 session: str | None, create_sessions: bool, zone: str | None) -> ImportResult:

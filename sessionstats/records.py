@@ -113,14 +113,14 @@ def record_story(store: Store, story: StoryInput, *, user: str, create: bool = F
             if existing:
                 return Recorded(story.id, created=False)
         story_id = story.id or new_id()
-        store.execute(
-            _insert_values("story_history", STORY_COLUMNS),
-            [
-                story_id, user, session_id, story.title, story.narrative, story.tone, story.priority,
-                story.word_count, story.duration, story.created_at or utc_now(),
-            ],
-        )
+        store.execute(_insert_values("story_history", STORY_COLUMNS), story_row(story_id, user, session_id, story))
     return Recorded(story_id, created=True)
+
+
+def story_row(story_id: str, user: str, session_id: str, story: StoryInput) -> list[object]:
+    """A checked story's values in the order of STORY_COLUMNS."""
+    return [story_id, user, session_id, story.title, story.narrative, story.tone, story.priority, story.word_count,
+            story.duration, story.created_at or utc_now()]
 
 
 def record_tokens(store: Store, usage: TokenUsageInput, *, user: str, create: bool = False,
@@ -158,16 +158,25 @@ def record_call_parts(store: Store, parts: list[TokenUsageInput], *, user: str, 
         warnings = [] if main.story_id is None else _unknown_story(store, session_id, main.story_id, user=user)
         record_ids = [record_id or new_id()] + [new_id() for _ in parts[1:]]
         for part_id, usage in zip(record_ids, parts, strict=True):
-            store.execute(_insert_values("token_usage", TOKEN_USAGE_COLUMNS + PROVENANCE_COLUMNS), [
-                part_id, user, session_id, usage.story_id, usage.model, usage.provider, usage.input_tokens,
-                usage.output_tokens, usage.cache_read_tokens, usage.cache_write_tokens, usage.cache_write_1h_tokens,
-                total_tokens(usage), usage.cost, usage.cost_source, usage.request_id, usage.created_at,
-                usage.service_tier, usage.speed, usage.tool_calls, usage.tool_cost, usage.reported_cost,
-                usage.price_source, usage.price_detail, usage.priced_at, usage.priced_at_source, usage.call_part,
-            ])
-    warnings += [part.price_note for part in parts if part.model is not None and part.cost_source == "unknown"
-                 and part.price_note]
+            store.execute(_insert_values("token_usage", TOKEN_USAGE_COLUMNS + PROVENANCE_COLUMNS),
+                          token_usage_row(part_id, user, session_id, usage))
+    warnings += price_notes(parts)
     return Recorded(record_ids[0], created=True, warning="\n".join(dict.fromkeys(warnings)) or None)
+
+
+def token_usage_row(record_id: str, user: str, session_id: str, usage: TokenUsageInput) -> list[object]:
+    """A prepared record's values in the order of TOKEN_USAGE_COLUMNS + PROVENANCE_COLUMNS."""
+    return [record_id, user, session_id, usage.story_id, usage.model, usage.provider, usage.input_tokens,
+            usage.output_tokens, usage.cache_read_tokens, usage.cache_write_tokens, usage.cache_write_1h_tokens,
+            total_tokens(usage), usage.cost, usage.cost_source, usage.request_id, usage.created_at,
+            usage.service_tier, usage.speed, usage.tool_calls, usage.tool_cost, usage.reported_cost,
+            usage.price_source, usage.price_detail, usage.priced_at, usage.priced_at_source, usage.call_part]
+
+
+def price_notes(parts: list[TokenUsageInput]) -> list[str]:
+    """Why each priced-by-model record has no cost (a model without a price), for the person."""
+    return [part.price_note for part in parts if part.model is not None and part.cost_source == "unknown"
+            and part.price_note]
 
 
 def _unknown_story(store: Store, session_id: str, story_id: str, *, user: str) -> list[str]:
@@ -175,8 +184,13 @@ def _unknown_story(store: Store, session_id: str, story_id: str, *, user: str) -
     if store.fetchone("SELECT 1 FROM story_history WHERE user_id = ? AND session_id = ? AND id = ?",
                       [user, session_id, story_id]):
         return []
-    return [f"session {session_id!r} has no story {story_id!r} yet; the record is kept, and counts for that "
-            "story once a story with this id is recorded"]
+    return [no_story_yet(session_id, story_id)]
+
+
+def no_story_yet(session_id: str, story_id: str) -> str:
+    """The warning for a record whose story is not recorded (yet)."""
+    return (f"session {session_id!r} has no story {story_id!r} yet; the record is kept, and counts for that "
+            "story once a story with this id is recorded")
 
 
 def prepare_usage(usage: TokenUsageInput) -> TokenUsageInput:

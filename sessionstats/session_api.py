@@ -55,32 +55,50 @@ class SessionHandle:
                      priority: str | None = None, word_count: int | None = None, duration: float | None = None,
                      id: str | None = None, at: TimeArg = None) -> Recorded:
         """Record a story; an `id` already in the session is a no-op (as `record-story`)."""
-
         return self._keep_story(StoryInput(self.id, title, narrative, tone, priority, word_count, duration, id,
                                            stored_time(at, "at")))
 
+    def story_input(self, title: str, *, narrative: str | None = None, tone: str | None = None,
+                    priority: str | None = None, word_count: int | None = None, duration: float | None = None,
+                    id: str | None = None, at: TimeArg = None) -> StoryInput:
+        """The checked story `record_story` stores (with its id and time fixed), for `Database.record_batch`."""
+        return self._checked_story(StoryInput(self.id, title, narrative, tone, priority, word_count, duration, id,
+                                              stored_time(at, "at")))
+
     def _keep_story(self, story: StoryInput) -> Recorded:
-        """Check the story and record it, with an id and a time of its own (a journaled story keeps them)."""
+        checked = self._checked_story(story)
+        return self.database.keep("story", checked, checked.id, create=self.create)  # type: ignore[arg-type]
+
+    def _checked_story(self, story: StoryInput) -> StoryInput:
+        """The story checked, in this session, with an id and a time of its own (a journaled story keeps them)."""
         from sessionstats.records import _checked_story
         from sessionstats.times import utc_now
 
-        checked = _checked_story(replace(story, session_id=self.id, id=story.id or new_id(),
-                                         created_at=story.created_at or utc_now()))
-        return self.database.keep("story", checked, checked.id, create=self.create)  # type: ignore[arg-type]
+        return _checked_story(replace(story, session_id=self.id, id=story.id or new_id(),
+                                      created_at=story.created_at or utc_now()))
 
     def record_tokens(self, input_tokens: int, output_tokens: int, *, cache_read_tokens: int = 0,
                       cache_write_tokens: int = 0, cache_write_1h_tokens: int = 0, model: str | None = None,
                       provider: str | None = None, cost: Decimal | str | int | None = None,
                       story_id: str | None = None, request_id: str | None = None, at: TimeArg = None) -> Recorded:
         """Record one API call's tokens; without `cost`, priced from `model` at its time (as `record-tokens`)."""
+        return self._keep_usage(self.token_usage(
+            input_tokens, output_tokens, cache_read_tokens=cache_read_tokens, cache_write_tokens=cache_write_tokens,
+            cache_write_1h_tokens=cache_write_1h_tokens, model=model, provider=provider, cost=cost,
+            story_id=story_id, request_id=request_id, at=at))
+
+    def token_usage(self, input_tokens: int, output_tokens: int, *, cache_read_tokens: int = 0,
+                    cache_write_tokens: int = 0, cache_write_1h_tokens: int = 0, model: str | None = None,
+                    provider: str | None = None, cost: Decimal | str | int | None = None,
+                    story_id: str | None = None, request_id: str | None = None, at: TimeArg = None) -> TokenUsageInput:
+        """The call `record_tokens` records, not yet validated or priced, for `Database.record_batch`."""
         from sessionstats.validate import parse_cost
 
-        usage = TokenUsageInput(
+        return TokenUsageInput(
             session_id=self.id, input_tokens=input_tokens, output_tokens=output_tokens,
             cache_read_tokens=cache_read_tokens, cache_write_tokens=cache_write_tokens,
             cache_write_1h_tokens=cache_write_1h_tokens, model=model, provider=provider,
             cost=parse_cost(cost, "cost"), story_id=story_id, request_id=request_id, created_at=stored_time(at, "at"))
-        return self._keep_usage(usage)
 
     def record_response(self, response: Any, *, story_id: str | None = None, model: str | None = None,
                         provider: str | None = None, cost: Decimal | str | int | None = None,

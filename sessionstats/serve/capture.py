@@ -2,8 +2,9 @@
 
 The same validation as every path in (the API's), the exit codes' meanings as statuses: 400 names the field,
 404 a session that is not yours, 409 a request id or story id already recorded (nothing new), 503 busy.
-Single records are stored in batches by one writer thread (batching.py); the other writes of this process
-take turns (one at a time), so its threads seldom wait on each other's file lock.
+Single records are validated here and stored in batches by one writer thread (batching.py), each request
+awaiting its own outcome; the other writes of this process take turns (one at a time), so its threads seldom
+wait on each other's file lock.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from starlette.routing import Route
 from sessionstats.api import Database
 from sessionstats.errors import InvalidInput
 from sessionstats.records import Recorded
+from sessionstats.serve.batching import BatchedDatabase
 from sessionstats.serve.wire import JSONExact
 
 MAX_BODY = 16 * 1024 * 1024  # a batch of ~100,000 records, or the largest API response worth keeping
@@ -109,18 +111,18 @@ async def new_session(request: Request) -> Response:
 
 
 async def record_story(request: Request) -> Response:
-    database: Database = request.app.state.database
+    database: BatchedDatabase = request.app.state.database
     handle = database.session(request.path_params["session_id"], create=_create(request))
     given = fields_of(await json_body(request), STORY_FIELDS, "a story")
     if "title" not in given:
         raise InvalidInput("title: a story needs a title", field="title")
     title = given.pop("title")
-    return await recording(lambda: handle.record_story(title, **given))
+    return recorded_response(await database.record_soon(handle.story_input(title, **given), create=handle.create))
 
 
 async def record_tokens(request: Request) -> Response:
     """One record (a JSON object) or a batch (a JSON array, stored all or none in one transaction)."""
-    database: Database = request.app.state.database
+    database: BatchedDatabase = request.app.state.database
     session_id = request.path_params["session_id"]
     create = _create(request)
     document = await json_body(request)
@@ -132,7 +134,8 @@ async def record_tokens(request: Request) -> Response:
     if missing:
         raise InvalidInput(f"{missing[0]}: a token record needs it", field=missing[0])
     handle = database.session(session_id, create=create)
-    return await recording(lambda: handle.record_tokens(counts["input_tokens"], counts["output_tokens"], **given))
+    usage = handle.token_usage(counts["input_tokens"], counts["output_tokens"], **given)
+    return recorded_response(await database.record_soon(usage, create=create))
 
 
 async def _record_batch(request: Request, database: Database, session_id: str, items: list[Any],

@@ -120,8 +120,8 @@ async def events_endpoint(request: Request) -> StreamingResponse:
     """Server-sent events: the whole session list first, then each change as it is seen."""
     watcher: Watcher = request.app.state.watcher
     queue: asyncio.Queue[str] = asyncio.Queue()
-    rows = await anyio.to_thread.run_sync(watcher.current_rows)
-    queue.put_nowait(watcher.event(rows, list(rows), []))
+    await watcher.look(0)  # the page starts from the watcher's list, so its next event is a real change
+    queue.put_nowait(watcher.event(watcher.rows, list(watcher.rows), []))
     watcher.pages.add(queue)
 
     async def stream() -> AsyncIterator[str]:

@@ -8,22 +8,25 @@ exporter never retries what we will not store. A body we cannot read is a 400, w
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import gzip
 import json
 import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
-import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sessionstats.api import Database
-from sessionstats.errors import InvalidInput, SessionStatsError
+from sessionstats.errors import DatabaseBusy, DatabaseUnusable, InvalidInput, SessionStatsError
 from sessionstats.serve.batching import Batcher
 from sessionstats.serve.capture import MAX_BODY, body_bytes
+from sessionstats.store import Store
 
 PROTOBUF = "application/x-protobuf"
 _IDS = frozenset({"traceId", "spanId", "parentSpanId"})
@@ -104,22 +107,35 @@ def usage_events(document: dict[str, Any]) -> list[Any]:
     return otlp_usage(document, Coverage())
 
 
-def store_exports(database: Database, exports: list[list[Any]]) -> list[int | SessionStatsError]:
-    """Store the events of many exports in one transaction (each call once); how many each export held."""
+def store_exports(store: Store, user: str, exports: list[list[Any]]) -> list[int | SessionStatsError]:
+    """Store the events of many exports in one transaction (each call once); how many each export held.
+
+    Should the batch be refused (a cost past the limit), each export is stored alone: one never fails the others."""
     from sessionstats.history.agent_import import Coverage, store_events
     from sessionstats.history.otel_files import SOURCE
 
     events = [event for export in exports for event in export]
-    if events:
-        with database.writing(plain_sql=False) as store:
-            store_events(store, events, user=database.user, source=SOURCE, coverage=Coverage(),
-                         step=lambda _: None)
+    try:
+        store_events(store, events, user=user, source=SOURCE, coverage=Coverage(), step=lambda _: None)
+    except (DatabaseBusy, DatabaseUnusable):
+        raise
+    except SessionStatsError as error:
+        if len(exports) == 1:
+            return [error]
+        return [outcome for export in exports for outcome in store_exports(store, user, [export])]
     return [len(export) for export in exports]
+
+
+@contextmanager
+def exports_writer(database: Database) -> Iterator[Callable[[list[list[Any]]], list[int | SessionStatsError]]]:
+    """The database open to write for a run of export batches (a busy one is a 503: exporters retry it)."""
+    with database.writing(plain_sql=False) as store:
+        yield partial(store_exports, store, database.user)
 
 
 def exports_batcher(database: Database) -> Batcher[list[Any], int]:
     """The writer thread OTLP exports queue for: an exporter's burst is stored in one transaction."""
-    return Batcher(partial(store_exports, database), "sessionstats-otlp")
+    return Batcher(partial(exports_writer, database), "sessionstats-otlp")
 
 
 async def receive(request: Request) -> Response:
@@ -130,7 +146,7 @@ async def receive(request: Request) -> Response:
     if signal != "metrics":  # usage comes as log events and spans; metrics would count it twice
         events = usage_events(document)
         if events:
-            await anyio.to_thread.run_sync(request.app.state.otlp.submit, events)
+            await asyncio.wrap_future(request.app.state.otlp.queue(events))
     if content_type == PROTOBUF:
         return Response(_messages(signal)[1]().SerializeToString(), media_type=PROTOBUF)
     return JSONResponse({})
