@@ -62,12 +62,9 @@ class Database:
             yield store
 
     @contextmanager
-    def writing(self, *, plain_sql: bool = True) -> Iterator[Store]:
-        """The database open to write (under the writer's lock), for the length of the block.
-
-        `plain_sql`: only `?`-parameter SQL follows, which PostgreSQL runs without DuckDB (store `direct`).
-        """
-        with open_store(self.target, write=True, direct=plain_sql) as store:
+    def writing(self) -> Iterator[Store]:
+        """The database open to write (under the writer's lock), for the length of the block."""
+        with open_store(self.target, write=True) as store:
             yield store
 
     def session(self, session_id: str | None = None, *, create: bool = False) -> SessionHandle:
@@ -178,7 +175,7 @@ class Database:
         chosen = resolve_format(file, _choice(ImportFormat, format, "format") if format is not None else None)
         resolve_zone(zone)  # an unknown zone is refused before the database is opened
         default = check_id(session, "session") if session is not None else None
-        with self.writing(plain_sql=False) as store:
+        with self.writing() as store:
             return importer(store, ImportSource(file, chosen, zone), user=self.user, session=default,
                             create_sessions=create_sessions)
 

@@ -111,7 +111,7 @@ def store_exports(database: Database, exports: list[list[Any]]) -> list[int | Se
 
     events = [event for export in exports for event in export]
     if events:
-        with database.writing(plain_sql=False) as store:
+        with database.writing() as store:
             store_events(store, events, user=database.user, source=SOURCE, coverage=Coverage(),
                          step=lambda _: None)
     return [len(export) for export in exports]

@@ -23,13 +23,28 @@ import duckdb
 from sessionstats.errors import DatabaseBusy, DatabaseUnusable, NoDatabaseYet, SessionNotFound, SessionStatsWarning
 from sessionstats.migrations import apply_migrations, check_not_foreign, check_readable_schema
 from sessionstats.store import Store, lock_timeout
+from sessionstats.store.duckdb_errors import translated
 from sessionstats.store.paths import database_state, real_path, refused, sidecar, warn_if_shared
 from sessionstats.store.runs import sort_new_rows
 
 
 @contextmanager
 def open_file(path: Path, *, write: bool = False) -> Iterator[Store]:
-    """Lock and open the database file for one command; a write creates or upgrades it, a read changes nothing."""
+    """Lock and open the database file for one command; a write creates or upgrades it, a read changes nothing.
+
+    A DuckDB error that escapes the command's work leaves as the project's error (duckdb_errors.py)."""
+    try:
+        with _opened(path, write) as store:
+            yield store
+    except Exception as error:
+        mapped = translated(error)
+        if mapped is error:
+            raise
+        raise mapped from None
+
+
+@contextmanager
+def _opened(path: Path, write: bool) -> Iterator[Store]:
     deadline = time.monotonic() + lock_timeout()
     path = real_path(path)
     if write:
