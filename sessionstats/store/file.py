@@ -24,6 +24,7 @@ from sessionstats.errors import DatabaseBusy, DatabaseUnusable, NoDatabaseYet, S
 from sessionstats.migrations import apply_migrations, check_not_foreign, check_readable_schema
 from sessionstats.store import Store, lock_timeout
 from sessionstats.store.duckdb_errors import translated
+from sessionstats.store.duckdb_home import attach, detach
 from sessionstats.store.paths import database_state, real_path, refused, sidecar, warn_if_shared
 from sessionstats.store.runs import sort_new_rows
 
@@ -141,7 +142,7 @@ def _connection(path: Path, read_only: bool, deadline: float) -> Iterator[duckdb
         except _BROKEN_FILE as error:  # e.g. a truncated file that opened but cannot be read
             raise _unusable(path, error) from None
         finally:
-            con.close()
+            detach(con)
     finally:
         os.umask(old_umask)
 
@@ -150,7 +151,7 @@ def _connect(path: Path, read_only: bool, deadline: float) -> duckdb.DuckDBPyCon
     delay = 0.01
     while True:
         try:
-            return _quiet(duckdb.connect(str(path), read_only=read_only))
+            return _quiet(attach(path, read_only=read_only))
         except duckdb.IOException as error:
             if _DUCKDB_LOCK_ERROR not in str(error):  # "in block at location" of a corrupt file is no lock
                 raise _unusable(path, error) from None
