@@ -6,7 +6,10 @@ import ast
 import importlib
 import os
 import signal
+import subprocess
+import sys
 import threading
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -168,3 +171,41 @@ def test_a_plain_statement_is_still_text():
     assert statement == "SELECT 1" and isinstance(statement, str)
     with duckdb.connect() as con:  # DuckDB's own client takes it as it is
         assert con.execute(statement).fetchone() == (1,)
+
+
+@pytest.mark.file_only
+def test_a_warm_process_that_recorded_leaves_the_file_free_and_whole_for_another_process(db, tmp_path):
+    session = sessionstats.connect(db, user="alice").new_session(id="warm")
+    session.record_tokens(1200, 350, cost="0.0089")
+    assert not Path(f"{db}.wal").exists()  # checkpointed as the unit of work ended
+    child = subprocess.run([sys.executable, "-c", "import duckdb, sys; con = duckdb.connect(sys.argv[1]); "
+                            "con.execute(\"UPDATE sessions SET name = 'from another process'\"); con.close()", str(db)],
+                           capture_output=True, text=True, timeout=60)
+    assert child.returncode == 0, child.stderr  # DuckDB's own lock is free: this process holds nothing
+    assert session.stats().name == "from another process"
+
+
+@pytest.mark.file_only
+def test_a_temporary_table_ends_with_its_unit_of_work(db):
+    for _ in range(2):  # the second would fail if the first one's table were still there
+        with open_store(db, write=True) as store:
+            store.execute("CREATE TEMP TABLE scratch AS SELECT 1 AS n")
+            assert store.fetchall("SELECT n FROM scratch") == [(1,)]
+
+
+@pytest.mark.slow
+def test_threads_of_one_process_recording_at_once_all_land(db):
+    database = sessionstats.connect(db_argument(db) if isinstance(db, PgDatabase) else db, user="alice")
+    session = database.new_session(id="threads")
+
+    def record(thread: int) -> None:
+        for call in range(15):
+            session.record_tokens(thread, call, cost="0.001", request_id=f"req-{thread}-{call}")
+
+    workers = [threading.Thread(target=record, args=(n,)) for n in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    stats = session.stats()
+    assert (stats.api_calls, stats.total_cost) == (60, Decimal("0.060"))
