@@ -74,9 +74,9 @@ def _writable(path: Path, deadline: float) -> Iterator[Store]:
             _create(path, deadline, replace=state == "abandoned")
         with _connection(path, False, deadline) as con:
             store = Store(con, str(path), writable=True)
-            check_not_foreign(store)  # before anything about it is changed
+            version = check_not_foreign(store)  # before anything about it is changed
             warn_if_shared([path, sidecar(path, ".wal")], tighten=True)
-            apply_migrations(store)
+            apply_migrations(store, version)
             yield store
 
 
