@@ -1,4 +1,4 @@
-"""Open a local DuckDB database file for one command: lock, connect, migrate, close.
+"""Open a local DuckDB database file for one command: lock, attach, migrate, detach (store/duckdb_home.py).
 
 DuckDB lets one process write a file at a time and blocks others while it is
 open, so every command takes a sidecar `fcntl.flock` (shared to read,
