@@ -209,3 +209,15 @@ def test_threads_of_one_process_recording_at_once_all_land(db):
         worker.join(timeout=120)
     stats = session.stats()
     assert (stats.api_calls, stats.total_cost) == (60, Decimal("0.060"))
+
+
+def test_replacing_rows_is_all_or_nothing_on_both_backends(db):
+    with open_store(db_argument(db), write=True) as store:
+        create_session(store, user="alice", name="old", session_id="a")
+    replacing = ("SELECT 'a' AS id, $user AS user_id, 'new' AS name, '{}' AS settings, NULL AS status, "
+                 "TIMESTAMP '2026-01-01' AS created_at")  # no status: the insert after the delete fails
+    with pytest.raises(DatabaseUnusable), open_store(db_argument(db), write=True) as store:
+        store.replace_rows("sessions", ["user_id", "id"], ["id", "user_id", "name", "settings", "status", "created_at"],
+                           replacing, {"user": "alice"})
+    with open_store(db_argument(db)) as store:
+        assert require_session(store, "a", user="alice").name == "old"  # the delete was undone with it

@@ -93,8 +93,18 @@ class Store:
                      params: Mapping[str, Any]) -> None:
         """Insert the SELECT's rows in place of the rows with the same `keys`."""
         match = " AND ".join(f"t.{key} = s.{key}" for key in keys)
-        self.execute(f"DELETE FROM {table} AS t USING ({select}) AS s WHERE {match}", params)
-        self.insert_select(table, columns, select, params)
+        with self._atomic():
+            self.execute(f"DELETE FROM {table} AS t USING ({select}) AS s WHERE {match}", params)
+            self.insert_select(table, columns, select, params)
+
+    @contextmanager
+    def _atomic(self) -> Iterator[None]:
+        """A write helper's steps are all or nothing: in the caller's transaction, else in their own."""
+        if self.in_transaction:
+            yield
+            return
+        with self.transaction():
+            yield
 
     def track_progress(self) -> None:
         """Let `query_progress` report on the statements that follow (the bar is never printed: see file.py)."""

@@ -9,6 +9,7 @@ connections are not shared between threads, and a forked child starts afresh.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import threading
@@ -45,9 +46,12 @@ def detach(cursor: duckdb.DuckDBPyConnection) -> None:
 
 
 def detach_alias(alias: str) -> None:
-    """Detach (which checkpoints the WAL); a DuckDB that cannot is closed whole, so no file stays held."""
+    """Detach (which checkpoints the WAL). A DuckDB that cannot is closed whole, so no file stays held; what
+    was committed is in the WAL, which the next open replays, so the unit of work's own outcome stands."""
     try:
         _local.home.execute(f"DETACH {alias}")
+    except duckdb.Error:
+        forget_home()
     except BaseException:
         forget_home()
         raise
@@ -58,7 +62,8 @@ def forget_home() -> None:
     home = getattr(_local, "home", None)
     _local.home = None
     if home is not None:
-        home.close()
+        with contextlib.suppress(duckdb.Error):  # e.g. invalidated by a fatal error: closing frees it all the same
+            home.close()
 
 
 def _home() -> duckdb.DuckDBPyConnection:

@@ -45,7 +45,11 @@ class ServerStore(Store):
     @contextmanager
     def transaction(self) -> Iterator[Store]:
         with self.pg.transaction():  # a nested one raises NestedTransaction, as on DuckDB
-            yield self
+            self.in_transaction = True
+            try:
+                yield self
+            finally:
+                self.in_transaction = False
 
 
 class PostgresStore(ServerStore):
@@ -59,15 +63,6 @@ class PostgresStore(ServerStore):
         if isinstance(sql, PlainSQL):
             return super().execute(sql, params)
         return self.duckdb().execute(sql, params)
-
-    @contextmanager
-    def _atomic(self) -> Iterator[None]:
-        """A write helper's steps are all or nothing: in the caller's transaction, else in their own."""
-        if self.pg.in_transaction:
-            yield
-            return
-        with self.pg.transaction():
-            yield
 
     def insert_select(self, table: str, columns: Sequence[str], select: str, params: Mapping[str, Any]) -> int:
         names = ", ".join(columns)
