@@ -58,6 +58,7 @@ class PostgresStore(ServerStore):
     def __init__(self, pg: Connection, target: PostgresTarget, *, writable: bool) -> None:
         super().__init__(pg, target, writable=writable)
         self.in_snapshot = not writable  # a report reads one snapshot, like the file's shared lock
+        self.uses_duckdb = False  # from the moment DuckDB starts, its errors can reach open_postgres
 
     def execute(self, sql: str, params: Params = ()) -> Any:
         if isinstance(sql, PlainSQL):
@@ -96,6 +97,7 @@ class PostgresStore(ServerStore):
     def duckdb(self) -> Any:
         """The DuckDB connection with the server attached read-only as the default catalog (made on first use)."""
         if self.con is None:
+            self.uses_duckdb = True
             self.con = _attached_duckdb(self.target)
             if self.in_snapshot:
                 self.con.execute("BEGIN TRANSACTION")
@@ -135,7 +137,7 @@ def open_postgres(target: PostgresTarget, *, write: bool) -> Iterator[Store]:
     except ServerError as error:
         raise _database_error(target, error) from None
     except Exception as error:
-        mapped = error if store is None or store.con is None else _attachment_error(target, error)
+        mapped = _attachment_error(target, error) if store is not None and store.uses_duckdb else error
         if mapped is error:  # not DuckDB's (which never started, or did not raise it)
             raise
         raise mapped from None
