@@ -9,12 +9,13 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import PgDatabase, db_argument
+from conftest import PgDatabase, db_argument, execute_in
 
 import sessionstats
 from sessionstats.errors import DatabaseUnusable, InvalidInput
@@ -221,3 +222,21 @@ def test_replacing_rows_is_all_or_nothing_on_both_backends(db):
                            replacing, {"user": "alice"})
     with open_store(db_argument(db)) as store:
         assert require_session(store, "a", user="alice").name == "old"  # the delete was undone with it
+
+
+@pytest.mark.slow
+@pytest.mark.file_only
+def test_ctrl_c_at_any_moment_of_a_report_ends_it_quietly_with_130(cli, spawn):
+    """The store hands Ctrl-C inside a DuckDB query up as KeyboardInterrupt; the CLI says nothing and exits 130."""
+    cli.ok("new", "--id", "big")
+    execute_in(cli.db, """INSERT INTO token_usage (id, user_id, session_id, input_tokens, output_tokens, total_tokens,
+                          cost_source, created_at) SELECT i::TEXT, 'alice', 'big', 1, 1, 2, 'unknown',
+                          TIMESTAMP '2026-01-01' FROM range(3000000) AS t(i)""")
+    env = {**os.environ, "SESSIONSTATS_DB": db_argument(cli.db), "SESSIONSTATS_USER": "alice"}
+    for delay in (0.2, 0.35, 0.5, 0.7, 0.9):  # most land inside the query (130), a late one after it ends (0)
+        process = spawn(sys.executable, "-m", "sessionstats", "show", "big", "--by", "day", "--format", "json",
+                        env=env)
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        _, err = process.finish(timeout=60)
+        assert (process.returncode, err) in ((130, ""), (0, "")), (delay, process.returncode, err)
