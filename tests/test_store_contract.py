@@ -240,3 +240,12 @@ def test_ctrl_c_at_any_moment_of_a_report_ends_it_quietly_with_130(cli, spawn):
         process.send_signal(signal.SIGINT)
         _, err = process.finish(timeout=60)
         assert (process.returncode, err) in ((130, ""), (0, "")), (delay, process.returncode, err)
+
+
+@pytest.mark.file_only
+def test_a_database_path_with_quotes_is_attached_as_it_is_named(tmp_path):
+    path = tmp_path / "it's a \"db\"; DETACH x; é.duckdb"  # ATTACH takes the path as a quoted literal
+    session = sessionstats.connect(path, user="alice").new_session(id="quoted")
+    session.record_tokens(1, 2, cost="0.01")
+    assert session.stats().total_cost == Decimal("0.01")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name, f"{path.name}.lock"]
