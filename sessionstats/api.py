@@ -63,12 +63,9 @@ class Database:
             yield store
 
     @contextmanager
-    def writing(self, *, plain_sql: bool = True) -> Iterator[Store]:
-        """The database open to write (under the writer's lock), for the length of the block.
-
-        `plain_sql`: only `?`-parameter SQL follows, which PostgreSQL runs without DuckDB (store `direct`).
-        """
-        with open_store(self.target, write=True, direct=plain_sql) as store:
+    def writing(self) -> Iterator[Store]:
+        """The database open to write (under the writer's lock), for the length of the block."""
+        with open_store(self.target, write=True) as store:
             yield store
 
     def session(self, session_id: str | None = None, *, create: bool = False) -> SessionHandle:
@@ -192,7 +189,7 @@ class Database:
         chosen = resolve_format(file, _choice(ImportFormat, format, "format") if format is not None else None)
         resolve_zone(zone)  # an unknown zone is refused before the database is opened
         default = check_id(session, "session") if session is not None else None
-        with self.writing(plain_sql=False) as store:
+        with self.writing() as store:
             return importer(store, ImportSource(file, chosen, zone), user=self.user, session=default,
                             create_sessions=create_sessions)
 
@@ -296,16 +293,17 @@ def _import_file(records: Iterable[TokenUsageInput | Mapping[str, Any]]) -> Iter
 
 
 def _import_row(record: TokenUsageInput | Mapping[str, Any]) -> list[Any]:
-    """One record's values in the order of _IMPORT_COLUMNS; None is an empty field (NULL to the import)."""
-    if isinstance(record, TokenUsageInput):
+    """One record's values in the order of _IMPORT_COLUMNS; None is an empty field (NULL to the import).
+
+    A plain dict takes the short way (no ABC check, no set built per record): ~1 us of a record's ~3."""
+    if type(record) is dict or (not isinstance(record, TokenUsageInput) and isinstance(record, Mapping)):
+        if not record.keys() <= _IMPORT_NAMES:
+            name = sorted(record.keys() - _IMPORT_NAMES)[0]
+            raise InvalidInput(f"records: {name!r} is not a token record field", field="records")
+        values = list(map(record.get, _IMPORT_COLUMNS))
+    elif isinstance(record, TokenUsageInput):
         values = [getattr(record, name, None) for name in _IMPORT_COLUMNS]
         values[_SOURCE_AT] = record.cost_source or None
-    elif isinstance(record, Mapping):
-        unknown = record.keys() - _IMPORT_NAMES
-        if unknown:
-            name = sorted(unknown)[0]
-            raise InvalidInput(f"records: {name!r} is not a token record field", field="records")
-        values = [record.get(name) for name in _IMPORT_COLUMNS]
     else:
         raise InvalidInput(f"records: a record must be a TokenUsageInput or a dict, got {type(record).__name__}",
                            field="records")

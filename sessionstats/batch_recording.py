@@ -81,7 +81,7 @@ def batch_writer(database: Database) -> Iterator[BatchWriter]:
     unseen = isinstance(database.target, Path)  # as Database.keep: a file fails before its commit
     with ExitStack() as opened:
         try:
-            store = opened.enter_context(database.writing(plain_sql=False))
+            store = opened.enter_context(database.writing())
         except (DatabaseBusy, DatabaseUnusable) as error:
             refused = error
         else:

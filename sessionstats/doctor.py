@@ -99,12 +99,12 @@ def _schema(target: Path | PostgresTarget) -> list[Finding]:
 
 def _server(target: PostgresTarget, user: str) -> list[Finding]:
     from sessionstats.migrations import MEMBER_ROLE
-    from sessionstats.store import open_store
+    from sessionstats.store import PlainSQL, open_store
 
     found = [Finding("database", True, f"PostgreSQL server {target}")]
     try:
-        with open_store(target, direct=True) as store:
-            member = store.fetchone("SELECT pg_has_role(current_user, ?, 'MEMBER')", [MEMBER_ROLE])
+        with open_store(target) as store:
+            member = store.fetchone(PlainSQL("SELECT pg_has_role(current_user, ?, 'MEMBER')"), [MEMBER_ROLE])
     except SessionStatsError as error:
         return [*found, Finding("server", False, str(error), "check the URL, the server and PGPASSWORD/~/.pgpass")]
     if not (member and member[0]):

@@ -274,10 +274,14 @@ def check_readable_schema(con: Store) -> None:
                            "(or 'sessionstats init-db') brings it up to date")
 
 
-def check_not_foreign(con: Store) -> None:
-    """Refuse a database that holds tables but not ours: another tool's data is never initialised or read."""
-    if current_version(con) == 0 and _table_count(con):
+def check_not_foreign(con: Store) -> int:
+    """Refuse a database that holds tables but not ours: another tool's data is never initialised or read.
+
+    Returns the schema version it read, for `apply_migrations` (one read per open of a file)."""
+    version = current_version(con)
+    if version == 0 and _table_count(con):
         raise _not_ours(con)
+    return version
 
 
 def _not_ours(con: Store) -> DatabaseUnusable:
@@ -290,9 +294,9 @@ def _table_count(con: Store) -> int:
     return int(row[0]) if row else 0
 
 
-def apply_migrations(con: Store) -> None:
-    """Run every pending migration, each in its own transaction."""
-    version = _checked_version(con)
+def apply_migrations(con: Store, version: int | None = None) -> None:
+    """Run every pending migration, each in its own transaction (`version`: the schema's, when just read)."""
+    version = _checked_version(con, version)
     if version == LATEST_VERSION:
         return
     if version == 0:
@@ -310,8 +314,8 @@ def apply_migrations(con: Store) -> None:
             con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [_version_of(step), step.__name__, utc_now()])
 
 
-def _checked_version(con: Store) -> int:
-    version = current_version(con)
+def _checked_version(con: Store, version: int | None = None) -> int:
+    version = current_version(con) if version is None else version
     if version > LATEST_VERSION:
         raise DatabaseUnusable(
             f"the database was written by a newer sessionstats (schema {version}, "

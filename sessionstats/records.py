@@ -9,7 +9,7 @@ from decimal import Decimal
 from sessionstats.errors import InvalidInput
 from sessionstats.ids import new_id
 from sessionstats.sessions import create_session, resolve_session_id, session_exists
-from sessionstats.store import Store
+from sessionstats.store import PlainSQL, Store
 from sessionstats.times import check_time, utc_now
 from sessionstats.validate import (
     MAX_BIGINT,
@@ -107,13 +107,14 @@ def record_story(store: Store, story: StoryInput, *, user: str, create: bool = F
         session_id = _owned_session_id(store, story.session_id, user=user, create=create)
         if story.id is not None:
             existing = store.fetchone(
-                "SELECT id FROM story_history WHERE user_id = ? AND session_id = ? AND id = ?",
+                PlainSQL("SELECT id FROM story_history WHERE user_id = ? AND session_id = ? AND id = ?"),
                 [user, session_id, story.id],
             )
             if existing:
                 return Recorded(story.id, created=False)
         story_id = story.id or new_id()
-        store.execute(_insert_values("story_history", STORY_COLUMNS), story_row(story_id, user, session_id, story))
+        store.execute(PlainSQL(_insert_values("story_history", STORY_COLUMNS)),
+                      story_row(story_id, user, session_id, story))
     return Recorded(story_id, created=True)
 
 
@@ -146,19 +147,19 @@ def record_call_parts(store: Store, parts: list[TokenUsageInput], *, user: str, 
         session_id = _owned_session_id(store, main.session_id, user=user, create=create)
         if main.request_id is not None:
             existing = store.fetchone(
-                "SELECT id FROM token_usage WHERE user_id = ? AND session_id = ? AND request_id = ? "
-                "ORDER BY call_part LIMIT 1",
+                PlainSQL("SELECT id FROM token_usage WHERE user_id = ? AND session_id = ? AND request_id = ? "
+                "ORDER BY call_part LIMIT 1"),
                 [user, session_id, main.request_id],
             )
             if existing:
                 return Recorded(existing[0], created=False)
-        if record_id is not None and store.fetchone("SELECT 1 FROM token_usage WHERE user_id = ? AND id = ?",
+        if record_id is not None and store.fetchone(PlainSQL("SELECT 1 FROM token_usage WHERE user_id = ? AND id = ?"),
                                                     [user, record_id]):
             return Recorded(record_id, created=False)
         warnings = [] if main.story_id is None else _unknown_story(store, session_id, main.story_id, user=user)
         record_ids = [record_id or new_id()] + [new_id() for _ in parts[1:]]
         for part_id, usage in zip(record_ids, parts, strict=True):
-            store.execute(_insert_values("token_usage", TOKEN_USAGE_COLUMNS + PROVENANCE_COLUMNS),
+            store.execute(PlainSQL(_insert_values("token_usage", TOKEN_USAGE_COLUMNS + PROVENANCE_COLUMNS)),
                           token_usage_row(part_id, user, session_id, usage))
     warnings += price_notes(parts)
     return Recorded(record_ids[0], created=True, warning="\n".join(dict.fromkeys(warnings)) or None)
@@ -181,7 +182,7 @@ def price_notes(parts: list[TokenUsageInput]) -> list[str]:
 
 def _unknown_story(store: Store, session_id: str, story_id: str, *, user: str) -> list[str]:
     """A warning when the session has no such story yet; the record is kept (its story may come later)."""
-    if store.fetchone("SELECT 1 FROM story_history WHERE user_id = ? AND session_id = ? AND id = ?",
+    if store.fetchone(PlainSQL("SELECT 1 FROM story_history WHERE user_id = ? AND session_id = ? AND id = ?"),
                       [user, session_id, story_id]):
         return []
     return [no_story_yet(session_id, story_id)]

@@ -9,7 +9,7 @@ from typing import Any
 
 from sessionstats.errors import AmbiguousSession, InvalidInput, RecordNotFound, SessionNotFound
 from sessionstats.ids import new_id
-from sessionstats.store import Store
+from sessionstats.store import PlainSQL, Store
 from sessionstats.times import utc_now
 from sessionstats.validate import check_id, check_label
 
@@ -47,7 +47,7 @@ def create_session(
         raise InvalidInput(f"session_id: you already have a session {session_id!r}", field="session_id")
     created_at = at or utc_now()
     store.execute(
-        f"INSERT INTO sessions ({_COLUMNS}) VALUES (?, ?, ?, ?, 'idle', ?, NULL, NULL)",
+        PlainSQL(f"INSERT INTO sessions ({_COLUMNS}) VALUES (?, ?, ?, ?, 'idle', ?, NULL, NULL)"),
         [session_id, user, name, json.dumps(settings or {}), created_at],
     )
     return Session(session_id, user, name, settings or {}, "idle", created_at, None, None)
@@ -55,7 +55,7 @@ def create_session(
 
 def find_session(store: Store, session_id: str, *, user: str) -> Session | None:
     """The user's session with this id, or None (also when another user owns one)."""
-    row = store.fetchone(f"SELECT {_COLUMNS} FROM sessions WHERE user_id = ? AND id = ?", [user, session_id])
+    row = store.fetchone(PlainSQL(f"SELECT {_COLUMNS} FROM sessions WHERE user_id = ? AND id = ?"), [user, session_id])
     if row is None:
         return None
     return Session(row[0], row[1], row[2], json.loads(row[3]) if row[3] else {}, *row[4:])
@@ -63,7 +63,8 @@ def find_session(store: Store, session_id: str, *, user: str) -> Session | None:
 
 def session_exists(store: Store, session_id: str, *, user: str) -> bool:
     """Whether the user has this session; reads the key alone (the record path's hot lookup)."""
-    return store.fetchone("SELECT 1 FROM sessions WHERE user_id = ? AND id = ?", [user, session_id]) is not None
+    found = store.fetchone(PlainSQL("SELECT 1 FROM sessions WHERE user_id = ? AND id = ?"), [user, session_id])
+    return found is not None
 
 
 def require_session(store: Store, session_id: str | None, *, user: str) -> Session:
@@ -87,8 +88,8 @@ def resolve_session_id(store: Store, reference: str | None, *, user: str) -> str
     for condition in ("name = ?", "starts_with(id, ?)"):
         if condition.startswith("starts_with") and len(reference) < MIN_PREFIX:
             continue
-        rows = store.fetchall(f"SELECT id, name FROM sessions WHERE user_id = ? AND {condition} "
-                              f"ORDER BY created_at DESC, id LIMIT {MAX_CANDIDATES + 1}", [user, reference])
+        rows = store.fetchall(PlainSQL(f"SELECT id, name FROM sessions WHERE user_id = ? AND {condition} "
+                              f"ORDER BY created_at DESC, id LIMIT {MAX_CANDIDATES + 1}"), [user, reference])
         if len(rows) == 1:
             return rows[0][0]
         if rows:
@@ -100,8 +101,9 @@ def session_choices(store: Store, typed: str, *, user: str, limit: int = 50) -> 
     """The user's sessions whose id or name starts with `typed` (a name case-blind), newest first, as
     (what to type, what it is): an id with its name, or a name with its id."""
     rows = store.fetchall(
-        "SELECT id, name FROM sessions WHERE user_id = ? AND (starts_with(id, ?) OR starts_with(lower(name), ?)) "
-        f"ORDER BY created_at DESC, id LIMIT {int(limit)}", [user, typed, typed.lower()])
+        PlainSQL("SELECT id, name FROM sessions WHERE user_id = ? "
+                 "AND (starts_with(id, ?) OR starts_with(lower(name), ?)) "
+                 f"ORDER BY created_at DESC, id LIMIT {int(limit)}"), [user, typed, typed.lower()])
     choices = [(session_id, name or "") for session_id, name in rows if session_id.startswith(typed)]
     choices += [(name, session_id) for session_id, name in rows if name and name.lower().startswith(typed.lower())]
     return choices
@@ -110,7 +112,7 @@ def session_choices(store: Store, typed: str, *, user: str, limit: int = 50) -> 
 def short_ids(store: Store, ids: list[str], *, user: str, minimum: int = 8) -> dict[str, str]:
     """Each id's shortest prefix (at least `minimum` long) that fits no other of the user's sessions, as git
     shortens hashes; `show` and the other commands take it back."""
-    everything = sorted(row[0] for row in store.fetchall("SELECT id FROM sessions WHERE user_id = ?", [user]))
+    everything = sorted(row[0] for row in store.fetchall(PlainSQL("SELECT id FROM sessions WHERE user_id = ?"), [user]))
     position = {session_id: index for index, session_id in enumerate(everything)}
     shortened = {}
     for session_id in ids:
@@ -130,8 +132,8 @@ def _close_sessions(store: Store, reference: str, *, user: str) -> list[str]:
     """Up to three of the user's session ids or names that look like `reference` (a typo, another case)."""
     from difflib import get_close_matches
 
-    rows = store.fetchall("SELECT id, name FROM sessions WHERE user_id = ? ORDER BY created_at DESC LIMIT 1000",
-                          [user])
+    rows = store.fetchall(
+        PlainSQL("SELECT id, name FROM sessions WHERE user_id = ? ORDER BY created_at DESC LIMIT 1000"), [user])
     folded = {value.casefold(): value for row in rows for value in row if value}
     wanted = reference.casefold()
     containing = [folded[value] for value in folded if wanted in value]
@@ -146,7 +148,7 @@ def start_session(store: Store, session_id: str, *, user: str, at: datetime | No
         raise InvalidInput(f"session {session.id!r} is {session.status}; only an idle session can start")
     started_at = at or utc_now()
     store.execute(
-        "UPDATE sessions SET status = 'live', started_at = ? WHERE user_id = ? AND id = ?",
+        PlainSQL("UPDATE sessions SET status = 'live', started_at = ? WHERE user_id = ? AND id = ?"),
         [started_at, user, session.id],
     )
     return find_session(store, session.id, user=user)  # type: ignore[return-value]
@@ -162,7 +164,7 @@ def end_session(store: Store, session_id: str, *, user: str, at: datetime | None
     if session.started_at and ended_at < session.started_at:
         raise InvalidInput("created_at: a session cannot end before it started", field="created_at")
     store.execute(
-        "UPDATE sessions SET status = 'ended', ended_at = ? WHERE user_id = ? AND id = ?",
+        PlainSQL("UPDATE sessions SET status = 'ended', ended_at = ? WHERE user_id = ? AND id = ?"),
         [ended_at, user, session.id],
     )
     return find_session(store, session.id, user=user)  # type: ignore[return-value]
@@ -171,7 +173,7 @@ def end_session(store: Store, session_id: str, *, user: str, at: datetime | None
 def rename_session(store: Store, session_id: str, name: str, *, user: str) -> Session:
     session = require_session(store, session_id, user=user)
     new_name = check_label(name, "name", required=True)
-    store.execute("UPDATE sessions SET name = ? WHERE user_id = ? AND id = ?", [new_name, user, session.id])
+    store.execute(PlainSQL("UPDATE sessions SET name = ? WHERE user_id = ? AND id = ?"), [new_name, user, session.id])
     return find_session(store, session.id, user=user)  # type: ignore[return-value]
 
 
@@ -181,14 +183,14 @@ def delete_session(store: Store, session_id: str, *, user: str) -> tuple[Session
     key = [user, session.id]
     with store.transaction():
         stories = store.fetchone(
-            "SELECT count(*) FROM story_history WHERE user_id = ? AND session_id = ?", key
+            PlainSQL("SELECT count(*) FROM story_history WHERE user_id = ? AND session_id = ?"), key
         )[0]  # type: ignore[index]
         tokens = store.fetchone(
-            "SELECT count(*) FROM token_usage WHERE user_id = ? AND session_id = ?", key
+            PlainSQL("SELECT count(*) FROM token_usage WHERE user_id = ? AND session_id = ?"), key
         )[0]  # type: ignore[index]
-        store.execute("DELETE FROM story_history WHERE user_id = ? AND session_id = ?", key)
-        store.execute("DELETE FROM token_usage WHERE user_id = ? AND session_id = ?", key)
-        store.execute("DELETE FROM sessions WHERE user_id = ? AND id = ?", key)
+        store.execute(PlainSQL("DELETE FROM story_history WHERE user_id = ? AND session_id = ?"), key)
+        store.execute(PlainSQL("DELETE FROM token_usage WHERE user_id = ? AND session_id = ?"), key)
+        store.execute(PlainSQL("DELETE FROM sessions WHERE user_id = ? AND id = ?"), key)
     return session, stories, tokens
 
 
@@ -206,9 +208,9 @@ def find_record(store: Store, record_id: str, *, user: str) -> RecordFound:
     """The user's story or token record with this id (ids are unique across both); another user's reads as missing."""
     record_id = check_id(record_id, "record_id")
     found = store.fetchall(
-        "SELECT 'story', session_id, title FROM story_history WHERE user_id = ? AND id = ? "
+        PlainSQL("SELECT 'story', session_id, title FROM story_history WHERE user_id = ? AND id = ? "
         "UNION ALL SELECT 'token record', session_id, coalesce(model, 'no model') || ', ' || total_tokens || ' tokens' "
-        "FROM token_usage WHERE user_id = ? AND id = ?", [user, record_id, user, record_id])
+        "FROM token_usage WHERE user_id = ? AND id = ?"), [user, record_id, user, record_id])
     if not found:
         raise RecordNotFound(record_id)
     if len(found) > 1:  # a story id chosen by hand may repeat in another session
@@ -224,6 +226,6 @@ def delete_record(store: Store, record_id: str, *, user: str) -> RecordFound:
     with store.transaction():
         record = find_record(store, record_id, user=user)
         table = "story_history" if record.kind == "story" else "token_usage"
-        store.execute(f"DELETE FROM {table} WHERE user_id = ? AND session_id = ? AND id = ?",
+        store.execute(PlainSQL(f"DELETE FROM {table} WHERE user_id = ? AND session_id = ? AND id = ?"),
                       [user, record.session_id, record.id])
     return record

@@ -19,7 +19,7 @@ from conftest import TEMPLATE_DB, PgDatabase, db_argument
 from pg_cluster import SUPERUSER, Cluster
 
 from sessionstats.errors import InvalidInput, NestedTransaction
-from sessionstats.store import open_store
+from sessionstats.store import PlainSQL, open_store
 from sessionstats.store.libpq import Connection, ServerError
 
 
@@ -139,9 +139,9 @@ def test_text_that_is_not_unicode_is_refused_not_a_traceback(connection):
 
 def test_a_nul_sent_through_the_store_names_the_field(pg_cluster):
     database = PgDatabase(pg_cluster, TEMPLATE_DB)
-    with open_store(database.url(), direct=True) as store, \
+    with open_store(database.url()) as store, \
             pytest.raises(InvalidInput, match=r"^name: contains a NUL byte$"):
-        store.execute("SELECT $name::text", {"name": "ab\x00cd"})
+        store.execute(PlainSQL("SELECT $name::text"), {"name": "ab\x00cd"})
 
 
 @pytest.mark.parametrize("offset", [timedelta(hours=2), timedelta(hours=-9, minutes=-30), timedelta(0)])
@@ -173,17 +173,17 @@ def test_a_commit_the_server_answers_with_rollback_is_an_error_and_keeps_nothing
 
 
 def test_a_nested_transaction_is_a_programming_error_on_both_backends(db):
-    with open_store(db_argument(db), write=True, direct=True) as store:
-        store.execute("CREATE TEMP TABLE nested_probe (n INT)")
+    with open_store(db_argument(db), write=True) as store:
+        store.execute(PlainSQL("CREATE TEMP TABLE nested_probe (n INT)"))
         with store.transaction():
-            store.execute("INSERT INTO nested_probe VALUES (1)")
+            store.execute(PlainSQL("INSERT INTO nested_probe VALUES (1)"))
             refused = pytest.raises(NestedTransaction, match="^a transaction is already open on this store; nested "
                                     r"transactions are not supported \(do the inner work inside the outer "
                                     r"transaction\)$")
             with refused, store.transaction():
-                store.execute("INSERT INTO nested_probe VALUES (2)")
-            store.execute("INSERT INTO nested_probe VALUES (3)")  # the outer one goes on, and commits
-        assert store.fetchall("SELECT n FROM nested_probe ORDER BY n") == [(1,), (3,)]
+                store.execute(PlainSQL("INSERT INTO nested_probe VALUES (2)"))
+            store.execute(PlainSQL("INSERT INTO nested_probe VALUES (3)"))  # the outer one goes on, and commits
+        assert store.fetchall(PlainSQL("SELECT n FROM nested_probe ORDER BY n")) == [(1,), (3,)]
 
 
 INTERRUPTED_CHILD = textwrap.dedent("""

@@ -15,7 +15,7 @@ from typer.exceptions import Abort, Exit, TyperException
 
 from sessionstats import __version__
 from sessionstats.cli.output import flush_stdout, guarded_stdout
-from sessionstats.errors import DatabaseUnusable, SessionStatsError, SessionStatsWarning
+from sessionstats.errors import SessionStatsError, SessionStatsWarning
 from sessionstats.escaping import visible
 
 USAGE_EXIT = 2
@@ -151,18 +151,9 @@ def _run(invoke: Any, options: Any = set) -> int:
         return _fail("aborted; nothing was changed (pass --yes to skip the question)", USAGE_EXIT)
     except KeyboardInterrupt:
         return 130
-    except RuntimeError as error:
-        if "interrupted" not in str(error).lower():
-            raise
-        return 130  # Ctrl-C inside a DuckDB query arrives as RuntimeError('Query interrupted')
     except BrokenPipeError:
         sys.stderr.close()  # the reader went away (e.g. `| head`): not an error
         return 0
-    except Exception as error:
-        duckdb = sys.modules.get("duckdb")  # only a command that opened the database can raise its errors
-        if duckdb is None or not isinstance(error, duckdb.Error):
-            raise
-        return _fail(str(DatabaseUnusable(f"database error: {str(error).splitlines()[0]}")), 4)
 
 
 def _showing_warnings(invoke: Any) -> Any:

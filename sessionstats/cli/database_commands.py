@@ -22,6 +22,6 @@ def init_db(db: DbOption = None) -> None:
     Example:
       sessionstats init-db --db postgresql://sessionstats_owner@db.studio.lan/sessionstats
     """
-    with open_store(db, write=True, direct=True) as store:
+    with open_store(db, write=True) as store:
         where = store.location
     typer.echo(f"sessionstats: the database at {visible(str(where))} is ready (schema {LATEST_VERSION})", err=True)

@@ -1,8 +1,9 @@
 """The database behind every command: a local DuckDB file, or a shared PostgreSQL server.
 
-`open_store(db)` picks by what `--db` names and hands the command a `Store` for its own length.
-Aggregates are DuckDB SQL on both; on PostgreSQL, DuckDB reads the server through its postgres
-extension and every write goes straight to the server (see `store/postgres.py`).
+`open_store(db)` picks by what `--db` names and hands the command a `Store` for its own length, with
+one contract on both: a statement is DuckDB SQL unless the core marks it `PlainSQL` (SQL both engines
+run as written). On PostgreSQL, plain SQL and every write go straight to the server, and DuckDB SQL
+reads the server through DuckDB's postgres extension (see `store/postgres.py`).
 """
 
 from __future__ import annotations
@@ -18,11 +19,21 @@ from sessionstats.errors import InvalidInput, NestedTransaction
 from sessionstats.store.runs import SORTED_TABLES, insert_in_session_order
 from sessionstats.store.target import PostgresTarget, resolve_target
 
-__all__ = ["PostgresTarget", "Store", "lock_timeout", "open_store", "resolve_target"]
+__all__ = ["PlainSQL", "PostgresTarget", "Store", "lock_timeout", "open_store", "resolve_target"]
 
 DEFAULT_LOCK_TIMEOUT = 10.0
 LONGEST_LOCK_TIMEOUT = 86_400.0  # "wait as long as it takes": a day, which timers and PostgreSQL can both hold
 Params = Sequence[Any] | Mapping[str, Any]
+
+
+class PlainSQL(str):
+    """A statement both engines run as written (no DuckDB functions or temp tables; `?` or `$name` parameters).
+
+    On PostgreSQL it runs on the server alone, so a command made only of plain SQL never starts DuckDB
+    (tests/test_store_contract.py checks every one on both engines).
+    """
+
+    __slots__ = ()
 
 
 @dataclass
@@ -82,8 +93,18 @@ class Store:
                      params: Mapping[str, Any]) -> None:
         """Insert the SELECT's rows in place of the rows with the same `keys`."""
         match = " AND ".join(f"t.{key} = s.{key}" for key in keys)
-        self.execute(f"DELETE FROM {table} AS t USING ({select}) AS s WHERE {match}", params)
-        self.insert_select(table, columns, select, params)
+        with self._atomic():
+            self.execute(f"DELETE FROM {table} AS t USING ({select}) AS s WHERE {match}", params)
+            self.insert_select(table, columns, select, params)
+
+    @contextmanager
+    def _atomic(self) -> Iterator[None]:
+        """A write helper's steps are all or nothing: in the caller's transaction, else in their own."""
+        if self.in_transaction:
+            yield
+            return
+        with self.transaction():
+            yield
 
     def track_progress(self) -> None:
         """Let `query_progress` report on the statements that follow (the bar is never printed: see file.py)."""
@@ -110,18 +131,13 @@ def lock_timeout() -> float:
 
 
 @contextmanager
-def open_store(db: str | Path | PostgresTarget | None = None, *, write: bool = False,
-               direct: bool = False) -> Iterator[Store]:
-    """Open the database for one command, creating or migrating it when needed.
-
-    `direct`: the command sends only plain SQL with `?` parameters (no DuckDB functions or temp
-    tables), so on PostgreSQL it runs on the server alone, without DuckDB.
-    """
+def open_store(db: str | Path | PostgresTarget | None = None, *, write: bool = False) -> Iterator[Store]:
+    """Open the database for one command (`write`: under the writer's lock), creating or migrating it when needed."""
     target = db if isinstance(db, Path | PostgresTarget) else resolve_target(db)
     if isinstance(target, PostgresTarget):
         from sessionstats.store.postgres import open_postgres
 
-        with open_postgres(target, write=write, direct=direct) as store:
+        with open_postgres(target, write=write) as store:
             yield _with_journal_folded(store, target)
     else:
         from sessionstats.store.file import open_file

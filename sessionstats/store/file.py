@@ -1,4 +1,4 @@
-"""Open a local DuckDB database file for one command: lock, connect, migrate, close.
+"""Open a local DuckDB database file for one command: lock, attach, migrate, detach (store/duckdb_home.py).
 
 DuckDB lets one process write a file at a time and blocks others while it is
 open, so every command takes a sidecar `fcntl.flock` (shared to read,
@@ -23,13 +23,29 @@ import duckdb
 from sessionstats.errors import DatabaseBusy, DatabaseUnusable, NoDatabaseYet, SessionNotFound, SessionStatsWarning
 from sessionstats.migrations import apply_migrations, check_not_foreign, check_readable_schema
 from sessionstats.store import Store, lock_timeout
+from sessionstats.store.duckdb_errors import translated
+from sessionstats.store.duckdb_home import attach, detach
 from sessionstats.store.paths import database_state, real_path, refused, sidecar, warn_if_shared
 from sessionstats.store.runs import sort_new_rows
 
 
 @contextmanager
 def open_file(path: Path, *, write: bool = False) -> Iterator[Store]:
-    """Lock and open the database file for one command; a write creates or upgrades it, a read changes nothing."""
+    """Lock and open the database file for one command; a write creates or upgrades it, a read changes nothing.
+
+    A DuckDB error that escapes the command's work leaves as the project's error (duckdb_errors.py)."""
+    try:
+        with _opened(path, write) as store:
+            yield store
+    except Exception as error:
+        mapped = translated(error)
+        if mapped is error:
+            raise
+        raise mapped from None
+
+
+@contextmanager
+def _opened(path: Path, write: bool) -> Iterator[Store]:
     deadline = time.monotonic() + lock_timeout()
     path = real_path(path)
     if write:
@@ -58,9 +74,9 @@ def _writable(path: Path, deadline: float) -> Iterator[Store]:
             _create(path, deadline, replace=state == "abandoned")
         with _connection(path, False, deadline) as con:
             store = Store(con, str(path), writable=True)
-            check_not_foreign(store)  # before anything about it is changed
+            version = check_not_foreign(store)  # before anything about it is changed
             warn_if_shared([path, sidecar(path, ".wal")], tighten=True)
-            apply_migrations(store)
+            apply_migrations(store, version)
             yield store
 
 
@@ -126,7 +142,7 @@ def _connection(path: Path, read_only: bool, deadline: float) -> Iterator[duckdb
         except _BROKEN_FILE as error:  # e.g. a truncated file that opened but cannot be read
             raise _unusable(path, error) from None
         finally:
-            con.close()
+            detach(con)
     finally:
         os.umask(old_umask)
 
@@ -135,7 +151,7 @@ def _connect(path: Path, read_only: bool, deadline: float) -> duckdb.DuckDBPyCon
     delay = 0.01
     while True:
         try:
-            return _quiet(duckdb.connect(str(path), read_only=read_only))
+            return _quiet(attach(path, read_only=read_only))
         except duckdb.IOException as error:
             if _DUCKDB_LOCK_ERROR not in str(error):  # "in block at location" of a corrupt file is no lock
                 raise _unusable(path, error) from None

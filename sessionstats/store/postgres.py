@@ -19,7 +19,7 @@ from typing import Any
 
 from sessionstats.errors import DatabaseBusy, DatabaseUnusable, InvalidInput
 from sessionstats.migrations import LATEST_VERSION, apply_migrations, current_version, schema_is_current
-from sessionstats.store import Params, Store, lock_timeout
+from sessionstats.store import Params, PlainSQL, Store, lock_timeout
 from sessionstats.store.libpq import Connection, ServerError, session_params
 from sessionstats.store.target import POSTGRES_EXTRA, PostgresTarget
 
@@ -29,36 +29,41 @@ _DATA_EXCEPTION = "22"  # the SQLSTATE class of a value the server cannot take (
 _SCHEMA_LOCK = "sessionstats schema"  # an advisory lock: the owner's migrations, one process at a time
 
 
-class PostgresStore(Store):
-    """The server connection, and a DuckDB attached to the same database when SQL needs DuckDB."""
+class ServerStore(Store):
+    """The server alone, through libpq: every statement goes as written (migrations, which know their dialect)."""
 
     dialect = "postgres"
 
-    def __init__(self, pg: Connection, target: PostgresTarget, *, writable: bool, direct: bool) -> None:
+    def __init__(self, pg: Connection, target: PostgresTarget, *, writable: bool) -> None:
         super().__init__(None, str(target), writable)
         self.pg = pg
         self.target = target
-        self.direct = direct
-        self.in_snapshot = not writable  # a report reads one snapshot, like the file's shared lock
 
     def execute(self, sql: str, params: Params = ()) -> Any:
-        if self.direct:
-            return self.pg.execute(*_for_server(sql, params))
-        return self.duckdb().execute(sql, params)
+        return self.pg.execute(*_for_server(sql, params))
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:
-        with self.pg.transaction():
-            yield self
+        with self.pg.transaction():  # a nested one raises NestedTransaction, as on DuckDB
+            self.in_transaction = True
+            try:
+                yield self
+            finally:
+                self.in_transaction = False
 
-    @contextmanager
-    def _atomic(self) -> Iterator[None]:
-        """A write helper's steps are all or nothing: in the caller's transaction, else in their own."""
-        if self.pg.in_transaction:
-            yield
-            return
-        with self.pg.transaction():
-            yield
+
+class PostgresStore(ServerStore):
+    """Plain SQL and writes on the server; DuckDB SQL on a DuckDB attached to the same database (made on first use)."""
+
+    def __init__(self, pg: Connection, target: PostgresTarget, *, writable: bool) -> None:
+        super().__init__(pg, target, writable=writable)
+        self.in_snapshot = not writable  # a report reads one snapshot, like the file's shared lock
+        self.uses_duckdb = False  # from the moment DuckDB starts, its errors can reach open_postgres
+
+    def execute(self, sql: str, params: Params = ()) -> Any:
+        if isinstance(sql, PlainSQL):
+            return super().execute(sql, params)
+        return self.duckdb().execute(sql, params)
 
     def insert_select(self, table: str, columns: Sequence[str], select: str, params: Mapping[str, Any]) -> int:
         names = ", ".join(columns)
@@ -83,9 +88,8 @@ class PostgresStore(Store):
             self.pg.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM ss_rows")
 
     def track_progress(self) -> None:
-        if not self.direct:
-            self.duckdb()
-            super().track_progress()
+        self.duckdb()
+        super().track_progress()
 
     def query_progress(self) -> float:
         return super().query_progress() if self.con is not None else -1.0
@@ -93,6 +97,7 @@ class PostgresStore(Store):
     def duckdb(self) -> Any:
         """The DuckDB connection with the server attached read-only as the default catalog (made on first use)."""
         if self.con is None:
+            self.uses_duckdb = True
             self.con = _attached_duckdb(self.target)
             if self.in_snapshot:
                 self.con.execute("BEGIN TRANSACTION")
@@ -119,34 +124,40 @@ class PostgresStore(Store):
 
 
 @contextmanager
-def open_postgres(target: PostgresTarget, *, write: bool, direct: bool) -> Iterator[Store]:
-    """Connect as the target's role, set up or check the schema, and hold the role's writer lock to write."""
+def open_postgres(target: PostgresTarget, *, write: bool) -> Iterator[Store]:
+    """Connect as the target's role, set up or check the schema, and hold the role's writer lock to write.
+
+    What the server or DuckDB's attachment reports on the way out becomes the project's error."""
+    store: PostgresStore | None = None
     try:
-        with _connected(target, write=write, direct=direct) as store:
+        store = PostgresStore(Connection(_connection_params(target), session_settings()), target, writable=write)
+        _prepare_schema(ServerStore(store.pg, target, writable=write))
+        with _writer_lock(target) if write else nullcontext():
             yield store
     except ServerError as error:
         raise _database_error(target, error) from None
     except Exception as error:
-        if type(error).__module__.split(".")[0] not in ("duckdb", "_duckdb"):
+        mapped = _attachment_error(target, error) if store is not None and store.uses_duckdb else error
+        if mapped is error:  # not DuckDB's (which never started, or did not raise it)
             raise
-        if "canceling statement due to lock timeout" in str(error):  # a read through DuckDB's attachment
-            raise _table_busy(target) from None
-        if "postgres" not in str(error).lower():
-            raise
-        raise DatabaseUnusable(f"cannot use the PostgreSQL database {target}: {_first_line(error)}") from None
-
-
-@contextmanager
-def _connected(target: PostgresTarget, *, write: bool, direct: bool) -> Iterator[PostgresStore]:
-    store = PostgresStore(Connection(_connection_params(target), session_settings()), target,
-                          writable=write, direct=True)
-    try:
-        _prepare_schema(store)
-        with _writer_lock(target) if write else nullcontext():
-            store.direct = direct
-            yield store
+        raise mapped from None
     finally:
-        store.close()
+        if store is not None:
+            store.close()
+
+
+def _attachment_error(target: PostgresTarget, error: Exception) -> BaseException:
+    """The project's error for one DuckDB's postgres attachment raised; any other error as it is."""
+    from sessionstats.store.duckdb_errors import translated
+
+    mapped = translated(error)
+    if mapped is error:
+        return error
+    if "canceling statement due to lock timeout" in str(error):  # a read through DuckDB's attachment
+        return _table_busy(target)
+    if "postgres" in str(error).lower():
+        return DatabaseUnusable(f"cannot use the PostgreSQL database {target}: {_first_line(error)}")
+    return mapped
 
 
 @contextmanager
@@ -220,7 +231,7 @@ def _take_lock(pg: Connection, name: str) -> None:
     pg.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", [name])
 
 
-def _prepare_schema(store: PostgresStore) -> None:
+def _prepare_schema(store: ServerStore) -> None:
     """Apply pending migrations, one process at a time; a role that may not gets a clear error."""
     if schema_is_current(store):
         return
