@@ -21,6 +21,7 @@ from pathlib import Path
 from sessionstats.history.log_files import SOURCE, Slice, config_dirs, find_logs, new_slices, remember_slices
 from sessionstats.history.writing import ROW_COLUMNS, StepReporter, write_rows
 from sessionstats.importing.checks import whole_count
+from sessionstats.list_params import json_list, unnest_list
 from sessionstats.store import Store
 from sessionstats.times import utc_now
 
@@ -118,11 +119,11 @@ def _readable_files(slices: Sequence[Slice], scratch: Path) -> dict[str, Slice]:
 def _stage_lines(store: Store, readable: dict[str, Slice], now: object) -> tuple[int, int]:
     """Parse every usage line into `history_rows`; return (malformed lines, `<synthetic>` messages)."""
     store.execute(
-        """CREATE OR REPLACE TEMP TABLE cc_files AS
-           SELECT unnest($paths::VARCHAR[]) AS filename, unnest($sessions::VARCHAR[]) AS session_id,
-                  unnest($projects::VARCHAR[]) AS project""",
-        {"paths": list(readable), "sessions": [s.log.session_id for s in readable.values()],
-         "projects": [s.log.project for s in readable.values()]},
+        f"""CREATE OR REPLACE TEMP TABLE cc_files AS
+           SELECT {unnest_list("paths", "VARCHAR")} AS filename, {unnest_list("sessions", "VARCHAR")} AS session_id,
+                  {unnest_list("projects", "VARCHAR")} AS project""",
+        {"paths": json_list(readable), "sessions": json_list(s.log.session_id for s in readable.values()),
+         "projects": json_list(s.log.project for s in readable.values())},
     )
     columns = f"{ROW_COLUMNS}, filename VARCHAR, bad BOOLEAN, message_id VARCHAR, iterations {_ITERATION}"
     store.execute(f"CREATE OR REPLACE TEMP TABLE cc_lines ({columns})")

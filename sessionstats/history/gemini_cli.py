@@ -33,6 +33,7 @@ from sessionstats.history.agent_import import (
     unread_parts,
     utc_time,
 )
+from sessionstats.history.json_lines import json_count
 from sessionstats.history.log_files import Slice
 from sessionstats.history.writing import StepReporter
 from sessionstats.store import Store
@@ -66,6 +67,15 @@ def gemini_tokens(tokens: Mapping[str, Any], names: Sequence[str]) -> tuple[int,
     prompt, output, cached, thoughts, tool = (token_count(tokens, name) for name in names)
     cached = min(cached, prompt)
     return prompt - cached + tool, cached, output + thoughts
+
+
+def gemini_tokens_sql(tokens: str, names: Sequence[str]) -> str:
+    """SQL for gemini_tokens over a JSON object column: uncached_input, cache_read, output, and `bad` (a count
+    that is not one makes the line malformed)."""
+    prompt, output, cached, thoughts, tool = (f"coalesce({json_count(f'{tokens}->>{name!r}')}, 0)" for name in names)
+    cache_read = f"least({cached}, {prompt})"
+    return (f"{prompt} - {cache_read} + {tool} AS uncached_input, {cache_read} AS cache_read, "
+            f"{output} + {thoughts} AS output, least({prompt}, {output}, {cached}, {thoughts}, {tool}) < 0 AS bad")
 
 
 _TOKEN_NAMES = ("input", "output", "cached", "thoughts", "tool")
