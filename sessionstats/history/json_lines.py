@@ -51,9 +51,20 @@ def utc_time(value: str) -> str:
 
 def python_text(value: str) -> str:
     """A JSON column's value as Python's str() shows the parsed value (None for null or absent)."""
-    return f"""CASE WHEN {value} IS NULL THEN 'None' WHEN json_type({value}) = 'VARCHAR' THEN {value}->>'$'
+    return f"""CASE WHEN {value} IS NULL OR json_type({value}) = 'NULL' THEN 'None'
+                    WHEN json_type({value}) = 'VARCHAR' THEN {value}->>'$'
                     WHEN {value}::VARCHAR = 'true' THEN 'True' WHEN {value}::VARCHAR = 'false' THEN 'False'
                     ELSE {value}::VARCHAR END"""
+
+
+def count_kinds(coverage: Coverage, kinds: list[tuple[str | None, int, int]]) -> None:
+    """Add (kind, lines, first line) counts: None is malformed, '' recognised, any other kind unrecognised,
+    counted in the order first met (the summary names the commonest, ties in that order)."""
+    for kind, lines, _ in sorted(kinds, key=lambda each: each[2]):
+        if kind is None:
+            coverage.malformed += lines
+        elif kind:
+            coverage.unrecognised[kind] += lines
 
 
 def readable_files(parts: Sequence[Slice], scratch: Path) -> dict[str, Slice]:
@@ -79,35 +90,47 @@ def readable_files(parts: Sequence[Slice], scratch: Path) -> dict[str, Slice]:
     return readable
 
 
-def stage_lines(store: Store, parts: Sequence[Slice], columns: Mapping[str, str]) -> int:
-    """The new lines of `parts` as temp table `agent_lines` (line = file order, then line order); return how many.
+def stage_lines(store: Store, parts: Sequence[Slice], fields: Mapping[str, str]) -> tuple[int, int]:
+    """The new lines of `parts` as temp table `agent_lines`; return how many lines (blank ones are not counted)
+    and how many of them could not be read at all (not UTF-8, longer than MAX_LINE_BYTES: malformed).
 
-    Each line gives `columns` (name: DuckDB type), NULL everywhere for a line that is not JSON; `file` is the
-    part's index in `parts` and `path` its file. Blank lines are not rows.
+    Columns: `file` (the part's index), `path`, `line` (file order, then line order), `parsed` (the line is
+    JSON), `is_object`, and each of `fields` (name: JSON path) as JSON, NULL when absent.
+    Lines are split by DuckDB's CSV reader, not its JSON reader: that one reads a line cut short on into the
+    next and loses both, where a Python reader loses only the first.
     """
     with tempfile.TemporaryDirectory(prefix="sessionstats-agent-") as scratch:
         readable = readable_files(parts, Path(scratch))
-        names = {str(part.log.path): number for number, part in enumerate(parts)}
+        numbers = {str(part.log.path): number for number, part in enumerate(parts)}
         store.execute(
             f"""CREATE OR REPLACE TEMP TABLE agent_files AS
                 SELECT {unnest_list("files", "VARCHAR")} AS filename, {unnest_list("paths", "VARCHAR")} AS path,
                        {unnest_list("numbers", "BIGINT")} AS file""",
             {"files": json_list(readable), "paths": json_list(str(p.log.path) for p in readable.values()),
-             "numbers": json_list(names[str(p.log.path)] for p in readable.values())})
-        declared = ", ".join(f"'{name}': '{kind}'" for name, kind in columns.items())
-        table = ", ".join(f"{_quoted(name)} {kind}" for name, kind in columns.items())
-        store.execute(f"CREATE OR REPLACE TEMP TABLE agent_scan ({table}, filename VARCHAR)")
-        if readable:
-            store.execute(
-                f"""INSERT INTO agent_scan BY NAME SELECT * FROM read_json($files, format = 'newline_delimited',
-                        columns = {{{declared}}}, ignore_errors = true, filename = true,
-                        maximum_object_size = {MAX_LINE_BYTES})""",
-                {"files": list(readable)})
-    store.execute("""CREATE OR REPLACE TEMP TABLE agent_lines AS
-                     SELECT f.file, f.path, s.rowid AS line, s.* EXCLUDE (filename)
-                     FROM agent_scan s JOIN agent_files f USING (filename)""")
+             "numbers": json_list(numbers[str(p.log.path)] for p in readable.values())})
+        lines = (f"""read_csv($files, columns = {{'text': 'VARCHAR'}}, header = false, delim = chr(1), quote = '',
+                              escape = '', new_line = '\\n', auto_detect = false, strict_mode = false,
+                              store_rejects = true, rejects_table = 'agent_rejects',
+                              rejects_scan = 'agent_rejects_scan', max_line_size = {MAX_LINE_BYTES},
+                              buffer_size = {2 * MAX_LINE_BYTES}, filename = true)""" if readable else
+                 "(SELECT NULL::VARCHAR AS text, NULL::VARCHAR AS filename WHERE false)")
+        store.execute(f"""CREATE OR REPLACE TEMP TABLE agent_scan AS
+                          SELECT filename, try(json_extract(text, {[*fields.values()]})) AS j,
+                                 starts_with(ltrim(text, e' \\t\\r\\n'), '{{') AS brace
+                          FROM {lines} WHERE NOT regexp_full_match(text, e'[ \\t\\r\\x0b\\x0c]*')""",
+                      {"files": list(readable)} if readable else {})
+    named = "".join(f", s.j[{number}] AS {_quoted(name)}" for number, name in enumerate(fields, 1))
+    store.execute(f"""CREATE OR REPLACE TEMP TABLE agent_lines AS
+                      SELECT f.file, f.path, s.rowid AS line, s.j IS NOT NULL AS parsed,
+                             s.j IS NOT NULL AND s.brace AS is_object{named}
+                      FROM agent_scan s JOIN agent_files f USING (filename)""")
     store.execute("DROP TABLE agent_scan")
-    return int(store.fetchone("SELECT count(*) FROM agent_lines")[0])  # type: ignore[index]
+    unreadable = 0
+    if readable:
+        unreadable = int(store.fetchone("SELECT count(*) FROM agent_rejects")[0])  # type: ignore[index]
+        store.execute("DROP TABLE agent_rejects")
+        store.execute("DROP TABLE agent_rejects_scan")
+    return int(store.fetchone("SELECT count(*) FROM agent_lines")[0]) + unreadable, unreadable  # type: ignore[index]
 
 
 def _quoted(name: str) -> str:

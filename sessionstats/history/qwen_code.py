@@ -17,6 +17,7 @@ from pathlib import Path
 from sessionstats.history.agent_import import Coverage, SourceSummary, existing_dirs, unread_parts
 from sessionstats.history.gemini_cli import gemini_tokens_sql
 from sessionstats.history.json_lines import (
+    count_kinds,
     json_text,
     new_events_table,
     python_text,
@@ -31,8 +32,8 @@ SOURCE = "qwen"
 _RECORD_TYPES = ("user", "assistant", "tool_result", "system")
 _USAGE_NAMES = ("promptTokenCount", "candidatesTokenCount", "cachedContentTokenCount", "thoughtsTokenCount",
                 "toolUsePromptTokenCount")
-_COLUMNS = {name: "JSON" for name in ("type", "uuid", "sessionId", "timestamp", "cwd", "model", "usageMetadata",
-                                      "forkedFrom")}
+_FIELDS = {name: f"$.{name}" for name in ("type", "uuid", "sessionId", "timestamp", "cwd", "model", "usageMetadata",
+                                          "forkedFrom")}
 _COPY = 1 << 40  # a /branch copy is met after every original
 _BILLED = "uncached_input + cache_read + output > 0"
 
@@ -56,7 +57,7 @@ def import_qwen(store: Store, dirs: Sequence[str], *, user: str,
     parts = unread_parts(store, user, SOURCE, files)
     coverage = Coverage(files_found=len(files), files_read=sum(part.end > part.start for part in parts))
     step("reading")
-    coverage.lines = stage_lines(store, parts, _COLUMNS)
+    coverage.lines, coverage.malformed = stage_lines(store, parts, _FIELDS)
     _classify(store, coverage)
     new_events_table(store)
     # Originals first: of a reply and its /branch copy, the original's session keeps it.
@@ -75,12 +76,10 @@ def import_qwen(store: Store, dirs: Sequence[str], *, user: str,
 
 def _classify(store: Store, coverage: Coverage) -> None:
     """Count the malformed and unrecognised lines; keep assistant lines with usage as `qwen_lines`."""
-    kinds = dict(store.fetchall(f"""SELECT CASE WHEN kind IS NULL THEN NULL WHEN kind IN {_RECORD_TYPES} THEN ''
-                                               ELSE left(kind, 40) END, count(*)
-                                   FROM (SELECT {json_text("type")} AS kind FROM agent_lines) GROUP BY 1"""))
-    coverage.malformed += kinds.pop(None, 0)
-    kinds.pop("", None)
-    coverage.unrecognised.update(kinds)
+    count_kinds(coverage, store.fetchall(
+        f"""SELECT CASE WHEN kind IS NULL THEN NULL WHEN kind IN {_RECORD_TYPES} THEN '' ELSE left(kind, 40) END,
+                   count(*), min(line)
+            FROM (SELECT {json_text("type")} AS kind, line FROM agent_lines) GROUP BY 1"""))
     store.execute(f"""CREATE OR REPLACE TEMP TABLE qwen_lines AS
                       SELECT *, coalesce({json_text("sessionId")}, parse_filename(path, true)) AS session_id,
                              {gemini_tokens_sql("usageMetadata", _USAGE_NAMES)}
