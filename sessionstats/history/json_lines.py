@@ -60,7 +60,7 @@ def python_text(value: str) -> str:
 def count_kinds(coverage: Coverage, kinds: list[tuple[str | None, int, int]]) -> None:
     """Add (kind, lines, first line) counts: None is malformed, '' recognised, any other kind unrecognised,
     counted in the order first met (the summary names the commonest, ties in that order)."""
-    for kind, lines, _ in sorted(kinds, key=lambda each: each[2]):
+    for kind, lines, _ in sorted((each for each in kinds if each[1]), key=lambda each: each[2]):
         if kind is None:
             coverage.malformed += lines
         elif kind:
