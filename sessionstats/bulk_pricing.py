@@ -62,9 +62,10 @@ BILLED_COST = f"""CASE WHEN pr.model IS NULL OR (r.tool_calls > 0 AND pr.search_
 # The rates applied per token kind, as a record's price_detail (the same keys call_pricing writes).
 RATE_KINDS = {"input": "per_input", "output": "per_output", "cache_read": "per_cache_read",
               "cache_write": "per_cache_write", "cache_write_1h": "per_cache_write_1h"}
-RATES_DETAIL = ("CASE WHEN pr.model IS NOT NULL THEN json_object('source', pr.source, 'rates', json_object("
-                + ", ".join(f"'{kind}', pr.{column}::VARCHAR" for kind, column in RATE_KINDS.items())
-                + "))::VARCHAR END")
+# Made once per rate in price_rates (`detail`): made per record it cost 0.18 CPU s per 100k records.
+_DETAIL = ("json_object('source', source, 'rates', json_object("
+           + ", ".join(f"'{kind}', {column}::VARCHAR" for kind, column in RATE_KINDS.items()) + "))::VARCHAR")
+RATES_DETAIL = "pr.detail"
 TOOL_COST = "CASE WHEN r.tool_calls > 0 THEN CAST(r.tool_calls * pr.search_fee AS DECIMAL(38, 18)) END"
 _PICO = 10**12
 _MAX_PICO_SUM = 10**18 - 1  # DECIMAL(18, 0) holds up to this
@@ -154,7 +155,7 @@ def _create_rates_table(store: Store, buckets: list[tuple[str, str, datetime, st
                 columns[name].append(value)
     # Rates travel as exact text and become DECIMAL(38, 24): a float would not be exact.
     store.execute(
-        f"""CREATE OR REPLACE TEMP TABLE price_rates AS
+        f"""CREATE OR REPLACE TEMP TABLE price_rates AS SELECT *, {_DETAIL} AS detail FROM (
            SELECT {unnest_list("model", "VARCHAR")} AS model,
                   {unnest_list("provider_key", "VARCHAR")} AS provider_key,
                   {unnest_list("bucket", "TIMESTAMP")} AS bucket,
@@ -175,7 +176,7 @@ def _create_rates_table(store: Store, buckets: list[tuple[str, str, datetime, st
                   {unnest_list("per_output", "VARCHAR")}::DECIMAL(38, 24) AS per_output,
                   {unnest_list("per_cache_read", "VARCHAR")}::DECIMAL(38, 24) AS per_cache_read,
                   {unnest_list("per_cache_write", "VARCHAR")}::DECIMAL(38, 24) AS per_cache_write,
-                  {unnest_list("per_cache_write_1h", "VARCHAR")}::DECIMAL(38, 24) AS per_cache_write_1h""",
+                  {unnest_list("per_cache_write_1h", "VARCHAR")}::DECIMAL(38, 24) AS per_cache_write_1h)""",
         {name: json_list(values) for name, values in columns.items()},
     )
 
