@@ -54,7 +54,6 @@ _FIELDS = {"timestamp": "$.timestamp", "type": "$.type", "payload_type": "$.payl
            "cwd": "$.payload.cwd", "model": "$.payload.model", "forked_from": "$.payload.forked_from_id",
            "spawned_by": "$.payload.source.subagent.thread_spawn.parent_thread_id", "info": "$.payload.info"}
 _COUNTS = str([f"$.{name}" for name in _USAGE_FIELDS])
-_LINE = "PARTITION BY file ORDER BY line"  # lines are unique: the default frame ends at the line itself
 
 
 def codex_homes(given: Sequence[str]) -> list[Path]:
@@ -161,34 +160,45 @@ def _classify(store: Store, coverage: Coverage) -> None:
 
 
 def _stage_counts(store: Store) -> None:
-    """`codex_lines`: every line with the context in force at it, and a token_count's counts and problems.
+    """`codex_lines`: each token_count with its counts, its problems and the context in force at it.
 
     The context is what the Python reader carried from line to line: the first session_meta's id and cwd,
     the first one without a parent (the root), the last parent named, the last turn_context's model, and
-    the running total of the token_count before.
+    the running total of the token_count before. It changes on a few lines only, so it is worked out on
+    those and each token_count takes the latest before it (an ASOF join, not a window over every line).
     """
+    store.execute(f"CREATE OR REPLACE TEMP TABLE codex_usage AS {_USAGE}")
+    store.execute("DROP TABLE agent_lines")
+    store.execute("""CREATE OR REPLACE TEMP TABLE codex_state AS
+        SELECT file, line, first_value(nullif(meta_id, '') IGNORE NULLS) OVER w AS first_session,
+               first_value(meta_cwd IGNORE NULLS) OVER w AS first_cwd,
+               first_value(CASE WHEN meta_parent IS NULL THEN meta_id END IGNORE NULLS) OVER w AS first_root,
+               last_value(meta_parent IGNORE NULLS) OVER w AS last_parent,
+               last_value(turn_model IGNORE NULLS) OVER w AS last_model
+        FROM codex_usage WHERE meta_id IS NOT NULL OR turn_model IS NOT NULL
+        WINDOW w AS (PARTITION BY file ORDER BY line)""")
     last = ", ".join(f"coalesce(counts_given[{k}], 0)" for k in range(1, 6))
     grown = ", ".join(f"greatest(totals[{k}] - coalesce(running[{k}], 0), 0)" for k in range(1, 6))
     store.execute(f"""CREATE OR REPLACE TEMP TABLE codex_lines AS
-        SELECT *, counted AND NOT totals_bad AND NOT last_bad AND counts IS NOT NULL
-                  AND list_max(counts[1:4]) > 0 AS billed
+        SELECT *, NOT totals_bad AND NOT last_bad AND counts IS NOT NULL AND list_max(counts[1:4]) > 0 AS billed
         FROM (SELECT *, CASE WHEN last_object THEN [{last}] WHEN totals IS NOT NULL THEN [{grown}] END AS counts
-              FROM (SELECT l.*, nullif(coalesce(nullif(c.session_id, ''),
-                                                first_value(nullif(meta_id, '') IGNORE NULLS) OVER (w)), '')
-                                  AS session_id,
-                           coalesce(c.cwd, first_value(meta_cwd IGNORE NULLS) OVER (w)) AS cwd,
-                           coalesce(c.root, first_value(CASE WHEN meta_parent IS NULL THEN meta_id END IGNORE NULLS)
-                                              OVER (w)) AS root,
-                           coalesce(last_value(meta_parent IGNORE NULLS) OVER (w), c.parent) AS parent,
-                           coalesce(last_value(turn_model IGNORE NULLS) OVER (w), c.model) AS model,
-                           coalesce(last_value(totals IGNORE NULLS) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING
-                                                                          AND 1 PRECEDING), c.running) AS running
-                    FROM ({_USAGE}) l LEFT JOIN codex_context c USING (file)
-                    WINDOW w AS ({_LINE})))""")
-    store.execute("DROP TABLE agent_lines")
-    store.execute("DROP TABLE codex_context")
+              FROM (SELECT u.*, nullif(coalesce(nullif(c.session_id, ''), s.first_session), '') AS session_id,
+                           coalesce(c.cwd, s.first_cwd) AS cwd, coalesce(c.root, s.first_root) AS root,
+                           coalesce(s.last_parent, c.parent) AS parent, coalesce(s.last_model, c.model) AS model,
+                           coalesce(r.running, c.running) AS running
+                    FROM (SELECT * FROM codex_usage WHERE counted) u
+                    ASOF LEFT JOIN codex_state s ON u.file = s.file AND u.line >= s.line
+                    LEFT JOIN ({_RUNNING}) r ON r.file = u.file AND r.line = u.line
+                    LEFT JOIN codex_context c ON c.file = u.file))""")
+    for table in ("codex_usage", "codex_state", "codex_context"):
+        store.execute(f"DROP TABLE {table}")
 
 
+# The running total before a token_count that logged only its own (they need it: the call is what it grew by).
+_RUNNING = """SELECT n.file, n.line, t.totals AS running
+    FROM (SELECT file, line FROM codex_usage WHERE counted AND NOT last_object AND totals IS NOT NULL) n
+    ASOF LEFT JOIN (SELECT file, line, totals FROM codex_usage WHERE totals IS NOT NULL) t
+      ON n.file = t.file AND n.line > t.line"""
 # Only the lines that can set the context or count; a response_item is neither.
 _CONTEXT = f"""
     SELECT file, path, line, timestamp, info, meta_id,
