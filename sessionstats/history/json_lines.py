@@ -1,10 +1,11 @@
 """Agent logs read by DuckDB: the new lines of JSON-lines files as rows, and the usage events made of them stored.
 
-Parsing each line in Python, checking and staging each event cost Codex 5.5 CPU s for 100k calls (ccusage: 0.5);
-DuckDB's reader parses only the fields named, in C++, on both cores. The events an agent's SQL makes of the
-rows go through the same rules as `agent_import.store_events`: the shared field rules (a refused event is a
-malformed line), one copy per request id (the most tokens, then the earliest, then the first read), and
-`write_rows`. Line order is kept: a table made from a scan keeps the scan's order, so `rowid` counts lines.
+Parsing each line in Python, checking and staging each event cost Codex 5.6 CPU s for 100k calls (ccusage:
+0.6); DuckDB splits the lines and extracts only the fields named, in C++, on both cores (4.2 s in all now).
+The events an agent's SQL makes of the rows go through the same rules as `agent_import.store_events`: the
+shared field rules (a refused event is a malformed line), one copy per request id (the most tokens, then the
+earliest, then the first read), and `write_rows`. Line order is kept: a table made from a scan keeps the
+scan's order, so `rowid` counts lines.
 """
 
 from __future__ import annotations
