@@ -65,6 +65,7 @@ class Rate:
     source: str = ""  # an override row's id when the rate comes from price_overrides, else the bundled data
 
 
+@cache  # it reads the package's metadata: ~1 ms a call, and a bulk import asks once per rate
 def price_data_version() -> str:
     """The genai-prices release whose bundled snapshot prices our estimates."""
     from importlib.metadata import version

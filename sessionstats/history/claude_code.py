@@ -18,9 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sessionstats.history.json_lines import json_count, readable_files
 from sessionstats.history.log_files import SOURCE, Slice, config_dirs, find_logs, new_slices, remember_slices
 from sessionstats.history.writing import ROW_COLUMNS, StepReporter, write_rows
-from sessionstats.importing.checks import whole_count
+from sessionstats.list_params import json_list, unnest_list
 from sessionstats.store import Store
 from sessionstats.times import utc_now
 
@@ -40,21 +41,16 @@ _LOG_LINES = f"""read_json($files, format = 'newline_delimited', columns = {_COL
 _USAGE = "message.usage"
 
 
-def _count(value: str) -> str:
-    """A token count from its text: NULL when absent, -1 when present but not a count."""
-    return f"CASE WHEN {value} IS NULL THEN NULL ELSE coalesce({whole_count(value)}, -1) END"  # 12.5 is not 13
-
-
 # Claude Code's own costUSD (older versions log it): the cost it states, kept as `reported`; a value that is
 # not a dollar amount is left out, and the line is priced as usual.
 _REPORTED_COST = """CASE WHEN try_cast(costUSD AS DECIMAL(38, 18)) BETWEEN 0 AND 999999999
                          THEN try_cast(costUSD AS DECIMAL(38, 18)) END"""
-_ONE_HOUR = f"coalesce({_count(f'{_USAGE}.cache_creation.ephemeral_1h_input_tokens')}, 0)"
+_ONE_HOUR = f"coalesce({json_count(f'{_USAGE}.cache_creation.ephemeral_1h_input_tokens')}, 0)"
 # All cache writes: the total, else the sum of the 5-minute / 1-hour split. Of them, the 1-hour ones are
 # kept apart (priced higher); a split claiming more than the total is cut to it, as the total is what counts.
-_CACHE_WRITES = f"""coalesce({_count(f"{_USAGE}.cache_creation_input_tokens")},
+_CACHE_WRITES = f"""coalesce({json_count(f"{_USAGE}.cache_creation_input_tokens")},
     CASE WHEN {_USAGE}.cache_creation IS NOT NULL THEN
-      coalesce({_count(f"{_USAGE}.cache_creation.ephemeral_5m_input_tokens")}, 0) + {_ONE_HOUR} END, 0)"""
+      coalesce({json_count(f"{_USAGE}.cache_creation.ephemeral_5m_input_tokens")}, 0) + {_ONE_HOUR} END, 0)"""
 
 
 @dataclass(frozen=True)
@@ -80,7 +76,7 @@ def import_claude_code(store: Store, dirs: Sequence[str], *, user: str,
     step("finding logs")
     slices = new_slices(store, user, find_logs(config_dirs(dirs)))
     with tempfile.TemporaryDirectory(prefix="sessionstats-claude-") as scratch:
-        readable = _readable_files(slices, Path(scratch))
+        readable = readable_files(slices, Path(scratch))
         step("reading")
         malformed, synthetic = _stage_lines(store, readable, now)
     duplicates = _keep_biggest_copies(store) + _drop_replays_stored(store, user)
@@ -92,37 +88,14 @@ def import_claude_code(store: Store, dirs: Sequence[str], *, user: str,
                          written.created_sessions, written.unknown_models)
 
 
-def _readable_files(slices: Sequence[Slice], scratch: Path) -> dict[str, Slice]:
-    """A path DuckDB can read for each slice: the log itself when read whole, else a copy of the new bytes."""
-    readable = {}
-    for number, piece in enumerate(slices):
-        if piece.end <= piece.start:
-            continue
-        if piece.start == 0 and piece.end == piece.size:
-            readable[str(piece.log.path)] = piece
-            continue
-        copy = scratch / f"{number}.jsonl"
-        with piece.log.path.open("rb") as log, copy.open("wb") as out:
-            log.seek(piece.start)
-            remaining = piece.end - piece.start
-            while remaining > 0:
-                chunk = log.read(min(1 << 20, remaining))
-                if not chunk:
-                    break
-                out.write(chunk)
-                remaining -= len(chunk)
-        readable[str(copy)] = piece
-    return readable
-
-
 def _stage_lines(store: Store, readable: dict[str, Slice], now: object) -> tuple[int, int]:
     """Parse every usage line into `history_rows`; return (malformed lines, `<synthetic>` messages)."""
     store.execute(
-        """CREATE OR REPLACE TEMP TABLE cc_files AS
-           SELECT unnest($paths::VARCHAR[]) AS filename, unnest($sessions::VARCHAR[]) AS session_id,
-                  unnest($projects::VARCHAR[]) AS project""",
-        {"paths": list(readable), "sessions": [s.log.session_id for s in readable.values()],
-         "projects": [s.log.project for s in readable.values()]},
+        f"""CREATE OR REPLACE TEMP TABLE cc_files AS
+           SELECT {unnest_list("paths", "VARCHAR")} AS filename, {unnest_list("sessions", "VARCHAR")} AS session_id,
+                  {unnest_list("projects", "VARCHAR")} AS project""",
+        {"paths": json_list(readable), "sessions": json_list(s.log.session_id for s in readable.values()),
+         "projects": json_list(s.log.project for s in readable.values())},
     )
     columns = f"{ROW_COLUMNS}, filename VARCHAR, bad BOOLEAN, message_id VARCHAR, iterations {_ITERATION}"
     store.execute(f"CREATE OR REPLACE TEMP TABLE cc_lines ({columns})")
@@ -135,13 +108,13 @@ def _stage_lines(store: Store, readable: dict[str, Slice], now: object) -> tuple
                        message.model AS model,
                        coalesce(try_cast(timestamp AS TIMESTAMPTZ) AT TIME ZONE 'UTC', $now) AS created_at,
                        try_cast(timestamp AS TIMESTAMPTZ) IS NOT NULL AS timed,
-                       {_count(f"{_USAGE}.input_tokens")} AS input_tokens,
-                       {_count(f"{_USAGE}.output_tokens")} AS output_tokens,
+                       {json_count(f"{_USAGE}.input_tokens")} AS input_tokens,
+                       {json_count(f"{_USAGE}.output_tokens")} AS output_tokens,
                        {_CACHE_WRITES} AS cache_write_tokens,
-                       coalesce({_count(f"{_USAGE}.cache_read_input_tokens")}, 0) AS cache_read_tokens,
+                       coalesce({json_count(f"{_USAGE}.cache_read_input_tokens")}, 0) AS cache_read_tokens,
                        least({_ONE_HOUR}, {_CACHE_WRITES}) AS cache_write_1h_tokens,
                        {_USAGE}.service_tier AS service_tier, {_USAGE}.speed AS speed,
-                       coalesce({_count(f"{_USAGE}.server_tool_use.web_search_requests")}, 0) AS tool_calls,
+                       coalesce({json_count(f"{_USAGE}.server_tool_use.web_search_requests")}, 0) AS tool_calls,
                        {_REPORTED_COST} AS reported_cost, l.filename, type IS NULL AS bad,
                        message.id AS message_id, {_USAGE}.iterations AS iterations
                 FROM {_LOG_LINES} l
@@ -171,9 +144,9 @@ def _add_iterations(store: Store) -> None:
     store.execute(
         f"""INSERT INTO cc_lines BY NAME
             SELECT session_id, session_name, request_id, coalesce(it.model, model) AS model, created_at,
-                   {_count("it.input_tokens")} AS input_tokens, {_count("it.output_tokens")} AS output_tokens,
-                   coalesce({_count("it.cache_creation_input_tokens")}, 0) AS cache_write_tokens,
-                   coalesce({_count("it.cache_read_input_tokens")}, 0) AS cache_read_tokens,
+                   {json_count("it.input_tokens")} AS input_tokens, {json_count("it.output_tokens")} AS output_tokens,
+                   coalesce({json_count("it.cache_creation_input_tokens")}, 0) AS cache_write_tokens,
+                   coalesce({json_count("it.cache_read_input_tokens")}, 0) AS cache_read_tokens,
                    service_tier, speed, filename, bad, message_id, call_part, timed
             FROM (SELECT * EXCLUDE (call_part), unnest(extra) AS it, generate_subscripts(extra, 1) AS call_part
                   FROM (SELECT *, list_filter(iterations, lambda i: coalesce(i.type, 'message') <> 'message') AS extra

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,24 +26,36 @@ from sessionstats.history.agent_import import (
     MAX_LINE_BYTES,
     Coverage,
     SourceSummary,
-    UsageEvent,
     existing_dirs,
     note_unfinished,
     parse_object,
-    read_lines,
-    store_events,
     token_count,
     unread_parts,
+)
+from sessionstats.history.json_lines import (
+    count_kinds,
+    json_count,
+    json_text,
+    new_events_table,
+    python_text,
+    stage_lines,
+    store_staged,
     utc_time,
 )
 from sessionstats.history.log_files import Slice
 from sessionstats.history.writing import StepReporter
+from sessionstats.list_params import json_list, unnest_list
 from sessionstats.store import Store
 
 SOURCE = "codex"
 FALLBACK_MODEL = "gpt-5"  # builds of September 2025 logged no model; ccusage prices those calls as gpt-5 too
-_LINE_TYPES = frozenset({"session_meta", "turn_context", "event_msg", "response_item", "compacted"})
+_LINE_TYPES = ("session_meta", "turn_context", "event_msg", "response_item", "compacted")
 _USAGE_FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens", "total_tokens")
+# The fields the import uses (a response_item's payload, the whole reply, is never copied out).
+_FIELDS = {"timestamp": "$.timestamp", "type": "$.type", "payload_type": "$.payload.type", "meta_id": "$.payload.id",
+           "cwd": "$.payload.cwd", "model": "$.payload.model", "forked_from": "$.payload.forked_from_id",
+           "spawned_by": "$.payload.source.subagent.thread_spawn.parent_thread_id", "info": "$.payload.info"}
+_COUNTS = str([f"$.{name}" for name in _USAGE_FIELDS])
 
 
 def codex_homes(given: Sequence[str]) -> list[Path]:
@@ -71,7 +83,6 @@ class _Rollout:
     cwd: str | None = None
     model: str | None = None
     running: list[int] | None = None  # the last running total seen, for logs without last_token_usage
-    fallbacks: set[str] = field(default_factory=set)
 
     @property
     def lineage(self) -> str | None:
@@ -86,21 +97,134 @@ def import_codex(store: Store, homes: Sequence[str], *, user: str,
     step("finding logs")
     files = find_rollouts(codex_homes(homes))
     parts = unread_parts(store, user, SOURCE, files)
-    coverage = Coverage(files_found=len(files))
-    events: list[UsageEvent] = []
-    fallbacks: set[str] = set()
+    coverage = Coverage(files_found=len(files), files_read=sum(part.end > part.start for part in parts))
     step("reading")
-    for part in parts:
-        if part.end > part.start:
-            coverage.files_read += 1
-            rollout = _context_before(part)
-            events += _read_part(part, rollout, coverage)
-            fallbacks |= rollout.fallbacks
+    coverage.lines, coverage.malformed = stage_lines(store, parts, _FIELDS)
+    _stage_context(store, parts)
+    _classify(store, coverage)
+    new_events_table(store)
+    store.execute(f"""INSERT INTO agent_events BY NAME
+                      SELECT session AS session_id, cwd AS session_name, request_id,
+                             coalesce(nullif(info_model, ''), nullif(model, ''), '{FALLBACK_MODEL}') AS model,
+                             {utc_time("timestamp")} AS created_at, counts[1] - least(counts[2], counts[1])
+                               AS input_tokens, least(counts[2], counts[1]) AS cache_read_tokens,
+                             counts[3] AS output_tokens, line AS seq
+                      FROM codex_events""")
+    fallbacks = store.fetchone("SELECT count(DISTINCT request_id) FROM codex_events "
+                               "WHERE coalesce(nullif(info_model, ''), nullif(model, '')) IS NULL")[0]  # type: ignore[index]
+    store.execute("DROP TABLE codex_events")
     if fallbacks:
-        coverage.notes.append(f"{len(fallbacks):,} calls logged no model (Codex builds of September 2025) and are "
+        coverage.notes.append(f"{fallbacks:,} calls logged no model (Codex builds of September 2025) and are "
                               f"priced as {FALLBACK_MODEL}")
     note_unfinished(coverage, parts)
-    return store_events(store, events, user=user, source=SOURCE, coverage=coverage, step=step, parts=parts)
+    return store_staged(store, user=user, source=SOURCE, coverage=coverage, step=step, parts=parts)
+
+
+def _stage_context(store: Store, parts: Sequence[Slice]) -> None:
+    """`codex_context`: for each part read from its middle, what the lines before it set (session, model...)."""
+    known = {number: _context_before(part) for number, part in enumerate(parts) if part.end > part.start > 0}
+    store.execute(
+        f"""CREATE OR REPLACE TEMP TABLE codex_context AS
+            SELECT {unnest_list("files", "BIGINT")} AS file, {unnest_list("sessions", "VARCHAR")} AS session_id,
+                   {unnest_list("roots", "VARCHAR")} AS root, {unnest_list("parents", "VARCHAR")} AS parent,
+                   {unnest_list("cwds", "VARCHAR")} AS cwd, {unnest_list("models", "VARCHAR")} AS model,
+                   {unnest_list("running", "BIGINT[]")} AS running""",
+        {"files": json_list(known), "sessions": json_list(r.session_id for r in known.values()),
+         "roots": json_list(r.root for r in known.values()),
+         "parents": json_list(r.named_parent for r in known.values()),
+         "cwds": json_list(r.cwd for r in known.values()), "models": json_list(r.model for r in known.values()),
+         "running": json_list(r.running for r in known.values())})
+
+
+def _classify(store: Store, coverage: Coverage) -> None:
+    """Count malformed and unrecognised lines; make `codex_events` of the token_counts with usage."""
+    kinds = store.fetchall(f"""SELECT CASE WHEN kind IS NULL THEN NULL WHEN kind IN {_LINE_TYPES} THEN ''
+                                          ELSE left(kind, 40) END AS kind, count(*), min(line)
+                              FROM (SELECT {json_text("type")} AS kind, line FROM agent_lines) GROUP BY 1""")
+    _stage_counts(store)
+    bad, unknown, first_unknown, events = store.fetchone(  # type: ignore[misc]
+        """SELECT count(*) FILTER (WHERE totals_bad OR last_bad),
+                  count(*) FILTER (WHERE NOT last_object AND NOT total_object),
+                  min(line) FILTER (WHERE NOT last_object AND NOT total_object), count(*) FILTER (WHERE billed)
+           FROM codex_lines WHERE counted""")
+    if unknown:
+        kinds.append(("token_count without token usage", unknown, first_unknown))
+    count_kinds(coverage, kinds)
+    coverage.malformed += bad
+    coverage.events += events
+    store.execute(f"""CREATE OR REPLACE TEMP TABLE codex_events AS
+                      SELECT *, 'codex:' || coalesce(nullif(root, ''), nullif(parent, ''), session_id, session) || ':'
+                                || CASE WHEN totals IS NOT NULL THEN array_to_string(totals, ',')
+                                        ELSE {python_text("timestamp")} || ':[' || array_to_string(counts, ', ') || ']'
+                                   END AS request_id
+                      FROM (SELECT *, coalesce(session_id, parse_filename(path, true)) AS session FROM codex_lines)
+                      WHERE counted AND billed""")
+    store.execute("DROP TABLE codex_lines")
+
+
+def _stage_counts(store: Store) -> None:
+    """`codex_lines`: each token_count with its counts, its problems and the context in force at it.
+
+    The context is what the Python reader carried from line to line: the first session_meta's id and cwd,
+    the first one without a parent (the root), the last parent named, the last turn_context's model, and
+    the running total of the token_count before. It changes on a few lines only, so it is worked out on
+    those and each token_count takes the latest before it (an ASOF join, not a window over every line).
+    """
+    store.execute(f"CREATE OR REPLACE TEMP TABLE codex_usage AS {_USAGE}")
+    store.execute("DROP TABLE agent_lines")
+    store.execute("""CREATE OR REPLACE TEMP TABLE codex_state AS
+        SELECT file, line, first_value(nullif(meta_id, '') IGNORE NULLS) OVER w AS first_session,
+               first_value(meta_cwd IGNORE NULLS) OVER w AS first_cwd,
+               first_value(CASE WHEN meta_parent IS NULL THEN meta_id END IGNORE NULLS) OVER w AS first_root,
+               last_value(meta_parent IGNORE NULLS) OVER w AS last_parent,
+               last_value(turn_model IGNORE NULLS) OVER w AS last_model
+        FROM codex_usage WHERE meta_id IS NOT NULL OR turn_model IS NOT NULL
+        WINDOW w AS (PARTITION BY file ORDER BY line)""")
+    last = ", ".join(f"coalesce(counts_given[{k}], 0)" for k in range(1, 6))
+    grown = ", ".join(f"greatest(totals[{k}] - coalesce(running[{k}], 0), 0)" for k in range(1, 6))
+    store.execute(f"""CREATE OR REPLACE TEMP TABLE codex_lines AS
+        SELECT *, NOT totals_bad AND NOT last_bad AND counts IS NOT NULL AND list_max(counts[1:4]) > 0 AS billed
+        FROM (SELECT *, CASE WHEN last_object THEN [{last}] WHEN totals IS NOT NULL THEN [{grown}] END AS counts
+              FROM (SELECT u.*, nullif(coalesce(nullif(c.session_id, ''), s.first_session), '') AS session_id,
+                           coalesce(c.cwd, s.first_cwd) AS cwd, coalesce(c.root, s.first_root) AS root,
+                           coalesce(s.last_parent, c.parent) AS parent, coalesce(s.last_model, c.model) AS model,
+                           coalesce(r.running, c.running) AS running
+                    FROM (SELECT * FROM codex_usage WHERE counted) u
+                    ASOF LEFT JOIN codex_state s ON u.file = s.file AND u.line >= s.line
+                    LEFT JOIN ({_RUNNING}) r ON r.file = u.file AND r.line = u.line
+                    LEFT JOIN codex_context c ON c.file = u.file))""")
+    for table in ("codex_usage", "codex_state", "codex_context"):
+        store.execute(f"DROP TABLE {table}")
+
+
+# The running total before a token_count that logged only its own (they need it: the call is what it grew by).
+_RUNNING = """SELECT n.file, n.line, t.totals AS running
+    FROM (SELECT file, line FROM codex_usage WHERE counted AND NOT last_object AND totals IS NOT NULL) n
+    ASOF LEFT JOIN (SELECT file, line, totals FROM codex_usage WHERE totals IS NOT NULL) t
+      ON n.file = t.file AND n.line > t.line"""
+# Only the lines that can set the context or count; a response_item is neither.
+_CONTEXT = f"""
+    SELECT file, path, line, timestamp, info, meta_id,
+           CASE WHEN meta_id IS NOT NULL THEN {json_text("cwd")} END AS meta_cwd,
+           CASE WHEN meta_id IS NOT NULL THEN coalesce({json_text("forked_from")}, {json_text("spawned_by")}) END
+             AS meta_parent,
+           CASE WHEN kind = 'turn_context' THEN {json_text("model")} END AS turn_model,
+           coalesce(kind = 'event_msg' AND {json_text("payload_type")} = 'token_count' AND json_type(info) = 'OBJECT',
+                    false) AS counted
+    FROM (SELECT * REPLACE (CASE WHEN kind = 'session_meta' THEN {json_text("meta_id")} END AS meta_id)
+          FROM (SELECT *, {json_text("type")} AS kind FROM agent_lines))
+    WHERE meta_id IS NOT NULL OR kind = 'turn_context' OR kind = 'event_msg'"""
+_GIVEN = "list_transform(json_extract_string(usage[{}], " + _COUNTS + "), x -> coalesce(" + json_count("x") + ", 0))"
+_USAGE = f"""SELECT * EXCLUDE (info, usage), counted AND last_object AND list_min(counts_given) < 0 AS last_bad,
+                    counted AND total_object AND list_min(totals_given) < 0 AS totals_bad,
+                    CASE WHEN counted AND total_object AND list_min(totals_given) >= 0 THEN totals_given END AS totals
+             FROM (SELECT *, coalesce(json_type(usage[1]) = 'OBJECT', false) AS last_object,
+                          coalesce(json_type(usage[2]) = 'OBJECT', false) AS total_object,
+                          {_GIVEN.format(1)} AS counts_given, {_GIVEN.format(2)} AS totals_given,
+                          {json_text("usage[3]")} AS info_model
+                   FROM (SELECT *, CASE WHEN counted THEN json_extract(info, ['$.last_token_usage',
+                                        '$.total_token_usage', '$.model']) END AS usage
+                         FROM ({_CONTEXT})))"""
 
 
 def _context_before(part: Slice) -> _Rollout:
@@ -120,29 +244,6 @@ def _context_before(part: Slice) -> _Rollout:
     with contextlib.suppress(InvalidInput):  # a bad one was counted malformed when it was read
         rollout.running = _totals(info) if isinstance(info, dict) else None
     return rollout
-
-
-def _read_part(part: Slice, rollout: _Rollout, coverage: Coverage) -> list[UsageEvent]:
-    events = []
-    fallback_session = part.log.path.stem
-    for raw in read_lines(part, coverage):
-        line = parse_object(raw)
-        if line is None or not isinstance(line.get("type"), str):
-            coverage.malformed += 1
-            continue
-        if line["type"] not in _LINE_TYPES:
-            coverage.unrecognised[str(line["type"])[:40]] += 1
-            continue
-        _note_context(line, rollout)
-        try:
-            event = _usage_event(line, rollout, fallback_session, coverage)
-        except InvalidInput:
-            coverage.malformed += 1
-            continue
-        if event is not None:
-            coverage.events += 1
-            events.append(event)
-    return events
 
 
 def _payload(line: dict[str, Any]) -> dict[str, Any]:
@@ -181,46 +282,7 @@ def _parent(payload: dict[str, Any]) -> str | None:
     return parent if isinstance(parent, str) else None
 
 
-def _usage_event(line: dict[str, Any], rollout: _Rollout, fallback_session: str,
-                 coverage: Coverage) -> UsageEvent | None:
-    """A token_count with usage as one call: input without its cached part, cache reads, output with reasoning."""
-    payload = _payload(line)
-    if line["type"] != "event_msg" or payload.get("type") != "token_count":
-        return None
-    info = payload.get("info")
-    if not isinstance(info, dict):
-        return None  # `info: null`: rate limits only
-    last = info.get("last_token_usage")
-    totals = _totals(info)
-    previous, rollout.running = rollout.running, totals or rollout.running
-    if isinstance(last, dict):
-        counts = [token_count(last, name) for name in _USAGE_FIELDS]
-    elif totals is not None:  # only the running total: the call is what it grew by
-        counts = [max(now - before, 0) for now, before in zip(totals, previous or [0] * 5, strict=True)]
-    else:
-        coverage.unrecognised["token_count without token usage"] += 1  # a format this reader does not know
-        return None
-    if not any(counts[:4]):
-        return None
-    inp, cached, out = counts[0], min(counts[1], counts[0]), counts[2]
-    session = rollout.session_id or fallback_session
-    # The running total after a call is the same for its repeats and for a fork's copy of it.
-    key = ",".join(map(str, totals)) if totals is not None else f"{line.get('timestamp')}:{counts}"
-    request_id = f"codex:{rollout.lineage or session}:{key}"
-    return UsageEvent(session, rollout.cwd, request_id, _model(info, rollout, request_id),
-                      utc_time(line.get("timestamp")), inp - cached, out, cache_read_tokens=cached)
-
-
 def _totals(info: dict[str, Any]) -> list[int] | None:
     """The session's running total after a call (`total_token_usage`), if logged."""
     running = info.get("total_token_usage")
     return [token_count(running, name) for name in _USAGE_FIELDS] if isinstance(running, dict) else None
-
-
-def _model(info: dict[str, Any], rollout: _Rollout, request_id: str) -> str:
-    if isinstance(info.get("model"), str) and info["model"]:
-        return info["model"]
-    if rollout.model:
-        return rollout.model
-    rollout.fallbacks.add(request_id)
-    return FALLBACK_MODEL

@@ -12,6 +12,7 @@ and `tool` (tool-use prompt, billed as input) come on top.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -29,18 +30,17 @@ from sessionstats.history.agent_import import (
     existing_dirs,
     note_unfinished,
     parse_json,
-    read_lines,
-    store_events,
     token_count,
     unread_parts,
     utc_time,
 )
+from sessionstats.history.gemini_lines import MESSAGE_TYPES, stage_recordings
+from sessionstats.history.json_lines import json_count, new_events_table, store_staged
 from sessionstats.history.log_files import Slice
 from sessionstats.history.writing import StepReporter
 from sessionstats.store import Store
 
 SOURCE = "gemini"
-_MESSAGE_TYPES = frozenset({"user", "gemini", "info", "error", "warning"})
 _HASHED = re.compile(r"[0-9a-f]{64}")
 
 
@@ -70,6 +70,15 @@ def gemini_tokens(tokens: Mapping[str, Any], names: Sequence[str]) -> tuple[int,
     return prompt - cached + tool, cached, output + thoughts
 
 
+def gemini_tokens_sql(tokens: str, names: Sequence[str]) -> str:
+    """SQL for gemini_tokens over a JSON object column: uncached_input, cache_read, output, and `bad` (a count
+    that is not one makes the line malformed)."""
+    prompt, output, cached, thoughts, tool = (f"coalesce({json_count(f'{tokens}->>{name!r}')}, 0)" for name in names)
+    cache_read = f"least({cached}, {prompt})"
+    return (f"{prompt} - {cache_read} + {tool} AS uncached_input, {cache_read} AS cache_read, "
+            f"{output} + {thoughts} AS output, least({prompt}, {output}, {cached}, {thoughts}, {tool}) < 0 AS bad")
+
+
 _TOKEN_NAMES = ("input", "output", "cached", "thoughts", "tool")
 
 
@@ -90,28 +99,49 @@ def import_gemini(store: Store, roots: Sequence[str], *, user: str,
     files = find_recordings(gemini_roots(roots))
     parts = unread_parts(store, user, SOURCE, files)
     coverage = Coverage(files_found=len(files))
-    events: list[UsageEvent] = []
     step("reading")
-    for part in parts:
-        if part.end > part.start or part.log.path.suffix == ".json":
-            coverage.files_read += 1
-            events += _read(part, coverage)
+    documents = [(place, part) for place, part in enumerate(parts) if part.log.path.suffix == ".json"]
+    logs = [(place, part) for place, part in enumerate(parts)
+            if part.log.path.suffix != ".json" and part.end > part.start]
+    coverage.files_read = len(documents) + len(logs)
+    stage_recordings(store, [part for _, part in logs], [place for place, _ in logs],
+                     [_start(part) for _, part in logs], gemini_tokens_sql("tokens", _TOKEN_NAMES), coverage)
+    _add_documents(store, documents, coverage)
+    new_events_table(store)
+    store.execute("""INSERT INTO agent_events BY NAME
+                     SELECT * EXCLUDE (place) REPLACE (row_number() OVER (ORDER BY place, seq) AS seq)
+                     FROM gemini_events""")
+    store.execute("DROP TABLE gemini_events")
     note_unfinished(coverage, [part for part in parts if part.log.path.suffix == ".jsonl"])  # .json: a document
-    return store_events(store, events, user=user, source=SOURCE, coverage=coverage, step=step, parts=parts)
+    return store_staged(store, user=user, source=SOURCE, coverage=coverage, step=step, parts=parts)
 
 
-def _read(part: Slice, coverage: Coverage) -> list[UsageEvent]:
-    path = part.log.path
-    recording = _Recording(path.stem, _project_name(path), {})
-    if path.suffix == ".json":
-        _read_document(path, recording, coverage)
-    else:
-        if part.start > 0:
-            _read_header(path, recording)
-        for raw in read_lines(part, coverage):
-            _read_record(parse_json(raw), recording, coverage)
-    coverage.events += len(recording.replies)
-    return list(recording.replies.values())
+def _start(part: Slice) -> tuple[str, str | None]:
+    """The session id and name a recording's new lines start from: its file's, or what its first line says."""
+    recording = _Recording(part.log.path.stem, _project_name(part.log.path), {})
+    if part.start > 0:
+        _read_header(part.log.path, recording)
+    return recording.session_id, recording.name
+
+
+def _add_documents(store: Store, documents: Sequence[tuple[int, Slice]], coverage: Coverage) -> None:
+    """The replies of whole `.json` sessions, read in Python, into `gemini_events` in their places."""
+    rows = []
+    for place, part in documents:
+        recording = _Recording(part.log.path.stem, _project_name(part.log.path), {})
+        _read_document(part.log.path, recording, coverage)
+        coverage.events += len(recording.replies)
+        rows += [[place, number, e.session_id, e.session_name, e.request_id, e.model,
+                  e.created_at.isoformat() if e.created_at else None, e.input_tokens, e.output_tokens,
+                  e.cache_read_tokens] for number, e in enumerate(recording.replies.values())]
+    if rows:
+        columns = (("place", "BIGINT"), ("seq", "BIGINT"), ("session_id", "VARCHAR"), ("session_name", "VARCHAR"),
+                   ("request_id", "VARCHAR"), ("model", "VARCHAR"), ("created_at", "TIMESTAMP"),
+                   ("input_tokens", "BIGINT"), ("output_tokens", "BIGINT"), ("cache_read_tokens", "BIGINT"))
+        values = ", ".join(f"(r->>'$[{i}]')::{kind} AS {name}" for i, (name, kind) in enumerate(columns))
+        store.execute(f"""INSERT INTO gemini_events BY NAME
+                          SELECT {values} FROM (SELECT unnest(from_json($rows, '["JSON"]')) AS r)""",
+                      {"rows": json.dumps(rows)})
 
 
 def _read_document(path: Path, recording: _Recording, coverage: Coverage) -> None:
@@ -138,25 +168,6 @@ def _read_header(path: Path, recording: _Recording) -> None:
         _read_metadata(first, recording)
 
 
-def _read_record(record: Any, recording: _Recording, coverage: Coverage) -> None:
-    """One `.jsonl` line: a message, a metadata update, a rewind or the opening metadata."""
-    if not isinstance(record, dict):
-        coverage.malformed += 1
-    elif "$rewindTo" in record:
-        return  # the dropped messages' calls were billed all the same
-    elif isinstance(record.get("$set"), dict):
-        _read_metadata(record["$set"], recording)
-        messages = record["$set"].get("messages")
-        for message in messages if isinstance(messages, list) else []:
-            _read_message(message, recording, coverage)
-    elif "id" in record:
-        _read_message(record, recording, coverage)
-    elif "sessionId" in record:
-        _read_metadata(record, recording)
-    else:
-        coverage.unrecognised["(no id, $set, $rewindTo or sessionId)"] += 1
-
-
 def _read_metadata(metadata: dict[str, Any], recording: _Recording) -> None:
     if isinstance(metadata.get("sessionId"), str) and metadata["sessionId"]:
         recording.session_id = metadata["sessionId"]
@@ -171,7 +182,7 @@ def _read_message(message: Any, recording: _Recording, coverage: Coverage) -> No
         coverage.malformed += 1
         return
     kind = message.get("type")
-    if not isinstance(kind, str) or kind not in _MESSAGE_TYPES:  # a list or an object is not hashable
+    if not isinstance(kind, str) or kind not in MESSAGE_TYPES:  # a list or an object is not hashable
         coverage.unrecognised[str(kind)[:40]] += 1
         return
     tokens = message.get("tokens")

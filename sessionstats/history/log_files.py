@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sessionstats.errors import InvalidInput
+from sessionstats.list_params import json_list, unnest_list
 from sessionstats.store import Store
 
 SOURCE = "claude-code"
@@ -160,14 +161,14 @@ def remember_slices(store: Store, user: str, slices: Sequence[Slice], now: objec
     """Record how far each log was read (inside the import's transaction)."""
     if not slices:
         return
-    params = {"user": user, "source": source, "paths": [str(s.log.path) for s in slices],
-              "sizes": [s.size for s in slices], "mtimes": [s.mtime_ns for s in slices],
-              "ends": [s.end for s in slices], "now": now}
+    params = {"user": user, "source": source, "paths": json_list(str(s.log.path) for s in slices),
+              "sizes": json_list(s.size for s in slices), "mtimes": json_list(s.mtime_ns for s in slices),
+              "ends": json_list(s.end for s in slices), "now": now}
     store.replace_rows(
         "import_files", ("user_id", "source", "path"),
         ("user_id", "source", "path", "size", "mtime_ns", "read_to", "read_at"),
-        """SELECT $user AS user_id, $source AS source, unnest($paths::VARCHAR[]) AS path,
-                  unnest($sizes::BIGINT[]) AS size, unnest($mtimes::BIGINT[]) AS mtime_ns,
-                  unnest($ends::BIGINT[]) AS read_to, $now AS read_at""",
+        f"""SELECT $user AS user_id, $source AS source, {unnest_list("paths", "VARCHAR")} AS path,
+                   {unnest_list("sizes", "BIGINT")} AS size, {unnest_list("mtimes", "BIGINT")} AS mtime_ns,
+                   {unnest_list("ends", "BIGINT")} AS read_to, $now AS read_at""",
         params,
     )

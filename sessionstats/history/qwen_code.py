@@ -13,30 +13,30 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from sessionstats.errors import InvalidInput
 from sessionstats.history.agent_files import find_files
-from sessionstats.history.agent_import import (
-    Coverage,
-    SourceSummary,
-    UsageEvent,
-    existing_dirs,
-    note_unfinished,
-    parse_object,
-    read_lines,
-    store_events,
-    unread_parts,
+from sessionstats.history.agent_import import Coverage, SourceSummary, existing_dirs, note_unfinished, unread_parts
+from sessionstats.history.gemini_cli import gemini_tokens_sql
+from sessionstats.history.json_lines import (
+    count_kinds,
+    json_text,
+    new_events_table,
+    python_text,
+    stage_lines,
+    store_staged,
     utc_time,
 )
-from sessionstats.history.gemini_cli import gemini_tokens
 from sessionstats.history.writing import StepReporter
 from sessionstats.store import Store
 
 SOURCE = "qwen"
-_RECORD_TYPES = frozenset({"user", "assistant", "tool_result", "system"})
+_RECORD_TYPES = ("user", "assistant", "tool_result", "system")
 _USAGE_NAMES = ("promptTokenCount", "candidatesTokenCount", "cachedContentTokenCount", "thoughtsTokenCount",
                 "toolUsePromptTokenCount")
+_FIELDS = {name: f"$.{name}" for name in ("type", "uuid", "sessionId", "timestamp", "cwd", "model", "usageMetadata",
+                                          "forkedFrom")}
+_COPY = 1 << 40  # a /branch copy is met after every original
+_BILLED = "uncached_input + cache_read + output > 0"
 
 
 def qwen_dirs(given: Sequence[str]) -> list[Path]:
@@ -57,51 +57,44 @@ def import_qwen(store: Store, dirs: Sequence[str], *, user: str,
     step("finding logs")
     files = find_chats(qwen_dirs(dirs))
     parts = unread_parts(store, user, SOURCE, files)
-    coverage = Coverage(files_found=len(files))
-    originals: list[UsageEvent] = []
-    copies: list[UsageEvent] = []
+    coverage = Coverage(files_found=len(files), files_read=sum(part.end > part.start for part in parts))
     step("reading")
-    for part in parts:
-        if part.end <= part.start:
-            continue
-        coverage.files_read += 1
-        for raw in read_lines(part, coverage):
-            _read_record(raw, part.log.path, coverage, originals, copies)
+    coverage.lines, coverage.malformed = stage_lines(store, parts, _FIELDS)
+    _classify(store, coverage)
+    new_events_table(store)
     note_unfinished(coverage, parts)
     # Originals first: of a reply and its /branch copy, the original's session keeps it.
-    return store_events(store, originals + copies, user=user, source=SOURCE, coverage=coverage, step=step,
-                        parts=parts)
+    store.execute(f"""INSERT INTO agent_events BY NAME
+                      SELECT session_id, coalesce({json_text("cwd")}, regexp_extract(path, '([^/]*)/[^/]*/[^/]*$', 1))
+                               AS session_name,
+                             'qwen:' || coalesce({json_text("uuid")}, session_id || ':' || {python_text("timestamp")})
+                               AS request_id,
+                             {json_text("model")} AS model, {utc_time("timestamp")} AS created_at,
+                             uncached_input AS input_tokens, output AS output_tokens, cache_read AS cache_read_tokens,
+                             line + CASE WHEN {_truthy("forkedFrom")} THEN {_COPY} ELSE 0 END AS seq
+                      FROM qwen_lines WHERE NOT bad AND {_BILLED}""")
+    store.execute("DROP TABLE qwen_lines")
+    return store_staged(store, user=user, source=SOURCE, coverage=coverage, step=step, parts=parts)
 
 
-def _read_record(raw: bytes, path: Path, coverage: Coverage, originals: list[UsageEvent],
-                 copies: list[UsageEvent]) -> None:
-    record = parse_object(raw)
-    if record is None or not isinstance(record.get("type"), str):
-        coverage.malformed += 1
-        return
-    if record["type"] not in _RECORD_TYPES:
-        coverage.unrecognised[record["type"][:40]] += 1
-        return
-    usage = record.get("usageMetadata")
-    if record["type"] != "assistant" or not isinstance(usage, dict):
-        return
-    try:
-        event = _event(record, usage, path)
-    except InvalidInput:
-        coverage.malformed += 1
-        return
-    if event is not None:
-        coverage.events += 1
-        (copies if record.get("forkedFrom") else originals).append(event)
+def _classify(store: Store, coverage: Coverage) -> None:
+    """Count the malformed and unrecognised lines; keep assistant lines with usage as `qwen_lines`."""
+    count_kinds(coverage, store.fetchall(
+        f"""SELECT CASE WHEN kind IS NULL THEN NULL WHEN kind IN {_RECORD_TYPES} THEN '' ELSE left(kind, 40) END,
+                   count(*), min(line)
+            FROM (SELECT {json_text("type")} AS kind, line FROM agent_lines) GROUP BY 1"""))
+    store.execute(f"""CREATE OR REPLACE TEMP TABLE qwen_lines AS
+                      SELECT *, coalesce({json_text("sessionId")}, parse_filename(path, true)) AS session_id,
+                             {gemini_tokens_sql("usageMetadata", _USAGE_NAMES)}
+                      FROM agent_lines
+                      WHERE {json_text("type")} = 'assistant' AND json_type(usageMetadata) = 'OBJECT'""")
+    store.execute("DROP TABLE agent_lines")
+    bad, events = store.fetchone(  # type: ignore[misc]
+        f"SELECT count(*) FILTER (WHERE bad), count(*) FILTER (WHERE NOT bad AND {_BILLED}) FROM qwen_lines")
+    coverage.malformed += bad
+    coverage.events += events
 
 
-def _event(record: dict[str, Any], usage: dict[str, Any], path: Path) -> UsageEvent | None:
-    uncached, cached, output = gemini_tokens(usage, _USAGE_NAMES)
-    if not (uncached or cached or output):
-        return None
-    session = record.get("sessionId") if isinstance(record.get("sessionId"), str) else path.stem
-    reply = record.get("uuid") if isinstance(record.get("uuid"), str) else f"{session}:{record.get('timestamp')}"
-    model = record.get("model") if isinstance(record.get("model"), str) else None
-    cwd = record.get("cwd") if isinstance(record.get("cwd"), str) else path.parent.parent.name
-    return UsageEvent(session, cwd, f"qwen:{reply}", model, utc_time(record.get("timestamp")), uncached, output,
-                      cache_read_tokens=cached)
+def _truthy(value: str) -> str:
+    """Whether a JSON column's value is true to Python (not null, false, 0, or empty)."""
+    return f"""coalesce({value}::VARCHAR NOT IN ('null', 'false', '0', '0.0', '""', '[]', '{{}}'), false)"""
