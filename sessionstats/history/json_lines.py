@@ -21,7 +21,7 @@ from sessionstats.importing.checks import whole_count
 from sessionstats.list_params import json_list, unnest_list
 from sessionstats.store import Store
 from sessionstats.times import utc_now
-from sessionstats.validate import CONTROL_CHARACTERS, EDGE_SPACES, MAX_ID_LENGTH, MAX_LABEL_LENGTH
+from sessionstats.validate import CONTROL_CHARACTERS, EDGE_SPACES, MAX_BIGINT, MAX_ID_LENGTH, MAX_LABEL_LENGTH
 
 # What an agent's SQL stages in `agent_events`: one row per usage event, `seq` the order the Python readers
 # met them in (the first of equal copies wins).
@@ -152,11 +152,12 @@ def _blank(value: str) -> str:
 _NAME = f"CASE WHEN length(session_name) <= {MAX_LABEL_LENGTH} AND NOT {_blank('session_name')} THEN session_name END"
 _MODEL = f"CASE WHEN NOT {_blank('model')} THEN model END"
 _SESSION = f"regexp_replace(session_id, '{EDGE_SPACES}', '', 'g')"
+# Summed as HUGEINT: each count fits a BIGINT, yet their sum (the stored total_tokens) may not.
+_TOTAL = "(input_tokens::HUGEINT + output_tokens + cache_read_tokens + cache_write_tokens)"
 _REFUSED = f"""(regexp_matches(session_id, '{CONTROL_CHARACTERS}') OR coalesce({_SESSION}, '') = ''
     OR length({_SESSION}) > {MAX_ID_LENGTH} OR contains(coalesce({_NAME}, ''), chr(0))
     OR coalesce(length({_MODEL}), 0) > {MAX_LABEL_LENGTH} OR contains(coalesce({_MODEL}, ''), chr(0))
-    OR contains(request_id, chr(0)))"""
-_TOTAL = "(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens)"
+    OR contains(request_id, chr(0)) OR {_TOTAL} > {MAX_BIGINT})"""
 
 
 def store_staged(store: Store, *, user: str, source: str, coverage: Coverage, step: StepReporter,

@@ -36,7 +36,7 @@ _USAGE_NAMES = ("promptTokenCount", "candidatesTokenCount", "cachedContentTokenC
 _FIELDS = {name: f"$.{name}" for name in ("type", "uuid", "sessionId", "timestamp", "cwd", "model", "usageMetadata",
                                           "forkedFrom")}
 _COPY = 1 << 40  # a /branch copy is met after every original
-_BILLED = "uncached_input + cache_read + output > 0"
+_BILLED = "uncached_input::HUGEINT + cache_read + output > 0"  # HUGEINT: each fits, the sum may not
 
 
 def qwen_dirs(given: Sequence[str]) -> list[Path]:
