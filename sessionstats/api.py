@@ -62,12 +62,13 @@ class Database:
             yield store
 
     @contextmanager
-    def writing(self, *, plain_sql: bool = True) -> Iterator[Store]:
+    def writing(self, *, plain_sql: bool = True, create: bool = True) -> Iterator[Store]:
         """The database open to write (under the writer's lock), for the length of the block.
 
         `plain_sql`: only `?`-parameter SQL follows, which PostgreSQL runs without DuckDB (store `direct`).
+        `create=False`: the write needs a session already there, so no database is made for it.
         """
-        with open_store(self.target, write=True, direct=plain_sql) as store:
+        with open_store(self.target, write=True, direct=plain_sql, create=create) as store:
             yield store
 
     def session(self, session_id: str | None = None, *, create: bool = False) -> SessionHandle:
@@ -158,7 +159,7 @@ class Database:
         # commit, and the journaled copy must then find the stored one by id.
         unseen = isinstance(self.target, Path)
         try:
-            with self.writing() as store:
+            with self.writing(create=create) as store:
                 return store_entry(store, entry, unseen=unseen)
         except (DatabaseBusy, DatabaseUnusable) as error:
             if isinstance(error, DatabaseUnusable) and not isinstance(self.target, PostgresTarget):
@@ -178,7 +179,7 @@ class Database:
         chosen = resolve_format(file, _choice(ImportFormat, format, "format") if format is not None else None)
         resolve_zone(zone)  # an unknown zone is refused before the database is opened
         default = check_id(session, "session") if session is not None else None
-        with self.writing(plain_sql=False) as store:
+        with self.writing(plain_sql=False, create=create_sessions) as store:
             return importer(store, ImportSource(file, chosen, zone), user=self.user, session=default,
                             create_sessions=create_sessions)
 

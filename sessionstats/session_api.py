@@ -175,14 +175,14 @@ class SessionHandle:
         """Go live: idle -> live (as `start`)."""
         from sessionstats.sessions import start_session
 
-        with self.database.writing() as store:
+        with self.database.writing(create=False) as store:
             return aware(start_session(store, self.id, user=self.database.user, at=stored_time(at, "at")))
 
     def end(self, *, at: TimeArg = None) -> Session:
         """Stop: live -> ended (as `end`)."""
         from sessionstats.sessions import end_session
 
-        with self.database.writing() as store:
+        with self.database.writing(create=False) as store:
             return aware(end_session(store, self.id, user=self.database.user, at=stored_time(at, "at")))
 
     def _keep_usage(self, usage: TokenUsageInput) -> Recorded:

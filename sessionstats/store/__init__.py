@@ -111,8 +111,11 @@ def lock_timeout() -> float:
 
 @contextmanager
 def open_store(db: str | Path | PostgresTarget | None = None, *, write: bool = False,
-               direct: bool = False) -> Iterator[Store]:
+               direct: bool = False, create: bool = True) -> Iterator[Store]:
     """Open the database for one command, creating or migrating it when needed.
+
+    `create=False`: a write that needs a session or record already there (delete, rename, a record without
+    --create) creates no database file; where there is none it finds nothing, as a read does.
 
     `direct`: the command sends only plain SQL with `?` parameters (no DuckDB functions or temp
     tables), so on PostgreSQL it runs on the server alone, without DuckDB.
@@ -126,7 +129,7 @@ def open_store(db: str | Path | PostgresTarget | None = None, *, write: bool = F
     else:
         from sessionstats.store.file import open_file
 
-        with open_file(target, write=write) as store:
+        with open_file(target, write=write, create=create) as store:
             yield _with_journal_folded(store, target)
 
 

@@ -28,11 +28,12 @@ from sessionstats.store.runs import sort_new_rows
 
 
 @contextmanager
-def open_file(path: Path, *, write: bool = False) -> Iterator[Store]:
-    """Lock and open the database file for one command; a write creates or upgrades it, a read changes nothing."""
+def open_file(path: Path, *, write: bool = False, create: bool = True) -> Iterator[Store]:
+    """Lock and open the database file for one command; a write creates (unless not `create`) or upgrades it,
+    a read changes nothing."""
     deadline = time.monotonic() + lock_timeout()
     path = real_path(path)
-    if write:
+    if write and (create or database_state(path) == "duckdb"):
         with _writable(path, deadline) as store:
             yield store
             sort_new_rows(store)
