@@ -155,7 +155,7 @@ class SessionHandle:
         zone = bucket_zone(zone)
         chosen = scope(since, until, model=model, tone=tone, priority=priority)
         with self.database.reading() as store:
-            length = (every if isinstance(every, timedelta) else parse_every(every) if every is not None
+            length = (parse_every(every) if every is not None
                       else default_every(store, self.id, user=self.database.user, scope=chosen))
             return aware(timeline(store, self.id, length, user=self.database.user, zone=zone, scope=chosen))
 

@@ -21,6 +21,7 @@ from sessionstats.store import Store
 from sessionstats.times import exists_locally, local_to_utc
 
 MAX_BUCKETS = 10_000
+LONGEST_BUCKET = timedelta(weeks=52)
 _EVERY = re.compile(r"^(\d+)\s*(m|min|minutes?|h|hours?|d|days?|w|weeks?)$")
 _WORDS = {"minute": "1m", "hour": "1h", "day": "1d", "week": "1w"}
 _UNIT = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
@@ -97,14 +98,25 @@ class Bucket:
 BUCKET_FIGURES = [f.name for f in fields(Bucket)]
 
 
-def parse_every(text: str) -> timedelta:
-    """`15m`, `2h`, `1d`, `1w` or the words minute, hour, day, week: the length of a bucket."""
+def parse_every(text: str | timedelta) -> timedelta:
+    """`15m`, `2h`, `1d`, `1w` or the words minute, hour, day, week (or a timedelta): the length of a bucket,
+    whole minutes up to 52 weeks."""
+    if isinstance(text, timedelta):
+        if text % _UNIT["m"] or not _UNIT["m"] <= text <= LONGEST_BUCKET:
+            raise InvalidInput(f"every: {text} is no bucket length (whole minutes, 1 minute to 52 weeks)",
+                               field="every")
+        return text
+    if not isinstance(text, str):
+        raise InvalidInput(f"every: must be a timedelta or text such as 15m or hour, got {text!r}", field="every")
     value = text.strip().lower()
     match = _EVERY.match(_WORDS.get(value, value))
     if not match or int(match.group(1)) == 0:
         raise InvalidInput(f"every: cannot read {text!r} as a bucket length (use 15m, hour, 6h, day or week)",
                            field="every")
-    return int(match.group(1)) * _UNIT[match.group(2)[0]]
+    unit = _UNIT[match.group(2)[0]]
+    if int(match.group(1)) > LONGEST_BUCKET // unit:  # compared before multiplying: timedelta overflows
+        raise InvalidInput(f"every: {text!r} is longer than a bucket can be (at most 52w)", field="every")
+    return int(match.group(1)) * unit
 
 
 # Bucket lengths a default is picked from: the shortest that fits the span in READABLE_BUCKETS or fewer.
@@ -141,6 +153,9 @@ def timeline(store: Store, session_id: str, every: timedelta, *, user: str, zone
         found = {row[0]: row[1:] for row in store.fetchall(_BY_RECORD_SQL.format(records=records), params)}
     if not found:
         return []
+    if not all(isinstance(start, datetime) for start in found):  # DuckDB gives a date before year 1 as text
+        raise InvalidInput(f"every: a bucket of {_spoken(every)} would start before the year 1; choose a shorter "
+                           "one or narrow the records with `since`", field="every")
     first, last = min(found), max(found)
     count = (last - first) // every + 1
     if count > MAX_BUCKETS:
@@ -171,6 +186,8 @@ def _wall_clock(first: datetime, last: datetime, every: timedelta, zone: str, fo
     while start <= last:
         if start in found or exists_locally(start, zone):
             starts.append(start)
+        if start > datetime.max - every:  # no bucket starts after the year 9999
+            break
         start += every
     return starts
 
