@@ -119,13 +119,15 @@ def check_seconds(value: float | int | None, field: str) -> float | None:
     return float(value)
 
 
-def parse_cost(value: str | int | float | Decimal | None, field: str) -> Decimal | None:
+def parse_cost(value: str | int | Decimal | None, field: str) -> Decimal | None:
     """An exact, non-negative cost in USD under $1e9 with at most 18 decimal places, read from its text."""
     if value is None:
         return None
     if isinstance(value, bool):
         raise InvalidInput(f"{field}: must be a number of US dollars, got {value!r}", field=field)
-    # str() first so a float keeps its shortest decimal form (0.1, not 0.1000000000000000055).
+    if isinstance(value, float):  # 0.1 + 0.2 is 0.30000000000000004: money is never a float, on any path
+        raise InvalidInput(f"{field}: must be exact, a Decimal or text such as '0.0123', not the float {value!r}",
+                           field=field)
     text = value.strip(" ") if isinstance(value, str) else str(value)
     if not isinstance(value, Decimal) and not _DECIMAL.fullmatch(text):
         raise InvalidInput(f"{field}: must be a number of US dollars, got {value!r}", field=field)

@@ -1,0 +1,53 @@
+"""The Python API given the wrong types a careless program hands it: InvalidInput naming the field, nothing stored.
+
+The CLI only ever passes text; a program passes whatever it has (a float for a cost, an int for an id, a
+list for settings). Each such value must meet the same field rule, never an AttributeError or TypeError.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from conftest import snapshot
+
+import sessionstats
+from sessionstats.errors import InvalidInput
+
+pytestmark = pytest.mark.file_only
+
+
+@pytest.fixture
+def database(tmp_path):
+    return sessionstats.connect(tmp_path / "api.duckdb", user="alice")
+
+
+@pytest.fixture
+def handle(database):
+    made = database.new_session("night", id="s")
+    made.record_tokens(10, 5, cost=Decimal("1.25"))
+    return made
+
+
+def refused_field(database, call) -> str | None:
+    """Run the call; return the field its InvalidInput names, after checking that it stored nothing."""
+    before = snapshot(database.target)
+    with pytest.raises(InvalidInput) as refused:
+        call()
+    assert snapshot(database.target) == before
+    return refused.value.field
+
+
+@pytest.mark.parametrize("cost", [0.1, 0.30000000000000004, 1e-3, float("nan"), 0.0])
+def test_a_float_cost_is_refused_as_inexact_money(database, handle, cost):
+    assert refused_field(database, lambda: handle.record_tokens(1, 2, cost=cost)) == "cost"
+
+
+def test_a_float_budget_is_refused_as_inexact_money(database, handle):
+    assert refused_field(database, lambda: handle.check(max_cost=0.1)) == "max_cost"
+
+
+def test_a_cost_as_text_or_decimal_or_int_is_stored_exactly(database, handle):
+    for cost in ("0.1", Decimal("0.2"), 3):
+        handle.record_tokens(1, 2, cost=cost)
+    assert handle.stats().total_cost == Decimal("1.25") + Decimal("3.3")
