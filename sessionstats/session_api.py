@@ -168,7 +168,7 @@ class SessionHandle:
         from sessionstats.validate import parse_cost
 
         budget = Budget(max_cost=parse_cost(max_cost, "max_cost"), max_tokens=max_tokens, max_stories=max_stories,
-                        warn_at=Decimal(str(warn_at)))
+                        warn_at=warn_at)  # type: ignore[arg-type]  # Budget reads a number or its text
         return check_budget(self.stats(since=since, until=until, model=model, tone=tone, priority=priority), budget)
 
     def start(self, *, at: TimeArg = None) -> Session:

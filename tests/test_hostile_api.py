@@ -51,3 +51,18 @@ def test_a_cost_as_text_or_decimal_or_int_is_stored_exactly(database, handle):
     for cost in ("0.1", Decimal("0.2"), 3):
         handle.record_tokens(1, 2, cost=cost)
     assert handle.stats().total_cost == Decimal("1.25") + Decimal("3.3")
+
+
+@pytest.mark.parametrize(("limits", "field"), [
+    ({"max_tokens": -1}, "max_tokens"), ({"max_tokens": 1.5}, "max_tokens"), ({"max_stories": "x"}, "max_stories"),
+    ({"max_stories": True}, "max_stories"), ({"max_cost": 1, "warn_at": "abc"}, "warn_at"),
+    ({"max_cost": 1, "warn_at": 101}, "warn_at"), ({"max_cost": 1, "warn_at": float("nan")}, "warn_at"),
+])
+def test_a_budget_limit_that_is_no_count_is_refused_naming_it(handle, limits, field):
+    with pytest.raises(InvalidInput) as refused:
+        handle.check(**limits)
+    assert refused.value.field == field
+
+
+def test_a_budget_of_whole_numbers_still_checks(handle):
+    assert handle.check(max_tokens=1_000, max_stories=5, warn_at="90") == []
