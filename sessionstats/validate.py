@@ -41,6 +41,7 @@ def check_id(value: str | None, field: str) -> str:
 
     A control character anywhere is refused rather than stripped: `r1` and `r1\\n` must not be two requests.
     """
+    _check_is_text(value, field)
     control = _CONTROL.search(value or "")
     if control:
         raise InvalidInput(f"{field}: the id contains a control character (U+{ord(control.group()):04X})",
@@ -56,14 +57,14 @@ def check_id(value: str | None, field: str) -> str:
 
 def check_model(value: str | None, field: str = "model") -> str | None:
     """A model name as an id, lower-cased: `GPT-4O` and ` gpt-4o ` are one model everywhere."""
-    if value is None or not value.strip():
+    if value is None or not _check_is_text(value, field).strip():
         return None
     return check_id(value, field).lower()
 
 
 def check_label(value: str | None, field: str, *, required: bool = False) -> str | None:
     """A short text such as a name, title, tone or priority: no NUL, at most 1,000 characters."""
-    if value is None or not value.strip():
+    if value is None or not _check_is_text(value, field).strip():
         if required:
             raise InvalidInput(f"{field}: must not be empty", field=field)
         return None
@@ -75,12 +76,19 @@ def check_label(value: str | None, field: str, *, required: bool = False) -> str
 
 def check_text(value: str, field: str) -> str:
     """Refuse text the database or a terminal would mangle: NUL bytes and lone surrogates."""
-    if "\x00" in value:
+    if "\x00" in _check_is_text(value, field):
         raise InvalidInput(f"{field}: contains a NUL byte", field=field)
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidInput(f"{field}: is not valid UTF-8 text", field=field) from None
+    return value
+
+
+def _check_is_text(value: Any, field: str) -> Any:
+    """The Python API hands values in as given: a number or bytes where text belongs is named, not crashed on."""
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput(f"{field}: must be text, got {type(value).__name__} {repr(value)[:60]}", field=field)
     return value
 
 

@@ -66,3 +66,27 @@ def test_a_budget_limit_that_is_no_count_is_refused_naming_it(handle, limits, fi
 
 def test_a_budget_of_whole_numbers_still_checks(handle):
     assert handle.check(max_tokens=1_000, max_stories=5, warn_at="90") == []
+
+
+@pytest.mark.parametrize(("call", "field"), [
+    (lambda h: h.record_tokens(1, 2, model=5), "model"),
+    (lambda h: h.record_tokens(1, 2, request_id=5), "request_id"),
+    (lambda h: h.record_tokens(1, 2, story_id=["a"]), "story_id"),
+    (lambda h: h.record_tokens(1, 2, provider=1), "provider"),
+    (lambda h: h.record_story(5), "title"),
+    (lambda h: h.record_story("t", narrative=b"bytes"), "narrative"),
+    (lambda h: h.record_story("t", tone=1), "tone"),
+    (lambda h: h.record_story("t", priority=2.5), "priority"),
+    (lambda h: h.record_story("t", id=7), "id"),
+], ids=["model", "request_id", "story_id", "provider", "title", "narrative", "tone", "priority", "story id"])
+def test_a_number_or_bytes_where_text_belongs_is_refused_naming_the_field(database, handle, call, field):
+    assert refused_field(database, lambda: call(handle)) == field
+
+
+@pytest.mark.parametrize(("call", "field"), [
+    (lambda d: d.session(5), "session_id"),
+    (lambda d: d.new_session(id=5), "session_id"),
+    (lambda d: d.new_session(5), "name"),
+])
+def test_a_session_id_or_name_that_is_no_text_is_refused_naming_it(database, handle, call, field):
+    assert refused_field(database, lambda: call(database)) == field
