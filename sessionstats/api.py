@@ -88,7 +88,7 @@ class Database:
         from sessionstats.sessions import create_session
 
         with self.writing() as store:
-            made = create_session(store, user=self.user, name=name, session_id=id, settings=dict(settings or {}))
+            made = create_session(store, user=self.user, name=name, session_id=id, settings=settings)  # type: ignore[arg-type]
         return SessionHandle(self, made.id)
 
     def list_sessions(self, *, sort: str = "created_at", descending: bool = True, limit: int | None = None,

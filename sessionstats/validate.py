@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
@@ -178,6 +179,24 @@ def parse_settings(pairs: list[str]) -> dict[str, Any]:
         except ValueError:
             settings[key.strip()] = raw
     return settings
+
+
+def settings_json(settings: Any) -> str:
+    """A session's settings as the JSON object stored: names to JSON values; NaN, sets and objects are refused."""
+    if not isinstance(settings, Mapping):
+        raise InvalidInput(f"settings: must be a mapping of names to values, got {type(settings).__name__}",
+                           field="settings")
+    try:  # a Decimal (as JSON bodies are read) is a number; settings are no money, so a float is exact enough
+        text = json.dumps(dict(settings), allow_nan=False, default=_json_number)
+    except (TypeError, ValueError) as error:
+        raise InvalidInput(f"settings: cannot be stored as JSON ({error})", field="settings") from None
+    return check_text(text, "settings")
+
+
+def _json_number(value: Any) -> float:
+    if isinstance(value, Decimal) and value.is_finite():
+        return float(value)
+    raise TypeError(f"{type(value).__name__} {repr(value)[:60]} is not a JSON value")
 
 
 def _refuse_constant(name: str) -> None:

@@ -90,3 +90,14 @@ def test_a_number_or_bytes_where_text_belongs_is_refused_naming_the_field(databa
 ])
 def test_a_session_id_or_name_that_is_no_text_is_refused_naming_it(database, handle, call, field):
     assert refused_field(database, lambda: call(database)) == field
+
+
+@pytest.mark.parametrize("settings", [[1, 2], "voice=alloy", {"a": object()}, {"a": float("nan")},
+                                      {"a": float("inf")}, {("a", "b"): 1}, {"a": {1, 2}}])
+def test_settings_that_are_no_json_object_are_refused_naming_settings(database, handle, settings):
+    assert refused_field(database, lambda: database.new_session("n", settings=settings)) == "settings"
+
+
+def test_settings_with_decimals_and_nested_values_are_stored(database):
+    made = database.new_session("n", settings={"temperature": Decimal("0.7"), "voice": {"name": "alloy"}})
+    assert made.info().settings == {"temperature": 0.7, "voice": {"name": "alloy"}}
