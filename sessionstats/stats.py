@@ -188,10 +188,10 @@ def list_stats(
     scope: Scope = EVERYTHING,
 ) -> list[SessionStats]:
     """Every session of the user with its figures in scope, ordered by `sort`."""
-    if sort not in _SORTABLE_SQL:
+    if not isinstance(sort, str) or sort not in _SORTABLE_SQL:
         raise InvalidInput(f"sort: cannot sort by {sort!r}; choose one of {', '.join(SORTABLE)}", field="sort")
-    if limit is not None and not 1 <= limit <= MAX_BIGINT:
-        raise InvalidInput(f"limit: must be from 1 to {MAX_BIGINT}, got {limit}", field="limit")
+    if limit is not None and (type(limit) is not int or not 1 <= limit <= MAX_BIGINT):  # not True, 1.5 or "5"
+        raise InvalidInput(f"limit: must be from 1 to {MAX_BIGINT}, got {limit!r}", field="limit")
     order_by = _SORTABLE_SQL[sort]
     if limit is not None and order_by.startswith("s."):
         # Ordered by a column of `sessions` itself: pick the page first, aggregate only it (461 -> 32 ms on 10M).

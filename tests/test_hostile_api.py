@@ -101,3 +101,17 @@ def test_settings_that_are_no_json_object_are_refused_naming_settings(database, 
 def test_settings_with_decimals_and_nested_values_are_stored(database):
     made = database.new_session("n", settings={"temperature": Decimal("0.7"), "voice": {"name": "alloy"}})
     assert made.info().settings == {"temperature": 0.7, "voice": {"name": "alloy"}}
+
+
+@pytest.mark.parametrize("limit", ["5", 1.5, True, 0, -1])
+def test_a_list_limit_that_is_no_whole_number_from_1_is_refused(database, handle, limit):
+    with pytest.raises(InvalidInput) as refused:
+        database.list_sessions(limit=limit)
+    assert refused.value.field == "limit"
+
+
+@pytest.mark.parametrize("sort", [["total_cost"], None, 5])
+def test_a_sort_that_is_no_column_name_is_refused(database, handle, sort):
+    with pytest.raises(InvalidInput) as refused:
+        database.list_sessions(sort=sort)
+    assert refused.value.field == "sort"
