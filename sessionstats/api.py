@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import fields, is_dataclass, replace
 from datetime import UTC, datetime, tzinfo
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -278,11 +279,11 @@ def _import_file(records: Iterable[TokenUsageInput | Mapping[str, Any]]) -> Iter
         with path.open("w", encoding="utf-8", newline="") as file:
             writer = csv.writer(file, lineterminator="\n")
             writer.writerow(_IMPORT_COLUMNS)
-            writer.writerows(map(_import_row, records))
+            writer.writerows(_import_row(record, number) for number, record in enumerate(records))
         yield path
 
 
-def _import_row(record: TokenUsageInput | Mapping[str, Any]) -> list[Any]:
+def _import_row(record: TokenUsageInput | Mapping[str, Any], number: int) -> list[Any]:
     """One record's values in the order of _IMPORT_COLUMNS; None is an empty field (NULL to the import)."""
     if isinstance(record, TokenUsageInput):
         values = [getattr(record, name, None) for name in _IMPORT_COLUMNS]
@@ -296,10 +297,21 @@ def _import_row(record: TokenUsageInput | Mapping[str, Any]) -> list[Any]:
     else:
         raise InvalidInput(f"records: a record must be a TokenUsageInput or a dict, got {type(record).__name__}",
                            field="records")
+    for name, value in zip(_IMPORT_COLUMNS, values, strict=True):
+        _check_plain(name, value, f"records[{number}].{name}")
     when = values[_TIME_AT]
     if isinstance(when, datetime):
         values[_TIME_AT] = stored_time(when, "created_at").isoformat()  # type: ignore[union-attr]
     return values
+
+
+def _check_plain(name: str, value: Any, field: str) -> None:
+    """A value CSV carries as it is: text, a number or a time (a cost exact, never a float); CSV would write
+    a list as the text "['x']" and a float cost by its repr."""
+    exact = str | int | Decimal | datetime | None
+    if isinstance(value, bool) or not isinstance(value, exact if name == "cost" else exact | float):
+        wanted = "exact, a Decimal or text" if name == "cost" else "text or a number"
+        raise InvalidInput(f"{field}: must be {wanted}, got {type(value).__name__} {repr(value)[:60]}", field=field)
 
 
 def _choice(kind: Any, value: Any, field: str) -> Any:

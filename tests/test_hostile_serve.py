@@ -53,6 +53,28 @@ def test_a_reading_page_of_another_site_is_refused_too(client):
     assert client.get("/api/sessions/s", headers={"Origin": "https://evil.example"}).status_code == 403
 
 
+@pytest.mark.parametrize(("value", "field"), [(["x"], "model"), ({"a": 1}, "request_id"), (True, "input_tokens"),
+                                              ([1], "story_id")])
+def test_a_batch_value_of_no_plain_type_is_refused_not_stored_as_its_repr(client, db, value, field):
+    before = snapshot(db)
+    sent = client.post("/api/sessions/s/tokens", json=[{"input_tokens": 1, "output_tokens": 2},
+                                                       {"input_tokens": 1, "output_tokens": 2, field: value}])
+    assert sent.status_code == 400, sent.text
+    assert sent.json()["field"] == f"records[1].{field}"
+    assert snapshot(db) == before
+
+
 def test_a_session_whose_settings_hold_a_fraction_is_made(client):
     made = client.post("/api/sessions", json={"id": "t", "settings": {"temperature": 0.7, "voice": "alloy"}})
     assert made.status_code == 201, made.text
+
+
+def test_record_many_refuses_a_float_cost_by_its_record(db):
+    database = sessionstats.connect(db, "alice")
+    database.new_session(id="s")
+    before = snapshot(db)
+    with pytest.raises(InvalidInput) as refused:
+        database.record_many([{"session_id": "s", "input_tokens": 1, "output_tokens": 2, "cost": Decimal("0.1")},
+                              {"session_id": "s", "input_tokens": 1, "output_tokens": 2, "cost": 0.1}])
+    assert refused.value.field == "records[1].cost"
+    assert snapshot(db) == before
