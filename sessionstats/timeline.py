@@ -121,7 +121,7 @@ def parse_every(text: str | timedelta) -> timedelta:
 
 # Bucket lengths a default is picked from: the shortest that fits the span in READABLE_BUCKETS or fewer.
 _LADDER = [timedelta(minutes=m) for m in (1, 5, 15, 30)] + [timedelta(hours=h) for h in (1, 3, 6, 12)] + [
-    timedelta(days=1), timedelta(weeks=1), timedelta(weeks=4)]
+    timedelta(days=1), timedelta(weeks=1), timedelta(weeks=4), LONGEST_BUCKET]
 READABLE_BUCKETS = 48
 
 

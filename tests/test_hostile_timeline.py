@@ -61,3 +61,15 @@ def test_the_api_still_takes_whole_minutes_as_a_timedelta(tmp_path):
     handle = database.new_session(id="s")
     handle.record_tokens(1, 1)
     assert [b.api_calls for b in handle.timeline(timedelta(minutes=15))] == [1]
+
+
+def test_the_default_bucket_covers_a_session_with_a_record_a_thousand_years_off(run_process):
+    for moment in ("2026-11-01T00:00:00Z", "3026-11-01T00:00:00Z"):  # a typo in --at's year
+        assert run_process("record-tokens", "-s", "typo", "--create", "--input", "1", "--output", "1",
+                           "--at", moment).returncode == 0
+    result = run_process("timeline", "typo", "--format", "csv", "--tz", "UTC")
+    assert result.returncode == 0, result.stderr
+    rows = result.stdout.splitlines()[1:]
+    assert len(rows) == 1_005  # 52-week buckets
+    assert rows[0].startswith("2025-12-01T00:00:00+00:00,0,1,")
+    assert rows[-1].startswith("3026-07-03T00:00:00+00:00,0,1,")
