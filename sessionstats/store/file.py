@@ -86,11 +86,16 @@ def _create(path: Path, deadline: float, *, replace: bool) -> None:
 
     Only an empty file a killed creator left is replaced; otherwise a file that appeared meanwhile stays."""
     draft = sidecar(path, ".creating")
-    for leftover in (draft, sidecar(draft, ".wal")):  # from a creator killed earlier
-        leftover.unlink(missing_ok=True)
-    with _connection(draft, False, deadline) as con:
-        apply_migrations(Store(con, str(draft), writable=True))
-        con.execute("CHECKPOINT")  # everything in the file itself, none of it in a .wal left behind
+    _remove_draft(draft)  # from a creator killed earlier
+    try:
+        with _connection(draft, False, deadline) as con:
+            apply_migrations(Store(con, str(draft), writable=True))
+            con.execute("CHECKPOINT")  # everything in the file itself, none of it in a .wal left behind
+    except BaseException as error:
+        _remove_draft(draft)  # a full disk must not stay fuller by a half-made database
+        if isinstance(error, DatabaseUnusable):  # about the file the person named, not our draft of it
+            raise DatabaseUnusable(str(error).replace(str(draft), str(path))) from None
+        raise
     if replace:
         os.replace(draft, path)
         return
@@ -102,6 +107,11 @@ def _create(path: Path, deadline: float, *, replace: bool) -> None:
         os.replace(draft, path)
     finally:
         draft.unlink(missing_ok=True)
+
+
+def _remove_draft(draft: Path) -> None:
+    for leftover in (draft, sidecar(draft, ".wal")):
+        leftover.unlink(missing_ok=True)
 
 
 _DUCKDB_LOCK_ERROR = "Could not set lock on file"  # another process has the file open (DuckDB 1.5.5's words)
