@@ -22,6 +22,7 @@ from sessionstats.cli.options import (
     UserOption,
     count_option,
     fields_as_options,
+    finite,
     given_session,
     resolve_bucket_zone,
     resolve_format,
@@ -123,7 +124,8 @@ def check(
         int | None, count_option(help="Fail once the stories reach N.")
     ] = None,
     warn_at: Annotated[
-        float, typer.Option(min=0, max=100, metavar="PERCENT", help="Warn on stderr from this share of a limit.")
+        float, typer.Option(min=0, max=100, metavar="PERCENT", callback=finite,
+                            help="Warn on stderr from this share of a limit.")
     ] = float(DEFAULT_WARN_AT),
     filters: Filters = NO_FILTERS,
     tz: TzOption = None,

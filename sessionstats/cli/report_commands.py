@@ -19,6 +19,7 @@ from sessionstats.cli.options import (
     TzOption,
     UserOption,
     WideOption,
+    finite,
     given_session,
     resolve_bucket_zone,
     resolve_format,
@@ -48,7 +49,8 @@ def show(
     filters: Filters = NO_FILTERS,
     watch: Annotated[bool, typer.Option("--watch", help="Redraw whenever the data changes, until Ctrl-C.")] = False,
     interval: Annotated[
-        float, typer.Option(min=0.05, max=3600, metavar="SECONDS", help="How often --watch looks for changes.")
+        float, typer.Option(min=0.05, max=3600, metavar="SECONDS", callback=finite,
+                            help="How often --watch looks for changes.")
     ] = 2.0,
     fmt: FormatOption = None,
     style: TableStyleOption = "simple",
