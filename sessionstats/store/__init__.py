@@ -16,7 +16,7 @@ from typing import Any
 
 from sessionstats.errors import InvalidInput, NestedTransaction
 from sessionstats.store.runs import SORTED_TABLES, insert_in_session_order
-from sessionstats.store.target import PostgresTarget, resolve_target
+from sessionstats.store.target import PostgresTarget, default_db_path, resolve_target
 
 __all__ = ["PostgresTarget", "Store", "lock_timeout", "open_store", "resolve_target"]
 
@@ -129,6 +129,8 @@ def open_store(db: str | Path | PostgresTarget | None = None, *, write: bool = F
     else:
         from sessionstats.store.file import open_file
 
+        if write and create and not target.parent.exists() and target == default_db_path():
+            target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # owner-only, made by the first write
         with open_file(target, write=write, create=create) as store:
             yield _with_journal_folded(store, target)
 
