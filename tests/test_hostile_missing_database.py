@@ -28,6 +28,7 @@ NEEDS_A_SESSION = [
     ("record-story", "-s", "S", "--title", "t"),
     ("import", "tokens", "ROWS"),
     ("import", "stories", "STORIES"),
+    ("reprice", "S"),
 ]
 
 
@@ -61,6 +62,13 @@ def test_an_empty_import_without_create_sessions_makes_no_database(tmp_path: Pat
     assert result.returncode == 0, result
     assert not (tmp_path / "typo.duckdb").exists()
     assert not (tmp_path / "typo.duckdb.lock").exists()
+
+
+def test_repricing_everything_where_no_database_is_makes_none(tmp_path: Path) -> None:
+    result = run(tmp_path, "reprice", "--all", "--db", "typo.duckdb")
+    assert result.returncode == 0, result
+    assert "changed 0 estimated costs in 0 sessions" in result.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_recording_with_create_still_makes_the_database(tmp_path: Path) -> None:

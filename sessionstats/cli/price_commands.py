@@ -46,7 +46,7 @@ def reprice_command(
     if all_sessions == bool(session_ids):
         raise InvalidInput("name the sessions to reprice, or pass --all (not both)")
     owner = resolve_user(user, db)
-    with open_store(db, write=not dry_run) as store:
+    with open_store(db, write=not dry_run, create=False) as store:  # nothing to reprice where no database is
         result = reprice(store, user=owner, session_ids=None if all_sessions else session_ids, dry_run=dry_run)
     sys.stdout.write(render_reprice(result, resolve_format(fmt), style))
     flush_stdout()  # a failed write is the one line, before the summary
