@@ -104,6 +104,13 @@ def check_count(value: Any, field: str) -> int:
     return value
 
 
+def check_limit(value: Any, field: str = "limit") -> int:
+    """How many rows to show: a whole number from 1 to 2^63-1 (not True, 1.5 or "5": SQL would take them)."""
+    if type(value) is not int or not 1 <= value <= MAX_BIGINT:
+        raise InvalidInput(f"{field}: must be from 1 to {MAX_BIGINT}, got {value!r}", field=field)
+    return value
+
+
 def _whole(value: Any, field: str) -> int:
     """A float, Decimal or text that is a whole number, as an int; anything else is refused."""
     if isinstance(value, float | Decimal) and Decimal(value).is_finite() and value == int(value):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import snapshot
 
+import sessionstats
+
 pytestmark = pytest.mark.file_only
 
 
@@ -21,3 +23,26 @@ def test_nan_for_a_float_option_is_refused_not_a_busy_loop(run_process, db, args
     assert result.stderr.startswith(f"sessionstats: Invalid value for '{option}': nan is not a number")
     assert len(result.stderr.splitlines()) == 1
     assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("command", ["calls", "stories"])
+def test_a_last_past_the_largest_count_is_bad_input_not_a_database_error(run_process, command):
+    assert run_process("new", "--id", "s").returncode == 0
+    result = run_process(command, "s", "--last", "99999999999999999999")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("sessionstats: Invalid value for '--last': 99999999999999999999 is not in the "
+                                    "range 1<=x<=9223372036854775807")
+
+
+@pytest.mark.parametrize("limit", [2**63, 0, "5", 1.5, True])
+def test_the_core_takes_a_record_list_limit_by_the_same_rule_as_list(tmp_path, limit):
+    from sessionstats.errors import InvalidInput
+    from sessionstats.session_records import session_calls, session_stories
+    from sessionstats.store import open_store
+
+    sessionstats.connect(tmp_path / "t.duckdb", user="alice").new_session(id="s")
+    with open_store(tmp_path / "t.duckdb") as store:
+        for lines in (session_calls, session_stories):
+            with pytest.raises(InvalidInput) as refused:
+                lines(store, "s", user="alice", limit=limit)
+            assert refused.value.field == "limit"
