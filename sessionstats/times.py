@@ -35,6 +35,8 @@ def resolve_zone(name: str | None) -> tzinfo | None:
     """`--tz ZONE` (an IANA name or UTC); None stands for the machine's local zone."""
     if not name:
         return None
+    if not isinstance(name, str):  # the API hands a zone in as given
+        raise _unknown_zone(name)
     if name.upper() in {"UTC", "Z"}:
         return UTC
     if name.startswith(_NOT_ZONES):
@@ -47,7 +49,7 @@ def resolve_zone(name: str | None) -> tzinfo | None:
         raise _unknown_zone(name) from None
 
 
-def _unknown_zone(name: str) -> InvalidInput:
+def _unknown_zone(name: object) -> InvalidInput:
     return InvalidInput(f"tz: unknown time zone {name!r} (use an IANA name such as Europe/Paris)", field="tz")
 
 

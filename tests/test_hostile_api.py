@@ -115,3 +115,12 @@ def test_a_sort_that_is_no_column_name_is_refused(database, handle, sort):
     with pytest.raises(InvalidInput) as refused:
         database.list_sessions(sort=sort)
     assert refused.value.field == "sort"
+
+
+@pytest.mark.parametrize("zone", [5, ["UTC"], b"UTC", 1.5])
+def test_a_zone_that_is_no_text_is_refused_naming_zone(handle, zone):
+    for call in (lambda: handle.timeline(zone=zone), lambda: handle.breakdown("day", zone=zone),
+                 lambda: sessionstats.to_json(handle.stats(), zone=zone)):
+        with pytest.raises(InvalidInput) as refused:
+            call()
+        assert refused.value.field == "zone"
