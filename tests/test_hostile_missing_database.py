@@ -85,3 +85,24 @@ def test_the_api_start_and_record_without_create_make_no_database(tmp_path: Path
     with pytest.raises(SessionNotFound):
         database.session("S").record_tokens(1, 2)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [
+    ("import", "tokens", "BAD", "--create-sessions"),
+    ("import", "llm", "NOT_LLM"),
+    ("import", "stories", "BAD_STORIES", "--create-sessions"),
+], ids=["tokens", "llm", "stories"])
+def test_bad_input_to_a_write_that_may_create_leaves_no_database_behind(tmp_path: Path, command) -> None:
+    (tmp_path / "BAD").write_text('{"session_id": "s", "input_tokens": 1.5, "output_tokens": 2}\n')
+    (tmp_path / "BAD_STORIES").write_text('{"session_id": "s", "title": ""}\n')
+    (tmp_path / "NOT_LLM").write_text("not a database\n")
+    result = run(tmp_path, *command, "--db", "new.duckdb")
+    assert result.returncode == 2, result
+    assert not (tmp_path / "new.duckdb").exists() and not (tmp_path / "new.duckdb.wal").exists()
+
+
+def test_a_failing_write_never_removes_a_database_that_holds_a_session(tmp_path: Path) -> None:
+    assert run(tmp_path, "new", "--id", "kept", "--db", "d.duckdb").returncode == 0
+    (tmp_path / "BAD").write_text('{"session_id": "s", "input_tokens": 1.5, "output_tokens": 2}\n')
+    assert run(tmp_path, "import", "tokens", "BAD", "--create-sessions", "--db", "d.duckdb").returncode == 2
+    assert run(tmp_path, "show", "kept", "--db", "d.duckdb").returncode == 0

@@ -55,14 +55,23 @@ def _writable(path: Path, deadline: float) -> Iterator[Store]:
     database_state(path)  # refuse what is not a database before making its lock file
     with _file_lock(path, exclusive=True, deadline=deadline):
         state = database_state(path)
-        if state != "duckdb":
+        created, unwanted = state != "duckdb", False
+        if created:
             _create(path, deadline, replace=state == "abandoned")
-        with _connection(path, False, deadline) as con:
-            store = Store(con, str(path), writable=True)
-            check_not_foreign(store)  # before anything about it is changed
-            warn_if_shared([path, sidecar(path, ".wal")], tighten=True)
-            apply_migrations(store)
-            yield store
+        try:
+            with _connection(path, False, deadline) as con:
+                store = Store(con, str(path), writable=True)
+                check_not_foreign(store)  # before anything about it is changed
+                warn_if_shared([path, sidecar(path, ".wal")], tighten=True)
+                apply_migrations(store)
+                try:
+                    yield store
+                except BaseException:  # bad input writes nothing: not even the database it made
+                    unwanted = created and _holds_no_session(con)
+                    raise
+        finally:
+            if unwanted:
+                _remove_database(path)
 
 
 @contextmanager
@@ -86,13 +95,13 @@ def _create(path: Path, deadline: float, *, replace: bool) -> None:
 
     Only an empty file a killed creator left is replaced; otherwise a file that appeared meanwhile stays."""
     draft = sidecar(path, ".creating")
-    _remove_draft(draft)  # from a creator killed earlier
+    _remove_database(draft)  # from a creator killed earlier
     try:
         with _connection(draft, False, deadline) as con:
             apply_migrations(Store(con, str(draft), writable=True))
             con.execute("CHECKPOINT")  # everything in the file itself, none of it in a .wal left behind
     except BaseException as error:
-        _remove_draft(draft)  # a full disk must not stay fuller by a half-made database
+        _remove_database(draft)  # a full disk must not stay fuller by a half-made database
         if isinstance(error, DatabaseUnusable):  # about the file the person named, not our draft of it
             raise DatabaseUnusable(str(error).replace(str(draft), str(path))) from None
         raise
@@ -109,9 +118,17 @@ def _create(path: Path, deadline: float, *, replace: bool) -> None:
         draft.unlink(missing_ok=True)
 
 
-def _remove_draft(draft: Path) -> None:
-    for leftover in (draft, sidecar(draft, ".wal")):
+def _remove_database(path: Path) -> None:
+    for leftover in (path, sidecar(path, ".wal")):
         leftover.unlink(missing_ok=True)
+
+
+def _holds_no_session(con: duckdb.DuckDBPyConnection) -> bool:
+    """True for a database that holds no session, so nothing recorded or folded in is lost by removing it."""
+    try:
+        return con.execute("SELECT count(*) FROM sessions").fetchone() == (0,)
+    except duckdb.Error:  # a connection the failure left unusable: keep the file
+        return False
 
 
 _DUCKDB_LOCK_ERROR = "Could not set lock on file"  # another process has the file open (DuckDB 1.5.5's words)
