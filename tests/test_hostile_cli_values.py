@@ -46,3 +46,22 @@ def test_the_core_takes_a_record_list_limit_by_the_same_rule_as_list(tmp_path, l
             with pytest.raises(InvalidInput) as refused:
                 lines(store, "s", user="alice", limit=limit)
             assert refused.value.field == "limit"
+
+
+BAD_RECORD_IDS = [("", "the id is empty"), ("a\x1bb", "the id contains a control character (U+001B)"),
+                  ("x" * 201, "the id is 201 characters long")]
+
+
+@pytest.mark.parametrize(("record_id", "reason"), BAD_RECORD_IDS)
+def test_explain_takes_a_record_id_by_the_id_rule_as_delete_record_does(run_process, record_id, reason):
+    assert run_process("new", "--id", "s").returncode == 0
+    for args in (("explain", record_id), ("delete-record", record_id, "--yes")):
+        result = run_process(*args)
+        assert result.returncode == 2, (args[0], result.stderr)
+        assert result.stderr.startswith(f"sessionstats: RECORD_ID: {reason}"), result.stderr
+
+
+def test_explain_strips_the_spaces_around_a_pasted_record_id(run_process):
+    made = run_process("record-tokens", "-s", "s", "--create", "--input", "1", "--output", "1", "--cost", "0.5")
+    result = run_process("explain", f" {made.stdout.strip()} ")
+    assert result.returncode == 0, result.stderr
