@@ -78,3 +78,20 @@ def test_record_many_refuses_a_float_cost_by_its_record(db):
                               {"session_id": "s", "input_tokens": 1, "output_tokens": 2, "cost": 0.1}])
     assert refused.value.field == "records[1].cost"
     assert snapshot(db) == before
+
+
+def test_recording_into_a_missing_session_over_http_makes_no_database(tmp_path):
+    path = tmp_path / "new.duckdb"
+    with TestClient(build_app(sessionstats.connect(path, "alice"))) as client:
+        for endpoint, body in [("tokens", {"input_tokens": 1, "output_tokens": 2}), ("stories", {"title": "t"})]:
+            sent = client.post(f"/api/sessions/nope/{endpoint}", json=body)
+            assert sent.status_code == 404, sent.text
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_recording_with_create_over_http_still_makes_the_database(tmp_path):
+    path = tmp_path / "new.duckdb"
+    with TestClient(build_app(sessionstats.connect(path, "alice"))) as client:
+        sent = client.post("/api/sessions/made/tokens?create=true", json={"input_tokens": 1, "output_tokens": 2})
+        assert sent.status_code == 201, sent.text
+    assert path.is_file()

@@ -89,7 +89,7 @@ class BatchedDatabase(Database):
         outcomes: list[Recorded | SessionStatsError] = []
         unseen = isinstance(self.target, Path)  # as Database.keep: a file fails before its commit
         try:
-            with self.writing() as store:
+            with self.writing(create=any(entry.create for entry in entries)) as store:  # none: make no database
                 for entry in entries:
                     try:
                         outcomes.append(store_entry(store, entry, unseen=unseen))
