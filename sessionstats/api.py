@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import fields, is_dataclass, replace
 from datetime import UTC, datetime, tzinfo
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -63,9 +64,12 @@ class Database:
             yield store
 
     @contextmanager
-    def writing(self) -> Iterator[Store]:
-        """The database open to write (under the writer's lock), for the length of the block."""
-        with open_store(self.target, write=True) as store:
+    def writing(self, *, create: bool = True) -> Iterator[Store]:
+        """The database open to write (under the writer's lock), for the length of the block.
+
+        `create=False`: the write needs a session already there, so no database is made for it.
+        """
+        with open_store(self.target, write=True, create=create) as store:
             yield store
 
     def session(self, session_id: str | None = None, *, create: bool = False) -> SessionHandle:
@@ -85,7 +89,7 @@ class Database:
         from sessionstats.sessions import create_session
 
         with self.writing() as store:
-            made = create_session(store, user=self.user, name=name, session_id=id, settings=dict(settings or {}))
+            made = create_session(store, user=self.user, name=name, session_id=id, settings=settings)  # type: ignore[arg-type]
         return SessionHandle(self, made.id)
 
     def list_sessions(self, *, sort: str = "created_at", descending: bool = True, limit: int | None = None,
@@ -156,7 +160,7 @@ class Database:
         # commit, and the journaled copy must then find the stored one by id.
         unseen = isinstance(self.target, Path)
         try:
-            with self.writing() as store:
+            with self.writing(create=create) as store:
                 return store_entry(store, entry, unseen=unseen)
         except (DatabaseBusy, DatabaseUnusable) as error:
             from sessionstats.batch_recording import journal_instead
@@ -189,7 +193,7 @@ class Database:
         chosen = resolve_format(file, _choice(ImportFormat, format, "format") if format is not None else None)
         resolve_zone(zone)  # an unknown zone is refused before the database is opened
         default = check_id(session, "session") if session is not None else None
-        with self.writing() as store:
+        with self.writing(create=create_sessions) as store:
             return importer(store, ImportSource(file, chosen, zone), user=self.user, session=default,
                             create_sessions=create_sessions)
 
@@ -288,11 +292,11 @@ def _import_file(records: Iterable[TokenUsageInput | Mapping[str, Any]]) -> Iter
         with path.open("w", encoding="utf-8", newline="") as file:
             writer = csv.writer(file, lineterminator="\n")
             writer.writerow(_IMPORT_COLUMNS)
-            writer.writerows(map(_import_row, records))
+            writer.writerows(_import_row(record, number) for number, record in enumerate(records))
         yield path
 
 
-def _import_row(record: TokenUsageInput | Mapping[str, Any]) -> list[Any]:
+def _import_row(record: TokenUsageInput | Mapping[str, Any], number: int) -> list[Any]:
     """One record's values in the order of _IMPORT_COLUMNS; None is an empty field (NULL to the import).
 
     A plain dict takes the short way (no ABC check, no set built per record): ~1 us of a record's ~3."""
@@ -307,10 +311,21 @@ def _import_row(record: TokenUsageInput | Mapping[str, Any]) -> list[Any]:
     else:
         raise InvalidInput(f"records: a record must be a TokenUsageInput or a dict, got {type(record).__name__}",
                            field="records")
+    for name, value in zip(_IMPORT_COLUMNS, values, strict=True):
+        _check_plain(name, value, f"records[{number}].{name}")
     when = values[_TIME_AT]
     if isinstance(when, datetime):
         values[_TIME_AT] = stored_time(when, "created_at").isoformat()  # type: ignore[union-attr]
     return values
+
+
+def _check_plain(name: str, value: Any, field: str) -> None:
+    """A value CSV carries as it is: text, a number or a time (a cost exact, never a float); CSV would write
+    a list as the text "['x']" and a float cost by its repr."""
+    exact = str | int | Decimal | datetime | None
+    if isinstance(value, bool) or not isinstance(value, exact if name == "cost" else exact | float):
+        wanted = "exact, a Decimal or text" if name == "cost" else "text or a number"
+        raise InvalidInput(f"{field}: must be {wanted}, got {type(value).__name__} {repr(value)[:60]}", field=field)
 
 
 def _choice(kind: Any, value: Any, field: str) -> Any:

@@ -19,7 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sessionstats.errors import DatabaseBusy, DatabaseUnusable, SessionStatsError
+from sessionstats.errors import DatabaseBusy, DatabaseUnusable, SessionNotFound, SessionStatsError
 from sessionstats.ids import new_id
 from sessionstats.journal import JournalEntry, append
 from sessionstats.records import (
@@ -38,6 +38,7 @@ from sessionstats.records import (
 )
 from sessionstats.sessions import resolve_session_id, session_exists
 from sessionstats.store import PostgresTarget, Store
+from sessionstats.store.paths import database_state
 from sessionstats.times import utc_now
 
 if TYPE_CHECKING:
@@ -79,6 +80,9 @@ def batch_writer(database: Database) -> Iterator[BatchWriter]:
     opened (busy past the lock timeout, a server unreachable), the first batch is journaled, as `keep` does,
     and each later one tries a fresh open of its own."""
     unseen = isinstance(database.target, Path)  # as Database.keep: a file fails before its commit
+    if unseen and database_state(database.target) == "missing":  # type: ignore[arg-type]
+        yield partial(_create_if_asked, database)
+        return
     with ExitStack() as opened:
         try:
             store = opened.enter_context(database.writing())
@@ -88,6 +92,15 @@ def batch_writer(database: Database) -> Iterator[BatchWriter]:
             yield partial(_write_or_journal, store, database.target, unseen)
             return
     yield partial(_journal_then_reopen, database, refused, [])
+
+
+def _create_if_asked(database: Database, entries: Sequence[JournalEntry]) -> list[Outcome]:
+    """No database file yet: only a batch with a record that creates its session makes one; in any other, each
+    valid record finds no session, as it would in an empty database, and nothing is made."""
+    if any(entry.create for entry in entries):
+        return keep_batch(database, entries)
+    return [SessionNotFound(entry.record.session_id) if isinstance(entry, JournalEntry) else entry
+            for entry in map(_checked, entries)]
 
 
 def _journal_then_reopen(database: Database, error: SessionStatsError, journaled: list[bool],

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from sessionstats.errors import BudgetExceeded, InvalidInput
 from sessionstats.stats import SessionStats
+from sessionstats.validate import check_count
 
 DEFAULT_WARN_AT = Decimal(80)
 
@@ -25,8 +26,21 @@ class Budget:
     def __post_init__(self) -> None:
         if self.max_cost is None and self.max_tokens is None and self.max_stories is None:
             raise InvalidInput("check: give at least one limit: `max_cost`, `max_tokens` or `max_stories`")
-        if not self.warn_at.is_finite() or not 0 <= self.warn_at <= 100:
-            raise InvalidInput(f"warn_at: must be a percentage from 0 to 100, got {self.warn_at}", field="warn_at")
+        for name in ("max_tokens", "max_stories"):  # the API hands them in as given: -1 and 1.5 are no limits
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, check_count(getattr(self, name), name))
+        object.__setattr__(self, "warn_at", _percent(self.warn_at))
+
+
+def _percent(value: object) -> Decimal:
+    """warn_at as an exact percentage from 0 to 100 (a number or its text)."""
+    try:
+        percent = Decimal(str(value)) if isinstance(value, int | float | str | Decimal) else Decimal("NaN")
+    except ArithmeticError:  # decimal.InvalidOperation: text that is no number
+        percent = Decimal("NaN")
+    if isinstance(value, bool) or not percent.is_finite() or not 0 <= percent <= 100:
+        raise InvalidInput(f"warn_at: must be a percentage from 0 to 100, got {value!r}", field="warn_at")
+    return percent
 
 
 Shown = Callable[[str, "int | Decimal"], str]  # (kind "cost" or "count", value) -> text

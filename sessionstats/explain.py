@@ -15,6 +15,7 @@ from typing import Any
 from sessionstats.errors import SessionStatsError
 from sessionstats.sessions import require_session
 from sessionstats.store import Store
+from sessionstats.validate import check_id
 
 COST_SOURCES = ("given", "reported", "estimated", "unknown")
 _RECORD_COLUMNS = ("id", "session_id", "model", "provider", "input_tokens", "output_tokens", "cache_read_tokens",
@@ -86,6 +87,7 @@ class SessionCostSplit:
 
 def explain_record(store: Store, record_id: str, *, user: str) -> RecordExplanation:
     """The record's cost worked out again, term by term; RecordNotFound if it is not the user's."""
+    record_id = check_id(record_id, "record_id")  # the id rule, as delete-record applies it
     row = store.fetchone(f"SELECT {', '.join(_RECORD_COLUMNS)} FROM token_usage WHERE user_id = ? AND id = ?",
                          [user, record_id])
     if row is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import os
+import stat
 import typing
 from collections.abc import Sequence
 from dataclasses import fields
@@ -21,6 +22,7 @@ from sessionstats.scope import EVERYTHING, Scope, scoped_records
 from sessionstats.sessions import resolve_session_id
 from sessionstats.stats import SessionStats, compare_stats, list_stats
 from sessionstats.store import Store
+from sessionstats.store.paths import DUCKDB_MAGIC
 from sessionstats.validate import MAX_BIGINT
 
 
@@ -43,6 +45,7 @@ def export(store: Store, destination: Path, what: ExportWhat, *, user: str, sess
            scope: Scope = EVERYTHING) -> int:
     """Write the user's `what` (in the sessions given, else all) in scope to `destination`; return the rows."""
     options = _copy_options(destination)
+    _check_replaceable(store, destination)
     wanted = list(dict.fromkeys(resolve_session_id(store, s, user=user) for s in session_ids))
     store.execute("SET TimeZone = 'UTC'")
     if what is ExportWhat.stats:
@@ -71,6 +74,31 @@ def _copy_options(destination: Path) -> str:
     if destination.is_dir():
         raise InvalidInput(f"destination: {str(destination)!r} is a folder", field="destination")
     return options
+
+
+def _check_replaceable(store: Store, destination: Path) -> None:
+    """An export replaces a regular file only: never the database itself, its lock or WAL, nor any DuckDB
+    file (`export --to db.csv` with `--db db.csv` replaced the database with its own export)."""
+    try:
+        info = os.stat(destination)
+    except OSError:
+        return  # nothing there (or nothing we can look at: writing it then says why)
+    databases = {os.path.realpath(store.location + suffix) for suffix in ("", ".lock", ".wal")}
+    if not stat.S_ISREG(info.st_mode):
+        reason = "is not a regular file (a FIFO, device or socket); export writes files"
+    elif os.path.realpath(destination) in databases or _is_duckdb_file(destination):
+        reason = "is a database; export never replaces one"
+    else:
+        return
+    raise InvalidInput(f"destination: {str(destination)!r} {reason}", field="destination")
+
+
+def _is_duckdb_file(path: Path) -> bool:
+    try:
+        with open(path, "rb") as file:
+            return file.read(12)[8:] == DUCKDB_MAGIC
+    except OSError:
+        return False
 
 
 def _check_writable(partial: Path, destination: Path) -> None:

@@ -171,7 +171,7 @@ class SessionHandle:
         zone = bucket_zone(zone)
         chosen = scope(since, until, model=model, tone=tone, priority=priority)
         with self.database.reading() as store:
-            length = (every if isinstance(every, timedelta) else parse_every(every) if every is not None
+            length = (parse_every(every) if every is not None
                       else default_every(store, self.id, user=self.database.user, scope=chosen))
             return aware(timeline(store, self.id, length, user=self.database.user, zone=zone, scope=chosen))
 
@@ -184,21 +184,21 @@ class SessionHandle:
         from sessionstats.validate import parse_cost
 
         budget = Budget(max_cost=parse_cost(max_cost, "max_cost"), max_tokens=max_tokens, max_stories=max_stories,
-                        warn_at=Decimal(str(warn_at)))
+                        warn_at=warn_at)  # type: ignore[arg-type]  # Budget reads a number or its text
         return check_budget(self.stats(since=since, until=until, model=model, tone=tone, priority=priority), budget)
 
     def start(self, *, at: TimeArg = None) -> Session:
         """Go live: idle -> live (as `start`)."""
         from sessionstats.sessions import start_session
 
-        with self.database.writing() as store:
+        with self.database.writing(create=False) as store:
             return aware(start_session(store, self.id, user=self.database.user, at=stored_time(at, "at")))
 
     def end(self, *, at: TimeArg = None) -> Session:
         """Stop: live -> ended (as `end`)."""
         from sessionstats.sessions import end_session
 
-        with self.database.writing() as store:
+        with self.database.writing(create=False) as store:
             return aware(end_session(store, self.id, user=self.database.user, at=stored_time(at, "at")))
 
     def _keep_usage(self, usage: TokenUsageInput) -> Recorded:

@@ -10,6 +10,7 @@ from typing import Any
 from sessionstats.scope import EVERYTHING, Scope, scoped_records
 from sessionstats.sessions import resolve_session_id
 from sessionstats.store import Store
+from sessionstats.validate import check_limit
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def _fetch(store: Store, sql: str, session: str, *, user: str, scope: Scope, lim
     records = scoped_records(store, scope, params, sessions="AND {column} = $session")
     newest = ""
     if limit is not None:
-        params["limit"] = limit
+        params["limit"] = check_limit(limit)
         newest = "ORDER BY 2 DESC, 1 DESC LIMIT $limit"
     # The newest `limit` lines (2 is created_at, 1 the id), shown in the order they happened.
     return store.fetchall(f"SELECT * FROM ({sql.format(records=records)} {newest}) ORDER BY 2, 1", params)

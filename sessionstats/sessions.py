@@ -11,7 +11,7 @@ from sessionstats.errors import AmbiguousSession, InvalidInput, RecordNotFound, 
 from sessionstats.ids import new_id
 from sessionstats.store import PlainSQL, Store
 from sessionstats.times import utc_now
-from sessionstats.validate import check_id, check_label
+from sessionstats.validate import check_id, check_label, settings_json
 
 
 @dataclass(frozen=True)
@@ -43,12 +43,13 @@ def create_session(
     """Make a new idle session owned by `user`; its id is generated unless given."""
     session_id = check_id(session_id, "session_id") if session_id is not None else new_id()
     name = check_label(name, "name")
+    stored_settings = settings_json(settings or {})
     if session_exists(store, session_id, user=user):
         raise InvalidInput(f"session_id: you already have a session {session_id!r}", field="session_id")
     created_at = at or utc_now()
     store.execute(
         PlainSQL(f"INSERT INTO sessions ({_COLUMNS}) VALUES (?, ?, ?, ?, 'idle', ?, NULL, NULL)"),
-        [session_id, user, name, json.dumps(settings or {}), created_at],
+        [session_id, user, name, stored_settings, created_at],
     )
     return Session(session_id, user, name, settings or {}, "idle", created_at, None, None)
 

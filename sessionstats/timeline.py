@@ -22,6 +22,7 @@ from sessionstats.times import exists_locally, local_to_utc
 from sessionstats.token_figures import ITEMS_SQL, SUMS_SQL, TokenFigures, token_figures
 
 MAX_BUCKETS = 10_000
+LONGEST_BUCKET = timedelta(weeks=52)
 _EVERY = re.compile(r"^(\d+)\s*(m|min|minutes?|h|hours?|d|days?|w|weeks?)$")
 _WORDS = {"minute": "1m", "hour": "1h", "day": "1d", "week": "1w"}
 _UNIT = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
@@ -75,19 +76,30 @@ class Bucket(TokenFigures):
 BUCKET_FIGURES = Bucket.figure_names()
 
 
-def parse_every(text: str) -> timedelta:
-    """`15m`, `2h`, `1d`, `1w` or the words minute, hour, day, week: the length of a bucket."""
+def parse_every(text: str | timedelta) -> timedelta:
+    """`15m`, `2h`, `1d`, `1w` or the words minute, hour, day, week (or a timedelta): the length of a bucket,
+    whole minutes up to 52 weeks."""
+    if isinstance(text, timedelta):
+        if text % _UNIT["m"] or not _UNIT["m"] <= text <= LONGEST_BUCKET:
+            raise InvalidInput(f"every: {text} is no bucket length (whole minutes, 1 minute to 52 weeks)",
+                               field="every")
+        return text
+    if not isinstance(text, str):
+        raise InvalidInput(f"every: must be a timedelta or text such as 15m or hour, got {text!r}", field="every")
     value = text.strip().lower()
     match = _EVERY.match(_WORDS.get(value, value))
     if not match or int(match.group(1)) == 0:
         raise InvalidInput(f"every: cannot read {text!r} as a bucket length (use 15m, hour, 6h, day or week)",
                            field="every")
-    return int(match.group(1)) * _UNIT[match.group(2)[0]]
+    unit = _UNIT[match.group(2)[0]]
+    if int(match.group(1)) > LONGEST_BUCKET // unit:  # compared before multiplying: timedelta overflows
+        raise InvalidInput(f"every: {text!r} is longer than a bucket can be (at most 52w)", field="every")
+    return int(match.group(1)) * unit
 
 
 # Bucket lengths a default is picked from: the shortest that fits the span in READABLE_BUCKETS or fewer.
 _LADDER = [timedelta(minutes=m) for m in (1, 5, 15, 30)] + [timedelta(hours=h) for h in (1, 3, 6, 12)] + [
-    timedelta(days=1), timedelta(weeks=1), timedelta(weeks=4)]
+    timedelta(days=1), timedelta(weeks=1), timedelta(weeks=4), LONGEST_BUCKET]
 READABLE_BUCKETS = 48
 
 
@@ -119,6 +131,9 @@ def timeline(store: Store, session_id: str, every: timedelta, *, user: str, zone
         found = {row[0]: row[1:] for row in store.fetchall(_BY_RECORD_SQL.format(records=records), params)}
     if not found:
         return []
+    if not all(isinstance(start, datetime) for start in found):  # DuckDB gives a date before year 1 as text
+        raise InvalidInput(f"every: a bucket of {_spoken(every)} would start before the year 1; choose a shorter "
+                           "one or narrow the records with `since`", field="every")
     first, last = min(found), max(found)
     count = (last - first) // every + 1
     if count > MAX_BUCKETS:
@@ -149,6 +164,8 @@ def _wall_clock(first: datetime, last: datetime, every: timedelta, zone: str, fo
     while start <= last:
         if start in found or exists_locally(start, zone):
             starts.append(start)
+        if start > datetime.max - every:  # no bucket starts after the year 9999
+            break
         start += every
     return starts
 

@@ -14,8 +14,9 @@ _ZONEINFO_DIR = "zoneinfo/"
 
 # The time forms every path accepts, in syntax Python's re and DuckDB's RE2 read alike: a date, then a
 # time to the minute or finer, then an offset Z / +01 / +0100 / +01:00 (none: local, or the zone asked for).
+# An offset is under a day (+23:59), as Python reads one; DuckDB alone took +99:00 as 99 hours.
 ISO_TIME = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?"
-            r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)?")
+            r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?")
 _ISO_TIME = re.compile(ISO_TIME)
 # Zone files that are not zones: the leap-second "right/" tree, its "posix/" twin, and the system's aliases.
 _NOT_ZONES = ("posix/", "right/", "posixrules", "localtime", "Factory")
@@ -35,6 +36,8 @@ def resolve_zone(name: str | None) -> tzinfo | None:
     """`--tz ZONE` (an IANA name or UTC); None stands for the machine's local zone."""
     if not name:
         return None
+    if not isinstance(name, str):  # the API hands a zone in as given
+        raise _unknown_zone(name)
     if name.upper() in {"UTC", "Z"}:
         return UTC
     if name.startswith(_NOT_ZONES):
@@ -47,7 +50,7 @@ def resolve_zone(name: str | None) -> tzinfo | None:
         raise _unknown_zone(name) from None
 
 
-def _unknown_zone(name: str) -> InvalidInput:
+def _unknown_zone(name: object) -> InvalidInput:
     return InvalidInput(f"tz: unknown time zone {name!r} (use an IANA name such as Europe/Paris)", field="tz")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
@@ -41,6 +42,7 @@ def check_id(value: str | None, field: str) -> str:
 
     A control character anywhere is refused rather than stripped: `r1` and `r1\\n` must not be two requests.
     """
+    _check_is_text(value, field)
     control = _CONTROL.search(value or "")
     if control:
         raise InvalidInput(f"{field}: the id contains a control character (U+{ord(control.group()):04X})",
@@ -56,14 +58,14 @@ def check_id(value: str | None, field: str) -> str:
 
 def check_model(value: str | None, field: str = "model") -> str | None:
     """A model name as an id, lower-cased: `GPT-4O` and ` gpt-4o ` are one model everywhere."""
-    if value is None or not value.strip():
+    if value is None or not _check_is_text(value, field).strip():
         return None
     return check_id(value, field).lower()
 
 
 def check_label(value: str | None, field: str, *, required: bool = False) -> str | None:
     """A short text such as a name, title, tone or priority: no NUL, at most 1,000 characters."""
-    if value is None or not value.strip():
+    if value is None or not _check_is_text(value, field).strip():
         if required:
             raise InvalidInput(f"{field}: must not be empty", field=field)
         return None
@@ -75,12 +77,19 @@ def check_label(value: str | None, field: str, *, required: bool = False) -> str
 
 def check_text(value: str, field: str) -> str:
     """Refuse text the database or a terminal would mangle: NUL bytes and lone surrogates."""
-    if "\x00" in value:
+    if "\x00" in _check_is_text(value, field):
         raise InvalidInput(f"{field}: contains a NUL byte", field=field)
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidInput(f"{field}: is not valid UTF-8 text", field=field) from None
+    return value
+
+
+def _check_is_text(value: Any, field: str) -> Any:
+    """The Python API hands values in as given: a number or bytes where text belongs is named, not crashed on."""
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput(f"{field}: must be text, got {type(value).__name__} {repr(value)[:60]}", field=field)
     return value
 
 
@@ -92,6 +101,13 @@ def check_count(value: Any, field: str) -> int:
         raise InvalidInput(f"{field}: must be a whole number >= 0, got {value}", field=field)
     if value > MAX_BIGINT:
         raise InvalidInput(f"{field}: {value} is too large (at most {MAX_BIGINT})", field=field)
+    return value
+
+
+def check_limit(value: Any, field: str = "limit") -> int:
+    """How many rows to show: a whole number from 1 to 2^63-1 (not True, 1.5 or "5": SQL would take them)."""
+    if type(value) is not int or not 1 <= value <= MAX_BIGINT:
+        raise InvalidInput(f"{field}: must be from 1 to {MAX_BIGINT}, got {value!r}", field=field)
     return value
 
 
@@ -119,13 +135,15 @@ def check_seconds(value: float | int | None, field: str) -> float | None:
     return float(value)
 
 
-def parse_cost(value: str | int | float | Decimal | None, field: str) -> Decimal | None:
+def parse_cost(value: str | int | Decimal | None, field: str) -> Decimal | None:
     """An exact, non-negative cost in USD under $1e9 with at most 18 decimal places, read from its text."""
     if value is None:
         return None
     if isinstance(value, bool):
         raise InvalidInput(f"{field}: must be a number of US dollars, got {value!r}", field=field)
-    # str() first so a float keeps its shortest decimal form (0.1, not 0.1000000000000000055).
+    if isinstance(value, float):  # 0.1 + 0.2 is 0.30000000000000004: money is never a float, on any path
+        raise InvalidInput(f"{field}: must be exact, a Decimal or text such as '0.0123', not the float {value!r}",
+                           field=field)
     text = value.strip(" ") if isinstance(value, str) else str(value)
     if not isinstance(value, Decimal) and not _DECIMAL.fullmatch(text):
         raise InvalidInput(f"{field}: must be a number of US dollars, got {value!r}", field=field)
@@ -168,6 +186,24 @@ def parse_settings(pairs: list[str]) -> dict[str, Any]:
         except ValueError:
             settings[key.strip()] = raw
     return settings
+
+
+def settings_json(settings: Any) -> str:
+    """A session's settings as the JSON object stored: names to JSON values; NaN, sets and objects are refused."""
+    if not isinstance(settings, Mapping):
+        raise InvalidInput(f"settings: must be a mapping of names to values, got {type(settings).__name__}",
+                           field="settings")
+    try:  # a Decimal (as JSON bodies are read) is a number; settings are no money, so a float is exact enough
+        text = json.dumps(dict(settings), allow_nan=False, default=_json_number)
+    except (TypeError, ValueError) as error:
+        raise InvalidInput(f"settings: cannot be stored as JSON ({error})", field="settings") from None
+    return check_text(text, "settings")
+
+
+def _json_number(value: Any) -> float:
+    if isinstance(value, Decimal) and value.is_finite():
+        return float(value)
+    raise TypeError(f"{type(value).__name__} {repr(value)[:60]} is not a JSON value")
 
 
 def _refuse_constant(name: str) -> None:

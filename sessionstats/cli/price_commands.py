@@ -45,7 +45,7 @@ def reprice_command(
     if all_sessions == bool(session_ids):
         raise InvalidInput("name the sessions to reprice, or pass --all (not both)")
     owner = shared.owner
-    with open_store(shared.db, write=not dry_run) as store:
+    with open_store(shared.db, write=not dry_run, create=False) as store:  # nothing to reprice where no database is
         result = reprice(store, user=owner, session_ids=None if all_sessions else session_ids, dry_run=dry_run)
     layout = shared.layout
     emit([s.as_dict() for s in result.sessions], REPRICE_FIGURES, layout, lambda: reprice_table(result, layout))

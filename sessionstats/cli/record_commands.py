@@ -79,7 +79,7 @@ def record_story_command(
         word_count=word_count, duration=duration, id=story_id, created_at=resolve_at(at, resolve_zone(tz)),
     )
     owner = resolve_user(user, db)
-    with _create_hint(), open_store(db, write=True) as store:
+    with _create_hint(), open_store(db, write=True, create=create) as store:
         recorded = record_story(store, story, user=owner, create=create)
     _print_recorded(recorded, "story")
 
@@ -192,7 +192,7 @@ def record_tokens_command(
     owner = resolve_user(user, db)
     # priced before the database is locked: genai-prices takes a while to load
     parts = [prepare_usage(part) for part in call_parts(taken, usage)]
-    with _create_hint(), open_store(db, write=True) as store:
+    with _create_hint(), open_store(db, write=True, create=create) as store:
         recorded = record_call_parts(store, parts, user=owner, create=create)
     _print_recorded(recorded, "token record", id_to_stderr=pass_through)
     if copy_failed is not None:  # the call was made and paid for: it is recorded even when the copy failed

@@ -31,8 +31,10 @@ from sessionstats.render import (
 )
 from sessionstats.session_records import CALL_FIELDS, STORY_FIELDS, CallLine, StoryLine, session_calls, session_stories
 from sessionstats.store import open_store
+from sessionstats.validate import MAX_BIGINT
 
-LastOption = Annotated[int | None, typer.Option("--last", min=1, metavar="N", help="Only the newest N.")]
+LastOption = Annotated[int | None, typer.Option("--last", min=1, max=MAX_BIGINT, metavar="N",
+                                                 help="Only the newest N.")]
 
 
 @app.command()

@@ -17,6 +17,7 @@ from sessionstats.cli.options import (
     Filters,
     SessionArgument,
     Shared,
+    finite,
     given_session,
     resolve_bucket_zone,
     shared_options,
@@ -44,7 +45,8 @@ def show(
     filters: Filters = NO_FILTERS,
     watch: Annotated[bool, typer.Option("--watch", help="Redraw whenever the data changes, until Ctrl-C.")] = False,
     interval: Annotated[
-        float, typer.Option(min=0.05, max=3600, metavar="SECONDS", help="How often --watch looks for changes.")
+        float, typer.Option(min=0.05, max=3600, metavar="SECONDS", callback=finite,
+                            help="How often --watch looks for changes.")
     ] = 2.0,
     shared: Shared = NO_SHARED,
 ) -> None:

@@ -75,7 +75,7 @@ def start(session_id: SessionArgument, at: AtOption = None, tz: TzOption = None,
     """
     started = resolve_at(at, resolve_zone(tz))
     owner = resolve_user(user, db)
-    with open_store(db, write=True) as store:
+    with open_store(db, write=True, create=False) as store:
         start_session(store, session_id, user=owner, at=started)
 
 
@@ -90,7 +90,7 @@ def end(session_id: SessionArgument, at: AtOption = None, tz: TzOption = None,
     """
     ended = resolve_at(at, resolve_zone(tz))
     owner = resolve_user(user, db)
-    with open_store(db, write=True) as store:
+    with open_store(db, write=True, create=False) as store:
         end_session(store, session_id, user=owner, at=ended)
 
 
@@ -104,7 +104,7 @@ def rename(session_id: SessionArgument, name: Annotated[str, typer.Argument(help
       sessionstats rename "$SESSIONSTATS_SESSION" "Friday broadcast (rerun)"
     """
     owner = resolve_user(user, db)
-    with open_store(db, write=True) as store:
+    with open_store(db, write=True, create=False) as store:
         rename_session(store, session_id, name, user=owner)
 
 
@@ -129,7 +129,7 @@ def delete(
         named = f" ({session.name})" if session.name else ""
         typer.confirm(f"Delete session {session_id!r}{named} with its stories and token records?", abort=True,
                       err=True)
-    with open_store(db, write=True) as store:
+    with open_store(db, write=True, create=False) as store:
         session, stories, tokens = delete_session(store, session_id, user=owner)
     typer.echo(f"deleted session {session.id!r}: {stories:,} stories, {tokens:,} token records", err=True)
 
@@ -156,6 +156,6 @@ def delete_record_command(
             record = find_record(store, record_id, user=owner)
         typer.confirm(f"Delete {record.kind} {record.id!r} ({record.label}) of session {record.session_id!r}?",
                       abort=True, err=True)
-    with open_store(db, write=True) as store:
+    with open_store(db, write=True, create=False) as store:
         record = delete_record(store, record_id, user=owner)
     typer.echo(f"deleted {record.kind} {record.id!r} ({record.label}) of session {record.session_id!r}", err=True)

@@ -40,7 +40,7 @@ def build_app(database: Database, *, token: str | None = None, interval: float =
     app = Starlette(
         routes=[*reading.ROUTES, *capture.ROUTES, *live.ROUTES, *otlp.ROUTES,
                 Route("/", _page), Mount("/static", StaticFiles(directory=STATIC), name="static")],
-        middleware=[Middleware(TokenGuard, token=token)] if token else [],
+        middleware=[Middleware(SameOrigin), *([Middleware(TokenGuard, token=token)] if token else [])],
         exception_handlers={SessionStatsError: _error_response},
         lifespan=live.lifespan,
     )
@@ -91,6 +91,23 @@ async def _error_response(request: Request, error: Exception) -> Response:
         body["field"] = field
     headers = {"Retry-After": "1"} if status == 503 else None
     return JSONExact(body, status_code=status, headers=headers)
+
+
+class SameOrigin:
+    """Refuses (403) a request a browser sent from another site's page: without a token, any web page could
+    otherwise POST text/plain records to 127.0.0.1. Browsers send Origin; curl, SDKs and OTLP exporters do not."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope.get("headers") or [])
+        origin, host = headers.get(b"origin"), headers.get(b"host", b"")
+        if scope["type"] == "http" and origin is not None and origin.split(b"://")[-1] != host:
+            response = JSONExact({"error": "a page from another site may not use this server"}, status_code=403)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 class TokenGuard:

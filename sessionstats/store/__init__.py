@@ -17,7 +17,7 @@ from typing import Any
 
 from sessionstats.errors import InvalidInput, NestedTransaction
 from sessionstats.store.runs import SORTED_TABLES, insert_in_session_order
-from sessionstats.store.target import PostgresTarget, resolve_target
+from sessionstats.store.target import PostgresTarget, default_db_path, resolve_target
 
 __all__ = ["PlainSQL", "PostgresTarget", "Store", "lock_timeout", "open_store", "resolve_target"]
 
@@ -131,8 +131,13 @@ def lock_timeout() -> float:
 
 
 @contextmanager
-def open_store(db: str | Path | PostgresTarget | None = None, *, write: bool = False) -> Iterator[Store]:
-    """Open the database for one command (`write`: under the writer's lock), creating or migrating it when needed."""
+def open_store(db: str | Path | PostgresTarget | None = None, *, write: bool = False,
+               create: bool = True) -> Iterator[Store]:
+    """Open the database for one command (`write`: under the writer's lock), creating or migrating it when needed.
+
+    `create=False`: a write that needs a session or record already there (delete, rename, a record without
+    --create) creates no database file; where there is none it finds nothing, as a read does.
+    """
     target = db if isinstance(db, Path | PostgresTarget) else resolve_target(db)
     if isinstance(target, PostgresTarget):
         from sessionstats.store.postgres import open_postgres
@@ -142,7 +147,9 @@ def open_store(db: str | Path | PostgresTarget | None = None, *, write: bool = F
     else:
         from sessionstats.store.file import open_file
 
-        with open_file(target, write=write) as store:
+        if write and create and not target.parent.exists() and target == default_db_path():
+            target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # owner-only, made by the first write
+        with open_file(target, write=write, create=create) as store:
             yield _with_journal_folded(store, target)
 
 

@@ -30,12 +30,13 @@ from sessionstats.store.runs import sort_new_rows
 
 
 @contextmanager
-def open_file(path: Path, *, write: bool = False) -> Iterator[Store]:
-    """Lock and open the database file for one command; a write creates or upgrades it, a read changes nothing.
+def open_file(path: Path, *, write: bool = False, create: bool = True) -> Iterator[Store]:
+    """Lock and open the database file for one command; a write creates (unless not `create`) or upgrades it,
+    a read changes nothing.
 
     A DuckDB error that escapes the command's work leaves as the project's error (duckdb_errors.py)."""
     try:
-        with _opened(path, write) as store:
+        with _opened(path, write, create) as store:
             yield store
     except Exception as error:
         mapped = translated(error)
@@ -45,10 +46,10 @@ def open_file(path: Path, *, write: bool = False) -> Iterator[Store]:
 
 
 @contextmanager
-def _opened(path: Path, write: bool) -> Iterator[Store]:
+def _opened(path: Path, write: bool, create: bool) -> Iterator[Store]:
     deadline = time.monotonic() + lock_timeout()
     path = real_path(path)
-    if write:
+    if write and (create or database_state(path) == "duckdb"):
         with _writable(path, deadline) as store:
             yield store
             sort_new_rows(store)
@@ -70,14 +71,23 @@ def _writable(path: Path, deadline: float) -> Iterator[Store]:
     database_state(path)  # refuse what is not a database before making its lock file
     with _file_lock(path, exclusive=True, deadline=deadline):
         state = database_state(path)
-        if state != "duckdb":
+        created, unwanted = state != "duckdb", False
+        if created:
             _create(path, deadline, replace=state == "abandoned")
-        with _connection(path, False, deadline) as con:
-            store = Store(con, str(path), writable=True)
-            version = check_not_foreign(store)  # before anything about it is changed
-            warn_if_shared([path, sidecar(path, ".wal")], tighten=True)
-            apply_migrations(store, version)
-            yield store
+        try:
+            with _connection(path, False, deadline) as con:
+                store = Store(con, str(path), writable=True)
+                version = check_not_foreign(store)  # before anything about it is changed
+                warn_if_shared([path, sidecar(path, ".wal")], tighten=True)
+                apply_migrations(store, version)
+                try:
+                    yield store
+                except BaseException:  # bad input writes nothing: not even the database it made
+                    unwanted = created and _holds_no_session(con)
+                    raise
+        finally:
+            if unwanted:
+                _remove_database(path)
 
 
 @contextmanager
@@ -101,11 +111,16 @@ def _create(path: Path, deadline: float, *, replace: bool) -> None:
 
     Only an empty file a killed creator left is replaced; otherwise a file that appeared meanwhile stays."""
     draft = sidecar(path, ".creating")
-    for leftover in (draft, sidecar(draft, ".wal")):  # from a creator killed earlier
-        leftover.unlink(missing_ok=True)
-    with _connection(draft, False, deadline) as con:
-        apply_migrations(Store(con, str(draft), writable=True))
-        con.execute("CHECKPOINT")  # everything in the file itself, none of it in a .wal left behind
+    _remove_database(draft)  # from a creator killed earlier
+    try:
+        with _connection(draft, False, deadline) as con:
+            apply_migrations(Store(con, str(draft), writable=True))
+            con.execute("CHECKPOINT")  # everything in the file itself, none of it in a .wal left behind
+    except BaseException as error:
+        _remove_database(draft)  # a full disk must not stay fuller by a half-made database
+        if isinstance(error, DatabaseUnusable):  # about the file the person named, not our draft of it
+            raise DatabaseUnusable(str(error).replace(str(draft), str(path))) from None
+        raise
     if replace:
         os.replace(draft, path)
         return
@@ -117,6 +132,19 @@ def _create(path: Path, deadline: float, *, replace: bool) -> None:
         os.replace(draft, path)
     finally:
         draft.unlink(missing_ok=True)
+
+
+def _remove_database(path: Path) -> None:
+    for leftover in (path, sidecar(path, ".wal")):
+        leftover.unlink(missing_ok=True)
+
+
+def _holds_no_session(con: duckdb.DuckDBPyConnection) -> bool:
+    """True for a database that holds no session, so nothing recorded or folded in is lost by removing it."""
+    try:
+        return con.execute("SELECT count(*) FROM sessions").fetchone() == (0,)
+    except duckdb.Error:  # a connection the failure left unusable: keep the file
+        return False
 
 
 _DUCKDB_LOCK_ERROR = "Could not set lock on file"  # another process has the file open (DuckDB 1.5.5's words)

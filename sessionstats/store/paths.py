@@ -15,6 +15,7 @@ import warnings
 from pathlib import Path
 
 from sessionstats.errors import DatabaseUnusable, SessionStatsWarning
+from sessionstats.store.target import default_db_path
 
 DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB file (after an 8-byte checksum)
 OWNER_ONLY = 0o600
@@ -69,6 +70,8 @@ def _check_folder(path: Path) -> None:
     """Refuse a path whose folder is missing or is not a folder (say which)."""
     folder = path.parent
     if not folder.exists():
+        if path == real_path(default_db_path()):  # a new user's: the first write makes it, a read makes nothing
+            return
         raise DatabaseUnusable(f"cannot open the database at {path}: its folder does not exist")
     if not folder.is_dir():
         raise DatabaseUnusable(f"cannot open the database at {path}: {folder} is not a folder")

@@ -41,12 +41,10 @@ class PostgresTarget:
 
 
 def resolve_target(db: str | None) -> Path | PostgresTarget:
-    """`--db`, else `$SESSIONSTATS_DB`, else the default file; the default's folder is made owner-only."""
+    """`--db`, else `$SESSIONSTATS_DB`, else the default file (whose folder the first write makes: see open_store)."""
     chosen = db if db is not None else os.environ.get("SESSIONSTATS_DB") or None
     if chosen is None:
-        path = default_db_path()
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        return path
+        return default_db_path()
     if not chosen.strip():  # `--db "$UNSET"` must not quietly fall back to the default database
         raise InvalidInput("db: the database path is empty", field="db")
     if chosen.startswith(POSTGRES_SCHEMES):
