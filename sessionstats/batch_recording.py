@@ -79,10 +79,16 @@ def batch_writer(database: Database) -> Iterator[BatchWriter]:
     """The database open to write for a run of batches, each stored in its own transaction; when it cannot be
     opened (busy past the lock timeout, a server unreachable), the first batch is journaled, as `keep` does,
     and each later one tries a fresh open of its own."""
-    unseen = isinstance(database.target, Path)  # as Database.keep: a file fails before its commit
-    if unseen and database_state(database.target) == "missing":  # type: ignore[arg-type]
+    if isinstance(database.target, Path) and database_state(database.target) == "missing":
         yield partial(_create_if_asked, database)
         return
+    with _open_writer(database) as write:
+        yield write
+
+
+@contextmanager
+def _open_writer(database: Database) -> Iterator[BatchWriter]:
+    unseen = isinstance(database.target, Path)  # as Database.keep: a file fails before its commit
     with ExitStack() as opened:
         try:
             store = opened.enter_context(database.writing())
@@ -98,7 +104,8 @@ def _create_if_asked(database: Database, entries: Sequence[JournalEntry]) -> lis
     """No database file yet: only a batch with a record that creates its session makes one; in any other, each
     valid record finds no session, as it would in an empty database, and nothing is made."""
     if any(entry.create for entry in entries):
-        return keep_batch(database, entries)
+        with _open_writer(database) as write:
+            return write(entries)
     return [SessionNotFound(entry.record.session_id) if isinstance(entry, JournalEntry) else entry
             for entry in map(_checked, entries)]
 
