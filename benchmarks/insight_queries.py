@@ -17,11 +17,11 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from sessionstats.breakdowns import Dimension, breakdown
-from sessionstats.scope import Scope
-from sessionstats.stats import compare_stats, list_stats, session_stats
+from sessionstats.reports.breakdowns import Dimension, breakdown
+from sessionstats.reports.scope import Scope
+from sessionstats.reports.stats import compare_stats, list_stats, session_stats
+from sessionstats.reports.timeline import timeline
 from sessionstats.store import Store, open_store
-from sessionstats.timeline import timeline
 from sessionstats.times import utc_now
 
 USER = "bench"

@@ -26,16 +26,16 @@ _EXPORTS = {
     "StoryDraft": "sessionstats.session_api",
     "track": "sessionstats.tracking",
     "TrackWarning": "sessionstats.tracking",
-    "Recorded": "sessionstats.records",
-    "TokenUsageInput": "sessionstats.records",
+    "Recorded": "sessionstats.ingest.records",
+    "TokenUsageInput": "sessionstats.ingest.records",
     "Session": "sessionstats.sessions",
-    "SessionStats": "sessionstats.stats",
-    "Breakdown": "sessionstats.breakdowns",
-    "BreakdownRow": "sessionstats.breakdowns",
-    "Dimension": "sessionstats.breakdowns",
-    "Bucket": "sessionstats.timeline",
-    "ImportResult": "sessionstats.importing.batch",
-    "ExportWhat": "sessionstats.export",
+    "SessionStats": "sessionstats.reports.stats",
+    "Breakdown": "sessionstats.reports.breakdowns",
+    "BreakdownRow": "sessionstats.reports.breakdowns",
+    "Dimension": "sessionstats.reports.breakdowns",
+    "Bucket": "sessionstats.reports.timeline",
+    "ImportResult": "sessionstats.ingest.files.batch",
+    "ExportWhat": "sessionstats.reports.export",
     "SessionStatsError": "sessionstats.errors",
     "InvalidInput": "sessionstats.errors",
     "SessionNotFound": "sessionstats.errors",
@@ -72,7 +72,6 @@ __all__ = [
 
 if TYPE_CHECKING:
     from sessionstats.api import Database, connect, to_json
-    from sessionstats.breakdowns import Breakdown, BreakdownRow, Dimension
     from sessionstats.errors import (
         BudgetExceeded,
         DatabaseBusy,
@@ -81,13 +80,14 @@ if TYPE_CHECKING:
         SessionNotFound,
         SessionStatsError,
     )
-    from sessionstats.export import ExportWhat
-    from sessionstats.importing.batch import ImportResult
-    from sessionstats.records import Recorded, TokenUsageInput
+    from sessionstats.ingest.files.batch import ImportResult
+    from sessionstats.ingest.records import Recorded, TokenUsageInput
+    from sessionstats.reports.breakdowns import Breakdown, BreakdownRow, Dimension
+    from sessionstats.reports.export import ExportWhat
+    from sessionstats.reports.stats import SessionStats
+    from sessionstats.reports.timeline import Bucket
     from sessionstats.session_api import SessionHandle, StoryDraft
     from sessionstats.sessions import Session
-    from sessionstats.stats import SessionStats
-    from sessionstats.timeline import Bucket
     from sessionstats.tracking import TrackWarning, track
 
 

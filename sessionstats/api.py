@@ -18,18 +18,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sessionstats.errors import DatabaseBusy, DatabaseUnusable, InvalidInput, SessionStatsError
-from sessionstats.records import Recorded, StoryInput, TokenUsageInput
-from sessionstats.scope import EVERYTHING, Scope
+from sessionstats.ingest.records import Recorded, StoryInput, TokenUsageInput
+from sessionstats.reports.scope import EVERYTHING, Scope
 from sessionstats.store import PostgresTarget, Store, open_store, resolve_target
 from sessionstats.store.target import resolve_owner
 from sessionstats.validate import check_id
 
 if TYPE_CHECKING:
-    from sessionstats.batch_recording import BatchWriter
-    from sessionstats.export import ExportWhat
-    from sessionstats.importing import ImportResult
+    from sessionstats.ingest.batch_recording import BatchWriter
+    from sessionstats.ingest.files import ImportResult
+    from sessionstats.reports.export import ExportWhat
+    from sessionstats.reports.stats import SessionStats
     from sessionstats.session_api import SessionHandle
-    from sessionstats.stats import SessionStats
 
 TimeArg = datetime | str | None
 Result = TypeVar("Result")
@@ -96,7 +96,7 @@ class Database:
                       since: TimeArg = None, until: TimeArg = None, model: str | None = None,
                       tone: str | None = None, priority: str | None = None) -> list[SessionStats]:
         """Your sessions with their figures in scope, newest first (as `sessionstats list`)."""
-        from sessionstats.stats import list_stats
+        from sessionstats.reports.stats import list_stats
 
         chosen = scope(since, until, model=model, tone=tone, priority=priority)
         with self.reading() as store:
@@ -106,7 +106,7 @@ class Database:
     def compare(self, *session_ids: str, since: TimeArg = None, until: TimeArg = None, model: str | None = None,
                 tone: str | None = None, priority: str | None = None) -> list[SessionStats]:
         """Two or more sessions' figures in the order given (as `sessionstats compare`)."""
-        from sessionstats.stats import compare_stats
+        from sessionstats.reports.stats import compare_stats
 
         chosen = scope(since, until, model=model, tone=tone, priority=priority)
         with self.reading() as store:
@@ -115,7 +115,7 @@ class Database:
     def import_tokens(self, path: str | os.PathLike[str], *, format: str | None = None, session: str | None = None,
                       create_sessions: bool = False, zone: str | None = None) -> ImportResult:
         """Import token records from a JSON Lines, CSV or TSV file: all rows or none (as `import tokens`)."""
-        from sessionstats.importing import import_tokens
+        from sessionstats.ingest.files import import_tokens
 
         return self._import(import_tokens, path, format, session, create_sessions, zone)
 
@@ -123,7 +123,7 @@ class Database:
                        session: str | None = None, create_sessions: bool = False,
                        zone: str | None = None) -> ImportResult:
         """Import stories from a JSON Lines, CSV or TSV file: all rows or none (as `import stories`)."""
-        from sessionstats.importing import import_stories
+        from sessionstats.ingest.files import import_stories
 
         return self._import(import_stories, path, format, session, create_sessions, zone)
 
@@ -137,7 +137,7 @@ class Database:
                sessions: Sequence[str] = (), since: TimeArg = None, until: TimeArg = None,
                model: str | None = None, tone: str | None = None, priority: str | None = None) -> int:
         """Write your stories, token records or figures to Parquet, CSV, TSV or JSON Lines; return the rows."""
-        from sessionstats.export import ExportWhat, export
+        from sessionstats.reports.export import ExportWhat, export
 
         chosen = scope(since, until, model=model, tone=tone, priority=priority)
         kind = _choice(ExportWhat, what, "what")
@@ -147,13 +147,13 @@ class Database:
 
     def pending_journal(self) -> int:
         """How many records wait in the journal for the database to take them (see journal.py)."""
-        from sessionstats.journal import pending
+        from sessionstats.ingest.journal import pending
 
         return pending(self.target)
 
     def keep(self, kind: str, record: TokenUsageInput | StoryInput, record_id: str, *, create: bool) -> Recorded:
         """Store one record; when the database stays busy (or a server is unreachable), journal it instead."""
-        from sessionstats.journal import JournalEntry, store_entry
+        from sessionstats.ingest.journal import JournalEntry, store_entry
 
         entry = JournalEntry(record_id, kind, self.user, record, create)
         # A file fails before its commit or says it is broken; a server's connection can drop after the
@@ -163,7 +163,7 @@ class Database:
             with self.writing(create=create) as store:
                 return store_entry(store, entry, unseen=unseen)
         except (DatabaseBusy, DatabaseUnusable) as error:
-            from sessionstats.batch_recording import journal_instead
+            from sessionstats.ingest.batch_recording import journal_instead
 
             return journal_instead(self.target, entry, error)
 
@@ -172,19 +172,19 @@ class Database:
         """Store token records and stories (of any of your sessions) in one open and one transaction, each on
         its own: an outcome per record, in order, its Recorded (created False for a repeated request id or story
         id) or the error that refused it, while the others are stored. Journaled when the database stays busy."""
-        from sessionstats.batch_recording import entries_of, keep_batch
+        from sessionstats.ingest.batch_recording import entries_of, keep_batch
 
         return keep_batch(self, entries_of(records, user=self.user, create=create))
 
     def batch_writer(self) -> AbstractContextManager[BatchWriter]:
         """The database open to write for a run of batches (see `record_batch`), each in its own transaction."""
-        from sessionstats.batch_recording import batch_writer
+        from sessionstats.ingest.batch_recording import batch_writer
 
         return batch_writer(self)
 
     def _import(self, importer: Callable[..., ImportResult], path: str | os.PathLike[str], format: str | None,
                 session: str | None, create_sessions: bool, zone: str | None) -> ImportResult:
-        from sessionstats.importing import ImportFormat, ImportSource, resolve_format
+        from sessionstats.ingest.files import ImportFormat, ImportSource, resolve_format
         from sessionstats.times import resolve_zone
 
         file = Path(path).expanduser()
@@ -240,7 +240,7 @@ def aware(result: Result) -> Result:
 def to_json(result: Any, zone: str | tzinfo | None = None, indent: int = 2) -> str:
     """A result (or a list of them) as the CLI's `--format json` prints it: exact Decimals, ISO times in
     `zone` (a name or tzinfo), else in $SESSIONSTATS_TZ, else in the machine's zone, as the CLI shows them."""
-    from sessionstats.render import to_json as render_json
+    from sessionstats.display.render import to_json as render_json
 
     shown = zone if isinstance(zone, tzinfo) else _reading_zone(zone)
     return render_json(_plain(result), shown, indent)

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 from sessionstats.api import Database, TimeArg, aware, scope, stored_time
 from sessionstats.errors import InvalidInput
 from sessionstats.ids import new_id
-from sessionstats.records import Recorded, StoryInput, TokenUsageInput
+from sessionstats.ingest.records import Recorded, StoryInput, TokenUsageInput
 
 if TYPE_CHECKING:
-    from sessionstats.breakdowns import Breakdown, Dimension
+    from sessionstats.reports.breakdowns import Breakdown, Dimension
+    from sessionstats.reports.stats import SessionStats
+    from sessionstats.reports.timeline import Bucket
     from sessionstats.sessions import Session
-    from sessionstats.stats import SessionStats
-    from sessionstats.timeline import Bucket
 
 # The story being made in this thread or task, as (session id, story id): token records made meanwhile link to it.
 current_story: ContextVar[tuple[str, str] | None] = ContextVar("sessionstats_current_story", default=None)
@@ -71,7 +71,7 @@ class SessionHandle:
 
     def _checked_story(self, story: StoryInput) -> StoryInput:
         """The story checked, in this session, with an id and a time of its own (a journaled story keeps them)."""
-        from sessionstats.records import _checked_story
+        from sessionstats.ingest.records import _checked_story
         from sessionstats.times import utc_now
 
         return _checked_story(replace(story, session_id=self.id, id=story.id or new_id(),
@@ -106,7 +106,7 @@ class SessionHandle:
         """Record the usage an LLM API response reports: an SDK object, a dict, or JSON / event-stream text."""
         from dataclasses import fields
 
-        from sessionstats.capture import response_usage
+        from sessionstats.ingest.capture import response_usage
         from sessionstats.validate import parse_cost
 
         taken = response_usage(response)
@@ -137,7 +137,7 @@ class SessionHandle:
     def stats(self, *, since: TimeArg = None, until: TimeArg = None, model: str | None = None,
               tone: str | None = None, priority: str | None = None) -> SessionStats:
         """The session's figures in scope (as `show`)."""
-        from sessionstats.stats import session_stats
+        from sessionstats.reports.stats import session_stats
 
         chosen = scope(since, until, model=model, tone=tone, priority=priority)
         with self.database.reading() as store:
@@ -148,8 +148,8 @@ class SessionHandle:
         """The figures split by tone, priority, model, day or hour (as `show --by`); days are cut in `zone`
         (an IANA name; default $SESSIONSTATS_TZ, else the machine's zone, as the CLI)."""
         from sessionstats.api import _choice, bucket_zone
-        from sessionstats.breakdowns import Dimension, breakdown
-        from sessionstats.stats import session_stats
+        from sessionstats.reports.breakdowns import Dimension, breakdown
+        from sessionstats.reports.stats import session_stats
 
         if not by:
             raise InvalidInput("by: give at least one of tone, priority, model, day, hour", field="by")
@@ -166,7 +166,7 @@ class SessionHandle:
         """The figures per bucket of `every` (a timedelta, or 15m/hour/day...; None: the shortest that shows the
         session in at most 48 buckets), cut in `zone` (as `timeline`)."""
         from sessionstats.api import bucket_zone
-        from sessionstats.timeline import default_every, parse_every, timeline
+        from sessionstats.reports.timeline import default_every, parse_every, timeline
 
         zone = bucket_zone(zone)
         chosen = scope(since, until, model=model, tone=tone, priority=priority)
@@ -180,7 +180,7 @@ class SessionHandle:
               until: TimeArg = None, model: str | None = None, tone: str | None = None,
               priority: str | None = None) -> list[str]:
         """Raise BudgetExceeded once a figure reaches its limit; else return the warnings (as `check`)."""
-        from sessionstats.budget import Budget, check_budget
+        from sessionstats.reports.budget import Budget, check_budget
         from sessionstats.validate import parse_cost
 
         budget = Budget(max_cost=parse_cost(max_cost, "max_cost"), max_tokens=max_tokens, max_stories=max_stories,
@@ -202,7 +202,7 @@ class SessionHandle:
             return aware(end_session(store, self.id, user=self.database.user, at=stored_time(at, "at")))
 
     def _keep_usage(self, usage: TokenUsageInput) -> Recorded:
-        from sessionstats.records import prepare_usage
+        from sessionstats.ingest.records import prepare_usage
 
         linked = current_story.get()
         in_block = usage.story_id is None and linked is not None and linked[0] == self.id

@@ -14,7 +14,7 @@ from conftest import db_argument, snapshot, table_of
 
 import sessionstats
 from sessionstats.errors import InvalidInput, SessionNotFound
-from sessionstats.records import Recorded, StoryInput, TokenUsageInput
+from sessionstats.ingest.records import Recorded, StoryInput, TokenUsageInput
 
 
 def connect(db, user: str = "alice") -> sessionstats.Database:
@@ -183,7 +183,7 @@ def test_a_large_batch_lands_whole_with_its_repeats_told_apart(db):
 
 @pytest.mark.file_only
 def test_a_record_the_database_refuses_fails_alone_and_the_rest_of_its_batch_is_stored(db, monkeypatch):
-    import sessionstats.batch_recording as batch_recording
+    import sessionstats.ingest.batch_recording as batch_recording
 
     together = batch_recording._store_together
 

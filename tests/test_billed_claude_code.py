@@ -1,7 +1,7 @@
 """`import claude-code` records what Anthropic bills for each logged message (issue 14).
 
 Lines are shaped as Claude Code writes them (tests/claude_logs.py); costs are worked out by hand with
-genai-prices' bundled prices per MTok, or the sourced rows of sessionstats/price_overrides.py where named.
+genai-prices' bundled prices per MTok, or the sourced rows of sessionstats/pricing/overrides.py where named.
 """
 
 from __future__ import annotations

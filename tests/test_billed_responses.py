@@ -2,7 +2,7 @@
 
 Each fixture under tests/fixtures/responses is written from the provider's documented format; the expected
 cost is worked out by hand below, with the price's source. Prices per million tokens (MTok) come from
-genai-prices' bundled data unless a comment names sessionstats/price_overrides.py.
+genai-prices' bundled data unless a comment names sessionstats/pricing/overrides.py.
 """
 
 import json

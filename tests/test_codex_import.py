@@ -10,7 +10,7 @@ from pathlib import Path
 from codex_logs import Rollout, rollout, write_home
 from conftest import snapshot, table_of
 
-from sessionstats.pricing import price_data_version
+from sessionstats.pricing.prices import price_data_version
 
 
 def totals(cli) -> dict[str, tuple[int, int, int, int]]:

@@ -20,7 +20,7 @@ import duckdb
 import pytest
 from conftest import table_of
 
-from sessionstats.migrations import LATEST_VERSION
+from sessionstats.store.migrations import LATEST_VERSION
 
 pytestmark = pytest.mark.file_only
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from sessionstats.migrations import LATEST_VERSION
+from sessionstats.store.migrations import LATEST_VERSION
 
 
 def _findings(cli) -> dict[str, dict]:

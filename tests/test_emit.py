@@ -6,7 +6,7 @@ import json
 from decimal import Decimal
 
 from sessionstats.cli.emit import Layout, report_text
-from sessionstats.render import Format
+from sessionstats.display.render import Format
 
 RECORDS = [{"model": "gpt-4o", "cost": Decimal("0.000000075")}, {"model": "a,b\tc", "cost": None}]
 

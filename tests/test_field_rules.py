@@ -22,7 +22,7 @@ from claude_logs import assistant_line, write_lines
 from conftest import Cli, snapshot, table_of
 
 from sessionstats.errors import InvalidInput
-from sessionstats.records import TokenUsageInput, record_tokens
+from sessionstats.ingest.records import TokenUsageInput, record_tokens
 from sessionstats.store import open_store
 
 REFUSED = "refused"

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sessionstats.render import (
+from sessionstats.display.render import (
     Format,
     exact_text,
     fmt_cost,

@@ -37,7 +37,7 @@ def test_a_last_past_the_largest_count_is_bad_input_not_a_database_error(run_pro
 @pytest.mark.parametrize("limit", [2**63, 0, "5", 1.5, True])
 def test_the_core_takes_a_record_list_limit_by_the_same_rule_as_list(tmp_path, limit):
     from sessionstats.errors import InvalidInput
-    from sessionstats.session_records import session_calls, session_stories
+    from sessionstats.reports.session_records import session_calls, session_stories
     from sessionstats.store import open_store
 
     sessionstats.connect(tmp_path / "t.duckdb", user="alice").new_session(id="s")

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from conftest import db_argument, snapshot, table_of
 
-from sessionstats.pricing import price_data_version
-from sessionstats.records import count_words
+from sessionstats.ingest.records import count_words
+from sessionstats.pricing.prices import price_data_version
 
 TOKEN_ROWS = [
     {"session_id": "a", "model": "claude-sonnet-4-5", "input_tokens": 1200, "output_tokens": 350,

@@ -5,7 +5,7 @@ import json
 import pytest
 from insight_data import HAIKU, UNPRICED
 
-from sessionstats.stats import FIGURES, SORTABLE
+from sessionstats.reports.stats import FIGURES, SORTABLE
 
 
 def test_show_reports_every_efficiency_and_hourly_figure_exactly(radio):

@@ -18,7 +18,7 @@ import pytest
 from conftest import db_argument, table_of
 
 import sessionstats
-from sessionstats.journal import journal_path
+from sessionstats.ingest.journal import journal_path
 
 HOLD_LOCK = ("import fcntl, os, sys\n"
              "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)\n"
@@ -148,8 +148,8 @@ def test_a_journal_folded_twice_stores_each_record_once(api, db):
 @pytest.mark.file_only
 def test_a_torn_last_line_is_set_aside_and_never_glued_to_the_next_record(api, db):
     journal_path(db).write_bytes(b'{"id": "torn", "kind": "tok')  # a writer killed mid-line
-    from sessionstats.journal import JournalEntry, append
-    from sessionstats.records import TokenUsageInput, prepare_usage
+    from sessionstats.ingest.journal import JournalEntry, append
+    from sessionstats.ingest.records import TokenUsageInput, prepare_usage
 
     usage = prepare_usage(TokenUsageInput("friday", 5, 6, cost=None))
     append(db, JournalEntry("0193a000-0000-7000-8000-000000000001", "tokens", "alice", usage))
@@ -190,8 +190,8 @@ def test_a_broken_database_file_is_an_error_not_a_journal(tmp_path):
 
 
 def test_a_journaled_record_is_stored_by_the_next_write_on_either_backend(api, db):
-    from sessionstats.journal import JournalEntry, append
-    from sessionstats.records import TokenUsageInput, prepare_usage
+    from sessionstats.ingest.journal import JournalEntry, append
+    from sessionstats.ingest.records import TokenUsageInput, prepare_usage
 
     usage = prepare_usage(TokenUsageInput("friday", 11, 12, cost=Decimal("0.25"), request_id="req-journaled"))
     append(api.target, JournalEntry("0193a000-0000-7000-8000-000000000003", "tokens", "alice", usage))

@@ -11,7 +11,7 @@ import pytest
 from conftest import snapshot, table_of
 from opencode_logs import add_legacy_only, create_database, write_dir
 
-from sessionstats.pricing import price_data_version
+from sessionstats.pricing.prices import price_data_version
 
 
 def totals(cli) -> dict[str, tuple[int, ...]]:

@@ -259,7 +259,7 @@ def test_a_model_filter_with_a_control_character_is_one_escaped_line(hostile_db,
 
 @pytest.mark.parametrize("view", LIST_VIEWS, ids=" ".join)
 def test_the_list_of_every_crafted_name_never_carries_a_control_character(hostile_db, view):
-    from sessionstats.escaping import visible
+    from sessionstats.display.escaping import visible
 
     text = show_output(hostile_db, *view)
     assert_nothing_invisible(text)
@@ -287,7 +287,7 @@ def test_the_list_of_every_crafted_name_reads_back_exactly(hostile_db, fmt):
 
 @pytest.mark.parametrize("number", range(len(HOSTILE)))
 def test_a_crafted_name_is_shown_escaped_where_it_stood(hostile_db, number):
-    from sessionstats.escaping import visible
+    from sessionstats.display.escaping import visible
 
     text = show_output(hostile_db, "show", f"h{number}", "--format", "table")
     assert visible(HOSTILE[number]) in text
@@ -510,7 +510,7 @@ def one_line_of(stderr: bytes) -> str:
 @settings(deadline=None)
 @given(st.text())
 def test_visible_text_never_holds_a_control_character_and_leaves_the_rest_alone(text):
-    from sessionstats.escaping import visible
+    from sessionstats.display.escaping import visible
 
     shown = visible(text)
     assert_nothing_invisible(shown.replace("\n", "\\n"))
@@ -522,7 +522,7 @@ def test_visible_text_never_holds_a_control_character_and_leaves_the_rest_alone(
 @settings(deadline=None)
 @given(st.text())
 def test_a_tsv_field_is_one_field_of_one_line_and_reads_back_exactly(text):
-    from sessionstats.escaping import tsv_field
+    from sessionstats.display.escaping import tsv_field
 
     field = tsv_field(text)
     assert not any(ord(c) < 0x20 or c == "\x7f" for c in field)
@@ -534,7 +534,7 @@ def test_a_tsv_field_is_one_field_of_one_line_and_reads_back_exactly(text):
 def test_json_output_reads_back_exactly_and_holds_no_raw_control_character(value):
     import json
 
-    from sessionstats.render import to_json
+    from sessionstats.display.render import to_json
 
     text = to_json(value)
     assert json.loads(text) == value

@@ -116,7 +116,7 @@ def test_the_database_and_lock_files_are_owner_only_even_with_a_permissive_umask
 
 CRASH_AFTER_COMMIT = """
 import os, sys
-from sessionstats.records import TokenUsageInput, record_tokens
+from sessionstats.ingest.records import TokenUsageInput, record_tokens
 from sessionstats.sessions import create_session
 from sessionstats.store import open_store
 os.umask(0o022)

@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sessionstats.errors import InvalidInput
-from sessionstats.history.claude_code import import_claude_code
-from sessionstats.history.llm_logs import _read_responses
-from sessionstats.responses import parse_response
+from sessionstats.ingest.claude_code import import_claude_code
+from sessionstats.ingest.llm_logs import _read_responses
+from sessionstats.ingest.responses import parse_response
 from sessionstats.store import open_store
 
 FIXTURES = Path(__file__).parent / "fixtures" / "responses"

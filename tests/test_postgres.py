@@ -24,8 +24,8 @@ from test_concurrency import READ_LOOP, check_whole, results_of_all, start, star
 from typer.testing import CliRunner
 
 from sessionstats.cli import app
-from sessionstats.migrations import _PROVENANCE_COLUMNS as PROVENANCE
-from sessionstats.migrations import LATEST_VERSION
+from sessionstats.store.migrations import _PROVENANCE_COLUMNS as PROVENANCE
+from sessionstats.store.migrations import LATEST_VERSION
 
 
 @pytest.fixture

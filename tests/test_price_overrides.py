@@ -1,4 +1,4 @@
-"""Each row of sessionstats/price_overrides.py: the published figure, applied where and when it should be."""
+"""Each row of sessionstats/pricing/overrides.py: the published figure, applied where and when it should be."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from sessionstats.call_pricing import CallTerms, Priced, Unpriced, price_call
-from sessionstats.price_overrides import FAST_MODE, LONG_CONTEXT_ROWS, SERVICE_TIERS
-from sessionstats.pricing import TokenCounts, find_model, rates_at
+from sessionstats.pricing.calls import CallTerms, Priced, Unpriced, price_call
+from sessionstats.pricing.overrides import FAST_MODE, LONG_CONTEXT_ROWS, SERVICE_TIERS
+from sessionstats.pricing.prices import TokenCounts, find_model, rates_at
 
 AFTER = datetime(2026, 10, 1)
 

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from sessionstats.cli import app
-from sessionstats.records import StoryInput, TokenUsageInput, record_story, record_tokens
-from sessionstats.render import fmt_cost, fmt_tokens
+from sessionstats.display.render import fmt_cost, fmt_tokens
+from sessionstats.ingest.records import StoryInput, TokenUsageInput, record_story, record_tokens
 from sessionstats.sessions import create_session
 from sessionstats.store import open_store
 from sessionstats.validate import MAX_BIGINT, MAX_COST

@@ -19,7 +19,7 @@ import pytest
 from serve_helpers import serving
 
 from sessionstats.cli.stats_view import METRICS, OVERVIEW, _figure
-from sessionstats.stats import SessionStats
+from sessionstats.reports.stats import SessionStats
 
 pytestmark = [pytest.mark.file_only, pytest.mark.slow]
 ARTIFACTS = Path(__file__).parent / "artifacts"

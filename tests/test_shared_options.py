@@ -8,7 +8,6 @@ import pytest
 import typer
 from typer.main import get_command
 
-from sessionstats.breakdowns import BREAKDOWN_FIGURES
 from sessionstats.cli.app import app
 from sessionstats.cli.options import (
     NO_FILTERS,
@@ -20,10 +19,11 @@ from sessionstats.cli.options import (
     shared_options,
     with_filters,
 )
-from sessionstats.render import Format
-from sessionstats.stats import FIGURES
-from sessionstats.timeline import BUCKET_FIGURES
-from sessionstats.token_figures import TOKEN_FIGURES
+from sessionstats.display.render import Format
+from sessionstats.reports.breakdowns import BREAKDOWN_FIGURES
+from sessionstats.reports.stats import FIGURES
+from sessionstats.reports.timeline import BUCKET_FIGURES
+from sessionstats.reports.token_figures import TOKEN_FIGURES
 
 # The commands that report figures, and the shared options each must have: a new report joins this list.
 FILTERED_REPORT = {*SHARED_OPTIONS} - {"wide"} | set(REPORT_FILTERS)

@@ -55,5 +55,5 @@ def test_recording_a_given_cost_or_a_story_loads_neither_pricing_nor_time_zones(
     for args in (["record-tokens", "-s", "s", "--model", "claude-sonnet-4-5", "--input", "1", "--output", "1",
                   "--cost", "0.01"], ["record-story", "-s", "s", "--title", "Harbour", "--narrative", "fog lifts"]):
         imported = _imported(tmp_path, *args)
-        assert "sessionstats.pricing" not in imported, args
+        assert "sessionstats.pricing.prices" not in imported, args
         assert "zoneinfo" not in imported, args

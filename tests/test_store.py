@@ -12,7 +12,7 @@ from conftest import Cli, db_argument, execute_in, table_of
 from typer.testing import CliRunner
 
 from sessionstats.cli import app
-from sessionstats.migrations import LATEST_VERSION
+from sessionstats.store.migrations import LATEST_VERSION
 
 
 def test_default_database_is_created_owner_only_in_the_data_directory(tmp_path):

@@ -19,7 +19,7 @@ from conftest import PgDatabase, db_argument, execute_in
 
 import sessionstats
 from sessionstats.errors import DatabaseUnusable, InvalidInput
-from sessionstats.records import StoryInput, TokenUsageInput, record_story, record_tokens
+from sessionstats.ingest.records import StoryInput, TokenUsageInput, record_story, record_tokens
 from sessionstats.sessions import (
     create_session,
     delete_record,

@@ -9,7 +9,7 @@ import pytest
 from conftest import db_argument, table_of
 
 import sessionstats
-from sessionstats.records import StoryInput
+from sessionstats.ingest.records import StoryInput
 
 
 @pytest.fixture

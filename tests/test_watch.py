@@ -12,7 +12,7 @@ from children import Child
 from conftest import PgDatabase, db_argument, execute_in
 
 from sessionstats.cli.watch import changed_figures
-from sessionstats.stats import SessionStats
+from sessionstats.reports.stats import SessionStats
 
 
 class Watcher:
@@ -137,7 +137,7 @@ _WATCH_FOREVER = """
 import sys
 from dataclasses import fields
 from sessionstats.cli.watch import watch
-from sessionstats.stats import SessionStats
+from sessionstats.reports.stats import SessionStats
 
 stats = SessionStats(**{field.name: None for field in fields(SessionStats)})
 for _ in range(int(sys.argv[1])):

@@ -15,11 +15,11 @@ from sessionstats.cli.import_commands import import_app
 from sessionstats.cli.messages import warn_unknown_models
 from sessionstats.cli.options import NO_SHARED, Shared, shared_options
 from sessionstats.cli.progress import import_with_progress
+from sessionstats.display.render import fmt_tokens, table
 from sessionstats.errors import InvalidInput
-from sessionstats.render import fmt_tokens, table
 
 if TYPE_CHECKING:  # the importers load only when their command runs: `import tokens` need not pay for them
-    from sessionstats.history.agent_import import Source, SourceSummary
+    from sessionstats.ingest.agent_import import Source, SourceSummary
 
 StrictOption = Annotated[
     bool, typer.Option("--strict", help="Exit 2 when a source's files exist but yield no token usage (format drift).")
@@ -92,7 +92,7 @@ def import_codex_command(homes: CodexHomes = None, strict: StrictOption = False,
       sessionstats import codex
       CODEX_HOME=/work/codex sessionstats import codex
     """
-    from sessionstats.history.codex import import_codex
+    from sessionstats.ingest.codex import import_codex
 
     import_source(import_codex, homes or [], shared, strict)
 
@@ -113,7 +113,7 @@ def import_gemini_command(roots: GeminiRoots = None, strict: StrictOption = Fals
       sessionstats import gemini
       GEMINI_CLI_HOME=/work sessionstats import gemini
     """
-    from sessionstats.history.gemini_cli import import_gemini
+    from sessionstats.ingest.gemini_cli import import_gemini
 
     import_source(import_gemini, roots or [], shared, strict)
 
@@ -139,7 +139,7 @@ def import_opencode_command(dirs: OpenCodeDirs = None, strict: StrictOption = Fa
       sessionstats import opencode
       OPENCODE_DB=~/.local/share/opencode/opencode.db sessionstats import opencode
     """
-    from sessionstats.history.opencode import import_opencode
+    from sessionstats.ingest.opencode import import_opencode
 
     import_source(import_opencode, dirs or [], shared, strict)
 
@@ -162,7 +162,7 @@ def import_qwen_command(dirs: QwenDirs = None, strict: StrictOption = False,
       sessionstats import qwen
       QWEN_DATA_DIR=/work/qwen sessionstats import qwen
     """
-    from sessionstats.history.qwen_code import import_qwen
+    from sessionstats.ingest.qwen_code import import_qwen
 
     import_source(import_qwen, dirs or [], shared, strict)
 
@@ -187,7 +187,7 @@ def import_otel_command(files: OtelFiles, strict: StrictOption = False,
       sessionstats import otel /var/log/otel/traces.jsonl
       cat export.jsonl | sessionstats import otel -
     """
-    from sessionstats.history.otel_files import import_otel
+    from sessionstats.ingest.otel_files import import_otel
 
     if files != ["-"]:
         import_source(import_otel, files, shared, strict)
@@ -211,7 +211,7 @@ def summary_table(summaries: Sequence[SourceSummary]) -> str:
 
 def import_all(shared: Shared, strict: bool) -> None:
     """Import every known source found on this machine; one table on stderr, then warnings."""
-    from sessionstats.history.detect import DETECTED_SOURCES
+    from sessionstats.ingest.detect import DETECTED_SOURCES
 
     summaries, failures, absent = [], [], []
     for name, importer in DETECTED_SOURCES.items():

@@ -15,8 +15,8 @@ from typer.exceptions import Abort, Exit, TyperException
 
 from sessionstats import __version__
 from sessionstats.cli.output import flush_stdout, guarded_stdout
+from sessionstats.display.escaping import visible
 from sessionstats.errors import SessionStatsError, SessionStatsWarning
-from sessionstats.escaping import visible
 
 USAGE_EXIT = 2
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-from sessionstats.breakdowns import Breakdown, BreakdownRow
 from sessionstats.cli.emit import NOTHING_IN_SCOPE, Layout
-from sessionstats.render import (
+from sessionstats.display.render import (
     EMPTY,
     cost_notes,
     fitted_table,
@@ -14,7 +13,8 @@ from sessionstats.render import (
     fmt_number,
     fmt_tokens,
 )
-from sessionstats.stats import SessionStats
+from sessionstats.reports.breakdowns import Breakdown, BreakdownRow
+from sessionstats.reports.stats import SessionStats
 from sessionstats.times import to_zone
 
 NO_GROUP = "(none)"

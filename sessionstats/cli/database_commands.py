@@ -6,9 +6,9 @@ import typer
 
 from sessionstats.cli.app import app
 from sessionstats.cli.options import DbOption
-from sessionstats.escaping import visible
-from sessionstats.migrations import LATEST_VERSION
+from sessionstats.display.escaping import visible
 from sessionstats.store import open_store
+from sessionstats.store.migrations import LATEST_VERSION
 
 
 @app.command("init-db")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sessionstats.cli.app import app
 from sessionstats.cli.emit import emit
 from sessionstats.cli.options import NO_SHARED, Shared, shared_options
-from sessionstats.doctor import Finding, diagnose
-from sessionstats.render import table
+from sessionstats.display.render import table
+from sessionstats.reports.doctor import Finding, diagnose
 
 
 @app.command()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
-from sessionstats.render import Format, to_machine
+from sessionstats.display.render import Format, to_machine
 
 NOTHING_IN_SCOPE = "no records in scope\n"  # what a table says when the filters leave nothing
 

@@ -10,9 +10,15 @@ import typer
 from sessionstats.cli.app import app
 from sessionstats.cli.emit import Layout, emit
 from sessionstats.cli.options import NO_SHARED, Shared, shared_options
+from sessionstats.display.render import fmt_tokens
 from sessionstats.errors import InvalidInput
-from sessionstats.explain import COST_SOURCES, RecordExplanation, SessionCostSplit, explain_record, explain_session
-from sessionstats.render import fmt_tokens
+from sessionstats.pricing.explain import (
+    COST_SOURCES,
+    RecordExplanation,
+    SessionCostSplit,
+    explain_record,
+    explain_session,
+)
 from sessionstats.store import open_store
 
 _PER_MILLION = Decimal(1_000_000)

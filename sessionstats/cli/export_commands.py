@@ -19,9 +19,9 @@ from sessionstats.cli.options import (
     shared_options,
     with_filters,
 )
+from sessionstats.display.escaping import visible
 from sessionstats.errors import InvalidInput
-from sessionstats.escaping import visible
-from sessionstats.export import ExportWhat, export
+from sessionstats.reports.export import ExportWhat, export
 from sessionstats.store import open_store
 
 

@@ -13,8 +13,8 @@ from sessionstats.cli.import_commands import import_app
 from sessionstats.cli.messages import warn_unknown_models
 from sessionstats.cli.options import NO_SHARED, Shared, shared_options
 from sessionstats.cli.progress import import_with_progress
-from sessionstats.history.claude_code import HistoryResult, import_claude_code
-from sessionstats.history.llm_logs import import_llm
+from sessionstats.ingest.claude_code import HistoryResult, import_claude_code
+from sessionstats.ingest.llm_logs import import_llm
 
 DirsArgument = Annotated[
     list[str] | None,

@@ -18,7 +18,7 @@ from sessionstats.cli.options import NO_SHARED, Shared, shared_options
 from sessionstats.cli.progress import StepProgress
 from sessionstats.cli.reading import spool, starts_with_bom, stdin_import_cap
 from sessionstats.errors import InvalidInput
-from sessionstats.importing import (
+from sessionstats.ingest.files import (
     ImportFormat,
     ImportResult,
     ImportSource,

@@ -10,7 +10,6 @@ from typing import Annotated
 
 import typer
 
-from sessionstats.budget import DEFAULT_WARN_AT, Budget, assess_budget
 from sessionstats.cli.app import app
 from sessionstats.cli.emit import emit
 from sessionstats.cli.options import (
@@ -29,10 +28,11 @@ from sessionstats.cli.options import (
 )
 from sessionstats.cli.stats_view import side_by_side_table
 from sessionstats.cli.timeline_view import timeline_chart
-from sessionstats.render import fmt_cost, fmt_tokens
-from sessionstats.stats import FIGURES, compare_stats, session_stats
+from sessionstats.display.render import fmt_cost, fmt_tokens
+from sessionstats.reports.budget import DEFAULT_WARN_AT, Budget, assess_budget
+from sessionstats.reports.stats import FIGURES, compare_stats, session_stats
+from sessionstats.reports.timeline import BUCKET_FIGURES, default_every, parse_every, timeline
 from sessionstats.store import open_store
-from sessionstats.timeline import BUCKET_FIGURES, default_every, parse_every, timeline
 from sessionstats.validate import parse_cost
 
 

@@ -16,9 +16,9 @@ from typing import Annotated, Any
 import typer
 
 from sessionstats.cli.emit import Layout
+from sessionstats.display.render import Format
 from sessionstats.errors import InvalidInput, SessionStatsError
-from sessionstats.render import Format
-from sessionstats.scope import Scope
+from sessionstats.reports.scope import Scope
 from sessionstats.store.target import POSTGRES_SCHEMES, postgres_target, resolve_owner
 from sessionstats.times import parse_timestamp, resolve_zone, zone_name
 from sessionstats.validate import check_count

@@ -14,9 +14,9 @@ from sessionstats.cli.explain_commands import exact_dollars
 from sessionstats.cli.messages import warn_unknown_models
 from sessionstats.cli.options import NO_SHARED, Shared, shared_options
 from sessionstats.cli.output import flush_stdout
+from sessionstats.display.render import fmt_cost, fmt_tokens, table
 from sessionstats.errors import InvalidInput
-from sessionstats.render import fmt_cost, fmt_tokens, table
-from sessionstats.reprice import REPRICE_FIGURES, RateChange, RepriceResult, reprice
+from sessionstats.pricing.reprice import REPRICE_FIGURES, RateChange, RepriceResult, reprice
 from sessionstats.store import open_store
 
 

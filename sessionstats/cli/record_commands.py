@@ -25,9 +25,9 @@ from sessionstats.cli.options import (
 )
 from sessionstats.cli.output import OutputFailed, print_stored_id
 from sessionstats.cli.reading import NARRATIVE_MAX_BYTES, RESPONSE_MAX_BYTES, read_bounded
+from sessionstats.display.escaping import visible
 from sessionstats.errors import InvalidInput, SessionNotFound
-from sessionstats.escaping import visible
-from sessionstats.records import (
+from sessionstats.ingest.records import (
     Recorded,
     StoryInput,
     TokenUsageInput,
@@ -35,7 +35,7 @@ from sessionstats.records import (
     record_call_parts,
     record_story,
 )
-from sessionstats.responses import ResponseUsage, call_parts, parse_response
+from sessionstats.ingest.responses import ResponseUsage, call_parts, parse_response
 from sessionstats.store import open_store
 from sessionstats.times import resolve_zone
 from sessionstats.validate import parse_cost
@@ -146,7 +146,7 @@ def record_tokens_command(
     total_tokens is the sum of input, output, cache read and cache write tokens. Without --cost, the
     cost is estimated from --model with genai-prices' bundled prices at the call's time (the response's
     own time, else --at, else now), with the service tier, fast mode, web search fees and the dated,
-    sourced long-context rows of sessionstats/price_overrides.py; `sessionstats explain ID` shows how.
+    sourced long-context rows of sessionstats/pricing/overrides.py; `sessionstats explain ID` shows how.
 
     --from-response understands Anthropic Messages JSON and event streams, OpenAI Chat Completions
     JSON and streams (with a usage chunk), OpenAI Responses JSON and streams (incomplete and failed ones

@@ -19,7 +19,7 @@ from sessionstats.cli.options import (
     shared_options,
     with_filters,
 )
-from sessionstats.render import (
+from sessionstats.display.render import (
     EMPTY,
     cost_notes,
     fitted_table,
@@ -29,7 +29,14 @@ from sessionstats.render import (
     fmt_time,
     fmt_tokens,
 )
-from sessionstats.session_records import CALL_FIELDS, STORY_FIELDS, CallLine, StoryLine, session_calls, session_stories
+from sessionstats.reports.session_records import (
+    CALL_FIELDS,
+    STORY_FIELDS,
+    CallLine,
+    StoryLine,
+    session_calls,
+    session_stories,
+)
 from sessionstats.store import open_store
 from sessionstats.validate import MAX_BIGINT
 

@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from sessionstats.breakdowns import Dimension
 from sessionstats.cli.app import app
 from sessionstats.cli.emit import emit
 from sessionstats.cli.options import (
@@ -25,9 +24,10 @@ from sessionstats.cli.options import (
 )
 from sessionstats.cli.show_view import ShowRequest, load, render, watch_session
 from sessionstats.cli.stats_view import sessions_table
-from sessionstats.render import Format
+from sessionstats.display.render import Format
+from sessionstats.reports.breakdowns import Dimension
+from sessionstats.reports.stats import FIGURES, SORTABLE, list_stats
 from sessionstats.sessions import short_ids
-from sessionstats.stats import FIGURES, SORTABLE, list_stats
 from sessionstats.store import open_store
 
 
@@ -75,7 +75,7 @@ def show(
 
 def _note_journal(db: str | None) -> None:
     """Say so when records kept while the database was busy still wait to be stored (journal.py)."""
-    from sessionstats.journal import journal_path, pending
+    from sessionstats.ingest.journal import journal_path, pending
     from sessionstats.store import resolve_target
 
     target = resolve_target(db)

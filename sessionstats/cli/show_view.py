@@ -5,15 +5,15 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-from sessionstats.breakdowns import Dimension, breakdown
 from sessionstats.cli.breakdown_view import breakdown_table, with_breakdown
 from sessionstats.cli.emit import Layout, report_text
 from sessionstats.cli.stats_view import stats_tables
 from sessionstats.cli.watch import Snapshot, watch
-from sessionstats.escaping import visible
-from sessionstats.render import Format, fmt_time, to_json
-from sessionstats.scope import Scope
-from sessionstats.stats import FIGURES, session_stats
+from sessionstats.display.escaping import visible
+from sessionstats.display.render import Format, fmt_time, to_json
+from sessionstats.reports.breakdowns import Dimension, breakdown
+from sessionstats.reports.scope import Scope
+from sessionstats.reports.stats import FIGURES, session_stats
 from sessionstats.store import open_store
 from sessionstats.times import utc_now
 

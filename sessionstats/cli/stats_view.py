@@ -7,8 +7,8 @@ from datetime import tzinfo
 from typing import Any
 
 from sessionstats.cli.emit import Layout
-from sessionstats.escaping import visible
-from sessionstats.render import (
+from sessionstats.display.escaping import visible
+from sessionstats.display.render import (
     EMPTY,
     cost_notes,
     fitted_table,
@@ -20,8 +20,8 @@ from sessionstats.render import (
     fmt_tokens,
     table,
 )
-from sessionstats.scope import Scope
-from sessionstats.stats import MIN_RATE_SECONDS, SessionStats
+from sessionstats.reports.scope import Scope
+from sessionstats.reports.stats import MIN_RATE_SECONDS, SessionStats
 
 Shown = Callable[[Any, "tzinfo | None"], str]
 

@@ -8,7 +8,7 @@ from datetime import timedelta, tzinfo
 from decimal import Decimal
 
 from sessionstats.cli.emit import NOTHING_IN_SCOPE, Layout
-from sessionstats.render import (
+from sessionstats.display.render import (
     cost_notes,
     fmt_cost,
     fmt_known_cost,
@@ -16,7 +16,7 @@ from sessionstats.render import (
     fmt_tokens,
     table,
 )
-from sessionstats.timeline import Bucket
+from sessionstats.reports.timeline import Bucket
 
 CHART_HEIGHT = 12  # rows per chart
 MAX_CHART_WIDTH = 120

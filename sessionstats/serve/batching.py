@@ -20,10 +20,10 @@ from contextlib import AbstractContextManager
 from typing import Generic, TypeVar
 
 from sessionstats.api import Database
-from sessionstats.batch_recording import checked_entry, entries_of
 from sessionstats.errors import SessionStatsError
-from sessionstats.journal import JournalEntry
-from sessionstats.records import Recorded, StoryInput, TokenUsageInput
+from sessionstats.ingest.batch_recording import checked_entry, entries_of
+from sessionstats.ingest.journal import JournalEntry
+from sessionstats.ingest.records import Recorded, StoryInput, TokenUsageInput
 
 MAX_BATCH = 1000
 HOLD_SECONDS = 1.0  # the longest the writer keeps the database open while records keep coming

@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from sessionstats.api import Database
 from sessionstats.errors import InvalidInput
-from sessionstats.records import Recorded
+from sessionstats.ingest.records import Recorded
 from sessionstats.serve.batching import BatchedDatabase
 from sessionstats.serve.wire import JSONExact
 

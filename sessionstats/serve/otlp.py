@@ -101,8 +101,8 @@ def _hex_ids(value: Any) -> Any:
 
 def usage_events(document: dict[str, Any]) -> list[Any]:
     """The token events in one export, mapped as `import otel` maps a file's lines."""
-    from sessionstats.history.agent_import import Coverage
-    from sessionstats.history.otel_files import otlp_usage
+    from sessionstats.ingest.agent_import import Coverage
+    from sessionstats.ingest.otel_files import otlp_usage
 
     return otlp_usage(document, Coverage())
 
@@ -111,8 +111,8 @@ def store_exports(store: Store, user: str, exports: list[list[Any]]) -> list[int
     """Store the events of many exports in one transaction (each call once); how many each export held.
 
     Should the batch be refused (a cost past the limit), each export is stored alone: one never fails the others."""
-    from sessionstats.history.agent_import import Coverage, store_events
-    from sessionstats.history.otel_files import SOURCE
+    from sessionstats.ingest.agent_import import Coverage, store_events
+    from sessionstats.ingest.otel_files import SOURCE
 
     events = [event for export in exports for event in export]
     try:

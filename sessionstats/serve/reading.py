@@ -11,8 +11,8 @@ from starlette.routing import Route
 
 from sessionstats.api import Database
 from sessionstats.errors import InvalidInput
+from sessionstats.reports.stats import SessionStats
 from sessionstats.serve.wire import JSONExact
-from sessionstats.stats import SessionStats
 
 LIST_FIGURES = ("session_id", "name", "status", "story_count", "api_calls", "total_tokens", "total_cost",
                 "unpriced_records", "created_at", "last_record_at")
@@ -46,7 +46,7 @@ def session_detail(database: Database, session_id: str) -> dict[str, Any]:
 
 def stories_of(database: Database, session_id: str) -> list[Any]:
     """The session's stories with their titles, word counts and the calls linked to them (as `stories`)."""
-    from sessionstats.session_records import session_stories
+    from sessionstats.reports.session_records import session_stories
 
     with database.reading() as store:
         return session_stories(store, session_id, user=database.user)
@@ -54,7 +54,7 @@ def stories_of(database: Database, session_id: str) -> list[Any]:
 
 def timeline_of(database: Database, session_id: str, every: str | None = None) -> dict[str, Any]:
     """The session's buckets, `every` long or as long as `timeline` picks for the session's span."""
-    from sessionstats.timeline import default_every, parse_every
+    from sessionstats.reports.timeline import default_every, parse_every
 
     if every is None:
         with database.reading() as store:

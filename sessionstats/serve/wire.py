@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from sessionstats.render import exact_text
+from sessionstats.display.render import exact_text
 
 
 def plain(value: Any) -> Any:

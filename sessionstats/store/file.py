@@ -21,10 +21,10 @@ from pathlib import Path
 import duckdb
 
 from sessionstats.errors import DatabaseBusy, DatabaseUnusable, NoDatabaseYet, SessionNotFound, SessionStatsWarning
-from sessionstats.migrations import apply_migrations, check_not_foreign, check_readable_schema
-from sessionstats.store import Store, lock_timeout
+from sessionstats.store.base import Store, lock_timeout
 from sessionstats.store.duckdb_errors import translated
 from sessionstats.store.duckdb_home import attach, detach
+from sessionstats.store.migrations import apply_migrations, check_not_foreign, check_readable_schema
 from sessionstats.store.paths import database_state, real_path, refused, sidecar, warn_if_shared
 from sessionstats.store.runs import sort_new_rows
 

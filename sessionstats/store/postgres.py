@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from sessionstats.errors import DatabaseBusy, DatabaseUnusable, InvalidInput
-from sessionstats.migrations import LATEST_VERSION, apply_migrations, current_version, schema_is_current
-from sessionstats.store import Params, PlainSQL, Store, lock_timeout
+from sessionstats.store.base import Params, PlainSQL, Store, lock_timeout
 from sessionstats.store.libpq import Connection, ServerError, session_params
+from sessionstats.store.migrations import LATEST_VERSION, apply_migrations, current_version, schema_is_current
 from sessionstats.store.target import POSTGRES_EXTRA, PostgresTarget
 
 _LOCK_NOT_AVAILABLE, _INSUFFICIENT_PRIVILEGE = "55P03", "42501"  # SQLSTATEs

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sessionstats.errors import SessionStatsWarning
 
 if TYPE_CHECKING:
-    from sessionstats.store import Store
+    from sessionstats.store.base import Store
 
 SORTED_TABLES = ("token_usage", "story_history")
 RUN_ROWS = 250_000  # ~1 s to rewrite at 10M rows; a session then spans one or two row groups per run

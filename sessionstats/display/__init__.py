@@ -1,0 +1,1 @@
+"""Formatting for people and for machines, shared by the interfaces (the CLI and the web server)."""

@@ -1,0 +1,188 @@
+"""Import Claude Code's logs: one session per Claude Code session, one token record per assistant message.
+
+DuckDB's JSON reader reads only the fields we need, every one as text, with errors ignored: a line that is
+not a JSON object comes back empty and is counted as malformed, as is a count that is not a whole number;
+neither is fatal. A message logged several times while it streams is one record:
+copies share (message.id, requestId) and the one with the most tokens wins, in this run and against
+what earlier runs stored (a bigger copy replaces the stored one). A line without a requestId is keyed by
+its message.id alone, as ccusage does; one without a message.id is never a copy. The same message.id
+replayed under a new requestId (a sidechain such as `/btw`) is the same API response and counts once.
+Fast mode (`usage.speed`), the service tier, web searches (`usage.server_tool_use`) and a stated
+`costUSD` are read too, and priced or kept as the provider bills them (bulk_pricing, history/writing).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sessionstats.ingest.json_lines import json_count, readable_files
+from sessionstats.ingest.log_files import SOURCE, Slice, config_dirs, find_logs, new_slices, remember_slices
+from sessionstats.ingest.writing import ROW_COLUMNS, StepReporter, write_rows
+from sessionstats.store import Store
+from sessionstats.store.list_params import json_list, unnest_list
+from sessionstats.times import utc_now
+
+# Every field as text, so a count of the wrong type is seen (and counted malformed), not silently NULL.
+_COLUMNS = ("{'type': 'VARCHAR', 'requestId': 'VARCHAR', 'timestamp': 'VARCHAR', 'costUSD': 'VARCHAR', "
+            "'message': 'STRUCT(id VARCHAR, model VARCHAR, usage STRUCT(input_tokens VARCHAR, output_tokens VARCHAR, "
+            "cache_creation_input_tokens VARCHAR, cache_read_input_tokens VARCHAR, cache_creation "
+            "STRUCT(ephemeral_5m_input_tokens VARCHAR, ephemeral_1h_input_tokens VARCHAR), service_tier VARCHAR, "
+            "speed VARCHAR, server_tool_use STRUCT(web_search_requests VARCHAR), iterations STRUCT(type VARCHAR, "
+            "model VARCHAR, input_tokens VARCHAR, output_tokens VARCHAR, cache_creation_input_tokens VARCHAR, "
+            "cache_read_input_tokens VARCHAR)[]))'}")
+_ITERATION = ("STRUCT(type VARCHAR, model VARCHAR, input_tokens VARCHAR, output_tokens VARCHAR, "
+              "cache_creation_input_tokens VARCHAR, cache_read_input_tokens VARCHAR)[]")
+# A line that is not JSON comes back with every column NULL; every line Claude Code writes has a type.
+_LOG_LINES = f"""read_json($files, format = 'newline_delimited', columns = {_COLUMNS}, ignore_errors = true,
+                 filename = true, maximum_object_size = 268435456)"""
+_USAGE = "message.usage"
+
+
+# Claude Code's own costUSD (older versions log it): the cost it states, kept as `reported`; a value that is
+# not a dollar amount is left out, and the line is priced as usual.
+_REPORTED_COST = """CASE WHEN try_cast(costUSD AS DECIMAL(38, 18)) BETWEEN 0 AND 999999999
+                         THEN try_cast(costUSD AS DECIMAL(38, 18)) END"""
+_ONE_HOUR = f"coalesce({json_count(f'{_USAGE}.cache_creation.ephemeral_1h_input_tokens')}, 0)"
+# All cache writes: the total, else the sum of the 5-minute / 1-hour split. Of them, the 1-hour ones are
+# kept apart (priced higher); a split claiming more than the total is cut to it, as the total is what counts.
+_CACHE_WRITES = f"""coalesce({json_count(f"{_USAGE}.cache_creation_input_tokens")},
+    CASE WHEN {_USAGE}.cache_creation IS NOT NULL THEN
+      coalesce({json_count(f"{_USAGE}.cache_creation.ephemeral_5m_input_tokens")}, 0) + {_ONE_HOUR} END, 0)"""
+
+
+@dataclass(frozen=True)
+class HistoryResult:
+    """What a history import did; `updated` records were replaced by a bigger copy of the same message."""
+
+    files: int
+    imported: int
+    updated: int
+    duplicates: int
+    synthetic: int
+    malformed: int
+    sessions: int
+    created_sessions: int
+    unknown_models: dict[str, int] = field(default_factory=dict)
+
+
+def import_claude_code(store: Store, dirs: Sequence[str], *, user: str,
+                       on_step: StepReporter | None = None) -> HistoryResult:
+    """Import what was added to the Claude Code logs under `dirs` (or the default dirs) since the last run."""
+    step = on_step or (lambda _: None)
+    now = utc_now()
+    step("finding logs")
+    slices = new_slices(store, user, find_logs(config_dirs(dirs)))
+    with tempfile.TemporaryDirectory(prefix="sessionstats-claude-") as scratch:
+        readable = readable_files(slices, Path(scratch))
+        step("reading")
+        malformed, synthetic = _stage_lines(store, readable, now)
+    duplicates = _keep_biggest_copies(store) + _drop_replays_stored(store, user)
+    store.execute("DROP TABLE IF EXISTS cc_files")
+    written = write_rows(store, user=user, source=SOURCE, now=now, step=step,
+                         also=lambda: remember_slices(store, user, slices, now))
+    return HistoryResult(len([s for s in slices if s.end > s.start]), written.imported, written.updated,
+                         duplicates + written.not_bigger, synthetic, malformed, written.sessions,
+                         written.created_sessions, written.unknown_models)
+
+
+def _stage_lines(store: Store, readable: dict[str, Slice], now: object) -> tuple[int, int]:
+    """Parse every usage line into `history_rows`; return (malformed lines, `<synthetic>` messages)."""
+    store.execute(
+        f"""CREATE OR REPLACE TEMP TABLE cc_files AS
+           SELECT {unnest_list("paths", "VARCHAR")} AS filename, {unnest_list("sessions", "VARCHAR")} AS session_id,
+                  {unnest_list("projects", "VARCHAR")} AS project""",
+        {"paths": json_list(readable), "sessions": json_list(s.log.session_id for s in readable.values()),
+         "projects": json_list(s.log.project for s in readable.values())},
+    )
+    columns = f"{ROW_COLUMNS}, filename VARCHAR, bad BOOLEAN, message_id VARCHAR, iterations {_ITERATION}"
+    store.execute(f"CREATE OR REPLACE TEMP TABLE cc_lines ({columns})")
+    if readable:
+        store.execute(
+            f"""INSERT INTO cc_lines BY NAME
+                SELECT f.session_id, f.project AS session_name,
+                       CASE WHEN message.id IS NOT NULL THEN message.id || ':' || coalesce(requestId, '') END
+                         AS request_id,
+                       message.model AS model,
+                       coalesce(try_cast(timestamp AS TIMESTAMPTZ) AT TIME ZONE 'UTC', $now) AS created_at,
+                       try_cast(timestamp AS TIMESTAMPTZ) IS NOT NULL AS timed,
+                       {json_count(f"{_USAGE}.input_tokens")} AS input_tokens,
+                       {json_count(f"{_USAGE}.output_tokens")} AS output_tokens,
+                       {_CACHE_WRITES} AS cache_write_tokens,
+                       coalesce({json_count(f"{_USAGE}.cache_read_input_tokens")}, 0) AS cache_read_tokens,
+                       least({_ONE_HOUR}, {_CACHE_WRITES}) AS cache_write_1h_tokens,
+                       {_USAGE}.service_tier AS service_tier, {_USAGE}.speed AS speed,
+                       coalesce({json_count(f"{_USAGE}.server_tool_use.web_search_requests")}, 0) AS tool_calls,
+                       {_REPORTED_COST} AS reported_cost, l.filename, type IS NULL AS bad,
+                       message.id AS message_id, {_USAGE}.iterations AS iterations
+                FROM {_LOG_LINES} l
+                JOIN cc_files f USING (filename)
+                WHERE {_USAGE} IS NOT NULL OR type IS NULL""",
+            {"files": list(readable), "now": now},
+        )
+        _add_iterations(store)
+    usable = ("NOT bad AND model IS NOT NULL AND input_tokens IS NOT NULL AND output_tokens IS NOT NULL")
+    counts = store.fetchone(
+        f"""SELECT count(*) FILTER (WHERE bad OR ({usable} AND least(input_tokens, output_tokens,
+                                     cache_write_tokens, cache_read_tokens, cache_write_1h_tokens, tool_calls) < 0)),
+                   count(*) FILTER (WHERE {usable} AND model = '<synthetic>')
+            FROM cc_lines""")
+    store.execute(
+        f"""CREATE OR REPLACE TEMP TABLE history_rows AS SELECT * EXCLUDE (bad, iterations) FROM cc_lines
+            WHERE {usable} AND model <> '<synthetic>'
+              AND least(input_tokens, output_tokens, cache_write_tokens, cache_read_tokens,
+                        cache_write_1h_tokens, tool_calls) >= 0""")
+    store.execute("DROP TABLE cc_lines")
+    return int(counts[0]), int(counts[1])  # type: ignore[index]
+
+
+def _add_iterations(store: Store) -> None:
+    """A line's advisor or compaction iterations (`usage.iterations` other than type `message`, which the
+    top-level usage covers) as rows of their own model under the line's request id, call_part 1, 2..."""
+    store.execute(
+        f"""INSERT INTO cc_lines BY NAME
+            SELECT session_id, session_name, request_id, coalesce(it.model, model) AS model, created_at,
+                   {json_count("it.input_tokens")} AS input_tokens, {json_count("it.output_tokens")} AS output_tokens,
+                   coalesce({json_count("it.cache_creation_input_tokens")}, 0) AS cache_write_tokens,
+                   coalesce({json_count("it.cache_read_input_tokens")}, 0) AS cache_read_tokens,
+                   service_tier, speed, filename, bad, message_id, call_part, timed
+            FROM (SELECT * EXCLUDE (call_part), unnest(extra) AS it, generate_subscripts(extra, 1) AS call_part
+                  FROM (SELECT *, list_filter(iterations, lambda i: coalesce(i.type, 'message') <> 'message') AS extra
+                        FROM cc_lines WHERE iterations IS NOT NULL AND NOT bad))""")
+
+
+_TOTAL = "(input_tokens + output_tokens + cache_write_tokens + cache_read_tokens)"
+
+
+def _keep_biggest_copies(store: Store) -> int:
+    """Of the copies of one message read in this run keep the one with the most tokens (then the earliest).
+
+    A message is one API response: a copy under another requestId (a sidechain replay such as `/btw`'s
+    agent-aside_question log, isSidechain true) is the same response, so copies are grouped by message.id.
+    """
+    before = store.fetchone("SELECT count(*) FROM history_rows")[0]  # type: ignore[index]
+    store.execute(
+        f"""CREATE OR REPLACE TEMP TABLE history_rows AS SELECT * FROM history_rows
+            QUALIFY request_id IS NULL OR row_number() OVER (
+                PARTITION BY message_id, call_part ORDER BY {_TOTAL} DESC, created_at, filename) = 1""")
+    after = store.fetchone("SELECT count(*) FROM history_rows")[0]  # type: ignore[index]
+    return int(before - after)
+
+
+def _drop_replays_stored(store: Store, user: str) -> int:
+    """Drop this run's copies of a message an earlier run stored in the same session under another requestId."""
+    replays = store.fetchone(
+        """SELECT count(*) FROM history_rows h WHERE EXISTS (
+               SELECT 1 FROM token_usage t WHERE t.user_id = $user AND t.session_id = h.session_id
+                 AND t.request_id <> h.request_id AND starts_with(t.request_id, h.message_id || ':'))""",
+        {"user": user})[0]  # type: ignore[index]
+    store.execute(
+        """DELETE FROM history_rows WHERE request_id IN (
+               SELECT h.request_id FROM history_rows h JOIN token_usage t ON t.user_id = $user
+                 AND t.session_id = h.session_id AND t.request_id <> h.request_id
+                 AND starts_with(t.request_id, h.message_id || ':'))""",
+        {"user": user})
+    store.execute("ALTER TABLE history_rows DROP COLUMN message_id")
+    return int(replays)

@@ -1,0 +1,54 @@
+"""Every history source `import --all` looks for, each as a function of the one importer shape.
+
+Claude Code's and llm's imports predate the shared shape; the two adapters here turn their results
+into `SourceSummary`s (a source missing from its default place is a summary with no files found).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from sessionstats.errors import InvalidInput
+from sessionstats.ingest.agent_import import Coverage, Source, SourceSummary
+from sessionstats.ingest.claude_code import import_claude_code
+from sessionstats.ingest.codex import import_codex
+from sessionstats.ingest.gemini_cli import import_gemini
+from sessionstats.ingest.llm_logs import default_logs_path, import_llm
+from sessionstats.ingest.opencode import import_opencode
+from sessionstats.ingest.qwen_code import import_qwen
+from sessionstats.ingest.writing import StepReporter, Written
+from sessionstats.store import Store
+
+
+def claude_code_summary(store: Store, dirs: Sequence[str], *, user: str,
+                        on_step: StepReporter | None = None) -> SourceSummary:
+    """`import claude-code` as a SourceSummary (no logs at the default places: nothing found)."""
+    try:
+        result = import_claude_code(store, dirs, user=user, on_step=on_step)
+    except InvalidInput:
+        if dirs:
+            raise
+        return SourceSummary("claude-code", Coverage(), Written(0, 0, 0, 0, 0), 0)
+    seen = Coverage(files_found=result.files, files_read=result.files, malformed=result.malformed,
+                    events=result.imported + result.updated + result.duplicates + result.synthetic)
+    written = Written(result.imported, result.updated, 0, result.sessions, result.created_sessions,
+                      result.unknown_models)
+    return SourceSummary("claude-code", seen, written, result.duplicates)
+
+
+def llm_summary(store: Store, paths: Sequence[str], *, user: str,
+                on_step: StepReporter | None = None) -> SourceSummary:
+    """`import llm` as a SourceSummary (no logs.db where llm keeps it: nothing found)."""
+    path = Path(paths[0]).expanduser() if paths else default_logs_path()
+    if not path.is_file():
+        return SourceSummary("llm", Coverage(), Written(0, 0, 0, 0, 0), 0)
+    result = import_llm(store, path, user=user, on_step=on_step)
+    seen = Coverage(files_found=1, files_read=1, events=result.responses)
+    return SourceSummary("llm", seen, result.written, result.skipped)
+
+
+DETECTED_SOURCES: dict[str, Source] = {
+    "claude-code": claude_code_summary, "llm": llm_summary, "codex": import_codex, "gemini": import_gemini,
+    "opencode": import_opencode, "qwen": import_qwen,
+}

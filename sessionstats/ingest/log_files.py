@@ -1,0 +1,174 @@
+"""Find Claude Code's log files and decide, from what was read before, which bytes of each are new."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sessionstats.errors import InvalidInput
+from sessionstats.store import Store
+from sessionstats.store.list_params import json_list, unnest_list
+
+SOURCE = "claude-code"
+
+
+@dataclass(frozen=True)
+class LogFile:
+    """A `*.jsonl` log: the Claude Code session it belongs to and its project folder's name."""
+
+    path: Path
+    session_id: str
+    project: str
+
+
+@dataclass(frozen=True)
+class Slice:
+    """The bytes [start, end) of a log still to read; `end` is just past its last complete line."""
+
+    log: LogFile
+    start: int
+    end: int
+    size: int
+    mtime_ns: int
+
+
+def config_dirs(given: Sequence[str]) -> list[Path]:
+    """The Claude config dirs: those given, else $CLAUDE_CONFIG_DIR (comma-separated), else the defaults."""
+    if given:
+        dirs = [Path(d).expanduser() for d in given]
+        missing = [str(d) for d in dirs if not _is_dir(d)]
+        if missing:
+            raise InvalidInput(f"DIR: {missing[0]!r} is not a directory")
+        return dirs
+    env = os.environ.get("CLAUDE_CONFIG_DIR", "").strip()
+    if env:
+        candidates = [Path(part.strip()).expanduser() for part in env.split(",") if part.strip()]
+    else:
+        home = Path.home()
+        candidates = [home / ".config" / "claude", home / ".claude"]
+    found = [d for d in candidates if _is_dir(d / "projects")]
+    if not found:
+        raise InvalidInput("no Claude Code logs found (looked for projects/ in "
+                           + ", ".join(str(c) for c in candidates) + "); name the directory")
+    return found
+
+
+def find_logs(dirs: Iterable[Path]) -> list[LogFile]:
+    """Every log under <dir>/projects: <project>/<session>.jsonl and <project>/<session>/**/*.jsonl.
+
+    A folder that cannot be listed is InvalidInput naming it: skipping it would leave its costs out unseen.
+    """
+    logs: dict[Path, LogFile] = {}
+    for root in dirs:
+        projects = root / "projects"
+        if not _is_dir(projects):
+            continue
+        for project in sorted(p for p in _entries(projects) if _is_dir(p)):
+            for entry in sorted(_entries(project)):
+                if entry.suffix == ".jsonl" and _is_file(entry):
+                    logs.setdefault(entry.resolve(), LogFile(entry.resolve(), entry.stem, project.name))
+                elif _is_dir(entry):
+                    for nested in _nested_logs(entry):
+                        logs.setdefault(nested.resolve(), LogFile(nested.resolve(), entry.name, project.name))
+    return list(logs.values())
+
+
+def _nested_logs(folder: Path) -> list[Path]:
+    """Every *.jsonl file below `folder` (subagent logs); an unlistable folder raises, as rglob would skip it."""
+    found = []
+    for parent, _, names in os.walk(folder, onerror=_raise):
+        found += [Path(parent) / name for name in names if name.endswith(".jsonl")]
+    return sorted(path for path in found if _is_file(path))
+
+
+def _raise(error: OSError) -> None:
+    raise unreadable(Path(error.filename or "?"), error)
+
+
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return list(folder.iterdir())
+    except OSError as error:
+        raise unreadable(folder, error) from None
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError as error:  # is_dir lets EACCES through (a folder on the way that may not be searched)
+        raise unreadable(path, error) from None
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError as error:
+        raise unreadable(path, error) from None
+
+
+def unreadable(path: Path, error: OSError, source: str = SOURCE) -> InvalidInput:
+    """A file or folder of a source's logs that cannot be read, named, with what to do."""
+    where, away = ("Claude Code logs", "out of projects/") if source == SOURCE else (f"{source} history", "away")
+    return InvalidInput(f"cannot read {str(path)!r} of the {where} ({error.strerror or error}): make "
+                        f"it readable to you (chmod u+r, or u+rx for a folder) or move it {away}")
+
+
+def new_slices(store: Store, user: str, logs: Sequence[LogFile], source: str = SOURCE) -> list[Slice]:
+    """What to read of each log: appended bytes of a known file, all of a new or shrunk one."""
+    known = {path: (size, mtime, read_to) for path, size, mtime, read_to in store.fetchall(
+        "SELECT path, size, mtime_ns, read_to FROM import_files WHERE user_id = $user AND source = $source",
+        {"user": user, "source": source})}
+    slices = []
+    for log in logs:
+        try:
+            stat = log.path.stat()
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            raise unreadable(log.path, error, source) from None
+        before = known.get(str(log.path))
+        if before is not None and before[:2] == (stat.st_size, stat.st_mtime_ns):
+            continue
+        # Same size, new time (touch, a restore, a sync tool): the bytes read are taken as read. Reading them
+        # again would store their lines without a message id a second time; Claude Code only appends.
+        start = before[2] if before is not None and before[2] <= stat.st_size else 0
+        end = _complete_end(log.path, start, stat.st_size, source)
+        slices.append(Slice(log, start, end, stat.st_size, stat.st_mtime_ns))
+    return slices
+
+
+def _complete_end(path: Path, start: int, size: int, source: str) -> int:
+    """Just past the last newline in [start, size): a line still being written is left for the next run."""
+    try:
+        with path.open("rb") as log:
+            position = size
+            while position > start:
+                step = min(1 << 16, position - start)
+                log.seek(position - step)
+                chunk = log.read(step)
+                newline = chunk.rfind(b"\n")
+                if newline >= 0:
+                    return position - step + newline + 1
+                position -= step
+    except OSError as error:
+        raise unreadable(path, error, source) from None
+    return start
+
+
+def remember_slices(store: Store, user: str, slices: Sequence[Slice], now: object, source: str = SOURCE) -> None:
+    """Record how far each log was read (inside the import's transaction)."""
+    if not slices:
+        return
+    params = {"user": user, "source": source, "paths": json_list(str(s.log.path) for s in slices),
+              "sizes": json_list(s.size for s in slices), "mtimes": json_list(s.mtime_ns for s in slices),
+              "ends": json_list(s.end for s in slices), "now": now}
+    store.replace_rows(
+        "import_files", ("user_id", "source", "path"),
+        ("user_id", "source", "path", "size", "mtime_ns", "read_to", "read_at"),
+        f"""SELECT $user AS user_id, $source AS source, {unnest_list("paths", "VARCHAR")} AS path,
+                   {unnest_list("sizes", "BIGINT")} AS size, {unnest_list("mtimes", "BIGINT")} AS mtime_ns,
+                   {unnest_list("ends", "BIGINT")} AS read_to, $now AS read_at""",
+        params,
+    )

@@ -1,0 +1,225 @@
+"""Import OpenCode's history: a session per OpenCode session (child sessions too), a token record per step.
+
+OpenCode 1.2 and later (and Kilo CLI) keep it in SQLite, `opencode.db` or `opencode-<channel>.db`: table
+`message(id, session_id, data)`, where an assistant message's `data` holds `tokens: {input, output,
+reasoning, cache: {read, write}}` (input already without the cache), `modelID`, `providerID`, `cost` and
+`time.created`. A step's `step-finish` part repeats its message's tokens, so only messages are read.
+Older installs keep JSON copies under storage/message/<session>/<message>.json: the database wins.
+Reasoning is billed on top of output by OpenCode's own cost formula, so it is stored as output.
+A step's non-zero `cost` is what OpenCode says it charged: stored as the reported cost (the estimate is kept
+for comparison in `explain`); zero means OpenCode did not know the price, so the step is estimated.
+SQLite is read with Python's sqlite3, read-only; the database and its WAL are re-read when either changed.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sessionstats.errors import InvalidInput
+from sessionstats.ingest.agent_files import find_files
+from sessionstats.ingest.agent_import import (
+    MAX_LINE_BYTES,
+    Coverage,
+    SourceSummary,
+    UsageEvent,
+    existing_dirs,
+    known_provider,
+    parse_object,
+    stated_cost,
+    store_events,
+    token_count,
+    unread_parts,
+    utc_time,
+)
+from sessionstats.ingest.writing import StepReporter
+from sessionstats.store import Store
+
+SOURCE = "opencode"
+_BUSY_SECONDS = 5.0  # how long a read waits for OpenCode to finish a write that locks the whole database
+
+
+def data_dirs(given: Sequence[str]) -> list[Path]:
+    """The OpenCode data dirs given, else the folder of $OPENCODE_DB, else ${XDG_DATA_HOME:-~/.local/share}/opencode."""
+    if os.environ.get("OPENCODE_DB", "").strip() and not given:
+        return [Path(os.environ["OPENCODE_DB"]).expanduser().parent]
+    xdg = os.environ.get("XDG_DATA_HOME", "").strip() or str(Path.home() / ".local" / "share")
+    return existing_dirs(given, [Path(xdg).expanduser() / "opencode"], "OpenCode's data dir, holding opencode.db")
+
+
+def find_databases(dirs: Sequence[Path]) -> list[Path]:
+    """opencode.db, opencode-<channel>.db (or $OPENCODE_DB) in each dir."""
+    named = os.environ.get("OPENCODE_DB", "").strip()
+    found = find_files(Path(named).expanduser().parent, glob.escape(Path(named).name), SOURCE) if named else []
+    for folder in dirs:
+        found += find_files(folder, "opencode.db", SOURCE) + find_files(folder, "opencode-*.db", SOURCE)
+    return list(dict.fromkeys(p.resolve() for p in found))
+
+
+@dataclass(frozen=True)
+class _Session:
+    """An OpenCode session's name and parent (a child session is a subagent's)."""
+
+    name: str | None
+    parent: str | None
+
+
+def import_opencode(store: Store, dirs: Sequence[str], *, user: str,
+                    on_step: StepReporter | None = None) -> SourceSummary:
+    """Import the OpenCode messages with token counts not imported before."""
+    step = on_step or (lambda _: None)
+    step("finding logs")
+    folders = data_dirs(dirs)
+    databases = find_databases(folders)
+    legacy = [f for folder in folders for f in find_files(folder, "storage/message/*/*.json", SOURCE)]
+    parts = unread_parts(store, user, SOURCE, [*databases, *(Path(f"{d}-wal") for d in databases), *legacy])
+    changed = {p.log.path for p in parts}
+    coverage = Coverage(files_found=len(databases) + len(legacy))
+    step("reading")
+    events: dict[str, UsageEvent] = {}
+    sessions: dict[str, _Session] = {}
+    legacy_changed = any(path.resolve() in changed for path in legacy)
+    for database in databases:
+        # A changed legacy copy is read against the database (which wins), so the database is read too.
+        if legacy_changed or database in changed or Path(f"{database}-wal").resolve() in changed:
+            coverage.files_read += 1
+            _read_database(database, coverage, events, sessions)
+    for path in legacy:
+        if path.resolve() in changed:
+            coverage.files_read += 1
+            _read_legacy(path, coverage, events)
+    _note(coverage, events.values(), sessions)
+    return store_events(store, list(events.values()), user=user, source=SOURCE, coverage=coverage, step=step,
+                        parts=parts)
+
+
+def _read_database(path: Path, coverage: Coverage, events: dict[str, UsageEvent],
+                   sessions: dict[str, _Session]) -> None:
+    try:
+        con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=_BUSY_SECONDS)
+    except sqlite3.Error as error:
+        raise InvalidInput(f"PATH: cannot open {str(path)!r}: {error}") from None
+    try:
+        sessions.update(_sessions(con))
+        for message_id, session_id, data in _messages(con):
+            coverage.lines += 1
+            if isinstance(message_id, str) and isinstance(session_id, str):
+                _add(message_id, session_id, data, sessions, coverage, events)
+            else:  # SQLite keeps any type in any column; OpenCode writes text ids
+                coverage.malformed += 1
+    except sqlite3.OperationalError as error:
+        if getattr(error, "sqlite_errorcode", None) != sqlite3.SQLITE_BUSY:
+            raise InvalidInput(f"PATH: cannot read {str(path)!r} as an OpenCode database: {error}") from None
+        raise InvalidInput(f"PATH: {str(path)!r} stayed locked by another process (OpenCode writing to it) for "
+                           f"{_BUSY_SECONDS:g} s: import again when it is done") from None
+    except sqlite3.Error as error:
+        raise InvalidInput(f"PATH: cannot read {str(path)!r} as an OpenCode database: {error}") from None
+    finally:
+        con.close()
+
+
+def _columns(con: sqlite3.Connection, table: str) -> set[str]:
+    return {row[0] for row in con.execute("SELECT name FROM pragma_table_info(?)", (table,))}
+
+
+def _sessions(con: sqlite3.Connection) -> dict[str, _Session]:
+    columns = _columns(con, "session")
+    if "id" not in columns:
+        return {}
+    name = "directory" if "directory" in columns else "NULL"
+    parent = "parent_id" if "parent_id" in columns else "NULL"
+    return {sid: _Session(_text(place), _text(up)) for sid, place, up in
+            con.execute(f"SELECT id, {name}, {parent} FROM session")}
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _messages(con: sqlite3.Connection) -> Iterator[tuple[str, str, str]]:
+    if not {"id", "session_id", "data"} <= _columns(con, "message"):
+        raise sqlite3.DatabaseError("no message(id, session_id, data) table")
+    yield from con.execute("SELECT id, session_id, data FROM message ORDER BY id")
+
+
+def _read_legacy(path: Path, coverage: Coverage, events: dict[str, UsageEvent]) -> None:
+    """A storage/message JSON copy: used only for a message the database does not have."""
+    coverage.lines += 1
+    if path.stat().st_size > MAX_LINE_BYTES:
+        coverage.malformed += 1
+        return
+    data = path.read_text(errors="replace")
+    message = parse_object(data, parse_float=Decimal)
+    message_id = message.get("id") if message else path.stem
+    if f"opencode:{message_id}" in events:
+        coverage.events += 1
+        coverage.copies_dropped += 1
+        return
+    session_id = message.get("sessionID") if message else path.parent.name
+    _add(str(message_id), str(session_id or path.parent.name), data, {}, coverage, events)
+
+
+def _add(message_id: str, session_id: str, data: str | None, sessions: dict[str, _Session], coverage: Coverage,
+         events: dict[str, UsageEvent]) -> None:
+    message = parse_object(data, parse_float=Decimal)
+    if message is None:
+        coverage.malformed += 1
+        return
+    role = message.get("role")
+    if role not in ("user", "assistant"):
+        coverage.unrecognised[str(role)[:40]] += 1
+        return
+    tokens = message.get("tokens")
+    if role != "assistant" or not isinstance(tokens, dict):
+        return
+    try:
+        event = _event(message_id, session_id, message, tokens, sessions.get(session_id))
+    except InvalidInput:
+        coverage.malformed += 1
+        return
+    if event is None:
+        return
+    coverage.events += 1
+    events[event.request_id] = event
+
+
+def _event(message_id: str, session_id: str, message: dict[str, Any], tokens: dict[str, Any],
+           session: _Session | None) -> UsageEvent | None:
+    """A step's tokens: input is already uncached; reasoning is billed as output."""
+    cache = tokens.get("cache") if isinstance(tokens.get("cache"), dict) else {}
+    counts = (token_count(tokens, "input"), token_count(tokens, "output") + token_count(tokens, "reasoning"),
+              token_count(cache, "read"), token_count(cache, "write"))
+    if not any(counts):
+        return None
+    when = message.get("time", {}).get("created") if isinstance(message.get("time"), dict) else None
+    model = message.get("modelID") if isinstance(message.get("modelID"), str) else None
+    return UsageEvent(session_id, _name(session), f"opencode:{message_id}", model, utc_time(when), counts[0],
+                      counts[1], cache_read_tokens=counts[2], cache_write_tokens=counts[3],
+                      provider=known_provider(message.get("providerID")),
+                      reported_cost=stated_cost(message.get("cost")))
+
+
+def _name(session: _Session | None) -> str | None:
+    if session is None:
+        return None
+    if session.parent:
+        return f"{session.name or ''} (subagent of {session.parent})".strip()
+    return session.name
+
+
+def _note(coverage: Coverage, events: Any, sessions: dict[str, _Session]) -> None:
+    """Say what OpenCode reported itself and where child sessions went."""
+    reported = [e.reported_cost for e in events if e.reported_cost is not None]
+    if reported:
+        coverage.notes.append(f"OpenCode stated its own cost, ${sum(reported)}, for {len(reported):,} of these "
+                              "calls: stored as their reported cost (the others are estimated)")
+    children = {e.session_id for e in events if sessions.get(e.session_id, _Session(None, None)).parent}
+    if children:
+        coverage.notes.append(f"{len(children):,} child (subagent) sessions are stored as their own sessions, "
+                              "each named '<directory> (subagent of <parent session id>)'")

@@ -1,0 +1,106 @@
+"""The layers import one way, as the folders say: interfaces (cli, serve) -> API -> reports / ingest / pricing -> store.
+
+Each module's imports are read with `ast` (function-level imports included). The rules are about the core: what
+a layer may never import. Known exceptions are listed with their reason, and must still be needed.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import sessionstats
+
+PACKAGE = Path(sessionstats.__file__).parent
+INTERFACES = ("sessionstats.cli", "sessionstats.serve", "sessionstats.__main__")
+DISPLAY = ("sessionstats.display",)
+API = ("sessionstats.api", "sessionstats.session_api", "sessionstats.tracking")
+# layer prefix -> the prefixes it must never import
+NEVER = {
+    "sessionstats.store": INTERFACES + DISPLAY + API + ("sessionstats.reports", "sessionstats.ingest",
+                                                        "sessionstats.pricing", "sessionstats.sessions"),
+    "sessionstats.pricing": INTERFACES + DISPLAY + API + ("sessionstats.reports", "sessionstats.ingest"),
+    "sessionstats.reports": INTERFACES + DISPLAY + API + ("sessionstats.ingest",),
+    "sessionstats.ingest": INTERFACES + DISPLAY + API + ("sessionstats.reports",),
+    "sessionstats.sessions": INTERFACES + DISPLAY + API + ("sessionstats.reports", "sessionstats.ingest",
+                                                           "sessionstats.pricing"),
+    "sessionstats.display": INTERFACES + API + ("sessionstats.store", "sessionstats.reports", "sessionstats.ingest",
+                                                "sessionstats.pricing"),
+    "sessionstats.api": INTERFACES + DISPLAY,
+    "sessionstats.session_api": INTERFACES + DISPLAY,
+    "sessionstats.tracking": INTERFACES + DISPLAY,
+}
+KNOWN_EXCEPTIONS = {
+    # A writer folds the journal in before its own work, so a record kept while the database was busy is stored
+    # by the next write from any process, whichever path that write came by.
+    ("sessionstats.store", "sessionstats.ingest.journal"),
+    # doctor reports where each agent's history is, with the importers' own default locations.
+    ("sessionstats.reports.doctor", "sessionstats.ingest"),
+    # `to_json` prints a result exactly as the CLI's --format json does: one JSON writer for both.
+    ("sessionstats.api", "sessionstats.display.render"),
+    # For its types only: a batch is stored through the API's Database (its target, owner and writing()).
+    ("sessionstats.ingest.batch_recording", "sessionstats.api"),
+}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {name for name in found if name.startswith("sessionstats")}
+
+
+def under(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
+
+
+def excused(module: str, imported: str) -> tuple[str, str] | None:
+    for owner, target in KNOWN_EXCEPTIONS:
+        if under(module, owner) and under(imported, target):
+            return owner, target
+    return None
+
+
+def layer_imports() -> list[tuple[str, str]]:
+    """Every (module, what it imports) pair the rules forbid, excused ones included."""
+    bad = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = module_name(path)
+        for layer, forbidden in NEVER.items():
+            if under(module, layer):
+                bad += [(module, name) for name in sorted(imports(path))
+                        if any(under(name, prefix) for prefix in forbidden)]
+    return bad
+
+
+def test_no_core_module_imports_a_layer_above_it() -> None:
+    wrong = [pair for pair in layer_imports() if excused(*pair) is None]
+    assert wrong == []
+
+
+def test_every_known_exception_is_still_needed() -> None:
+    used = {excused(*pair) for pair in layer_imports()}
+    assert used >= KNOWN_EXCEPTIONS
+
+
+def test_the_folders_name_the_layers() -> None:
+    folders = {path.name for path in PACKAGE.iterdir() if (path / "__init__.py").is_file()}
+    assert {"cli", "serve", "reports", "ingest", "pricing", "store", "display"} <= folders
+    flat = {path.stem for path in PACKAGE.glob("*.py")}
+    assert flat <= {"__init__", "__main__", "api", "session_api", "tracking", "sessions",
+                    "errors", "validate", "times", "ids"}
+
+
+def test_the_rules_catch_an_upward_import(tmp_path: Path) -> None:
+    module = tmp_path / "probe.py"
+    module.write_text("from sessionstats.cli.app import app\nimport sessionstats.reports.stats\n")
+    assert imports(module) == {"sessionstats.cli.app", "sessionstats.reports.stats"}
+    assert excused("sessionstats.pricing.prices", "sessionstats.cli.app") is None
