@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -28,6 +29,11 @@ from sessionstats.cli import app
 BACKENDS = ("duckdb", "postgres")
 TEMPLATE_DB = "sessionstats_template"
 _database_numbers = itertools.count(1)
+
+# A suite started in the background (`bash .ci/run &`) inherits SIGINT ignored; Python then installs no
+# KeyboardInterrupt handler, in itself or in the processes it starts, and the Ctrl-C tests cannot work.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_configure(config: pytest.Config) -> None:
