@@ -1,43 +1,45 @@
 """Import Claude Code's logs: one session per Claude Code session, one token record per assistant message.
 
-DuckDB's JSON reader reads only the fields we need, every one as text, with errors ignored: a line that is
-not a JSON object comes back empty and is counted as malformed, as is a count that is not a whole number;
-neither is fatal. A message logged several times while it streams is one record:
-copies share (message.id, requestId) and the one with the most tokens wins, in this run and against
-what earlier runs stored (a bigger copy replaces the stored one). A line without a requestId is keyed by
-its message.id alone, as ccusage does; one without a message.id is never a copy. The same message.id
-replayed under a new requestId (a sidechain such as `/btw`) is the same API response and counts once.
-Fast mode (`usage.speed`), the service tier, web searches (`usage.server_tool_use`) and a stated
-`costUSD` are read too, and priced or kept as the provider bills them (bulk_pricing, history/writing).
+DuckDB splits the new lines as it does the agents' logs (json_lines.scan_lines), then parses each line on its
+own into only the fields we need, every one as text: a line that is not a JSON object (one cut short by a crash
+included) is one malformed line, as is a count that is not a whole number; neither is fatal. (DuckDB's JSON
+reader read a line cut after a colon on into the next one and lost both.)
+A message logged several times while it streams is one record: copies share (message.id, requestId) and the
+one with the most tokens wins, in this run and against what earlier runs stored (a bigger copy replaces the
+stored one). A line without a requestId is keyed by its message.id alone, as ccusage does; one without a
+message.id is never a copy. The same message.id replayed under a new requestId (a sidechain such as `/btw`)
+is the same API response and counts once. Fast mode (`usage.speed`), the service tier, web searches
+(`usage.server_tool_use`) and a stated `costUSD` are read too, and priced or kept as the provider bills them
+(bulk_pricing, history/writing).
 """
 
 from __future__ import annotations
 
-import tempfile
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from sessionstats.ingest.json_lines import json_count, readable_files
+from sessionstats.ingest.json_lines import json_count, scan_lines
 from sessionstats.ingest.log_files import SOURCE, Slice, config_dirs, find_logs, new_slices, remember_slices
 from sessionstats.ingest.writing import ROW_COLUMNS, StepReporter, write_rows
 from sessionstats.store import Store
 from sessionstats.store.list_params import json_list, unnest_list
 from sessionstats.times import utc_now
 
-# Every field as text, so a count of the wrong type is seen (and counted malformed), not silently NULL.
-_COLUMNS = ("{'type': 'VARCHAR', 'requestId': 'VARCHAR', 'timestamp': 'VARCHAR', 'costUSD': 'VARCHAR', "
-            "'message': 'STRUCT(id VARCHAR, model VARCHAR, usage STRUCT(input_tokens VARCHAR, output_tokens VARCHAR, "
-            "cache_creation_input_tokens VARCHAR, cache_read_input_tokens VARCHAR, cache_creation "
-            "STRUCT(ephemeral_5m_input_tokens VARCHAR, ephemeral_1h_input_tokens VARCHAR), service_tier VARCHAR, "
-            "speed VARCHAR, server_tool_use STRUCT(web_search_requests VARCHAR), iterations STRUCT(type VARCHAR, "
-            "model VARCHAR, input_tokens VARCHAR, output_tokens VARCHAR, cache_creation_input_tokens VARCHAR, "
-            "cache_read_input_tokens VARCHAR)[]))'}")
-_ITERATION = ("STRUCT(type VARCHAR, model VARCHAR, input_tokens VARCHAR, output_tokens VARCHAR, "
-              "cache_creation_input_tokens VARCHAR, cache_read_input_tokens VARCHAR)[]")
-# A line that is not JSON comes back with every column NULL; every line Claude Code writes has a type.
-_LOG_LINES = f"""read_json($files, format = 'newline_delimited', columns = {_COLUMNS}, ignore_errors = true,
-                 filename = true, maximum_object_size = 268435456)"""
+# Every field as text, so a count of the wrong type is seen (and counted malformed), not silently NULL; a
+# field of another shape (a string where an object belongs) is NULL, as DuckDB's JSON reader made it.
+_ITERATION = {"type": "VARCHAR", "model": "VARCHAR", "input_tokens": "VARCHAR", "output_tokens": "VARCHAR",
+              "cache_creation_input_tokens": "VARCHAR", "cache_read_input_tokens": "VARCHAR"}
+_USAGE_SHAPE = {"input_tokens": "VARCHAR", "output_tokens": "VARCHAR", "cache_creation_input_tokens": "VARCHAR",
+                "cache_read_input_tokens": "VARCHAR",
+                "cache_creation": {"ephemeral_5m_input_tokens": "VARCHAR", "ephemeral_1h_input_tokens": "VARCHAR"},
+                "service_tier": "VARCHAR", "speed": "VARCHAR", "server_tool_use": {"web_search_requests": "VARCHAR"},
+                "iterations": [_ITERATION]}
+_LINE_SHAPE = json.dumps({"type": "VARCHAR", "requestId": "VARCHAR", "timestamp": "VARCHAR", "costUSD": "VARCHAR",
+                          "message": {"id": "VARCHAR", "model": "VARCHAR", "usage": _USAGE_SHAPE}})
+_ITERATIONS_TYPE = f"STRUCT({', '.join(f'{name} VARCHAR' for name in _ITERATION)})[]"
+# A line that is not a JSON object comes back with every field NULL; every line Claude Code writes has a type.
+_FIELDS = f"unnest(try(from_json(text, '{_LINE_SHAPE}')))"
 _USAGE = "message.usage"
 
 
@@ -75,12 +77,9 @@ def import_claude_code(store: Store, dirs: Sequence[str], *, user: str,
     now = utc_now()
     step("finding logs")
     slices = new_slices(store, user, find_logs(config_dirs(dirs)))
-    with tempfile.TemporaryDirectory(prefix="sessionstats-claude-") as scratch:
-        readable = readable_files(slices, Path(scratch))
-        step("reading")
-        malformed, synthetic = _stage_lines(store, readable, now)
+    step("reading")
+    malformed, synthetic = _stage_lines(store, slices, now)
     duplicates = _keep_biggest_copies(store) + _drop_replays_stored(store, user)
-    store.execute("DROP TABLE IF EXISTS cc_files")
     written = write_rows(store, user=user, source=SOURCE, now=now, step=step,
                          also=lambda: remember_slices(store, user, slices, now))
     return HistoryResult(len([s for s in slices if s.end > s.start]), written.imported, written.updated,
@@ -88,41 +87,42 @@ def import_claude_code(store: Store, dirs: Sequence[str], *, user: str,
                          written.created_sessions, written.unknown_models)
 
 
-def _stage_lines(store: Store, readable: dict[str, Slice], now: object) -> tuple[int, int]:
+def _stage_lines(store: Store, slices: Sequence[Slice], now: object) -> tuple[int, int]:
     """Parse every usage line into `history_rows`; return (malformed lines, `<synthetic>` messages)."""
+    unreadable = scan_lines(store, slices, "cc_scan", _FIELDS)
     store.execute(
         f"""CREATE OR REPLACE TEMP TABLE cc_files AS
-           SELECT {unnest_list("paths", "VARCHAR")} AS filename, {unnest_list("sessions", "VARCHAR")} AS session_id,
+           SELECT {unnest_list("paths", "VARCHAR")} AS path, {unnest_list("sessions", "VARCHAR")} AS session_id,
                   {unnest_list("projects", "VARCHAR")} AS project""",
-        {"paths": json_list(readable), "sessions": json_list(s.log.session_id for s in readable.values()),
-         "projects": json_list(s.log.project for s in readable.values())},
+        {"paths": json_list(str(s.log.path) for s in slices), "sessions": json_list(s.log.session_id for s in slices),
+         "projects": json_list(s.log.project for s in slices)},
     )
-    columns = f"{ROW_COLUMNS}, filename VARCHAR, bad BOOLEAN, message_id VARCHAR, iterations {_ITERATION}"
+    columns = f"{ROW_COLUMNS}, filename VARCHAR, bad BOOLEAN, message_id VARCHAR, iterations {_ITERATIONS_TYPE}"
     store.execute(f"CREATE OR REPLACE TEMP TABLE cc_lines ({columns})")
-    if readable:
-        store.execute(
-            f"""INSERT INTO cc_lines BY NAME
-                SELECT f.session_id, f.project AS session_name,
-                       CASE WHEN message.id IS NOT NULL THEN message.id || ':' || coalesce(requestId, '') END
-                         AS request_id,
-                       message.model AS model,
-                       coalesce(try_cast(timestamp AS TIMESTAMPTZ) AT TIME ZONE 'UTC', $now) AS created_at,
-                       try_cast(timestamp AS TIMESTAMPTZ) IS NOT NULL AS timed,
-                       {json_count(f"{_USAGE}.input_tokens")} AS input_tokens,
-                       {json_count(f"{_USAGE}.output_tokens")} AS output_tokens,
-                       {_CACHE_WRITES} AS cache_write_tokens,
-                       coalesce({json_count(f"{_USAGE}.cache_read_input_tokens")}, 0) AS cache_read_tokens,
-                       least({_ONE_HOUR}, {_CACHE_WRITES}) AS cache_write_1h_tokens,
-                       {_USAGE}.service_tier AS service_tier, {_USAGE}.speed AS speed,
-                       coalesce({json_count(f"{_USAGE}.server_tool_use.web_search_requests")}, 0) AS tool_calls,
-                       {_REPORTED_COST} AS reported_cost, l.filename, type IS NULL AS bad,
-                       message.id AS message_id, {_USAGE}.iterations AS iterations
-                FROM {_LOG_LINES} l
-                JOIN cc_files f USING (filename)
-                WHERE {_USAGE} IS NOT NULL OR type IS NULL""",
-            {"files": list(readable), "now": now},
-        )
-        _add_iterations(store)
+    store.execute(
+        f"""INSERT INTO cc_lines BY NAME
+            SELECT c.session_id, c.project AS session_name,
+                   CASE WHEN message.id IS NOT NULL THEN message.id || ':' || coalesce(requestId, '') END
+                     AS request_id,
+                   message.model AS model,
+                   coalesce(try_cast(timestamp AS TIMESTAMPTZ) AT TIME ZONE 'UTC', $now) AS created_at,
+                   try_cast(timestamp AS TIMESTAMPTZ) IS NOT NULL AS timed,
+                   {json_count(f"{_USAGE}.input_tokens")} AS input_tokens,
+                   {json_count(f"{_USAGE}.output_tokens")} AS output_tokens,
+                   {_CACHE_WRITES} AS cache_write_tokens,
+                   coalesce({json_count(f"{_USAGE}.cache_read_input_tokens")}, 0) AS cache_read_tokens,
+                   least({_ONE_HOUR}, {_CACHE_WRITES}) AS cache_write_1h_tokens,
+                   {_USAGE}.service_tier AS service_tier, {_USAGE}.speed AS speed,
+                   coalesce({json_count(f"{_USAGE}.server_tool_use.web_search_requests")}, 0) AS tool_calls,
+                   {_REPORTED_COST} AS reported_cost, f.path AS filename, type IS NULL AS bad,
+                   message.id AS message_id, {_USAGE}.iterations AS iterations
+            FROM cc_scan JOIN agent_files f USING (filename) JOIN cc_files c USING (path)
+            WHERE {_USAGE} IS NOT NULL OR type IS NULL""",
+        {"now": now},
+    )
+    store.execute("DROP TABLE cc_scan")
+    store.execute("DROP TABLE cc_files")
+    _add_iterations(store)
     usable = ("NOT bad AND model IS NOT NULL AND input_tokens IS NOT NULL AND output_tokens IS NOT NULL")
     counts = store.fetchone(
         f"""SELECT count(*) FILTER (WHERE bad OR ({usable} AND least(input_tokens, output_tokens,
@@ -135,7 +135,7 @@ def _stage_lines(store: Store, readable: dict[str, Slice], now: object) -> tuple
               AND least(input_tokens, output_tokens, cache_write_tokens, cache_read_tokens,
                         cache_write_1h_tokens, tool_calls) >= 0""")
     store.execute("DROP TABLE cc_lines")
-    return int(counts[0]), int(counts[1])  # type: ignore[index]
+    return unreadable + int(counts[0]), int(counts[1])  # type: ignore[index]
 
 
 def _add_iterations(store: Store) -> None:

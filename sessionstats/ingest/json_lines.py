@@ -1,5 +1,7 @@
 """Agent logs read by DuckDB: the new lines of JSON-lines files as rows, and the usage events made of them stored.
 
+`scan_lines` is the one way lines are split, for the agents and for Claude Code's import alike.
+
 Parsing each line in Python, checking and staging each event cost Codex 5.6 CPU s for 100k calls (ccusage:
 0.6); DuckDB splits the lines and extracts only the fields named, in C++, on both cores (4.2 s in all now).
 The events an agent's SQL makes of the rows go through the same rules as `agent_import.store_events`: the
@@ -91,16 +93,16 @@ def readable_files(parts: Sequence[Slice], scratch: Path) -> dict[str, Slice]:
     return readable
 
 
-def stage_lines(store: Store, parts: Sequence[Slice], fields: Mapping[str, str]) -> tuple[int, int]:
-    """The new lines of `parts` as temp table `agent_lines`; return how many lines (blank ones are not counted)
-    and how many of them could not be read at all (not UTF-8, longer than MAX_LINE_BYTES: malformed).
+def scan_lines(store: Store, parts: Sequence[Slice], table: str, select: str) -> int:
+    """The new lines of `parts` as temp table `table`: `filename` and `select` (SQL over each line's `text`) per
+    line in file then line order, blank lines left out; also temp table `agent_files` (filename, path, file: the
+    part's index). Return how many lines could not be read at all (not UTF-8, longer than MAX_LINE_BYTES:
+    malformed).
 
-    Columns: `file` (the part's index), `path`, `line` (file order, then line order), `parsed` (the line is
-    JSON), `is_object`, and each of `fields` (name: JSON path) as JSON, NULL when absent.
     Lines are split by DuckDB's CSV reader, not its JSON reader: that one reads a line cut short on into the
-    next and loses both, where a Python reader loses only the first.
+    next and loses both, where a Python reader loses only the first. Each line is then parsed on its own.
     """
-    with tempfile.TemporaryDirectory(prefix="sessionstats-agent-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="sessionstats-lines-") as scratch:
         readable = readable_files(parts, Path(scratch))
         numbers = {str(part.log.path): number for number, part in enumerate(parts)}
         store.execute(
@@ -115,22 +117,34 @@ def stage_lines(store: Store, parts: Sequence[Slice], fields: Mapping[str, str])
                               rejects_scan = 'agent_rejects_scan', max_line_size = {MAX_LINE_BYTES},
                               buffer_size = {2 * MAX_LINE_BYTES}, filename = true)""" if readable else
                  "(SELECT NULL::VARCHAR AS text, NULL::VARCHAR AS filename WHERE false)")
-        store.execute(f"""CREATE OR REPLACE TEMP TABLE agent_scan AS
-                          SELECT filename, try(json_extract(text, {[*fields.values()]})) AS j,
-                                 starts_with(ltrim(text, e' \\t\\r\\n'), '{{') AS brace
-                          FROM {lines} WHERE NOT regexp_full_match(text, e'[ \\t\\r\\x0b\\x0c]*')""",
+        # A filter on `select` belongs in a later statement: DuckDB would push it down and parse each line twice.
+        store.execute(f"""CREATE OR REPLACE TEMP TABLE {table} AS
+                          SELECT filename, {select} FROM {lines}
+                          WHERE NOT regexp_full_match(text, e'[ \\t\\r\\x0b\\x0c]*')""",
                       {"files": list(readable)} if readable else {})
+    if not readable:
+        return 0
+    unreadable = int(store.fetchone("SELECT count(*) FROM agent_rejects")[0])  # type: ignore[index]
+    store.execute("DROP TABLE agent_rejects")
+    store.execute("DROP TABLE agent_rejects_scan")
+    return unreadable
+
+
+def stage_lines(store: Store, parts: Sequence[Slice], fields: Mapping[str, str]) -> tuple[int, int]:
+    """The new lines of `parts` as temp table `agent_lines`; return how many lines (blank ones are not counted)
+    and how many of them could not be read at all (malformed).
+
+    Columns: `file` (the part's index), `path`, `line` (file order, then line order), `parsed` (the line is
+    JSON), `is_object`, and each of `fields` (name: JSON path) as JSON, NULL when absent.
+    """
+    unreadable = scan_lines(store, parts, "agent_scan", f"""try(json_extract(text, {[*fields.values()]})) AS j,
+                                                            starts_with(ltrim(text, e' \\t\\r\\n'), '{{') AS brace""")
     named = "".join(f", s.j[{number}] AS {_quoted(name)}" for number, name in enumerate(fields, 1))
     store.execute(f"""CREATE OR REPLACE TEMP TABLE agent_lines AS
                       SELECT f.file, f.path, s.rowid AS line, s.j IS NOT NULL AS parsed,
                              s.j IS NOT NULL AND s.brace AS is_object{named}
                       FROM agent_scan s JOIN agent_files f USING (filename)""")
     store.execute("DROP TABLE agent_scan")
-    unreadable = 0
-    if readable:
-        unreadable = int(store.fetchone("SELECT count(*) FROM agent_rejects")[0])  # type: ignore[index]
-        store.execute("DROP TABLE agent_rejects")
-        store.execute("DROP TABLE agent_rejects_scan")
     return int(store.fetchone("SELECT count(*) FROM agent_lines")[0]) + unreadable, unreadable  # type: ignore[index]
 
 
