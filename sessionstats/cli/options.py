@@ -36,14 +36,10 @@ UserOption = Annotated[
 ]
 def complete_session(ctx: typer.Context, typed: str) -> list[tuple[str, str]]:
     """Shell completion of a session: the user's ids and names that start with what was typed (never an error)."""
-    from sessionstats.sessions import session_choices
-    from sessionstats.store import open_store
+    from sessionstats import connect
 
-    db = ctx.params.get("db")
     try:
-        user = resolve_user(ctx.params.get("user"), db)
-        with open_store(db) as store:
-            return session_choices(store, typed, user=user)
+        return connect(ctx.params.get("db"), ctx.params.get("user")).session_choices(typed)
     except Exception:  # a completion that fails offers nothing rather than breaking the shell's line
         return []
 
