@@ -11,17 +11,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from functools import cached_property
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from sessionstats import Scope
 from sessionstats.cli.emit import Layout
 from sessionstats.display.render import Format
 from sessionstats.errors import InvalidInput, SessionStatsError
-from sessionstats.reports.scope import Scope
 from sessionstats.store.target import POSTGRES_SCHEMES, postgres_target, resolve_owner
 from sessionstats.times import parse_timestamp, resolve_zone, zone_name
 from sessionstats.validate import check_count
+
+if TYPE_CHECKING:
+    from sessionstats import Database
 
 DbOption = Annotated[
     str | None,
@@ -205,6 +208,13 @@ class Shared:
     def owner(self) -> str:
         """Whose sessions: --user, else $SESSIONSTATS_USER, else the login name (on PostgreSQL, the role)."""
         return resolve_user(self.user, self.db)
+
+    @cached_property
+    def database(self) -> Database:
+        """The API's handle on the database for the owner (the database is opened by each call, not here)."""
+        from sessionstats import connect
+
+        return connect(self.db, self.user)
 
     @cached_property
     def zone(self) -> tzinfo | None:
