@@ -37,11 +37,12 @@ _EXPORTS = {
     "ImportResult": "sessionstats.ingest.files.batch",
     "ExportWhat": "sessionstats.reports.export",
     "DatabaseReady": "sessionstats.api_tasks",
+    "agent_sources": "sessionstats.api_tasks",
     "diagnose": "sessionstats.api_tasks",
     "init_db": "sessionstats.api_tasks",
     "read_response": "sessionstats.api_tasks",
     "ResponseUsage": "sessionstats.ingest.responses",
-    "price_data_version": "sessionstats.api_tasks",
+    "unpriced_model": "sessionstats.api_tasks",
     "import_format": "sessionstats.api_tasks",
     "Scope": "sessionstats.reports.scope",
     "Budget": "sessionstats.reports.budget",
@@ -123,26 +124,28 @@ __all__ = [
     "StoryLine",
     "TokenUsageInput",
     "TrackWarning",
+    "agent_sources",
     "connect",
     "diagnose",
     "import_format",
     "init_db",
     "parse_every",
-    "price_data_version",
     "read_response",
     "to_json",
     "track",
+    "unpriced_model",
 ]
 
 if TYPE_CHECKING:
     from sessionstats.api import Database, connect, to_json
     from sessionstats.api_tasks import (
         DatabaseReady,
+        agent_sources,
         diagnose,
         import_format,
         init_db,
-        price_data_version,
         read_response,
+        unpriced_model,
     )
     from sessionstats.errors import (
         BudgetExceeded,

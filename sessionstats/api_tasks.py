@@ -185,6 +185,13 @@ def _no_step(step: str) -> None:
     """Steps go unreported without a progress display."""
 
 
+def agent_sources() -> list[str]:
+    """The agents whose history `Database.import_detected` looks for, in its order."""
+    from sessionstats.ingest.detect import DETECTED_SOURCES
+
+    return list(DETECTED_SOURCES)
+
+
 def diagnose(db: str | os.PathLike[str] | None = None, user: str | None = None) -> list[Finding]:
     """Where the database is, its state, the price data and the agent histories on this machine, each problem
     with its remedy (as `doctor`); a database that cannot be named is a finding, not an error."""
@@ -214,11 +221,12 @@ def read_response(raw: bytes) -> ResponseUsage:
     return parse_response(raw)
 
 
-def price_data_version() -> str:
-    """The version of the genai-prices data that estimates costs."""
-    from sessionstats.pricing.prices import price_data_version as version
+def unpriced_model(model: str, provider: str | None = None) -> str:
+    """How every warning names a model the price data lacks: `model 'x' is not in the price data (genai-prices
+    0.0.40)`; its records' costs stay unknown, never zero."""
+    from sessionstats.pricing.prices import unpriced_model as named
 
-    return version()
+    return named(model, provider)
 
 
 def import_format(path: str | os.PathLike[str] | None, given: ImportFormat | str | None = None) -> ImportFormat:
