@@ -80,7 +80,7 @@ class SessionHandle:
         from sessionstats.ingest.records import _checked_story
         from sessionstats.times import utc_now
 
-        return _checked_story(replace(story, session_id=self.id, id=story.id or new_id(),
+        return _checked_story(replace(story, session_id=self.id, id=new_id() if story.id is None else story.id,
                                       created_at=story.created_at or utc_now()))
 
     def record_tokens(self, input_tokens: int, output_tokens: int, *, cache_read_tokens: int = 0,
