@@ -19,7 +19,6 @@ from sessionstats import Scope
 from sessionstats.cli.emit import Layout
 from sessionstats.display.render import Format
 from sessionstats.errors import InvalidInput, SessionStatsError
-from sessionstats.store.target import POSTGRES_SCHEMES, postgres_target, resolve_owner
 from sessionstats.times import parse_timestamp, resolve_zone, zone_name
 from sessionstats.validate import check_count
 
@@ -205,13 +204,9 @@ class Shared:
     user: str | None = None
 
     @cached_property
-    def owner(self) -> str:
-        """Whose sessions: --user, else $SESSIONSTATS_USER, else the login name (on PostgreSQL, the role)."""
-        return resolve_user(self.user, self.db)
-
-    @cached_property
     def database(self) -> Database:
-        """The API's handle on the database for the owner (the database is opened by each call, not here)."""
+        """The API's handle on the database for whose sessions these are: --user, else $SESSIONSTATS_USER, else the
+        login name (on PostgreSQL, the role); the database is opened by each call, not here."""
         from sessionstats import connect
 
         return connect(self.db, self.user)
@@ -278,11 +273,6 @@ def given_session(session: str | None, *, can_create: bool = False) -> str:
             "pass --session ID (or -s), set SESSIONSTATS_SESSION, or add --create to make a new one")
         raise InvalidInput(f"no session given: {ways}", field="session_id")
     return session
-
-
-def resolve_user(user: str | None, db: str | None) -> str:
-    """`--user`, else `$SESSIONSTATS_USER` (via the option), else the login name; on PostgreSQL, the role."""
-    return resolve_owner(user, postgres_target(db) if db and db.startswith(POSTGRES_SCHEMES) else None)
 
 
 def resolve_format(fmt: Format | None) -> Format:
