@@ -169,10 +169,9 @@ class Database(DatabaseTasks):
             with self.writing(create=create) as store:
                 return store_entry(store, entry, unseen=unseen)
         except (DatabaseBusy, DatabaseUnusable) as error:
-            from sessionstats.ingest.batch_recording import journal_instead
-
             if not journal:
                 raise
+            from sessionstats.ingest.batch_recording import journal_instead
 
             return journal_instead(self.target, entry, error)
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import db_argument, table_of
+from conftest import db_argument, snapshot, table_of
 
 import sessionstats
 
@@ -105,3 +105,34 @@ def test_a_bucket_length_and_the_default_one_are_one_call_each(api):
     session.record_tokens(1, 1, cost="0")
     assert sessionstats.parse_every("15m").total_seconds() == 900
     assert session.default_every().total_seconds() > 0
+
+
+@pytest.mark.file_only
+@pytest.mark.parametrize("write", [
+    lambda api: api.session("S").rename("new name"),
+    lambda api: api.session("S").delete(),
+    lambda api: api.delete_record("R"),
+    lambda api: api.session("S").record_call(sessionstats.ResponseUsage("options", None, None, 1, 2, 0, 0, 0)),
+], ids=["rename", "delete", "delete_record", "record_call"])
+def test_an_api_write_that_needs_a_session_makes_no_database_where_there_is_none(tmp_path, write):
+    api = sessionstats.connect(tmp_path / "typo.duckdb", user="alice")
+    with pytest.raises(sessionstats.SessionStatsError) as refused:
+        write(api)
+    assert refused.value.exit_code in (1, 2)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.file_only
+def test_repricing_through_the_api_where_no_database_is_makes_none(tmp_path):
+    result = sessionstats.connect(tmp_path / "typo.duckdb", user="alice").reprice()
+    assert (result.changed, result.sessions) == (0, [])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_story_id_is_refused_by_the_api_as_by_record_story(api, db):
+    session = api.new_session(id="named")
+    before = snapshot(db)
+    with pytest.raises(sessionstats.InvalidInput) as refused:
+        session.record_story("Untitled", id="")
+    assert refused.value.field == "id"
+    assert snapshot(db) == before
