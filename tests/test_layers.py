@@ -53,9 +53,6 @@ KNOWN_EXCEPTIONS = {
     # writer's one transaction (its Store); no API call takes OTLP events yet.
     ("sessionstats.serve.otlp", "sessionstats.ingest"),
     ("sessionstats.serve.otlp", "sessionstats.store"),
-    # The panel's reads came before the API had stories() and default_every(); the panel's JSON writes the
-    # stored (naive UTC) times these return, so moving them onto the API is a change to check against its tests.
-    ("sessionstats.serve.reading", "sessionstats.reports"),
 }
 
 
