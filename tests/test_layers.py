@@ -48,7 +48,6 @@ KNOWN_EXCEPTIONS = {
     # serve's capture writer holds one open database across many requests' batches and journals them itself,
     # building the journal's entries (batch_recording, journal, records) that the API's batch_writer takes.
     ("sessionstats.serve.batching", "sessionstats.ingest"),
-    ("sessionstats.serve.capture", "sessionstats.ingest.records"),
     # The OTLP receiver maps each export with `import otel`'s own reader and stores many exports in the batch
     # writer's one transaction (its Store); no API call takes OTLP events yet.
     ("sessionstats.serve.otlp", "sessionstats.ingest"),
