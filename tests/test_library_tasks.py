@@ -10,6 +10,7 @@ import pytest
 from conftest import db_argument, snapshot, table_of
 
 import sessionstats
+from sessionstats.errors import SessionStatsWarning
 
 FIXTURES = Path(__file__).parent / "fixtures" / "responses"
 
@@ -124,7 +125,8 @@ def test_an_api_write_that_needs_a_session_makes_no_database_where_there_is_none
 
 @pytest.mark.file_only
 def test_repricing_through_the_api_where_no_database_is_makes_none(tmp_path):
-    result = sessionstats.connect(tmp_path / "typo.duckdb", user="alice").reprice()
+    with pytest.warns(SessionStatsWarning, match="there is no database at"):
+        result = sessionstats.connect(tmp_path / "typo.duckdb", user="alice").reprice()
     assert (result.changed, result.sessions) == (0, [])
     assert list(tmp_path.iterdir()) == []
 
