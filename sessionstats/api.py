@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from sessionstats.api_tasks import DatabaseTasks, Progress
 from sessionstats.errors import DatabaseBusy, DatabaseUnusable, InvalidInput, SessionStatsError
 from sessionstats.ingest.records import Recorded, StoryInput, TokenUsageInput
 from sessionstats.reports.scope import EVERYTHING, Scope
@@ -47,7 +48,7 @@ def owner(user: str | None, target: Path | PostgresTarget) -> str:
     return resolve_owner(user, target)
 
 
-class Database:
+class Database(DatabaseTasks):
     """One user's view of one database; every method opens it, does its work and closes it again."""
 
     def __init__(self, target: Path | PostgresTarget, user: str) -> None:
@@ -83,13 +84,15 @@ class Database:
         return SessionHandle(self, check_id(chosen, "session_id"), create=create)
 
     def new_session(self, name: str | None = None, *, id: str | None = None,
-                    settings: Mapping[str, Any] | None = None) -> SessionHandle:
-        """Create a session (its id generated unless given) and return a handle on it."""
+                    settings: Mapping[str, Any] | None = None, at: TimeArg = None) -> SessionHandle:
+        """Create a session (its id generated unless given; made `at` a time, else now) and return a handle on it."""
         from sessionstats.session_api import SessionHandle
         from sessionstats.sessions import create_session
 
+        when = stored_time(at, "at")
         with self.writing() as store:
-            made = create_session(store, user=self.user, name=name, session_id=id, settings=settings)  # type: ignore[arg-type]
+            made = create_session(store, user=self.user, name=name, session_id=id, settings=settings,  # type: ignore[arg-type]
+                                  at=when)
         return SessionHandle(self, made.id)
 
     def list_sessions(self, *, sort: str = "created_at", descending: bool = True, limit: int | None = None,
@@ -113,19 +116,20 @@ class Database:
             return [aware(row) for row in compare_stats(store, session_ids, user=self.user, scope=chosen)]
 
     def import_tokens(self, path: str | os.PathLike[str], *, format: str | None = None, session: str | None = None,
-                      create_sessions: bool = False, zone: str | None = None) -> ImportResult:
+                      create_sessions: bool = False, zone: str | None = None,
+                      progress: Progress | None = None) -> ImportResult:
         """Import token records from a JSON Lines, CSV or TSV file: all rows or none (as `import tokens`)."""
         from sessionstats.ingest.files import import_tokens
 
-        return self._import(import_tokens, path, format, session, create_sessions, zone)
+        return self._import(import_tokens, path, format, session, create_sessions, zone, progress)
 
     def import_stories(self, path: str | os.PathLike[str], *, format: str | None = None,
                        session: str | None = None, create_sessions: bool = False,
-                       zone: str | None = None) -> ImportResult:
+                       zone: str | None = None, progress: Progress | None = None) -> ImportResult:
         """Import stories from a JSON Lines, CSV or TSV file: all rows or none (as `import stories`)."""
         from sessionstats.ingest.files import import_stories
 
-        return self._import(import_stories, path, format, session, create_sessions, zone)
+        return self._import(import_stories, path, format, session, create_sessions, zone, progress)
 
     def record_many(self, records: Iterable[TokenUsageInput | Mapping[str, Any]], *,
                     create_sessions: bool = False) -> ImportResult:
@@ -151,8 +155,10 @@ class Database:
 
         return pending(self.target)
 
-    def keep(self, kind: str, record: TokenUsageInput | StoryInput, record_id: str, *, create: bool) -> Recorded:
-        """Store one record; when the database stays busy (or a server is unreachable), journal it instead."""
+    def keep(self, kind: str, record: TokenUsageInput | StoryInput, record_id: str, *, create: bool,
+             journal: bool = True) -> Recorded:
+        """Store one record; when the database stays busy (or a server is unreachable), journal it instead
+        (`journal=False`: raise, as the CLI's record commands do)."""
         from sessionstats.ingest.journal import JournalEntry, store_entry
 
         entry = JournalEntry(record_id, kind, self.user, record, create)
@@ -163,6 +169,8 @@ class Database:
             with self.writing(create=create) as store:
                 return store_entry(store, entry, unseen=unseen)
         except (DatabaseBusy, DatabaseUnusable) as error:
+            if not journal:
+                raise
             from sessionstats.ingest.batch_recording import journal_instead
 
             return journal_instead(self.target, entry, error)
@@ -183,7 +191,8 @@ class Database:
         return batch_writer(self)
 
     def _import(self, importer: Callable[..., ImportResult], path: str | os.PathLike[str], format: str | None,
-                session: str | None, create_sessions: bool, zone: str | None) -> ImportResult:
+                session: str | None, create_sessions: bool, zone: str | None,
+                progress: Progress | None = None) -> ImportResult:
         from sessionstats.ingest.files import ImportFormat, ImportSource, resolve_format
         from sessionstats.times import resolve_zone
 
@@ -193,9 +202,9 @@ class Database:
         chosen = resolve_format(file, _choice(ImportFormat, format, "format") if format is not None else None)
         resolve_zone(zone)  # an unknown zone is refused before the database is opened
         default = check_id(session, "session") if session is not None else None
-        with self.writing(create=create_sessions) as store:
+        with self._importing(progress, create=create_sessions) as (store, step):
             return importer(store, ImportSource(file, chosen, zone), user=self.user, session=default,
-                            create_sessions=create_sessions)
+                            create_sessions=create_sessions, on_step=step)
 
 
 def scope(since: TimeArg = None, until: TimeArg = None, *, model: str | None = None, tone: str | None = None,

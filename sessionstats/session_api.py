@@ -16,7 +16,11 @@ from sessionstats.ids import new_id
 from sessionstats.ingest.records import Recorded, StoryInput, TokenUsageInput
 
 if TYPE_CHECKING:
+    from sessionstats.ingest.responses import ResponseUsage
+    from sessionstats.pricing.explain import SessionCostSplit
     from sessionstats.reports.breakdowns import Breakdown, Dimension
+    from sessionstats.reports.budget import Budget, BudgetReport
+    from sessionstats.reports.session_records import CallLine, StoryLine
     from sessionstats.reports.stats import SessionStats
     from sessionstats.reports.timeline import Bucket
     from sessionstats.sessions import Session
@@ -53,10 +57,11 @@ class SessionHandle:
 
     def record_story(self, title: str, *, narrative: str | None = None, tone: str | None = None,
                      priority: str | None = None, word_count: int | None = None, duration: float | None = None,
-                     id: str | None = None, at: TimeArg = None) -> Recorded:
-        """Record a story; an `id` already in the session is a no-op (as `record-story`)."""
+                     id: str | None = None, at: TimeArg = None, journal: bool = True) -> Recorded:
+        """Record a story; an `id` already in the session is a no-op (as `record-story`). A database busy past
+        the lock timeout journals it (`journal=False`: raises DatabaseBusy, as the CLI does)."""
         return self._keep_story(StoryInput(self.id, title, narrative, tone, priority, word_count, duration, id,
-                                           stored_time(at, "at")))
+                                           stored_time(at, "at")), journal=journal)
 
     def story_input(self, title: str, *, narrative: str | None = None, tone: str | None = None,
                     priority: str | None = None, word_count: int | None = None, duration: float | None = None,
@@ -65,16 +70,17 @@ class SessionHandle:
         return self._checked_story(StoryInput(self.id, title, narrative, tone, priority, word_count, duration, id,
                                               stored_time(at, "at")))
 
-    def _keep_story(self, story: StoryInput) -> Recorded:
+    def _keep_story(self, story: StoryInput, *, journal: bool = True) -> Recorded:
         checked = self._checked_story(story)
-        return self.database.keep("story", checked, checked.id, create=self.create)  # type: ignore[arg-type]
+        return self.database.keep("story", checked, checked.id, create=self.create,  # type: ignore[arg-type]
+                                  journal=journal)
 
     def _checked_story(self, story: StoryInput) -> StoryInput:
         """The story checked, in this session, with an id and a time of its own (a journaled story keeps them)."""
         from sessionstats.ingest.records import _checked_story
         from sessionstats.times import utc_now
 
-        return _checked_story(replace(story, session_id=self.id, id=story.id or new_id(),
+        return _checked_story(replace(story, session_id=self.id, id=new_id() if story.id is None else story.id,
                                       created_at=story.created_at or utc_now()))
 
     def record_tokens(self, input_tokens: int, output_tokens: int, *, cache_read_tokens: int = 0,
@@ -119,6 +125,25 @@ class SessionHandle:
             "created_at": stored_time(at, "at"),
         })
         return self._keep_usage(usage)
+
+    def record_call(self, taken: ResponseUsage, *, model: str | None = None, provider: str | None = None,
+                    cost: Decimal | None = None, story_id: str | None = None, service_tier: str | None = None,
+                    at: TimeArg = None) -> Recorded:
+        """Record one call as `record-tokens` does: the usage `read_response` took from a saved response (or the
+        counts given as one), a row per billed iteration, priced at the response's time; a busy database raises."""
+        from sessionstats.ingest.records import prepare_usage, record_call_parts
+        from sessionstats.ingest.responses import call_parts
+
+        usage = TokenUsageInput(
+            session_id=self.id, input_tokens=taken.input_tokens, output_tokens=taken.output_tokens,
+            cache_read_tokens=taken.cache_read_tokens, cache_write_tokens=taken.cache_write_tokens,
+            cache_write_1h_tokens=taken.cache_write_1h_tokens, model=model or taken.model, provider=provider,
+            cost=cost, story_id=story_id, request_id=taken.request_id, created_at=stored_time(at, "at"),
+            service_tier=taken.service_tier or service_tier)
+        # priced before the database is locked: genai-prices takes a while to load
+        parts = [prepare_usage(part) for part in call_parts(taken, usage)]
+        with self.database.writing(create=self.create) as store:
+            return record_call_parts(store, parts, user=self.database.user, create=self.create)
 
     @contextmanager
     def story(self, title: str, **fields: Any) -> Iterator[StoryDraft]:
@@ -200,6 +225,80 @@ class SessionHandle:
 
         with self.database.writing(create=False) as store:
             return aware(end_session(store, self.id, user=self.database.user, at=stored_time(at, "at")))
+
+    def report(self, *by: Dimension | str, zone: str | None = None, since: TimeArg = None, until: TimeArg = None,
+               model: str | None = None, tone: str | None = None,
+               priority: str | None = None) -> tuple[SessionStats, Breakdown | None]:
+        """The figures and, when `by` names dimensions, their breakdown, read together (as `show [--by]`)."""
+        from sessionstats.api import _choice, bucket_zone
+        from sessionstats.reports.breakdowns import Dimension, breakdown
+        from sessionstats.reports.stats import session_stats
+
+        dimensions = [_choice(Dimension, d, "by") for d in by]
+        cut_in = bucket_zone(zone) if dimensions else "UTC"
+        chosen = scope(since, until, model=model, tone=tone, priority=priority)
+        with self.database.reading() as store:
+            totals = session_stats(store, self.id, user=self.database.user, scope=chosen)
+            split = breakdown(store, totals, dimensions, user=self.database.user, zone=cut_in,
+                              scope=chosen) if dimensions else None
+        return aware(totals), aware(split)
+
+    def default_every(self, *, since: TimeArg = None, until: TimeArg = None, model: str | None = None,
+                      tone: str | None = None, priority: str | None = None) -> timedelta:
+        """The shortest bucket length that shows the session in at most 48 buckets (`timeline`'s default)."""
+        from sessionstats.reports.timeline import default_every
+
+        chosen = scope(since, until, model=model, tone=tone, priority=priority)
+        with self.database.reading() as store:
+            return default_every(store, self.id, user=self.database.user, scope=chosen)
+
+    def stories(self, *, last: int | None = None, since: TimeArg = None, until: TimeArg = None,
+                model: str | None = None, tone: str | None = None, priority: str | None = None) -> list[StoryLine]:
+        """The session's stories in scope (the newest `last`), oldest first, with their calls and cost (as
+        `stories`)."""
+        from sessionstats.reports.session_records import session_stories
+
+        chosen = scope(since, until, model=model, tone=tone, priority=priority)
+        with self.database.reading() as store:
+            return aware(session_stories(store, self.id, user=self.database.user, scope=chosen, limit=last))
+
+    def calls(self, *, last: int | None = None, since: TimeArg = None, until: TimeArg = None,
+              model: str | None = None, tone: str | None = None, priority: str | None = None) -> list[CallLine]:
+        """The session's token records in scope (the newest `last`), oldest first (as `calls`)."""
+        from sessionstats.reports.session_records import session_calls
+
+        chosen = scope(since, until, model=model, tone=tone, priority=priority)
+        with self.database.reading() as store:
+            return aware(session_calls(store, self.id, user=self.database.user, scope=chosen, limit=last))
+
+    def budget(self, limits: Budget, *, since: TimeArg = None, until: TimeArg = None, model: str | None = None,
+               tone: str | None = None, priority: str | None = None) -> BudgetReport:
+        """Which limits the figures in scope reached and which passed the warning share, without raising."""
+        from sessionstats.reports.budget import assess_budget
+
+        return assess_budget(self.stats(since=since, until=until, model=model, tone=tone, priority=priority), limits)
+
+    def explain(self) -> SessionCostSplit:
+        """How the session's total splits into given, reported, estimated and unknown costs (as `explain -s`)."""
+        from sessionstats.pricing.explain import explain_session
+
+        with self.database.reading() as store:
+            return aware(explain_session(store, self.id, user=self.database.user))
+
+    def rename(self, name: str) -> Session:
+        """Give the session a new name (as `rename`)."""
+        from sessionstats.sessions import rename_session
+
+        with self.database.writing(create=False) as store:
+            return aware(rename_session(store, self.id, name, user=self.database.user))
+
+    def delete(self) -> tuple[Session, int, int]:
+        """Delete the session with its stories and token records; return it and how many of each went."""
+        from sessionstats.sessions import delete_session
+
+        with self.database.writing(create=False) as store:
+            session, stories, tokens = delete_session(store, self.id, user=self.database.user)
+        return aware(session), stories, tokens
 
     def _keep_usage(self, usage: TokenUsageInput) -> Recorded:
         from sessionstats.ingest.records import prepare_usage

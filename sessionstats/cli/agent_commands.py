@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,12 +14,12 @@ import typer
 from sessionstats.cli.import_commands import import_app
 from sessionstats.cli.messages import warn_unknown_models
 from sessionstats.cli.options import NO_SHARED, Shared, shared_options
-from sessionstats.cli.progress import import_with_progress
+from sessionstats.cli.progress import StepProgress
 from sessionstats.display.render import fmt_tokens, table
 from sessionstats.errors import InvalidInput
 
-if TYPE_CHECKING:  # the importers load only when their command runs: `import tokens` need not pay for them
-    from sessionstats.ingest.agent_import import Source, SourceSummary
+if TYPE_CHECKING:
+    from sessionstats import Database, SourceSummary
 
 StrictOption = Annotated[
     bool, typer.Option("--strict", help="Exit 2 when a source's files exist but yield no token usage (format drift).")
@@ -33,9 +33,9 @@ GeminiRoots = Annotated[list[str] | None, typer.Argument(
     help="Folders holding <project>/chats/ [default: $GEMINI_CLI_HOME/.gemini/tmp, else ~/.gemini/tmp].")]
 
 
-def import_source(importer: Source, locations: Sequence[str], shared: Shared, strict: bool) -> None:
-    """Import one source, then say what came of it (with --strict, a drifting source fails)."""
-    summary = import_with_progress(shared, importer, list(locations))
+def import_source(importer: Callable[[Database], SourceSummary], shared: Shared, strict: bool) -> None:
+    """Import one source through the API, then say what came of it (with --strict, a drifting source fails)."""
+    summary = importer(shared.database)
     report(summary)
     finish([summary], strict)
 
@@ -92,9 +92,7 @@ def import_codex_command(homes: CodexHomes = None, strict: StrictOption = False,
       sessionstats import codex
       CODEX_HOME=/work/codex sessionstats import codex
     """
-    from sessionstats.ingest.codex import import_codex
-
-    import_source(import_codex, homes or [], shared, strict)
+    import_source(lambda database: database.import_codex(homes or [], progress=StepProgress), shared, strict)
 
 
 @import_app.command("gemini")
@@ -113,9 +111,7 @@ def import_gemini_command(roots: GeminiRoots = None, strict: StrictOption = Fals
       sessionstats import gemini
       GEMINI_CLI_HOME=/work sessionstats import gemini
     """
-    from sessionstats.ingest.gemini_cli import import_gemini
-
-    import_source(import_gemini, roots or [], shared, strict)
+    import_source(lambda database: database.import_gemini(roots or [], progress=StepProgress), shared, strict)
 
 
 OpenCodeDirs = Annotated[list[str] | None, typer.Argument(
@@ -139,9 +135,7 @@ def import_opencode_command(dirs: OpenCodeDirs = None, strict: StrictOption = Fa
       sessionstats import opencode
       OPENCODE_DB=~/.local/share/opencode/opencode.db sessionstats import opencode
     """
-    from sessionstats.ingest.opencode import import_opencode
-
-    import_source(import_opencode, dirs or [], shared, strict)
+    import_source(lambda database: database.import_opencode(dirs or [], progress=StepProgress), shared, strict)
 
 
 QwenDirs = Annotated[list[str] | None, typer.Argument(
@@ -162,9 +156,7 @@ def import_qwen_command(dirs: QwenDirs = None, strict: StrictOption = False,
       sessionstats import qwen
       QWEN_DATA_DIR=/work/qwen sessionstats import qwen
     """
-    from sessionstats.ingest.qwen_code import import_qwen
-
-    import_source(import_qwen, dirs or [], shared, strict)
+    import_source(lambda database: database.import_qwen(dirs or [], progress=StepProgress), shared, strict)
 
 
 OtelFiles = Annotated[list[str], typer.Argument(
@@ -187,16 +179,14 @@ def import_otel_command(files: OtelFiles, strict: StrictOption = False,
       sessionstats import otel /var/log/otel/traces.jsonl
       cat export.jsonl | sessionstats import otel -
     """
-    from sessionstats.ingest.otel_files import import_otel
-
     if files != ["-"]:
-        import_source(import_otel, files, shared, strict)
+        import_source(lambda database: database.import_otel(files, progress=StepProgress), shared, strict)
         return
     with tempfile.TemporaryDirectory(prefix="sessionstats-otel-") as folder:
         copy = Path(folder) / "stdin.jsonl"
         with copy.open("wb") as out:
             shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
-        import_source(lambda store, paths, **kw: import_otel(store, paths, remember=False, **kw), [str(copy)],
+        import_source(lambda database: database.import_otel([str(copy)], remember=False, progress=StepProgress),
                       shared, strict)
 
 
@@ -211,16 +201,12 @@ def summary_table(summaries: Sequence[SourceSummary]) -> str:
 
 def import_all(shared: Shared, strict: bool) -> None:
     """Import every known source found on this machine; one table on stderr, then warnings."""
-    from sessionstats.ingest.detect import DETECTED_SOURCES
-
     summaries, failures, absent = [], [], []
-    for name, importer in DETECTED_SOURCES.items():
-        try:
-            summary = import_with_progress(shared, importer, [])
-        except InvalidInput as error:
-            failures.append(f"{name}: {error}")
-            continue
-        (summaries if summary.coverage.files_found else absent).append(summary)
+    for name, summary in _detected_imports(shared):
+        if isinstance(summary, InvalidInput):
+            failures.append(f"{name}: {summary}")
+        else:
+            (summaries if summary.coverage.files_found else absent).append(summary)
     print(summary_table(summaries) if summaries else "sessionstats: no agent history found", file=sys.stderr)
     if absent:
         print("sessionstats: not found: " + ", ".join(s.source for s in absent), file=sys.stderr)
@@ -233,6 +219,18 @@ def import_all(shared: Shared, strict: bool) -> None:
     finish(summaries, strict)
     if strict and failures:
         raise InvalidInput(f"{len(failures)} sources could not be read (see the warnings above)")
+
+
+def _detected_imports(shared: Shared) -> list[tuple[str, SourceSummary | InvalidInput]]:
+    """Each agent's import (or why it could not be read); a bad --user or --db is each source's failure, as it
+    would be for that source alone."""
+    from sessionstats import agent_sources
+
+    try:
+        database = shared.database
+    except InvalidInput as error:
+        return [(name, error) for name in agent_sources()]
+    return database.import_detected(progress=StepProgress)
 
 
 @import_app.command("detect")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
+from sessionstats import Breakdown, BreakdownRow, SessionStats
 from sessionstats.cli.emit import NOTHING_IN_SCOPE, Layout
 from sessionstats.display.render import (
     EMPTY,
@@ -13,8 +14,6 @@ from sessionstats.display.render import (
     fmt_number,
     fmt_tokens,
 )
-from sessionstats.reports.breakdowns import Breakdown, BreakdownRow
-from sessionstats.reports.stats import SessionStats
 from sessionstats.times import to_zone
 
 NO_GROUP = "(none)"

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from sessionstats import init_db as make_ready
 from sessionstats.cli.app import app
 from sessionstats.cli.options import DbOption
 from sessionstats.display.escaping import visible
-from sessionstats.store import open_store
-from sessionstats.store.migrations import LATEST_VERSION
 
 
 @app.command("init-db")
@@ -22,6 +21,6 @@ def init_db(db: DbOption = None) -> None:
     Example:
       sessionstats init-db --db postgresql://sessionstats_owner@db.studio.lan/sessionstats
     """
-    with open_store(db, write=True) as store:
-        where = store.location
-    typer.echo(f"sessionstats: the database at {visible(str(where))} is ready (schema {LATEST_VERSION})", err=True)
+    ready = make_ready(db)
+    typer.echo(f"sessionstats: the database at {visible(ready.location)} is ready (schema {ready.schema_version})",
+               err=True)

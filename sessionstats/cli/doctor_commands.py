@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sessionstats.cli.app import app
 from sessionstats.cli.emit import emit
 from sessionstats.cli.options import NO_SHARED, Shared, shared_options
 from sessionstats.display.render import table
-from sessionstats.reports.doctor import Finding, diagnose
+
+if TYPE_CHECKING:
+    from sessionstats import Finding
 
 
 @app.command()
@@ -21,7 +25,9 @@ def doctor(shared: Shared = NO_SHARED) -> None:
       sessionstats doctor
       sessionstats doctor --db team.duckdb --format json
     """
-    findings = diagnose(shared.db, user=shared.owner)
+    from sessionstats import diagnose
+
+    findings = diagnose(shared.db, shared.user)
     emit([f.as_dict() for f in findings], ["check", "ok", "detail", "remedy"], shared.layout,
          lambda: table([_line(f) for f in findings], ["Check", "", "Detail"], text_columns=3) + "\n")
 

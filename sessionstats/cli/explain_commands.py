@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from sessionstats import COST_SOURCES, SessionCostSplit
 from sessionstats.cli.app import app
 from sessionstats.cli.emit import Layout, emit
 from sessionstats.cli.options import NO_SHARED, Shared, shared_options
 from sessionstats.display.render import fmt_tokens
 from sessionstats.errors import InvalidInput
-from sessionstats.pricing.explain import (
-    COST_SOURCES,
-    RecordExplanation,
-    SessionCostSplit,
-    explain_record,
-    explain_session,
-)
-from sessionstats.store import open_store
+
+if TYPE_CHECKING:
+    from sessionstats import RecordExplanation
 
 _PER_MILLION = Decimal(1_000_000)
 _PRICED_AT = {"response": "the response's own time", "at": "the time given with --at", "now": "when recorded"}
@@ -47,10 +43,9 @@ def explain_command(
     """
     if (record_id is None) == (session is None):
         raise InvalidInput("name one record, or a session with --session (not both)")
-    owner = shared.owner
-    with open_store(shared.db) as store:
-        found = (explain_record(store, record_id, user=owner) if record_id is not None
-                 else explain_session(store, session, user=owner))  # type: ignore[arg-type]
+    database = shared.database
+    found = (database.explain_record(record_id) if record_id is not None
+             else database.session(session).explain())
     emit_explanation(found, shared.layout)
 
 

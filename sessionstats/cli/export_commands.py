@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from sessionstats import ExportWhat
+from sessionstats.cli.api_args import scope_args
 from sessionstats.cli.app import app
 from sessionstats.cli.options import (
     NO_FILTERS,
@@ -21,8 +22,6 @@ from sessionstats.cli.options import (
 )
 from sessionstats.display.escaping import visible
 from sessionstats.errors import InvalidInput
-from sessionstats.reports.export import ExportWhat, export
-from sessionstats.store import open_store
 
 
 @app.command("export")
@@ -54,13 +53,12 @@ def export_command(
       sessionstats export "$SESSIONSTATS_SESSION" --what stories --to stories.csv
     """
     scope = filters.scope(shared.zone)
-    owner = shared.owner
+    database = shared.database
     current = os.environ.get("SESSIONSTATS_SESSION", "").strip()
     if session_ids and every_session:
         raise InvalidInput("`all`: give sessions or --all, not both", field="all")
     chosen = session_ids or ([] if every_session or not current else [current])
-    with open_store(shared.db) as store:
-        rows = export(store, Path(to).expanduser(), what, user=owner, session_ids=chosen, scope=scope)
+    rows = database.export(to, what, sessions=chosen, **scope_args(scope))
     if chosen and not session_ids:
         print(f"sessionstats: exported the current session {visible(current)} (SESSIONSTATS_SESSION); "
               "--all exports every session", file=sys.stderr)

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from sessionstats import HistoryResult
 from sessionstats.cli.import_commands import import_app
 from sessionstats.cli.messages import warn_unknown_models
 from sessionstats.cli.options import NO_SHARED, Shared, shared_options
-from sessionstats.cli.progress import import_with_progress
-from sessionstats.ingest.claude_code import HistoryResult, import_claude_code
-from sessionstats.ingest.llm_logs import import_llm
+from sessionstats.cli.progress import StepProgress
 
 DirsArgument = Annotated[
     list[str] | None,
@@ -38,7 +36,7 @@ def import_claude_code_command(dirs: DirsArgument = None, shared: Shared = NO_SH
       CLAUDE_CONFIG_DIR=/work/claude sessionstats import claude-code
     """
     started = time.monotonic()
-    result = import_with_progress(shared, import_claude_code, dirs or [])
+    result = shared.database.import_claude_code(dirs or [], progress=StepProgress)
     report_history(result, time.monotonic() - started)
 
 
@@ -75,7 +73,7 @@ def import_llm_command(
       sessionstats import llm "$(llm logs path)"
     """
     started = time.monotonic()
-    result = import_with_progress(shared, import_llm, Path(path).expanduser() if path else None)
+    result = shared.database.import_llm(path, progress=StepProgress)
     written = result.written
     line = (f"sessionstats: imported {written.imported:,} token records into {written.sessions:,} sessions "
             f"in {time.monotonic() - started:.1f} s")

@@ -12,21 +12,13 @@ from typing import Annotated, BinaryIO
 
 import typer
 
+from sessionstats import Database, ImportFormat, ImportResult, import_format
 from sessionstats.cli.app import app
 from sessionstats.cli.messages import warn_unknown_models
 from sessionstats.cli.options import NO_SHARED, Shared, shared_options
 from sessionstats.cli.progress import StepProgress
 from sessionstats.cli.reading import spool, starts_with_bom, stdin_import_cap
 from sessionstats.errors import InvalidInput
-from sessionstats.ingest.files import (
-    ImportFormat,
-    ImportResult,
-    ImportSource,
-    import_stories,
-    import_tokens,
-    resolve_format,
-)
-from sessionstats.store import open_store
 from sessionstats.times import zone_name
 from sessionstats.validate import check_id
 
@@ -74,7 +66,7 @@ def import_tokens_command(file: FileArgument = "-", fmt: InputFormatOption = Non
       sessionstats import tokens usage.jsonl --create-sessions
       gunzip -c usage.csv.gz | sessionstats import tokens - --format csv --session "$S"
     """
-    _run_import(import_tokens, file, fmt, session, create_sessions, shared)
+    _run_import(Database.import_tokens, file, fmt, session, create_sessions, shared)
 
 
 @import_app.command("stories")
@@ -92,7 +84,7 @@ def import_stories_command(file: FileArgument = "-", fmt: InputFormatOption = No
     Example:
       sessionstats import stories stories.csv --session "$SESSIONSTATS_SESSION"
     """
-    _run_import(import_stories, file, fmt, session, create_sessions, shared)
+    _run_import(Database.import_stories, file, fmt, session, create_sessions, shared)
 
 
 def _run_import(importer, file: str, fmt: ImportFormat | None, session: str | None,  # type: ignore[no-untyped-def]
@@ -100,12 +92,10 @@ def _run_import(importer, file: str, fmt: ImportFormat | None, session: str | No
     started = time.monotonic()
     zone = zone_name(shared.zone)  # the IANA name DuckDB reads times in: the zone `--at` reads them in
     default_session = check_id(session, "--session") if session is not None else None
-    owner = shared.owner
+    database = shared.database
     with _readable_file(file, fmt) as (path, chosen):
-        source = ImportSource(path, chosen, zone)
-        with open_store(shared.db, write=True, create=create_sessions) as store, StepProgress(store) as progress:
-            result = importer(store, source, user=owner, session=default_session,
-                              create_sessions=create_sessions, on_step=progress)
+        result = importer(database, path, format=chosen.value, session=default_session, zone=zone,
+                          create_sessions=create_sessions, progress=StepProgress)
     _report(result, time.monotonic() - started)
 
 
@@ -119,7 +109,7 @@ def _readable_file(file: str, fmt: ImportFormat | None) -> Iterator[tuple[Path, 
     if path is not None and not path.is_file():
         pipe = " (for a pipe or a device, pass - and redirect it to stdin)" if path.exists() else ""
         raise InvalidInput(f"FILE: {file!r} is not a file you can read{pipe}")
-    chosen = resolve_format(path, fmt)
+    chosen = import_format(path, fmt)
     with ExitStack() as stack:
         if path is None:
             source, cap = sys.stdin.buffer, stdin_import_cap()

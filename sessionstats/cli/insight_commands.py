@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from sessionstats import BUCKET_FIGURES, DEFAULT_WARN_AT, FIGURES, Budget, parse_every
+from sessionstats.cli.api_args import scope_args
 from sessionstats.cli.app import app
 from sessionstats.cli.emit import emit
 from sessionstats.cli.options import (
@@ -29,10 +31,6 @@ from sessionstats.cli.options import (
 from sessionstats.cli.stats_view import side_by_side_table
 from sessionstats.cli.timeline_view import timeline_chart
 from sessionstats.display.render import fmt_cost, fmt_tokens
-from sessionstats.reports.budget import DEFAULT_WARN_AT, Budget, assess_budget
-from sessionstats.reports.stats import FIGURES, compare_stats, session_stats
-from sessionstats.reports.timeline import BUCKET_FIGURES, default_every, parse_every, timeline
-from sessionstats.store import open_store
 from sessionstats.validate import parse_cost
 
 
@@ -62,11 +60,9 @@ def timeline_command(
     length = parse_every(every) if every is not None else None
     zone, name = resolve_bucket_zone(shared.tz)
     scope = filters.scope(zone)
-    owner = shared.owner
-    with open_store(shared.db) as store:
-        session = given_session(session_id)
-        length = length or default_every(store, session, user=owner, scope=scope)
-        buckets = timeline(store, session, length, user=owner, zone=name, scope=scope)
+    session = shared.database.session(given_session(session_id))
+    length = length or session.default_every(**scope_args(scope))
+    buckets = session.timeline(length, zone=name, **scope_args(scope))
     layout = replace(shared.layout, zone=zone)  # shown in the zone the buckets are cut in
     emit([b.as_dict() for b in buckets], BUCKET_FIGURES, layout, lambda: timeline_chart(buckets, length, layout))
 
@@ -91,9 +87,7 @@ def compare(
       SESSIONSTATS_SESSION=today sessionstats compare yesterday
     """
     scope = filters.scope(shared.zone)
-    owner = shared.owner
-    with open_store(shared.db) as store:
-        rows = compare_stats(store, _with_current(session_ids), user=owner, scope=scope)
+    rows = shared.database.compare(*_with_current(session_ids), **scope_args(scope))
     emit([s.as_dict() for s in rows], FIGURES, shared.layout, lambda: side_by_side_table(rows, shared.layout, scope))
 
 
@@ -135,10 +129,7 @@ def check(
     budget = Budget(max_cost=parse_cost(max_cost, "--max-cost") if max_cost is not None else None,
                     max_tokens=max_tokens, max_stories=max_stories, warn_at=Decimal(str(warn_at)))
     scope = filters.scope(shared.zone)
-    owner = shared.owner
-    with open_store(shared.db) as store:
-        stats = session_stats(store, given_session(session_id), user=owner, scope=scope)
-    report = assess_budget(stats, budget)
+    report = shared.database.session(given_session(session_id)).budget(budget, **scope_args(scope))
     if report.reached:
         raise report.over_budget(_for_people)
     for warning in report.warnings(_for_people):

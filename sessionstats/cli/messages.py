@@ -15,7 +15,7 @@ def warn_unknown_models(unknown: Mapping[str, int], *, outcome: str = "stored wi
     """One warning per model the price data lacks, with how many records it concerns: never priced at zero."""
     if not unknown:
         return
-    from sessionstats.pricing.prices import unpriced_model
+    from sessionstats import unpriced_model
 
     for model, records in unknown.items():
         say(f"warning: {unpriced_model(model)}; {records:,} records {outcome}")

@@ -11,17 +11,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from functools import cached_property
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from sessionstats import Scope
 from sessionstats.cli.emit import Layout
 from sessionstats.display.render import Format
 from sessionstats.errors import InvalidInput, SessionStatsError
-from sessionstats.reports.scope import Scope
-from sessionstats.store.target import POSTGRES_SCHEMES, postgres_target, resolve_owner
 from sessionstats.times import parse_timestamp, resolve_zone, zone_name
 from sessionstats.validate import check_count
+
+if TYPE_CHECKING:
+    from sessionstats import Database
 
 DbOption = Annotated[
     str | None,
@@ -36,14 +38,10 @@ UserOption = Annotated[
 ]
 def complete_session(ctx: typer.Context, typed: str) -> list[tuple[str, str]]:
     """Shell completion of a session: the user's ids and names that start with what was typed (never an error)."""
-    from sessionstats.sessions import session_choices
-    from sessionstats.store import open_store
+    from sessionstats import connect
 
-    db = ctx.params.get("db")
     try:
-        user = resolve_user(ctx.params.get("user"), db)
-        with open_store(db) as store:
-            return session_choices(store, typed, user=user)
+        return connect(ctx.params.get("db"), ctx.params.get("user")).session_choices(typed)
     except Exception:  # a completion that fails offers nothing rather than breaking the shell's line
         return []
 
@@ -206,9 +204,12 @@ class Shared:
     user: str | None = None
 
     @cached_property
-    def owner(self) -> str:
-        """Whose sessions: --user, else $SESSIONSTATS_USER, else the login name (on PostgreSQL, the role)."""
-        return resolve_user(self.user, self.db)
+    def database(self) -> Database:
+        """The API's handle on the database for whose sessions these are: --user, else $SESSIONSTATS_USER, else the
+        login name (on PostgreSQL, the role); the database is opened by each call, not here."""
+        from sessionstats import connect
+
+        return connect(self.db, self.user)
 
     @cached_property
     def zone(self) -> tzinfo | None:
@@ -272,11 +273,6 @@ def given_session(session: str | None, *, can_create: bool = False) -> str:
             "pass --session ID (or -s), set SESSIONSTATS_SESSION, or add --create to make a new one")
         raise InvalidInput(f"no session given: {ways}", field="session_id")
     return session
-
-
-def resolve_user(user: str | None, db: str | None) -> str:
-    """`--user`, else `$SESSIONSTATS_USER` (via the option), else the login name; on PostgreSQL, the role."""
-    return resolve_owner(user, postgres_target(db) if db and db.startswith(POSTGRES_SCHEMES) else None)
 
 
 def resolve_format(fmt: Format | None) -> Format:

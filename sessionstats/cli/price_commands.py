@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from sessionstats import REPRICE_FIGURES
 from sessionstats.cli.app import app
 from sessionstats.cli.emit import Layout, emit
 from sessionstats.cli.explain_commands import exact_dollars
@@ -16,8 +17,9 @@ from sessionstats.cli.options import NO_SHARED, Shared, shared_options
 from sessionstats.cli.output import flush_stdout
 from sessionstats.display.render import fmt_cost, fmt_tokens, table
 from sessionstats.errors import InvalidInput
-from sessionstats.pricing.reprice import REPRICE_FIGURES, RateChange, RepriceResult, reprice
-from sessionstats.store import open_store
+
+if TYPE_CHECKING:
+    from sessionstats import RateChange, RepriceResult
 
 
 @app.command("reprice")
@@ -44,9 +46,7 @@ def reprice_command(
     """
     if all_sessions == bool(session_ids):
         raise InvalidInput("name the sessions to reprice, or pass --all (not both)")
-    owner = shared.owner
-    with open_store(shared.db, write=not dry_run, create=False) as store:  # nothing to reprice where no database is
-        result = reprice(store, user=owner, session_ids=None if all_sessions else session_ids, dry_run=dry_run)
+    result = shared.database.reprice(None if all_sessions else session_ids, dry_run=dry_run)
     layout = shared.layout
     emit([s.as_dict() for s in result.sessions], REPRICE_FIGURES, layout, lambda: reprice_table(result, layout))
     flush_stdout()  # a failed write is the one line, before the summary

@@ -5,24 +5,24 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
-
-from sessionstats.store import Store, open_store
-
-if TYPE_CHECKING:
-    from sessionstats.cli.options import Shared
-
-Result = TypeVar("Result")
+from typing import Protocol
 
 _REFRESH_SECONDS = 0.2
+
+
+class ProgressSource(Protocol):
+    """What the progress line asks of the open database (the store the API hands a progress display)."""
+
+    def track_progress(self) -> None: ...
+
+    def query_progress(self) -> float: ...
 
 
 class StepProgress:
     """Call it with each step's name; a thread shows the step and DuckDB's percentage for it."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: ProgressSource) -> None:
         self.store = store
         self.step = "starting"
         self.enabled = sys.stderr.isatty()
@@ -54,9 +54,3 @@ class StepProgress:
             sys.stderr.write(f"\r\x1b[Ksessionstats: {self.step}...{shown} ({time.monotonic() - started:.0f} s)")
             sys.stderr.flush()
 
-
-def import_with_progress(shared: Shared, importer: Callable[..., Result], *args: Any, **kwargs: Any) -> Result:
-    """`importer(store, *args, user=..., on_step=...)` in one write transaction, its steps shown on stderr."""
-    owner = shared.owner  # resolved before the database opens: a bad --user writes nothing
-    with open_store(shared.db, write=True) as store, StepProgress(store) as progress:
-        return importer(store, *args, user=owner, on_step=progress, **kwargs)

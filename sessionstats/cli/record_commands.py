@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from sessionstats import Recorded, ResponseUsage, connect, read_response
+from sessionstats.cli.api_args import as_utc
 from sessionstats.cli.app import app
 from sessionstats.cli.options import (
     AtOption,
@@ -21,22 +23,11 @@ from sessionstats.cli.options import (
     fields_as_options,
     given_session,
     resolve_at,
-    resolve_user,
 )
 from sessionstats.cli.output import OutputFailed, print_stored_id
 from sessionstats.cli.reading import NARRATIVE_MAX_BYTES, RESPONSE_MAX_BYTES, read_bounded
 from sessionstats.display.escaping import visible
 from sessionstats.errors import InvalidInput, SessionNotFound
-from sessionstats.ingest.records import (
-    Recorded,
-    StoryInput,
-    TokenUsageInput,
-    prepare_usage,
-    record_call_parts,
-    record_story,
-)
-from sessionstats.ingest.responses import ResponseUsage, call_parts, parse_response
-from sessionstats.store import open_store
 from sessionstats.times import resolve_zone
 from sessionstats.validate import parse_cost
 
@@ -73,14 +64,13 @@ def record_story_command(
         raise InvalidInput("--narrative and --narrative-file: give one or the other")
     if narrative_file is not None:
         narrative = _read_text(narrative_file, "--narrative-file")
-    story = StoryInput(
-        session_id=given_session(session, can_create=True), title=title, narrative=narrative, tone=tone,
-        priority=priority,
-        word_count=word_count, duration=duration, id=story_id, created_at=resolve_at(at, resolve_zone(tz)),
-    )
-    owner = resolve_user(user, db)
-    with _create_hint(), open_store(db, write=True, create=create) as store:
-        recorded = record_story(store, story, user=owner, create=create)
+    session_id = given_session(session, can_create=True)
+    when = as_utc(resolve_at(at, resolve_zone(tz)))
+    database = connect(db, user)
+    with _create_hint():  # journal=False: a busy database is exit 4 here, as the shell can retry
+        recorded = database.session(session_id, create=create).record_story(
+            title, narrative=narrative, tone=tone, priority=priority, word_count=word_count, duration=duration,
+            id=story_id, at=when, journal=False)
     _print_recorded(recorded, "story")
 
 
@@ -179,21 +169,14 @@ def record_tokens_command(
         raw = read_bounded(from_response, "--from-response", RESPONSE_MAX_BYTES)
         if pass_through:
             copy_failed = _pass_through(raw)
-        taken = parse_response(raw)
-    usage = TokenUsageInput(
-        session_id=given_session(session, can_create=True),
-        input_tokens=taken.input_tokens, output_tokens=taken.output_tokens,
-        cache_read_tokens=taken.cache_read_tokens, cache_write_tokens=taken.cache_write_tokens,
-        cache_write_1h_tokens=taken.cache_write_1h_tokens, model=model or taken.model, provider=provider,
-        cost=parse_cost(cost, "--cost"), story_id=story,
-        request_id=taken.request_id, created_at=resolve_at(at, resolve_zone(tz)),
-        service_tier=taken.service_tier or service_tier,
-    )
-    owner = resolve_user(user, db)
-    # priced before the database is locked: genai-prices takes a while to load
-    parts = [prepare_usage(part) for part in call_parts(taken, usage)]
-    with _create_hint(), open_store(db, write=True, create=create) as store:
-        recorded = record_call_parts(store, parts, user=owner, create=create)
+        taken = read_response(raw)
+    session_id, given_cost = given_session(session, can_create=True), parse_cost(cost, "--cost")
+    when = as_utc(resolve_at(at, resolve_zone(tz)))
+    database = connect(db, user)
+    with _create_hint():
+        recorded = database.session(session_id, create=create).record_call(
+            taken, model=model, provider=provider, cost=given_cost, story_id=story, service_tier=service_tier,
+            at=when)
     _print_recorded(recorded, "token record", id_to_stderr=pass_through)
     if copy_failed is not None:  # the call was made and paid for: it is recorded even when the copy failed
         raise copy_failed.after_storing(f"token record {recorded.id}") if isinstance(

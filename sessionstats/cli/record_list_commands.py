@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
+from sessionstats import CALL_FIELDS, STORY_FIELDS, CallLine, SessionHandle, StoryLine
+from sessionstats.cli.api_args import scope_args
 from sessionstats.cli.app import app
 from sessionstats.cli.emit import NOTHING_IN_SCOPE, Layout, emit
 from sessionstats.cli.options import (
@@ -29,15 +31,6 @@ from sessionstats.display.render import (
     fmt_time,
     fmt_tokens,
 )
-from sessionstats.reports.session_records import (
-    CALL_FIELDS,
-    STORY_FIELDS,
-    CallLine,
-    StoryLine,
-    session_calls,
-    session_stories,
-)
-from sessionstats.store import open_store
 from sessionstats.validate import MAX_BIGINT
 
 LastOption = Annotated[int | None, typer.Option("--last", min=1, max=MAX_BIGINT, metavar="N",
@@ -60,7 +53,7 @@ def stories(
       sessionstats stories "$SESSIONSTATS_SESSION"
       sessionstats stories morning --tone calm --last 5 --format json
     """
-    _emit_lines(session_stories, STORY_FIELDS, _story_table, session_id, last, filters, shared)
+    _emit_lines(SessionHandle.stories, STORY_FIELDS, _story_table, session_id, last, filters, shared)
 
 
 @app.command()
@@ -79,15 +72,14 @@ def calls(
       sessionstats calls "$SESSIONSTATS_SESSION" --last 20
       sessionstats calls morning --model claude-sonnet-4-5 --format csv > calls.csv
     """
-    _emit_lines(session_calls, CALL_FIELDS, _call_table, session_id, last, filters, shared)
+    _emit_lines(SessionHandle.calls, CALL_FIELDS, _call_table, session_id, last, filters, shared)
 
 
 def _emit_lines(read: Callable[..., Sequence[Any]], fields: list[str], as_table: Callable[[Any, Layout], str],
                 session_id: str | None, last: int | None, filters: Filters, shared: Shared) -> None:
     """Read the session's lines in scope (the newest `last`) and write them as the layout asks."""
-    scope, owner = filters.scope(shared.zone), shared.owner
-    with open_store(shared.db) as store:
-        lines = read(store, given_session(session_id), user=owner, scope=scope, limit=last)
+    scope, database = filters.scope(shared.zone), shared.database
+    lines = read(database.session(given_session(session_id)), last=last, **scope_args(scope))
     emit([line.as_dict() for line in lines], fields, shared.layout, lambda: as_table(lines, shared.layout))
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 from dataclasses import replace
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from sessionstats import FIGURES, SORTABLE, Dimension
+from sessionstats.cli.api_args import scope_args
 from sessionstats.cli.app import app
 from sessionstats.cli.emit import emit
 from sessionstats.cli.options import (
@@ -25,10 +27,9 @@ from sessionstats.cli.options import (
 from sessionstats.cli.show_view import ShowRequest, load, render, watch_session
 from sessionstats.cli.stats_view import sessions_table
 from sessionstats.display.render import Format
-from sessionstats.reports.breakdowns import Dimension
-from sessionstats.reports.stats import FIGURES, SORTABLE, list_stats
-from sessionstats.sessions import short_ids
-from sessionstats.store import open_store
+
+if TYPE_CHECKING:
+    from sessionstats import Database
 
 
 @app.command()
@@ -63,26 +64,23 @@ def show(
       sessionstats show "$SESSIONSTATS_SESSION" --watch
     """
     zone, name = resolve_bucket_zone(shared.tz) if by else (shared.zone, None)
-    request = ShowRequest(db=shared.db, session_id=given_session(session_id), user=shared.owner,
+    request = ShowRequest(database=shared.database, session_id=given_session(session_id),
                           scope=filters.scope(zone), by=list(by or []), zone_name=name,
                           layout=replace(shared.layout, zone=zone))
     if watch:
         watch_session(request, interval)
         return
     sys.stdout.write(render(request, load(request)))
-    _note_journal(shared.db)
+    _note_journal(shared.database)
 
 
-def _note_journal(db: str | None) -> None:
+def _note_journal(database: Database) -> None:
     """Say so when records kept while the database was busy still wait to be stored (journal.py)."""
-    from sessionstats.ingest.journal import journal_path, pending
-    from sessionstats.store import resolve_target
-
-    target = resolve_target(db)
-    waiting = pending(target)
+    waiting = database.pending_journal()
     if waiting:
         print(f"sessionstats: note: {waiting:,} records kept while the database was busy wait in "
-              f"{journal_path(target)}; the next write stores them (these figures leave them out)", file=sys.stderr)
+              f"{database.journal_path()}; the next write stores them (these figures leave them out)",
+              file=sys.stderr)
 
 
 @app.command("list")
@@ -104,9 +102,7 @@ def list_command(
       sessionstats list --sort total_cost --limit 10
       sessionstats list --since 2026-11-01 --until 2026-12-01 --sort cost_per_story --asc
     """
-    scope, owner, layout = filters.scope(shared.zone), shared.owner, shared.layout
-    with open_store(shared.db) as store:
-        rows = list_stats(store, user=owner, sort=sort, descending=not ascending, limit=limit, scope=scope)
-        ids = short_ids(store, [s.session_id for s in rows], user=owner) \
-            if layout.fmt is Format.table and layout.width else None
+    scope, database, layout = filters.scope(shared.zone), shared.database, shared.layout
+    rows = database.list_sessions(sort=sort, descending=not ascending, limit=limit, **scope_args(scope))
+    ids = database.short_ids([s.session_id for s in rows]) if layout.fmt is Format.table and layout.width else None
     emit([s.as_dict() for s in rows], FIGURES, layout, lambda: sessions_table(rows, layout, ids))

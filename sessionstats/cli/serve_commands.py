@@ -74,12 +74,11 @@ def serve(
     try:
         import uvicorn
 
-        from sessionstats.api import connect
         from sessionstats.serve.app import build_app
     except ImportError as error:
         raise InvalidInput(f"serve needs its extra ({error.name} is missing): pip install 'sessionstats[serve]'") \
             from None
-    database = connect(shared.db, shared.owner)
+    database = shared.database
     sock = listening_socket(host, port)
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{sock.getsockname()[1]}/" + (f"?token={token}" if token else "")

@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from sessionstats import connect
+from sessionstats.cli.api_args import as_utc
 from sessionstats.cli.app import app
 from sessionstats.cli.options import (
     AtOption,
@@ -14,20 +16,8 @@ from sessionstats.cli.options import (
     UserOption,
     complete_session,
     resolve_at,
-    resolve_user,
 )
 from sessionstats.cli.output import print_stored_id
-from sessionstats.sessions import (
-    create_session,
-    delete_record,
-    delete_session,
-    end_session,
-    find_record,
-    rename_session,
-    require_session,
-    start_session,
-)
-from sessionstats.store import open_store
 from sessionstats.times import resolve_zone
 from sessionstats.validate import parse_settings
 
@@ -57,10 +47,8 @@ def new(
       export SESSIONSTATS_SESSION=$(sessionstats new "Friday broadcast" --setting voice=alloy)
     """
     settings = parse_settings(setting or [])
-    owner = resolve_user(user, db)
-    with open_store(db, write=True) as store:
-        session = create_session(store, user=owner, name=name, session_id=session_id, settings=settings,
-                                 at=resolve_at(at, resolve_zone(tz)))
+    database = connect(db, user)
+    session = database.new_session(name, id=session_id, settings=settings, at=as_utc(resolve_at(at, resolve_zone(tz))))
     print_stored_id(session.id, "session")
 
 
@@ -74,9 +62,7 @@ def start(session_id: SessionArgument, at: AtOption = None, tz: TzOption = None,
       sessionstats start "$SESSIONSTATS_SESSION"
     """
     started = resolve_at(at, resolve_zone(tz))
-    owner = resolve_user(user, db)
-    with open_store(db, write=True, create=False) as store:
-        start_session(store, session_id, user=owner, at=started)
+    connect(db, user).session(session_id).start(at=as_utc(started))
 
 
 @app.command()
@@ -89,9 +75,7 @@ def end(session_id: SessionArgument, at: AtOption = None, tz: TzOption = None,
       sessionstats end "$SESSIONSTATS_SESSION"
     """
     ended = resolve_at(at, resolve_zone(tz))
-    owner = resolve_user(user, db)
-    with open_store(db, write=True, create=False) as store:
-        end_session(store, session_id, user=owner, at=ended)
+    connect(db, user).session(session_id).end(at=as_utc(ended))
 
 
 @app.command()
@@ -103,9 +87,7 @@ def rename(session_id: SessionArgument, name: Annotated[str, typer.Argument(help
     Example:
       sessionstats rename "$SESSIONSTATS_SESSION" "Friday broadcast (rerun)"
     """
-    owner = resolve_user(user, db)
-    with open_store(db, write=True, create=False) as store:
-        rename_session(store, session_id, name, user=owner)
+    connect(db, user).session(session_id).rename(name)
 
 
 @app.command()
@@ -121,16 +103,14 @@ def delete(
     Example:
       sessionstats delete old-session --yes
     """
-    owner = resolve_user(user, db)
+    database = connect(db, user)
     if not yes:
-        with open_store(db) as store:  # closed again while the person decides
-            session = require_session(store, session_id, user=owner)
+        session = database.session(session_id).info()  # the database is closed again while the person decides
         session_id = session.id  # the one the person agreed to, whatever a name or prefix names by then
         named = f" ({session.name})" if session.name else ""
         typer.confirm(f"Delete session {session_id!r}{named} with its stories and token records?", abort=True,
                       err=True)
-    with open_store(db, write=True, create=False) as store:
-        session, stories, tokens = delete_session(store, session_id, user=owner)
+    session, stories, tokens = database.session(session_id).delete()
     typer.echo(f"deleted session {session.id!r}: {stories:,} stories, {tokens:,} token records", err=True)
 
 
@@ -150,12 +130,10 @@ def delete_record_command(
     Example:
       sessionstats delete-record 01a20db6-eb22-70e6-a4a9-067ea969acbd
     """
-    owner = resolve_user(user, db)
+    database = connect(db, user)
     if not yes:
-        with open_store(db) as store:  # closed again while the person decides
-            record = find_record(store, record_id, user=owner)
+        record = database.find_record(record_id)  # the database is closed again while the person decides
         typer.confirm(f"Delete {record.kind} {record.id!r} ({record.label}) of session {record.session_id!r}?",
                       abort=True, err=True)
-    with open_store(db, write=True, create=False) as store:
-        record = delete_record(store, record_id, user=owner)
+    record = database.delete_record(record_id)
     typer.echo(f"deleted {record.kind} {record.id!r} ({record.label}) of session {record.session_id!r}", err=True)

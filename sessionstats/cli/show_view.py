@@ -4,27 +4,28 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from sessionstats import FIGURES
+from sessionstats.cli.api_args import scope_args
 from sessionstats.cli.breakdown_view import breakdown_table, with_breakdown
 from sessionstats.cli.emit import Layout, report_text
 from sessionstats.cli.stats_view import stats_tables
 from sessionstats.cli.watch import Snapshot, watch
 from sessionstats.display.escaping import visible
 from sessionstats.display.render import Format, fmt_time, to_json
-from sessionstats.reports.breakdowns import Dimension, breakdown
-from sessionstats.reports.scope import Scope
-from sessionstats.reports.stats import FIGURES, session_stats
-from sessionstats.store import open_store
 from sessionstats.times import utc_now
+
+if TYPE_CHECKING:
+    from sessionstats import Database, Dimension, Scope
 
 
 @dataclass(frozen=True)
 class ShowRequest:
     """Everything `show` needs to read and draw one session."""
 
-    db: str | None
+    database: Database
     session_id: str
-    user: str
     scope: Scope
     by: list[Dimension]
     zone_name: str | None  # the zone days and hours are cut in, with --by
@@ -33,11 +34,8 @@ class ShowRequest:
 
 def load(request: ShowRequest) -> Snapshot:
     """Open the database, read the stats (and breakdown), close it again."""
-    with open_store(request.db) as store:
-        stats = session_stats(store, request.session_id, user=request.user, scope=request.scope)
-        split = breakdown(store, stats, request.by, user=request.user, zone=request.zone_name or "UTC",
-                          scope=request.scope) if request.by else None
-    return stats, split
+    return request.database.session(request.session_id).report(*request.by, zone=request.zone_name,
+                                                               **scope_args(request.scope))
 
 
 def render(request: ShowRequest, snapshot: Snapshot, changes: dict[str, str] | None = None) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import tzinfo
 from typing import Any
 
+from sessionstats import MIN_RATE_SECONDS, Scope, SessionStats
 from sessionstats.cli.emit import Layout
 from sessionstats.display.escaping import visible
 from sessionstats.display.render import (
@@ -20,8 +21,6 @@ from sessionstats.display.render import (
     fmt_tokens,
     table,
 )
-from sessionstats.reports.scope import Scope
-from sessionstats.reports.stats import MIN_RATE_SECONDS, SessionStats
 
 Shown = Callable[[Any, "tzinfo | None"], str]
 

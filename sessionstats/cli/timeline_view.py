@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import timedelta, tzinfo
 from decimal import Decimal
 
+from sessionstats import Bucket
 from sessionstats.cli.emit import NOTHING_IN_SCOPE, Layout
 from sessionstats.display.render import (
     cost_notes,
@@ -16,7 +17,6 @@ from sessionstats.display.render import (
     fmt_tokens,
     table,
 )
-from sessionstats.reports.timeline import Bucket
 
 CHART_HEIGHT = 12  # rows per chart
 MAX_CHART_WIDTH = 120

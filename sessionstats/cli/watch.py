@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
+from sessionstats import SessionStats
 from sessionstats.display.render import fmt_cost, fmt_number
 from sessionstats.errors import DatabaseBusy
-from sessionstats.reports.stats import SessionStats
 
 CLEAR_SCREEN = "\x1b[H\x1b[2J"
 # Figures that move with the clock rather than with the data: they do not count as a change.

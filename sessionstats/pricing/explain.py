@@ -43,6 +43,7 @@ class CostLine:
     cost: Decimal
 
     def as_dict(self) -> dict[str, Any]:
+        """The fields by name, as `explain --format json` prints them."""
         return {"kind": self.kind, "quantity": self.quantity, "rate": self.rate, "cost": self.cost}
 
 
@@ -65,6 +66,7 @@ class RecordExplanation:
         return self.estimate == self.record["estimated_cost"]
 
     def as_dict(self) -> dict[str, Any]:
+        """The fields by name, as `explain --format json` prints them."""
         return {**self.record, "price_tier": self.price_tier, "modifiers": list(self.modifiers),
                 "lines": [line.as_dict() for line in self.lines], "estimate": self.estimate,
                 "matches_stored_cost": self.matches, "note": self.note}
@@ -80,6 +82,7 @@ class SessionCostSplit:
     total_cost: Decimal
 
     def as_dict(self) -> dict[str, Any]:
+        """The fields by name, as `explain --format json` prints them."""
         return {"session_id": self.session_id, "total_cost": self.total_cost,
                 **{f"{source}_records": self.records[source] for source in COST_SOURCES},
                 **{f"{source}_cost": self.costs[source] for source in COST_SOURCES}}

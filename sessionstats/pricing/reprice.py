@@ -66,6 +66,7 @@ class RepriceResult:
 
     @property
     def changed(self) -> int:
+        """How many records got a new cost, across the sessions."""
         return sum(s.changed for s in self.sessions)
 
 

@@ -99,6 +99,7 @@ class Breakdown:
 
     @property
     def columns(self) -> list[str]:
+        """The table's columns: the dimensions, then the figures."""
         return [*self.dimensions, *BREAKDOWN_FIGURES]
 
     def as_dict(self) -> dict[str, Any]:

@@ -91,6 +91,7 @@ class BudgetReport:
     api_calls: int
 
     def over_budget(self, shown: Shown = exact) -> BudgetExceeded:
+        """The error naming every limit reached, figures shown by `shown`."""
         return BudgetExceeded(f"session {self.session_id!r} is over budget: "
                               + "; ".join(use.describe("has reached", shown) for use in self.reached))
 

@@ -28,6 +28,7 @@ class Finding:
     remedy: str = ""
 
     def as_dict(self) -> dict[str, Any]:
+        """The finding by field name, as `doctor --format json` prints it."""
         return asdict(self)
 
 

@@ -30,6 +30,7 @@ class StoryLine:
     unpriced_records: int
 
     def as_dict(self) -> dict[str, Any]:
+        """The fields by name, as the CLI's JSON and CSV carry them."""
         return asdict(self)
 
 
@@ -52,6 +53,7 @@ class CallLine:
     story_id: str | None
 
     def as_dict(self) -> dict[str, Any]:
+        """The fields by name, as the CLI's JSON and CSV carry them."""
         return asdict(self)
 
 

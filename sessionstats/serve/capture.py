@@ -20,9 +20,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sessionstats import Recorded
 from sessionstats.api import Database
 from sessionstats.errors import InvalidInput
-from sessionstats.ingest.records import Recorded
 from sessionstats.serve.batching import BatchedDatabase
 from sessionstats.serve.wire import JSONExact
 

@@ -9,9 +9,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sessionstats import SessionStats
 from sessionstats.api import Database
 from sessionstats.errors import InvalidInput
-from sessionstats.reports.stats import SessionStats
 from sessionstats.serve.wire import JSONExact
 
 LIST_FIGURES = ("session_id", "name", "status", "story_count", "api_calls", "total_tokens", "total_cost",
@@ -46,19 +46,15 @@ def session_detail(database: Database, session_id: str) -> dict[str, Any]:
 
 def stories_of(database: Database, session_id: str) -> list[Any]:
     """The session's stories with their titles, word counts and the calls linked to them (as `stories`)."""
-    from sessionstats.reports.session_records import session_stories
-
-    with database.reading() as store:
-        return session_stories(store, session_id, user=database.user)
+    return list(database.session(session_id).stories())
 
 
 def timeline_of(database: Database, session_id: str, every: str | None = None) -> dict[str, Any]:
     """The session's buckets, `every` long or as long as `timeline` picks for the session's span."""
-    from sessionstats.reports.timeline import default_every, parse_every
+    from sessionstats import parse_every
 
     if every is None:
-        with database.reading() as store:
-            length = default_every(store, session_id, user=database.user)
+        length = database.session(session_id).default_every()
     else:
         try:
             length = parse_every(every)
