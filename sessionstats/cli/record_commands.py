@@ -9,30 +9,30 @@ from typing import Annotated
 
 import typer
 
-from sessionstats import Recorded, ResponseUsage, connect, read_response
+from sessionstats import Recorded, ResponseUsage, read_response
 from sessionstats.cli.api_args import as_utc
 from sessionstats.cli.app import app
 from sessionstats.cli.options import (
+    NO_SHARED,
     AtOption,
     CreateOption,
-    DbOption,
     SessionOption,
-    TzOption,
-    UserOption,
+    Shared,
     count_option,
     fields_as_options,
     given_session,
     resolve_at,
+    shared_options,
 )
 from sessionstats.cli.output import OutputFailed, print_stored_id
 from sessionstats.cli.reading import NARRATIVE_MAX_BYTES, RESPONSE_MAX_BYTES, read_bounded
 from sessionstats.display.escaping import visible
 from sessionstats.errors import InvalidInput, SessionNotFound
-from sessionstats.times import resolve_zone
 from sessionstats.validate import parse_cost
 
 
 @app.command("record-story")
+@shared_options("tz", "db", "user")
 def record_story_command(
     title: Annotated[str, typer.Option("--title", "-t", help="The story's title.")],
     session: SessionOption = None,
@@ -49,10 +49,8 @@ def record_story_command(
     duration: Annotated[float | None, typer.Option(help="Narration length in seconds.")] = None,
     story_id: Annotated[str | None, typer.Option("--id", help="Choose the id; recording it again is a no-op.")] = None,
     at: AtOption = None,
-    tz: TzOption = None,
     create: CreateOption = False,
-    db: DbOption = None,
-    user: UserOption = None,
+    shared: Shared = NO_SHARED,
 ) -> None:
     """Record a story and print its id.
 
@@ -65,8 +63,8 @@ def record_story_command(
     if narrative_file is not None:
         narrative = _read_text(narrative_file, "--narrative-file")
     session_id = given_session(session, can_create=True)
-    when = as_utc(resolve_at(at, resolve_zone(tz)))
-    database = connect(db, user)
+    when = as_utc(resolve_at(at, shared.zone))
+    database = shared.database
     with _create_hint():  # journal=False: a busy database is exit 4 here, as the shell can retry
         recorded = database.session(session_id, create=create).record_story(
             title, narrative=narrative, tone=tone, priority=priority, word_count=word_count, duration=duration,
@@ -75,6 +73,7 @@ def record_story_command(
 
 
 @app.command("record-tokens")
+@shared_options("tz", "db", "user")
 def record_tokens_command(
     input_tokens: Annotated[
         int | None, count_option("--input", help="Uncached input tokens.")
@@ -126,10 +125,8 @@ def record_tokens_command(
                           "priority (unpriced), default."),
     ] = None,
     at: AtOption = None,
-    tz: TzOption = None,
     create: CreateOption = False,
-    db: DbOption = None,
-    user: UserOption = None,
+    shared: Shared = NO_SHARED,
 ) -> None:
     """Record one API call's token usage and print the record's id.
 
@@ -171,8 +168,8 @@ def record_tokens_command(
             copy_failed = _pass_through(raw)
         taken = read_response(raw)
     session_id, given_cost = given_session(session, can_create=True), parse_cost(cost, "--cost")
-    when = as_utc(resolve_at(at, resolve_zone(tz)))
-    database = connect(db, user)
+    when = as_utc(resolve_at(at, shared.zone))
+    database = shared.database
     with _create_hint():
         recorded = database.session(session_id, create=create).record_call(
             taken, model=model, provider=provider, cost=given_cost, story_id=story, service_tier=service_tier,

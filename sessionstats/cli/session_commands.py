@@ -6,19 +6,17 @@ from typing import Annotated
 
 import typer
 
-from sessionstats import connect
 from sessionstats.cli.api_args import as_utc
 from sessionstats.cli.app import app
 from sessionstats.cli.options import (
+    NO_SHARED,
     AtOption,
-    DbOption,
-    TzOption,
-    UserOption,
+    Shared,
     complete_session,
     resolve_at,
+    shared_options,
 )
 from sessionstats.cli.output import print_stored_id
-from sessionstats.times import resolve_zone
 from sessionstats.validate import parse_settings
 
 SessionArgument = Annotated[
@@ -28,6 +26,7 @@ SessionArgument = Annotated[
 
 
 @app.command()
+@shared_options("tz", "db", "user")
 def new(
     name: Annotated[str | None, typer.Argument(help="A name to know the session by.")] = None,
     session_id: Annotated[str | None, typer.Option("--id", help="Choose the id [default: a new UUIDv7].")] = None,
@@ -36,9 +35,7 @@ def new(
         typer.Option("--setting", metavar="KEY=VALUE", help="A setting to keep with the session (repeatable)."),
     ] = None,
     at: AtOption = None,
-    tz: TzOption = None,
-    db: DbOption = None,
-    user: UserOption = None,
+    shared: Shared = NO_SHARED,
 ) -> None:
     """Create a session and print its id.
 
@@ -47,55 +44,56 @@ def new(
       export SESSIONSTATS_SESSION=$(sessionstats new "Friday broadcast" --setting voice=alloy)
     """
     settings = parse_settings(setting or [])
-    database = connect(db, user)
-    session = database.new_session(name, id=session_id, settings=settings, at=as_utc(resolve_at(at, resolve_zone(tz))))
+    database = shared.database
+    session = database.new_session(name, id=session_id, settings=settings, at=as_utc(resolve_at(at, shared.zone)))
     print_stored_id(session.id, "session")
 
 
 @app.command()
-def start(session_id: SessionArgument, at: AtOption = None, tz: TzOption = None,
-          db: DbOption = None, user: UserOption = None) -> None:
+@shared_options("tz", "db", "user")
+def start(session_id: SessionArgument, at: AtOption = None, shared: Shared = NO_SHARED) -> None:
     """Go live: an idle session becomes live and its duration starts.
 
     \b
     Example:
       sessionstats start "$SESSIONSTATS_SESSION"
     """
-    started = resolve_at(at, resolve_zone(tz))
-    connect(db, user).session(session_id).start(at=as_utc(started))
+    started = resolve_at(at, shared.zone)
+    shared.database.session(session_id).start(at=as_utc(started))
 
 
 @app.command()
-def end(session_id: SessionArgument, at: AtOption = None, tz: TzOption = None,
-        db: DbOption = None, user: UserOption = None) -> None:
+@shared_options("tz", "db", "user")
+def end(session_id: SessionArgument, at: AtOption = None, shared: Shared = NO_SHARED) -> None:
     """End a live session; its duration stops.
 
     \b
     Example:
       sessionstats end "$SESSIONSTATS_SESSION"
     """
-    ended = resolve_at(at, resolve_zone(tz))
-    connect(db, user).session(session_id).end(at=as_utc(ended))
+    ended = resolve_at(at, shared.zone)
+    shared.database.session(session_id).end(at=as_utc(ended))
 
 
 @app.command()
+@shared_options("db", "user")
 def rename(session_id: SessionArgument, name: Annotated[str, typer.Argument(help="The new name.")],
-           db: DbOption = None, user: UserOption = None) -> None:
+           shared: Shared = NO_SHARED) -> None:
     """Give a session a new name.
 
     \b
     Example:
       sessionstats rename "$SESSIONSTATS_SESSION" "Friday broadcast (rerun)"
     """
-    connect(db, user).session(session_id).rename(name)
+    shared.database.session(session_id).rename(name)
 
 
 @app.command()
+@shared_options("db", "user")
 def delete(
     session_id: SessionArgument,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    db: DbOption = None,
-    user: UserOption = None,
+    shared: Shared = NO_SHARED,
 ) -> None:
     """Delete a session with all its stories and token records.
 
@@ -103,7 +101,7 @@ def delete(
     Example:
       sessionstats delete old-session --yes
     """
-    database = connect(db, user)
+    database = shared.database
     if not yes:
         session = database.session(session_id).info()  # the database is closed again while the person decides
         session_id = session.id  # the one the person agreed to, whatever a name or prefix names by then
@@ -115,11 +113,11 @@ def delete(
 
 
 @app.command("delete-record")
+@shared_options("db", "user")
 def delete_record_command(
     record_id: Annotated[str, typer.Argument(metavar="RECORD_ID", help="The story's or token record's id.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    db: DbOption = None,
-    user: UserOption = None,
+    shared: Shared = NO_SHARED,
 ) -> None:
     """Delete one wrong story or token record; the rest of its session stays.
 
@@ -130,7 +128,7 @@ def delete_record_command(
     Example:
       sessionstats delete-record 01a20db6-eb22-70e6-a4a9-067ea969acbd
     """
-    database = connect(db, user)
+    database = shared.database
     if not yes:
         record = database.find_record(record_id)  # the database is closed again while the person decides
         typer.confirm(f"Delete {record.kind} {record.id!r} ({record.label}) of session {record.session_id!r}?",
