@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 import typer
 from typer.main import get_command
 
+import sessionstats.cli as cli_package
 from sessionstats.cli.app import app
 from sessionstats.cli.options import (
     NO_FILTERS,
@@ -127,3 +130,12 @@ def test_the_token_figures_stand_where_the_json_has_always_had_them():
     assert FIGURES[12:15] == ["tool_calls", "tool_cost", "word_count"]
     assert [*TOKEN_FIGURES, "story_share", "token_share", "cost_share"] == BREAKDOWN_FIGURES
     assert ["start", *TOKEN_FIGURES] == BUCKET_FIGURES
+
+
+def test_no_command_module_declares_a_shared_option_itself():
+    """Every command takes the shared options through `shared_options`: only options.py names their declarations."""
+    declarations = re.compile(r"\b(FormatOption|TableStyleOption|WideOption|TzOption|DbOption|UserOption)\b")
+    cli_folder = Path(cli_package.__file__).parent
+    naming = sorted(path.name for path in cli_folder.glob("*.py")
+                    if path.name != "options.py" and declarations.search(path.read_text()))
+    assert naming == []
