@@ -286,6 +286,8 @@ _IMPORT_COLUMNS = ("session_id", "model", "provider", "input_tokens", "output_to
                    "created_at")
 _IMPORT_NAMES = frozenset(_IMPORT_COLUMNS)
 _SOURCE_AT, _TIME_AT = _IMPORT_COLUMNS.index("cost_source"), _IMPORT_COLUMNS.index("created_at")
+_COST_AT = _IMPORT_COLUMNS.index("cost")
+_PLAIN_TYPES = frozenset({str, int, float, Decimal, datetime, type(None)})  # what CSV carries as it is
 
 
 @contextmanager
@@ -320,8 +322,9 @@ def _import_row(record: TokenUsageInput | Mapping[str, Any], number: int) -> lis
     else:
         raise InvalidInput(f"records: a record must be a TokenUsageInput or a dict, got {type(record).__name__}",
                            field="records")
-    for name, value in zip(_IMPORT_COLUMNS, values, strict=True):
-        _check_plain(name, value, f"records[{number}].{name}")
+    if type(values[_COST_AT]) is float or not all(type(value) in _PLAIN_TYPES for value in values):
+        for name, value in zip(_IMPORT_COLUMNS, values, strict=True):  # the slow way only to name what is wrong
+            _check_plain(name, value, f"records[{number}].{name}")
     when = values[_TIME_AT]
     if isinstance(when, datetime):
         values[_TIME_AT] = stored_time(when, "created_at").isoformat()  # type: ignore[union-attr]
