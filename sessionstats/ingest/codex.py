@@ -30,7 +30,6 @@ from sessionstats.ingest.agent_import import (
     note_unfinished,
     parse_object,
     token_count,
-    unread_parts,
 )
 from sessionstats.ingest.json_lines import (
     count_kinds,
@@ -38,7 +37,7 @@ from sessionstats.ingest.json_lines import (
     json_text,
     new_events_table,
     python_text,
-    stage_lines,
+    stage_new_lines,
     store_staged,
     utc_time,
 )
@@ -95,11 +94,8 @@ def import_codex(store: Store, homes: Sequence[str], *, user: str,
     """Import what was added to the Codex rollouts under `homes` (default: $CODEX_HOME or ~/.codex)."""
     step = on_step or (lambda _: None)
     step("finding logs")
-    files = find_rollouts(codex_homes(homes))
-    parts = unread_parts(store, user, SOURCE, files)
-    coverage = Coverage(files_found=len(files), files_read=sum(part.end > part.start for part in parts))
-    step("reading")
-    coverage.lines, coverage.malformed = stage_lines(store, parts, _FIELDS)
+    parts, coverage = stage_new_lines(store, find_rollouts(codex_homes(homes)), _FIELDS, user=user, source=SOURCE,
+                                      step=step)
     _stage_context(store, parts)
     _classify(store, coverage)
     new_events_table(store)

@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from sessionstats.ingest.agent_import import MAX_LINE_BYTES, Coverage, SourceSummary
+from sessionstats.ingest.agent_import import MAX_LINE_BYTES, Coverage, SourceSummary, unread_parts
 from sessionstats.ingest.files.checks import whole_count
 from sessionstats.ingest.log_files import Slice, remember_slices
 from sessionstats.ingest.writing import ROW_COLUMNS, StepReporter, write_rows
@@ -128,6 +128,17 @@ def scan_lines(store: Store, parts: Sequence[Slice], table: str, select: str) ->
     store.execute("DROP TABLE agent_rejects")
     store.execute("DROP TABLE agent_rejects_scan")
     return unreadable
+
+
+def stage_new_lines(store: Store, files: Sequence[Path], fields: Mapping[str, str], *, user: str, source: str,
+                    step: StepReporter) -> tuple[list[Slice], Coverage]:
+    """What `files` gained since the last import of `source`, its lines staged as `agent_lines` (stage_lines),
+    and the coverage so far (files found and read, lines, malformed)."""
+    parts = unread_parts(store, user, source, files)
+    coverage = Coverage(files_found=len(files), files_read=sum(part.end > part.start for part in parts))
+    step("reading")
+    coverage.lines, coverage.malformed = stage_lines(store, parts, fields)
+    return parts, coverage
 
 
 def stage_lines(store: Store, parts: Sequence[Slice], fields: Mapping[str, str]) -> tuple[int, int]:

@@ -15,14 +15,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sessionstats.ingest.agent_files import find_files
-from sessionstats.ingest.agent_import import Coverage, SourceSummary, existing_dirs, note_unfinished, unread_parts
+from sessionstats.ingest.agent_import import Coverage, SourceSummary, existing_dirs, note_unfinished
 from sessionstats.ingest.gemini_cli import gemini_tokens_sql
 from sessionstats.ingest.json_lines import (
     count_kinds,
     json_text,
     new_events_table,
     python_text,
-    stage_lines,
+    stage_new_lines,
     store_staged,
     utc_time,
 )
@@ -55,11 +55,8 @@ def import_qwen(store: Store, dirs: Sequence[str], *, user: str,
     """Import what was added to Qwen Code's chats since the last run."""
     step = on_step or (lambda _: None)
     step("finding logs")
-    files = find_chats(qwen_dirs(dirs))
-    parts = unread_parts(store, user, SOURCE, files)
-    coverage = Coverage(files_found=len(files), files_read=sum(part.end > part.start for part in parts))
-    step("reading")
-    coverage.lines, coverage.malformed = stage_lines(store, parts, _FIELDS)
+    parts, coverage = stage_new_lines(store, find_chats(qwen_dirs(dirs)), _FIELDS, user=user, source=SOURCE,
+                                      step=step)
     _classify(store, coverage)
     new_events_table(store)
     note_unfinished(coverage, parts)
