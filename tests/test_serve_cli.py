@@ -58,3 +58,32 @@ def test_an_open_event_stream_gets_a_record_made_by_another_process(db, run_proc
             recorder.join(timeout=60)  # run_process's own timeout ends the child
     assert update["changed"] == [session]
     assert (update["sessions"][0]["total_tokens"], update["sessions"][0]["total_cost"]) == (1234568, "0.000000075")
+
+
+def test_connections_the_server_accepts_send_small_answers_at_once():
+    """Nagle left on made each keep-alive request wait ~40 ms for the client's delayed ACK (uvicorn issue 3149):
+    asyncio turns it off only on sockets whose protocol says TCP, which the listener's accepted sockets inherit."""
+    import asyncio
+    import socket
+
+    from sessionstats.cli.serve_commands import listening_socket
+
+    async def accepted_nodelay() -> int:
+        seen: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                sock = transport.get_extra_info("socket")
+                seen.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+                transport.close()
+
+        server = await asyncio.get_running_loop().create_server(Probe, sock=listening_socket("127.0.0.1", 0))
+        async with server:
+            port = server.sockets[0].getsockname()[1]
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            try:
+                return await asyncio.wait_for(seen, timeout=10)
+            finally:
+                writer.close()
+
+    assert asyncio.run(accepted_nodelay()) != 0
