@@ -95,3 +95,39 @@ def test_recording_with_create_over_http_still_makes_the_database(tmp_path):
         sent = client.post("/api/sessions/made/tokens?create=true", json={"input_tokens": 1, "output_tokens": 2})
         assert sent.status_code == 201, sent.text
     assert path.is_file()
+
+
+# DNS rebinding: a site re-points its own name at 127.0.0.1, so its page is same-origin to the server it reaches.
+@pytest.mark.parametrize("host", ["rebound.example:8484", "rebound.example", "127.0.0.1.rebound.example:8484",
+                                  "localhost.example:8484", "0.0.0.0:8484", "10.0.0.5:8484", "[::ffff:7f00:1]x", "[::1]evil.example", "localhost:80:80", ""])
+def test_serving_on_loopback_refuses_a_request_naming_another_host_and_stores_nothing(db, host):
+    database = sessionstats.connect(db, "alice")
+    database.new_session("night", id="s")
+    before = snapshot(db)
+    with TestClient(build_app(database, loopback_names=True)) as client:
+        origin = {"Origin": f"http://{host}", "Host": host}
+        read = client.get("/api/sessions", headers=origin)
+        sent = client.post("/api/sessions/s/tokens", json={"input_tokens": 5, "output_tokens": 5}, headers=origin)
+    assert (read.status_code, sent.status_code) == (403, 403), read.text
+    assert "loopback name" in read.json()["error"] and "night" not in read.text
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:8484", "localhost:8484", "LOCALHOST", "[::1]:8484", "127.0.0.2",
+                                  "panel.localhost:8484"])
+def test_serving_on_loopback_answers_to_every_loopback_name(db, host):
+    database = sessionstats.connect(db, "alice")
+    database.new_session("night", id="s")
+    with TestClient(build_app(database, loopback_names=True)) as client:
+        assert client.get("/api/sessions", headers={"Host": host}).status_code == 200
+
+
+def test_the_serve_command_refuses_a_rebound_host_name(db):
+    import httpx
+    from serve_helpers import serving
+
+    sessionstats.connect(db, "alice").new_session("night", id="s")
+    with serving(str(db)) as url:
+        refused = httpx.get(f"{url}api/sessions", headers={"Host": "rebound.example"}, timeout=10)
+        answered = httpx.get(f"{url}api/sessions", timeout=10)
+    assert (refused.status_code, answered.status_code) == (403, 200)

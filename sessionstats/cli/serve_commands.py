@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import sys
 import threading
@@ -13,18 +12,9 @@ import typer
 from sessionstats.cli.app import app
 from sessionstats.cli.options import NO_SHARED, Shared, shared_options
 from sessionstats.errors import InvalidInput
+from sessionstats.serve.hosts import is_loopback_name
 
 DEFAULT_PORT = 8484
-
-
-def is_loopback(host: str) -> bool:
-    """True for localhost and loopback addresses: only this machine can reach them."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -67,7 +57,7 @@ def serve(
       CLAUDE_CODE_ENABLE_TELEMETRY=1 OTEL_LOGS_EXPORTER=otlp OTEL_EXPORTER_OTLP_PROTOCOL=http/json \\
         OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:8484 claude
     """
-    if not is_loopback(host) and not token:
+    if not is_loopback_name(host) and not token:
         raise InvalidInput(f"--host: {host} is reachable from other machines; give --token (or set "
                            "SESSIONSTATS_SERVE_TOKEN) so that only those who know it can read and record")
     if token is not None and len(token) < 16:
@@ -84,10 +74,11 @@ def serve(
     sock = listening_socket(host, port)
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{sock.getsockname()[1]}/" + (f"?token={token}" if token else "")
-    reach = "loopback only: other machines cannot reach it" if is_loopback(host) else \
+    reach = "loopback only: other machines cannot reach it" if is_loopback_name(host) else \
         "reachable from other machines; every request must carry the token"
     print(f"sessionstats: serving {database.user}'s sessions at {url} ({reach}); Ctrl-C stops", file=sys.stderr)
-    server = uvicorn.Server(uvicorn.Config(build_app(database, token=token), log_level="warning",
+    served = build_app(database, token=token, loopback_names=not token)
+    server = uvicorn.Server(uvicorn.Config(served, log_level="warning",
                                            access_log=False, timeout_graceful_shutdown=1))
     if open_page:
         threading.Thread(target=_open_when_ready, args=(server, url), daemon=True).start()

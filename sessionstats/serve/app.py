@@ -24,6 +24,7 @@ from sessionstats.errors import (
     SessionStatsError,
 )
 from sessionstats.serve import capture, live, otlp, reading
+from sessionstats.serve.hosts import is_loopback_name
 from sessionstats.serve.wire import JSONExact
 
 STATIC = Path(__file__).parent / "static"
@@ -35,12 +36,16 @@ _FLAG_FIELDS = {"input": "input_tokens", "output": "output_tokens", "cache_read"
                 "story": "story_id", "session": "session_id"}
 
 
-def build_app(database: Database, *, token: str | None = None, interval: float = 0.5) -> Starlette:
-    """The panel, the JSON API and the OTLP receiver for `database`'s user; `token` guards every request."""
+def build_app(database: Database, *, token: str | None = None, interval: float = 0.5,
+              loopback_names: bool = False) -> Starlette:
+    """The panel, the JSON API and the OTLP receiver for `database`'s user; `token` guards every request;
+    `loopback_names` refuses a request whose Host is not a loopback name (serving on loopback without a token)."""
+    guards = [Middleware(SameOrigin), *([Middleware(LoopbackHost)] if loopback_names else []),
+              *([Middleware(TokenGuard, token=token)] if token else [])]
     app = Starlette(
         routes=[*reading.ROUTES, *capture.ROUTES, *live.ROUTES, *otlp.ROUTES,
                 Route("/", _page), Mount("/static", StaticFiles(directory=STATIC), name="static")],
-        middleware=[Middleware(SameOrigin), *([Middleware(TokenGuard, token=token)] if token else [])],
+        middleware=guards,
         exception_handlers={SessionStatsError: _error_response},
         lifespan=live.lifespan,
     )
@@ -105,6 +110,23 @@ class SameOrigin:
         origin, host = headers.get(b"origin"), headers.get(b"host", b"")
         if scope["type"] == "http" and origin is not None and origin.split(b"://")[-1] != host:
             response = JSONExact({"error": "a page from another site may not use this server"}, status_code=403)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+class LoopbackHost:
+    """Refuses (403) a request whose Host is not a loopback name. A site whose name is re-pointed at 127.0.0.1
+    (DNS rebinding) is same-origin to its own page, so only the Host it names tells it from the panel."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        host = dict(scope.get("headers") or []).get(b"host")
+        if scope["type"] == "http" and host is not None and not is_loopback_name(host.decode("latin-1")):
+            response = JSONExact({"error": "this server answers only to a loopback name (127.0.0.1, localhost, "
+                                           "[::1]); serve with --token to be reached by another"}, status_code=403)
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
