@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from sessionstats.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from sessionstats.ingest.agent_import import Source, SourceSummary
+    from sessionstats.ingest.agent_import import SourceSummary
     from sessionstats.ingest.claude_code import HistoryResult
     from sessionstats.ingest.files import ImportFormat
     from sessionstats.ingest.llm_logs import LlmResult
@@ -74,27 +74,19 @@ class DatabaseTasks(ABC):
 
     def import_codex(self, homes: Sequence[str] = (), *, progress: Progress | None = None) -> SourceSummary:
         """Import Codex's rollouts (default: $CODEX_HOME, else ~/.codex) (as `import codex`)."""
-        from sessionstats.ingest.codex import import_codex
-
-        return self._import_source(import_codex, homes, progress)
+        return self._import_source("codex", homes, progress)
 
     def import_gemini(self, roots: Sequence[str] = (), *, progress: Progress | None = None) -> SourceSummary:
         """Import Gemini CLI's recorded chats (as `import gemini`)."""
-        from sessionstats.ingest.gemini_cli import import_gemini
-
-        return self._import_source(import_gemini, roots, progress)
+        return self._import_source("gemini", roots, progress)
 
     def import_opencode(self, dirs: Sequence[str] = (), *, progress: Progress | None = None) -> SourceSummary:
         """Import OpenCode's sessions (as `import opencode`)."""
-        from sessionstats.ingest.opencode import import_opencode
-
-        return self._import_source(import_opencode, dirs, progress)
+        return self._import_source("opencode", dirs, progress)
 
     def import_qwen(self, dirs: Sequence[str] = (), *, progress: Progress | None = None) -> SourceSummary:
         """Import Qwen Code's chats (as `import qwen`)."""
-        from sessionstats.ingest.qwen_code import import_qwen
-
-        return self._import_source(import_qwen, dirs, progress)
+        return self._import_source("qwen", dirs, progress)
 
     def import_otel(self, files: Sequence[str], *, remember: bool = True,
                     progress: Progress | None = None) -> SourceSummary:
@@ -110,9 +102,9 @@ class DatabaseTasks(ABC):
         from sessionstats.ingest.detect import DETECTED_SOURCES
 
         done: list[tuple[str, SourceSummary | InvalidInput]] = []
-        for name, importer in DETECTED_SOURCES.items():
+        for name in DETECTED_SOURCES:
             try:
-                done.append((name, self._import_source(importer, (), progress)))
+                done.append((name, self._import_source(name, (), progress)))
             except InvalidInput as error:
                 done.append((name, error))
         return done
@@ -176,9 +168,14 @@ class DatabaseTasks(ABC):
                 progress(store) if progress is not None else nullcontext(_no_step)) as step:
             yield store, step
 
-    def _import_source(self, importer: Source, locations: Sequence[str], progress: Progress | None) -> SourceSummary:
+    def _import_source(self, source: str, locations: Sequence[str], progress: Progress | None) -> SourceSummary:
+        """Import one agent's history; where there is no database yet and nothing to read, none is made."""
+        from sessionstats.ingest.detect import DETECTED_SOURCES, HISTORY_FILES, nothing_found
+
+        if isinstance(self.target, Path) and not self.target.exists() and not HISTORY_FILES[source](locations):
+            return nothing_found(source)
         with self._importing(progress) as (store, step):
-            return importer(store, list(locations), user=self.user, on_step=step)
+            return DETECTED_SOURCES[source](store, list(locations), user=self.user, on_step=step)
 
 
 def _no_step(step: str) -> None:

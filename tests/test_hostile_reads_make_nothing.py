@@ -53,3 +53,20 @@ def test_a_write_that_needs_a_session_makes_no_data_folder_either(tmp_path):
     result = run(tmp_path, "delete", "s", "--yes")
     assert result.returncode == 1
     assert not Path(os.environ["XDG_DATA_HOME"]).exists()
+
+
+IMPORTS = [("import", "--all"), ("import", "detect"), ("import", "codex"), ("import", "gemini"),
+           ("import", "opencode"), ("import", "qwen"), ("import", "codex", "OUT/empty"),
+           ("import", "qwen", "OUT/empty"), ("import", "codex", "OUT/missing")]
+
+
+@pytest.mark.parametrize("args", IMPORTS, ids=[" ".join(a[1:]) for a in IMPORTS])
+def test_an_import_that_finds_no_history_makes_no_data_folder(tmp_path, args):
+    """A first `import --all` on a machine without the agents is a look around, not a write: nothing is made."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "home").mkdir()  # $HOME, without any agent's folder
+    result = run(tmp_path, *args)
+    assert result.returncode == (2 if "OUT/missing" in args else 0), result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") <= 2
+    assert not Path(os.environ["XDG_DATA_HOME"]).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "home"]
