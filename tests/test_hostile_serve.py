@@ -99,7 +99,8 @@ def test_recording_with_create_over_http_still_makes_the_database(tmp_path):
 
 # DNS rebinding: a site re-points its own name at 127.0.0.1, so its page is same-origin to the server it reaches.
 @pytest.mark.parametrize("host", ["rebound.example:8484", "rebound.example", "127.0.0.1.rebound.example:8484",
-                                  "localhost.example:8484", "0.0.0.0:8484", "10.0.0.5:8484", "[::ffff:7f00:1]x", "[::1]evil.example", "localhost:80:80", ""])
+                                  "localhost.example:8484", "0.0.0.0:8484", "10.0.0.5:8484", "[::ffff:7f00:1]x",
+                                  "[::1]evil.example", "localhost:80:80", ""])
 def test_serving_on_loopback_refuses_a_request_naming_another_host_and_stores_nothing(db, host):
     database = sessionstats.connect(db, "alice")
     database.new_session("night", id="s")

@@ -15,13 +15,21 @@ BOM = b"\xef\xbb\xbf"
 MAX_LINE_BYTES = 16 << 20  # DuckDB's own limit on one JSON object (maximum_object_size)
 
 
-def first_bad_jsonl_line(path: Path, columns: Sequence[str], reason: str = "") -> InvalidInput:
-    """Find the first line that is not a JSON object, or that has a column we do not know."""
+def first_bad_jsonl_line(path: Path, columns: Sequence[str], reason: str = "", *,
+                         text_columns: Sequence[str] = ()) -> InvalidInput:
+    """The first line that is not a JSON object, has a column we do not know, or gives one of `text_columns`
+    a value that is not a string; else DuckDB's `reason`."""
+    bad = bad_jsonl_line(path, columns, text_columns)
+    return bad or InvalidInput(f"{path.name}: cannot read it as JSON Lines{f' ({reason})' if reason else ''}")
+
+
+def bad_jsonl_line(path: Path, columns: Sequence[str], text_columns: Sequence[str] = ()) -> InvalidInput | None:
+    """What is wrong with the first bad line (see first_bad_jsonl_line), or None when every line is good."""
     for line_no, raw in jsonl_lines(path):
-        problem = _json_object_problem(raw, columns)
+        problem = _json_object_problem(raw, columns, text_columns)
         if problem:
             return InvalidInput(f"line {line_no}: {problem}")
-    return InvalidInput(f"{path.name}: cannot read it as JSON Lines{f' ({reason})' if reason else ''}")
+    return None
 
 
 class _DuplicateKey(ValueError):
@@ -44,7 +52,7 @@ def _refuse_constant(name: str) -> object:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _json_object_problem(raw: bytes, columns: Sequence[str]) -> str | None:
+def _json_object_problem(raw: bytes, columns: Sequence[str], text_columns: Sequence[str] = ()) -> str | None:
     """What is wrong with one line as a record, or None. Numbers stay text: 5,000 digits are no trouble."""
     try:
         text = raw.decode("utf-8")
@@ -67,6 +75,12 @@ def _json_object_problem(raw: bytes, columns: Sequence[str]) -> str | None:
     unknown = [key for key in record if key not in columns]
     if columns and unknown:
         return f"unknown column {unknown[0]!r} (known: {', '.join(columns)})"
+    for name in text_columns:
+        value = record.get(name)
+        if value is not None and type(value) is not str:  # a _Number is a str too
+            shown = str(value) if isinstance(value, _Number) else json.dumps(value) if isinstance(value, bool) \
+                else _JSON_KINDS.get(type(value), "an object")
+            return f"{name}: must be text, got {shown[:60]}"
     return None
 
 

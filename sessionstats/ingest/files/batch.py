@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sessionstats.errors import InvalidInput
 from sessionstats.ingest.files.checks import (
+    IDS,
     Field,
     first_problem,
     is_good,
@@ -59,7 +60,8 @@ def stage_rows(store: Store, source: ImportSource, fields: Sequence[Field], *, s
     `extra` is a further (good-row test, `WHEN ... THEN message` clause) across fields.
     """
     names = [f.name for f in fields]
-    scan = prepare_scan(store, source.path, source.format, names)
+    text = [f.name for f in fields if f.kind in (*IDS, "label", "text")]  # the API takes only a str for these
+    scan = prepare_scan(store, source.path, source.format, names, text)
     if source.zone:
         store.execute("SET TimeZone = $zone", {"zone": source.zone})
     inner = ", ".join(f"{typed_value(f)} AS {_ident(f.name)}" for f in fields)
