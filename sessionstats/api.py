@@ -274,8 +274,13 @@ def _reading_zone(zone: str | None = None) -> tzinfo | None:
 
 
 def _plain(result: Any) -> Any:
+    """A result as JSON's shapes: its own as_dict, else a dataclass's fields (Session, Recorded...) by name."""
     if hasattr(result, "as_dict"):
         return result.as_dict()
+    if is_dataclass(result) and not isinstance(result, type):
+        return {f.name: _plain(getattr(result, f.name)) for f in fields(result)}
+    if isinstance(result, dict):
+        return {key: _plain(value) for key, value in result.items()}
     if isinstance(result, list | tuple):
         return [_plain(item) for item in result]
     return result

@@ -302,3 +302,16 @@ def test_calls_inside_a_story_block_are_not_warned_that_their_story_is_not_there
     assert story.recorded is not None
     outside = session.record_tokens(1, 1, cost="0.01", story_id="not-yet")
     assert "has no story 'not-yet' yet" in (outside.warning or "")
+
+
+def test_every_result_the_api_returns_prints_as_json(api):
+    """A session, a recorded id and a stored story print as JSON as well as the reports do (no TypeError)."""
+    session = api.new_session("friday", id="fri", settings={"voice": "calm"})
+    recorded = session.record_tokens(10, 5, cost="0.000105", request_id="r1")
+    story = session.record_story("Dawn", narrative="one two three")
+    assert json.loads(sessionstats.to_json(recorded)) == {"id": recorded.id, "created": True, "warning": None}
+    again = json.loads(sessionstats.to_json([session.record_tokens(10, 5, cost="0.000105", request_id="r1"), story]))
+    assert [item["created"] for item in again] == [False, True]
+    shown = json.loads(sessionstats.to_json(session.info(), zone="UTC"))
+    assert (shown["id"], shown["settings"], shown["status"]) == ("fri", {"voice": "calm"}, "idle")
+    assert shown["created_at"].endswith("Z") or shown["created_at"].endswith("+00:00")
