@@ -193,6 +193,7 @@ def test_a_looping_opencode_database_and_legacy_copy_are_no_files(cli, tmp_path:
     result = cli("import", "opencode", str(root))
     assert result.exit_code == 0, result.stderr
     assert "read 0 of 0 files" in result.stderr
+    assert "opencode: none of its files were found; if they are elsewhere, name the folder" in result.stderr
 
 
 def test_a_session_id_with_control_characters_is_a_malformed_call_and_the_others_are_stored(

@@ -50,6 +50,9 @@ def report(summary: SourceSummary) -> None:
               (summary.duplicates_skipped, "duplicates skipped"), (seen.malformed, "malformed lines skipped"),
               (summary.written.created_sessions, "sessions created")]
     print(line + "".join(f"; {count:,} {what}" for count, what in extras if count), file=sys.stderr)
+    if not seen.files_found:
+        print(f"sessionstats: {summary.source}: none of its files were found; if they are elsewhere, name the "
+              f"folder: sessionstats import {summary.source} DIR (see --help)", file=sys.stderr)
     report_notes(summary)
     warn_unknown_models(summary.written.unknown_models)
     if summary.drift:
