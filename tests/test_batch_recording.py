@@ -187,10 +187,10 @@ def test_a_record_the_database_refuses_fails_alone_and_the_rest_of_its_batch_is_
 
     together = batch_recording._store_together
 
-    def refusing(store, entries, unseen):  # as a server refuses a value it cannot take, mid-transaction
+    def refusing(store, entries, unseen, known):  # as a server refuses a value it cannot take, mid-transaction
         if any(entry.record.request_id == "poison" for entry in entries):
             raise InvalidInput("cost: the server refused it", field="cost")
-        return together(store, entries, unseen)
+        return together(store, entries, unseen, known)
 
     monkeypatch.setattr(batch_recording, "_store_together", refusing)
     database = connect(db)
