@@ -93,3 +93,55 @@ def test_records_posted_while_another_process_holds_the_database_are_journaled_a
     stats = shown(run_process, session)
     assert (stats["api_calls"], stats["input_tokens"], stats["total_cost"]) == (
         25, sum(range(24)) + 100, Decimal("12.5"))
+
+
+def test_the_writer_takes_everything_queued_during_a_write_and_a_smaller_gather_still_ends():
+    from contextlib import contextmanager
+    from threading import Event
+
+    from sessionstats.serve.batching import Batcher
+
+    batches: list[list[int]] = []
+    first_written, go_on = Event(), Event()
+
+    def write(items: list[int]) -> list[int]:
+        batches.append(items)
+        first_written.set()
+        go_on.wait(timeout=30)
+        return [item * 10 for item in items]
+
+    @contextmanager
+    def open_writer():
+        yield write
+
+    batcher: Batcher[int, int] = Batcher(open_writer, "test-writer")
+    try:
+        first = batcher.queue(0)
+        assert first_written.wait(timeout=30)
+        burst = [batcher.queue(n) for n in range(1, 17)]  # queued while the first batch is being written
+        go_on.set()
+        assert first.result(timeout=30) == 0 and [done.result(timeout=30) for done in burst] == list(range(10, 170, 10))
+        fewer = [batcher.queue(n) for n in range(17, 20)]  # fewer than the last batch held: the gather still ends
+        assert [done.result(timeout=30) for done in fewer] == [170, 180, 190]
+    finally:
+        go_on.set()
+        batcher.close()
+    assert batches[:2] == [[0], list(range(1, 17))] and sorted(n for batch in batches[2:] for n in batch) == [17, 18, 19]
+
+
+def test_clients_in_lockstep_rounds_repeating_each_others_request_ids_get_one_201_and_one_409_each(db, run_process):
+    session = run_process("new", "Rounds").stdout.strip()
+    with serving(db_argument(db)) as url, httpx.Client(timeout=60) as http:
+        def post(n: int) -> tuple[int, str]:
+            answer = http.post(f"{url}api/sessions/{session}/tokens",
+                               json={"input_tokens": 1, "output_tokens": 1, "cost": "0.01", "request_id": f"r{n // 2}"})
+            return answer.status_code, answer.json()["id"]
+
+        answers = []
+        with ThreadPoolExecutor(16) as pool:
+            for round_start in range(0, 160, 16):  # 16 at once, each request id twice in its round
+                answers += pool.map(post, range(round_start, round_start + 16))
+    for pair in zip(answers[::2], answers[1::2], strict=True):
+        assert sorted(status for status, _ in pair) == [201, 409] and pair[0][1] == pair[1][1]
+    stats = shown(run_process, session)
+    assert (stats["api_calls"], stats["total_cost"]) == (80, Decimal("0.80"))
