@@ -126,7 +126,8 @@ def test_the_writer_takes_everything_queued_during_a_write_and_a_smaller_gather_
     finally:
         go_on.set()
         batcher.close()
-    assert batches[:2] == [[0], list(range(1, 17))] and sorted(n for batch in batches[2:] for n in batch) == [17, 18, 19]
+    assert batches[:2] == [[0], list(range(1, 17))]
+    assert sorted(n for batch in batches[2:] for n in batch) == [17, 18, 19]
 
 
 def test_clients_in_lockstep_rounds_repeating_each_others_request_ids_get_one_201_and_one_409_each(db, run_process):
