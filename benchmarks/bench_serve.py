@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -97,7 +98,7 @@ Request = Callable[[int], tuple[str, bytes]]  # record number -> (path, JSON bod
 def load(url: str, request: Request, records: int, clients: int) -> tuple[float, list[float]]:
     """POST `records` in all from `clients` processes, each on its own keep-alive connection; wall seconds
     (from the moment all are connected) and each request's latency (ms)."""
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("spawn")  # forking beside the pages' threads could copy a held lock
     ready, results = context.Barrier(clients + 1), context.Queue()
     workers = [context.Process(target=_client, args=(url, request, range(i, records, clients), ready, results))
                for i in range(clients)]
@@ -135,6 +136,21 @@ def _client(url: str, request: Request, numbers: range, ready: object, results: 
             results.put(f"record {n}: HTTP {answer.status}")  # type: ignore[attr-defined]
             return
     results.put(latencies)  # type: ignore[attr-defined]
+
+
+def token_record(session: str, n: int) -> tuple[str, bytes]:
+    return f"/api/sessions/{session}/tokens", json.dumps({
+        "input_tokens": 10, "output_tokens": 5, "cost": "0.0001", "request_id": f"req-{n}"}).encode()
+
+
+def token_array(session: str, size: int, n: int) -> tuple[str, bytes]:
+    batch = [{"input_tokens": 10, "output_tokens": 5, "cost": "0.0001", "request_id": f"req-{n}-{i}"}
+             for i in range(size)]
+    return f"/api/sessions/{session}/tokens", json.dumps(batch).encode()
+
+
+def otlp_export(n: int) -> tuple[str, bytes]:
+    return "/v1/logs", json.dumps(claude_code_export("otlp-load", n)).encode()
 
 
 def claude_code_export(session: str, n: int) -> dict:
@@ -180,11 +196,7 @@ def bench_http(env: dict[str, str], args: argparse.Namespace) -> None:
     with server(Path(env["SESSIONSTATS_DB"]), env) as url:
         stop, events, _ = run_pages(url, args.listeners)
 
-        def request(n: int) -> tuple[str, bytes]:
-            return f"/api/sessions/{session}/tokens", json.dumps({
-                "input_tokens": 10, "output_tokens": 5, "cost": "0.0001", "request_id": f"req-{n}"}).encode()
-
-        wall, latencies = load(url, request, args.records, args.clients)
+        wall, latencies = load(url, partial(token_record, session), args.records, args.clients)
         time.sleep(1.5)  # the pages' last update
         stop.set()
     report("HTTP capture", args.records, wall, latencies, stored_calls(env, session))
@@ -198,12 +210,7 @@ def bench_http_batches(env: dict[str, str], args: argparse.Namespace) -> None:
     with server(Path(env["SESSIONSTATS_DB"]), env) as url:
         stop, events, _ = run_pages(url, args.listeners)
 
-        def request(n: int) -> tuple[str, bytes]:
-            batch = [{"input_tokens": 10, "output_tokens": 5, "cost": "0.0001", "request_id": f"req-{n}-{i}"}
-                     for i in range(size)]
-            return f"/api/sessions/{session}/tokens", json.dumps(batch).encode()
-
-        wall, latencies = load(url, request, args.records // size, args.clients)
+        wall, latencies = load(url, partial(token_array, session, size), args.records // size, args.clients)
         time.sleep(1.5)
         stop.set()
     report(f"HTTP capture in arrays of {size} (latency per array)", args.records // size * size, wall, latencies,
@@ -215,10 +222,7 @@ def bench_otlp(env: dict[str, str], args: argparse.Namespace) -> None:
     with server(Path(env["SESSIONSTATS_DB"]), env) as url:
         stop, events, _ = run_pages(url, args.listeners)
 
-        def request(n: int) -> tuple[str, bytes]:
-            return "/v1/logs", json.dumps(claude_code_export("otlp-load", n)).encode()
-
-        wall, latencies = load(url, request, args.records, args.clients)
+        wall, latencies = load(url, otlp_export, args.records, args.clients)
         time.sleep(1.5)
         stop.set()
     report("OTLP capture", args.records, wall, latencies, stored_calls(env, "otlp-load"))
