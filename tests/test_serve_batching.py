@@ -146,3 +146,37 @@ def test_clients_in_lockstep_rounds_repeating_each_others_request_ids_get_one_20
         assert sorted(status for status, _ in pair) == [201, 409] and pair[0][1] == pair[1][1]
     stats = shown(run_process, session)
     assert (stats["api_calls"], stats["total_cost"]) == (80, Decimal("0.80"))
+
+
+@pytest.mark.file_only
+def test_a_cli_record_and_a_show_get_their_turn_while_clients_keep_the_server_writing(db, run_process):
+    import threading
+
+    session = run_process("new", "Under load").stdout.strip()
+    stop, statuses = threading.Event(), []
+    with serving(db_argument(db)) as url, httpx.Client(timeout=60) as http:
+        def keep_posting(client: int) -> None:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                answer = http.post(f"{url}api/sessions/{session}/tokens", json={
+                    "input_tokens": 1, "output_tokens": 1, "cost": "0.001", "request_id": f"c{client}-{n}"})
+                statuses.append(answer.status_code)
+
+        with ThreadPoolExecutor(8) as pool:
+            posting = [pool.submit(keep_posting, client) for client in range(8)]
+            try:
+                while len(statuses) < 50:  # the server is writing batch after batch
+                    stop.wait(0.05)
+                recorded = run_process("record-tokens", "--session", session, "--input", "7", "--output", "3",
+                                       "--cost", "0.5", "--request-id", "from-the-cli")
+                seen = run_process("show", session, "--format", "json")
+            finally:
+                stop.set()
+            for done in posting:
+                done.result(timeout=60)
+    assert (recorded.returncode, recorded.stderr) == (0, "")
+    assert seen.returncode == 0 and json.loads(seen.stdout)["api_calls"] >= 50
+    assert set(statuses) == {201}
+    stats = shown(run_process, session)
+    assert (stats["api_calls"], stats["input_tokens"]) == (len(statuses) + 1, len(statuses) + 7)
