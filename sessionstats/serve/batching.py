@@ -89,7 +89,7 @@ class Batcher(Generic[Item, Outcome]):
         try:
             with self.open_writer() as write:
                 while batch:
-                    batch += self._take(MAX_BATCH - len(batch), wait=0)
+                    batch += self._take(MAX_BATCH - len(batch), wait=0, have=len(batch))
                     outcomes = _outcomes(write, batch)
                     self._expected = len(batch)
                     alone = len(batch) == 1 and self._waiting.empty()
@@ -103,9 +103,10 @@ class Batcher(Generic[Item, Outcome]):
         _answer(batch, outcomes)
         return time.monotonic() >= deadline
 
-    def _take(self, most: int, *, wait: float | None) -> Waiting:
+    def _take(self, most: int, *, wait: float | None, have: int = 0) -> Waiting:
         """Up to `most` queued items: waiting `wait` seconds for the first (None: as long as it takes), then taking
-        more while they come at most GATHER_SECONDS apart, until as many as the last batch held have come."""
+        more while they come at most GATHER_SECONDS apart, until the batch (`have` already) holds as many as the
+        last one did."""
         taken: Waiting = []
         while len(taken) < most and not self._stopping:
             try:
@@ -117,7 +118,7 @@ class Batcher(Generic[Item, Outcome]):
                 self._stopping = True  # stop after this batch
                 break
             taken.append(item)
-            if len(taken) >= self._expected and self._waiting.empty():
+            if have + len(taken) >= self._expected and self._waiting.empty():
                 break
         return taken
 
