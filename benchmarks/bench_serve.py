@@ -3,9 +3,11 @@
     python benchmarks/bench_serve.py [--records 10000] [--clients 16] [--listeners 4] [--cli-records 160]
                                      [--only http,arrays,otlp,processes]
 
-1. HTTP: `--clients` threads post `--records` single token records in all (each with its own request id) to
-   one `serve` process while `--listeners` pages hold /api/events open. Every record must be stored once;
-   prints records per second and the p50/p99 latency of a request.
+1. HTTP: `--clients` client processes post `--records` single token records in all (each with its own request
+   id) to one `serve` process while `--listeners` pages hold /api/events open. Every record must be stored once;
+   prints records per second and the p50/p99 latency of a request. Each client is its own process with one
+   keep-alive connection (http.client, Nagle off), as separate generators are: 16 httpx threads in one process
+   shared one GIL and spent ~0.5-1 ms of CPU a request that the server's 2 cores then lacked.
 2. HTTP in arrays of `--batch` records (one request stores them all, in one transaction).
 3. OTLP: the same with OTLP/HTTP JSON log exports, one Claude Code `api_request` event each.
 4. The same number of clients running `record-tokens` processes (`--cli-records` in all: a process start per
@@ -17,10 +19,13 @@ and after each run, and the server's CPU seconds per record, which a busy machin
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
+import multiprocessing
 import os
 import re
 import selectors
+import socket
 import statistics
 import subprocess
 import sys
@@ -30,7 +35,9 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -85,23 +92,65 @@ def listen(url: str, stop: threading.Event, events: list[int]) -> None:
         return  # the server stopped
 
 
-def load(post: Callable[[httpx.Client, int], int], records: int, clients: int) -> tuple[float, list[float]]:
-    """Post `records` in all from `clients` threads; wall seconds and each request's latency (ms)."""
+Request = Callable[[int], tuple[str, bytes]]  # record number -> (path, JSON body)
+
+
+def load(url: str, request: Request, records: int, clients: int) -> tuple[float, list[float]]:
+    """POST `records` in all from `clients` processes, each on its own keep-alive connection; wall seconds
+    (from the moment all are connected) and each request's latency (ms)."""
+    context = multiprocessing.get_context("spawn")  # forking beside the pages' threads could copy a held lock
+    ready, results = context.Barrier(clients + 1), context.Queue()
+    workers = [context.Process(target=_client, args=(url, request, range(i, records, clients), ready, results))
+               for i in range(clients)]
+    for worker in workers:
+        worker.start()
+    try:
+        ready.wait(timeout=60)
+        started = time.perf_counter()
+        parts = [results.get(timeout=600) for _ in workers]
+        wall = time.perf_counter() - started
+    finally:
+        for worker in workers:
+            worker.join(timeout=30)
+    if failed := [part for part in parts if isinstance(part, str)]:
+        raise SystemExit(failed[0])
+    return wall, [latency for part in parts for latency in part]
+
+
+def _client(url: str, request: Request, numbers: range, ready: object, results: object) -> None:
+    """One client process: connect, wait for the others, post its records one after another."""
+    address = urlsplit(url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=120)
+    connection.connect()
+    connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     latencies: list[float] = []
+    ready.wait(timeout=60)  # type: ignore[attr-defined]
+    for n in numbers:
+        path, body = request(n)
+        started = time.perf_counter()
+        connection.request("POST", path, body, {"Content-Type": "application/json"})
+        answer = connection.getresponse()
+        answer.read()
+        latencies.append((time.perf_counter() - started) * 1000)
+        if answer.status not in (200, 201):
+            results.put(f"record {n}: HTTP {answer.status}")  # type: ignore[attr-defined]
+            return
+    results.put(latencies)  # type: ignore[attr-defined]
 
-    def client_work(part: range) -> None:
-        with httpx.Client(timeout=120) as client:
-            for n in part:
-                started = time.perf_counter()
-                status = post(client, n)
-                latencies.append((time.perf_counter() - started) * 1000)
-                if status not in (200, 201):
-                    raise SystemExit(f"record {n}: HTTP {status}")
 
-    started = time.perf_counter()
-    with ThreadPoolExecutor(clients) as pool:
-        list(pool.map(client_work, [range(i, records, clients) for i in range(clients)]))
-    return time.perf_counter() - started, latencies
+def token_record(session: str, n: int) -> tuple[str, bytes]:
+    return f"/api/sessions/{session}/tokens", json.dumps({
+        "input_tokens": 10, "output_tokens": 5, "cost": "0.0001", "request_id": f"req-{n}"}).encode()
+
+
+def token_array(session: str, size: int, n: int) -> tuple[str, bytes]:
+    batch = [{"input_tokens": 10, "output_tokens": 5, "cost": "0.0001", "request_id": f"req-{n}-{i}"}
+             for i in range(size)]
+    return f"/api/sessions/{session}/tokens", json.dumps(batch).encode()
+
+
+def otlp_export(n: int) -> tuple[str, bytes]:
+    return "/v1/logs", json.dumps(claude_code_export("otlp-load", n)).encode()
 
 
 def claude_code_export(session: str, n: int) -> dict:
@@ -147,11 +196,7 @@ def bench_http(env: dict[str, str], args: argparse.Namespace) -> None:
     with server(Path(env["SESSIONSTATS_DB"]), env) as url:
         stop, events, _ = run_pages(url, args.listeners)
 
-        def post(client: httpx.Client, n: int) -> int:
-            return client.post(f"{url}api/sessions/{session}/tokens", json={
-                "input_tokens": 10, "output_tokens": 5, "cost": "0.0001", "request_id": f"req-{n}"}).status_code
-
-        wall, latencies = load(post, args.records, args.clients)
+        wall, latencies = load(url, partial(token_record, session), args.records, args.clients)
         time.sleep(1.5)  # the pages' last update
         stop.set()
     report("HTTP capture", args.records, wall, latencies, stored_calls(env, session))
@@ -165,12 +210,7 @@ def bench_http_batches(env: dict[str, str], args: argparse.Namespace) -> None:
     with server(Path(env["SESSIONSTATS_DB"]), env) as url:
         stop, events, _ = run_pages(url, args.listeners)
 
-        def post(client: httpx.Client, n: int) -> int:
-            batch = [{"input_tokens": 10, "output_tokens": 5, "cost": "0.0001", "request_id": f"req-{n}-{i}"}
-                     for i in range(size)]
-            return client.post(f"{url}api/sessions/{session}/tokens", json=batch).status_code
-
-        wall, latencies = load(post, args.records // size, args.clients)
+        wall, latencies = load(url, partial(token_array, session, size), args.records // size, args.clients)
         time.sleep(1.5)
         stop.set()
     report(f"HTTP capture in arrays of {size} (latency per array)", args.records // size * size, wall, latencies,
@@ -182,10 +222,7 @@ def bench_otlp(env: dict[str, str], args: argparse.Namespace) -> None:
     with server(Path(env["SESSIONSTATS_DB"]), env) as url:
         stop, events, _ = run_pages(url, args.listeners)
 
-        def post(client: httpx.Client, n: int) -> int:
-            return client.post(f"{url}v1/logs", json=claude_code_export("otlp-load", n)).status_code
-
-        wall, latencies = load(post, args.records, args.clients)
+        wall, latencies = load(url, otlp_export, args.records, args.clients)
         time.sleep(1.5)
         stop.set()
     report("OTLP capture", args.records, wall, latencies, stored_calls(env, "otlp-load"))

@@ -14,6 +14,7 @@ from conftest import db_argument, snapshot, table_of
 
 import sessionstats
 from sessionstats.errors import InvalidInput, SessionNotFound
+from sessionstats.ingest.batch_recording import entries_of
 from sessionstats.ingest.records import Recorded, StoryInput, TokenUsageInput
 
 
@@ -187,10 +188,10 @@ def test_a_record_the_database_refuses_fails_alone_and_the_rest_of_its_batch_is_
 
     together = batch_recording._store_together
 
-    def refusing(store, entries, unseen):  # as a server refuses a value it cannot take, mid-transaction
+    def refusing(store, entries, unseen, known):  # as a server refuses a value it cannot take, mid-transaction
         if any(entry.record.request_id == "poison" for entry in entries):
             raise InvalidInput("cost: the server refused it", field="cost")
-        return together(store, entries, unseen)
+        return together(store, entries, unseen, known)
 
     monkeypatch.setattr(batch_recording, "_store_together", refusing)
     database = connect(db)
@@ -201,3 +202,62 @@ def test_a_record_the_database_refuses_fails_alone_and_the_rest_of_its_batch_is_
     assert [getattr(outcome, "created", None) for outcome in outcomes] == [True] * 5 + [None] + [True] * 3
     assert str(outcomes[5]) == "cost: the server refused it"
     assert database.session("bisect").stats().api_calls == 8
+
+
+def test_one_open_remembers_the_sessions_its_batches_found_or_made_and_still_refuses_the_rest(db):
+    database = connect(db)
+    database.new_session("Named", id="named-0001")
+    with database.batch_writer() as write:
+        made = write(entries_of([tokens("fresh", cost=Decimal("0.1"), request_id="a")], user="alice", create=True))
+        later = write(entries_of([tokens("fresh", cost=Decimal("0.2"), request_id="a"),  # found by the first batch
+                                  tokens("fresh", cost=Decimal("0.3"), request_id="b"),
+                                  tokens("Named", cost=Decimal("0.4")),  # by name: looked up each time
+                                  tokens("elsewhere", cost=Decimal("9"))], user="alice", create=False))
+        again = write(entries_of([tokens("Named", cost=Decimal("0.5")), tokens("elsewhere", cost=Decimal("9"))],
+                                 user="alice", create=False))
+    assert made[0].created and later[0] == Recorded(made[0].id, created=False) and later[1].created
+    assert later[2].created and again[0].created
+    assert isinstance(later[3], SessionNotFound) and isinstance(again[1], SessionNotFound)
+    assert table_of(db, "SELECT session_id, sum(estimated_cost) FROM token_usage GROUP BY ALL ORDER BY 1") == [
+        ("fresh", Decimal("0.4")), ("named-0001", Decimal("0.9"))]
+
+
+def test_a_session_whose_batch_was_refused_is_not_remembered_as_made(db, monkeypatch):
+    import sessionstats.ingest.batch_recording as batch_recording
+
+    insert = batch_recording._insert_new
+
+    def refusing(store, placed, unseen, making):  # the server refuses the batch that would have made "ghost"
+        if any(entry.record.request_id == "poison" for _, entry, _ in placed):
+            raise InvalidInput("cost: the server refused it", field="cost")
+        return insert(store, placed, unseen, making)
+
+    monkeypatch.setattr(batch_recording, "_insert_new", refusing)
+    database = connect(db)
+    with database.batch_writer() as write:
+        [refused] = write(entries_of([tokens("ghost", cost=Decimal("1"), request_id="poison")], user="alice",
+                                     create=True))
+        [missing] = write(entries_of([tokens("ghost", cost=Decimal("1"))], user="alice", create=False))
+    assert isinstance(refused, InvalidInput) and isinstance(missing, SessionNotFound)
+    assert table_of(db, "SELECT count(*) FROM sessions") == [(0,)]
+
+
+def test_repeats_within_a_batch_are_told_apart_by_kind_session_and_id(db):
+    database = connect(db)
+    for name in ("one", "two"):
+        database.new_session(name, id=name)
+    outcomes = database.record_batch([
+        tokens("one", cost=Decimal("0.1"), request_id="same"),
+        tokens("two", cost=Decimal("0.2"), request_id="same"),    # another session: new
+        StoryInput("one", "Same", id="same"),                     # a story's id is not a request id: new
+        tokens("one", cost=Decimal("0.3"), request_id="same"),    # repeats the first
+        StoryInput("two", "Same", id="same"),                     # another session: new
+        StoryInput("one", "Same again", id="same"),               # repeats the story
+        tokens("one", cost=Decimal("0.4")),                        # no request id: never a repeat
+        tokens("one", cost=Decimal("0.5")),
+    ])
+    assert [outcome.created for outcome in outcomes] == [True, True, True, False, True, False, True, True]
+    assert outcomes[3] == Recorded(outcomes[0].id, created=False)
+    assert outcomes[5] == Recorded("same", created=False)
+    assert table_of(db, "SELECT session_id, sum(estimated_cost) FROM token_usage GROUP BY ALL ORDER BY 1") == [
+        ("one", Decimal("1.0")), ("two", Decimal("0.2"))]

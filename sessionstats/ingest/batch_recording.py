@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 Outcome = Recorded | SessionStatsError
 BatchWriter = Callable[[Sequence[JournalEntry]], list[Outcome]]
+Placed = list[tuple[int, JournalEntry, str]]  # the records of a batch with a session: place, entry, session id
 TOKEN_COLUMNS = TOKEN_USAGE_COLUMNS + PROVENANCE_COLUMNS
 _STORY_ONLY = tuple(name for name in STORY_COLUMNS if name not in TOKEN_COLUMNS)
 # The staged batch: a row per record, its place in the batch and kind first, then both tables' columns.
@@ -95,7 +96,7 @@ def _open_writer(database: Database) -> Iterator[BatchWriter]:
         except (DatabaseBusy, DatabaseUnusable) as error:
             refused = error
         else:
-            yield partial(_write_or_journal, store, database.target, unseen)
+            yield partial(_write_or_journal, store, database.target, unseen, set())
             return
     yield partial(_journal_then_reopen, database, refused, [])
 
@@ -128,21 +129,24 @@ def journal_instead(target: Path | PostgresTarget, entry: JournalEntry, error: S
                     warning=f"{error}; the record is kept in {path} and the next write stores it")
 
 
-def store_batch(store: Store, entries: Sequence[JournalEntry], *, unseen: bool = False) -> list[Outcome]:
+def store_batch(store: Store, entries: Sequence[JournalEntry], *, unseen: bool = False,
+                known: set[tuple[str, str]] | None = None) -> list[Outcome]:
     """Validate every entry, then store the good ones in one transaction; an outcome per entry, in order.
 
     `unseen`: no entry was ever journaled, so none can be stored under its id already (that lookup is left out).
+    `known`: the (user, session id) pairs found or made by earlier batches of this open of the database (none
+    can be gone: no one else writes while it is open), kept up to date; their lookups are left out.
     """
     checked = [_checked(entry) for entry in entries]
     good = [entry for entry in checked if isinstance(entry, JournalEntry)]
-    stored = iter(_store_good(store, good, unseen) if good else [])
+    stored = iter(_store_good(store, good, unseen, set() if known is None else known) if good else [])
     return [next(stored) if isinstance(entry, JournalEntry) else entry for entry in checked]
 
 
-def _write_or_journal(store: Store, target: Path | PostgresTarget, unseen: bool,
+def _write_or_journal(store: Store, target: Path | PostgresTarget, unseen: bool, known: set[tuple[str, str]],
                       entries: Sequence[JournalEntry]) -> list[Outcome]:
     try:
-        return store_batch(store, entries, unseen=unseen)
+        return store_batch(store, entries, unseen=unseen, known=known)
     except (DatabaseBusy, DatabaseUnusable) as error:  # the connection went away mid-batch: nothing was stored
         return _journal_batch(target, error, entries)
 
@@ -174,30 +178,37 @@ def _checked(entry: JournalEntry) -> JournalEntry | SessionStatsError:
         return error
 
 
-def _store_good(store: Store, entries: list[JournalEntry], unseen: bool) -> list[Outcome]:
+def _store_good(store: Store, entries: list[JournalEntry], unseen: bool,
+                known: set[tuple[str, str]]) -> list[Outcome]:
     """One transaction for all; should the database refuse one (a value it cannot take), each half alone."""
     try:
-        return _store_together(store, entries, unseen)
+        return _store_together(store, entries, unseen, known)
     except (DatabaseBusy, DatabaseUnusable):
         raise
     except SessionStatsError as error:
         if len(entries) == 1:
             return [error]
     middle = len(entries) // 2
-    return _store_good(store, entries[:middle], unseen) + _store_good(store, entries[middle:], unseen)
+    return (_store_good(store, entries[:middle], unseen, known)
+            + _store_good(store, entries[middle:], unseen, known))
 
 
-def _store_together(store: Store, entries: list[JournalEntry], unseen: bool) -> list[Outcome]:
-    sessions, making = _sessions(store, entries)
+def _store_together(store: Store, entries: list[JournalEntry], unseen: bool,
+                    known: set[tuple[str, str]]) -> list[Outcome]:
+    sessions, making = _sessions(store, entries, known)
     outcomes: dict[int, Outcome] = {pos: error for pos, error in enumerate(sessions) if isinstance(error, Exception)}
-    placed = [(pos, entry, sessions[pos]) for pos, entry in enumerate(entries) if pos not in outcomes]
+    placed: Placed = [(pos, entry, sessions[pos]) for pos, entry in enumerate(entries)  # type: ignore[misc]
+                      if pos not in outcomes]
     if placed:
         _stage(store, placed)
         outcomes |= _insert_new(store, placed, unseen, making)
+        known.update((entry.user, session_id) for _, entry, session_id in placed
+                     if entry.record.session_id == session_id)  # by its id: there from now on
     return [outcomes[pos] for pos in range(len(entries))]
 
 
-def _sessions(store: Store, entries: list[JournalEntry]) -> tuple[list[str | SessionStatsError], bool]:
+def _sessions(store: Store, entries: list[JournalEntry],
+              known: set[tuple[str, str]]) -> tuple[list[str | SessionStatsError], bool]:
     """Each entry's session id as `_owned_session_id` picks it (or the error, a 404, for its session), and
     whether a session is to be made: once for the batch (in `_insert_new`), and every record of it may use it.
     """
@@ -206,7 +217,7 @@ def _sessions(store: Store, entries: list[JournalEntry]) -> tuple[list[str | Ses
     making = False
     for key in dict.fromkeys((entry.user, entry.record.session_id) for entry in entries):
         user, reference = key
-        exists = session_exists(store, reference, user=user)
+        exists = key in known or session_exists(store, reference, user=user)
         if exists or key in creating:
             making = making or not exists
             found[key] = reference
@@ -218,7 +229,7 @@ def _sessions(store: Store, entries: list[JournalEntry]) -> tuple[list[str | Ses
     return [found[(entry.user, entry.record.session_id)] for entry in entries], making
 
 
-def _stage(store: Store, placed: list[tuple[int, JournalEntry, str | SessionStatsError]]) -> None:
+def _stage(store: Store, placed: Placed) -> None:
     """The batch as temp table `batch_rows`; it travels as one JSON text (a list parameter costs ~0.2 ms a value)."""
     rows = [[pos, *_values(entry, session_id)] for pos, entry, session_id in placed]  # type: ignore[arg-type]
     selects = ", ".join(f"(r->>'$[{i}]')::{_TYPES.get(name, 'VARCHAR')} AS {name}" for i, name in enumerate(_STAGED))
@@ -243,25 +254,18 @@ def _json_value(value: object) -> object:
     raise TypeError(f"{type(value).__name__} is not a staged value")
 
 
-# A record already there (its request id or story id in the session, or a journaled record stored under its id),
-# and a repeat of one earlier in the batch (pointing at that first one): (pos, stored id, first pos).
+# A record already there (its request id or story id in the session, or a journaled record stored under its id):
+# (pos, stored id).
 _STORED_REQUEST = """
-    SELECT b.pos, min_by(t.id, t.call_part), NULL FROM batch_rows b JOIN token_usage t
+    SELECT b.pos, min_by(t.id, t.call_part) FROM batch_rows b JOIN token_usage t
       ON t.user_id = b.user_id AND t.session_id = b.session_id AND t.request_id = b.request_id
       WHERE b.kind = 'tokens' GROUP BY b.pos"""
 _STORED_STORY = """
-    SELECT b.pos, b.id, NULL FROM batch_rows b JOIN story_history s
+    SELECT b.pos, b.id FROM batch_rows b JOIN story_history s
       ON s.user_id = b.user_id AND s.session_id = b.session_id AND s.id = b.id WHERE b.kind = 'story'"""
 _STORED_ID = """
-    SELECT b.pos, b.id, NULL FROM batch_rows b JOIN token_usage t ON t.user_id = b.user_id AND t.id = b.id
+    SELECT b.pos, b.id FROM batch_rows b JOIN token_usage t ON t.user_id = b.user_id AND t.id = b.id
       WHERE b.kind = 'tokens'"""
-_EARLIER_IN_BATCH = """
-    SELECT pos, NULL, first_pos FROM (
-        SELECT pos, first_value(pos) OVER same AS first_pos FROM batch_rows
-        WHERE coalesce(request_id, CASE WHEN kind = 'story' THEN id END) IS NOT NULL
-        WINDOW same AS (PARTITION BY kind, user_id, session_id,
-                                     coalesce(request_id, CASE WHEN kind = 'story' THEN id END) ORDER BY pos))
-      WHERE pos > first_pos"""
 # Token records whose story is neither stored nor in the batch: kept, with a warning.
 _NO_STORY = """
     SELECT b.pos, b.session_id, b.story_id FROM batch_rows b
@@ -273,12 +277,12 @@ _NO_STORY = """
                         AND c.id = b.story_id)"""
 
 
-def _insert_new(store: Store, placed: list[tuple[int, JournalEntry, str | SessionStatsError]], unseen: bool,
+def _insert_new(store: Store, placed: Placed, unseen: bool,
                 making: bool) -> dict[int, Outcome]:
     """Make the missing sessions, insert the records not there yet; the outcome of each staged record.
 
-    Each statement a batch does not need is left out: a batch of 16 took ~20 ms with all of them, ~12 without."""
-    repeats = _repeats(store, unseen, {pos: entry for pos, entry, _ in placed})
+    Each statement a batch does not need is left out: a batch of 16 took ~20 ms with all of them, ~9.5 now."""
+    repeats = _repeats(store, unseen, placed)
     kinds = {entry.kind for pos, entry, _ in placed if pos not in repeats}
     linked = any(isinstance(entry.record, TokenUsageInput) and entry.record.story_id for _, entry, _ in placed)
     no_story = {pos: no_story_yet(session_id, story_id)
@@ -296,35 +300,49 @@ def _insert_new(store: Store, placed: list[tuple[int, JournalEntry, str | Sessio
                                      ("tokens", "token_usage", TOKEN_COLUMNS)):
             if kind in kinds:
                 store.insert_select(table, columns, f"SELECT {', '.join(columns)} FROM batch_rows "
-                                                    "WHERE kind = $kind ORDER BY pos", {"kind": kind})
+                                                    "WHERE kind = $kind ORDER BY pos", {"kind": kind},
+                                    most_rows=len(placed))
     return {pos: _outcome(entry, repeats.get(pos), no_story.get(pos)) for pos, entry, _ in placed}
 
 
-def _repeats(store: Store, unseen: bool, entries: dict[int, JournalEntry]) -> dict[int, str]:
+def _repeats(store: Store, unseen: bool, placed: Placed) -> dict[int, str]:
     """The staged records there already: their place in the batch -> the id of the record they repeat
     (a repeat of an earlier one in the batch gets that one's own id)."""
+    entries = {pos: entry for pos, entry, _ in placed}
     stored: dict[int, str] = {}
-    earlier: dict[int, int] = {}
-    for pos, stored_id, first_pos in store.fetchall(_repeats_sql(entries, unseen)):
-        if stored_id is not None:
-            stored.setdefault(pos, stored_id)
-        else:
-            earlier[pos] = first_pos
+    sql = _stored_sql(entries, unseen)
+    for pos, stored_id in store.fetchall(sql) if sql else []:
+        stored.setdefault(pos, stored_id)
+    earlier = _earlier_in_batch(placed)
     return {**{pos: stored.get(first, entries[first].id) for pos, first in earlier.items()}, **stored}
 
 
-def _repeats_sql(entries: dict[int, JournalEntry], unseen: bool) -> str:
-    """Only the lookups this batch can need: each one costs DuckDB ~1-3 ms to plan and run on a busy machine."""
+def _earlier_in_batch(placed: Placed) -> dict[int, int]:
+    """The records repeating one earlier in the batch (its kind, user, session and request id, or story id):
+    their place -> the first one's. Found here, not in SQL: a window over the staged rows cost ~2 ms a batch."""
+    first: dict[tuple[str, str, str, str], int] = {}
+    earlier: dict[int, int] = {}
+    for pos, entry, session_id in placed:
+        key = entry.record.request_id if isinstance(entry.record, TokenUsageInput) else entry.id
+        if key is not None:
+            first_pos = first.setdefault((entry.kind, entry.user, session_id, key), pos)
+            if first_pos != pos:
+                earlier[pos] = first_pos
+    return earlier
+
+
+def _stored_sql(entries: dict[int, JournalEntry], unseen: bool) -> str | None:
+    """Only the lookups this batch can need (none: None): each costs DuckDB ~1-3 ms to plan and run."""
     records = [entry.record for entry in entries.values()]
     tokens = [record for record in records if isinstance(record, TokenUsageInput)]
-    parts = [_EARLIER_IN_BATCH]
+    parts = []
     if any(record.request_id is not None for record in tokens):
         parts.append(_STORED_REQUEST)
     if len(tokens) < len(records):
         parts.append(_STORED_STORY)
     if tokens and not unseen:
         parts.append(_STORED_ID)
-    return "\n    UNION ALL".join(parts)
+    return "\n    UNION ALL".join(parts) or None
 
 
 def _outcome(entry: JournalEntry, repeated: str | None, no_story: str | None) -> Recorded:

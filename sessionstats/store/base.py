@@ -66,10 +66,11 @@ class Store:
             self.in_transaction = False
         self.con.execute("COMMIT")
 
-    def insert_select(self, table: str, columns: Sequence[str], select: str, params: Mapping[str, Any]) -> int:
-        """Insert the SELECT's rows into `columns` of `table`; return how many."""
+    def insert_select(self, table: str, columns: Sequence[str], select: str, params: Mapping[str, Any], *,
+                      most_rows: int | None = None) -> int:
+        """Insert the SELECT's rows into `columns` of `table`; return how many (`most_rows`: at most that many)."""
         if table in SORTED_TABLES:
-            return insert_in_session_order(self, table, columns, select, params)
+            return insert_in_session_order(self, table, columns, select, params, most_rows=most_rows)
         names = ", ".join(columns)
         return int(self.fetchone(f"INSERT INTO {table} ({names}) {select}", params)[0])  # type: ignore[index]
 

@@ -65,7 +65,8 @@ class PostgresStore(ServerStore):
             return super().execute(sql, params)
         return self.duckdb().execute(sql, params)
 
-    def insert_select(self, table: str, columns: Sequence[str], select: str, params: Mapping[str, Any]) -> int:
+    def insert_select(self, table: str, columns: Sequence[str], select: str, params: Mapping[str, Any], *,
+                      most_rows: int | None = None) -> int:
         names = ", ".join(columns)
         with self._atomic():
             self._ship(table, columns, select, params)

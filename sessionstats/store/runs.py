@@ -68,14 +68,17 @@ def _set_aside(store: Store, table: str, rows: int) -> None:
 
 
 def insert_in_session_order(store: Store, table: str, columns: Sequence[str], select: str,
-                            params: Mapping[str, Any]) -> int:
+                            params: Mapping[str, Any], *, most_rows: int | None = None) -> int:
     """Insert the SELECT's rows ordered by session; as many as a run are a sorted run already (a bulk import).
 
     Counting first is a second pass over the SELECT (~0.1 s for a million imported rows); counting with a
-    window in the insert itself took 1.1 s and 300 MiB more."""
+    window in the insert itself took 1.1 s and 300 MiB more. A caller that knows the SELECT yields fewer
+    than a run (`most_rows`) saves the count (~1 ms a statement: a fifth of a small batch's SQL)."""
     names = ", ".join(columns)
-    counted = store.fetchone(f"SELECT count(*) >= $run_rows FROM ({select})", {**params, "run_rows": RUN_ROWS})
-    is_run = bool(counted and counted[0])
+    is_run = False
+    if most_rows is None or most_rows >= RUN_ROWS:
+        counted = store.fetchone(f"SELECT count(*) >= $run_rows FROM ({select})", {**params, "run_rows": RUN_ROWS})
+        is_run = bool(counted and counted[0])
     return int(store.fetchone(  # type: ignore[index]
         f"INSERT INTO {table} ({names}, sorted) SELECT {names}, $is_run "
         f"FROM ({select}) AS s({names}) ORDER BY user_id, session_id, created_at",
