@@ -33,6 +33,7 @@ from sessionstats.ingest.agent_import import (
 )
 from sessionstats.ingest.json_lines import (
     count_kinds,
+    drop_lines,
     json_count,
     json_text,
     new_events_table,
@@ -158,7 +159,7 @@ def _stage_counts(store: Store) -> None:
     those and each token_count takes the latest before it (an ASOF join, not a window over every line).
     """
     store.execute(f"CREATE OR REPLACE TEMP TABLE codex_usage AS {_USAGE}")
-    store.execute("DROP TABLE agent_lines")
+    drop_lines(store)
     store.execute("""CREATE OR REPLACE TEMP TABLE codex_state AS
         SELECT file, line, first_value(nullif(meta_id, '') IGNORE NULLS) OVER w AS first_session,
                first_value(meta_cwd IGNORE NULLS) OVER w AS first_cwd,
