@@ -190,7 +190,8 @@ _EVENTS = f"""SELECT *, 'codex:' || coalesce(nullif(root, ''), nullif(parent, ''
                         || CASE WHEN totals IS NOT NULL THEN array_to_string(totals, ',')
                                 ELSE {python_text("timestamp")} || ':[' || array_to_string(counts, ', ') || ']'
                            END AS request_id
-              FROM (SELECT *, coalesce(session_id, parse_filename(path, true)) AS session FROM codex_lines)
+              FROM (SELECT l.*, coalesce(l.session_id, parse_filename(f.path, true)) AS session
+                    FROM codex_lines l JOIN agent_files f USING (file))
               WHERE counted AND billed"""
 # The running total before a token_count that logged only its own (they need it: the call is what it grew by).
 _RUNNING = """SELECT n.file, n.line, t.totals AS running
@@ -199,7 +200,7 @@ _RUNNING = """SELECT n.file, n.line, t.totals AS running
       ON n.file = t.file AND n.line > t.line"""
 # Only the lines that can set the context or count; a response_item is neither.
 _CONTEXT = f"""
-    SELECT file, path, line, timestamp, info, meta_id,
+    SELECT file, line, timestamp, info, meta_id,
            CASE WHEN meta_id IS NOT NULL THEN {json_text("cwd")} END AS meta_cwd,
            CASE WHEN meta_id IS NOT NULL THEN coalesce({json_text("forked_from")}, {json_text("spawned_by")}) END
              AS meta_parent,
@@ -213,7 +214,8 @@ _USAGE_PATHS = ["$.last_token_usage", "$.total_token_usage", "$.model"]
 _GIVEN_PATHS = [f"{usage}.{name}" for usage in _USAGE_PATHS[:2] for name in _USAGE_FIELDS] + ["$.model"]
 # `info` is parsed twice per token_count (its parts' types, then all eleven values as text), not six times.
 _GIVEN = "list_transform(given[{}], x -> coalesce(" + json_count("x") + ", 0))"
-_USAGE = f"""SELECT * EXCLUDE (info, types, given), counted AND last_object AND list_min(counts_given) < 0 AS last_bad,
+_USAGE = f"""SELECT * EXCLUDE (info, types, given, totals_given),
+                    counted AND last_object AND list_min(counts_given) < 0 AS last_bad,
                     counted AND total_object AND list_min(totals_given) < 0 AS totals_bad,
                     CASE WHEN counted AND total_object AND list_min(totals_given) >= 0 THEN totals_given END AS totals
              FROM (SELECT *, coalesce(types[1] = 'OBJECT', false) AS last_object,
