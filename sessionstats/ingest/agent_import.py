@@ -286,7 +286,7 @@ class _RepeatedRules:
                 self.done[key] = error
         outcome = self.done[key]
         if isinstance(outcome, InvalidInput):
-            raise outcome
+            raise outcome.with_traceback(None)  # the same error again: no traceback piled on the last
         return outcome
 
 
