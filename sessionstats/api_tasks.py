@@ -164,7 +164,9 @@ class DatabaseTasks(ABC):
 
     @contextmanager
     def _importing(self, progress: Progress | None, *, create: bool = True) -> Iterator[tuple[Store, StepCallback]]:
-        with self.writing(create=create) as store, (
+        from sessionstats.ingest.writing import one_thread
+
+        with self.writing(create=create) as store, one_thread(store), (
                 progress(store) if progress is not None else nullcontext(_no_step)) as step:
             yield store, step
 

@@ -178,3 +178,22 @@ def test_opencode_db_names_a_database_whose_name_has_glob_characters(cli, tmp_pa
     result = cli("import", "opencode", env={"OPENCODE_DB": str(named)})
     assert result.exit_code == 0, result.stderr
     assert totals(cli) == made.rows()
+
+
+def test_every_message_of_a_session_with_a_bad_id_is_malformed_and_edge_spaces_are_stripped_from_each(
+        cli, tmp_path: Path) -> None:
+    # The field rules run once per distinct session id: every message still takes the outcome, bad or good.
+    con = create_database(tmp_path / "opencode" / "opencode.db")
+    step = ('{{"role":"assistant","modelID":"gpt-5","providerID":"openai","cost":0,"time":{{"created":{at}}},'
+            '"tokens":{{"input":{n},"output":10,"reasoning":0,"cache":{{"read":0,"write":0}}}}}}')
+    messages = [("m1", "ses\x01bad", 100), ("m2", " ses_pad ", 200), ("m3", "ses\x01bad", 300),
+                ("m4", " ses_pad ", 400), ("m5", "ses_ok", 500), ("m6", "ses\x01bad", 600)]
+    for number, (message_id, session_id, tokens) in enumerate(messages):
+        con.execute("INSERT INTO message VALUES (?, ?, 0, 0, ?)",
+                    (message_id, session_id, step.format(at=1767312000000 + number, n=tokens)))
+    con.commit()
+    con.close()
+    result = cli("import", "opencode", str(tmp_path / "opencode"))
+    assert result.exit_code == 0, result.stderr
+    assert "3 malformed lines skipped" in result.stderr  # m1, m3, m6: a control character in the id
+    assert totals(cli) == {"ses_pad": (2, 600, 20, 0, 0), "ses_ok": (1, 500, 10, 0, 0)}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sessionstats.ingest.agent_import import Coverage
-from sessionstats.ingest.json_lines import count_kinds, json_text, python_text, stage_lines, utc_time
+from sessionstats.ingest.json_lines import count_kinds, drop_lines, json_text, python_text, stage_lines, utc_time
 from sessionstats.ingest.log_files import Slice
 from sessionstats.store import Store
 from sessionstats.store.list_params import json_list, unnest_list
@@ -60,7 +60,7 @@ def stage_recordings(store: Store, parts: Sequence[Slice], places: Sequence[int]
                                           WHEN 'metadata' THEN directories END AS meta_directories
                     FROM (SELECT *, {_BRANCH} AS branch FROM agent_lines)) l JOIN gemini_context c USING (file))
         WINDOW w AS (PARTITION BY file ORDER BY line)""")
-    store.execute("DROP TABLE agent_lines")
+    drop_lines(store)
     _stage_messages(store, tokens_sql, coverage)
 
 

@@ -19,6 +19,7 @@ from sessionstats.ingest.agent_import import Coverage, SourceSummary, existing_d
 from sessionstats.ingest.gemini_cli import gemini_tokens_sql
 from sessionstats.ingest.json_lines import (
     count_kinds,
+    drop_lines,
     json_text,
     new_events_table,
     python_text,
@@ -85,7 +86,7 @@ def _classify(store: Store, coverage: Coverage) -> None:
                              {gemini_tokens_sql("usageMetadata", _USAGE_NAMES)}
                       FROM agent_lines
                       WHERE {json_text("type")} = 'assistant' AND json_type(usageMetadata) = 'OBJECT'""")
-    store.execute("DROP TABLE agent_lines")
+    drop_lines(store)
     bad, events = store.fetchone(  # type: ignore[misc]
         f"SELECT count(*) FILTER (WHERE bad), count(*) FILTER (WHERE NOT bad AND {_BILLED}) FROM qwen_lines")
     coverage.malformed += bad
