@@ -113,6 +113,11 @@ def _where(source: str, session_id: str, request_id: str | None) -> str:
 
 def _create_sessions(store: Store, user: str, source: str, now: object) -> int:
     """A session per new session id, named as the source names it, with the source in its settings."""
+    new = store.fetchone("""SELECT count(*) FROM (SELECT DISTINCT session_id FROM history_priced) r WHERE NOT EXISTS
+                                (SELECT 1 FROM sessions s WHERE s.user_id = $user AND s.id = r.session_id)""",
+                         {"user": user})
+    if not new[0]:  # type: ignore[index]
+        return 0  # the sessions are there already: a live receiver's every batch after the first
     return store.insert_select(
         "sessions", NEW_SESSION_COLUMNS,
         f"""SELECT $user, session_id, any_value(session_name), json_object('source', $source), 'idle',
@@ -135,24 +140,28 @@ def _update_smaller_copies(store: Store, user: str, source: str) -> tuple[int, i
                 AND {_OWN_RECORD}""",
         {"user": user, "source": source},
     )
-    updated = store.update_from(
-        "token_usage", _UPDATED_COLUMNS,
-        f"""SELECT stored_id AS id, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
-                   cache_write_1h_tokens, {_NEW_TOTAL} AS total_tokens, cost AS estimated_cost,
-                   {_COST_SOURCE} AS cost_source, created_at, {_PRICED}
-            FROM cc_known k WHERE {_NEW_TOTAL} > k.stored_total""",
-        {"user": user},
-    )
-    known = store.fetchone("SELECT count(*) FROM cc_known")[0]  # type: ignore[index]
-    store.execute("""DELETE FROM history_priced h WHERE EXISTS (
-                         SELECT 1 FROM cc_known k WHERE k.request_id = h.request_id AND k.call_part = h.call_part)""")
+    known = int(store.fetchone("SELECT count(*) FROM cc_known")[0])  # type: ignore[index]
+    updated = 0
+    if known:  # most batches of a live receiver, and every first import, hold only new calls
+        updated = store.update_from(
+            "token_usage", _UPDATED_COLUMNS,
+            f"""SELECT stored_id AS id, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+                       cache_write_1h_tokens, {_NEW_TOTAL} AS total_tokens, cost AS estimated_cost,
+                       {_COST_SOURCE} AS cost_source, created_at, {_PRICED}
+                FROM cc_known k WHERE {_NEW_TOTAL} > k.stored_total""",
+            {"user": user},
+        )
+        store.execute("""DELETE FROM history_priced h WHERE EXISTS (SELECT 1 FROM cc_known k
+                             WHERE k.request_id = h.request_id AND k.call_part = h.call_part)""")
     store.execute("DROP TABLE cc_known")
-    return int(updated), int(known - updated)
+    return int(updated), known - int(updated)
 
 
 def _insert_new(store: Store, user: str) -> tuple[int, int]:
     """Insert the messages no earlier run stored; return (records, sessions they went to)."""
     counts = store.fetchone("SELECT count(*), count(DISTINCT session_id) FROM history_priced")
+    if not counts[0]:  # type: ignore[index]
+        return 0, 0
     store.insert_select(
         "token_usage", (*TOKEN_USAGE_COLUMNS, *_PROVENANCE_NAMES),
         f"""SELECT uuidv7()::VARCHAR, $user, session_id, NULL, model, NULL, input_tokens, output_tokens,
@@ -160,6 +169,6 @@ def _insert_new(store: Store, user: str) -> tuple[int, int]:
                   input_tokens + output_tokens + cache_read_tokens + cache_write_tokens, cost,
                   {_COST_SOURCE}, request_id, created_at, {_PROVENANCE}
            FROM history_priced ORDER BY session_id, created_at""",
-        {"user": user},
+        {"user": user}, most_rows=int(counts[0]),  # type: ignore[index]
     )
     return int(counts[0]), int(counts[1])  # type: ignore[index]
