@@ -164,9 +164,7 @@ class DatabaseTasks(ABC):
 
     @contextmanager
     def _importing(self, progress: Progress | None, *, create: bool = True) -> Iterator[tuple[Store, StepCallback]]:
-        from sessionstats.ingest.writing import one_thread
-
-        with self.writing(create=create) as store, one_thread(store), (
+        with self.writing(create=create) as store, store.one_thread(), (
                 progress(store) if progress is not None else nullcontext(_no_step)) as step:
             yield store, step
 

@@ -249,3 +249,14 @@ def test_a_database_path_with_quotes_is_attached_as_it_is_named(tmp_path):
     session.record_tokens(1, 2, cost="0.01")
     assert session.stats().total_cost == Decimal("0.01")
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name, f"{path.name}.lock"]
+
+
+def test_one_thread_holds_for_its_block_and_is_undone_after(db):
+    sessionstats.connect(db_argument(db), "alice").new_session("s")
+    with open_store(db_argument(db), write=True) as store:
+        before = store.fetchone("SELECT current_setting('threads')")[0]
+        with store.one_thread():
+            assert store.fetchone("SELECT current_setting('threads')")[0] == 1
+        with pytest.raises(ZeroDivisionError), store.one_thread():
+            1 / 0  # noqa: B018  # an error in the block undoes it too
+        assert store.fetchone("SELECT current_setting('threads')")[0] == before

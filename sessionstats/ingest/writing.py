@@ -6,8 +6,7 @@ the new copy has more tokens, else the new copy is dropped; rows with new ids ar
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sessionstats.errors import InvalidInput
@@ -43,17 +42,6 @@ _FIELDS = (Field("session_id", "id", required=True), Field("session_name", "labe
 _OWN_RECORD = """(t.session_id = r.session_id OR t.session_id IN (
     SELECT o.id FROM sessions o WHERE o.user_id = $user AND json_extract_string(o.settings, '$.source') = $source))"""
 _NEW_TOTAL = "(k.input_tokens + k.output_tokens + k.cache_write_tokens + k.cache_read_tokens)"
-
-
-@contextmanager
-def one_thread(store: Store) -> Iterator[None]:
-    """DuckDB on one thread for an import: its scans and temp tables took 25-30% more CPU on two (Codex 100k calls:
-    3.67 -> 2.81 CPU s), for no shorter wall time. The setting is the connection's, which outlives the import."""
-    store.execute("SET threads = 1")
-    try:
-        yield
-    finally:
-        store.execute("RESET threads")
 
 
 @dataclass(frozen=True)
