@@ -10,14 +10,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sessionstats.errors import InvalidInput
-from sessionstats.ingest.agent_files import find_files
 from sessionstats.ingest.agent_import import Coverage, Source, SourceSummary
 from sessionstats.ingest.claude_code import import_claude_code
 from sessionstats.ingest.codex import codex_homes, find_rollouts, import_codex
 from sessionstats.ingest.gemini_cli import find_recordings, gemini_roots, import_gemini
 from sessionstats.ingest.llm_logs import default_logs_path, import_llm
 from sessionstats.ingest.log_files import config_dirs, find_logs
-from sessionstats.ingest.opencode import data_dirs, find_databases, import_opencode
+from sessionstats.ingest.opencode import data_dirs, find_databases, find_legacy_copies, import_opencode
 from sessionstats.ingest.qwen_code import find_chats, import_qwen, qwen_dirs
 from sessionstats.ingest.writing import StepReporter, Written
 from sessionstats.store import Store
@@ -67,8 +66,7 @@ def _claude_code_files(dirs: Sequence[str]) -> list[Path]:
 
 def _opencode_files(dirs: Sequence[str]) -> list[Path]:
     folders = data_dirs(dirs)
-    legacy = [f for folder in folders for f in find_files(folder, "storage/message/*/*.json", "opencode")]
-    return [*find_databases(folders), *legacy]
+    return [*find_databases(folders), *find_legacy_copies(folders)]
 
 
 def _llm_files(paths: Sequence[str]) -> list[Path]:

@@ -70,6 +70,11 @@ class _Session:
     parent: str | None
 
 
+def find_legacy_copies(folders: Sequence[Path]) -> list[Path]:
+    """The JSON copies older installs keep under storage/message/<session>/."""
+    return [f for folder in folders for f in find_files(folder, "storage/message/*/*.json", SOURCE)]
+
+
 def import_opencode(store: Store, dirs: Sequence[str], *, user: str,
                     on_step: StepReporter | None = None) -> SourceSummary:
     """Import the OpenCode messages with token counts not imported before."""
@@ -77,7 +82,7 @@ def import_opencode(store: Store, dirs: Sequence[str], *, user: str,
     step("finding logs")
     folders = data_dirs(dirs)
     databases = find_databases(folders)
-    legacy = [f for folder in folders for f in find_files(folder, "storage/message/*/*.json", SOURCE)]
+    legacy = find_legacy_copies(folders)
     parts = unread_parts(store, user, SOURCE, [*databases, *(Path(f"{d}-wal") for d in databases), *legacy])
     changed = {p.log.path for p in parts}
     coverage = Coverage(files_found=len(databases) + len(legacy))
