@@ -106,7 +106,8 @@ def _jsonl_scan(store: Store, path: Path, columns: Sequence[str], text_columns: 
     if _MAYBE_NOT_TEXT in keys and (bad := bad_jsonl_line(path, columns, text_columns)):
         raise bad
     typed = ", ".join(f"{_sql_text(c)}: 'VARCHAR'" for c in columns)
-    present = [c for c in columns if c in keys or _MAYBE_NOT_TEXT in keys]
+    # a marked line's keys were not listed: read every column (one it lacks is NULL)
+    present = list(columns) if _MAYBE_NOT_TEXT in keys else [c for c in columns if c in keys]
     if _EXACT_NUMBER not in present:
         return Scan(f"read_json($path, format = 'newline_delimited', columns = {{{typed}}})", present)
     return Scan(_exact_number_scan(_EXACT_NUMBER, typed), present)
