@@ -7,6 +7,8 @@ import random
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from codex_logs import Rollout, rollout, write_home
 from conftest import snapshot, table_of
 
@@ -159,6 +161,19 @@ def test_token_counts_in_a_shape_it_does_not_know_are_drift_not_silence(cli, tmp
     log.meta()
     log.turn("gpt-5")
     log.line("event_msg", {"type": "token_count", "info": {"usage_v2": {"input_tokens": 5}}})
+    log.write()
+    result = cli("import", "codex", "--strict", str(tmp_path / "codex"))
+    assert result.exit_code == 2
+    assert "unrecognised event types: token_count without token usage" in result.stderr
+
+
+@pytest.mark.parametrize("info", [{}, [], "usage", 5, {"last_token_usage": {}, "total_token_usage": []},
+                                  {"last_token_usage": {"input_tokens": None}}])
+def test_a_token_count_whose_info_gives_no_count_is_drift_not_silence(cli, tmp_path: Path, info: object) -> None:
+    log = rollout(tmp_path / "codex", "n", "/w")
+    log.meta()
+    log.turn("gpt-5")
+    log.line("event_msg", {"type": "token_count", "info": info})
     log.write()
     result = cli("import", "codex", "--strict", str(tmp_path / "codex"))
     assert result.exit_code == 2

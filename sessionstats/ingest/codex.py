@@ -51,10 +51,14 @@ SOURCE = "codex"
 FALLBACK_MODEL = "gpt-5"  # builds of September 2025 logged no model; ccusage prices those calls as gpt-5 too
 _LINE_TYPES = ("session_meta", "turn_context", "event_msg", "response_item", "compacted")
 _USAGE_FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens", "total_tokens")
-# The fields the import uses (a response_item's payload, the whole reply, is never copied out).
+# The fields the import uses (a response_item's payload, the whole reply, is never copied out), and the counts
+# of `info` as text (`texts`: a string's value, a number's digits, for json_count to judge).
 _FIELDS = {"timestamp": "$.timestamp", "type": "$.type", "payload_type": "$.payload.type", "meta_id": "$.payload.id",
            "cwd": "$.payload.cwd", "model": "$.payload.model", "forked_from": "$.payload.forked_from_id",
-           "spawned_by": "$.payload.source.subagent.thread_spawn.parent_thread_id", "info": "$.payload.info"}
+           "spawned_by": "$.payload.source.subagent.thread_spawn.parent_thread_id",
+           "info_model": "$.payload.info.model"}
+_COUNTS = {f"{usage}_{number}": f"$.payload.info.{usage}_token_usage.{name}"
+           for usage in ("last", "total") for number, name in enumerate(_USAGE_FIELDS, 1)}
 
 
 def codex_homes(given: Sequence[str]) -> list[Path]:
@@ -95,7 +99,7 @@ def import_codex(store: Store, homes: Sequence[str], *, user: str,
     step = on_step or (lambda _: None)
     step("finding logs")
     parts, coverage = stage_new_lines(store, find_rollouts(codex_homes(homes)), _FIELDS, user=user, source=SOURCE,
-                                      step=step)
+                                      step=step, texts=_COUNTS)
     _stage_context(store, parts)
     _classify(store, coverage)
     new_events_table(store)
@@ -198,33 +202,33 @@ _RUNNING = """SELECT n.file, n.line, t.totals AS running
     FROM (SELECT file, line FROM codex_usage WHERE counted AND NOT last_object AND totals IS NOT NULL) n
     ASOF LEFT JOIN (SELECT file, line, totals FROM codex_usage WHERE totals IS NOT NULL) t
       ON n.file = t.file AND n.line > t.line"""
-# Only the lines that can set the context or count; a response_item is neither.
+# Only the lines that can set the context or count; a response_item is neither. A token_count counts when its
+# `info` is not null; its `last_token_usage` or `total_token_usage` when it gives any of their counts.
 _CONTEXT = f"""
-    SELECT file, line, timestamp, info, meta_id,
+    SELECT file, line, timestamp, info_model, {", ".join(_COUNTS)}, meta_id,
            CASE WHEN meta_id IS NOT NULL THEN {json_text("cwd")} END AS meta_cwd,
            CASE WHEN meta_id IS NOT NULL THEN coalesce({json_text("forked_from")}, {json_text("spawned_by")}) END
              AS meta_parent,
            CASE WHEN kind = 'turn_context' THEN {json_text("model")} END AS turn_model,
-           coalesce(kind = 'event_msg' AND {json_text("payload_type")} = 'token_count' AND json_type(info) = 'OBJECT',
+           coalesce(kind = 'event_msg' AND {json_text("payload_type")} = 'token_count' AND j.payload.info IS NOT NULL,
                     false) AS counted
     FROM (SELECT * REPLACE (CASE WHEN kind = 'session_meta' THEN {json_text("meta_id")} END AS meta_id)
           FROM (SELECT *, {json_text("type")} AS kind FROM agent_lines))
     WHERE meta_id IS NOT NULL OR kind = 'turn_context' OR kind = 'event_msg'"""
-_USAGE_PATHS = ["$.last_token_usage", "$.total_token_usage", "$.model"]
-_GIVEN_PATHS = [f"{usage}.{name}" for usage in _USAGE_PATHS[:2] for name in _USAGE_FIELDS] + ["$.model"]
-# `info` is parsed twice per token_count (its parts' types, then all eleven values as text), not six times.
-_GIVEN = "list_transform(given[{}], x -> coalesce(" + json_count("x") + ", 0))"
-_USAGE = f"""SELECT * EXCLUDE (info, types, given, totals_given),
+_GIVEN = "list_transform([{}], x -> coalesce(" + json_count("x") + ", 0))"
+_LAST, _TOTAL = ([name for name in _COUNTS if name.startswith(usage)] for usage in ("last", "total"))
+_USAGE = f"""SELECT * EXCLUDE ({", ".join(_COUNTS)}, totals_given),
                     counted AND last_object AND list_min(counts_given) < 0 AS last_bad,
                     counted AND total_object AND list_min(totals_given) < 0 AS totals_bad,
                     CASE WHEN counted AND total_object AND list_min(totals_given) >= 0 THEN totals_given END AS totals
-             FROM (SELECT *, coalesce(types[1] = 'OBJECT', false) AS last_object,
-                          coalesce(types[2] = 'OBJECT', false) AS total_object,
-                          {_GIVEN.format("1:5")} AS counts_given, {_GIVEN.format("6:10")} AS totals_given,
-                          CASE WHEN types[3] = 'VARCHAR' THEN given[11] END AS info_model
-                   FROM (SELECT *, CASE WHEN counted THEN json_type(info, {_USAGE_PATHS}) END AS types,
-                                CASE WHEN counted THEN json_extract_string(info, {_GIVEN_PATHS}) END AS given
-                         FROM ({_CONTEXT})))"""
+             FROM (SELECT * REPLACE ({json_text("info_model")} AS info_model),
+                          counted AND coalesce({" OR ".join(f"{name} IS NOT NULL" for name in _LAST)}, false)
+                            AS last_object,
+                          counted AND coalesce({" OR ".join(f"{name} IS NOT NULL" for name in _TOTAL)}, false)
+                            AS total_object,
+                          {_GIVEN.format(", ".join(_LAST))} AS counts_given,
+                          {_GIVEN.format(", ".join(_TOTAL))} AS totals_given
+                   FROM ({_CONTEXT}))"""
 
 
 def _context_before(part: Slice) -> _Rollout:
