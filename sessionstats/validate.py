@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
 from sessionstats.errors import InvalidInput
+from sessionstats.json_values import refuse_constant, unique_keys
 
 MAX_BIGINT = 2**63 - 1
 MAX_ID_LENGTH = 200
@@ -182,7 +183,7 @@ def parse_settings(pairs: list[str]) -> dict[str, Any]:
             raise InvalidInput(f"settings: expected KEY=VALUE, got {pair!r}", field="settings")
         check_text(pair, "settings")
         try:
-            settings[key.strip()] = json.loads(raw, parse_constant=_refuse_constant)
+            settings[key.strip()] = json.loads(raw, parse_constant=refuse_constant, object_pairs_hook=unique_keys)
         except ValueError:
             settings[key.strip()] = raw
     return settings
@@ -206,5 +207,3 @@ def _json_number(value: Any) -> float:
     raise TypeError(f"{type(value).__name__} {repr(value)[:60]} is not a JSON value")
 
 
-def _refuse_constant(name: str) -> None:
-    raise ValueError(name)  # NaN and Infinity are not JSON: keep such a value as text

@@ -176,6 +176,11 @@ HOSTILE = [
      "ended in response.incomplete with no usage"),
     ('data: {"type": "response.failed", "response": {"id": "r", "object": "response", "usage": [1]}}\n',
      "usage must be an object"),
+    # a key named twice: Python would keep the last, DuckDB's import the first; every path refuses it
+    ('{"type": "message", "model": "claude-sonnet-4-5", "usage": {"input_tokens": 1, "input_tokens": 900, '
+     '"output_tokens": 1}}', "response: key 'input_tokens' appears twice in the object"),
+    ('data: {"type": "message_start", "message": {"id": "m", "model": "claude-sonnet-4-5", "id": "n", '
+     '"usage": {"input_tokens": 1, "output_tokens": 1}}}\n', "a data: line of the stream: key 'id' appears twice"),
 ]
 
 

@@ -8,7 +8,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from codex_logs import Rollout, rollout, write_home
 from conftest import snapshot, table_of
 

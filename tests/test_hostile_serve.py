@@ -132,3 +132,19 @@ def test_the_serve_command_refuses_a_rebound_host_name(db):
         refused = httpx.get(f"{url}api/sessions", headers={"Host": "rebound.example"}, timeout=10)
         answered = httpx.get(f"{url}api/sessions", timeout=10)
     assert (refused.status_code, answered.status_code) == (403, 200)
+
+
+# JSON that names a key twice is ambiguous: Python keeps the last value, DuckDB (the JSON Lines import) the first.
+# Every path in refuses it, so no import and no request stores a count someone did not mean.
+@pytest.mark.parametrize(("path", "body", "key"), [
+    ("/api/sessions/s/tokens", '{"input_tokens": 1, "input_tokens": 700, "output_tokens": 2}', "input_tokens"),
+    ("/api/sessions/s/tokens", '[{"input_tokens": 1, "output_tokens": 2, "cost": "1", "cost": "0"}]', "cost"),
+    ("/api/sessions/s/stories", '{"title": "a", "title": "b"}', "title"),
+    ("/api/sessions", '{"name": "a", "settings": {"k": 1, "k": 2}}', "k"),
+])
+def test_a_body_naming_a_key_twice_is_refused_naming_the_key(client, db, path, body, key):
+    before = snapshot(db)
+    sent = client.post(path, content=body)
+    assert sent.status_code == 400, sent.text
+    assert sent.json() == {"error": f"body: not JSON (key {key!r} appears twice in the object)", "field": "body"}
+    assert snapshot(db) == before

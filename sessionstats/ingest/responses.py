@@ -18,6 +18,7 @@ from typing import Any
 
 from sessionstats.errors import InvalidInput
 from sessionstats.ingest.records import TokenUsageInput
+from sessionstats.json_values import DuplicateKey, unique_keys
 from sessionstats.times import utc_now
 from sessionstats.validate import check_count, parse_cost
 
@@ -313,9 +314,11 @@ def _text(value: Any) -> str | None:
 def _json_object(body: str) -> dict[str, Any] | None:
     """The body as one JSON object, or None when it is something else (such as an event stream)."""
     try:
-        document = json.loads(body, parse_float=Decimal)
+        document = json.loads(body, parse_float=Decimal, object_pairs_hook=unique_keys)
     except RecursionError:
         raise InvalidInput(f"{_OPTION}: the response nests too deeply to be an API response") from None
+    except DuplicateKey as error:
+        raise InvalidInput(f"{_OPTION}: {error}") from None
     except ValueError:
         return None
     if not isinstance(document, dict):
@@ -332,9 +335,11 @@ def _events(body: str) -> Iterator[dict[str, Any]]:
         if not payload or payload == "[DONE]":
             continue
         try:
-            event = json.loads(payload, parse_float=Decimal)
+            event = json.loads(payload, parse_float=Decimal, object_pairs_hook=unique_keys)
         except RecursionError:
             raise InvalidInput(f"{_OPTION}: a data: line of the stream nests too deeply") from None
+        except DuplicateKey as error:
+            raise InvalidInput(f"{_OPTION}: a data: line of the stream: {error}") from None
         except ValueError:
             raise InvalidInput(f"{_OPTION}: a data: line of the stream is not JSON: {payload[:60]!r}") from None
         if isinstance(event, dict):

@@ -23,6 +23,7 @@ from starlette.routing import Route
 from sessionstats import Recorded
 from sessionstats.api import Database
 from sessionstats.errors import InvalidInput
+from sessionstats.json_values import refuse_constant, unique_keys
 from sessionstats.serve.batching import BatchedDatabase
 from sessionstats.serve.wire import JSONExact
 
@@ -49,16 +50,13 @@ async def body_bytes(request: Request) -> bytes:
 
 
 async def json_body(request: Request) -> Any:
-    """The body as JSON, numbers with a fraction read as exact Decimals (a cost is never a float)."""
+    """The body as JSON, numbers with a fraction read as exact Decimals (a cost is never a float), a key named twice
+    refused (as every import refuses it)."""
     raw = await body_bytes(request)
     try:
-        return json.loads(raw, parse_float=Decimal, parse_constant=_no_constant)
+        return json.loads(raw, parse_float=Decimal, parse_constant=refuse_constant, object_pairs_hook=unique_keys)
     except (ValueError, RecursionError) as error:
         raise InvalidInput(f"body: not JSON ({error})", field="body") from None
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def fields_of(document: Any, allowed: frozenset[str], what: str) -> dict[str, Any]:

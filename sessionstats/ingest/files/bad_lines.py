@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from sessionstats.errors import InvalidInput
+from sessionstats.json_values import DuplicateKey, refuse_constant, unique_keys
 
 BOM = b"\xef\xbb\xbf"
 MAX_LINE_BYTES = 16 << 20  # DuckDB's own limit on one JSON object (maximum_object_size)
@@ -32,24 +33,8 @@ def bad_jsonl_line(path: Path, columns: Sequence[str], text_columns: Sequence[st
     return None
 
 
-class _DuplicateKey(ValueError):
-    pass
-
-
 class _Number(str):
     """A JSON number kept as its text."""
-
-
-def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    keys = [key for key, _ in pairs]
-    for key in keys:
-        if keys.count(key) > 1:
-            raise _DuplicateKey(key)
-    return dict(pairs)
-
-
-def _refuse_constant(name: str) -> object:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 def _json_object_problem(raw: bytes, columns: Sequence[str], text_columns: Sequence[str] = ()) -> str | None:
@@ -59,10 +44,10 @@ def _json_object_problem(raw: bytes, columns: Sequence[str], text_columns: Seque
     except UnicodeDecodeError as error:
         return f"not UTF-8 text (byte 0x{raw[error.start]:02x} at byte {error.start + 1} of the line)"
     try:
-        record = json.loads(text, parse_int=_Number, parse_float=_Number, parse_constant=_refuse_constant,
-                            object_pairs_hook=_unique_keys)
-    except _DuplicateKey as error:
-        return f"key {error.args[0]!r} appears twice in the object"
+        record = json.loads(text, parse_int=_Number, parse_float=_Number, parse_constant=refuse_constant,
+                            object_pairs_hook=unique_keys)
+    except DuplicateKey as error:
+        return str(error)
     except json.JSONDecodeError as error:
         hint = "; a lone CR inside it: mixed line ends?" if "\r" in text.rstrip("\r\n") else ""
         return f"not valid JSON ({error.msg} at column {error.colno}){hint}"
