@@ -63,6 +63,8 @@ HOSTILE: dict[str, Callable[[bytes], bytes]] = {
     "invalid UTF-8 inside a string": lambda line: line.replace(b'":"', b'":"\xff\xfe', 1),
     "invalid UTF-8 alone": lambda line: b"\xc3\x28",
     "two objects on one line": lambda line: line + line,
+    "a raw CR inside a string": lambda line: line.replace(b'":"', b'":"\r', 1),  # JSON escapes it: not one line
+    "a raw CR and an unclosed string": lambda line: line[: line.rindex(b'":"') + 3] + b"\r",
 }
 
 
@@ -133,12 +135,34 @@ def test_a_log_written_with_crlf_endings_is_read_whole(cli, tmp_path: Path, sour
 
 
 @pytest.mark.file_only
-@pytest.mark.xfail(strict=True, reason="DuckDB's CSV reader ends a line at a lone CR as well as at LF (documented "
-                   "for its new_line option), so a line holding a raw CR is read as two; no agent writes one")
 @pytest.mark.parametrize("source", sorted(SOURCES))
 def test_a_raw_carriage_return_between_json_tokens_keeps_its_line_whole(cli, tmp_path: Path, source: str) -> None:
     good = SOURCES[source][1]
     write_log(tmp_path, source, [good(40), good(41).replace(b",", b",\r", 1)])  # CR is JSON whitespace
+    result = run_import(cli, source, tmp_path)
+    assert (imported(result.stderr), malformed(result.stderr)) == (2, 0)
+
+
+@pytest.mark.file_only
+@pytest.mark.parametrize("source", sorted(SOURCES))
+def test_a_raw_carriage_return_in_lines_appended_since_the_last_import_keeps_them_whole(
+        cli, tmp_path: Path, source: str) -> None:
+    good = SOURCES[source][1]
+    path = write_log(tmp_path, source, [good(40)])
+    assert imported(run_import(cli, source, tmp_path).stderr) == 1
+    with path.open("ab") as log:  # read from the middle: the new bytes are copied, lone CRs and all
+        log.write(good(41).replace(b",", b",\r", 2) + b"\n" + good(42) + b"\r\n")
+    result = run_import(cli, source, tmp_path)
+    assert (imported(result.stderr), malformed(result.stderr)) == (2, 0)
+    assert inputs(cli) == [40, 41, 42]
+
+
+@pytest.mark.file_only
+@pytest.mark.parametrize("source", ["claude-code", "codex"])
+def test_a_crlf_split_by_the_mebibyte_the_reader_looks_at_is_still_a_line_end(cli, tmp_path: Path, source: str) -> None:
+    good = SOURCES[source][1]
+    padded = b" " * ((1 << 20) + 1 - len(good(40)) - 2) + good(40)  # its CR is the MiB's last byte, its LF the next
+    write_log(tmp_path, source, [padded, good(41)], end=b"\r\n")
     result = run_import(cli, source, tmp_path)
     assert (imported(result.stderr), malformed(result.stderr)) == (2, 0)
 
