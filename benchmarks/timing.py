@@ -24,7 +24,9 @@ FLOOR_SCRIPT = (
     "con.close()\n"
 )
 
-_SKIPPED_SQL = ("BEGIN", "COMMIT", "ROLLBACK", "CHECKPOINT")
+# The floor opens the file itself: the product's attaching, switching to and detaching it (and its settings)
+# are that open and close.
+_SKIPPED_SQL = ("BEGIN", "COMMIT", "ROLLBACK", "CHECKPOINT", "ATTACH", "DETACH", "USE ", "SET ", "RESET ")
 _BOOKKEEPING = ("schema_migrations", "information_schema", "duckdb_")
 
 
@@ -145,6 +147,10 @@ class _RecordingConnection:
     def executemany(self, sql, parameters=None):
         self._log.append((sql, parameters))
         return self._con.executemany(sql, parameters)
+
+    def cursor(self):
+        """The store works through a cursor of its connection (with the file attached): note its statements too."""
+        return _RecordingConnection(self._con.cursor(), self._log)
 
     def __getattr__(self, name):
         return getattr(self._con, name)
