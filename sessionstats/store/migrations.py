@@ -243,12 +243,19 @@ def _row_security(con: Store, table: str) -> None:
                 "WITH CHECK (user_id = current_user)")
 
 
+# DuckDB's information_schema view takes ~6 ms to bind in a fresh process (every command asks this once);
+# its duckdb_columns() function under 1 ms.
+_MIGRATION_COLUMNS = {
+    "duckdb": "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+              "AND schema_name = current_schema() AND table_name = 'schema_migrations'",
+    "postgres": "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = 'schema_migrations'",
+}
+
+
 def current_version(con: Store) -> int:
     """The highest migration recorded, 0 for a database without the table; another tool's table is refused."""
-    columns = {name for (name,) in con.fetchall(
-        "SELECT column_name FROM information_schema.columns "
-        "WHERE table_schema = current_schema() AND table_name = 'schema_migrations'"
-    )}
+    columns = {name for (name,) in con.fetchall(_MIGRATION_COLUMNS[con.dialect])}
     if not columns:
         return 0
     if columns != {"version", "name", "applied_at"}:  # e.g. Rails' or another migrator's
