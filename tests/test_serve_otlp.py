@@ -120,3 +120,35 @@ def test_a_gzip_compressed_export_is_read(db, cli):
                     cache_read_tokens=0, cache_creation_tokens=0)
         provider.shutdown()
         assert cli.json("show", "gz-session")["total_tokens"] == 7
+
+
+def test_an_event_with_a_count_no_one_can_bill_is_a_partial_success_naming_it(db, cli):
+    import httpx
+    from google.protobuf.json_format import ParseDict
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+        ExportLogsServiceRequest,
+        ExportLogsServiceResponse,
+    )
+
+    def event(sequence: int, input_tokens: str) -> dict:
+        return {"body": {"stringValue": "claude_code.api_request"}, "timeUnixNano": "1777629600000000000",
+                "attributes": [{"key": k, "value": v} for k, v in (
+                    ("event.name", {"stringValue": "api_request"}), ("session.id", {"stringValue": "cc-session"}),
+                    ("model", {"stringValue": "claude-sonnet-4-5"}), ("input_tokens", {"intValue": input_tokens}),
+                    ("output_tokens", {"intValue": "3"}), ("event.sequence", {"intValue": str(sequence)}))]}
+
+    export = {"resourceLogs": [{"scopeLogs": [{"logRecords": [event(1, "12"), event(2, "-5"), event(3, "-1")]}]}]}
+    said = ("2 log records carried token counts that are not whole numbers >= 0 and were not stored "
+            "(`sessionstats import otel` of the same export counts them malformed)")
+    with serving(str(db)) as url:
+        # 200 all the same (a retry would be refused the same way); the good event is stored, once.
+        answer = httpx.post(f"{url}v1/logs", json=export, timeout=10)
+        assert (answer.status_code, answer.json()) == (200, {"partialSuccess": {"rejectedLogRecords": "2",
+                                                                                 "errorMessage": said}})
+        sent = ParseDict(export, ExportLogsServiceRequest()).SerializeToString()
+        answer = httpx.post(f"{url}v1/logs", content=sent, timeout=10,
+                            headers={"content-type": "application/x-protobuf"})
+        assert answer.status_code == 200
+        partial = ExportLogsServiceResponse.FromString(answer.content).partial_success
+        assert (partial.rejected_log_records, partial.error_message) == (2, said)
+        assert cli.json("show", "cc-session")["api_calls"] == 1

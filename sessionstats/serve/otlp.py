@@ -99,12 +99,14 @@ def _hex_ids(value: Any) -> Any:
     return value
 
 
-def usage_events(document: dict[str, Any]) -> list[Any]:
-    """The token events in one export, mapped as `import otel` maps a file's lines."""
+def usage_events(document: dict[str, Any]) -> tuple[list[Any], int]:
+    """The token events in one export, mapped as `import otel` maps a file's lines, and how many records
+    carried usage that could not be read (an `import otel` would count them malformed)."""
     from sessionstats.ingest.agent_import import Coverage
     from sessionstats.ingest.otel_files import otlp_usage
 
-    return otlp_usage(document, Coverage())
+    coverage = Coverage()
+    return otlp_usage(document, coverage), coverage.malformed
 
 
 def store_exports(store: Store, user: str, exports: list[list[Any]]) -> list[int | SessionStatsError]:
@@ -143,13 +145,32 @@ async def receive(request: Request) -> Response:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     raw = decoded(await body_bytes(request), request.headers.get("content-encoding", "").strip().lower())
     document = otlp_document(raw, content_type, signal)
+    rejected = 0
     if signal != "metrics":  # usage comes as log events and spans; metrics would count it twice
-        events = usage_events(document)
+        events, rejected = usage_events(document)
         if events:
             await asyncio.wrap_future(request.app.state.otlp.queue(events))
+    return _answer(signal, content_type, rejected)
+
+
+# OTLP's partial success: how many records the receiver refused, and why (exporters log it; none retries).
+_REJECTED = {"logs": "rejected_log_records", "traces": "rejected_spans"}
+
+
+def _answer(signal: str, content_type: str, rejected: int) -> Response:
+    """The export's answer: empty when all was taken, else a partial success naming the refused records."""
+    answer = _messages(signal)[1]()
+    if rejected:
+        kind = "span" if signal == "traces" else "log record"
+        answer.partial_success.error_message = (
+            f"{rejected} {kind}{'s' if rejected > 1 else ''} carried token counts that are not whole numbers >= 0 "
+            "and were not stored (`sessionstats import otel` of the same export counts them malformed)")
+        setattr(answer.partial_success, _REJECTED[signal], rejected)
     if content_type == PROTOBUF:
-        return Response(_messages(signal)[1]().SerializeToString(), media_type=PROTOBUF)
-    return JSONResponse({})
+        return Response(answer.SerializeToString(), media_type=PROTOBUF)
+    from google.protobuf.json_format import MessageToDict
+
+    return JSONResponse(MessageToDict(answer))
 
 
 ROUTES = [Route(f"/v1/{signal}", receive, methods=["POST"]) for signal in ("logs", "traces", "metrics")]
