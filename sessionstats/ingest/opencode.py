@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import glob
 import os
+import shutil
 import sqlite3
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -38,6 +40,7 @@ from sessionstats.ingest.agent_import import (
     unread_parts,
     utc_time,
 )
+from sessionstats.ingest.log_files import unreadable
 from sessionstats.ingest.writing import StepReporter
 from sessionstats.store import Store
 
@@ -106,10 +109,43 @@ def import_opencode(store: Store, dirs: Sequence[str], *, user: str,
 
 def _read_database(path: Path, coverage: Coverage, events: dict[str, UsageEvent],
                    sessions: dict[str, _Session]) -> None:
-    try:
-        con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=_BUSY_SECONDS)
-    except sqlite3.Error as error:
-        raise InvalidInput(f"PATH: cannot open {str(path)!r}: {error}") from None
+    with tempfile.TemporaryDirectory(prefix="sessionstats-opencode-") as scratch:
+        try:
+            con = sqlite3.connect(_read_only_uri(path, Path(scratch)), uri=True, timeout=_BUSY_SECONDS)
+        except OSError as error:
+            raise unreadable(path, error, SOURCE) from None
+        except sqlite3.Error as error:
+            raise InvalidInput(f"PATH: cannot open {str(path)!r}: {error}") from None
+        _read_messages(con, path, coverage, events, sessions)
+
+
+def _read_only_uri(path: Path, scratch: Path) -> str:
+    """How to open the database so that reading it creates nothing beside it.
+
+    OpenCode keeps it in WAL mode; a read-only open of a WAL database whose -wal and -shm are gone (OpenCode
+    closed it) would create both and leave them there. So: with OpenCode's -wal and -shm present, read-only (the
+    WAL holds its latest steps); with no -wal, immutable (all is in the file); with a -wal but no -shm (no
+    writer: a copied or crashed one), a scratch copy of the two.
+    """
+    wal, shm = Path(f"{path}-wal"), Path(f"{path}-shm")
+    if (wal.exists() and shm.exists()) or not _wal_mode(path):
+        return f"{path.as_uri()}?mode=ro"
+    if not wal.exists():
+        return f"{path.as_uri()}?mode=ro&immutable=1"
+    copy = scratch / "opencode.db"
+    shutil.copyfile(path, copy)
+    shutil.copyfile(wal, f"{copy}-wal")
+    return f"{copy.as_uri()}?mode=ro"
+
+
+def _wal_mode(path: Path) -> bool:
+    """The SQLite header says WAL (its read and write versions, bytes 18 and 19, are 2)."""
+    with path.open("rb") as database:
+        return database.read(20)[18:20] == b"\x02\x02"
+
+
+def _read_messages(con: sqlite3.Connection, path: Path, coverage: Coverage, events: dict[str, UsageEvent],
+                   sessions: dict[str, _Session]) -> None:
     try:
         sessions.update(_sessions(con))
         for message_id, session_id, data in _messages(con):
