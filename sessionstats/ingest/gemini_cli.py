@@ -61,25 +61,33 @@ def find_recordings(roots: Sequence[Path]) -> list[Path]:
 
 
 def gemini_tokens(tokens: Mapping[str, Any], names: Sequence[str]) -> tuple[int, int, int]:
-    """(uncached input, cache reads, output) from Gemini usage counts named input, output, cached, thoughts, tool.
+    """(uncached input, cache reads, output) from Gemini usage counts named input, output, cached, thoughts, tool,
+    total.
 
-    `cached` is part of `input`; `thoughts` are billed as output and tool-use prompt tokens as input.
+    `cached` is part of `input`; `thoughts` are billed as output and tool-use prompt tokens as input. Gemini's API
+    counts thoughts beside the output (total = input + output + thoughts + tool); an OpenAI-compatible API, as Qwen
+    Code converts it, counts them inside it (total = input + output): the total says which.
     """
-    prompt, output, cached, thoughts, tool = (token_count(tokens, name) for name in names)
+    prompt, output, cached, thoughts, tool, total = (token_count(tokens, name) for name in names)
     cached = min(cached, prompt)
-    return prompt - cached + tool, cached, output + thoughts
+    inside = thoughts > 0 and tokens.get(names[5]) is not None and total == prompt + output + tool
+    return prompt - cached + tool, cached, output + (0 if inside else thoughts)
 
 
 def gemini_tokens_sql(tokens: str, names: Sequence[str]) -> str:
     """SQL for gemini_tokens over a JSON object column: uncached_input, cache_read, output, and `bad` (a count
     that is not one makes the line malformed)."""
-    prompt, output, cached, thoughts, tool = (f"coalesce({json_count(f'{tokens}->>{name!r}')}, 0)" for name in names)
+    given = [json_count(f"{tokens}->>{name!r}") for name in names]
+    prompt, output, cached, thoughts, tool, total = (f"coalesce({count}, 0)" for count in given)
     cache_read = f"least({cached}, {prompt})"
+    # HUGEINT: each count fits a BIGINT, their sum may not.
+    inside = f"({thoughts} > 0 AND {given[5]} = {prompt}::HUGEINT + {output} + {tool})"
     return (f"{prompt} - {cache_read} + {tool} AS uncached_input, {cache_read} AS cache_read, "
-            f"{output} + {thoughts} AS output, least({prompt}, {output}, {cached}, {thoughts}, {tool}) < 0 AS bad")
+            f"{output} + CASE WHEN {inside} THEN 0 ELSE {thoughts} END AS output, "
+            f"least({prompt}, {output}, {cached}, {thoughts}, {tool}, {total}) < 0 AS bad")
 
 
-_TOKEN_NAMES = ("input", "output", "cached", "thoughts", "tool")
+_TOKEN_NAMES = ("input", "output", "cached", "thoughts", "tool", "total")
 
 
 @dataclass

@@ -3,7 +3,9 @@
 Qwen Code writes ${QWEN_DATA_DIR:-~/.qwen}/projects/<project>/chats/<session>.jsonl, one ChatRecord a line:
 {uuid, parentUuid, sessionId, timestamp, type (user, assistant, tool_result, system), cwd, model,
 usageMetadata}. usageMetadata is Gemini's: cachedContentTokenCount is part of promptTokenCount,
-thoughtsTokenCount (billed as output) and toolUsePromptTokenCount (billed as input) come on top.
+toolUsePromptTokenCount (billed as input) comes on top. thoughtsTokenCount (billed as output) comes on top of
+candidatesTokenCount from Gemini's API, but is part of it from the OpenAI-compatible APIs Qwen Code mostly uses
+(its converter copies completion_tokens, which holds reasoning_tokens): totalTokenCount says which.
 /branch copies records into a new session keeping their uuid (and naming the source in `forkedFrom`):
 a reply is known by its uuid, so it counts once, under the session that logged it first.
 """
@@ -33,7 +35,7 @@ from sessionstats.store import Store
 SOURCE = "qwen"
 _RECORD_TYPES = ("user", "assistant", "tool_result", "system")
 _USAGE_NAMES = ("promptTokenCount", "candidatesTokenCount", "cachedContentTokenCount", "thoughtsTokenCount",
-                "toolUsePromptTokenCount")
+                "toolUsePromptTokenCount", "totalTokenCount")
 _FIELDS = {name: f"$.{name}" for name in ("type", "uuid", "sessionId", "timestamp", "cwd", "model", "usageMetadata",
                                           "forkedFrom")}
 _COPY = 1 << 40  # a /branch copy is met after every original
