@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sessionstats.errors import InvalidInput
-from sessionstats.ingest.log_files import LogFile, Slice, new_slices, remember_slices
+from sessionstats.ingest.log_files import LogFile, Slice, new_slices, remember_slices, unreadable
 from sessionstats.ingest.writing import ROW_COLUMNS, StepReporter, Written, write_rows
 from sessionstats.pricing.prices import check_provider
 from sessionstats.store import Store
@@ -197,8 +198,28 @@ def unread_parts(store: Store, user: str, source: str, paths: Iterable[Path]) ->
 
     The paths are files found (find_files); one gone since is skipped, one that cannot be read is named.
     """
-    logs = [LogFile(path.resolve(), "", "") for path in paths]
+    logs = [LogFile(_resolved(path), "", "") for path in paths]
     return new_slices(store, user, list({log.path: log for log in logs}.values()), source)
+
+
+def _resolved(path: Path) -> Path:
+    """The path resolved; as it is when it became a looping symlink since it was found (then it is no file)."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):  # Python 3.11 says a loop with RuntimeError, 3.13 with OSError
+        return path
+
+
+@contextmanager
+def files_changing(source: str) -> Iterator[None]:
+    """Reading logs that were found: one gone, or made unreadable, since is one line naming it, never a traceback.
+
+    Nothing is stored then (an import is one transaction); the next import reads it again, or skips it if gone.
+    """
+    try:
+        yield
+    except OSError as error:
+        raise unreadable(Path(error.filename or "?"), error, source) from None
 
 
 def note_unfinished(coverage: Coverage, parts: Iterable[Slice]) -> None:

@@ -19,6 +19,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from sessionstats.ingest.agent_import import files_changing
 from sessionstats.ingest.json_lines import json_count, scan_lines
 from sessionstats.ingest.log_files import SOURCE, Slice, config_dirs, find_logs, new_slices, remember_slices
 from sessionstats.ingest.writing import ROW_COLUMNS, StepReporter, write_rows
@@ -78,7 +79,8 @@ def import_claude_code(store: Store, dirs: Sequence[str], *, user: str,
     step("finding logs")
     slices = new_slices(store, user, find_logs(config_dirs(dirs)))
     step("reading")
-    malformed, synthetic, usable = _stage_lines(store, slices, now)
+    with files_changing(SOURCE):
+        malformed, synthetic, usable = _stage_lines(store, slices, now)
     duplicates = _keep_biggest_copies(store, usable) + _drop_replays_stored(store, user)
     written = write_rows(store, user=user, source=SOURCE, now=now, step=step,
                          also=lambda: remember_slices(store, user, slices, now))

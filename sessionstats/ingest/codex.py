@@ -27,6 +27,7 @@ from sessionstats.ingest.agent_import import (
     Coverage,
     SourceSummary,
     existing_dirs,
+    files_changing,
     note_unfinished,
     parse_object,
     token_count,
@@ -94,9 +95,10 @@ def import_codex(store: Store, homes: Sequence[str], *, user: str,
     """Import what was added to the Codex rollouts under `homes` (default: $CODEX_HOME or ~/.codex)."""
     step = on_step or (lambda _: None)
     step("finding logs")
-    parts, coverage = stage_new_lines(store, find_rollouts(codex_homes(homes)), _FIELDS, user=user, source=SOURCE,
-                                      step=step)
-    _stage_context(store, parts)
+    with files_changing(SOURCE):
+        parts, coverage = stage_new_lines(store, find_rollouts(codex_homes(homes)), _FIELDS, user=user,
+                                          source=SOURCE, step=step)
+        _stage_context(store, parts)
     _classify(store, coverage)
     new_events_table(store)
     store.execute(f"""INSERT INTO agent_events BY NAME

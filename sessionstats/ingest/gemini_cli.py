@@ -28,6 +28,7 @@ from sessionstats.ingest.agent_import import (
     SourceSummary,
     UsageEvent,
     existing_dirs,
+    files_changing,
     note_unfinished,
     parse_json,
     token_count,
@@ -112,9 +113,10 @@ def import_gemini(store: Store, roots: Sequence[str], *, user: str,
     logs = [(place, part) for place, part in enumerate(parts)
             if part.log.path.suffix != ".json" and part.end > part.start]
     coverage.files_read = len(documents) + len(logs)
-    stage_recordings(store, [part for _, part in logs], [place for place, _ in logs],
-                     [_start(part) for _, part in logs], gemini_tokens_sql("tokens", _TOKEN_NAMES), coverage)
-    _add_documents(store, documents, coverage)
+    with files_changing(SOURCE):
+        stage_recordings(store, [part for _, part in logs], [place for place, _ in logs],
+                         [_start(part) for _, part in logs], gemini_tokens_sql("tokens", _TOKEN_NAMES), coverage)
+        _add_documents(store, documents, coverage)
     new_events_table(store)
     store.execute("""INSERT INTO agent_events BY NAME
                      SELECT * EXCLUDE (place) REPLACE (row_number() OVER (ORDER BY place, seq) AS seq)

@@ -16,6 +16,9 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import duckdb
+
+from sessionstats.errors import InvalidInput
 from sessionstats.ingest.agent_import import MAX_LINE_BYTES, Coverage, SourceSummary, unread_parts
 from sessionstats.ingest.files.checks import whole_count
 from sessionstats.ingest.log_files import Slice, remember_slices
@@ -118,10 +121,13 @@ def scan_lines(store: Store, parts: Sequence[Slice], table: str, select: str) ->
                               buffer_size = {2 * MAX_LINE_BYTES}, filename = true)""" if readable else
                  "(SELECT NULL::VARCHAR AS text, NULL::VARCHAR AS filename WHERE false)")
         # A filter on `select` belongs in a later statement: DuckDB would push it down and parse each line twice.
-        store.execute(f"""CREATE OR REPLACE TEMP TABLE {table} AS
-                          SELECT filename, {select} FROM {lines}
-                          WHERE NOT regexp_full_match(text, e'[ \\t\\r\\x0b\\x0c]*')""",
-                      {"files": list(readable)} if readable else {})
+        try:
+            store.execute(f"""CREATE OR REPLACE TEMP TABLE {table} AS
+                              SELECT filename, {select} FROM {lines}
+                              WHERE NOT regexp_full_match(text, e'[ \\t\\r\\x0b\\x0c]*')""",
+                          {"files": list(readable)} if readable else {})
+        except duckdb.IOException as error:  # a log gone or unreadable since it was found
+            raise InvalidInput(f"cannot read the logs found ({str(error).splitlines()[0]}): import again") from None
     if not readable:
         return 0
     unreadable = int(store.fetchone("SELECT count(*) FROM agent_rejects")[0])  # type: ignore[index]

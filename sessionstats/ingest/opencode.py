@@ -32,6 +32,7 @@ from sessionstats.ingest.agent_import import (
     SourceSummary,
     UsageEvent,
     existing_dirs,
+    files_changing,
     known_provider,
     parse_object,
     stated_cost,
@@ -93,15 +94,16 @@ def import_opencode(store: Store, dirs: Sequence[str], *, user: str,
     events: dict[str, UsageEvent] = {}
     sessions: dict[str, _Session] = {}
     legacy_changed = any(path.resolve() in changed for path in legacy)
-    for database in databases:
-        # A changed legacy copy is read against the database (which wins), so the database is read too.
-        if legacy_changed or database in changed or Path(f"{database}-wal").resolve() in changed:
-            coverage.files_read += 1
-            _read_database(database, coverage, events, sessions)
-    for path in legacy:
-        if path.resolve() in changed:
-            coverage.files_read += 1
-            _read_legacy(path, coverage, events)
+    with files_changing(SOURCE):
+        for database in databases:
+            # A changed legacy copy is read against the database (which wins), so the database is read too.
+            if legacy_changed or database in changed or Path(f"{database}-wal").resolve() in changed:
+                coverage.files_read += 1
+                _read_database(database, coverage, events, sessions)
+        for path in legacy:
+            if path.resolve() in changed:
+                coverage.files_read += 1
+                _read_legacy(path, coverage, events)
     _note(coverage, events.values(), sessions)
     return store_events(store, list(events.values()), user=user, source=SOURCE, coverage=coverage, step=step,
                         parts=parts)

@@ -22,6 +22,7 @@ from sessionstats.ingest.agent_import import (
     Coverage,
     SourceSummary,
     UsageEvent,
+    files_changing,
     known_provider,
     note_unfinished,
     parse_object,
@@ -53,10 +54,11 @@ def import_otel(store: Store, files: Sequence[str], *, user: str, on_step: StepR
     coverage = Coverage(files_found=len(paths))
     events: list[UsageEvent] = []
     step("reading")
-    for part in parts:
-        if part.end > part.start:
-            coverage.files_read += 1
-            events += _read_part(part, coverage)
+    with files_changing(SOURCE):
+        for part in parts:
+            if part.end > part.start:
+                coverage.files_read += 1
+                events += _read_part(part, coverage)
     note_unfinished(coverage, parts)
     return store_events(store, events, user=user, source=SOURCE, coverage=coverage, step=step,
                         parts=parts if remember else ())

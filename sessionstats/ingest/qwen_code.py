@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sessionstats.ingest.agent_files import find_files
-from sessionstats.ingest.agent_import import Coverage, SourceSummary, existing_dirs, note_unfinished
+from sessionstats.ingest.agent_import import Coverage, SourceSummary, existing_dirs, files_changing, note_unfinished
 from sessionstats.ingest.gemini_cli import gemini_tokens_sql
 from sessionstats.ingest.json_lines import (
     count_kinds,
@@ -58,8 +58,9 @@ def import_qwen(store: Store, dirs: Sequence[str], *, user: str,
     """Import what was added to Qwen Code's chats since the last run."""
     step = on_step or (lambda _: None)
     step("finding logs")
-    parts, coverage = stage_new_lines(store, find_chats(qwen_dirs(dirs)), _FIELDS, user=user, source=SOURCE,
-                                      step=step)
+    with files_changing(SOURCE):
+        parts, coverage = stage_new_lines(store, find_chats(qwen_dirs(dirs)), _FIELDS, user=user, source=SOURCE,
+                                          step=step)
     _classify(store, coverage)
     new_events_table(store)
     note_unfinished(coverage, parts)
