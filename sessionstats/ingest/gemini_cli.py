@@ -42,6 +42,8 @@ from sessionstats.ingest.writing import StepReporter
 from sessionstats.store import Store
 
 SOURCE = "gemini"
+# A `.json` session is one document, parsed whole (~2.7x its size in memory); long sessions pass 64 MiB.
+MAX_DOCUMENT_BYTES = 256 << 20
 _HASHED = re.compile(r"[0-9a-f]{64}")
 
 
@@ -156,11 +158,15 @@ def _add_documents(store: Store, documents: Sequence[tuple[int, Slice]], coverag
 
 def _read_document(path: Path, recording: _Recording, coverage: Coverage) -> None:
     """A whole `.json` session: its metadata and every message in it."""
-    if path.stat().st_size > MAX_LINE_BYTES:
-        coverage.malformed += 1
-        return
-    document = parse_json(path.read_bytes())
+    with path.open("rb") as recorded:
+        text = recorded.read(MAX_DOCUMENT_BYTES + 1)
     coverage.lines += 1
+    if len(text) > MAX_DOCUMENT_BYTES:
+        coverage.malformed += 1
+        coverage.notes.append(f"{str(path)!r} is over {MAX_DOCUMENT_BYTES >> 20} MiB, more than a .json "
+                              "session is read whole: its calls are not imported")
+        return
+    document = parse_json(text)
     if not isinstance(document, dict) or not isinstance(document.get("messages"), list):
         coverage.malformed += 1
         return
