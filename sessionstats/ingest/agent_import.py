@@ -110,19 +110,28 @@ class Source(Protocol):
 
 
 def parse_json(raw: object, **options: Any) -> Any:
-    """A JSON value, or None for text that is not JSON (nested too deep for Python included) or for no text at all
-    (a database column may hold a number or NULL)."""
+    """A JSON value, or None for text that is not JSON (nested too deep for Python included), that names a key
+    twice in one object (json_lines.unique_keys says why), or for no text at all (a database column may hold a
+    number or NULL)."""
     try:
-        if options and type(raw) is str and not raw.startswith("\ufeff"):  # json.loads refuses a BOM, decode not
+        if type(raw) is str and not raw.startswith("\ufeff"):  # json.loads refuses a BOM, decode not
             return _decoder(**options).decode(raw)  # one decoder, not one per call: 0.2 CPU s per 100k values
-        return json.loads(raw or "", **options)  # type: ignore[arg-type]
+        return json.loads(raw or "", object_pairs_hook=_keys_once, **options)  # type: ignore[arg-type]
     except (ValueError, RecursionError, TypeError):
         return None
 
 
 @lru_cache(maxsize=8)
 def _decoder(**options: Any) -> json.JSONDecoder:
-    return json.JSONDecoder(**options)
+    return json.JSONDecoder(object_pairs_hook=_keys_once, **options)
+
+
+def _keys_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object as a dict; ValueError when it names a key twice."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise ValueError("a key named twice in one object")
+    return found
 
 
 def parse_object(raw: object, **options: Any) -> dict[str, Any] | None:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sessionstats.ingest.agent_import import files_changing
-from sessionstats.ingest.json_lines import json_count, scan_lines
+from sessionstats.ingest.json_lines import json_count, scan_lines, unique_keys
 from sessionstats.ingest.log_files import SOURCE, Slice, config_dirs, find_logs, new_slices, remember_slices
 from sessionstats.ingest.writing import ROW_COLUMNS, StepReporter, write_rows
 from sessionstats.store import Store
@@ -39,8 +39,10 @@ _USAGE_SHAPE = {"input_tokens": "VARCHAR", "output_tokens": "VARCHAR", "cache_cr
 _LINE_SHAPE = json.dumps({"type": "VARCHAR", "requestId": "VARCHAR", "timestamp": "VARCHAR", "costUSD": "VARCHAR",
                           "message": {"id": "VARCHAR", "model": "VARCHAR", "usage": _USAGE_SHAPE}})
 _ITERATIONS_TYPE = f"STRUCT({', '.join(f'{name} VARCHAR' for name in _ITERATION)})[]"
-# A line that is not a JSON object comes back with every field NULL; every line Claude Code writes has a type.
-_FIELDS = f"unnest(try(from_json(text, '{_LINE_SHAPE}')))"
+# A line that is not a JSON object, or names a key twice in the objects read, comes back with every field NULL;
+# every line Claude Code writes has a type.
+_KEYS_ONCE = unique_keys("text", ("$", "$.message", "$.message.usage"), '"usage"')
+_FIELDS = f"unnest(try(from_json(CASE WHEN {_KEYS_ONCE} THEN text END, '{_LINE_SHAPE}')))"
 _USAGE = "message.usage"
 
 

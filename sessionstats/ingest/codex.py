@@ -96,7 +96,7 @@ def import_codex(store: Store, homes: Sequence[str], *, user: str,
     step = on_step or (lambda _: None)
     step("finding logs")
     with files_changing(SOURCE):
-        parts, coverage = stage_new_lines(store, find_rollouts(codex_homes(homes)), _FIELDS, user=user,
+        parts, coverage = stage_new_lines(store, find_rollouts(codex_homes(homes)), _FIELDS, _OBJECTS, user=user,
                                           source=SOURCE, step=step)
         _stage_context(store, parts)
     _classify(store, coverage)
@@ -213,6 +213,9 @@ _CONTEXT = f"""
           FROM (SELECT *, {json_text("type")} AS kind FROM agent_lines))
     WHERE meta_id IS NOT NULL OR kind = 'turn_context' OR kind = 'event_msg'"""
 _USAGE_PATHS = ["$.last_token_usage", "$.total_token_usage", "$.model"]
+# The objects whose fields make a call: a key named twice in one makes the line malformed.
+_OBJECTS = (("$", "$.payload", "$.payload.info", "$.payload.info.last_token_usage", "$.payload.info.total_token_usage"),
+            '"token_count"')
 _GIVEN_PATHS = [f"{usage}.{name}" for usage in _USAGE_PATHS[:2] for name in _USAGE_FIELDS] + ["$.model"]
 # `info` is parsed twice per token_count (its parts' types, then all eleven values as text), not six times.
 _GIVEN = "list_transform(given[{}], x -> coalesce(" + json_count("x") + ", 0))"

@@ -136,26 +136,43 @@ def scan_lines(store: Store, parts: Sequence[Slice], table: str, select: str) ->
     return unreadable
 
 
-def stage_new_lines(store: Store, files: Sequence[Path], fields: Mapping[str, str], *, user: str, source: str,
-                    step: StepReporter) -> tuple[list[Slice], Coverage]:
+def unique_keys(text: str, objects: Sequence[str], marker: str) -> str:
+    """SQL: no object at the JSON paths `objects` of `text` names a key twice (true for text that is no JSON).
+
+    Which of two values of one key counts is anyone's guess (DuckDB takes the first, Python and JavaScript the
+    last), so such a line is malformed, as a JSON Lines import refuses it; agent_import.parse_json does the same.
+    Only lines holding `marker` (the key of a usage record) are looked at: parsing every line again cost Codex
+    +20% CPU, most of it on replies that carry no usage.
+    """
+    keys = f"try(json_keys({text}, {[*objects]}))"
+    return (f"(NOT contains({text}, '{marker}') OR coalesce(list_bool_and(list_transform({keys}, "
+            "k -> k IS NULL OR len(k) = len(list_distinct(k)))), true))")
+
+
+def stage_new_lines(store: Store, files: Sequence[Path], fields: Mapping[str, str], objects: tuple[Sequence[str], str],
+                    *, user: str, source: str, step: StepReporter) -> tuple[list[Slice], Coverage]:
     """What `files` gained since the last import of `source`, its lines staged as `agent_lines` (stage_lines),
     and the coverage so far (files found and read, lines, malformed)."""
     parts = unread_parts(store, user, source, files)
     coverage = Coverage(files_found=len(files), files_read=sum(part.end > part.start for part in parts))
     step("reading")
-    coverage.lines, coverage.malformed = stage_lines(store, parts, fields)
+    coverage.lines, coverage.malformed = stage_lines(store, parts, fields, objects)
     return parts, coverage
 
 
-def stage_lines(store: Store, parts: Sequence[Slice], fields: Mapping[str, str]) -> tuple[int, int]:
+def stage_lines(store: Store, parts: Sequence[Slice], fields: Mapping[str, str],
+                objects: tuple[Sequence[str], str]) -> tuple[int, int]:
     """The new lines of `parts` as temp view `agent_lines` (drop_lines drops it); return how many lines (blank
     ones are not counted) and how many of them could not be read at all (malformed).
 
     Columns: `file` (the part's index), `path`, `line` (file order, then line order), `parsed` (the line is
-    JSON), `is_object`, and each of `fields` (name: JSON path) as JSON, NULL when absent. A view, not a table:
-    its readers take a few of its columns once or twice (a table of all of them cost Codex 0.14 CPU s).
+    JSON, and names no key twice in the objects `objects` gives to unique_keys), `is_object`, and each of
+    `fields` (name: JSON path) as JSON, NULL when absent. A view, not a table: its readers take a few of its
+    columns once or twice (a table of all of them cost Codex 0.14 CPU s).
     """
-    unreadable = scan_lines(store, parts, "agent_scan", f"""try(json_extract(text, {[*fields.values()]})) AS j,
+    unreadable = scan_lines(store, parts, "agent_scan", f"""CASE WHEN {unique_keys("text", *objects)}
+                                                                 THEN try(json_extract(text, {[*fields.values()]}))
+                                                            END AS j,
                                                             starts_with(ltrim(text, e' \\t\\r\\n'), '{{') AS brace""")
     named = "".join(f", s.j[{number}] AS {_quoted(name)}" for number, name in enumerate(fields, 1))
     store.execute(f"""CREATE OR REPLACE TEMP VIEW agent_lines AS

@@ -38,6 +38,8 @@ _USAGE_NAMES = ("promptTokenCount", "candidatesTokenCount", "cachedContentTokenC
                 "toolUsePromptTokenCount", "totalTokenCount")
 _FIELDS = {name: f"$.{name}" for name in ("type", "uuid", "sessionId", "timestamp", "cwd", "model", "usageMetadata",
                                           "forkedFrom")}
+# The objects whose fields make a reply: a key named twice in one makes the line malformed.
+_OBJECTS = (("$", "$.usageMetadata"), '"usageMetadata"')
 _COPY = 1 << 40  # a /branch copy is met after every original
 _BILLED = "uncached_input::HUGEINT + cache_read + output > 0"  # HUGEINT: each fits, the sum may not
 
@@ -59,8 +61,8 @@ def import_qwen(store: Store, dirs: Sequence[str], *, user: str,
     step = on_step or (lambda _: None)
     step("finding logs")
     with files_changing(SOURCE):
-        parts, coverage = stage_new_lines(store, find_chats(qwen_dirs(dirs)), _FIELDS, user=user, source=SOURCE,
-                                          step=step)
+        parts, coverage = stage_new_lines(store, find_chats(qwen_dirs(dirs)), _FIELDS, _OBJECTS, user=user,
+                                          source=SOURCE, step=step)
     _classify(store, coverage)
     new_events_table(store)
     note_unfinished(coverage, parts)
