@@ -8,6 +8,7 @@ Claude Code and llm imports, so a request id stored once is never stored twice, 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -178,12 +179,20 @@ def _known_provider(provider: str) -> str | None:
         return None
 
 
+# An agent's time: ISO 8601's extended form, to the second, naive (UTC) or with Z or an offset. One pattern for
+# the Python and the SQL readers (json_lines.utc_time): each parser also takes forms the other refuses
+# (20251003T0900Z; a space around it; 24:00), and a time one refused would be stored as the import's time.
+AGENT_TIME = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?"
+              r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?)?")
+_AGENT_TIME = re.compile(AGENT_TIME)
+
+
 def utc_time(value: object) -> datetime | None:
-    """An ISO-8601 text or epoch milliseconds as naive UTC; None when it is neither."""
+    """An ISO-8601 text (AGENT_TIME) or epoch milliseconds as naive UTC; None when it is neither."""
     try:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return datetime.fromtimestamp(value / 1000, UTC).replace(tzinfo=None)
-        if isinstance(value, str):
+        if isinstance(value, str) and _AGENT_TIME.fullmatch(value):
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
             return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
     except (ValueError, OverflowError, OSError):

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sessionstats.ingest.agent_import import files_changing
-from sessionstats.ingest.json_lines import json_count, scan_lines, unique_keys
+from sessionstats.ingest.json_lines import json_count, scan_lines, unique_keys, utc_text
 from sessionstats.ingest.log_files import SOURCE, Slice, config_dirs, find_logs, new_slices, remember_slices
 from sessionstats.ingest.writing import ROW_COLUMNS, StepReporter, write_rows
 from sessionstats.store import Store
@@ -109,8 +109,8 @@ def _stage_lines(store: Store, slices: Sequence[Slice], now: object) -> tuple[in
                    CASE WHEN message.id IS NOT NULL THEN message.id || ':' || coalesce(requestId, '') END
                      AS request_id,
                    message.model AS model,
-                   coalesce(try_cast(timestamp AS TIMESTAMPTZ) AT TIME ZONE 'UTC', $now) AS created_at,
-                   try_cast(timestamp AS TIMESTAMPTZ) IS NOT NULL AS timed,
+                   coalesce({utc_text("timestamp")}, $now) AS created_at,
+                   {utc_text("timestamp")} IS NOT NULL AS timed,
                    {json_count(f"{_USAGE}.input_tokens")} AS input_tokens,
                    {json_count(f"{_USAGE}.output_tokens")} AS output_tokens,
                    {_CACHE_WRITES} AS cache_write_tokens,

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from sessionstats.errors import InvalidInput
-from sessionstats.ingest.agent_import import MAX_LINE_BYTES, Coverage, SourceSummary, unread_parts
+from sessionstats.ingest.agent_import import AGENT_TIME, MAX_LINE_BYTES, Coverage, SourceSummary, unread_parts
 from sessionstats.ingest.files.checks import whole_count
 from sessionstats.ingest.log_files import Slice, remember_slices
 from sessionstats.ingest.writing import ROW_COLUMNS, StepReporter, write_rows
@@ -48,11 +48,22 @@ def json_text(value: str) -> str:
 def utc_time(value: str) -> str:
     """A JSON column's time as agent_import.utc_time reads it: ISO text (naive is UTC) or epoch milliseconds."""
     iso = f"{value}->>'$'"
-    return f"""CASE WHEN json_type({value}) = 'VARCHAR' THEN
-                 CASE WHEN regexp_matches({iso}, '(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$')
-                      THEN try_cast({iso} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' ELSE try_cast({iso} AS TIMESTAMP) END
-               WHEN json_type({value}) IN ('BIGINT', 'UBIGINT', 'DOUBLE')
-                 THEN try(make_timestamp(round(try_cast({iso} AS DOUBLE) * 1000)::BIGINT)) END"""
+    parsed = f"""CASE WHEN json_type({value}) = 'VARCHAR' THEN {utc_text(iso)}
+                      WHEN json_type({value}) IN ('BIGINT', 'UBIGINT', 'DOUBLE')
+                        THEN try(make_timestamp(round(try_cast({iso} AS DOUBLE) * 1000)::BIGINT)) END"""
+    return f"CASE WHEN {parsed} BETWEEN {_YEAR_ONE} AND {_YEAR_9999} THEN {parsed} END"
+
+
+def utc_text(iso: str) -> str:
+    """A text column's time as agent_import.utc_time reads a text: AGENT_TIME only, naive is UTC, in Python's
+    years (1 to 9999)."""
+    parsed = f"""CASE WHEN NOT regexp_full_match({iso}, '{AGENT_TIME}') THEN NULL
+                      WHEN regexp_matches({iso}, '(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$')
+                        THEN try_cast({iso} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' ELSE try_cast({iso} AS TIMESTAMP) END"""
+    return f"CASE WHEN {parsed} BETWEEN {_YEAR_ONE} AND {_YEAR_9999} THEN {parsed} END"
+
+
+_YEAR_ONE, _YEAR_9999 = "TIMESTAMP '0001-01-01'", "TIMESTAMP '9999-12-31 23:59:59.999999'"
 
 
 def python_text(value: str) -> str:
