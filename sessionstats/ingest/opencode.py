@@ -4,7 +4,10 @@ OpenCode 1.2 and later (and Kilo CLI) keep it in SQLite, `opencode.db` or `openc
 `message(id, session_id, data)`, where an assistant message's `data` holds `tokens: {input, output,
 reasoning, cache: {read, write}}` (input already without the cache), `modelID`, `providerID`, `cost` and
 `time.created`. A step's `step-finish` part repeats its message's tokens, so only messages are read.
-Older installs keep JSON copies under storage/message/<session>/<message>.json: the database wins.
+Older installs keep JSON copies under storage/message/<session>/<message>.json: the database wins. Newer ones
+also keep v2 messages in table `session_message(id, session_id, type, data)`, an assistant's data holding the
+same tokens, `cost` and `time.created` with `model: {id, providerID}`; the messages of table `message` copied
+there keep their ids and count once.
 Reasoning is billed on top of output by OpenCode's own cost formula, so it is stored as output.
 A step's non-zero `cost` is what OpenCode says it charged: stored as the reported cost (the estimate is kept
 for comparison in `explain`); zero means OpenCode did not know the price, so the step is estimated.
@@ -46,6 +49,8 @@ from sessionstats.ingest.writing import StepReporter
 from sessionstats.store import Store
 
 SOURCE = "opencode"
+# The types of OpenCode's v2 messages (packages/core/src/session-message.ts); only an assistant's has tokens.
+_V2_TYPES = ("agent-switched", "model-switched", "user", "synthetic", "shell", "assistant", "compaction")
 _BUSY_SECONDS = 5.0  # how long a read waits for OpenCode to finish a write that locks the whole database
 
 
@@ -150,10 +155,10 @@ def _read_messages(con: sqlite3.Connection, path: Path, coverage: Coverage, even
                    sessions: dict[str, _Session]) -> None:
     try:
         sessions.update(_sessions(con))
-        for message_id, session_id, data in _messages(con):
+        for message_id, session_id, data, kind in _messages(con):
             coverage.lines += 1
             if isinstance(message_id, str) and isinstance(session_id, str):
-                _add(message_id, session_id, data, sessions, coverage, events)
+                _add(message_id, session_id, data, sessions, coverage, events, kind)
             else:  # SQLite keeps any type in any column; OpenCode writes text ids
                 coverage.malformed += 1
     except sqlite3.OperationalError as error:
@@ -185,10 +190,18 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _messages(con: sqlite3.Connection) -> Iterator[tuple[str, str, str]]:
-    if not {"id", "session_id", "data"} <= _columns(con, "message"):
+def _messages(con: sqlite3.Connection) -> Iterator[tuple[object, object, object, object]]:
+    """(id, session id, data, v2 type) of each message: table `message` (type None: the role is in the data),
+    then `session_message`, OpenCode's v2 messages (the type a column, the model `{id, providerID}`), where it
+    also copies older messages, keeping their ids."""
+    v1, v2 = ({"id", "session_id", "data"} <= _columns(con, "message"),
+              {"id", "session_id", "type", "data"} <= _columns(con, "session_message"))
+    if not v1 and not v2:
         raise sqlite3.DatabaseError("no message(id, session_id, data) table")
-    yield from con.execute("SELECT id, session_id, data FROM message ORDER BY id")
+    if v1:
+        yield from con.execute("SELECT id, session_id, data, NULL FROM message ORDER BY id")
+    if v2:
+        yield from con.execute("SELECT id, session_id, data, type FROM session_message ORDER BY id")
 
 
 def _read_legacy(path: Path, coverage: Coverage, events: dict[str, UsageEvent]) -> None:
@@ -208,12 +221,18 @@ def _read_legacy(path: Path, coverage: Coverage, events: dict[str, UsageEvent]) 
     _add(str(message_id), str(session_id or path.parent.name), data, {}, coverage, events)
 
 
-def _add(message_id: str, session_id: str, data: str | None, sessions: dict[str, _Session], coverage: Coverage,
-         events: dict[str, UsageEvent]) -> None:
+def _add(message_id: str, session_id: str, data: object, sessions: dict[str, _Session], coverage: Coverage,
+         events: dict[str, UsageEvent], v2_type: object = None) -> None:
     message = parse_object(data, parse_float=Decimal)
     if message is None:
         coverage.malformed += 1
         return
+    if v2_type is not None:
+        if f"opencode:{message_id}" in events:  # a message of table `message` copied into session_message
+            coverage.events += 1
+            coverage.copies_dropped += 1
+            return
+        message = _as_v1(message, v2_type)
     role = message.get("role")
     if role not in ("user", "assistant"):
         coverage.unrecognised[str(role)[:40]] += 1
@@ -230,6 +249,15 @@ def _add(message_id: str, session_id: str, data: str | None, sessions: dict[str,
         return
     coverage.events += 1
     events[event.request_id] = event
+
+
+def _as_v1(message: dict[str, Any], v2_type: object) -> dict[str, Any]:
+    """A v2 message (session_message) in the shape of table `message`'s: its type as the role, its model named."""
+    if v2_type not in _V2_TYPES:
+        return {**message, "role": v2_type}
+    model = message.get("model") if isinstance(message.get("model"), dict) else {}
+    return {**message, "role": v2_type if v2_type == "assistant" else "user", "modelID": model.get("id"),
+            "providerID": model.get("providerID")}
 
 
 def _event(message_id: str, session_id: str, message: dict[str, Any], tokens: dict[str, Any],
