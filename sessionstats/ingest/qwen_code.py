@@ -1,6 +1,7 @@
 """Import Qwen Code's chats: a session per Qwen session, a token record per assistant reply.
 
-Qwen Code writes ${QWEN_DATA_DIR:-~/.qwen}/projects/<project>/chats/<session>.jsonl, one ChatRecord a line:
+Qwen Code writes <$QWEN_RUNTIME_DIR, $QWEN_HOME or ~/.qwen>/projects/<project>/chats/<session>.jsonl (ccusage
+reads $QWEN_DATA_DIR: honoured too), one ChatRecord a line:
 {uuid, parentUuid, sessionId, timestamp, type (user, assistant, tool_result, system), cwd, model,
 usageMetadata}. usageMetadata is Gemini's: cachedContentTokenCount is part of promptTokenCount,
 toolUsePromptTokenCount (billed as input) comes on top. thoughtsTokenCount (billed as output) comes on top of
@@ -44,9 +45,15 @@ _COPY = 1 << 40  # a /branch copy is met after every original
 _BILLED = "uncached_input::HUGEINT + cache_read + output > 0"  # HUGEINT: each fits, the sum may not
 
 
+# Where Qwen Code writes its chats (its Storage.getRuntimeBaseDir: $QWEN_RUNTIME_DIR, else $QWEN_HOME, else
+# ~/.qwen), then ccusage's variable for the same folder.
+_DIR_VARIABLES = ("QWEN_RUNTIME_DIR", "QWEN_HOME", "QWEN_DATA_DIR")
+
+
 def qwen_dirs(given: Sequence[str]) -> list[Path]:
-    """The Qwen data dirs given, else $QWEN_DATA_DIR, else ~/.qwen."""
-    default = os.environ.get("QWEN_DATA_DIR", "").strip() or str(Path.home() / ".qwen")
+    """The Qwen data dirs given, else $QWEN_RUNTIME_DIR, $QWEN_HOME or $QWEN_DATA_DIR (the first set), else ~/.qwen."""
+    named = (os.environ.get(name, "").strip() for name in _DIR_VARIABLES)
+    default = next((value for value in named if value), None) or str(Path.home() / ".qwen")
     return existing_dirs(given, [Path(default).expanduser()], "Qwen Code's data dir, holding projects/")
 
 
