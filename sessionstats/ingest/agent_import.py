@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sessionstats.errors import InvalidInput
-from sessionstats.ingest.log_files import LogFile, Slice, new_slices, remember_slices, unreadable
+from sessionstats.ingest.log_files import LogFile, Slice, expanded, new_slices, remember_slices, unreadable
 from sessionstats.ingest.writing import ROW_COLUMNS, StepReporter, Written, write_rows
 from sessionstats.pricing.prices import check_provider
 from sessionstats.store import Store
@@ -203,12 +203,20 @@ def utc_time(value: object) -> datetime | None:
 def existing_dirs(given: Sequence[str], defaults: Iterable[Path], what: str) -> list[Path]:
     """The directories given (each must exist), else those of `defaults` that exist (maybe none)."""
     if given:
-        dirs = [Path(d).expanduser() for d in given]
-        missing = [str(d) for d in dirs if not d.is_dir()]
+        dirs = [expanded(d) for d in given]
+        missing = [str(d) for d in dirs if not _is_folder(d, what)]
         if missing:
             raise InvalidInput(f"DIR: {missing[0]!r} is not a directory ({what})")
         return dirs
-    return [d for d in defaults if d.is_dir()]
+    return [d for d in defaults if _is_folder(d, what)]
+
+
+def _is_folder(place: Path, what: str) -> bool:
+    try:
+        return place.is_dir()
+    except OSError as error:  # is_dir lets EACCES through: a folder on the way that may not be searched
+        raise InvalidInput(f"cannot read {str(place)!r} ({what}): {error.strerror or error}; make the folders "
+                           "on the way searchable to you (chmod u+x)") from None
 
 
 def unread_parts(store: Store, user: str, source: str, paths: Iterable[Path]) -> list[Slice]:

@@ -43,7 +43,7 @@ from sessionstats.ingest.json_lines import (
     store_staged,
     utc_time,
 )
-from sessionstats.ingest.log_files import Slice
+from sessionstats.ingest.log_files import Slice, expanded, under_home
 from sessionstats.ingest.writing import StepReporter
 from sessionstats.store import Store
 from sessionstats.store.list_params import json_list, unnest_list
@@ -60,8 +60,8 @@ _FIELDS = {"timestamp": "$.timestamp", "type": "$.type", "payload_type": "$.payl
 
 def codex_homes(given: Sequence[str]) -> list[Path]:
     """The Codex homes given, else $CODEX_HOME, else ~/.codex (those that exist)."""
-    default = os.environ.get("CODEX_HOME", "").strip() or str(Path.home() / ".codex")
-    return existing_dirs(given, [Path(default).expanduser()], "a Codex home, holding sessions/")
+    named = os.environ.get("CODEX_HOME", "").strip()
+    return existing_dirs(given, [expanded(named)] if named else under_home(".codex"), "a Codex home, holding sessions/")
 
 
 def find_rollouts(homes: Sequence[Path]) -> list[Path]:

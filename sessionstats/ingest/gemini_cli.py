@@ -37,7 +37,7 @@ from sessionstats.ingest.agent_import import (
 )
 from sessionstats.ingest.gemini_lines import MESSAGE_TYPES, stage_recordings
 from sessionstats.ingest.json_lines import json_count, new_events_table, store_staged
-from sessionstats.ingest.log_files import Slice
+from sessionstats.ingest.log_files import Slice, expanded, under_home
 from sessionstats.ingest.writing import StepReporter
 from sessionstats.store import Store
 
@@ -49,8 +49,9 @@ _HASHED = re.compile(r"[0-9a-f]{64}")
 
 def gemini_roots(given: Sequence[str]) -> list[Path]:
     """The folders of projects given, else <$GEMINI_CLI_HOME or ~>/.gemini/tmp."""
-    home = Path(os.environ.get("GEMINI_CLI_HOME", "").strip() or Path.home()).expanduser()
-    return existing_dirs(given, [home / ".gemini" / "tmp"], "Gemini CLI's .gemini/tmp, holding <project>/chats/")
+    named = os.environ.get("GEMINI_CLI_HOME", "").strip()
+    places = [expanded(named) / ".gemini" / "tmp"] if named else under_home(".gemini", "tmp")
+    return existing_dirs(given, places, "Gemini CLI's .gemini/tmp, holding <project>/chats/")
 
 
 def find_recordings(roots: Sequence[Path]) -> list[Path]:

@@ -36,24 +36,41 @@ class Slice:
     mtime_ns: int
 
 
+def home_folder() -> Path | None:
+    """The user's home, or None when there is none to tell (HOME unset, empty or relative and no passwd entry, as
+    under `docker run -u 12345`): then no default place is under it, where Path.home() raised RuntimeError."""
+    home = os.path.expanduser("~")
+    return Path(home) if os.path.isabs(home) else None
+
+
+def under_home(*parts: str) -> list[Path]:
+    """`~/<parts>` as a list of one place, or none without a home."""
+    home = home_folder()
+    return [] if home is None else [home.joinpath(*parts)]
+
+
+def expanded(place: str) -> Path:
+    """A place as given, `~` expanded where it can be (Path.expanduser raises without a home, or for ~nobody)."""
+    return Path(os.path.expanduser(place))
+
+
 def config_dirs(given: Sequence[str]) -> list[Path]:
     """The Claude config dirs: those given, else $CLAUDE_CONFIG_DIR (comma-separated), else the defaults."""
     if given:
-        dirs = [Path(d).expanduser() for d in given]
+        dirs = [expanded(d) for d in given]
         missing = [str(d) for d in dirs if not _is_dir(d)]
         if missing:
             raise InvalidInput(f"DIR: {missing[0]!r} is not a directory")
         return dirs
     env = os.environ.get("CLAUDE_CONFIG_DIR", "").strip()
     if env:
-        candidates = [Path(part.strip()).expanduser() for part in env.split(",") if part.strip()]
+        candidates = [expanded(part.strip()) for part in env.split(",") if part.strip()]
     else:
-        home = Path.home()
-        candidates = [home / ".config" / "claude", home / ".claude"]
+        candidates = [*under_home(".config", "claude"), *under_home(".claude")]
     found = [d for d in candidates if _is_dir(d / "projects")]
     if not found:
-        raise InvalidInput("no Claude Code logs found (looked for projects/ in "
-                           + ", ".join(str(c) for c in candidates) + "); name the directory")
+        places = ", ".join(str(c) for c in candidates) or "no home directory to look in"
+        raise InvalidInput(f"no Claude Code logs found (looked for projects/ in {places}); name the directory")
     return found
 
 

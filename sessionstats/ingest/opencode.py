@@ -44,7 +44,7 @@ from sessionstats.ingest.agent_import import (
     unread_parts,
     utc_time,
 )
-from sessionstats.ingest.log_files import unreadable
+from sessionstats.ingest.log_files import expanded, under_home, unreadable
 from sessionstats.ingest.writing import StepReporter
 from sessionstats.store import Store
 
@@ -57,15 +57,16 @@ _BUSY_SECONDS = 5.0  # how long a read waits for OpenCode to finish a write that
 def data_dirs(given: Sequence[str]) -> list[Path]:
     """The OpenCode data dirs given, else the folder of $OPENCODE_DB, else ${XDG_DATA_HOME:-~/.local/share}/opencode."""
     if os.environ.get("OPENCODE_DB", "").strip() and not given:
-        return [Path(os.environ["OPENCODE_DB"]).expanduser().parent]
-    xdg = os.environ.get("XDG_DATA_HOME", "").strip() or str(Path.home() / ".local" / "share")
-    return existing_dirs(given, [Path(xdg).expanduser() / "opencode"], "OpenCode's data dir, holding opencode.db")
+        return [expanded(os.environ["OPENCODE_DB"].strip()).parent]
+    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
+    places = [expanded(xdg) / "opencode"] if xdg else under_home(".local", "share", "opencode")
+    return existing_dirs(given, places, "OpenCode's data dir, holding opencode.db")
 
 
 def find_databases(dirs: Sequence[Path]) -> list[Path]:
     """opencode.db, opencode-<channel>.db (or $OPENCODE_DB) in each dir."""
     named = os.environ.get("OPENCODE_DB", "").strip()
-    found = find_files(Path(named).expanduser().parent, glob.escape(Path(named).name), SOURCE) if named else []
+    found = find_files(expanded(named).parent, glob.escape(expanded(named).name), SOURCE) if named else []
     for folder in dirs:
         found += find_files(folder, "opencode.db", SOURCE) + find_files(folder, "opencode-*.db", SOURCE)
     return list(dict.fromkeys(p.resolve() for p in found))

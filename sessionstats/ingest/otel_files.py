@@ -36,7 +36,7 @@ from sessionstats.ingest.agent_import import (
     unread_parts,
     utc_time,
 )
-from sessionstats.ingest.log_files import LogFile, Slice
+from sessionstats.ingest.log_files import LogFile, Slice, expanded
 from sessionstats.ingest.writing import StepReporter
 from sessionstats.store import Store
 
@@ -52,7 +52,7 @@ def import_otel(store: Store, files: Sequence[str], *, user: str, on_step: StepR
                 remember: bool = True) -> SourceSummary:
     """Import the usage in OTLP JSON files not read before (`remember=False`: read whole, e.g. a stdin copy)."""
     step = on_step or (lambda _: None)
-    paths = [Path(f).expanduser() for f in files]
+    paths = [expanded(f) for f in files]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise InvalidInput(f"FILE: {missing[0]!r} is not a file")

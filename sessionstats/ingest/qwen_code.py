@@ -30,6 +30,7 @@ from sessionstats.ingest.json_lines import (
     store_staged,
     utc_time,
 )
+from sessionstats.ingest.log_files import expanded, under_home
 from sessionstats.ingest.writing import StepReporter
 from sessionstats.store import Store
 
@@ -53,8 +54,9 @@ _DIR_VARIABLES = ("QWEN_RUNTIME_DIR", "QWEN_HOME", "QWEN_DATA_DIR")
 def qwen_dirs(given: Sequence[str]) -> list[Path]:
     """The Qwen data dirs given, else $QWEN_RUNTIME_DIR, $QWEN_HOME or $QWEN_DATA_DIR (the first set), else ~/.qwen."""
     named = (os.environ.get(name, "").strip() for name in _DIR_VARIABLES)
-    default = next((value for value in named if value), None) or str(Path.home() / ".qwen")
-    return existing_dirs(given, [Path(default).expanduser()], "Qwen Code's data dir, holding projects/")
+    chosen = next((value for value in named if value), None)
+    return existing_dirs(given, [expanded(chosen)] if chosen else under_home(".qwen"),
+                         "Qwen Code's data dir, holding projects/")
 
 
 def find_chats(dirs: Sequence[Path]) -> list[Path]:
