@@ -7,6 +7,7 @@ Claude Code and llm imports, so a request id stored once is never stored twice, 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import Counter
@@ -29,6 +30,7 @@ from sessionstats.validate import (
     COST_PLACES,
     MAX_BIGINT,
     MAX_COST,
+    MAX_ID_LENGTH,
     MAX_LABEL_LENGTH,
     check_count,
     check_id,
@@ -112,14 +114,29 @@ class Source(Protocol):
 
 def parse_json(raw: object, **options: Any) -> Any:
     """A JSON value, or None for text that is not JSON (nested too deep for Python included), that names a key
-    twice in one object (json_lines.unique_keys says why), or for no text at all (a database column may hold a
-    number or NULL)."""
+    twice in one object (json_lines.unique_keys says why), that escapes half a surrogate pair (no Unicode text:
+    DuckDB's reader refuses such a line whole, and it could not be stored), or for no text at all (a database
+    column may hold a number or NULL)."""
     try:
         if type(raw) is str and not raw.startswith("\ufeff"):  # json.loads refuses a BOM, decode not
-            return _decoder(**options).decode(raw)  # one decoder, not one per call: 0.2 CPU s per 100k values
-        return json.loads(raw or "", object_pairs_hook=_keys_once, **options)  # type: ignore[arg-type]
-    except (ValueError, RecursionError, TypeError):
+            value = _decoder(**options).decode(raw)  # one decoder, not one per call: 0.2 CPU s per 100k values
+        else:
+            value = json.loads(raw or "", object_pairs_hook=_keys_once, **options)  # type: ignore[arg-type]
+        if _escapes_surrogate(raw):
+            json.dumps(value, ensure_ascii=False, default=str).encode()  # a lone half raises UnicodeEncodeError
+        return value
+    except (ValueError, RecursionError, TypeError):  # UnicodeEncodeError is a ValueError
         return None
+
+
+_HALF_PAIR_TEXT, _HALF_PAIR_BYTES = re.compile(r"\\u[dD][89a-fA-F]"), re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _escapes_surrogate(raw: object) -> bool:
+    """The text escapes a code point of a surrogate pair (rare: only then is a parsed value checked whole)."""
+    if isinstance(raw, str):
+        return _HALF_PAIR_TEXT.search(raw) is not None
+    return isinstance(raw, bytes) and _HALF_PAIR_BYTES.search(raw) is not None
 
 
 @lru_cache(maxsize=8)
@@ -303,7 +320,7 @@ def _checked(events: Sequence[UsageEvent], coverage: Coverage) -> list[UsageEven
             check_count(event.total, "total_tokens")  # each count fits, yet their sum (or output + reasoning) may not
             name = event.session_name if event.session_name and len(event.session_name) <= MAX_LABEL_LENGTH else None
             checked = (rules(check_id, event.session_id, "session_id"), rules(check_label, name, "name"),
-                       rules(check_label, event.model, "model"), check_text(event.request_id, "request_id"))
+                       rules(_model, event.model, "model"), request_key(event.request_id))
         except InvalidInput:
             coverage.malformed += 1
             coverage.malformed_events += 1
@@ -314,6 +331,26 @@ def _checked(events: Sequence[UsageEvent], coverage: Coverage) -> list[UsageEven
             good.append(replace(event, session_id=checked[0], session_name=checked[1], model=checked[2],
                                 request_id=checked[3]))
     return good
+
+
+def _model(value: object, field: str) -> str | None:
+    """A model as the store keeps it, an id (no control character, at most 200 characters); blank is none."""
+    if check_label(value, field) is None:  # type: ignore[arg-type]
+        return None
+    check_id(value, field)  # type: ignore[arg-type]
+    return value  # type: ignore[return-value]
+
+
+def request_key(request_id: str) -> str:
+    """A request id the import made, as the store can keep it: one longer than an id may be (a long session id
+    in it) is its source's prefix and its SHA-256, still one key per call. A control character is refused."""
+    check_text(request_id, "request_id")
+    if len(request_id) <= MAX_ID_LENGTH:
+        check_id(request_id, "request_id")
+        return request_id
+    for start in range(0, len(request_id), MAX_ID_LENGTH - 1):  # the id rule's control check, piece by piece
+        check_id("x" + request_id[start:start + MAX_ID_LENGTH - 1], "request_id")
+    return f"{request_id.partition(':')[0]}:sha256:{hashlib.sha256(request_id.encode()).hexdigest()}"
 
 
 class _RepeatedRules:

@@ -208,8 +208,9 @@ def new_events_table(store: Store) -> None:
 
 
 # The rules agent_import._checked applies: check_id for the session, check_label for the name (dropped when
-# too long) and the model, check_text for the request id. After control characters are refused, Python's
-# strip() takes exactly the \p{Z} spaces from the ends; blank is what str.strip() empties.
+# too long), the id rule for a model that is not blank, agent_import.request_key for the request id (a longer
+# one is its prefix and SHA-256). After control characters are refused, Python's strip() takes exactly the
+# \p{Z} spaces from the ends; blank is what str.strip() empties.
 def _blank(value: str) -> str:
     return f"regexp_full_match({value}, '[\\s\\p{{Z}}\\x{{0B}}\\x{{1C}}-\\x{{1F}}\\x{{85}}]*')"
 
@@ -219,10 +220,13 @@ _MODEL = f"CASE WHEN NOT {_blank('model')} THEN model END"
 _SESSION = f"regexp_replace(session_id, '{EDGE_SPACES}', '', 'g')"
 # Summed as HUGEINT: each count fits a BIGINT, yet their sum (the stored total_tokens) may not.
 _TOTAL = "(input_tokens::HUGEINT + output_tokens + cache_read_tokens + cache_write_tokens)"
+_REQUEST = (f"CASE WHEN length(request_id) > {MAX_ID_LENGTH} "
+            "THEN split_part(request_id, ':', 1) || ':sha256:' || sha256(request_id) ELSE request_id END")
 _REFUSED = f"""(regexp_matches(session_id, '{CONTROL_CHARACTERS}') OR coalesce({_SESSION}, '') = ''
     OR length({_SESSION}) > {MAX_ID_LENGTH} OR contains(coalesce({_NAME}, ''), chr(0))
-    OR coalesce(length({_MODEL}), 0) > {MAX_LABEL_LENGTH} OR contains(coalesce({_MODEL}, ''), chr(0))
-    OR contains(request_id, chr(0)) OR {_TOTAL} > {MAX_BIGINT})"""
+    OR regexp_matches(coalesce({_MODEL}, ''), '{CONTROL_CHARACTERS}')
+    OR coalesce(length(regexp_replace({_MODEL}, '{EDGE_SPACES}', '', 'g')), 0) > {MAX_ID_LENGTH}
+    OR regexp_matches(request_id, '{CONTROL_CHARACTERS}') OR {_TOTAL} > {MAX_BIGINT})"""
 
 
 def store_staged(store: Store, *, user: str, source: str, coverage: Coverage, step: StepReporter,
@@ -238,7 +242,8 @@ def store_staged(store: Store, *, user: str, source: str, coverage: Coverage, st
     store.execute(
         f"""INSERT INTO history_rows BY NAME
             SELECT * EXCLUDE (seq) REPLACE (coalesce(created_at, $now) AS created_at) FROM (
-                SELECT * REPLACE ({_SESSION} AS session_id, {_NAME} AS session_name, {_MODEL} AS model)
+                SELECT * REPLACE ({_SESSION} AS session_id, {_NAME} AS session_name, {_MODEL} AS model,
+                                  {_REQUEST} AS request_id)
                 FROM agent_events WHERE NOT {_REFUSED}
                 QUALIFY row_number() OVER (PARTITION BY request_id ORDER BY {_TOTAL} DESC,
                                            created_at ASC NULLS LAST, seq) = 1)
