@@ -79,3 +79,23 @@ def test_a_long_message_id_in_opencode_gives_the_same_kind_of_request_id(cli, tm
     assert "1 malformed lines skipped" in result.stderr
     key = "opencode:sha256:" + hashlib.sha256(f"opencode:{message}".encode()).hexdigest()
     assert table_of(cli.db, "SELECT request_id, model FROM token_usage") == [(key, "gpt-5")]
+
+
+def test_claude_code_applies_the_same_rules_line_by_line(cli, tmp_path: Path) -> None:
+    def line(message_id: str, model: str, inp: int) -> str:
+        return json.dumps({"type": "assistant", "sessionId": "s1", "requestId": f"req_{inp}",
+                           "timestamp": "2026-01-01T00:00:00Z",
+                           "message": {"id": message_id, "model": model,
+                                       "usage": {"input_tokens": inp, "output_tokens": 1}}})
+
+    log = tmp_path / "claude" / "projects" / "-home-me-app" / "s1.jsonl"
+    log.parent.mkdir(parents=True)
+    long_id = "msg_" + "c" * 300
+    log.write_text("\n".join([line("msg_a", "claude-sonnet-4-5", 40), line("msg_b", "claude\u0001x", 50),
+                              line(long_id, "claude-sonnet-4-5", 60)]) + "\n")
+    result = cli("import", "claude-code", str(tmp_path / "claude"))
+    assert result.exit_code == 0, result.stderr
+    assert "1 malformed lines skipped" in result.stderr
+    key = "msg_" + "c" * 36 + ":sha256:" + hashlib.sha256(f"{long_id}:req_60".encode()).hexdigest()
+    assert table_of(cli.db, "SELECT input_tokens, request_id FROM token_usage ORDER BY 1") == [
+        (40, "msg_a:req_40"), (60, key)]

@@ -343,14 +343,15 @@ def _model(value: object, field: str) -> str | None:
 
 def request_key(request_id: str) -> str:
     """A request id the import made, as the store can keep it: one longer than an id may be (a long session id
-    in it) is its source's prefix and its SHA-256, still one key per call. A control character is refused."""
+    in it) is its prefix (to the first colon, at most 40 characters) and its SHA-256, still one key per call. A
+    control character is refused."""
     check_text(request_id, "request_id")
     if len(request_id) <= MAX_ID_LENGTH:
         check_id(request_id, "request_id")
         return request_id
     for start in range(0, len(request_id), MAX_ID_LENGTH - 1):  # the id rule's control check, piece by piece
         check_id("x" + request_id[start:start + MAX_ID_LENGTH - 1], "request_id")
-    return f"{request_id.partition(':')[0]}:sha256:{hashlib.sha256(request_id.encode()).hexdigest()}"
+    return f"{request_id.partition(':')[0][:40]}:sha256:{hashlib.sha256(request_id.encode()).hexdigest()}"
 
 
 class _RepeatedRules:
