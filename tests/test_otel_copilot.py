@@ -63,3 +63,17 @@ def test_an_agent_span_in_an_otlp_export_is_not_a_call_of_its_own(cli, tmp_path:
     result = cli("import", "otel", str(path))
     assert result.exit_code == 0, result.stderr
     assert table_of(cli.db, "SELECT request_id, input_tokens FROM token_usage") == [("otel:span:t1:s2", 1_000)]
+
+
+def test_copilot_chats_log_records_are_known_and_repeat_no_call(cli, tmp_path: Path) -> None:
+    # FileLogExporter writes JSON.stringify(ReadableLogRecord): hrTime, attributes as a plain object, body.
+    event = {"hrTime": [1_767_312_003, 0], "hrTimeObserved": [1_767_312_003, 0], "severityNumber": 9,
+             "body": "GenAI inference: gpt-4o", "resource": {"attributes": {"service.name": "copilot-chat"}},
+             "attributes": {"event.name": "gen_ai.client.inference.operation.details",
+                            "gen_ai.usage.input_tokens": 1_500, "gen_ai.usage.output_tokens": 250}}
+    path = tmp_path / "copilot-logs.jsonl"
+    path.write_text(json.dumps(event) + "\n")
+    result = cli("import", "otel", str(path))
+    assert result.exit_code == 0, result.stderr
+    assert "types this version does not read" not in result.stderr
+    assert table_of(cli.db, "SELECT count(*) FROM token_usage") in ([], [(0,)])

@@ -93,6 +93,8 @@ def otlp_usage(document: Mapping[str, Any], coverage: Coverage) -> list[UsageEve
         records = list(_records(document))
     elif _is_sdk_span(document):
         records = [(attribute_map(_dict(document.get("resource")).get("attributes")), _sdk_span(document), True)]
+    elif isinstance(document.get("attributes"), dict) and "hrTime" in document:
+        return []  # a log record as the JS SDK serialises it: Copilot's events repeat its chat spans' usage
     else:
         coverage.unrecognised["(not resourceSpans or resourceLogs)"] += 1
         return []
