@@ -17,7 +17,7 @@ from opencode_logs import create_database
 
 MODELS = ["gpt\u0001-5", " gemini-2.5-pro ", "GEMINI-2.5-PRO", "", "m" * 300, "m" * 200, "a\u200bb", "m\u0085n",
           "\u00a0"]
-STORED = [11, 12, 15, 16]  # the input tokens (10 + place) of the calls kept: blank models have no call
+STORED = [11, 12, 13, 15, 16, 18]  # the input tokens (10 + place) of the calls kept (a blank model is none)
 
 
 def gemini_messages() -> list[dict]:
@@ -37,6 +37,7 @@ def test_a_model_the_store_would_refuse_is_one_malformed_call_in_both_gemini_for
     result = cli("import", "gemini", str(tmp_path / "tmp"))
     assert result.exit_code == 0, result.stderr
     assert "3 malformed lines skipped" in result.stderr  # the control characters and the 300 characters
+    assert "2 calls logged no model: stored without one, their cost unknown" in result.stderr
     assert [row[0] for row in table_of(cli.db, "SELECT input_tokens FROM token_usage ORDER BY 1")] == [
         n + 10 for n in range(len(MODELS)) if n + 10 in STORED] == STORED
 
@@ -99,3 +100,22 @@ def test_claude_code_applies_the_same_rules_line_by_line(cli, tmp_path: Path) ->
     key = "msg_" + "c" * 36 + ":sha256:" + hashlib.sha256(f"{long_id}:req_60".encode()).hexdigest()
     assert table_of(cli.db, "SELECT input_tokens, request_id FROM token_usage ORDER BY 1") == [
         (40, "msg_a:req_40"), (60, key)]
+
+
+@pytest.mark.parametrize("kind", ["json", "jsonl"])
+def test_a_reply_with_tokens_but_no_model_is_kept_unpriced_and_said(cli, tmp_path: Path, kind: str) -> None:
+    # Gemini CLI's recordMessage sets `model` from its caller, undefined for a synthetic message; the tokens
+    # queued from the API's usageMetadata are attached all the same (chatRecordingService.ts).
+    chats = tmp_path / "tmp" / "p" / "chats"
+    chats.mkdir(parents=True)
+    messages = [{"id": "m1", "type": "gemini", "tokens": {"input": 70, "output": 3}},
+                {"id": "m2", "type": "gemini", "model": "gemini-2.5-pro", "tokens": {"input": 80, "output": 4}}]
+    metadata = {"sessionId": "g", "projectHash": "h"}
+    text = (json.dumps({**metadata, "messages": messages}) if kind == "json"
+            else "".join(json.dumps(line) + "\n" for line in [metadata, *messages]))
+    (chats / f"session-g.{kind}").write_text(text)
+    result = cli("import", "gemini", str(tmp_path / "tmp"))
+    assert result.exit_code == 0, result.stderr
+    assert "gemini: 1 calls logged no model: stored without one, their cost unknown" in result.stderr
+    assert table_of(cli.db, "SELECT input_tokens, model, cost_source FROM token_usage ORDER BY 1") == [
+        (70, None, "unknown"), (80, "gemini-2.5-pro", "estimated")]

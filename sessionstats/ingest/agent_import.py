@@ -265,6 +265,12 @@ def files_changing(source: str) -> Iterator[None]:
         raise unreadable(Path(error.filename or "?"), error, source) from None
 
 
+def note_no_model(coverage: Coverage, calls: int) -> None:
+    """Say how many calls logged token usage but no model: stored as they are, their cost unknown."""
+    if calls:
+        coverage.notes.append(f"{calls:,} calls logged no model: stored without one, their cost unknown")
+
+
 def note_unfinished(coverage: Coverage, parts: Iterable[Slice]) -> None:
     """Say how many logs of lines end in one without its newline: it is left for the import after it ends."""
     unfinished = sum(1 for part in parts if part.end < part.size)
@@ -306,6 +312,7 @@ def store_events(store: Store, events: Sequence[UsageEvent], *, user: str, sourc
     """Keep one copy per request id (the most tokens, then the earliest), store it, remember what was read."""
     now = utc_now()
     kept = _one_per_request(_checked(events, coverage))
+    note_no_model(coverage, sum(1 for event in kept if event.model is None))
     _stage(store, kept)
     written = write_rows(store, user=user, source=source, now=now, step=step,
                          also=lambda: remember_slices(store, user, parts, now, source))
@@ -395,7 +402,7 @@ _COLUMNS = (("session_id", "VARCHAR"), ("session_name", "VARCHAR"), ("request_id
 
 
 def _stage(store: Store, events: Sequence[UsageEvent]) -> None:
-    """The events as temp table `history_rows`; a call without a model is dropped.
+    """The events as temp table `history_rows` (a call without a model is kept: its tokens were billed).
 
     They travel as one JSON text: a list parameter costs DuckDB ~0.2 ms a value (10k events took 20 s).
     """
@@ -403,7 +410,7 @@ def _stage(store: Store, events: Sequence[UsageEvent]) -> None:
     # Named one by one: a getattr and a type test per value cost 0.5 CPU s per 100k events.
     rows = [[e.session_id, e.session_name, e.request_id, e.model, e.provider, _json_value(e.created_at),
              e.input_tokens, e.output_tokens, e.cache_write_tokens, e.cache_read_tokens, _json_value(e.reported_cost)]
-            for e in events if e.model]
+            for e in events]
     if not rows:
         return
     selects = ", ".join(f"(r->>'$[{i}]')::{kind} AS {name}" for i, (name, kind) in enumerate(_COLUMNS))

@@ -19,7 +19,14 @@ from pathlib import Path
 import duckdb
 
 from sessionstats.errors import InvalidInput
-from sessionstats.ingest.agent_import import AGENT_TIME, MAX_LINE_BYTES, Coverage, SourceSummary, unread_parts
+from sessionstats.ingest.agent_import import (
+    AGENT_TIME,
+    MAX_LINE_BYTES,
+    Coverage,
+    SourceSummary,
+    note_no_model,
+    unread_parts,
+)
 from sessionstats.ingest.files.checks import whole_count
 from sessionstats.ingest.log_files import Slice, remember_slices
 from sessionstats.ingest.writing import ROW_COLUMNS, StepReporter, write_rows
@@ -258,8 +265,8 @@ def store_staged(store: Store, *, user: str, source: str, coverage: Coverage, st
                                   {request_key("request_id")} AS request_id)
                 FROM agent_events WHERE NOT refused
                 QUALIFY row_number() OVER (PARTITION BY request_id ORDER BY {_TOTAL} DESC,
-                                           created_at ASC NULLS LAST, seq) = 1)
-            WHERE model IS NOT NULL""", {"now": now})
+                                           created_at ASC NULLS LAST, seq) = 1)""", {"now": now})
+    note_no_model(coverage, store.fetchone("SELECT count(*) FROM history_rows WHERE model IS NULL")[0])  # type: ignore[index]
     store.execute("DROP TABLE agent_events")
     written = write_rows(store, user=user, source=source, now=now, step=step,
                          also=lambda: remember_slices(store, user, parts, now, source))
