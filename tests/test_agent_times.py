@@ -13,9 +13,9 @@ import duckdb
 import pytest
 from conftest import table_of
 
-from sessionstats.ingest.agent_import import utc_time
 from sessionstats.ingest.json_lines import utc_text
 from sessionstats.ingest.json_lines import utc_time as sql_utc_time
+from sessionstats.ingest.log_values import utc_time
 
 READ = [("2025-10-03T09:00:07.123Z", datetime(2025, 10, 3, 9, 0, 7, 123000)),
         ("2025-10-03T09:00:07.123456789Z", datetime(2025, 10, 3, 9, 0, 7, 123456)),

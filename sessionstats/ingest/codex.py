@@ -29,8 +29,6 @@ from sessionstats.ingest.agent_import import (
     existing_dirs,
     files_changing,
     note_unfinished,
-    parse_object,
-    token_count,
 )
 from sessionstats.ingest.json_lines import (
     count_kinds,
@@ -44,6 +42,7 @@ from sessionstats.ingest.json_lines import (
     utc_time,
 )
 from sessionstats.ingest.log_files import Slice, expanded, under_home
+from sessionstats.ingest.log_values import parse_object, token_count
 from sessionstats.ingest.writing import StepReporter
 from sessionstats.store import Store
 from sessionstats.store.list_params import json_list, unnest_list

@@ -30,14 +30,12 @@ from sessionstats.ingest.agent_import import (
     existing_dirs,
     files_changing,
     note_unfinished,
-    parse_json,
-    token_count,
     unread_parts,
-    utc_time,
 )
 from sessionstats.ingest.gemini_lines import MESSAGE_TYPES, stage_recordings
 from sessionstats.ingest.json_lines import json_count, new_events_table, store_staged
 from sessionstats.ingest.log_files import Slice, expanded, under_home
+from sessionstats.ingest.log_values import parse_json, token_count, utc_time
 from sessionstats.ingest.writing import StepReporter
 from sessionstats.store import Store
 

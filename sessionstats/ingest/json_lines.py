@@ -19,16 +19,10 @@ from pathlib import Path
 import duckdb
 
 from sessionstats.errors import InvalidInput
-from sessionstats.ingest.agent_import import (
-    AGENT_TIME,
-    MAX_LINE_BYTES,
-    Coverage,
-    SourceSummary,
-    note_no_model,
-    unread_parts,
-)
+from sessionstats.ingest.agent_import import MAX_LINE_BYTES, Coverage, SourceSummary, note_no_model, unread_parts
 from sessionstats.ingest.files.checks import whole_count
 from sessionstats.ingest.log_files import Slice, remember_slices
+from sessionstats.ingest.log_values import AGENT_TIME
 from sessionstats.ingest.writing import ROW_COLUMNS, StepReporter, write_rows
 from sessionstats.store import Store
 from sessionstats.store.list_params import json_list, unnest_list
@@ -53,7 +47,7 @@ def json_text(value: str) -> str:
 
 
 def utc_time(value: str) -> str:
-    """A JSON column's time as agent_import.utc_time reads it: ISO text (naive is UTC) or epoch milliseconds."""
+    """A JSON column's time as log_values.utc_time reads it: ISO text (naive is UTC) or epoch milliseconds."""
     iso = f"{value}->>'$'"
     parsed = f"""CASE WHEN json_type({value}) = 'VARCHAR' THEN {utc_text(iso)}
                       WHEN json_type({value}) IN ('BIGINT', 'UBIGINT', 'DOUBLE')
@@ -62,7 +56,7 @@ def utc_time(value: str) -> str:
 
 
 def utc_text(iso: str) -> str:
-    """A text column's time as agent_import.utc_time reads a text: AGENT_TIME only, naive is UTC, in Python's
+    """A text column's time as log_values.utc_time reads a text: AGENT_TIME only, naive is UTC, in Python's
     years (1 to 9999)."""
     parsed = f"""CASE WHEN NOT regexp_full_match({iso}, '{AGENT_TIME}') THEN NULL
                       WHEN regexp_matches({iso}, '(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$')
@@ -158,7 +152,7 @@ def unique_keys(text: str, objects: Sequence[str], marker: str) -> str:
     """SQL: no object at the JSON paths `objects` of `text` names a key twice (true for text that is no JSON).
 
     Which of two values of one key counts is anyone's guess (DuckDB takes the first, Python and JavaScript the
-    last), so such a line is malformed, as a JSON Lines import refuses it; agent_import.parse_json does the same.
+    last), so such a line is malformed, as a JSON Lines import refuses it; log_values.parse_json does the same.
     Only lines holding `marker` (the key of a usage record) are looked at: parsing every line again cost Codex
     +20% CPU, most of it on replies that carry no usage.
     """

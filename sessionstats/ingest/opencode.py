@@ -36,15 +36,11 @@ from sessionstats.ingest.agent_import import (
     UsageEvent,
     existing_dirs,
     files_changing,
-    known_provider,
-    parse_object,
-    stated_cost,
     store_events,
-    token_count,
     unread_parts,
-    utc_time,
 )
 from sessionstats.ingest.log_files import expanded, under_home, unreadable
+from sessionstats.ingest.log_values import known_provider, parse_object, stated_cost, token_count, utc_time
 from sessionstats.ingest.writing import StepReporter
 from sessionstats.store import Store
 

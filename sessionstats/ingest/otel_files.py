@@ -26,17 +26,13 @@ from sessionstats.ingest.agent_import import (
     SourceSummary,
     UsageEvent,
     files_changing,
-    known_provider,
     note_unfinished,
-    parse_object,
     read_lines,
-    stated_cost,
     store_events,
-    token_count,
     unread_parts,
-    utc_time,
 )
 from sessionstats.ingest.log_files import LogFile, Slice, expanded
+from sessionstats.ingest.log_values import known_provider, parse_object, stated_cost, token_count, utc_time
 from sessionstats.ingest.writing import StepReporter
 from sessionstats.store import Store
 
