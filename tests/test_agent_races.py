@@ -56,6 +56,11 @@ def looping_symlink(path: Path) -> None:
     path.symlink_to(path.name)
 
 
+def append(path: Path, data: bytes) -> None:
+    with path.open("ab") as log:
+        log.write(data)
+
+
 def after(module: object, name: str, monkeypatch: pytest.MonkeyPatch, then: Callable[[], None]) -> None:
     """Make `module.name` run `then` once it has returned (the first time: a look before the import calls it too)."""
     original, done = getattr(module, name), []
@@ -102,3 +107,22 @@ def test_a_log_gone_while_it_is_read_is_one_line_naming_it_and_nothing_is_stored
     again = cli("import", source, str(tmp_path / "root"))  # the next import reads what is there
     assert again.exit_code == 0, again.stderr
     assert stored_inputs(cli) == [40]
+
+
+@pytest.mark.file_only
+@pytest.mark.parametrize("source", sorted(SLICERS))
+def test_a_log_the_agent_writes_on_while_it_is_read_gives_no_malformed_line_and_the_rest_next_time(
+        cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str) -> None:
+    keeper, _ = two_logs(tmp_path / "root", source)
+    appended = SOURCES[source][1](70) + b"\n"
+    after(*SLICERS[source], monkeypatch, lambda: append(keeper, appended[:25]))  # a line half written
+    result = cli("import", source, str(tmp_path / "root"))
+    assert result.exit_code == 0, result.stderr
+    assert "malformed" not in result.stderr
+    assert stored_inputs(cli) == [40, 50]
+    monkeypatch.undo()
+    append(keeper, appended[25:])
+    again = cli("import", source, str(tmp_path / "root"))
+    assert again.exit_code == 0, again.stderr
+    assert "malformed" not in again.stderr
+    assert stored_inputs(cli) == [40, 50, 70]

@@ -13,7 +13,7 @@ scan's order, so `rowid` counts lines.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 import duckdb
@@ -85,13 +85,14 @@ def count_kinds(coverage: Coverage, kinds: list[tuple[str | None, int, int]]) ->
             coverage.unrecognised[kind] += lines
 
 
-def readable_files(parts: Sequence[Slice], scratch: Path) -> dict[str, Slice]:
-    """A path DuckDB can read for each part with new bytes: the file itself when read whole, else a copy of them."""
+def readable_files(parts: Sequence[Slice], scratch: Path, copied: Collection[str] = ()) -> dict[str, Slice]:
+    """A path DuckDB can read for each part with new bytes: the file itself when read whole (and not in `copied`),
+    else a copy of its new bytes."""
     readable = {}
     for number, piece in enumerate(parts):
         if piece.end <= piece.start:
             continue
-        if piece.start == 0 and piece.end == piece.size:
+        if piece.start == 0 and piece.end == piece.size and str(piece.log.path) not in copied:
             readable[str(piece.log.path)] = piece
             continue
         copy = scratch / f"{number}.jsonl"
@@ -116,30 +117,51 @@ def scan_lines(store: Store, parts: Sequence[Slice], table: str, select: str) ->
 
     Lines are split by DuckDB's CSV reader, not its JSON reader: that one reads a line cut short on into the
     next and loses both, where a Python reader loses only the first. Each line is then parsed on its own.
+    A file read whole that grew meanwhile (the agent writing on) is read again from a copy of the bytes that
+    were new: DuckDB would have read its lines past `end`, a half-written one counted malformed.
     """
     with tempfile.TemporaryDirectory(prefix="sessionstats-lines-") as scratch:
-        readable = readable_files(parts, Path(scratch))
-        numbers = {str(part.log.path): number for number, part in enumerate(parts)}
-        store.execute(
-            f"""CREATE OR REPLACE TEMP TABLE agent_files AS
-                SELECT {unnest_list("files", "VARCHAR")} AS filename, {unnest_list("paths", "VARCHAR")} AS path,
-                       {unnest_list("numbers", "BIGINT")} AS file""",
-            {"files": json_list(readable), "paths": json_list(str(p.log.path) for p in readable.values()),
-             "numbers": json_list(numbers[str(p.log.path)] for p in readable.values())})
-        lines = (f"""read_csv($files, columns = {{'text': 'VARCHAR'}}, header = false, delim = chr(1), quote = '',
-                              escape = '', new_line = '\\n', auto_detect = false, strict_mode = false,
-                              store_rejects = true, rejects_table = 'agent_rejects',
-                              rejects_scan = 'agent_rejects_scan', max_line_size = {MAX_LINE_BYTES},
-                              buffer_size = {2 * MAX_LINE_BYTES}, filename = true)""" if readable else
-                 "(SELECT NULL::VARCHAR AS text, NULL::VARCHAR AS filename WHERE false)")
-        # A filter on `select` belongs in a later statement: DuckDB would push it down and parse each line twice.
-        try:
-            store.execute(f"""CREATE OR REPLACE TEMP TABLE {table} AS
-                              SELECT filename, {select} FROM {lines}
-                              WHERE NOT regexp_full_match(text, e'[ \\t\\r\\x0b\\x0c]*')""",
-                          {"files": list(readable)} if readable else {})
-        except duckdb.IOException as error:  # a log gone or unreadable since it was found
-            raise InvalidInput(f"cannot read the logs found ({str(error).splitlines()[0]}): import again") from None
+        copied: set[str] = set()
+        while True:
+            readable = readable_files(parts, Path(scratch), copied)
+            unreadable = _scan(store, parts, readable, table, select)
+            grown = {name for name, piece in readable.items() if name == str(piece.log.path)
+                     and _size(piece.log.path) != piece.size}
+            if not grown:
+                return unreadable
+            copied |= grown
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1  # gone: reading its copy says so
+
+
+def _scan(store: Store, parts: Sequence[Slice], readable: Mapping[str, Slice], table: str, select: str) -> int:
+    """scan_lines over the paths `readable` names; how many lines could not be read."""
+    numbers = {str(part.log.path): number for number, part in enumerate(parts)}
+    store.execute(
+        f"""CREATE OR REPLACE TEMP TABLE agent_files AS
+            SELECT {unnest_list("files", "VARCHAR")} AS filename, {unnest_list("paths", "VARCHAR")} AS path,
+                   {unnest_list("numbers", "BIGINT")} AS file""",
+        {"files": json_list(readable), "paths": json_list(str(p.log.path) for p in readable.values()),
+         "numbers": json_list(numbers[str(p.log.path)] for p in readable.values())})
+    lines = (f"""read_csv($files, columns = {{'text': 'VARCHAR'}}, header = false, delim = chr(1), quote = '',
+                          escape = '', new_line = '\\n', auto_detect = false, strict_mode = false,
+                          store_rejects = true, rejects_table = 'agent_rejects',
+                          rejects_scan = 'agent_rejects_scan', max_line_size = {MAX_LINE_BYTES},
+                          buffer_size = {2 * MAX_LINE_BYTES}, filename = true)""" if readable else
+             "(SELECT NULL::VARCHAR AS text, NULL::VARCHAR AS filename WHERE false)")
+    # A filter on `select` belongs in a later statement: DuckDB would push it down and parse each line twice.
+    try:
+        store.execute(f"""CREATE OR REPLACE TEMP TABLE {table} AS
+                          SELECT filename, {select} FROM {lines}
+                          WHERE NOT regexp_full_match(text, e'[ \\t\\r\\x0b\\x0c]*')""",
+                      {"files": list(readable)} if readable else {})
+    except duckdb.IOException as error:  # a log gone or unreadable since it was found
+        raise InvalidInput(f"cannot read the logs found ({str(error).splitlines()[0]}): import again") from None
     if not readable:
         return 0
     unreadable = int(store.fetchone("SELECT count(*) FROM agent_rejects")[0])  # type: ignore[index]
