@@ -62,7 +62,8 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extens
     for name in list(os.environ):
         if name.startswith(("SESSIONSTATS_", "PG")) and name != "SESSIONSTATS_TEST_POSTGRES":
             monkeypatch.delenv(name)
-    for name in ("CLAUDE_CONFIG_DIR", "LLM_USER_PATH", "CODEX_HOME", "GEMINI_CLI_HOME", "QWEN_DATA_DIR", "OPENCODE_DB"):
+    for name in ("CLAUDE_CONFIG_DIR", "LLM_USER_PATH", "CODEX_HOME", "GEMINI_CLI_HOME", "QWEN_DATA_DIR", "QWEN_HOME",
+                 "QWEN_RUNTIME_DIR", "OPENCODE_DB"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))  # llm's logs.db is found under it

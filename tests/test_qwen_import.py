@@ -6,6 +6,7 @@ import json
 import random
 from pathlib import Path
 
+import pytest
 from conftest import snapshot, table_of
 from qwen_logs import Chat, write_qwen
 
@@ -89,3 +90,21 @@ def test_a_session_id_the_field_rules_refuse_is_malformed_and_the_rest_imports(c
     assert "3 malformed lines skipped" in result.stderr
     assert "duplicates" not in result.stderr
     assert totals(cli) == {"ok": (1, 10, 0, 1)}
+
+
+@pytest.mark.parametrize("variable", ["QWEN_RUNTIME_DIR", "QWEN_HOME", "QWEN_DATA_DIR"])
+def test_the_chats_are_found_where_qwen_writes_them(cli, tmp_path: Path, monkeypatch, variable: str) -> None:
+    # qwen-code's Storage.getRuntimeBaseDir(): $QWEN_RUNTIME_DIR, else $QWEN_HOME, else ~/.qwen (sessions live
+    # there); $QWEN_DATA_DIR is ccusage's name for the same folder.
+    chats = write_qwen(tmp_path / "elsewhere")
+    monkeypatch.setenv(variable, str(tmp_path / "elsewhere"))
+    cli.ok("import", "qwen")
+    assert totals(cli) == expected(chats)
+
+
+def test_qwens_runtime_dir_wins_over_its_home(cli, tmp_path: Path, monkeypatch) -> None:
+    chats = write_qwen(tmp_path / "runtime")
+    monkeypatch.setenv("QWEN_RUNTIME_DIR", str(tmp_path / "runtime"))
+    monkeypatch.setenv("QWEN_HOME", str(tmp_path / "config-only"))
+    cli.ok("import", "qwen")
+    assert totals(cli) == expected(chats)

@@ -142,7 +142,8 @@ def import_opencode_command(dirs: OpenCodeDirs = None, strict: StrictOption = Fa
 
 
 QwenDirs = Annotated[list[str] | None, typer.Argument(
-    metavar="[DIR ...]", show_default=False, help="Qwen Code data dirs [default: $QWEN_DATA_DIR, else ~/.qwen].")]
+    metavar="[DIR ...]", show_default=False,
+    help="Qwen Code data dirs [default: $QWEN_RUNTIME_DIR, $QWEN_HOME or $QWEN_DATA_DIR, else ~/.qwen].")]
 
 
 @import_app.command("qwen")

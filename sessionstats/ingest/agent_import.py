@@ -7,26 +7,24 @@ Claude Code and llm imports, so a request id stored once is never stored twice, 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
 from sessionstats.errors import InvalidInput
-from sessionstats.ingest.log_files import LogFile, Slice, new_slices, remember_slices
+from sessionstats.ingest.log_files import LogFile, Slice, expanded, new_slices, remember_slices, unreadable
 from sessionstats.ingest.writing import ROW_COLUMNS, StepReporter, Written, write_rows
-from sessionstats.pricing.prices import check_provider
 from sessionstats.store import Store
 from sessionstats.times import utc_now
 from sessionstats.validate import (
-    COST_PLACES,
-    MAX_BIGINT,
-    MAX_COST,
+    MAX_ID_LENGTH,
     MAX_LABEL_LENGTH,
     check_count,
     check_id,
@@ -108,88 +106,23 @@ class Source(Protocol):
                  on_step: StepReporter | None = None) -> SourceSummary: ...
 
 
-def parse_json(raw: object, **options: Any) -> Any:
-    """A JSON value, or None for text that is not JSON (nested too deep for Python included) or for no text at all
-    (a database column may hold a number or NULL)."""
-    try:
-        if options and type(raw) is str and not raw.startswith("\ufeff"):  # json.loads refuses a BOM, decode not
-            return _decoder(**options).decode(raw)  # one decoder, not one per call: 0.2 CPU s per 100k values
-        return json.loads(raw or "", **options)  # type: ignore[arg-type]
-    except (ValueError, RecursionError, TypeError):
-        return None
-
-
-@lru_cache(maxsize=8)
-def _decoder(**options: Any) -> json.JSONDecoder:
-    return json.JSONDecoder(**options)
-
-
-def parse_object(raw: object, **options: Any) -> dict[str, Any] | None:
-    """A JSON object, or None for anything else."""
-    value = parse_json(raw, **options)
-    return value if isinstance(value, dict) else None
-
-
-def token_count(mapping: Mapping[str, Any], key: str) -> int:
-    """A token count from a log object: 0 when absent or null, InvalidInput when present but not a count."""
-    value = mapping.get(key)
-    if type(value) is int and 0 <= value <= MAX_BIGINT:  # the common case, without the full check's cost
-        return value
-    return 0 if value is None else check_count(value, key)
-
-
-def stated_cost(value: object) -> Decimal | None:
-    """A cost a log states for a call (OpenCode's `cost`, Claude Code's `cost_usd`): above 0 and under the cap.
-
-    Zero is what OpenCode writes for a model it has no price for; a negative, absurd or non-numeric cost
-    states nothing either, and the call is estimated as usual (as Claude Code's costUSD is).
-    """
-    if isinstance(value, bool) or not isinstance(value, Decimal | int | float) or not 0 < value < MAX_COST:
-        return None
-    exact = Decimal(str(value))  # a float's shortest decimal form: 0.1, not 0.1000000000000000055
-    if exact.as_tuple().exponent < -COST_PLACES:  # type: ignore[operator]  # a tail past the stored places
-        exact = exact.quantize(Decimal(1).scaleb(-COST_PLACES))
-    return exact if exact > 0 else None
-
-
-def known_provider(provider: object) -> str | None:
-    """The provider when the price data knows it (anthropic, openai...); else None: priced by the model alone."""
-    if not isinstance(provider, str) or not provider:
-        return None
-    return _known_provider(provider)
-
-
-@lru_cache(maxsize=256)
-def _known_provider(provider: str) -> str | None:
-    """Looked up once per name: a log names the same few on every call (0.35 CPU s per 100k OpenCode calls)."""
-    try:
-        return check_provider(provider, "provider")
-    except InvalidInput:
-        return None
-
-
-def utc_time(value: object) -> datetime | None:
-    """An ISO-8601 text or epoch milliseconds as naive UTC; None when it is neither."""
-    try:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return datetime.fromtimestamp(value / 1000, UTC).replace(tzinfo=None)
-        if isinstance(value, str):
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
-    except (ValueError, OverflowError, OSError):
-        return None
-    return None
-
-
 def existing_dirs(given: Sequence[str], defaults: Iterable[Path], what: str) -> list[Path]:
     """The directories given (each must exist), else those of `defaults` that exist (maybe none)."""
     if given:
-        dirs = [Path(d).expanduser() for d in given]
-        missing = [str(d) for d in dirs if not d.is_dir()]
+        dirs = [expanded(d) for d in given]
+        missing = [str(d) for d in dirs if not _is_folder(d, what)]
         if missing:
             raise InvalidInput(f"DIR: {missing[0]!r} is not a directory ({what})")
         return dirs
-    return [d for d in defaults if d.is_dir()]
+    return [d for d in defaults if _is_folder(d, what)]
+
+
+def _is_folder(place: Path, what: str) -> bool:
+    try:
+        return place.is_dir()
+    except OSError as error:  # is_dir lets EACCES through: a folder on the way that may not be searched
+        raise InvalidInput(f"cannot read {str(place)!r} ({what}): {error.strerror or error}; make the folders "
+                           "on the way searchable to you (chmod u+x)") from None
 
 
 def unread_parts(store: Store, user: str, source: str, paths: Iterable[Path]) -> list[Slice]:
@@ -197,8 +130,34 @@ def unread_parts(store: Store, user: str, source: str, paths: Iterable[Path]) ->
 
     The paths are files found (find_files); one gone since is skipped, one that cannot be read is named.
     """
-    logs = [LogFile(path.resolve(), "", "") for path in paths]
+    logs = [LogFile(_resolved(path), "", "") for path in paths]
     return new_slices(store, user, list({log.path: log for log in logs}.values()), source)
+
+
+def _resolved(path: Path) -> Path:
+    """The path resolved; as it is when it became a looping symlink since it was found (then it is no file)."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):  # Python 3.11 says a loop with RuntimeError, 3.13 with OSError
+        return path
+
+
+@contextmanager
+def files_changing(source: str) -> Iterator[None]:
+    """Reading logs that were found: one gone, or made unreadable, since is one line naming it, never a traceback.
+
+    Nothing is stored then (an import is one transaction); the next import reads it again, or skips it if gone.
+    """
+    try:
+        yield
+    except OSError as error:
+        raise unreadable(Path(error.filename or "?"), error, source) from None
+
+
+def note_no_model(coverage: Coverage, calls: int) -> None:
+    """Say how many calls logged token usage but no model: stored as they are, their cost unknown."""
+    if calls:
+        coverage.notes.append(f"{calls:,} calls logged no model: stored without one, their cost unknown")
 
 
 def note_unfinished(coverage: Coverage, parts: Iterable[Slice]) -> None:
@@ -242,6 +201,7 @@ def store_events(store: Store, events: Sequence[UsageEvent], *, user: str, sourc
     """Keep one copy per request id (the most tokens, then the earliest), store it, remember what was read."""
     now = utc_now()
     kept = _one_per_request(_checked(events, coverage))
+    note_no_model(coverage, sum(1 for event in kept if event.model is None))
     _stage(store, kept)
     written = write_rows(store, user=user, source=source, now=now, step=step,
                          also=lambda: remember_slices(store, user, parts, now, source))
@@ -256,7 +216,7 @@ def _checked(events: Sequence[UsageEvent], coverage: Coverage) -> list[UsageEven
             check_count(event.total, "total_tokens")  # each count fits, yet their sum (or output + reasoning) may not
             name = event.session_name if event.session_name and len(event.session_name) <= MAX_LABEL_LENGTH else None
             checked = (rules(check_id, event.session_id, "session_id"), rules(check_label, name, "name"),
-                       rules(check_label, event.model, "model"), check_text(event.request_id, "request_id"))
+                       rules(_model, event.model, "model"), request_key(event.request_id))
         except InvalidInput:
             coverage.malformed += 1
             coverage.malformed_events += 1
@@ -267,6 +227,27 @@ def _checked(events: Sequence[UsageEvent], coverage: Coverage) -> list[UsageEven
             good.append(replace(event, session_id=checked[0], session_name=checked[1], model=checked[2],
                                 request_id=checked[3]))
     return good
+
+
+def _model(value: object, field: str) -> str | None:
+    """A model as the store keeps it, an id (no control character, at most 200 characters); blank is none."""
+    if check_label(value, field) is None:  # type: ignore[arg-type]
+        return None
+    check_id(value, field)  # type: ignore[arg-type]
+    return value  # type: ignore[return-value]
+
+
+def request_key(request_id: str) -> str:
+    """A request id the import made, as the store can keep it: one longer than an id may be (a long session id
+    in it) is its prefix (to the first colon, at most 40 characters) and its SHA-256, still one key per call. A
+    control character is refused."""
+    check_text(request_id, "request_id")
+    if len(request_id) <= MAX_ID_LENGTH:
+        check_id(request_id, "request_id")
+        return request_id
+    for start in range(0, len(request_id), MAX_ID_LENGTH - 1):  # the id rule's control check, piece by piece
+        check_id("x" + request_id[start:start + MAX_ID_LENGTH - 1], "request_id")
+    return f"{request_id.partition(':')[0][:40]}:sha256:{hashlib.sha256(request_id.encode()).hexdigest()}"
 
 
 class _RepeatedRules:
@@ -310,7 +291,7 @@ _COLUMNS = (("session_id", "VARCHAR"), ("session_name", "VARCHAR"), ("request_id
 
 
 def _stage(store: Store, events: Sequence[UsageEvent]) -> None:
-    """The events as temp table `history_rows`; a call without a model is dropped.
+    """The events as temp table `history_rows` (a call without a model is kept: its tokens were billed).
 
     They travel as one JSON text: a list parameter costs DuckDB ~0.2 ms a value (10k events took 20 s).
     """
@@ -318,7 +299,7 @@ def _stage(store: Store, events: Sequence[UsageEvent]) -> None:
     # Named one by one: a getattr and a type test per value cost 0.5 CPU s per 100k events.
     rows = [[e.session_id, e.session_name, e.request_id, e.model, e.provider, _json_value(e.created_at),
              e.input_tokens, e.output_tokens, e.cache_write_tokens, e.cache_read_tokens, _json_value(e.reported_cost)]
-            for e in events if e.model]
+            for e in events]
     if not rows:
         return
     selects = ", ".join(f"(r->>'$[{i}]')::{kind} AS {name}" for i, (name, kind) in enumerate(_COLUMNS))

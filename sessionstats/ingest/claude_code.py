@@ -19,12 +19,14 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sessionstats.ingest.json_lines import json_count, scan_lines
+from sessionstats.ingest.agent_import import files_changing
+from sessionstats.ingest.json_lines import json_count, model_refused, request_key, scan_lines, unique_keys, utc_text
 from sessionstats.ingest.log_files import SOURCE, Slice, config_dirs, find_logs, new_slices, remember_slices
 from sessionstats.ingest.writing import ROW_COLUMNS, StepReporter, write_rows
 from sessionstats.store import Store
 from sessionstats.store.list_params import json_list, unnest_list
 from sessionstats.times import utc_now
+from sessionstats.validate import CONTROL_CHARACTERS, EDGE_SPACES, MAX_ID_LENGTH
 
 # Every field as text, so a count of the wrong type is seen (and counted malformed), not silently NULL; a
 # field of another shape (a string where an object belongs) is NULL, as DuckDB's JSON reader made it.
@@ -38,8 +40,10 @@ _USAGE_SHAPE = {"input_tokens": "VARCHAR", "output_tokens": "VARCHAR", "cache_cr
 _LINE_SHAPE = json.dumps({"type": "VARCHAR", "requestId": "VARCHAR", "timestamp": "VARCHAR", "costUSD": "VARCHAR",
                           "message": {"id": "VARCHAR", "model": "VARCHAR", "usage": _USAGE_SHAPE}})
 _ITERATIONS_TYPE = f"STRUCT({', '.join(f'{name} VARCHAR' for name in _ITERATION)})[]"
-# A line that is not a JSON object comes back with every field NULL; every line Claude Code writes has a type.
-_FIELDS = f"unnest(try(from_json(text, '{_LINE_SHAPE}')))"
+# A line that is not a JSON object, or names a key twice in the objects read, comes back with every field NULL;
+# every line Claude Code writes has a type.
+_KEYS_ONCE = unique_keys("text", ("$", "$.message", "$.message.usage"), '"usage"')
+_FIELDS = f"unnest(try(from_json(CASE WHEN {_KEYS_ONCE} THEN text END, '{_LINE_SHAPE}')))"
 _USAGE = "message.usage"
 
 
@@ -78,7 +82,8 @@ def import_claude_code(store: Store, dirs: Sequence[str], *, user: str,
     step("finding logs")
     slices = new_slices(store, user, find_logs(config_dirs(dirs)))
     step("reading")
-    malformed, synthetic, usable = _stage_lines(store, slices, now)
+    with files_changing(SOURCE):
+        malformed, synthetic, usable = _stage_lines(store, slices, now)
     duplicates = _keep_biggest_copies(store, usable) + _drop_replays_stored(store, user)
     written = write_rows(store, user=user, source=SOURCE, now=now, step=step,
                          also=lambda: remember_slices(store, user, slices, now))
@@ -101,12 +106,10 @@ def _stage_lines(store: Store, slices: Sequence[Slice], now: object) -> tuple[in
     store.execute(f"CREATE OR REPLACE TEMP TABLE cc_lines ({columns})")
     store.execute(
         f"""INSERT INTO cc_lines BY NAME
-            SELECT c.session_id, c.project AS session_name,
-                   CASE WHEN message.id IS NOT NULL THEN message.id || ':' || coalesce(requestId, '') END
-                     AS request_id,
+            SELECT c.session_id, c.project AS session_name, {request_key(_REQUEST_ID)} AS request_id,
                    message.model AS model,
-                   coalesce(try_cast(timestamp AS TIMESTAMPTZ) AT TIME ZONE 'UTC', $now) AS created_at,
-                   try_cast(timestamp AS TIMESTAMPTZ) IS NOT NULL AS timed,
+                   coalesce({utc_text("timestamp")}, $now) AS created_at,
+                   {utc_text("timestamp")} IS NOT NULL AS timed,
                    {json_count(f"{_USAGE}.input_tokens")} AS input_tokens,
                    {json_count(f"{_USAGE}.output_tokens")} AS output_tokens,
                    {_CACHE_WRITES} AS cache_write_tokens,
@@ -114,7 +117,8 @@ def _stage_lines(store: Store, slices: Sequence[Slice], now: object) -> tuple[in
                    least({_ONE_HOUR}, {_CACHE_WRITES}) AS cache_write_1h_tokens,
                    {_USAGE}.service_tier AS service_tier, {_USAGE}.speed AS speed,
                    coalesce({json_count(f"{_USAGE}.server_tool_use.web_search_requests")}, 0) AS tool_calls,
-                   {_REPORTED_COST} AS reported_cost, f.path AS filename, type IS NULL AS bad,
+                   {_REPORTED_COST} AS reported_cost, f.path AS filename,
+                   type IS NULL OR {_ids_refused("message.model", _REQUEST_ID, "c.session_id")} AS bad,
                    message.id AS message_id, {_USAGE}.iterations AS iterations
             FROM cc_scan JOIN agent_files f USING (filename) JOIN cc_files c USING (path)
             WHERE {_USAGE} IS NOT NULL OR type IS NULL""",
@@ -140,13 +144,25 @@ def _add_iterations(store: Store) -> None:
                    {json_count("it.input_tokens")} AS input_tokens, {json_count("it.output_tokens")} AS output_tokens,
                    coalesce({json_count("it.cache_creation_input_tokens")}, 0) AS cache_write_tokens,
                    coalesce({json_count("it.cache_read_input_tokens")}, 0) AS cache_read_tokens,
-                   service_tier, speed, filename, bad, message_id, call_part, timed
+                   service_tier, speed, filename, {model_refused("coalesce(it.model, model)")} AS bad,
+                   message_id, call_part, timed
             FROM (SELECT * EXCLUDE (call_part), unnest(extra) AS it, generate_subscripts(extra, 1) AS call_part
                   FROM (SELECT *, list_filter(iterations, lambda i: coalesce(i.type, 'message') <> 'message') AS extra
                         FROM cc_lines WHERE iterations IS NOT NULL AND NOT bad))""")
 
 
 _TOTAL = "(input_tokens + output_tokens + cache_write_tokens + cache_read_tokens)"
+_REQUEST_ID = "CASE WHEN message.id IS NOT NULL THEN message.id || ':' || coalesce(requestId, '') END"
+
+
+def _ids_refused(model: str, request_id: str, session_id: str) -> str:
+    """SQL: the store's id rules as the agents' readers apply them (json_lines): a session (the log's file
+    name), model or request id the store would refuse makes the line malformed, not the import."""
+    return f"""({model_refused(model)} OR regexp_matches(coalesce({request_id}, ''), '{CONTROL_CHARACTERS}')
+                OR regexp_matches({session_id}, '{CONTROL_CHARACTERS}')
+                OR length(regexp_replace({session_id}, '{EDGE_SPACES}', '', 'g')) NOT BETWEEN 1 AND {MAX_ID_LENGTH})"""
+
+
 _USABLE = "NOT bad AND model IS NOT NULL AND input_tokens IS NOT NULL AND output_tokens IS NOT NULL"
 _STORED = f"""{_USABLE} AND model <> '<synthetic>' AND least(input_tokens, output_tokens, cache_write_tokens,
                                                        cache_read_tokens, cache_write_1h_tokens, tool_calls) >= 0"""

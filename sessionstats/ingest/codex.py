@@ -27,9 +27,8 @@ from sessionstats.ingest.agent_import import (
     Coverage,
     SourceSummary,
     existing_dirs,
+    files_changing,
     note_unfinished,
-    parse_object,
-    token_count,
 )
 from sessionstats.ingest.json_lines import (
     count_kinds,
@@ -42,7 +41,8 @@ from sessionstats.ingest.json_lines import (
     store_staged,
     utc_time,
 )
-from sessionstats.ingest.log_files import Slice
+from sessionstats.ingest.log_files import Slice, expanded, under_home
+from sessionstats.ingest.log_values import parse_object, token_count
 from sessionstats.ingest.writing import StepReporter
 from sessionstats.store import Store
 from sessionstats.store.list_params import json_list, unnest_list
@@ -63,8 +63,8 @@ _COUNTS = {f"{usage}_{number}": f"$.payload.info.{usage}_token_usage.{name}"
 
 def codex_homes(given: Sequence[str]) -> list[Path]:
     """The Codex homes given, else $CODEX_HOME, else ~/.codex (those that exist)."""
-    default = os.environ.get("CODEX_HOME", "").strip() or str(Path.home() / ".codex")
-    return existing_dirs(given, [Path(default).expanduser()], "a Codex home, holding sessions/")
+    named = os.environ.get("CODEX_HOME", "").strip()
+    return existing_dirs(given, [expanded(named)] if named else under_home(".codex"), "a Codex home, holding sessions/")
 
 
 def find_rollouts(homes: Sequence[Path]) -> list[Path]:
@@ -98,9 +98,10 @@ def import_codex(store: Store, homes: Sequence[str], *, user: str,
     """Import what was added to the Codex rollouts under `homes` (default: $CODEX_HOME or ~/.codex)."""
     step = on_step or (lambda _: None)
     step("finding logs")
-    parts, coverage = stage_new_lines(store, find_rollouts(codex_homes(homes)), _FIELDS, user=user, source=SOURCE,
-                                      step=step, texts=_COUNTS)
-    _stage_context(store, parts)
+    with files_changing(SOURCE):
+        parts, coverage = stage_new_lines(store, find_rollouts(codex_homes(homes)), _FIELDS, _OBJECTS, user=user,
+                                          source=SOURCE, step=step, texts=_COUNTS)
+        _stage_context(store, parts)
     _classify(store, coverage)
     new_events_table(store)
     store.execute(f"""INSERT INTO agent_events BY NAME
@@ -215,6 +216,9 @@ _CONTEXT = f"""
     FROM (SELECT * REPLACE (CASE WHEN kind = 'session_meta' THEN {json_text("meta_id")} END AS meta_id)
           FROM (SELECT *, {json_text("type")} AS kind FROM agent_lines))
     WHERE meta_id IS NOT NULL OR kind = 'turn_context' OR kind = 'event_msg'"""
+# The objects whose fields make a call: a key named twice in one makes the line malformed.
+_OBJECTS = (("$", "$.payload", "$.payload.info", "$.payload.info.last_token_usage", "$.payload.info.total_token_usage"),
+            '"token_count"')
 _GIVEN = "list_transform([{}], x -> coalesce(" + json_count("x") + ", 0))"
 _LAST, _TOTAL = ([name for name in _COUNTS if name.startswith(usage)] for usage in ("last", "total"))
 _USAGE = f"""SELECT * EXCLUDE ({", ".join(_COUNTS)}, totals_given),

@@ -15,7 +15,7 @@ from sessionstats.ingest.claude_code import import_claude_code
 from sessionstats.ingest.codex import codex_homes, find_rollouts, import_codex
 from sessionstats.ingest.gemini_cli import find_recordings, gemini_roots, import_gemini
 from sessionstats.ingest.llm_logs import default_logs_path, import_llm
-from sessionstats.ingest.log_files import config_dirs, find_logs
+from sessionstats.ingest.log_files import config_dirs, expanded, find_logs
 from sessionstats.ingest.opencode import data_dirs, find_databases, find_legacy_copies, import_opencode
 from sessionstats.ingest.qwen_code import find_chats, import_qwen, qwen_dirs
 from sessionstats.ingest.writing import StepReporter, Written
@@ -41,8 +41,8 @@ def claude_code_summary(store: Store, dirs: Sequence[str], *, user: str,
 def llm_summary(store: Store, paths: Sequence[str], *, user: str,
                 on_step: StepReporter | None = None) -> SourceSummary:
     """`import llm` as a SourceSummary (no logs.db where llm keeps it: nothing found)."""
-    path = Path(paths[0]).expanduser() if paths else default_logs_path()
-    if not path.is_file():
+    path = expanded(paths[0]) if paths else _llm_default()
+    if path is None or not path.is_file():
         return nothing_found("llm")
     result = import_llm(store, path, user=user, on_step=on_step)
     seen = Coverage(files_found=1, files_read=1, events=result.responses)
@@ -70,8 +70,16 @@ def _opencode_files(dirs: Sequence[str]) -> list[Path]:
 
 
 def _llm_files(paths: Sequence[str]) -> list[Path]:
-    path = Path(paths[0]).expanduser() if paths else default_logs_path()
-    return [path] if path.is_file() else []
+    path = expanded(paths[0]) if paths else _llm_default()
+    return [path] if path is not None and path.is_file() else []
+
+
+def _llm_default() -> Path | None:
+    """llm's logs.db, or None where there is no home to find it under."""
+    try:
+        return default_logs_path()
+    except InvalidInput:
+        return None
 
 
 # What each source's import would read at the places given (its default places when none), found without the

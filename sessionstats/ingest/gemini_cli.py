@@ -28,26 +28,28 @@ from sessionstats.ingest.agent_import import (
     SourceSummary,
     UsageEvent,
     existing_dirs,
+    files_changing,
     note_unfinished,
-    parse_json,
-    token_count,
     unread_parts,
-    utc_time,
 )
 from sessionstats.ingest.gemini_lines import MESSAGE_TYPES, stage_recordings
 from sessionstats.ingest.json_lines import json_count, new_events_table, store_staged
-from sessionstats.ingest.log_files import Slice
+from sessionstats.ingest.log_files import Slice, expanded, under_home
+from sessionstats.ingest.log_values import parse_json, token_count, utc_time
 from sessionstats.ingest.writing import StepReporter
 from sessionstats.store import Store
 
 SOURCE = "gemini"
+# A `.json` session is one document, parsed whole (~2.7x its size in memory); long sessions pass 64 MiB.
+MAX_DOCUMENT_BYTES = 256 << 20
 _HASHED = re.compile(r"[0-9a-f]{64}")
 
 
 def gemini_roots(given: Sequence[str]) -> list[Path]:
     """The folders of projects given, else <$GEMINI_CLI_HOME or ~>/.gemini/tmp."""
-    home = Path(os.environ.get("GEMINI_CLI_HOME", "").strip() or Path.home()).expanduser()
-    return existing_dirs(given, [home / ".gemini" / "tmp"], "Gemini CLI's .gemini/tmp, holding <project>/chats/")
+    named = os.environ.get("GEMINI_CLI_HOME", "").strip()
+    places = [expanded(named) / ".gemini" / "tmp"] if named else under_home(".gemini", "tmp")
+    return existing_dirs(given, places, "Gemini CLI's .gemini/tmp, holding <project>/chats/")
 
 
 def find_recordings(roots: Sequence[Path]) -> list[Path]:
@@ -61,25 +63,33 @@ def find_recordings(roots: Sequence[Path]) -> list[Path]:
 
 
 def gemini_tokens(tokens: Mapping[str, Any], names: Sequence[str]) -> tuple[int, int, int]:
-    """(uncached input, cache reads, output) from Gemini usage counts named input, output, cached, thoughts, tool.
+    """(uncached input, cache reads, output) from Gemini usage counts named input, output, cached, thoughts, tool,
+    total.
 
-    `cached` is part of `input`; `thoughts` are billed as output and tool-use prompt tokens as input.
+    `cached` is part of `input`; `thoughts` are billed as output and tool-use prompt tokens as input. Gemini's API
+    counts thoughts beside the output (total = input + output + thoughts + tool); an OpenAI-compatible API, as Qwen
+    Code converts it, counts them inside it (total = input + output): the total says which.
     """
-    prompt, output, cached, thoughts, tool = (token_count(tokens, name) for name in names)
+    prompt, output, cached, thoughts, tool, total = (token_count(tokens, name) for name in names)
     cached = min(cached, prompt)
-    return prompt - cached + tool, cached, output + thoughts
+    inside = thoughts > 0 and tokens.get(names[5]) is not None and total == prompt + output + tool
+    return prompt - cached + tool, cached, output + (0 if inside else thoughts)
 
 
 def gemini_tokens_sql(tokens: str, names: Sequence[str]) -> str:
     """SQL for gemini_tokens over a JSON object column: uncached_input, cache_read, output, and `bad` (a count
     that is not one makes the line malformed)."""
-    prompt, output, cached, thoughts, tool = (f"coalesce({json_count(f'{tokens}->>{name!r}')}, 0)" for name in names)
+    given = [json_count(f"{tokens}->>{name!r}") for name in names]
+    prompt, output, cached, thoughts, tool, total = (f"coalesce({count}, 0)" for count in given)
     cache_read = f"least({cached}, {prompt})"
+    # HUGEINT: each count fits a BIGINT, their sum may not.
+    inside = f"({thoughts} > 0 AND {given[5]} = {prompt}::HUGEINT + {output} + {tool})"
     return (f"{prompt} - {cache_read} + {tool} AS uncached_input, {cache_read} AS cache_read, "
-            f"{output} + {thoughts} AS output, least({prompt}, {output}, {cached}, {thoughts}, {tool}) < 0 AS bad")
+            f"{output} + CASE WHEN {inside} THEN 0 ELSE {thoughts} END AS output, "
+            f"least({prompt}, {output}, {cached}, {thoughts}, {tool}, {total}) < 0 AS bad")
 
 
-_TOKEN_NAMES = ("input", "output", "cached", "thoughts", "tool")
+_TOKEN_NAMES = ("input", "output", "cached", "thoughts", "tool", "total")
 
 
 @dataclass
@@ -104,9 +114,10 @@ def import_gemini(store: Store, roots: Sequence[str], *, user: str,
     logs = [(place, part) for place, part in enumerate(parts)
             if part.log.path.suffix != ".json" and part.end > part.start]
     coverage.files_read = len(documents) + len(logs)
-    stage_recordings(store, [part for _, part in logs], [place for place, _ in logs],
-                     [_start(part) for _, part in logs], gemini_tokens_sql("tokens", _TOKEN_NAMES), coverage)
-    _add_documents(store, documents, coverage)
+    with files_changing(SOURCE):
+        stage_recordings(store, [part for _, part in logs], [place for place, _ in logs],
+                         [_start(part) for _, part in logs], gemini_tokens_sql("tokens", _TOKEN_NAMES), coverage)
+        _add_documents(store, documents, coverage)
     new_events_table(store)
     store.execute("""INSERT INTO agent_events BY NAME
                      SELECT * EXCLUDE (place) REPLACE (row_number() OVER (ORDER BY place, seq) AS seq)
@@ -146,11 +157,15 @@ def _add_documents(store: Store, documents: Sequence[tuple[int, Slice]], coverag
 
 def _read_document(path: Path, recording: _Recording, coverage: Coverage) -> None:
     """A whole `.json` session: its metadata and every message in it."""
-    if path.stat().st_size > MAX_LINE_BYTES:
-        coverage.malformed += 1
-        return
-    document = parse_json(path.read_bytes())
+    with path.open("rb") as recorded:
+        text = recorded.read(MAX_DOCUMENT_BYTES + 1)
     coverage.lines += 1
+    if len(text) > MAX_DOCUMENT_BYTES:
+        coverage.malformed += 1
+        coverage.notes.append(f"{str(path)!r} is over {MAX_DOCUMENT_BYTES >> 20} MiB, more than a .json "
+                              "session is read whole: its calls are not imported")
+        return
+    document = parse_json(text)
     if not isinstance(document, dict) or not isinstance(document.get("messages"), list):
         coverage.malformed += 1
         return

@@ -21,6 +21,8 @@ _FIELDS = {"session": "$.sessionId", "directories": "$.directories", "id": "$.id
            "tokens": "$.tokens", "model": "$.model", "timestamp": "$.timestamp", "rewind": '$."$rewindTo"',
            "set": '$."$set"'}
 _MESSAGE = ["$.id", "$.type", "$.tokens", "$.model", "$.timestamp"]
+# The objects whose fields make a reply: a key named twice in one makes the line malformed.
+_OBJECTS = (("$", "$.tokens", '$."$set"'), '"tokens"')
 _BRANCH = """CASE WHEN NOT is_object THEN 'malformed' WHEN rewind IS NOT NULL THEN 'rewind'
                   WHEN json_type("set") = 'OBJECT' THEN 'set' WHEN id IS NOT NULL THEN 'message'
                   WHEN session IS NOT NULL THEN 'metadata' ELSE 'unknown' END"""
@@ -38,7 +40,7 @@ def stage_recordings(store: Store, parts: Sequence[Slice], places: Sequence[int]
 
     `starts`: each part's session id and name before its new lines; `tokens_sql`: gemini_tokens_sql over `tokens`.
     """
-    lines, unreadable = stage_lines(store, parts, _FIELDS)
+    lines, unreadable = stage_lines(store, parts, _FIELDS, _OBJECTS)
     coverage.lines += lines
     coverage.malformed += unreadable
     store.execute(

@@ -15,13 +15,17 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sessionstats.ingest.agent_import import MAX_LINE_BYTES, Coverage, SourceSummary, unread_parts
+import duckdb
+
+from sessionstats.errors import InvalidInput
+from sessionstats.ingest.agent_import import MAX_LINE_BYTES, Coverage, SourceSummary, note_no_model, unread_parts
 from sessionstats.ingest.files.checks import whole_count
 from sessionstats.ingest.log_files import Slice, remember_slices
+from sessionstats.ingest.log_values import AGENT_TIME
 from sessionstats.ingest.writing import ROW_COLUMNS, StepReporter, write_rows
 from sessionstats.store import Store
 from sessionstats.store.list_params import json_list, unnest_list
@@ -46,13 +50,24 @@ def json_text(value: str) -> str:
 
 
 def utc_time(value: str) -> str:
-    """A JSON column's time as agent_import.utc_time reads it: ISO text (naive is UTC) or epoch milliseconds."""
+    """A JSON column's time as log_values.utc_time reads it: ISO text (naive is UTC) or epoch milliseconds."""
     iso = f"{value}->>'$'"
-    return f"""CASE WHEN json_type({value}) = 'VARCHAR' THEN
-                 CASE WHEN regexp_matches({iso}, '(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$')
-                      THEN try_cast({iso} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' ELSE try_cast({iso} AS TIMESTAMP) END
-               WHEN json_type({value}) IN ('BIGINT', 'UBIGINT', 'DOUBLE')
-                 THEN try(make_timestamp(round(try_cast({iso} AS DOUBLE) * 1000)::BIGINT)) END"""
+    parsed = f"""CASE WHEN json_type({value}) = 'VARCHAR' THEN {utc_text(iso)}
+                      WHEN json_type({value}) IN ('BIGINT', 'UBIGINT', 'DOUBLE')
+                        THEN try(make_timestamp(round(try_cast({iso} AS DOUBLE) * 1000)::BIGINT)) END"""
+    return f"CASE WHEN {parsed} BETWEEN {_YEAR_ONE} AND {_YEAR_9999} THEN {parsed} END"
+
+
+def utc_text(iso: str) -> str:
+    """A text column's time as log_values.utc_time reads a text: AGENT_TIME only, naive is UTC, in Python's
+    years (1 to 9999)."""
+    parsed = f"""CASE WHEN NOT regexp_full_match({iso}, '{AGENT_TIME}') THEN NULL
+                      WHEN regexp_matches({iso}, '(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$')
+                        THEN try_cast({iso} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' ELSE try_cast({iso} AS TIMESTAMP) END"""
+    return f"CASE WHEN {parsed} BETWEEN {_YEAR_ONE} AND {_YEAR_9999} THEN {parsed} END"
+
+
+_YEAR_ONE, _YEAR_9999 = "TIMESTAMP '0001-01-01'", "TIMESTAMP '9999-12-31 23:59:59.999999'"
 
 
 def python_text(value: str) -> str:
@@ -73,8 +88,9 @@ def count_kinds(coverage: Coverage, kinds: list[tuple[str | None, int, int]]) ->
             coverage.unrecognised[kind] += lines
 
 
-def readable_files(parts: Sequence[Slice], scratch: Path) -> dict[str, Slice]:
-    """A path DuckDB can read for each part with new bytes: the file itself when read whole, else a copy of them.
+def readable_files(parts: Sequence[Slice], scratch: Path, copied: Collection[str] = ()) -> dict[str, Slice]:
+    """A path DuckDB can read for each part with new bytes: the file itself when read whole (and not in `copied`),
+    else a copy of its new bytes.
 
     DuckDB's CSV reader ends a line at a lone CR as well as at LF, so a part holding one is copied with each
     lone CR made a TAB: JSON whitespace between tokens as CR is, and as invalid as CR inside a string. Looking
@@ -84,7 +100,8 @@ def readable_files(parts: Sequence[Slice], scratch: Path) -> dict[str, Slice]:
     for number, piece in enumerate(parts):
         if piece.end <= piece.start:
             continue
-        if piece.start == 0 and piece.end == piece.size and not any(_lone_crs(piece)):
+        if (piece.start == 0 and piece.end == piece.size and str(piece.log.path) not in copied
+                and not any(_lone_crs(piece))):
             readable[str(piece.log.path)] = piece
             continue
         copy = scratch / f"{number}.jsonl"
@@ -132,27 +149,51 @@ def scan_lines(store: Store, parts: Sequence[Slice], table: str, select: str) ->
 
     Lines are split by DuckDB's CSV reader, not its JSON reader: that one reads a line cut short on into the
     next and loses both, where a Python reader loses only the first. Each line is then parsed on its own.
+    A file read whole that grew meanwhile (the agent writing on) is read again from a copy of the bytes that
+    were new: DuckDB would have read its lines past `end`, a half-written one counted malformed.
     """
     with tempfile.TemporaryDirectory(prefix="sessionstats-lines-") as scratch:
-        readable = readable_files(parts, Path(scratch))
-        numbers = {str(part.log.path): number for number, part in enumerate(parts)}
-        store.execute(
-            f"""CREATE OR REPLACE TEMP TABLE agent_files AS
-                SELECT {unnest_list("files", "VARCHAR")} AS filename, {unnest_list("paths", "VARCHAR")} AS path,
-                       {unnest_list("numbers", "BIGINT")} AS file""",
-            {"files": json_list(readable), "paths": json_list(str(p.log.path) for p in readable.values()),
-             "numbers": json_list(numbers[str(p.log.path)] for p in readable.values())})
-        lines = (f"""read_csv($files, columns = {{'text': 'VARCHAR'}}, header = false, delim = chr(1), quote = '',
-                              escape = '', new_line = '\\n', auto_detect = false, strict_mode = false,
-                              store_rejects = true, rejects_table = 'agent_rejects',
-                              rejects_scan = 'agent_rejects_scan', max_line_size = {MAX_LINE_BYTES},
-                              buffer_size = {2 * MAX_LINE_BYTES}, filename = true)""" if readable else
-                 "(SELECT NULL::VARCHAR AS text, NULL::VARCHAR AS filename WHERE false)")
-        # A filter on `select` belongs in a later statement: DuckDB would push it down and parse each line twice.
+        copied: set[str] = set()
+        while True:
+            readable = readable_files(parts, Path(scratch), copied)
+            unreadable = _scan(store, parts, readable, table, select)
+            grown = {name for name, piece in readable.items() if name == str(piece.log.path)
+                     and _size(piece.log.path) != piece.size}
+            if not grown:
+                return unreadable
+            copied |= grown
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1  # gone: reading its copy says so
+
+
+def _scan(store: Store, parts: Sequence[Slice], readable: Mapping[str, Slice], table: str, select: str) -> int:
+    """scan_lines over the paths `readable` names; how many lines could not be read."""
+    numbers = {str(part.log.path): number for number, part in enumerate(parts)}
+    store.execute(
+        f"""CREATE OR REPLACE TEMP TABLE agent_files AS
+            SELECT {unnest_list("files", "VARCHAR")} AS filename, {unnest_list("paths", "VARCHAR")} AS path,
+                   {unnest_list("numbers", "BIGINT")} AS file""",
+        {"files": json_list(readable), "paths": json_list(str(p.log.path) for p in readable.values()),
+         "numbers": json_list(numbers[str(p.log.path)] for p in readable.values())})
+    lines = (f"""read_csv($files, columns = {{'text': 'VARCHAR'}}, header = false, delim = chr(1), quote = '',
+                          escape = '', new_line = '\\n', auto_detect = false, strict_mode = false,
+                          store_rejects = true, rejects_table = 'agent_rejects',
+                          rejects_scan = 'agent_rejects_scan', max_line_size = {MAX_LINE_BYTES},
+                          buffer_size = {2 * MAX_LINE_BYTES}, filename = true)""" if readable else
+             "(SELECT NULL::VARCHAR AS text, NULL::VARCHAR AS filename WHERE false)")
+    # A filter on `select` belongs in a later statement: DuckDB would push it down and parse each line twice.
+    try:
         store.execute(f"""CREATE OR REPLACE TEMP TABLE {table} AS
                           SELECT filename, {select} FROM {lines}
                           WHERE NOT regexp_full_match(text, e'[ \\t\\r\\x0b\\x0c]*')""",
                       {"files": list(readable)} if readable else {})
+    except duckdb.IOException as error:  # a log gone or unreadable since it was found
+        raise InvalidInput(f"cannot read the logs found ({str(error).splitlines()[0]}): import again") from None
     if not readable:
         return 0
     unreadable = int(store.fetchone("SELECT count(*) FROM agent_rejects")[0])  # type: ignore[index]
@@ -161,32 +202,49 @@ def scan_lines(store: Store, parts: Sequence[Slice], table: str, select: str) ->
     return unreadable
 
 
-def stage_new_lines(store: Store, files: Sequence[Path], fields: Mapping[str, str], *, user: str, source: str,
-                    step: StepReporter, texts: Mapping[str, str] | None = None) -> tuple[list[Slice], Coverage]:
+def unique_keys(text: str, objects: Sequence[str], marker: str) -> str:
+    """SQL: no object at the JSON paths `objects` of `text` names a key twice (true for text that is no JSON).
+
+    Which of two values of one key counts is anyone's guess (DuckDB takes the first, Python and JavaScript the
+    last), so such a line is malformed, as a JSON Lines import refuses it; log_values.parse_json does the same.
+    Only lines holding `marker` (the key of a usage record) are looked at: parsing every line again cost Codex
+    +20% CPU, most of it on replies that carry no usage.
+    """
+    keys = f"try(json_keys({text}, {[*objects]}))"
+    return (f"(NOT contains({text}, '{marker}') OR coalesce(list_bool_and(list_transform({keys}, "
+            "k -> k IS NULL OR len(k) = len(list_distinct(k)))), true))")
+
+
+def stage_new_lines(store: Store, files: Sequence[Path], fields: Mapping[str, str], objects: tuple[Sequence[str], str],
+                    *, user: str, source: str, step: StepReporter,
+                    texts: Mapping[str, str] | None = None) -> tuple[list[Slice], Coverage]:
     """What `files` gained since the last import of `source`, its lines staged as `agent_lines` (stage_lines),
     and the coverage so far (files found and read, lines, malformed)."""
     parts = unread_parts(store, user, source, files)
     coverage = Coverage(files_found=len(files), files_read=sum(part.end > part.start for part in parts))
     step("reading")
-    coverage.lines, coverage.malformed = stage_lines(store, parts, fields, texts)
+    coverage.lines, coverage.malformed = stage_lines(store, parts, fields, objects, texts)
     return parts, coverage
 
 
 def stage_lines(store: Store, parts: Sequence[Slice], fields: Mapping[str, str],
-                texts: Mapping[str, str] | None = None) -> tuple[int, int]:
+                objects: tuple[Sequence[str], str], texts: Mapping[str, str] | None = None) -> tuple[int, int]:
     """The new lines of `parts` as temp view `agent_lines` (drop_lines drops it); return how many lines (blank
     ones are not counted) and how many of them could not be read at all (malformed).
 
     Columns: `file` (the part's index), `path`, `line` (file order, then line order), `parsed` (the line is
-    JSON), `is_object`, `j` (the line as a struct of the paths named), each of `fields` (name: JSON path) as
-    JSON and each of `texts` as json_extract_string reads it (a string's value, else the JSON), NULL when absent.
-    A view, not a table: its readers take a few of its columns once or twice (a table of all of them cost Codex
-    0.14 CPU s). Each line is parsed once, into a struct of just those paths (json_extract of a list of paths
-    cost Codex 0.15 CPU s more per 100k calls, and a JSON object taken out whole had to be parsed again).
+    JSON, and names no key twice in the objects `objects` gives to unique_keys), `is_object`, `j` (the line as a
+    struct of the paths named), each of `fields` (name: JSON path) as JSON and each of `texts` as
+    json_extract_string reads it (a string's value, else the JSON), NULL when absent. A view, not a table: its
+    readers take a few of its columns once or twice (a table of all of them cost Codex 0.14 CPU s). Each line is
+    parsed once, into a struct of just those paths (json_extract of a list of paths cost Codex 0.15 CPU s more
+    per 100k calls, and a JSON object taken out whole had to be parsed again).
     """
     texts = texts or {}
     shape = json_shape({**{path: "JSON" for path in fields.values()}, **{path: "VARCHAR" for path in texts.values()}})
-    unreadable = scan_lines(store, parts, "agent_scan", f"""try(from_json(text, '{shape}')) AS j,
+    unreadable = scan_lines(store, parts, "agent_scan", f"""CASE WHEN {unique_keys("text", *objects)}
+                                                                 THEN try(from_json(text, '{shape}'))
+                                                            END AS j,
                                                             starts_with(ltrim(text, e' \\t\\r\\n'), '{{') AS brace""")
     named = "".join(f", s.j.{_member(path)} AS {_quoted(name)}" for name, path in [*fields.items(), *texts.items()])
     store.execute(f"""CREATE OR REPLACE TEMP VIEW agent_lines AS
@@ -237,8 +295,9 @@ def new_events_table(store: Store) -> None:
 
 
 # The rules agent_import._checked applies: check_id for the session, check_label for the name (dropped when
-# too long) and the model, check_text for the request id. After control characters are refused, Python's
-# strip() takes exactly the \p{Z} spaces from the ends; blank is what str.strip() empties.
+# too long), the id rule for a model that is not blank, agent_import.request_key for the request id (a longer
+# one is its prefix and SHA-256). After control characters are refused, Python's strip() takes exactly the
+# \p{Z} spaces from the ends; blank is what str.strip() empties.
 def _blank(value: str) -> str:
     return f"regexp_full_match({value}, '[\\s\\p{{Z}}\\x{{0B}}\\x{{1C}}-\\x{{1F}}\\x{{85}}]*')"
 
@@ -248,30 +307,46 @@ _MODEL = f"CASE WHEN NOT {_blank('model')} THEN model END"
 _SESSION = f"regexp_replace(session_id, '{EDGE_SPACES}', '', 'g')"
 # Summed as HUGEINT: each count fits a BIGINT, yet their sum (the stored total_tokens) may not.
 _TOTAL = "(input_tokens::HUGEINT + output_tokens + cache_read_tokens + cache_write_tokens)"
+def request_key(column: str) -> str:
+    """SQL for agent_import.request_key on a request id an import made: a longer one than an id may be is its
+    prefix and SHA-256."""
+    return (f"CASE WHEN length({column}) > {MAX_ID_LENGTH} "
+            f"THEN left(split_part({column}, ':', 1), 40) || ':sha256:' || sha256({column}) ELSE {column} END")
+
+
+def model_refused(column: str) -> str:
+    """SQL: a model the store's id rule refuses (a control character, over 200 characters without its edge
+    spaces); a blank one is no model, not a refused one."""
+    return f"""(regexp_matches(coalesce({column}, ''), '{CONTROL_CHARACTERS}')
+                OR coalesce(length(regexp_replace({column}, '{EDGE_SPACES}', '', 'g')), 0) > {MAX_ID_LENGTH})"""
+
+
 _REFUSED = f"""(regexp_matches(session_id, '{CONTROL_CHARACTERS}') OR coalesce({_SESSION}, '') = ''
-    OR length({_SESSION}) > {MAX_ID_LENGTH} OR contains(coalesce({_NAME}, ''), chr(0))
-    OR coalesce(length({_MODEL}), 0) > {MAX_LABEL_LENGTH} OR contains(coalesce({_MODEL}, ''), chr(0))
-    OR contains(request_id, chr(0)) OR {_TOTAL} > {MAX_BIGINT})"""
+    OR length({_SESSION}) > {MAX_ID_LENGTH} OR contains(coalesce({_NAME}, ''), chr(0)) OR {model_refused(_MODEL)}
+    OR regexp_matches(request_id, '{CONTROL_CHARACTERS}') OR {_TOTAL} > {MAX_BIGINT})"""
 
 
 def store_staged(store: Store, *, user: str, source: str, coverage: Coverage, step: StepReporter,
                  parts: Sequence[Slice]) -> SourceSummary:
     """Store `agent_events` as `agent_import.store_events` stores its events, and remember what was read."""
     now = utc_now()
+    # The rules once per event (four uses of them cost Codex 0.3 CPU s per 100k calls).
+    store.execute(f"CREATE OR REPLACE TEMP TABLE agent_events AS SELECT *, {_REFUSED} AS refused FROM agent_events")
     refused, good, calls = store.fetchone(  # type: ignore[misc]
-        f"""SELECT count(*) FILTER (WHERE {_REFUSED}), count(*) FILTER (WHERE NOT {_REFUSED}),
-                   count(DISTINCT request_id) FILTER (WHERE NOT {_REFUSED}) FROM agent_events""")
+        """SELECT count(*) FILTER (WHERE refused), count(*) FILTER (WHERE NOT refused),
+                  count(DISTINCT request_id) FILTER (WHERE NOT refused) FROM agent_events""")
     coverage.malformed += refused
     coverage.malformed_events += refused
     store.execute(f"CREATE OR REPLACE TEMP TABLE history_rows ({ROW_COLUMNS})")
     store.execute(
         f"""INSERT INTO history_rows BY NAME
-            SELECT * EXCLUDE (seq) REPLACE (coalesce(created_at, $now) AS created_at) FROM (
-                SELECT * REPLACE ({_SESSION} AS session_id, {_NAME} AS session_name, {_MODEL} AS model)
-                FROM agent_events WHERE NOT {_REFUSED}
+            SELECT * EXCLUDE (seq, refused) REPLACE (coalesce(created_at, $now) AS created_at) FROM (
+                SELECT * REPLACE ({_SESSION} AS session_id, {_NAME} AS session_name, {_MODEL} AS model,
+                                  {request_key("request_id")} AS request_id)
+                FROM agent_events WHERE NOT refused
                 QUALIFY row_number() OVER (PARTITION BY request_id ORDER BY {_TOTAL} DESC,
-                                           created_at ASC NULLS LAST, seq) = 1)
-            WHERE model IS NOT NULL""", {"now": now})
+                                           created_at ASC NULLS LAST, seq) = 1)""", {"now": now})
+    note_no_model(coverage, store.fetchone("SELECT count(*) FROM history_rows WHERE model IS NULL")[0])  # type: ignore[index]
     store.execute("DROP TABLE agent_events")
     written = write_rows(store, user=user, source=source, now=now, step=step,
                          also=lambda: remember_slices(store, user, parts, now, source))

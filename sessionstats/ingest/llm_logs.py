@@ -46,7 +46,11 @@ def default_logs_path() -> Path:
         return Path(folder).expanduser() / "logs.db"
     from platformdirs import user_config_path
 
-    return user_config_path("io.datasette.llm", appauthor=False) / "logs.db"
+    try:
+        return user_config_path("io.datasette.llm", appauthor=False) / "logs.db"
+    except RuntimeError:  # no home to find it under (HOME unset and no passwd entry)
+        raise InvalidInput("no home directory to find llm's logs.db under: name the file, or set "
+                           "LLM_USER_PATH") from None
 
 
 def import_llm(store: Store, path: Path | None, *, user: str, on_step: StepReporter | None = None) -> LlmResult:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import os
-from collections.abc import Iterable, Sequence
+import stat
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,24 +36,41 @@ class Slice:
     mtime_ns: int
 
 
+def home_folder() -> Path | None:
+    """The user's home, or None when there is none to tell (HOME unset, empty or relative and no passwd entry, as
+    under `docker run -u 12345`): then no default place is under it, where Path.home() raised RuntimeError."""
+    home = os.path.expanduser("~")
+    return Path(home) if os.path.isabs(home) else None
+
+
+def under_home(*parts: str) -> list[Path]:
+    """`~/<parts>` as a list of one place, or none without a home."""
+    home = home_folder()
+    return [] if home is None else [home.joinpath(*parts)]
+
+
+def expanded(place: str) -> Path:
+    """A place as given, `~` expanded where it can be (Path.expanduser raises without a home, or for ~nobody)."""
+    return Path(os.path.expanduser(place))
+
+
 def config_dirs(given: Sequence[str]) -> list[Path]:
     """The Claude config dirs: those given, else $CLAUDE_CONFIG_DIR (comma-separated), else the defaults."""
     if given:
-        dirs = [Path(d).expanduser() for d in given]
+        dirs = [expanded(d) for d in given]
         missing = [str(d) for d in dirs if not _is_dir(d)]
         if missing:
             raise InvalidInput(f"DIR: {missing[0]!r} is not a directory")
         return dirs
     env = os.environ.get("CLAUDE_CONFIG_DIR", "").strip()
     if env:
-        candidates = [Path(part.strip()).expanduser() for part in env.split(",") if part.strip()]
+        candidates = [expanded(part.strip()) for part in env.split(",") if part.strip()]
     else:
-        home = Path.home()
-        candidates = [home / ".config" / "claude", home / ".claude"]
+        candidates = [*under_home(".config", "claude"), *under_home(".claude")]
     found = [d for d in candidates if _is_dir(d / "projects")]
     if not found:
-        raise InvalidInput("no Claude Code logs found (looked for projects/ in "
-                           + ", ".join(str(c) for c in candidates) + "); name the directory")
+        places = ", ".join(str(c) for c in candidates) or "no home directory to look in"
+        raise InvalidInput(f"no Claude Code logs found (looked for projects/ in {places}); name the directory")
     return found
 
 
@@ -111,49 +130,79 @@ def _is_file(path: Path) -> bool:
 def unreadable(path: Path, error: OSError, source: str = SOURCE) -> InvalidInput:
     """A file or folder of a source's logs that cannot be read, named, with what to do."""
     where, away = ("Claude Code logs", "out of projects/") if source == SOURCE else (f"{source} history", "away")
+    if isinstance(error, FileNotFoundError):  # found, then gone before it was read whole
+        return InvalidInput(f"{str(path)!r} of the {where} went away while it was read (the agent moved or "
+                            "deleted it): import again")
     return InvalidInput(f"cannot read {str(path)!r} of the {where} ({error.strerror or error}): make "
                         f"it readable to you (chmod u+r, or u+rx for a folder) or move it {away}")
 
 
 def new_slices(store: Store, user: str, logs: Sequence[LogFile], source: str = SOURCE) -> list[Slice]:
-    """What to read of each log: appended bytes of a known file, all of a new or shrunk one."""
+    """What to read of each log: appended bytes of a known file, all of a new or shrunk one.
+
+    A log gone since it was found, or no longer a regular file (a FIFO, a folder, a looping symlink put in its
+    place), is no log, as it would not have been found: it is skipped, never opened for a read that blocks.
+    """
     known = {path: (size, mtime, read_to) for path, size, mtime, read_to in store.fetchall(
         "SELECT path, size, mtime_ns, read_to FROM import_files WHERE user_id = $user AND source = $source",
         {"user": user, "source": source})}
     slices = []
     for log in logs:
-        try:
-            stat = log.path.stat()
-        except FileNotFoundError:
+        found = _regular_file(log.path, source, os.stat)
+        if found is None:
             continue
-        except OSError as error:
-            raise unreadable(log.path, error, source) from None
         before = known.get(str(log.path))
-        if before is not None and before[:2] == (stat.st_size, stat.st_mtime_ns):
+        if before is not None and before[:2] == (found.st_size, found.st_mtime_ns):
             continue
         # Same size, new time (touch, a restore, a sync tool): the bytes read are taken as read. Reading them
         # again would store their lines without a message id a second time; Claude Code only appends.
-        start = before[2] if before is not None and before[2] <= stat.st_size else 0
-        end = _complete_end(log.path, start, stat.st_size, source)
-        slices.append(Slice(log, start, end, stat.st_size, stat.st_mtime_ns))
+        start = before[2] if before is not None and before[2] <= found.st_size else 0
+        end = _complete_end(log.path, start, found.st_size, source)
+        if end is not None:
+            slices.append(Slice(log, start, end, found.st_size, found.st_mtime_ns))
     return slices
 
 
-def _complete_end(path: Path, start: int, size: int, source: str) -> int:
-    """Just past the last newline in [start, size): a line still being written is left for the next run."""
+def _regular_file(path: Path, source: str, look: Callable[[Path], os.stat_result]) -> os.stat_result | None:
+    """`look(path)` when it is a regular file; None when it is gone or is no regular file."""
     try:
-        with path.open("rb") as log:
-            position = size
-            while position > start:
-                step = min(1 << 16, position - start)
-                log.seek(position - step)
-                chunk = log.read(step)
-                newline = chunk.rfind(b"\n")
-                if newline >= 0:
-                    return position - step + newline + 1
-                position -= step
+        found = look(path)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return None
+        raise unreadable(path, error, source) from None
+    return found if stat.S_ISREG(found.st_mode) else None
+
+
+def _complete_end(path: Path, start: int, size: int, source: str) -> int | None:
+    """Just past the last newline in [start, size): a line still being written is left for the next run.
+
+    None when the path is gone or no regular file by now (opened without blocking: a FIFO would wait for a writer).
+    """
+    descriptor: list[int] = []
+
+    def opened(place: Path) -> os.stat_result:
+        descriptor.append(os.open(place, os.O_RDONLY | os.O_NONBLOCK))
+        return os.fstat(descriptor[0])
+
+    try:
+        if _regular_file(path, source, opened) is None:
+            return None
+        position = size
+        while position > start:
+            step = min(1 << 16, position - start)
+            chunk = os.pread(descriptor[0], step, position - step)
+            newline = chunk.rfind(b"\n")
+            if newline >= 0:
+                return position - step + newline + 1
+            position -= step
     except OSError as error:
         raise unreadable(path, error, source) from None
+    finally:
+        if descriptor:
+            os.close(descriptor[0])
     return start
 
 

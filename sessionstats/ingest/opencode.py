@@ -4,7 +4,10 @@ OpenCode 1.2 and later (and Kilo CLI) keep it in SQLite, `opencode.db` or `openc
 `message(id, session_id, data)`, where an assistant message's `data` holds `tokens: {input, output,
 reasoning, cache: {read, write}}` (input already without the cache), `modelID`, `providerID`, `cost` and
 `time.created`. A step's `step-finish` part repeats its message's tokens, so only messages are read.
-Older installs keep JSON copies under storage/message/<session>/<message>.json: the database wins.
+Older installs keep JSON copies under storage/message/<session>/<message>.json: the database wins. Newer ones
+also keep v2 messages in table `session_message(id, session_id, type, data)`, an assistant's data holding the
+same tokens, `cost` and `time.created` with `model: {id, providerID}`; the messages of table `message` copied
+there keep their ids and count once.
 Reasoning is billed on top of output by OpenCode's own cost formula, so it is stored as output.
 A step's non-zero `cost` is what OpenCode says it charged: stored as the reported cost (the estimate is kept
 for comparison in `explain`); zero means OpenCode did not know the price, so the step is estimated.
@@ -15,7 +18,9 @@ from __future__ import annotations
 
 import glob
 import os
+import shutil
 import sqlite3
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -30,33 +35,34 @@ from sessionstats.ingest.agent_import import (
     SourceSummary,
     UsageEvent,
     existing_dirs,
-    known_provider,
-    parse_object,
-    stated_cost,
+    files_changing,
     store_events,
-    token_count,
     unread_parts,
-    utc_time,
 )
+from sessionstats.ingest.log_files import expanded, under_home, unreadable
+from sessionstats.ingest.log_values import known_provider, parse_object, stated_cost, token_count, utc_time
 from sessionstats.ingest.writing import StepReporter
 from sessionstats.store import Store
 
 SOURCE = "opencode"
+# The types of OpenCode's v2 messages (packages/core/src/session-message.ts); only an assistant's has tokens.
+_V2_TYPES = ("agent-switched", "model-switched", "user", "synthetic", "shell", "assistant", "compaction")
 _BUSY_SECONDS = 5.0  # how long a read waits for OpenCode to finish a write that locks the whole database
 
 
 def data_dirs(given: Sequence[str]) -> list[Path]:
     """The OpenCode data dirs given, else the folder of $OPENCODE_DB, else ${XDG_DATA_HOME:-~/.local/share}/opencode."""
     if os.environ.get("OPENCODE_DB", "").strip() and not given:
-        return [Path(os.environ["OPENCODE_DB"]).expanduser().parent]
-    xdg = os.environ.get("XDG_DATA_HOME", "").strip() or str(Path.home() / ".local" / "share")
-    return existing_dirs(given, [Path(xdg).expanduser() / "opencode"], "OpenCode's data dir, holding opencode.db")
+        return [expanded(os.environ["OPENCODE_DB"].strip()).parent]
+    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
+    places = [expanded(xdg) / "opencode"] if xdg else under_home(".local", "share", "opencode")
+    return existing_dirs(given, places, "OpenCode's data dir, holding opencode.db")
 
 
 def find_databases(dirs: Sequence[Path]) -> list[Path]:
     """opencode.db, opencode-<channel>.db (or $OPENCODE_DB) in each dir."""
     named = os.environ.get("OPENCODE_DB", "").strip()
-    found = find_files(Path(named).expanduser().parent, glob.escape(Path(named).name), SOURCE) if named else []
+    found = find_files(expanded(named).parent, glob.escape(expanded(named).name), SOURCE) if named else []
     for folder in dirs:
         found += find_files(folder, "opencode.db", SOURCE) + find_files(folder, "opencode-*.db", SOURCE)
     return list(dict.fromkeys(p.resolve() for p in found))
@@ -90,15 +96,16 @@ def import_opencode(store: Store, dirs: Sequence[str], *, user: str,
     events: dict[str, UsageEvent] = {}
     sessions: dict[str, _Session] = {}
     legacy_changed = any(path.resolve() in changed for path in legacy)
-    for database in databases:
-        # A changed legacy copy is read against the database (which wins), so the database is read too.
-        if legacy_changed or database in changed or Path(f"{database}-wal").resolve() in changed:
-            coverage.files_read += 1
-            _read_database(database, coverage, events, sessions)
-    for path in legacy:
-        if path.resolve() in changed:
-            coverage.files_read += 1
-            _read_legacy(path, coverage, events)
+    with files_changing(SOURCE):
+        for database in databases:
+            # A changed legacy copy is read against the database (which wins), so the database is read too.
+            if legacy_changed or database in changed or Path(f"{database}-wal").resolve() in changed:
+                coverage.files_read += 1
+                _read_database(database, coverage, events, sessions)
+        for path in legacy:
+            if path.resolve() in changed:
+                coverage.files_read += 1
+                _read_legacy(path, coverage, events)
     _note(coverage, events.values(), sessions)
     return store_events(store, list(events.values()), user=user, source=SOURCE, coverage=coverage, step=step,
                         parts=parts)
@@ -106,16 +113,49 @@ def import_opencode(store: Store, dirs: Sequence[str], *, user: str,
 
 def _read_database(path: Path, coverage: Coverage, events: dict[str, UsageEvent],
                    sessions: dict[str, _Session]) -> None:
-    try:
-        con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=_BUSY_SECONDS)
-    except sqlite3.Error as error:
-        raise InvalidInput(f"PATH: cannot open {str(path)!r}: {error}") from None
+    with tempfile.TemporaryDirectory(prefix="sessionstats-opencode-") as scratch:
+        try:
+            con = sqlite3.connect(_read_only_uri(path, Path(scratch)), uri=True, timeout=_BUSY_SECONDS)
+        except OSError as error:
+            raise unreadable(path, error, SOURCE) from None
+        except sqlite3.Error as error:
+            raise InvalidInput(f"PATH: cannot open {str(path)!r}: {error}") from None
+        _read_messages(con, path, coverage, events, sessions)
+
+
+def _read_only_uri(path: Path, scratch: Path) -> str:
+    """How to open the database so that reading it creates nothing beside it.
+
+    OpenCode keeps it in WAL mode; a read-only open of a WAL database whose -wal and -shm are gone (OpenCode
+    closed it) would create both and leave them there. So: with OpenCode's -wal and -shm present, read-only (the
+    WAL holds its latest steps); with no -wal, immutable (all is in the file); with a -wal but no -shm (no
+    writer: a copied or crashed one), a scratch copy of the two.
+    """
+    wal, shm = Path(f"{path}-wal"), Path(f"{path}-shm")
+    if (wal.exists() and shm.exists()) or not _wal_mode(path):
+        return f"{path.as_uri()}?mode=ro"
+    if not wal.exists():
+        return f"{path.as_uri()}?mode=ro&immutable=1"
+    copy = scratch / "opencode.db"
+    shutil.copyfile(path, copy)
+    shutil.copyfile(wal, f"{copy}-wal")
+    return f"{copy.as_uri()}?mode=ro"
+
+
+def _wal_mode(path: Path) -> bool:
+    """The SQLite header says WAL (its read and write versions, bytes 18 and 19, are 2)."""
+    with path.open("rb") as database:
+        return database.read(20)[18:20] == b"\x02\x02"
+
+
+def _read_messages(con: sqlite3.Connection, path: Path, coverage: Coverage, events: dict[str, UsageEvent],
+                   sessions: dict[str, _Session]) -> None:
     try:
         sessions.update(_sessions(con))
-        for message_id, session_id, data in _messages(con):
+        for message_id, session_id, data, kind in _messages(con):
             coverage.lines += 1
             if isinstance(message_id, str) and isinstance(session_id, str):
-                _add(message_id, session_id, data, sessions, coverage, events)
+                _add(message_id, session_id, data, sessions, coverage, events, kind)
             else:  # SQLite keeps any type in any column; OpenCode writes text ids
                 coverage.malformed += 1
     except sqlite3.OperationalError as error:
@@ -147,10 +187,18 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _messages(con: sqlite3.Connection) -> Iterator[tuple[str, str, str]]:
-    if not {"id", "session_id", "data"} <= _columns(con, "message"):
+def _messages(con: sqlite3.Connection) -> Iterator[tuple[object, object, object, object]]:
+    """(id, session id, data, v2 type) of each message: table `message` (type None: the role is in the data),
+    then `session_message`, OpenCode's v2 messages (the type a column, the model `{id, providerID}`), where it
+    also copies older messages, keeping their ids."""
+    v1, v2 = ({"id", "session_id", "data"} <= _columns(con, "message"),
+              {"id", "session_id", "type", "data"} <= _columns(con, "session_message"))
+    if not v1 and not v2:
         raise sqlite3.DatabaseError("no message(id, session_id, data) table")
-    yield from con.execute("SELECT id, session_id, data FROM message ORDER BY id")
+    if v1:
+        yield from con.execute("SELECT id, session_id, data, NULL FROM message ORDER BY id")
+    if v2:
+        yield from con.execute("SELECT id, session_id, data, type FROM session_message ORDER BY id")
 
 
 def _read_legacy(path: Path, coverage: Coverage, events: dict[str, UsageEvent]) -> None:
@@ -170,12 +218,18 @@ def _read_legacy(path: Path, coverage: Coverage, events: dict[str, UsageEvent]) 
     _add(str(message_id), str(session_id or path.parent.name), data, {}, coverage, events)
 
 
-def _add(message_id: str, session_id: str, data: str | None, sessions: dict[str, _Session], coverage: Coverage,
-         events: dict[str, UsageEvent]) -> None:
+def _add(message_id: str, session_id: str, data: object, sessions: dict[str, _Session], coverage: Coverage,
+         events: dict[str, UsageEvent], v2_type: object = None) -> None:
     message = parse_object(data, parse_float=Decimal)
     if message is None:
         coverage.malformed += 1
         return
+    if v2_type is not None:
+        if f"opencode:{message_id}" in events:  # a message of table `message` copied into session_message
+            coverage.events += 1
+            coverage.copies_dropped += 1
+            return
+        message = _as_v1(message, v2_type)
     role = message.get("role")
     if role not in ("user", "assistant"):
         coverage.unrecognised[str(role)[:40]] += 1
@@ -192,6 +246,15 @@ def _add(message_id: str, session_id: str, data: str | None, sessions: dict[str,
         return
     coverage.events += 1
     events[event.request_id] = event
+
+
+def _as_v1(message: dict[str, Any], v2_type: object) -> dict[str, Any]:
+    """A v2 message (session_message) in the shape of table `message`'s: its type as the role, its model named."""
+    if v2_type not in _V2_TYPES:
+        return {**message, "role": v2_type}
+    model = message.get("model") if isinstance(message.get("model"), dict) else {}
+    return {**message, "role": v2_type if v2_type == "assistant" else "user", "modelID": model.get("id"),
+            "providerID": model.get("providerID")}
 
 
 def _event(message_id: str, session_id: str, message: dict[str, Any], tokens: dict[str, Any],

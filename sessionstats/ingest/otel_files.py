@@ -1,7 +1,10 @@
 """Import OpenTelemetry files: OTLP JSON as the Collector's file exporter (and agents exporting to a file) writes.
 
-Each line is an ExportTraceServiceRequest ({"resourceSpans": ...}) or ExportLogsServiceRequest
-({"resourceLogs": ...}). Usage comes from spans with the GenAI semantic conventions and from Claude Code's
+Each line is an ExportTraceServiceRequest ({"resourceSpans": ...}), an ExportLogsServiceRequest
+({"resourceLogs": ...}), or one span as the OpenTelemetry JS SDK serialises it, attributes a plain object and
+`startTime` [seconds, nanoseconds] (Copilot Chat's COPILOT_OTEL_FILE_EXPORTER_PATH: its fileExporters.ts).
+Usage comes from spans with the GenAI semantic conventions (not from agent spans, `invoke_agent`, whose usage
+sums the `chat` spans inside them) and from Claude Code's
 `claude_code.api_request` log events. `otlp_usage` maps one such document to token events and is all a
 live OTLP receiver needs. A span is known by (trace id, span id) and a log event by its session, time and
 sequence number, so a file read twice, or two files holding the same export, store each call once.
@@ -22,30 +25,30 @@ from sessionstats.ingest.agent_import import (
     Coverage,
     SourceSummary,
     UsageEvent,
-    known_provider,
+    files_changing,
     note_unfinished,
-    parse_object,
     read_lines,
-    stated_cost,
     store_events,
-    token_count,
     unread_parts,
-    utc_time,
 )
-from sessionstats.ingest.log_files import LogFile, Slice
+from sessionstats.ingest.log_files import LogFile, Slice, expanded
+from sessionstats.ingest.log_values import known_provider, parse_object, stated_cost, token_count, utc_time
 from sessionstats.ingest.writing import StepReporter
 from sessionstats.store import Store
 
 SOURCE = "otel"
 _CLAUDE_EVENT = "claude_code.api_request"
 _GENAI = "gen_ai.usage."
+# GenAI agent spans: their usage is the sum of the model calls made inside them (each its own `chat` span),
+# so it is never a call of its own (Copilot Chat's invoke_agent spans carry it: docs/monitoring/agent_monitoring.md).
+_AGENT_OPERATIONS = ("invoke_agent", "create_agent")
 
 
 def import_otel(store: Store, files: Sequence[str], *, user: str, on_step: StepReporter | None = None,
                 remember: bool = True) -> SourceSummary:
     """Import the usage in OTLP JSON files not read before (`remember=False`: read whole, e.g. a stdin copy)."""
     step = on_step or (lambda _: None)
-    paths = [Path(f).expanduser() for f in files]
+    paths = [expanded(f) for f in files]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise InvalidInput(f"FILE: {missing[0]!r} is not a file")
@@ -53,10 +56,11 @@ def import_otel(store: Store, files: Sequence[str], *, user: str, on_step: StepR
     coverage = Coverage(files_found=len(paths))
     events: list[UsageEvent] = []
     step("reading")
-    for part in parts:
-        if part.end > part.start:
-            coverage.files_read += 1
-            events += _read_part(part, coverage)
+    with files_changing(SOURCE):
+        for part in parts:
+            if part.end > part.start:
+                coverage.files_read += 1
+                events += _read_part(part, coverage)
     note_unfinished(coverage, parts)
     return store_events(store, events, user=user, source=SOURCE, coverage=coverage, step=step,
                         parts=parts if remember else ())
@@ -79,16 +83,27 @@ def _read_part(part: Slice, coverage: Coverage) -> list[UsageEvent]:
 
 
 def otlp_usage(document: Mapping[str, Any], coverage: Coverage) -> list[UsageEvent]:
-    """The token events in one OTLP JSON export (traces or logs), counting what was seen and not understood."""
-    if not {"resourceSpans", "resourceLogs"} & set(document):
+    """The token events in one OTLP JSON export (traces or logs), or in one span as the OpenTelemetry JS SDK
+    serialises it (Copilot Chat's file exporter), counting what was seen and not understood."""
+    if {"resourceSpans", "resourceLogs"} & set(document):
+        records = list(_records(document))
+    elif _is_sdk_span(document):
+        records = [(attribute_map(_dict(document.get("resource")).get("attributes")), _sdk_span(document), True)]
+    elif isinstance(document.get("attributes"), dict) and "hrTime" in document:
+        return []  # a log record as the JS SDK serialises it: Copilot's events repeat its chat spans' usage
+    else:
         coverage.unrecognised["(not resourceSpans or resourceLogs)"] += 1
         return []
     found = []
-    for resource, record, is_span in _records(document):
+    for resource, record, is_span in records:
         try:
             event = _span_event(resource, record) if is_span else _log_event(resource, record)
         except InvalidInput:
             coverage.malformed += 1
+            continue
+        except _AgentTotal:  # a copy of its calls' counts, as a duplicate line is
+            coverage.events += 1
+            coverage.copies_dropped += 1
             continue
         if event is not None:
             coverage.events += 1
@@ -107,6 +122,22 @@ def _records(document: Mapping[str, Any]) -> Iterator[tuple[dict[str, Any], dict
                     yield attributes, record, kind == "resourceSpans"
 
 
+def _is_sdk_span(record: Mapping[str, Any]) -> bool:
+    """A span as the JS SDK's ReadableSpan serialises: ids, a name and attributes as a plain object."""
+    ids = record if "spanId" in record else _dict(record.get("spanContext"))
+    return isinstance(record.get("attributes"), dict) and "spanId" in ids and "name" in record
+
+
+def _sdk_span(record: Mapping[str, Any]) -> dict[str, Any]:
+    """An SDK span in OTLP's shape: its ids at the top, `startTime` ([seconds, nanoseconds]) as unix nanoseconds."""
+    ids = record if "spanId" in record else _dict(record.get("spanContext"))
+    start = record.get("startTime")
+    nanos = (start[0] * 1_000_000_000 + start[1] if isinstance(start, list) and len(start) == 2
+             and all(type(part) is int for part in start) else None)
+    return {"traceId": ids.get("traceId"), "spanId": ids.get("spanId"), "attributes": record.get("attributes"),
+            "startTimeUnixNano": nanos}
+
+
 def _list(value: object) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
@@ -116,7 +147,10 @@ def _dict(value: object) -> dict[str, Any]:
 
 
 def attribute_map(attributes: object) -> dict[str, Any]:
-    """OTLP JSON attributes ([{key, value: {stringValue | intValue | doubleValue | boolValue}}]) as a dict."""
+    """OTLP JSON attributes ([{key, value: {stringValue | intValue | doubleValue | boolValue}}]) as a dict; the JS
+    SDK's plain object of them as it is."""
+    if isinstance(attributes, dict):
+        return {str(key): value for key, value in attributes.items()}
     found: dict[str, Any] = {}
     for item in _list(attributes):
         value = _dict(item.get("value"))
@@ -132,6 +166,8 @@ def _span_event(resource: dict[str, Any], span: dict[str, Any]) -> UsageEvent | 
     attributes = attribute_map(span.get("attributes"))
     if f"{_GENAI}input_tokens" not in attributes and f"{_GENAI}output_tokens" not in attributes:
         return None
+    if attributes.get("gen_ai.operation.name") in _AGENT_OPERATIONS:
+        raise _AgentTotal
     counts = {name: token_count(attributes, f"{_GENAI}{name}") for name in (
         "input_tokens", "output_tokens", "cache_read.input_tokens", "cache_creation.input_tokens")}
     read, write = counts["cache_read.input_tokens"], counts["cache_creation.input_tokens"]
@@ -163,6 +199,10 @@ def _log_event(resource: dict[str, Any], record: dict[str, Any]) -> UsageEvent |
                       cache_read_tokens=token_count(attributes, "cache_read_tokens"),
                       cache_write_tokens=token_count(attributes, "cache_creation_tokens"), provider="anthropic",
                       reported_cost=stated_cost(attributes.get("cost_usd")))
+
+
+class _AgentTotal(Exception):
+    """A span whose usage totals the model calls inside it."""
 
 
 def _text(value: object) -> str | None:

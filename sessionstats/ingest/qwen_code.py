@@ -1,9 +1,12 @@
 """Import Qwen Code's chats: a session per Qwen session, a token record per assistant reply.
 
-Qwen Code writes ${QWEN_DATA_DIR:-~/.qwen}/projects/<project>/chats/<session>.jsonl, one ChatRecord a line:
+Qwen Code writes <$QWEN_RUNTIME_DIR, $QWEN_HOME or ~/.qwen>/projects/<project>/chats/<session>.jsonl (ccusage
+reads $QWEN_DATA_DIR: honoured too), one ChatRecord a line:
 {uuid, parentUuid, sessionId, timestamp, type (user, assistant, tool_result, system), cwd, model,
 usageMetadata}. usageMetadata is Gemini's: cachedContentTokenCount is part of promptTokenCount,
-thoughtsTokenCount (billed as output) and toolUsePromptTokenCount (billed as input) come on top.
+toolUsePromptTokenCount (billed as input) comes on top. thoughtsTokenCount (billed as output) comes on top of
+candidatesTokenCount from Gemini's API, but is part of it from the OpenAI-compatible APIs Qwen Code mostly uses
+(its converter copies completion_tokens, which holds reasoning_tokens): totalTokenCount says which.
 /branch copies records into a new session keeping their uuid (and naming the source in `forkedFrom`):
 a reply is known by its uuid, so it counts once, under the session that logged it first.
 """
@@ -15,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sessionstats.ingest.agent_files import find_files
-from sessionstats.ingest.agent_import import Coverage, SourceSummary, existing_dirs, note_unfinished
+from sessionstats.ingest.agent_import import Coverage, SourceSummary, existing_dirs, files_changing, note_unfinished
 from sessionstats.ingest.gemini_cli import gemini_tokens_sql
 from sessionstats.ingest.json_lines import (
     count_kinds,
@@ -27,23 +30,33 @@ from sessionstats.ingest.json_lines import (
     store_staged,
     utc_time,
 )
+from sessionstats.ingest.log_files import expanded, under_home
 from sessionstats.ingest.writing import StepReporter
 from sessionstats.store import Store
 
 SOURCE = "qwen"
 _RECORD_TYPES = ("user", "assistant", "tool_result", "system")
 _USAGE_NAMES = ("promptTokenCount", "candidatesTokenCount", "cachedContentTokenCount", "thoughtsTokenCount",
-                "toolUsePromptTokenCount")
+                "toolUsePromptTokenCount", "totalTokenCount")
 _FIELDS = {name: f"$.{name}" for name in ("type", "uuid", "sessionId", "timestamp", "cwd", "model", "usageMetadata",
                                           "forkedFrom")}
+# The objects whose fields make a reply: a key named twice in one makes the line malformed.
+_OBJECTS = (("$", "$.usageMetadata"), '"usageMetadata"')
 _COPY = 1 << 40  # a /branch copy is met after every original
 _BILLED = "uncached_input::HUGEINT + cache_read + output > 0"  # HUGEINT: each fits, the sum may not
 
 
+# Where Qwen Code writes its chats (its Storage.getRuntimeBaseDir: $QWEN_RUNTIME_DIR, else $QWEN_HOME, else
+# ~/.qwen), then ccusage's variable for the same folder.
+_DIR_VARIABLES = ("QWEN_RUNTIME_DIR", "QWEN_HOME", "QWEN_DATA_DIR")
+
+
 def qwen_dirs(given: Sequence[str]) -> list[Path]:
-    """The Qwen data dirs given, else $QWEN_DATA_DIR, else ~/.qwen."""
-    default = os.environ.get("QWEN_DATA_DIR", "").strip() or str(Path.home() / ".qwen")
-    return existing_dirs(given, [Path(default).expanduser()], "Qwen Code's data dir, holding projects/")
+    """The Qwen data dirs given, else $QWEN_RUNTIME_DIR, $QWEN_HOME or $QWEN_DATA_DIR (the first set), else ~/.qwen."""
+    named = (os.environ.get(name, "").strip() for name in _DIR_VARIABLES)
+    chosen = next((value for value in named if value), None)
+    return existing_dirs(given, [expanded(chosen)] if chosen else under_home(".qwen"),
+                         "Qwen Code's data dir, holding projects/")
 
 
 def find_chats(dirs: Sequence[Path]) -> list[Path]:
@@ -56,8 +69,9 @@ def import_qwen(store: Store, dirs: Sequence[str], *, user: str,
     """Import what was added to Qwen Code's chats since the last run."""
     step = on_step or (lambda _: None)
     step("finding logs")
-    parts, coverage = stage_new_lines(store, find_chats(qwen_dirs(dirs)), _FIELDS, user=user, source=SOURCE,
-                                      step=step)
+    with files_changing(SOURCE):
+        parts, coverage = stage_new_lines(store, find_chats(qwen_dirs(dirs)), _FIELDS, _OBJECTS, user=user,
+                                          source=SOURCE, step=step)
     _classify(store, coverage)
     new_events_table(store)
     note_unfinished(coverage, parts)

@@ -81,7 +81,7 @@ def load_rates(store: Store, rows_sql: str, params: Sequence[Any] | dict[str, An
     """
     models = store.fetchall(
         f"""SELECT r.model, coalesce(r.provider, ''), count(*) FILTER (WHERE NOT coalesce({costed}, false))
-            FROM ({rows_sql}) r GROUP BY ALL ORDER BY ALL""", params
+            FROM ({rows_sql}) r WHERE r.model IS NOT NULL GROUP BY ALL ORDER BY ALL""", params  # no model: no price
     )
     found = {(model, provider): _find(model, provider) for model, provider, _ in models}
     _create_models_table(store, found)

@@ -1,0 +1,122 @@
+"""What an agent log's values mean, read the same by every agent's Python reader: JSON (each key once, no half
+surrogate pairs), token counts, stated costs, providers and times. The DuckDB readers (json_lines) mirror them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from sessionstats.errors import InvalidInput
+from sessionstats.pricing.prices import check_provider
+from sessionstats.validate import COST_PLACES, MAX_BIGINT, MAX_COST, check_count
+
+
+def parse_json(raw: object, **options: Any) -> Any:
+    """A JSON value, or None for text that is not JSON (nested too deep for Python included), that names a key
+    twice in one object (json_lines.unique_keys says why), that escapes half a surrogate pair (no Unicode text:
+    DuckDB's reader refuses such a line whole, and it could not be stored), or for no text at all (a database
+    column may hold a number or NULL)."""
+    try:
+        if type(raw) is str and not raw.startswith("\ufeff"):  # json.loads refuses a BOM, decode not
+            value = _decoder(**options).decode(raw)  # one decoder, not one per call: 0.2 CPU s per 100k values
+        else:
+            value = json.loads(raw or "", object_pairs_hook=_keys_once, **options)  # type: ignore[arg-type]
+        if _escapes_surrogate(raw):
+            json.dumps(value, ensure_ascii=False, default=str).encode()  # a lone half raises UnicodeEncodeError
+        return value
+    except (ValueError, RecursionError, TypeError):  # UnicodeEncodeError is a ValueError
+        return None
+
+
+_HALF_PAIR_TEXT, _HALF_PAIR_BYTES = re.compile(r"\\u[dD][89a-fA-F]"), re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _escapes_surrogate(raw: object) -> bool:
+    """The text escapes a code point of a surrogate pair (rare: only then is a parsed value checked whole)."""
+    if isinstance(raw, str):
+        return _HALF_PAIR_TEXT.search(raw) is not None
+    return isinstance(raw, bytes) and _HALF_PAIR_BYTES.search(raw) is not None
+
+
+@lru_cache(maxsize=8)
+def _decoder(**options: Any) -> json.JSONDecoder:
+    return json.JSONDecoder(object_pairs_hook=_keys_once, **options)
+
+
+def _keys_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object as a dict; ValueError when it names a key twice."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise ValueError("a key named twice in one object")
+    return found
+
+
+def parse_object(raw: object, **options: Any) -> dict[str, Any] | None:
+    """A JSON object, or None for anything else."""
+    value = parse_json(raw, **options)
+    return value if isinstance(value, dict) else None
+
+
+def token_count(mapping: Mapping[str, Any], key: str) -> int:
+    """A token count from a log object: 0 when absent or null, InvalidInput when present but not a count."""
+    value = mapping.get(key)
+    if type(value) is int and 0 <= value <= MAX_BIGINT:  # the common case, without the full check's cost
+        return value
+    return 0 if value is None else check_count(value, key)
+
+
+def stated_cost(value: object) -> Decimal | None:
+    """A cost a log states for a call (OpenCode's `cost`, Claude Code's `cost_usd`): above 0 and under the cap.
+
+    Zero is what OpenCode writes for a model it has no price for; a negative, absurd or non-numeric cost
+    states nothing either, and the call is estimated as usual (as Claude Code's costUSD is).
+    """
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | float) or not 0 < value < MAX_COST:
+        return None
+    exact = Decimal(str(value))  # a float's shortest decimal form: 0.1, not 0.1000000000000000055
+    if exact.as_tuple().exponent < -COST_PLACES:  # type: ignore[operator]  # a tail past the stored places
+        exact = exact.quantize(Decimal(1).scaleb(-COST_PLACES))
+    return exact if exact > 0 else None
+
+
+def known_provider(provider: object) -> str | None:
+    """The provider when the price data knows it (anthropic, openai...); else None: priced by the model alone."""
+    if not isinstance(provider, str) or not provider:
+        return None
+    return _known_provider(provider)
+
+
+@lru_cache(maxsize=256)
+def _known_provider(provider: str) -> str | None:
+    """Looked up once per name: a log names the same few on every call (0.35 CPU s per 100k OpenCode calls)."""
+    try:
+        return check_provider(provider, "provider")
+    except InvalidInput:
+        return None
+
+
+# An agent's time: ISO 8601's extended form, to the second, naive (UTC) or with Z or an offset. One pattern for
+# the Python and the SQL readers (json_lines.utc_time): each parser also takes forms the other refuses
+# (20251003T0900Z; a space around it; 24:00), and a time one refused would be stored as the import's time.
+AGENT_TIME = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?"
+              r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?)?")
+_AGENT_TIME = re.compile(AGENT_TIME)
+
+
+def utc_time(value: object) -> datetime | None:
+    """An ISO-8601 text (AGENT_TIME) or epoch milliseconds as naive UTC; None when it is neither."""
+    try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value / 1000, UTC).replace(tzinfo=None)
+        if isinstance(value, str) and _AGENT_TIME.fullmatch(value):
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+    except (ValueError, OverflowError, OSError):
+        return None
+    return None

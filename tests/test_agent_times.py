@@ -1,0 +1,61 @@
+"""An agent's timestamp is read by one rule whichever reader meets it: Python's (Gemini .json, OpenCode, OTel)
+or DuckDB's (Codex, Gemini .jsonl, Qwen, Claude Code). Each parser alone takes forms the other refuses
+(20251003T090007Z, a trailing space, 24:00, year 0 or 10000), and a refused time is stored as the import's:
+the same line gave two different times by source."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import table_of
+
+from sessionstats.ingest.json_lines import utc_text
+from sessionstats.ingest.json_lines import utc_time as sql_utc_time
+from sessionstats.ingest.log_values import utc_time
+
+READ = [("2025-10-03T09:00:07.123Z", datetime(2025, 10, 3, 9, 0, 7, 123000)),
+        ("2025-10-03T09:00:07.123456789Z", datetime(2025, 10, 3, 9, 0, 7, 123456)),
+        ("2025-10-03T09:00:07+05:30", datetime(2025, 10, 3, 3, 30, 7)),
+        ("2025-10-03T09:00:07.5-0800", datetime(2025, 10, 3, 17, 0, 7, 500000)),
+        ("2025-10-03 09:00:07", datetime(2025, 10, 3, 9, 0, 7)),  # naive is UTC, never the local zone
+        ("2025-10-03", datetime(2025, 10, 3)),
+        (1767312000000, datetime(2026, 1, 2)), (1767312000000.5, datetime(2026, 1, 2, 0, 0, 0, 500)),
+        (-62135596800000, datetime(1, 1, 1))]
+REFUSED = ["20251003T090007Z", "2025-10-03T09:00:07Z ", " 2025-10-03T09:00:07Z", "2025-10-03T24:00:00Z",
+           "2025-02-30T00:00:00Z", "0000-01-01T00:00:00Z", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00",
+           "2025-10-03T09:00Z", "2025-10-03T09:00:07+24:00", "2025-10-03t09:00:07z", "1767312000000",
+           253402300800000, 1e20, -62135596800001, True, None, [2025]]
+
+
+@pytest.mark.parametrize(("value", "expected"), [*READ, *((value, None) for value in REFUSED)])
+def test_python_and_duckdb_read_an_agent_time_alike(value: object, expected: datetime | None) -> None:
+    con = duckdb.connect()
+    as_json = con.execute(f"SELECT {sql_utc_time('t')} FROM (SELECT ?::JSON AS t)", [json.dumps(value)]).fetchone()
+    assert utc_time(value) == expected
+    assert as_json == (expected,)
+    if isinstance(value, str):
+        assert con.execute(f"SELECT {utc_text('t')} FROM (SELECT ?::VARCHAR AS t)", [value]).fetchone() == (expected,)
+
+
+@pytest.mark.file_only
+def test_a_gemini_reply_gets_the_same_time_from_a_json_session_and_a_jsonl_one(cli, tmp_path: Path) -> None:
+    chats = tmp_path / "tmp" / "proj" / "chats"
+    chats.mkdir(parents=True)
+    times = ["2025-10-03T09:00:07.5-0800", "20251003T090007Z", "2025-10-03T24:00:00Z"]
+    for kind in ("json", "jsonl"):
+        session = {"sessionId": f"s-{kind}", "projectHash": "h"}
+        messages = [{"id": f"m{n}", "timestamp": at, "type": "gemini", "model": "gemini-2.5-pro",
+                     "tokens": {"input": 10 + n, "output": 1}} for n, at in enumerate(times)]
+        text = (json.dumps({**session, "messages": messages}) if kind == "json"
+                else "".join(json.dumps(line) + "\n" for line in [session, *messages]))
+        (chats / f"session-{kind}.{kind}").write_text(text)
+    before = datetime.now(UTC).replace(tzinfo=None)
+    cli.ok("import", "gemini", str(tmp_path / "tmp"))
+    rows = table_of(cli.db, "SELECT session_id, input_tokens, created_at FROM token_usage ORDER BY 1, 2")
+    by_kind = {kind: [at for sid, _, at in rows if sid == f"s-{kind}"] for kind in ("json", "jsonl")}
+    assert by_kind["json"][0] == by_kind["jsonl"][0] == datetime(2025, 10, 3, 17, 0, 7, 500000)
+    assert all(at >= before for kind in by_kind for at in by_kind[kind][1:])  # refused: the import's time
