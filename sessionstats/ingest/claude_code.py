@@ -106,10 +106,8 @@ def _stage_lines(store: Store, slices: Sequence[Slice], now: object) -> tuple[in
     store.execute(f"CREATE OR REPLACE TEMP TABLE cc_lines ({columns})")
     store.execute(
         f"""INSERT INTO cc_lines BY NAME
-            SELECT c.session_id, c.project AS session_name, {request_key(_REQUEST_ID)} AS request_id,
-                   message.model AS model,
-                   coalesce({utc_text("timestamp")}, $now) AS created_at,
-                   {utc_text("timestamp")} IS NOT NULL AS timed,
+            SELECT c.session_id, c.project AS session_name, {request_key("raw_request_id")} AS request_id,
+                   message.model AS model, coalesce(line_time, $now) AS created_at, line_time IS NOT NULL AS timed,
                    {json_count(f"{_USAGE}.input_tokens")} AS input_tokens,
                    {json_count(f"{_USAGE}.output_tokens")} AS output_tokens,
                    {_CACHE_WRITES} AS cache_write_tokens,
@@ -118,10 +116,11 @@ def _stage_lines(store: Store, slices: Sequence[Slice], now: object) -> tuple[in
                    {_USAGE}.service_tier AS service_tier, {_USAGE}.speed AS speed,
                    coalesce({json_count(f"{_USAGE}.server_tool_use.web_search_requests")}, 0) AS tool_calls,
                    {_REPORTED_COST} AS reported_cost, f.path AS filename,
-                   type IS NULL OR {_ids_refused("message.model", _REQUEST_ID, "c.session_id")} AS bad,
+                   type IS NULL OR {_ids_refused("message.model", "raw_request_id", "c.session_id")} AS bad,
                    message.id AS message_id, {_USAGE}.iterations AS iterations
-            FROM cc_scan JOIN agent_files f USING (filename) JOIN cc_files c USING (path)
-            WHERE {_USAGE} IS NOT NULL OR type IS NULL""",
+            FROM (SELECT *, {_REQUEST_ID} AS raw_request_id, {utc_text("timestamp")} AS line_time FROM cc_scan
+                  WHERE {_USAGE} IS NOT NULL OR type IS NULL)  -- each once a row: each is used two or three times
+            JOIN agent_files f USING (filename) JOIN cc_files c USING (path)""",
         {"now": now},
     )
     store.execute("DROP TABLE cc_scan")
