@@ -9,6 +9,7 @@ with times as aware UTC datetimes and costs as exact Decimals; `to_json(result)`
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import fields, is_dataclass, replace
@@ -23,7 +24,7 @@ from sessionstats.ingest.records import Recorded, StoryInput, TokenUsageInput
 from sessionstats.reports.scope import EVERYTHING, Scope
 from sessionstats.store import PostgresTarget, Store, open_store, resolve_target
 from sessionstats.store.target import resolve_owner
-from sessionstats.validate import check_id
+from sessionstats.validate import check_id, whole_number
 
 if TYPE_CHECKING:
     from sessionstats.ingest.batch_recording import BatchWriter
@@ -133,9 +134,13 @@ class Database(DatabaseTasks):
 
     def record_many(self, records: Iterable[TokenUsageInput | Mapping[str, Any]], *,
                     create_sessions: bool = False) -> ImportResult:
-        """Store many token records in one transaction, through the bulk import: all or none."""
+        """Store many token records in one transaction, through the bulk import: all or none. An error names
+        the record and its field as `records[1].input_tokens` (0-based), never the import's own file."""
         with _import_file(records) as path:
-            return self.import_tokens(path, format="csv", create_sessions=create_sessions, zone="UTC")
+            try:
+                return self.import_tokens(path, format="csv", create_sessions=create_sessions, zone="UTC")
+            except InvalidInput as error:
+                raise _record_error(error) from None
 
     def export(self, path: str | os.PathLike[str], what: ExportWhat | str = "tokens", *,
                sessions: Sequence[str] = (), since: TimeArg = None, until: TimeArg = None,
@@ -293,6 +298,10 @@ _IMPORT_NAMES = frozenset(_IMPORT_COLUMNS)
 _SOURCE_AT, _TIME_AT = _IMPORT_COLUMNS.index("cost_source"), _IMPORT_COLUMNS.index("created_at")
 _COST_AT = _IMPORT_COLUMNS.index("cost")
 _PLAIN_TYPES = frozenset({str, int, float, Decimal, datetime, type(None)})  # what CSV carries as it is
+_IMPORT_ROW = re.compile(r"^line \d+ \(row (\d+)\): ([a-z_0-9]+): (.*)$", re.S)
+_TEXT_COLUMNS = frozenset({"session_id", "model", "provider", "cost_source", "request_id", "story_id"})
+_TEXT_AT = tuple(at for at, name in enumerate(_IMPORT_COLUMNS) if name in _TEXT_COLUMNS)
+_COUNT_AT = tuple(at for at, name in enumerate(_IMPORT_COLUMNS) if name.endswith("_tokens"))
 
 
 @contextmanager
@@ -327,21 +336,38 @@ def _import_row(record: TokenUsageInput | Mapping[str, Any], number: int) -> lis
     else:
         raise InvalidInput(f"records: a record must be a TokenUsageInput or a dict, got {type(record).__name__}",
                            field="records")
-    if type(values[_COST_AT]) is float or not all(type(value) in _PLAIN_TYPES for value in values):
+    if (type(values[_COST_AT]) is float or not all(type(value) in _PLAIN_TYPES for value in values)
+            or not all(type(values[at]) is str or values[at] is None for at in _TEXT_AT)):
         for name, value in zip(_IMPORT_COLUMNS, values, strict=True):  # the slow way only to name what is wrong
             _check_plain(name, value, f"records[{number}].{name}")
+    for at in _COUNT_AT:  # a JSON number read as a Decimal counts by its value, as the import reads 1e3 or 12.0
+        if type(values[at]) is Decimal and whole_number(values[at]) is not None:
+            values[at] = whole_number(values[at])
+    if "" in values:  # CSV writes "" as it writes None (no value); a space is blank text the field's rule judges
+        values = [" " if value == "" else value for value in values]
     when = values[_TIME_AT]
     if isinstance(when, datetime):
         values[_TIME_AT] = stored_time(when, "created_at").isoformat()  # type: ignore[union-attr]
     return values
 
 
+def _record_error(error: InvalidInput) -> InvalidInput:
+    """The import's 'line 3 (row 2): output_tokens: ...' in the records' words: 'records[1].output_tokens: ...'."""
+    found = _IMPORT_ROW.match(str(error))
+    if found is None:
+        return error
+    field = f"records[{int(found.group(1)) - 1}].{found.group(2)}"
+    return InvalidInput(f"{field}: {found.group(3)}", field=field)
+
+
 def _check_plain(name: str, value: Any, field: str) -> None:
     """A value CSV carries as it is: text, a number or a time (a cost exact, never a float); CSV would write
     a list as the text "['x']" and a float cost by its repr."""
     exact = str | int | Decimal | datetime | None
-    if isinstance(value, bool) or not isinstance(value, exact if name == "cost" else exact | float):
-        wanted = "exact, a Decimal or text" if name == "cost" else "text or a number"
+    allowed, wanted = (str | None, "text") if name in _TEXT_COLUMNS else (exact | float, "text or a number")
+    if name == "cost":
+        allowed, wanted = exact, "exact, a Decimal or text"
+    if isinstance(value, bool) or not isinstance(value, allowed):
         raise InvalidInput(f"{field}: must be {wanted}, got {type(value).__name__} {repr(value)[:60]}", field=field)
 
 

@@ -1,0 +1,209 @@
+"""One rule per field on the JSON paths in: a JSON Lines import, the web API (one record and a batch) and
+the Python API (`record_tokens`, `record_many`) give the same value the same verdict, naming the field.
+
+The web API and the Python API read JSON numbers with a fraction or an exponent as Decimals and hand them
+to the field rules; `record_many` and a web batch go through the bulk import's CSV, where "" and a number
+in a text field used to lose what they were (stored as no value and as the text '5').
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from conftest import snapshot, table_of
+from starlette.testclient import TestClient
+
+import sessionstats
+from sessionstats.errors import InvalidInput
+from sessionstats.serve.app import build_app
+
+pytestmark = pytest.mark.file_only
+REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class Case:
+    """A field's value as JSON text; `stored` is the column's value on every path (REFUSED: nothing stored)."""
+
+    field: str
+    json_text: str
+    stored: object = REFUSED
+
+    def __str__(self) -> str:
+        return f"{self.field}={self.json_text}"
+
+
+CASES = [
+    Case("input_tokens", "1e3", 1000), Case("input_tokens", "12.0", 12), Case("input_tokens", "12.5"),
+    Case("input_tokens", '"+5"'), Case("input_tokens", '"1e3"'), Case("input_tokens", "true"),
+    Case("input_tokens", "[1]"), Case("input_tokens", "{}"), Case("input_tokens", '"١٢"'),
+    Case("input_tokens", "1e99999999"), Case("input_tokens", "-1"), Case("input_tokens", str(2**63)),
+    Case("cache_read_tokens", "1.5e1", 15), Case("cache_read_tokens", '""'), Case("cache_read_tokens", "1E2", 100),
+    Case("model", "5"), Case("model", "true"), Case("model", '""', None), Case("model", '" "', None),
+    Case("model", '"GPT-4O"', "gpt-4o"), Case("provider", "7"), Case("provider", '""', None),
+    Case("request_id", "5"), Case("request_id", '""'), Case("request_id", '" "'), Case("request_id", "[1]"),
+    Case("request_id", '" r1 "', "r1"), Case("story_id", '""'), Case("story_id", "false"),
+    Case("cost", '""'), Case("cost", '" "'), Case("cost", "true"), Case("cost", "1e-19"), Case("cost", "1e99999999"),
+    Case("cost", "0.000000000000000001", Decimal("0.000000000000000001")),
+    Case("cost", '"0.1"', Decimal("0.1")), Case("cost", "1E-3", Decimal("0.001")),
+]
+JSON_NAMES = {"created_at": "at"}  # the web API's and record_tokens' name for a field the import calls otherwise
+
+
+def record_json(case: Case) -> str:
+    """A token record as JSON with the case's value written exactly as given."""
+    fields = {"input_tokens": "1", "output_tokens": "2", case.field: case.json_text}
+    return "{" + ", ".join(f'"{name}": {text}' for name, text in fields.items()) + "}"
+
+
+def stored(db: Path, field: str) -> object:
+    column = {"cost": "estimated_cost"}.get(field, field)
+    rows = table_of(db, f"SELECT {column} FROM token_usage")
+    return rows[0][0] if rows else "nothing"
+
+
+def through_jsonl(db: Path, case: Case, tmp_path: Path) -> str | None:
+    """`import tokens` of one line; the field its error names, or None when stored."""
+    path = tmp_path / "one.jsonl"
+    path.write_text('{"session_id": "s", ' + record_json(case)[1:] + "\n", encoding="utf-8")
+    try:
+        sessionstats.connect(db, "alice").import_tokens(path)
+    except InvalidInput as error:
+        return str(error).split(": ")[1]  # 'line 1: input_tokens: ...'
+    return None
+
+
+def through_web(db: Path, case: Case, batch: bool) -> str | None:
+    body = record_json(case)
+    with TestClient(build_app(sessionstats.connect(db, "alice"))) as client:
+        answer = client.post("/api/sessions/s/tokens", content=f"[{body}]" if batch else body)
+    if answer.status_code == 400:
+        return answer.json()["field"].removeprefix("records[0].")
+    assert answer.status_code == 201, answer.text
+    return None
+
+
+def through_python(db: Path, case: Case, many: bool) -> str | None:
+    values = json.loads(record_json(case), parse_float=Decimal)
+    database = sessionstats.connect(db, "alice")
+    try:
+        if many:
+            database.record_many([{"session_id": "s", **values}])
+        else:
+            database.session("s").record_tokens(**values)
+    except InvalidInput as error:
+        return (error.field or "").removeprefix("records[0].")
+    return None
+
+
+def test_record_many_names_the_record_and_field_not_the_import_file_behind_it(tmp_path):
+    database = sessionstats.connect(tmp_path / "t.duckdb", "alice")
+    database.new_session("n", id="s")
+    good = {"session_id": "s", "input_tokens": 1, "output_tokens": 2}
+    with pytest.raises(InvalidInput) as refused:
+        database.record_many([good, {**good, "output_tokens": "12.5"}])
+    assert str(refused.value) == 'records[1].output_tokens: must be a whole number >= 0, got "12.5"'
+    assert refused.value.field == "records[1].output_tokens"  # was None, and the message said 'line 3 (row 2)'
+
+
+PATHS = {"jsonl": through_jsonl, "web": lambda db, case, _: through_web(db, case, False),
+         "web batch": lambda db, case, _: through_web(db, case, True),
+         "record_tokens": lambda db, case, _: through_python(db, case, False),
+         "record_many": lambda db, case, _: through_python(db, case, True)}
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_a_json_value_gets_the_same_verdict_on_every_json_path(tmp_path, path, case):
+    db = tmp_path / "t.duckdb"
+    sessionstats.connect(db, "alice").new_session("n", id="s")
+    before = snapshot(db)
+    refused_field = PATHS[path](db, case, tmp_path)
+    if case.stored == REFUSED:
+        assert refused_field == case.field
+        assert snapshot(db) == before
+    else:
+        assert refused_field is None
+        assert stored(db, case.field) == case.stored
+
+
+@pytest.mark.parametrize(("blank", "column"), [("tone", "tone"), ("priority", "priority")])
+def test_a_blank_label_in_a_json_lines_import_is_no_label_as_on_every_other_path(tmp_path, blank, column):
+    db = tmp_path / "t.duckdb"
+    database = sessionstats.connect(db, "alice")
+    database.new_session("n", id="s")
+    path = tmp_path / "stories.jsonl"
+    path.write_text(json.dumps({"session_id": "s", "title": "t", blank: "  "}) + "\n", encoding="utf-8")
+    assert database.import_stories(path).imported == 1  # was: 'line 1: cannot be read', naming no field
+    assert table_of(db, f"SELECT {column} FROM story_history") == [(None,)]
+
+
+def test_a_blank_provider_in_a_json_lines_import_is_no_provider(tmp_path):
+    db = tmp_path / "t.duckdb"
+    database = sessionstats.connect(db, "alice")
+    database.new_session("n", id="s")
+    path = tmp_path / "calls.jsonl"
+    path.write_text('{"session_id": "s", "input_tokens": 1, "output_tokens": 2, "provider": ""}\n', encoding="utf-8")
+    assert database.import_tokens(path).imported == 1
+    assert table_of(db, "SELECT provider FROM token_usage") == [(None,)]
+
+
+@pytest.mark.parametrize("story_id", ['""', '"  "'])
+def test_a_blank_story_id_in_an_import_is_refused_as_the_record_command_refuses_it(tmp_path, story_id):
+    db = tmp_path / "t.duckdb"
+    database = sessionstats.connect(db, "alice")
+    database.new_session("n", id="s")
+    path = tmp_path / "stories.jsonl"
+    path.write_text('{"session_id": "s", "title": "t", "id": ' + story_id + "}\n", encoding="utf-8")
+    with pytest.raises(InvalidInput, match=r"^line 1: id: the id is empty$"):
+        database.import_stories(path)
+    with pytest.raises(InvalidInput, match="id: the id is empty"):
+        database.session("s").record_story("t", id=story_id.strip('"'))
+
+
+@pytest.mark.parametrize(("duration", "seconds"), [("12.5", 12.5), ("1e3", 1000.0), ('"90.5"', 90.5), ("12", 12.0)])
+def test_a_story_duration_with_a_fraction_is_recorded_through_the_web_api(tmp_path, duration, seconds):
+    db = tmp_path / "t.duckdb"
+    database = sessionstats.connect(db, "alice")
+    database.new_session("n", id="s")
+    with TestClient(build_app(database)) as client:
+        answer = client.post("/api/sessions/s/stories", content='{"title": "t", "duration": ' + duration + "}")
+    assert answer.status_code == 201, answer.text  # was 400: "must be a number of seconds >= 0, got Decimal('12.5')"
+    assert table_of(db, "SELECT duration FROM story_history") == [(seconds,)]
+
+
+@pytest.mark.parametrize("duration", ["-1", "true", '"NaN"', "1e99999999", '"1 hour"'])
+def test_a_story_duration_that_is_no_number_of_seconds_is_refused_through_the_web_api(tmp_path, duration):
+    db = tmp_path / "t.duckdb"
+    database = sessionstats.connect(db, "alice")
+    database.new_session("n", id="s")
+    before = snapshot(db)
+    with TestClient(build_app(database)) as client:
+        answer = client.post("/api/sessions/s/stories", content='{"title": "t", "duration": ' + duration + "}")
+    assert (answer.status_code, answer.json()["field"]) == (400, "duration")
+    assert snapshot(db) == before
+
+
+def test_a_response_with_a_count_of_1e99999999_is_refused_at_once(run_process):
+    """int() of that Decimal builds 100 million digits: the process ran for minutes before it was refused."""
+    assert run_process("new", "--id", "s").returncode == 0
+    body = ('{"type": "message", "model": "claude-sonnet-4-5", '
+            '"usage": {"input_tokens": 1e99999999, "output_tokens": 1}}')
+    result = run_process("record-tokens", "-s", "s", "--from-response", "-", input=body, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr == ("sessionstats: --from-response: usage.input_tokens: 1E+99999999 is too large "
+                             f"(at most {2**63 - 1})\n")
+
+
+def test_the_field_rules_never_build_the_digits_of_a_huge_json_number():
+    """What the web API hands the rules for {"input_tokens": 1e99999999}, checked in a blink, not in minutes."""
+    from sessionstats.validate import check_count
+
+    with pytest.raises(InvalidInput, match="too large"):
+        check_count(Decimal("1e99999999"), "input_tokens")
+    with pytest.raises(InvalidInput, match="whole number >= 0"):
+        check_count(Decimal("-1e99999999"), "input_tokens")
