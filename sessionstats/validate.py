@@ -127,6 +127,18 @@ def _whole(value: Any, field: str) -> int:
     raise InvalidInput(f"{field}: must be a whole number >= 0, got {shown}{hint}", field=field)
 
 
+def parse_number(text: str, field: str) -> float:
+    """A number written as every import reads one ('12.5', '1e3', '-2'), as a float. float() alone also reads
+    '١٢', '１２', '1_000', '+5', 'nan' and 'infinity', which no import takes."""
+    if not isinstance(text, str) or not _DECIMAL.fullmatch(text.strip(" ")):
+        odd_digits = isinstance(text, str) and not text.isascii() and any(c.isdigit() for c in text)
+        hint = " (only the digits 0-9)" if odd_digits else ""
+        shown = text.strip() if isinstance(text, str) and text.strip() else repr(text)
+        shown = "nan" if shown.lower() == "nan" else shown  # NaN, nan, NAN: one thing, named as before
+        raise InvalidInput(f"{field}: {shown} is not a number such as 12.5{hint}", field=field)
+    return float(text.strip(" ")) + 0.0  # -0 is 0
+
+
 def whole_number(number: Decimal) -> int | None:
     """The int a Decimal holds when it is whole and under 10^19, else None. Compared before int(): int() of
     a JSON number such as 1e99999999 builds all its digits (minutes of CPU for one request)."""
@@ -141,7 +153,7 @@ def check_seconds(value: float | int | Decimal | str | None, field: str) -> floa
     if value is None:
         return None
     if isinstance(value, Decimal | str) and _DECIMAL.fullmatch(str(value).strip(" ")):
-        value = float(str(value))
+        value = parse_number(str(value), field)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:  # `not >=` catches NaN
         raise InvalidInput(f"{field}: must be a number of seconds >= 0, got {value!r}", field=field)
     if value > MAX_DURATION_SECONDS:

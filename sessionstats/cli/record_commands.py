@@ -21,6 +21,7 @@ from sessionstats.cli.options import (
     count_option,
     fields_as_options,
     given_session,
+    number_option,
     resolve_at,
     shared_options,
 )
@@ -46,7 +47,9 @@ def record_story_command(
     word_count: Annotated[
         int | None, count_option(help="Words [default: counted from the narrative].")
     ] = None,
-    duration: Annotated[float | None, typer.Option(help="Narration length in seconds.")] = None,
+    duration: Annotated[
+        float | None, number_option(metavar="SECONDS", help="Narration length in seconds.")
+    ] = None,
     story_id: Annotated[str | None, typer.Option("--id", help="Choose the id; recording it again is a no-op.")] = None,
     at: AtOption = None,
     create: CreateOption = False,
