@@ -88,9 +88,10 @@ class Database(DatabaseTasks):
                     settings: Mapping[str, Any] | None = None, at: TimeArg = None) -> SessionHandle:
         """Create a session (its id generated unless given; made `at` a time, else now) and return a handle on it."""
         from sessionstats.session_api import SessionHandle
-        from sessionstats.sessions import create_session
+        from sessionstats.sessions import create_session, new_session_fields
 
         when = stored_time(at, "at")
+        new_session_fields(name=name, session_id=id, settings=settings)  # bad input opens no database
         with self.writing() as store:
             made = create_session(store, user=self.user, name=name, session_id=id, settings=settings,  # type: ignore[arg-type]
                                   at=when)

@@ -1,0 +1,63 @@
+"""A write refused for its input makes nothing: no database, no lock file, no data folder, whichever way in.
+
+`new --id ""` validated the id only after opening the database to write, so on a first use it left a
+`.lock` beside the missing database (and the CLI, the web API and the Python API all went that way).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+import sessionstats
+from sessionstats.errors import InvalidInput
+from sessionstats.serve.app import build_app
+
+pytestmark = pytest.mark.file_only
+
+BAD_NEW = [("--id", ""), ("--id", "   "), ("--id", "a\x01b"), ("--id", "x" * 201), ("--setting", "novalue"),
+           ("--setting", "=5")]
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sessionstats", *args], env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize(("option", "value"), BAD_NEW)
+def test_new_with_a_bad_value_leaves_the_folder_of_a_missing_database_empty(tmp_path, option, value):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    result = run({"SESSIONSTATS_DB": str(folder / "x.duckdb")}, "new", option, value)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(f"sessionstats: {option}: ")
+    assert sorted(os.listdir(folder)) == []  # was ['x.duckdb.lock']
+
+
+def test_new_with_a_bad_id_makes_no_default_data_folder(tmp_path):
+    env = {name: value for name, value in os.environ.items() if name != "SESSIONSTATS_DB"}
+    result = subprocess.run([sys.executable, "-m", "sessionstats", "new", "--id", ""], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert not Path(os.environ["XDG_DATA_HOME"]).exists()
+
+
+@pytest.mark.parametrize("body", ['{"id": ""}', '{"id": "a\\u0001"}', '{"name": "' + "n" * 1001 + '"}',
+                                  '{"settings": {"x": NaN}}', '{"id": 5}'])
+def test_a_session_the_web_api_refuses_makes_no_file(tmp_path, body):
+    with TestClient(build_app(sessionstats.connect(tmp_path / "x.duckdb", "alice"))) as client:
+        answer = client.post("/api/sessions", content=body)
+    assert answer.status_code == 400, answer.text
+    assert sorted(os.listdir(tmp_path)) == []
+
+
+@pytest.mark.parametrize("given", [{"id": ""}, {"name": 5}, {"settings": [1]}, {"settings": {"x": float("nan")}}])
+def test_a_session_the_python_api_refuses_makes_no_file(tmp_path, given):
+    with pytest.raises(InvalidInput):
+        sessionstats.connect(tmp_path / "x.duckdb", "alice").new_session(**given)
+    assert sorted(os.listdir(tmp_path)) == []
