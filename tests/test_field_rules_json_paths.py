@@ -207,3 +207,12 @@ def test_the_field_rules_never_build_the_digits_of_a_huge_json_number():
         check_count(Decimal("1e99999999"), "input_tokens")
     with pytest.raises(InvalidInput, match="whole number >= 0"):
         check_count(Decimal("-1e99999999"), "input_tokens")
+
+
+@pytest.mark.parametrize("count", [1e16, 1e18, Decimal("1E+18"), 12.0])
+def test_record_many_takes_a_whole_float_count_as_record_tokens_does(tmp_path, count):
+    database = sessionstats.connect(tmp_path / "t.duckdb", "alice")
+    database.new_session("n", id="s")
+    database.session("s").record_tokens(count, 1)
+    database.record_many([{"session_id": "s", "input_tokens": count, "output_tokens": 1}])  # was: got "1e+16"
+    assert table_of(tmp_path / "t.duckdb", "SELECT input_tokens FROM token_usage") == [(int(count),)] * 2
