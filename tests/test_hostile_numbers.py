@@ -64,3 +64,31 @@ def test_the_lock_timeout_variable_takes_only_a_plain_number(run_process, value)
     result = run_process("list", env={"SESSIONSTATS_LOCK_TIMEOUT": value})
     assert result.returncode == 2
     assert result.stderr == f"sessionstats: SESSIONSTATS_LOCK_TIMEOUT must be a number of seconds >= 0, got {value!r}\n"
+
+
+TIME_OPTIONS = [(("timeline", "s", "--every"), "--every"), (("list", "--since"), "--since"),
+                (("record-tokens", "-s", "s", "--input", "1", "--output", "1", "--at"), "--at")]
+
+
+@pytest.mark.parametrize("value", ["٣h", "１h", "١٢ d", "³m"])
+@pytest.mark.parametrize(("args", "option"), TIME_OPTIONS)
+def test_a_length_or_time_ago_takes_only_the_digits_0_to_9(cli, db, args, option, value):
+    cli.ok("new", "--id", "s")
+    before = snapshot(db)
+    result = cli(*args, value)
+    assert result.exit_code == 2, (result.stdout, result.stderr)  # ٣h was read as 3 hours
+    assert result.stderr.startswith(f"sessionstats: {option}: cannot read {value!r}"), result.stderr
+    assert snapshot(db) == before
+
+
+def test_the_web_timeline_takes_only_the_digits_0_to_9(tmp_path):
+    from starlette.testclient import TestClient
+
+    import sessionstats
+    from sessionstats.serve.app import build_app
+
+    database = sessionstats.connect(tmp_path / "t.duckdb", "alice")
+    database.new_session("n", id="s").record_tokens(1, 2)
+    with TestClient(build_app(database)) as client:
+        answer = client.get("/api/sessions/s/timeline", params={"every": "٣h"})
+    assert (answer.status_code, answer.json()["field"]) == (400, "every")
