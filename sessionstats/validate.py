@@ -127,16 +127,21 @@ def _whole(value: Any, field: str) -> int:
     raise InvalidInput(f"{field}: must be a whole number >= 0, got {shown}{hint}", field=field)
 
 
-def parse_number(text: str, field: str) -> float:
-    """A number written as every import reads one ('12.5', '1e3', '-2'), as a float. float() alone also reads
-    '١٢', '１２', '1_000', '+5', 'nan' and 'infinity', which no import takes."""
+def parse_decimal(text: str, field: str) -> Decimal:
+    """A number written as every import reads one ('12.5', '1e3', '-2'), exactly. Decimal() and float() alone
+    also read '١٢', '１２', '1_000', '+5', 'nan' and 'infinity', which no import takes."""
     if not isinstance(text, str) or not _DECIMAL.fullmatch(text.strip(" ")):
         odd_digits = isinstance(text, str) and not text.isascii() and any(c.isdigit() for c in text)
         hint = " (only the digits 0-9)" if odd_digits else ""
         shown = text.strip() if isinstance(text, str) and text.strip() else repr(text)
         shown = "nan" if shown.lower() == "nan" else shown  # NaN, nan, NAN: one thing, named as before
         raise InvalidInput(f"{field}: {shown} is not a number such as 12.5{hint}", field=field)
-    return float(text.strip(" ")) + 0.0  # -0 is 0
+    return Decimal(text.strip(" ")) + 0  # -0 is 0
+
+
+def parse_number(text: str, field: str) -> float:
+    """parse_decimal's number as a float, for what is no money (seconds, percentages)."""
+    return float(parse_decimal(text, field))
 
 
 def whole_number(number: Decimal) -> int | None:

@@ -92,3 +92,15 @@ def test_the_web_timeline_takes_only_the_digits_0_to_9(tmp_path):
     with TestClient(build_app(database)) as client:
         answer = client.get("/api/sessions/s/timeline", params={"every": "٣h"})
     assert (answer.status_code, answer.json()["field"]) == (400, "every")
+
+
+@pytest.mark.parametrize("warn_at", ["١٢", "１２", "+5", "1_000", "٣.٥"])
+def test_the_python_api_takes_a_warning_share_as_text_by_the_same_rule(tmp_path, warn_at):
+    import sessionstats
+    from sessionstats.errors import InvalidInput
+
+    session = sessionstats.connect(tmp_path / "t.duckdb", "alice").new_session("n", id="s")
+    with pytest.raises(InvalidInput) as refused:
+        session.check(max_tokens=5, warn_at=warn_at)
+    assert refused.value.field == "warn_at"
+    assert str(refused.value) == f"warn_at: must be a percentage from 0 to 100, got {warn_at!r}"
