@@ -216,3 +216,21 @@ def test_record_many_takes_a_whole_float_count_as_record_tokens_does(tmp_path, c
     database.session("s").record_tokens(count, 1)
     database.record_many([{"session_id": "s", "input_tokens": count, "output_tokens": 1}])  # was: got "1e+16"
     assert table_of(tmp_path / "t.duckdb", "SELECT input_tokens FROM token_usage") == [(int(count),)] * 2
+
+
+def test_a_response_with_bad_utf8_is_refused_by_the_web_api_as_by_the_cli(tmp_path, run_process, db):
+    body = (b'{"type": "message", "id": "msg_\xff\xfe", "model": "claude-sonnet-4-5", '
+            b'"usage": {"input_tokens": 1, "output_tokens": 1}}')
+    database = sessionstats.connect(tmp_path / "t.duckdb", "alice")
+    database.new_session("n", id="s")
+    before = snapshot(tmp_path / "t.duckdb")
+    with TestClient(build_app(database)) as client:
+        answer = client.post("/api/sessions/s/responses", content=body)
+    assert answer.status_code == 400, answer.text  # was 201, the id stored as 'msg_\ufffd\ufffd'
+    assert answer.json() == {"error": "response: the response is not UTF-8 text (bad byte at offset 31)",
+                             "field": "response"}
+    assert snapshot(tmp_path / "t.duckdb") == before
+    assert run_process("new", "--id", "s").returncode == 0
+    result = run_process("record-tokens", "-s", "s", "--from-response", "-", input=body)
+    assert (result.returncode, result.stderr) == (2, "sessionstats: --from-response: the response is not UTF-8 text "
+                                                     "(bad byte at offset 31)\n")

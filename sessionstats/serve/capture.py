@@ -162,8 +162,8 @@ async def record_response(request: Request) -> Response:
     database: Database = request.app.state.database
     handle = database.session(request.path_params["session_id"], create=_create(request))
     options = {name: request.query_params.get(name) for name in RESPONSE_OPTIONS}
-    text = (await body_bytes(request)).decode("utf-8", errors="replace")
-    return await recording(lambda: handle.record_response(text, **options))
+    body = await body_bytes(request)  # bytes: bad UTF-8 is refused as --from-response refuses it, never replaced
+    return await recording(lambda: handle.record_response(body, **options))
 
 
 ROUTES = [
