@@ -232,5 +232,5 @@ def test_a_response_with_bad_utf8_is_refused_by_the_web_api_as_by_the_cli(tmp_pa
     assert snapshot(tmp_path / "t.duckdb") == before
     assert run_process("new", "--id", "s").returncode == 0
     result = run_process("record-tokens", "-s", "s", "--from-response", "-", input=body)
-    assert (result.returncode, result.stderr) == (2, "sessionstats: --from-response: the response is not UTF-8 text "
-                                                     "(bad byte at offset 31)\n")
+    assert (result.returncode, result.stderr) == (2, b"sessionstats: --from-response: the response is not UTF-8 "
+                                                     b"text (bad byte at offset 31)\n")
