@@ -136,7 +136,8 @@ def parse_decimal(text: str, field: str) -> Decimal:
         shown = text.strip() if isinstance(text, str) and text.strip() else repr(text)
         shown = "nan" if shown.lower() == "nan" else shown  # NaN, nan, NAN: one thing, named as before
         raise InvalidInput(f"{field}: {shown} is not a number such as 12.5{hint}", field=field)
-    return Decimal(text.strip(" ")) + 0  # -0 is 0
+    number = Decimal(text.strip(" "))
+    return number.copy_abs() if number.is_zero() else number  # -0 is 0 (no arithmetic: 1e99999999 + 0 overflows)
 
 
 def parse_number(text: str, field: str) -> float:
