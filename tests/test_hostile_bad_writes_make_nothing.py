@@ -61,3 +61,16 @@ def test_a_session_the_python_api_refuses_makes_no_file(tmp_path, given):
     with pytest.raises(InvalidInput):
         sessionstats.connect(tmp_path / "x.duckdb", "alice").new_session(**given)
     assert sorted(os.listdir(tmp_path)) == []
+
+
+def test_a_narrative_file_saved_with_a_bom_is_stored_without_it(tmp_path):
+    """A Windows editor's UTF-8 file starts with U+FEFF; the imports and --from-response drop it, so does this."""
+    from conftest import table_of
+
+    db = tmp_path / "x.duckdb"
+    env = {"SESSIONSTATS_DB": str(db), "SESSIONSTATS_USER": "alice"}
+    assert run(env, "new", "--id", "s").returncode == 0
+    story = tmp_path / "story.txt"
+    story.write_bytes(b"\xef\xbb\xbfHarbour at dawn")
+    assert run(env, "record-story", "-s", "s", "--title", "t", "--narrative-file", str(story)).returncode == 0
+    assert table_of(db, "SELECT narrative, word_count FROM story_history") == [("Harbour at dawn", 3)]

@@ -197,7 +197,7 @@ def _read_text(source: str, option: str) -> str:
     """A UTF-8 text file, or stdin for '-'; a clear error for anything else."""
     data = read_bounded(source, option, NARRATIVE_MAX_BYTES)
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")  # a leading BOM (Windows editors) is no text, as imports and responses read it
     except UnicodeDecodeError as error:
         raise InvalidInput(f"{option}: {source!r} is not UTF-8 text (bad byte at offset {error.start})") from None
 
