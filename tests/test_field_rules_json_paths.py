@@ -234,3 +234,56 @@ def test_a_response_with_bad_utf8_is_refused_by_the_web_api_as_by_the_cli(tmp_pa
     result = run_process("record-tokens", "-s", "s", "--from-response", "-", input=body)
     assert (result.returncode, result.stderr) == (2, b"sessionstats: --from-response: the response is not UTF-8 "
                                                      b"text (bad byte at offset 31)\n")
+
+
+# ---- stories: the web API, record_story and a JSON Lines import ----
+
+STORY_CASES = [
+    Case("duration", "12.5", 12.5), Case("duration", "1e3", 1000.0), Case("duration", '"12.5"', 12.5),
+    Case("duration", "-0.0", 0.0), Case("duration", "true"), Case("duration", '""'), Case("duration", "-1"),
+    Case("duration", "1e99999999"), Case("duration", '"١٢"'), Case("duration", '"+5"'), Case("duration", '"NaN"'),
+    Case("word_count", "12.0", 12), Case("word_count", "1e2", 100), Case("word_count", '""'),
+    Case("word_count", '"12"', 12), Case("word_count", "12.5"), Case("tone", '""', None), Case("tone", "5"),
+    Case("tone", '"x\\u0000"'), Case("id", '""'), Case("id", "5"), Case("id", '" s1 "', "s1"),
+    Case("narrative", "5"), Case("narrative", '"a\\u0000"'), Case("priority", '" "', None),
+    Case("title", '" "'), Case("title", "5"), Case("title", '"' + "x" * 1001 + '"'),
+]
+
+
+def story_json(case: Case) -> str:
+    fields = {"title": '"t"', case.field: case.json_text}
+    return "{" + ", ".join(f'"{name}": {text}' for name, text in fields.items()) + "}"
+
+
+def story_through(path: str, db: Path, case: Case, tmp_path: Path) -> str | None:
+    database = sessionstats.connect(db, "alice")
+    if path == "web":
+        with TestClient(build_app(database)) as client:
+            answer = client.post("/api/sessions/s/stories", content=story_json(case))
+        return answer.json().get("field") if answer.status_code == 400 else None
+    try:
+        if path == "record_story":
+            values = json.loads(story_json(case), parse_float=Decimal)
+            database.session("s").record_story(values.pop("title"), **values)
+        else:
+            lines = tmp_path / "stories.jsonl"
+            lines.write_text('{"session_id": "s", ' + story_json(case)[1:] + "\n", encoding="utf-8")
+            database.import_stories(lines)
+    except InvalidInput as error:
+        return error.field or str(error).split(": ")[1]
+    return None
+
+
+@pytest.mark.parametrize("path", ["web", "record_story", "jsonl"])
+@pytest.mark.parametrize("case", STORY_CASES, ids=str)
+def test_a_story_field_gets_the_same_verdict_on_every_json_path(tmp_path, path, case):
+    db = tmp_path / "t.duckdb"
+    sessionstats.connect(db, "alice").new_session("n", id="s")
+    before = snapshot(db)
+    refused_field = story_through(path, db, case, tmp_path)
+    if case.stored == REFUSED:
+        assert refused_field == case.field
+        assert snapshot(db) == before
+    else:
+        assert refused_field is None
+        assert table_of(db, f"SELECT {case.field} FROM story_history") == [(case.stored,)]

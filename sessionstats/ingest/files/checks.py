@@ -84,7 +84,8 @@ def typed_value(field: Field) -> str:
                 f"WHEN suffix({trimmed}, 'Z') THEN try_cast({trimmed} AS TIMESTAMP) "
                 f"ELSE try_cast({trimmed} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' END")
     if field.kind == "seconds":
-        return f"CASE WHEN regexp_full_match({trimmed}, {_DECIMAL}) THEN try_cast({trimmed} AS DOUBLE) END"
+        # + 0.0: -0.0 is 0, as validate.parse_number reads it
+        return f"CASE WHEN regexp_full_match({trimmed}, {_DECIMAL}) THEN try_cast({trimmed} AS DOUBLE) + 0.0 END"
     raise ValueError(field.kind)
 
 
