@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -287,3 +288,27 @@ def test_a_story_field_gets_the_same_verdict_on_every_json_path(tmp_path, path, 
     else:
         assert refused_field is None
         assert table_of(db, f"SELECT {case.field} FROM story_history") == [(case.stored,)]
+
+
+def test_a_time_without_an_offset_is_read_in_one_zone_on_every_python_and_web_path(tmp_path, monkeypatch):
+    """record_many and a web batch read '2026-01-01T12:00:00' as UTC, record_tokens and the CLI's import as
+    local time ($SESSIONSTATS_TZ), and import_tokens() refused it: three readings of one value."""
+    monkeypatch.setenv("SESSIONSTATS_TZ", "Europe/Paris")
+    db = tmp_path / "t.duckdb"
+    database = sessionstats.connect(db, "alice")
+    session = database.new_session("n", id="s")
+    noon = "2026-01-01T12:00:00"
+    session.record_tokens(1, 1, at=noon, request_id="record_tokens")
+    database.record_many([{"session_id": "s", "input_tokens": 1, "output_tokens": 1, "created_at": noon,
+                           "request_id": "record_many"}])
+    lines = tmp_path / "calls.jsonl"
+    lines.write_text(json.dumps({"session_id": "s", "input_tokens": 1, "output_tokens": 1, "created_at": noon,
+                                 "request_id": "import_tokens"}) + "\n", encoding="utf-8")
+    database.import_tokens(lines)
+    with TestClient(build_app(database)) as client:
+        client.post("/api/sessions/s/tokens", content=json.dumps({"input_tokens": 1, "output_tokens": 1, "at": noon,
+                                                                   "request_id": "web"}))
+        client.post("/api/sessions/s/tokens", content=json.dumps([{"input_tokens": 1, "output_tokens": 1, "at": noon,
+                                                                    "request_id": "web batch"}]))
+    stored = table_of(db, "SELECT DISTINCT created_at FROM token_usage")
+    assert stored == [(datetime(2026, 1, 1, 11, 0),)]  # noon in Paris is 11:00 UTC, on all five paths
