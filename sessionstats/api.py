@@ -344,8 +344,9 @@ def _import_row(record: TokenUsageInput | Mapping[str, Any], number: int) -> lis
         for name, value in zip(_IMPORT_COLUMNS, values, strict=True):  # the slow way only to name what is wrong
             _check_plain(name, value, f"records[{number}].{name}")
     for at in _COUNT_AT:  # a float or Decimal counts by its value (CSV would write 1e16 as the text '1e+16')
-        if type(values[at]) in (float, Decimal) and whole_number(Decimal(values[at])) is not None:
-            values[at] = whole_number(Decimal(values[at]))
+        count = values[at]
+        if isinstance(count, float | Decimal) and (whole := whole_number(Decimal(count))) is not None:
+            values[at] = whole
     if "" in values:  # CSV writes "" as it writes None (no value); a space is blank text the field's rule judges
         values = [" " if value == "" else value for value in values]
     when = values[_TIME_AT]
