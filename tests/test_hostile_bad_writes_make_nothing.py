@@ -74,3 +74,22 @@ def test_a_narrative_file_saved_with_a_bom_is_stored_without_it(tmp_path):
     story.write_bytes(b"\xef\xbb\xbfHarbour at dawn")
     assert run(env, "record-story", "-s", "s", "--title", "t", "--narrative-file", str(story)).returncode == 0
     assert table_of(db, "SELECT narrative, word_count FROM story_history") == [("Harbour at dawn", 3)]
+
+
+@pytest.mark.parametrize("how", ["option", "variable"])
+def test_a_database_path_ending_in_a_slash_is_refused_not_made_a_file(tmp_path, how):
+    """`--db newdir/` made a FILE named newdir (Path drops the slash), which a later `mkdir newdir` then hits."""
+    given = f"{tmp_path}/newdir/"
+    args, env = (("new", "--db", given), {}) if how == "option" else (("new",), {"SESSIONSTATS_DB": given})
+    result = run(env, *args)
+    assert result.returncode == 2
+    assert result.stderr == (f"sessionstats: --db: {given!r} names a folder; give the database file's path, such as "
+                             f"'{tmp_path}/newdir/sessionstats.duckdb'\n")
+    assert sorted(os.listdir(tmp_path)) == []
+
+
+def test_the_python_api_refuses_a_database_path_ending_in_a_slash(tmp_path):
+    with pytest.raises(InvalidInput) as refused:
+        sessionstats.connect(f"{tmp_path}/newdir/", "alice").new_session("n")
+    assert refused.value.field == "db"
+    assert sorted(os.listdir(tmp_path)) == []
