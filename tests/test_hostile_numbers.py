@@ -104,3 +104,15 @@ def test_the_python_api_takes_a_warning_share_as_text_by_the_same_rule(tmp_path,
         session.check(max_tokens=5, warn_at=warn_at)
     assert refused.value.field == "warn_at"
     assert str(refused.value) == f"warn_at: must be a percentage from 0 to 100, got {warn_at!r}"
+
+
+def test_doctor_names_a_lock_timeout_every_other_command_refuses(run_process):
+    result = run_process("doctor", "--format", "json", env={"SESSIONSTATS_LOCK_TIMEOUT": "١٢"})
+    assert result.returncode == 0
+    import json
+
+    finding = next(f for f in json.loads(result.stdout) if f["check"] == "lock timeout")
+    assert finding["ok"] is False
+    assert finding["detail"] == "SESSIONSTATS_LOCK_TIMEOUT must be a number of seconds >= 0, got '١٢'"
+    fine = run_process("doctor", "--format", "json")
+    assert {"check": "lock timeout", "ok": True, "detail": "10 seconds", "remedy": ""} in json.loads(fine.stdout)
