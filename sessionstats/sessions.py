@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -41,9 +42,7 @@ def create_session(
     at: datetime | None = None,
 ) -> Session:
     """Make a new idle session owned by `user`; its id is generated unless given."""
-    session_id = check_id(session_id, "session_id") if session_id is not None else new_id()
-    name = check_label(name, "name")
-    stored_settings = settings_json(settings or {})
+    session_id, name, stored_settings = new_session_fields(name=name, session_id=session_id, settings=settings)
     if session_exists(store, session_id, user=user):
         raise InvalidInput(f"session_id: you already have a session {session_id!r}", field="session_id")
     created_at = at or utc_now()
@@ -52,6 +51,14 @@ def create_session(
         [session_id, user, name, stored_settings, created_at],
     )
     return Session(session_id, user, name, settings or {}, "idle", created_at, None, None)
+
+
+def new_session_fields(*, name: str | None, session_id: str | None,
+                       settings: Mapping[str, Any] | None) -> tuple[str, str | None, str]:
+    """A new session's checked id (generated unless given), name and settings as stored JSON. Callers check
+    them before opening the database too, so bad input makes no file (not even a lock)."""
+    checked_id = check_id(session_id, "session_id") if session_id is not None else new_id()
+    return checked_id, check_label(name, "name"), settings_json(settings or {})
 
 
 def find_session(store: Store, session_id: str, *, user: str) -> Session | None:

@@ -20,7 +20,7 @@ ISO_TIME = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]
 _ISO_TIME = re.compile(ISO_TIME)
 # Zone files that are not zones: the leap-second "right/" tree, its "posix/" twin, and the system's aliases.
 _NOT_ZONES = ("posix/", "right/", "posixrules", "localtime", "Factory")
-_RELATIVE = re.compile(r"^(\d+)\s*(s|m|min|h|d|w)$")
+_RELATIVE = re.compile(r"^([0-9]+)\s*(s|m|min|h|d|w)$")  # ASCII digits: \d also takes ٣ and １
 _UNIT_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 # A day inside datetime's range on each side, so a stored time can be shown in any zone.
 EARLIEST = datetime(1, 1, 2)

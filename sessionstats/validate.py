@@ -114,8 +114,12 @@ def check_limit(value: Any, field: str = "limit") -> int:
 
 def _whole(value: Any, field: str) -> int:
     """A float, Decimal or text that is a whole number, as an int; anything else is refused."""
-    if isinstance(value, float | Decimal) and Decimal(value).is_finite() and value == int(value):
-        return int(value)
+    if isinstance(value, float | Decimal):
+        whole = whole_number(Decimal(value))
+        if whole is not None:
+            return whole
+        if Decimal(value).is_finite() and Decimal(value).adjusted() >= 19 and value > 0:
+            raise InvalidInput(f"{field}: {value} is too large (at most {MAX_BIGINT})", field=field)
     if isinstance(value, str) and _WHOLE.fullmatch(value.strip(" ")):
         return int(value.strip(" ").partition(".")[0])
     odd_digits = isinstance(value, str) and not value.isascii() and any(c.isdigit() for c in value)
@@ -124,10 +128,39 @@ def _whole(value: Any, field: str) -> int:
     raise InvalidInput(f"{field}: must be a whole number >= 0, got {shown}{hint}", field=field)
 
 
-def check_seconds(value: float | int | None, field: str) -> float | None:
-    """A finite number of seconds from 0 to a year, or None."""
+def parse_decimal(text: str, field: str) -> Decimal:
+    """A number written as every import reads one ('12.5', '1e3', '-2'), exactly. Decimal() and float() alone
+    also read '١٢', '１２', '1_000', '+5', 'nan' and 'infinity', which no import takes."""
+    if not isinstance(text, str) or not _DECIMAL.fullmatch(text.strip(" ")):
+        odd_digits = isinstance(text, str) and not text.isascii() and any(c.isdigit() for c in text)
+        hint = " (only the digits 0-9)" if odd_digits else ""
+        shown = text.strip() if isinstance(text, str) and text.strip() else repr(text)
+        shown = "nan" if shown.lower() == "nan" else shown  # NaN, nan, NAN: one thing, named as before
+        raise InvalidInput(f"{field}: {shown} is not a number such as 12.5{hint}", field=field)
+    number = Decimal(text.strip(" "))
+    return number.copy_abs() if number.is_zero() else number  # -0 is 0 (no arithmetic: 1e99999999 + 0 overflows)
+
+
+def parse_number(text: str, field: str) -> float:
+    """parse_decimal's number as a float, for what is no money (seconds, percentages)."""
+    return float(parse_decimal(text, field))
+
+
+def whole_number(number: Decimal) -> int | None:
+    """The int a Decimal holds when it is whole and under 10^19, else None. Compared before int(): int() of
+    a JSON number such as 1e99999999 builds all its digits (minutes of CPU for one request)."""
+    if number.is_finite() and number.adjusted() < 19 and number == number.to_integral_value():
+        return int(number)
+    return None
+
+
+def check_seconds(value: float | int | Decimal | str | None, field: str) -> float | None:
+    """A finite number of seconds from 0 to a year, or None; a Decimal (a JSON number) or a number as text
+    is read as the import reads its text."""
     if value is None:
         return None
+    if isinstance(value, Decimal | str) and _DECIMAL.fullmatch(str(value).strip(" ")):
+        value = parse_number(str(value), field)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:  # `not >=` catches NaN
         raise InvalidInput(f"{field}: must be a number of seconds >= 0, got {value!r}", field=field)
     if value > MAX_DURATION_SECONDS:

@@ -22,8 +22,8 @@ from sessionstats.cli.options import (
     Shared,
     count_option,
     fields_as_options,
-    finite,
     given_session,
+    number_option,
     resolve_bucket_zone,
     shared_options,
     with_filters,
@@ -110,8 +110,8 @@ def check(
         int | None, count_option(help="Fail once the stories reach N.")
     ] = None,
     warn_at: Annotated[
-        float, typer.Option(min=0, max=100, metavar="PERCENT", callback=finite,
-                            help="Warn on stderr from this share of a limit.")
+        float, number_option(low=0, high=100, metavar="PERCENT",
+                             help="Warn on stderr from this share of a limit (0 to 100).")
     ] = float(DEFAULT_WARN_AT),
     filters: Filters = NO_FILTERS,
     shared: Shared = NO_SHARED,

@@ -20,7 +20,7 @@ from sessionstats.cli.emit import Layout
 from sessionstats.display.render import Format
 from sessionstats.errors import InvalidInput, SessionStatsError
 from sessionstats.times import parse_timestamp, resolve_zone, zone_name
-from sessionstats.validate import check_count
+from sessionstats.validate import check_count, parse_number
 
 if TYPE_CHECKING:
     from sessionstats import Database
@@ -318,6 +318,43 @@ def parse_count(text: str) -> int:
 def count_option(*names: str, help: str) -> Any:
     """An option that takes a whole number from 0 to 2^63-1 (tokens, words, limits)."""
     return typer.Option(*names, parser=parse_count, metavar="N", help=help)
+
+
+def number_option(*names: str, low: float | None = None, high: float | None = None, metavar: str,
+                  help: str) -> Any:
+    """An option that takes a number written as every import reads one (the core's rule): click's FLOAT also
+    took '١٢', '１２', '1_000', '+5' and 'nan'. `low`/`high` bound it when given."""
+
+    def parse(text: str | float) -> float:
+        if not isinstance(text, str):  # the option's default
+            return text
+        try:
+            number = parse_number(text, "value")
+        except InvalidInput as error:
+            raise typer.BadParameter(str(error).removeprefix("value: ")) from None
+        if (low is not None and number < low) or (high is not None and number > high):
+            raise typer.BadParameter(f"{text.strip()} is not in the range {low:g}<=x<={high:g}")
+        return number
+
+    return typer.Option(*names, parser=parse, metavar=metavar, help=help)
+
+
+def whole_option(*names: str, low: int, high: int, metavar: str = "N", help: str) -> Any:
+    """An option that takes a whole number from `low` to `high` by the count rule (click's INT took '١٢',
+    '+5' and '1_000')."""
+
+    def parse(text: str | int) -> int:
+        try:
+            number = check_count(text, "value")
+        except InvalidInput as error:
+            if "too large" not in str(error):
+                raise typer.BadParameter(str(error).removeprefix("value: ")) from None
+            number = high + 1
+        if not low <= number <= high:
+            raise typer.BadParameter(f"{str(text).strip()} is not in the range {low}<=x<={high}")
+        return number
+
+    return typer.Option(*names, parser=parse, metavar=metavar, help=help)
 
 
 def finite(value: float | None) -> float | None:

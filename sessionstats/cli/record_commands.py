@@ -21,6 +21,7 @@ from sessionstats.cli.options import (
     count_option,
     fields_as_options,
     given_session,
+    number_option,
     resolve_at,
     shared_options,
 )
@@ -46,7 +47,9 @@ def record_story_command(
     word_count: Annotated[
         int | None, count_option(help="Words [default: counted from the narrative].")
     ] = None,
-    duration: Annotated[float | None, typer.Option(help="Narration length in seconds.")] = None,
+    duration: Annotated[
+        float | None, number_option(metavar="SECONDS", help="Narration length in seconds.")
+    ] = None,
     story_id: Annotated[str | None, typer.Option("--id", help="Choose the id; recording it again is a no-op.")] = None,
     at: AtOption = None,
     create: CreateOption = False,
@@ -194,7 +197,7 @@ def _read_text(source: str, option: str) -> str:
     """A UTF-8 text file, or stdin for '-'; a clear error for anything else."""
     data = read_bounded(source, option, NARRATIVE_MAX_BYTES)
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")  # a leading BOM (Windows editors) is no text, as imports and responses read it
     except UnicodeDecodeError as error:
         raise InvalidInput(f"{option}: {source!r} is not UTF-8 text (bad byte at offset {error.start})") from None
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
-import typer
-
 from sessionstats import CALL_FIELDS, STORY_FIELDS, CallLine, SessionHandle, StoryLine
 from sessionstats.cli.api_args import scope_args
 from sessionstats.cli.app import app
@@ -19,6 +17,7 @@ from sessionstats.cli.options import (
     Shared,
     given_session,
     shared_options,
+    whole_option,
     with_filters,
 )
 from sessionstats.display.render import (
@@ -33,8 +32,7 @@ from sessionstats.display.render import (
 )
 from sessionstats.validate import MAX_BIGINT
 
-LastOption = Annotated[int | None, typer.Option("--last", min=1, max=MAX_BIGINT, metavar="N",
-                                                 help="Only the newest N.")]
+LastOption = Annotated[int | None, whole_option("--last", low=1, high=MAX_BIGINT, help="Only the newest N.")]
 
 
 @app.command()

@@ -18,15 +18,17 @@ from sessionstats.cli.options import (
     Filters,
     SessionArgument,
     Shared,
-    finite,
     given_session,
+    number_option,
     resolve_bucket_zone,
     shared_options,
+    whole_option,
     with_filters,
 )
 from sessionstats.cli.show_view import ShowRequest, load, render, watch_session
 from sessionstats.cli.stats_view import sessions_table
 from sessionstats.display.render import Format
+from sessionstats.validate import MAX_BIGINT
 
 if TYPE_CHECKING:
     from sessionstats import Database
@@ -46,8 +48,7 @@ def show(
     filters: Filters = NO_FILTERS,
     watch: Annotated[bool, typer.Option("--watch", help="Redraw whenever the data changes, until Ctrl-C.")] = False,
     interval: Annotated[
-        float, typer.Option(min=0.05, max=3600, metavar="SECONDS", callback=finite,
-                            help="How often --watch looks for changes.")
+        float, number_option(low=0.05, high=3600, metavar="SECONDS", help="How often --watch looks for changes.")
     ] = 2.0,
     shared: Shared = NO_SHARED,
 ) -> None:
@@ -91,7 +92,7 @@ def list_command(
         str, typer.Option(metavar="FIELD", help=f"Order by any figure: {', '.join(SORTABLE)}.")
     ] = "created_at",
     ascending: Annotated[bool, typer.Option("--asc", help="Smallest first [default: largest/newest first].")] = False,
-    limit: Annotated[int | None, typer.Option(min=1, help="Show at most N sessions.")] = None,
+    limit: Annotated[int | None, whole_option(low=1, high=MAX_BIGINT, help="Show at most N sessions.")] = None,
     filters: Filters = NO_FILTERS,
     shared: Shared = NO_SHARED,
 ) -> None:

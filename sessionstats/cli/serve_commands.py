@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from sessionstats.cli.app import app
-from sessionstats.cli.options import NO_SHARED, Shared, shared_options
+from sessionstats.cli.options import NO_SHARED, Shared, shared_options, whole_option
 from sessionstats.errors import InvalidInput
 from sessionstats.serve.hosts import is_loopback_name
 
@@ -39,8 +39,8 @@ def listening_socket(host: str, port: int) -> socket.socket:
 def serve(
     host: Annotated[str, typer.Option(
         metavar="ADDRESS", help="Address to listen on; anything but loopback needs --token.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(
-        min=0, max=65535, metavar="PORT", help="Port to listen on (0: a free one).")] = DEFAULT_PORT,
+    port: Annotated[int, whole_option(
+        low=0, high=65535, metavar="PORT", help="Port to listen on (0: a free one).")] = DEFAULT_PORT,
     open_page: Annotated[bool, typer.Option("--open", help="Open the panel in your browser.")] = False,
     token: Annotated[str | None, typer.Option(
         metavar="TOKEN", envvar="SESSIONSTATS_SERVE_TOKEN", show_envvar=True,

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from sessionstats.errors import BudgetExceeded, InvalidInput
 from sessionstats.reports.stats import SessionStats
-from sessionstats.validate import check_count
+from sessionstats.validate import check_count, parse_decimal
 
 DEFAULT_WARN_AT = Decimal(80)
 
@@ -34,10 +34,13 @@ class Budget:
 
 def _percent(value: object) -> Decimal:
     """warn_at as an exact percentage from 0 to 100 (a number or its text)."""
-    try:
-        percent = Decimal(str(value)) if isinstance(value, int | float | str | Decimal) else Decimal("NaN")
-    except ArithmeticError:  # decimal.InvalidOperation: text that is no number
-        percent = Decimal("NaN")
+    number: object = value
+    if isinstance(value, str):  # by the rule every number given as text follows ('١٢' and '+5' are none)
+        try:
+            number = parse_decimal(value, "warn_at")
+        except InvalidInput:
+            number = Decimal("NaN")
+    percent = Decimal(str(number)) if isinstance(number, int | float | Decimal) else Decimal("NaN")
     if isinstance(value, bool) or not percent.is_finite() or not 0 <= percent <= 100:
         raise InvalidInput(f"warn_at: must be a percentage from 0 to 100, got {value!r}", field="warn_at")
     return percent

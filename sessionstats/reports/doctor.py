@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sessionstats.errors import SessionStatsError
+from sessionstats.store.base import lock_timeout
 from sessionstats.store.target import PostgresTarget, resolve_target
 
 
@@ -38,11 +39,20 @@ def diagnose(db: str | None, *, user: str) -> list[Finding]:
         target = resolve_target(db)
     except SessionStatsError as error:
         return [Finding("database", False, str(error), "pass --db PATH or set SESSIONSTATS_DB")]
-    found = [Finding("user", True, user)]
+    found = [Finding("user", True, user), _lock_timeout()]
     found += _server(target, user) if isinstance(target, PostgresTarget) else _file(target)
     found.append(_price_data())
     found += _history_sources()
     return found
+
+
+def _lock_timeout() -> Finding:
+    """$SESSIONSTATS_LOCK_TIMEOUT as every other command reads it: a bad value makes each of them fail."""
+    try:
+        seconds = lock_timeout()
+    except SessionStatsError as error:
+        return Finding("lock timeout", False, str(error), "give seconds (e.g. 10) or unset SESSIONSTATS_LOCK_TIMEOUT")
+    return Finding("lock timeout", True, f"{seconds:g} seconds")
 
 
 def _file(path: Path) -> list[Finding]:

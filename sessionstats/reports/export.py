@@ -48,10 +48,11 @@ def export(store: Store, destination: Path, what: ExportWhat, *, user: str, sess
     _check_replaceable(store, destination)
     wanted = list(dict.fromkeys(resolve_session_id(store, s, user=user) for s in session_ids))
     store.execute("SET TimeZone = 'UTC'")
+    text_times = destination.suffix.lower() != ".parquet"
     if what is ExportWhat.stats:
-        query, params = _stats_query(store, user, wanted, scope)
+        query, params = _stats_query(store, user, wanted, scope, text_times=text_times)
     else:
-        query, params = _records_query(store, what, user, wanted, scope, text_times=destination.suffix != ".parquet")
+        query, params = _records_query(store, what, user, wanted, scope, text_times=text_times)
     count = store.fetchone(f"SELECT count(*) FROM ({query})", params)[0]  # type: ignore[index]
     partial = destination.with_name(f".{destination.name}.{os.getpid()}.partial")
     try:
@@ -139,8 +140,10 @@ def _records_query(store: Store, what: ExportWhat, user: str, wanted: list[str],
     return f"WITH {records} {body}", params
 
 
-def _stats_query(store: Store, user: str, wanted: list[str], scope: Scope) -> tuple[str, dict[str, Any]]:
-    """The per-session figures `list` shows, staged in a temp table with exact types."""
+def _stats_query(store: Store, user: str, wanted: list[str], scope: Scope, *,
+                 text_times: bool) -> tuple[str, dict[str, Any]]:
+    """The per-session figures `list` shows, staged in a temp table with exact types; times in text files
+    written as the records' are (2026-11-28T19:28:38.860956Z, not DuckDB's '2026-11-28 19:28:38.860956+00')."""
     if len(wanted) > 1:
         rows = compare_stats(store, wanted, user=user, scope=scope)
     else:
@@ -151,7 +154,10 @@ def _stats_query(store: Store, user: str, wanted: list[str], scope: Scope) -> tu
         kind = next(t for t in _SQL_TYPES if t in (hints[column.name], *typing.get_args(hints[column.name])))
         values = [getattr(row, column.name) for row in rows]
         params[f"c{number}"] = [_text(value) for value in values]
-        columns.append(f"unnest($c{number}::VARCHAR[])::{_sql_type(kind, values)} AS {column.name}")
+        typed = f"unnest($c{number}::VARCHAR[])::{_sql_type(kind, values)}"
+        if kind is datetime and text_times:
+            typed = _UTC_TEXT.format(column=typed)
+        columns.append(f"{typed} AS {column.name}")
     store.execute(f"CREATE OR REPLACE TEMP TABLE export_stats AS SELECT {', '.join(columns)}", params)
     return "SELECT * FROM export_stats", {}
 

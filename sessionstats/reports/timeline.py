@@ -23,7 +23,7 @@ from sessionstats.times import exists_locally, local_to_utc
 
 MAX_BUCKETS = 10_000
 LONGEST_BUCKET = timedelta(weeks=52)
-_EVERY = re.compile(r"^(\d+)\s*(m|min|minutes?|h|hours?|d|days?|w|weeks?)$")
+_EVERY = re.compile(r"^([0-9]+)\s*(m|min|minutes?|h|hours?|d|days?|w|weeks?)$")  # not \d: ٣h is no length
 _WORDS = {"minute": "1m", "hour": "1h", "day": "1d", "week": "1w"}
 _UNIT = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 

@@ -10,7 +10,6 @@ wait on each other's file lock.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -34,7 +33,6 @@ TOKEN_FIELDS = frozenset({"input_tokens", "output_tokens", "cache_read_tokens", 
                           "cache_write_1h_tokens", "model", "provider", "cost", "story_id", "request_id", "at"})
 RESPONSE_OPTIONS = ("story_id", "model", "provider", "cost", "at")
 Result = TypeVar("Result")
-_IMPORT_ROW = re.compile(r"^line \d+ \(row (\d+)\): ([a-z_0-9]+): (.*)$", re.S)
 
 
 async def body_bytes(request: Request) -> bytes:
@@ -150,23 +148,11 @@ async def _record_batch(request: Request, database: Database, session_id: str, i
     def store() -> Any:
         if not create:
             handle.info()  # a session missing or not yours is a 404, as for one record
-        try:
-            return database.record_many(records, create_sessions=create)
-        except InvalidInput as error:
-            raise _batch_error(error) from None
+        return database.record_many(records, create_sessions=create)
 
     result = await writing(request, store)
     return JSONExact({"imported": result.imported, "skipped": result.skipped},
                      status_code=201 if result.imported else 409)
-
-
-def _batch_error(error: InvalidInput) -> InvalidInput:
-    """The bulk import's 'line 3 (row 2): output_tokens: ...' in the array's words: 'records[1].output_tokens'."""
-    found = _IMPORT_ROW.match(str(error))
-    if found is None:
-        return error
-    path = f"records[{int(found.group(1)) - 1}].{found.group(2)}"
-    return InvalidInput(f"{path}: {found.group(3)}", field=path)
 
 
 async def record_response(request: Request) -> Response:
@@ -174,8 +160,8 @@ async def record_response(request: Request) -> Response:
     database: Database = request.app.state.database
     handle = database.session(request.path_params["session_id"], create=_create(request))
     options = {name: request.query_params.get(name) for name in RESPONSE_OPTIONS}
-    text = (await body_bytes(request)).decode("utf-8", errors="replace")
-    return await recording(lambda: handle.record_response(text, **options))
+    body = await body_bytes(request)  # bytes: bad UTF-8 is refused as --from-response refuses it, never replaced
+    return await recording(lambda: handle.record_response(body, **options))
 
 
 ROUTES = [

@@ -11,6 +11,7 @@ from typing import Any
 
 from sessionstats.errors import InvalidInput, NestedTransaction
 from sessionstats.store.runs import SORTED_TABLES, insert_in_session_order
+from sessionstats.validate import parse_number
 
 DEFAULT_LOCK_TIMEOUT = 10.0
 LONGEST_LOCK_TIMEOUT = 86_400.0  # "wait as long as it takes": a day, which timers and PostgreSQL can both hold
@@ -125,8 +126,8 @@ def lock_timeout() -> float:
     if not raw:
         return DEFAULT_LOCK_TIMEOUT
     try:
-        seconds = float(raw)
-    except ValueError:
+        seconds = parse_number(raw, "SESSIONSTATS_LOCK_TIMEOUT")
+    except InvalidInput:
         seconds = -1.0
     if not 0 <= seconds < float("inf"):
         raise InvalidInput(f"SESSIONSTATS_LOCK_TIMEOUT must be a number of seconds >= 0, got {raw!r}")

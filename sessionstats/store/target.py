@@ -49,7 +49,11 @@ def resolve_target(db: str | None) -> Path | PostgresTarget:
         raise InvalidInput("db: the database path is empty", field="db")
     if chosen.startswith(POSTGRES_SCHEMES):
         return postgres_target(chosen)
-    return Path(check_text(chosen, "db")).expanduser()
+    path = Path(check_text(chosen, "db")).expanduser()
+    if chosen.endswith(("/", os.sep)) and not path.is_dir():  # Path drops the slash: 'new/' became a FILE 'new'
+        raise InvalidInput(f"db: {chosen!r} names a folder; give the database file's path, such as "
+                           f"{str(path / 'sessionstats.duckdb')!r}", field="db")
+    return path
 
 
 def resolve_owner(user: str | None, target: Path | PostgresTarget | None) -> str:

@@ -36,11 +36,15 @@ IDS = ("session", "id", "model")  # kinds that follow validate.check_id: no cont
 
 @dataclass(frozen=True)
 class Field:
-    """An import column: `kind` is session, id, model, label, text, count, cost, time or seconds."""
+    """An import column: `kind` is session, id, model, label, text, count, cost, time or seconds.
+
+    `blank_refused`: a value given as blank text is refused, as the record command refuses `--request-id ""`
+    (an empty CSV cell is no value: it stays missing)."""
 
     name: str
     kind: str
     required: bool = False
+    blank_refused: bool = False
 
 
 def raw_select(fields: Sequence[Field], present: Sequence[str], source: str) -> str:
@@ -80,7 +84,8 @@ def typed_value(field: Field) -> str:
                 f"WHEN suffix({trimmed}, 'Z') THEN try_cast({trimmed} AS TIMESTAMP) "
                 f"ELSE try_cast({trimmed} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' END")
     if field.kind == "seconds":
-        return f"CASE WHEN regexp_full_match({trimmed}, {_DECIMAL}) THEN try_cast({trimmed} AS DOUBLE) END"
+        # + 0.0: -0.0 is 0, as validate.parse_number reads it
+        return f"CASE WHEN regexp_full_match({trimmed}, {_DECIMAL}) THEN try_cast({trimmed} AS DOUBLE) + 0.0 END"
     raise ValueError(field.kind)
 
 
@@ -115,6 +120,8 @@ def problems(field: Field, value: str | None = None) -> list[str]:
         missing = {"label": "must not be empty", "session": "is missing (add the column or pass `session_id`)"}
         clauses.append(f"WHEN {value} IS NULL AND ({raw} IS NULL OR trim({raw}) = '') "
                        f"THEN '{name}: {missing.get(field.kind, 'is missing')}'")
+    if field.blank_refused:
+        clauses.append(f"WHEN {raw} IS NOT NULL AND {value} IS NULL THEN '{name}: the id is empty'")
     if field.kind in IDS:
         clauses.append(f"WHEN regexp_matches({raw}, {_CONTROL}) THEN '{name}: the id contains a control "
                        f"character (' || printf('U+%04X', unicode(regexp_extract({raw}, {_CONTROL}))) || ')'")
@@ -163,7 +170,9 @@ def is_good(field: Field) -> str:
         tests.append(f"({raw} IS NULL OR NOT regexp_matches({raw}, {_CONTROL}))")
     elif field.kind == "text":
         tests.append(f"({value} IS NULL OR NOT contains({value}, chr(0)))")
-    else:
+    elif field.kind != "label":  # a blank label is no label (check_label), not a value that failed to read
+        tests.append(f"({raw} IS NULL OR {value} IS NOT NULL)")
+    if field.blank_refused:
         tests.append(f"({raw} IS NULL OR {value} IS NOT NULL)")
     if field.kind == "cost":
         tests.append(f"({value} IS NULL OR ({value} >= 0 AND {value} < {MAX_COST}))")

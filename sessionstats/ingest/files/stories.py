@@ -18,7 +18,7 @@ from sessionstats.times import utc_now
 
 STORY_FIELDS = (
     Field("session_id", "session", required=True),
-    Field("id", "id"),
+    Field("id", "id", blank_refused=True),
     Field("title", "label", required=True),
     Field("narrative", "text"),
     Field("tone", "label"),

@@ -33,8 +33,8 @@ TOKEN_FIELDS = (
     Field("cache_write_1h_tokens", "count"),  # of cache_write_tokens, the 1-hour writes
     Field("cost", "cost"),
     Field("cost_source", "label"),  # as `export` writes it: keeps an estimated cost estimated (repriceable)
-    Field("request_id", "id"),
-    Field("story_id", "id"),
+    Field("request_id", "id", blank_refused=True),
+    Field("story_id", "id", blank_refused=True),
     Field("created_at", "time"),
 )
 _DEFAULTS = {"cache_read_tokens": "coalesce(cache_read_tokens, 0)",
