@@ -59,3 +59,23 @@ def test_a_gemini_reply_gets_the_same_time_from_a_json_session_and_a_jsonl_one(c
     by_kind = {kind: [at for sid, _, at in rows if sid == f"s-{kind}"] for kind in ("json", "jsonl")}
     assert by_kind["json"][0] == by_kind["jsonl"][0] == datetime(2025, 10, 3, 17, 0, 7, 500000)
     assert all(at >= before for kind in by_kind for at in by_kind[kind][1:])  # refused: the import's time
+
+
+@pytest.mark.file_only
+def test_the_summary_says_how_many_calls_were_stored_at_the_imports_time_by_either_reader(cli, tmp_path: Path) -> None:
+    chats = tmp_path / "tmp" / "proj" / "chats"
+    chats.mkdir(parents=True)
+    for kind in ("json", "jsonl"):  # Python reads the .json session, DuckDB the .jsonl one
+        session = {"sessionId": f"s-{kind}", "projectHash": "h"}
+        messages = [{"id": f"m{n}", "timestamp": at, "type": "gemini", "model": "gemini-2.5-pro",
+                     "tokens": {"input": 10 + n, "output": 1}}
+                    for n, at in enumerate(["2025-10-03T09:00:07Z", "2025-10-03T24:00:00Z", "yesterday"])]
+        text = (json.dumps({**session, "messages": messages}) if kind == "json"
+                else "".join(json.dumps(line) + "\n" for line in [session, *messages]))
+        (chats / f"session-{kind}.{kind}").write_text(text)
+    result = cli("import", "gemini", str(tmp_path / "tmp"))
+    assert result.exit_code == 0, result.stderr
+    assert "; 4 stored at the import's time (their lines gave no time that could be read)" in result.stderr
+    # priced at the import's time, and saying so, not as if the response had been timed
+    assert table_of(cli.db, "SELECT priced_at_source, count(*) FROM token_usage GROUP BY 1 ORDER BY 1") == [
+        ("now", 4), ("response", 2)]

@@ -48,7 +48,8 @@ def report(summary: SourceSummary) -> None:
             f"{summary.written.sessions:,} sessions")
     extras = [(summary.written.updated, "updated to a bigger copy"),
               (summary.duplicates_skipped, "duplicates skipped"), (seen.malformed, "malformed lines skipped"),
-              (summary.written.created_sessions, "sessions created")]
+              (summary.written.created_sessions, "sessions created"),
+              (summary.written.untimed, "stored at the import's time (their lines gave no time that could be read)")]
     print(line + "".join(f"; {count:,} {what}" for count, what in extras if count), file=sys.stderr)
     if not seen.files_found:
         print(f"sessionstats: {summary.source}: none of its files were found; if they are elsewhere, name the "

@@ -47,7 +47,8 @@ def report_history(result: HistoryResult, seconds: float) -> None:
             f"{result.sessions:,} sessions in {seconds:.1f} s")
     extras = [(result.updated, "updated to a bigger copy"), (result.duplicates, "duplicate copies skipped"),
               (result.synthetic, "<synthetic> messages skipped"), (result.malformed, "malformed lines skipped"),
-              (result.created_sessions, "sessions created")]
+              (result.created_sessions, "sessions created"),
+              (result.untimed, "stored at the import's time (their lines gave no time that could be read)")]
     for count, what in extras:
         if count:
             line += f"; {count:,} {what}"

@@ -305,7 +305,7 @@ def _stage(store: Store, events: Sequence[UsageEvent]) -> None:
     selects = ", ".join(f"(r->>'$[{i}]')::{kind} AS {name}" for i, (name, kind) in enumerate(_COLUMNS))
     store.execute(
         f"""INSERT INTO history_rows BY NAME
-            SELECT * REPLACE (coalesce(created_at, $now) AS created_at)
+            SELECT * REPLACE (coalesce(created_at, $now) AS created_at), created_at IS NOT NULL AS timed
             FROM (SELECT {selects} FROM (SELECT unnest(from_json($rows, '["JSON"]')) AS r))""",
         {"rows": json.dumps(rows), "now": utc_now()},
     )

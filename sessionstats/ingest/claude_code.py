@@ -72,6 +72,7 @@ class HistoryResult:
     sessions: int
     created_sessions: int
     unknown_models: dict[str, int] = field(default_factory=dict)
+    untimed: int = 0  # records whose line gave no time that could be read: stored at the import's time
 
 
 def import_claude_code(store: Store, dirs: Sequence[str], *, user: str,
@@ -89,7 +90,7 @@ def import_claude_code(store: Store, dirs: Sequence[str], *, user: str,
                          also=lambda: remember_slices(store, user, slices, now))
     return HistoryResult(len([s for s in slices if s.end > s.start]), written.imported, written.updated,
                          duplicates + written.not_bigger, synthetic, malformed, written.sessions,
-                         written.created_sessions, written.unknown_models)
+                         written.created_sessions, written.unknown_models, written.untimed)
 
 
 def _stage_lines(store: Store, slices: Sequence[Slice], now: object) -> tuple[int, int, int]:

@@ -350,7 +350,8 @@ def store_staged(store: Store, *, user: str, source: str, coverage: Coverage, st
     store.execute(f"CREATE OR REPLACE TEMP TABLE history_rows ({ROW_COLUMNS})")
     store.execute(
         f"""INSERT INTO history_rows BY NAME
-            SELECT * EXCLUDE (seq, refused) REPLACE (coalesce(created_at, $now) AS created_at) FROM (
+            SELECT * EXCLUDE (seq, refused) REPLACE (coalesce(created_at, $now) AS created_at),
+                   created_at IS NOT NULL AS timed FROM (
                 SELECT * REPLACE ({_SESSION} AS session_id, {_NAME} AS session_name, {_MODEL} AS model,
                                   {request_key("request_id")} AS request_id)
                 FROM agent_events WHERE NOT refused

@@ -54,12 +54,14 @@ class Written:
     sessions: int
     created_sessions: int
     unknown_models: dict[str, int] = field(default_factory=dict)
+    untimed: int = 0  # records whose log gave no time that could be read: stored at the import's time
 
 
 def write_rows(store: Store, *, user: str, source: str, now: object, step: StepReporter,
                also: Callable[[], None] = lambda: None) -> Written:
     """Price `history_rows` and store them in one transaction (with `also`, e.g. remembering what was read)."""
     _apply_field_rules(store, source)
+    untimed = int(store.fetchone("SELECT count(*) FROM history_rows WHERE NOT timed")[0])  # type: ignore[index]
     step("pricing")
     unknown = load_rates(store, "SELECT * FROM history_rows", billed=True, costed="r.reported_cost IS NOT NULL")
     store.execute(f"""CREATE OR REPLACE TEMP TABLE history_priced AS
@@ -81,7 +83,7 @@ def write_rows(store: Store, *, user: str, source: str, now: object, step: StepR
         also()
     for table in ("history_rows", "history_priced"):
         store.execute(f"DROP TABLE IF EXISTS {table}")
-    return Written(imported, updated, not_bigger, sessions, created, unknown)
+    return Written(imported, updated, not_bigger, sessions, created, unknown, untimed)
 
 
 def _apply_field_rules(store: Store, source: str) -> None:
