@@ -18,9 +18,8 @@ from typing import Any
 
 from sessionstats.errors import InvalidInput
 from sessionstats.ingest.records import TokenUsageInput
-from sessionstats.json_values import DuplicateKey, unique_keys
 from sessionstats.times import utc_now
-from sessionstats.validate import check_count, parse_cost
+from sessionstats.validate import DuplicateKey, check_count, parse_cost, unique_keys
 
 SHAPES = ("Anthropic Messages JSON or event stream, OpenAI Chat Completions JSON or stream with usage, "
           "OpenAI Responses JSON or stream")

@@ -22,9 +22,9 @@ from starlette.routing import Route
 from sessionstats import Recorded
 from sessionstats.api import Database
 from sessionstats.errors import InvalidInput
-from sessionstats.json_values import refuse_constant, unique_keys
 from sessionstats.serve.batching import BatchedDatabase
 from sessionstats.serve.wire import JSONExact
+from sessionstats.validate import refuse_constant, unique_keys
 
 MAX_BODY = 16 * 1024 * 1024  # a batch of ~100,000 records, or the largest API response worth keeping
 SESSION_FIELDS = frozenset({"id", "name", "settings"})

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from sessionstats.errors import InvalidInput
-from sessionstats.json_values import DuplicateKey, refuse_constant, unique_keys
+from sessionstats.validate import DuplicateKey, refuse_constant, unique_keys
 
 BOM = b"\xef\xbb\xbf"
 MAX_LINE_BYTES = 16 << 20  # DuckDB's own limit on one JSON object (maximum_object_size)
