@@ -61,7 +61,8 @@ def test_a_cost_at_the_cap_is_refused(cli):
 def test_a_list_limit_past_bigint_is_bad_input(cli):
     result = cli("list", "--limit", str(2**64))
     assert result.exit_code == 2
-    assert result.stderr.startswith("sessionstats: --limit: must be from 1 to ")
+    assert result.stderr == (f"sessionstats: Invalid value for '--limit': {2**64} is not in the range "
+                             f"1<=x<={2**63 - 1} (see 'sessionstats list --help')\n")
 
 
 def test_an_empty_db_path_is_refused_rather_than_using_the_default(tmp_path):
