@@ -75,6 +75,14 @@ def line(value: dict) -> str:
     return json.dumps(value) + "\n"
 
 
+def write_session(path: Path, metadata: dict, messages: list[dict]) -> Path:
+    """A session as Gemini CLI records it: one `.json` document (before April 2026), or `.jsonl` lines."""
+    text = (json.dumps({**metadata, "messages": messages}) if path.suffix == ".json"
+            else "".join(line(value) for value in [metadata, *messages]))
+    path.write_text(text)
+    return path
+
+
 @dataclass
 class GeminiTree:
     """A written `.gemini/tmp`: its sessions, files and malformed lines."""

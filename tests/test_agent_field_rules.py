@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import table_of
+from gemini_logs import write_session
 from opencode_logs import create_database
 
 MODELS = ["gpt\u0001-5", " gemini-2.5-pro ", "GEMINI-2.5-PRO", "", "m" * 300, "m" * 200, "a\u200bb", "m\u0085n",
@@ -31,9 +32,7 @@ def test_a_model_the_store_would_refuse_is_one_malformed_call_in_both_gemini_for
     chats = tmp_path / "tmp" / "p" / "chats"
     chats.mkdir(parents=True)
     metadata = {"sessionId": "g", "projectHash": "h"}
-    text = (json.dumps({**metadata, "messages": gemini_messages()}) if kind == "json"
-            else "".join(json.dumps(line) + "\n" for line in [metadata, *gemini_messages()]))
-    (chats / f"session-g.{kind}").write_text(text)
+    write_session(chats / f"session-g.{kind}", metadata, gemini_messages())
     result = cli("import", "gemini", str(tmp_path / "tmp"))
     assert result.exit_code == 0, result.stderr
     assert "3 malformed lines skipped" in result.stderr  # the control characters and the 300 characters
@@ -111,9 +110,7 @@ def test_a_reply_with_tokens_but_no_model_is_kept_unpriced_and_said(cli, tmp_pat
     messages = [{"id": "m1", "type": "gemini", "tokens": {"input": 70, "output": 3}},
                 {"id": "m2", "type": "gemini", "model": "gemini-2.5-pro", "tokens": {"input": 80, "output": 4}}]
     metadata = {"sessionId": "g", "projectHash": "h"}
-    text = (json.dumps({**metadata, "messages": messages}) if kind == "json"
-            else "".join(json.dumps(line) + "\n" for line in [metadata, *messages]))
-    (chats / f"session-g.{kind}").write_text(text)
+    write_session(chats / f"session-g.{kind}", metadata, messages)
     result = cli("import", "gemini", str(tmp_path / "tmp"))
     assert result.exit_code == 0, result.stderr
     assert "gemini: 1 calls logged no model: stored without one, their cost unknown" in result.stderr

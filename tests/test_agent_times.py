@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from conftest import table_of
+from gemini_logs import write_session
 
 from sessionstats.ingest.json_lines import utc_text
 from sessionstats.ingest.json_lines import utc_time as sql_utc_time
@@ -50,9 +51,7 @@ def test_a_gemini_reply_gets_the_same_time_from_a_json_session_and_a_jsonl_one(c
         session = {"sessionId": f"s-{kind}", "projectHash": "h"}
         messages = [{"id": f"m{n}", "timestamp": at, "type": "gemini", "model": "gemini-2.5-pro",
                      "tokens": {"input": 10 + n, "output": 1}} for n, at in enumerate(times)]
-        text = (json.dumps({**session, "messages": messages}) if kind == "json"
-                else "".join(json.dumps(line) + "\n" for line in [session, *messages]))
-        (chats / f"session-{kind}.{kind}").write_text(text)
+        write_session(chats / f"session-{kind}.{kind}", session, messages)
     before = datetime.now(UTC).replace(tzinfo=None)
     cli.ok("import", "gemini", str(tmp_path / "tmp"))
     rows = table_of(cli.db, "SELECT session_id, input_tokens, created_at FROM token_usage ORDER BY 1, 2")
@@ -70,9 +69,7 @@ def test_the_summary_says_how_many_calls_were_stored_at_the_imports_time_by_eith
         messages = [{"id": f"m{n}", "timestamp": at, "type": "gemini", "model": "gemini-2.5-pro",
                      "tokens": {"input": 10 + n, "output": 1}}
                     for n, at in enumerate(["2025-10-03T09:00:07Z", "2025-10-03T24:00:00Z", "yesterday"])]
-        text = (json.dumps({**session, "messages": messages}) if kind == "json"
-                else "".join(json.dumps(line) + "\n" for line in [session, *messages]))
-        (chats / f"session-{kind}.{kind}").write_text(text)
+        write_session(chats / f"session-{kind}.{kind}", session, messages)
     result = cli("import", "gemini", str(tmp_path / "tmp"))
     assert result.exit_code == 0, result.stderr
     assert "; 4 stored at the import's time (their lines gave no time that could be read)" in result.stderr
