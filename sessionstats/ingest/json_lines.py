@@ -165,7 +165,10 @@ def scan_lines(store: Store, parts: Sequence[Slice], table: str, select: str) ->
     with tempfile.TemporaryDirectory(prefix="sessionstats-lines-") as scratch:
         copied: set[str] = set()
         while True:
-            readable = readable_files(parts, Path(scratch), copied)
+            try:
+                readable = readable_files(parts, Path(scratch), copied)
+            except OSError as error:  # a log gone or unreadable since it was found, as _scan says of DuckDB's
+                raise InvalidInput(f"cannot read the logs found ({error}): import again") from None
             unreadable = _scan(store, parts, readable, table, select)
             grown = {name for name, piece in readable.items() if name == str(piece.log.path)
                      and _size(piece.log.path) != piece.size}
