@@ -148,3 +148,11 @@ def test_a_body_naming_a_key_twice_is_refused_naming_the_key(client, db, path, b
     assert sent.status_code == 400, sent.text
     assert sent.json() == {"error": f"body: not JSON (key {key!r} appears twice in the object)", "field": "body"}
     assert snapshot(db) == before
+
+
+def test_a_body_nested_too_deeply_is_one_plain_line(client, db):
+    before = snapshot(db)
+    sent = client.post("/api/sessions/s/tokens", content="[" * 100_000 + "]" * 100_000)
+    assert (sent.status_code, sent.json()) == (400, {"error": "body: not JSON we can read (it nests too deeply)",
+                                                     "field": "body"})
+    assert snapshot(db) == before

@@ -152,3 +152,16 @@ def test_an_event_with_a_count_no_one_can_bill_is_a_partial_success_naming_it(db
         partial = ExportLogsServiceResponse.FromString(answer.content).partial_success
         assert (partial.rejected_log_records, partial.error_message) == (2, said)
         assert cli.json("show", "cc-session")["api_calls"] == 1
+
+
+def test_an_export_naming_a_key_twice_is_refused_whole_as_its_file_copy_is_malformed(db, cli):
+    import httpx
+
+    body = ('{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "t", "spanId": "s", "attributes": ['
+            '{"key": "gen_ai.usage.input_tokens", "value": {"intValue": "5", "intValue": "500"}}]}]}]}]}')
+    with serving(str(db)) as url:
+        answer = httpx.post(f"{url}v1/traces", content=body, timeout=10,
+                            headers={"content-type": "application/json"})
+        assert (answer.status_code, answer.json()) == (400, {
+            "error": "body: not JSON (key 'intValue' appears twice in the object)", "field": "body"})
+        assert cli.json("list") == []

@@ -53,7 +53,9 @@ async def json_body(request: Request) -> Any:
     raw = await body_bytes(request)
     try:
         return json.loads(raw, parse_float=Decimal, parse_constant=refuse_constant, object_pairs_hook=unique_keys)
-    except (ValueError, RecursionError) as error:
+    except RecursionError:  # Python's words for it name its own insides
+        raise InvalidInput("body: not JSON we can read (it nests too deeply)", field="body") from None
+    except ValueError as error:
         raise InvalidInput(f"body: not JSON ({error})", field="body") from None
 
 
