@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sessionstats.cli.import_commands import import_app
-from sessionstats.cli.messages import warn_unknown_models
+from sessionstats.cli.messages import UNTIMED, warn_unknown_models
 from sessionstats.cli.options import NO_SHARED, Shared, shared_options
 from sessionstats.cli.progress import StepProgress
 from sessionstats.display.render import fmt_tokens, table
@@ -49,7 +49,7 @@ def report(summary: SourceSummary) -> None:
     extras = [(summary.written.updated, "updated to a bigger copy"),
               (summary.duplicates_skipped, "duplicates skipped"), (seen.malformed, "malformed lines skipped"),
               (summary.written.created_sessions, "sessions created"),
-              (summary.written.untimed, "stored at the import's time (their lines gave no time that could be read)")]
+              (summary.written.untimed, UNTIMED)]
     print(line + "".join(f"; {count:,} {what}" for count, what in extras if count), file=sys.stderr)
     if not seen.files_found:
         print(f"sessionstats: {summary.source}: none of its files were found; if they are elsewhere, name the "

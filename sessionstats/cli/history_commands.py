@@ -10,7 +10,7 @@ import typer
 
 from sessionstats import HistoryResult
 from sessionstats.cli.import_commands import import_app
-from sessionstats.cli.messages import warn_unknown_models
+from sessionstats.cli.messages import UNTIMED, warn_unknown_models
 from sessionstats.cli.options import NO_SHARED, Shared, shared_options
 from sessionstats.cli.progress import StepProgress
 
@@ -48,7 +48,7 @@ def report_history(result: HistoryResult, seconds: float) -> None:
     extras = [(result.updated, "updated to a bigger copy"), (result.duplicates, "duplicate copies skipped"),
               (result.synthetic, "<synthetic> messages skipped"), (result.malformed, "malformed lines skipped"),
               (result.created_sessions, "sessions created"),
-              (result.untimed, "stored at the import's time (their lines gave no time that could be read)")]
+              (result.untimed, UNTIMED)]
     for count, what in extras:
         if count:
             line += f"; {count:,} {what}"

@@ -5,6 +5,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 
+# A summary's count of records whose log gave no time that could be read (every importer's summary says it alike).
+UNTIMED = "stored at the import's time (their lines gave no time that could be read)"
+
 
 def say(message: str) -> None:
     """One line on stderr, prefixed as every message of the tool is."""

@@ -167,14 +167,19 @@ def scan_lines(store: Store, parts: Sequence[Slice], table: str, select: str) ->
         while True:
             try:
                 readable = readable_files(parts, Path(scratch), copied)
-            except OSError as error:  # a log gone or unreadable since it was found, as _scan says of DuckDB's
-                raise InvalidInput(f"cannot read the logs found ({error}): import again") from None
+            except OSError as error:
+                raise _logs_gone(str(error)) from None
             unreadable = _scan(store, parts, readable, table, select)
             grown = {name for name, piece in readable.items() if name == str(piece.log.path)
                      and _size(piece.log.path) != piece.size}
             if not grown:
                 return unreadable
             copied |= grown
+
+
+def _logs_gone(reason: str) -> InvalidInput:
+    """A log gone or unreadable since it was found (met by our look for lone CRs, or by DuckDB's reader)."""
+    return InvalidInput(f"cannot read the logs found ({reason}): import again")
 
 
 def _size(path: Path) -> int:
@@ -205,8 +210,8 @@ def _scan(store: Store, parts: Sequence[Slice], readable: Mapping[str, Slice], t
                           SELECT filename, {select} FROM {lines}
                           WHERE NOT regexp_full_match(text, e'[ \\t\\r\\x0b\\x0c]*')""",
                       {"files": list(readable)} if readable else {})
-    except duckdb.IOException as error:  # a log gone or unreadable since it was found
-        raise InvalidInput(f"cannot read the logs found ({str(error).splitlines()[0]}): import again") from None
+    except duckdb.IOException as error:
+        raise _logs_gone(str(error).splitlines()[0]) from None
     if not readable:
         return 0
     unreadable = int(store.fetchone("SELECT count(*) FROM agent_rejects")[0])  # type: ignore[index]

@@ -50,9 +50,13 @@ async def body_bytes(request: Request) -> bytes:
 async def json_body(request: Request) -> Any:
     """The body as JSON, numbers with a fraction read as exact Decimals (a cost is never a float), a key named twice
     refused (as every import refuses it)."""
-    raw = await body_bytes(request)
+    return json_document(await body_bytes(request), parse_float=Decimal, parse_constant=refuse_constant)
+
+
+def json_document(raw: bytes, **options: Any) -> Any:
+    """A body's JSON (json.loads `options`), a key named twice refused; InvalidInput naming the body when not."""
     try:
-        return json.loads(raw, parse_float=Decimal, parse_constant=refuse_constant, object_pairs_hook=unique_keys)
+        return json.loads(raw, object_pairs_hook=unique_keys, **options)
     except RecursionError:  # Python's words for it name its own insides
         raise InvalidInput("body: not JSON we can read (it nests too deeply)", field="body") from None
     except ValueError as error:

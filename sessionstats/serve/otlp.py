@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import gzip
-import json
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,9 +24,8 @@ from starlette.routing import Route
 from sessionstats.api import Database
 from sessionstats.errors import DatabaseBusy, DatabaseUnusable, InvalidInput, SessionStatsError
 from sessionstats.serve.batching import Batcher
-from sessionstats.serve.capture import MAX_BODY, body_bytes
+from sessionstats.serve.capture import MAX_BODY, body_bytes, json_document
 from sessionstats.store import Store
-from sessionstats.validate import unique_keys
 
 PROTOBUF = "application/x-protobuf"
 _IDS = frozenset({"traceId", "spanId", "parentSpanId"})
@@ -81,12 +79,7 @@ def otlp_document(raw: bytes, content_type: str, signal: str) -> dict[str, Any]:
     if content_type != "application/json":
         raise InvalidInput(f"Content-Type: {content_type!r} is not OTLP; send application/json or {PROTOBUF}",
                            field="content_type")
-    try:  # a key named twice: the whole export, as `import otel` counts such a line malformed
-        document = json.loads(raw, object_pairs_hook=unique_keys)
-    except RecursionError:
-        raise InvalidInput("body: not JSON we can read (it nests too deeply)", field="body") from None
-    except ValueError as error:
-        raise InvalidInput(f"body: not JSON ({error})", field="body") from None
+    document = json_document(raw)  # a key named twice: the whole export, as `import otel` counts that line malformed
     if not isinstance(document, dict):
         raise InvalidInput("body: an OTLP export is a JSON object", field="body")
     return document
