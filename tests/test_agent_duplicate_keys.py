@@ -43,6 +43,30 @@ def test_a_count_named_twice_makes_its_line_malformed_in_every_log_of_lines(cli,
     assert stored_inputs(cli) == [40]
 
 
+def padded(line: bytes, key: str, extra: int) -> bytes:
+    """The line with `extra` more keys before `key` in its object (no key named twice)."""
+    keys = b"".join(b'"pad%d": 0, ' % number for number in range(extra))
+    padded_line, found = re.subn(rb'"%s":' % key.encode(), keys + b'"%s":' % key.encode(), line)
+    assert found
+    return padded_line
+
+
+@pytest.mark.parametrize("extra", [3, 31, 200])
+@pytest.mark.parametrize("source", sorted(COUNT_KEYS))
+def test_a_count_named_twice_among_many_keys_makes_its_line_malformed(cli, tmp_path: Path, source, extra) -> None:
+    """Small objects are checked pairwise and big ones by their distinct keys: both find it, and neither
+    refuses an object of as many keys named once."""
+    relative, make = SOURCES[source]
+    path = tmp_path / "root" / relative
+    path.parent.mkdir(parents=True)
+    key = COUNT_KEYS[source]
+    path.write_bytes(padded(make(40), key, extra) + b"\n" + twice(padded(make(50), key, extra), key) + b"\n")
+    result = cli("import", source, str(tmp_path / "root"))
+    assert result.exit_code == 0, result.stderr
+    assert "1 malformed lines skipped" in result.stderr
+    assert stored_inputs(cli) == [40]
+
+
 def test_a_count_named_twice_makes_its_gemini_json_session_malformed(cli, tmp_path: Path) -> None:
     chats = tmp_path / "tmp" / "proj" / "chats"
     chats.mkdir(parents=True)
