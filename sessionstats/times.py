@@ -27,6 +27,11 @@ EARLIEST = datetime(1, 1, 2)
 LATEST = datetime(9999, 12, 30)
 
 
+def storable(at: datetime | None) -> datetime | None:
+    """A time a log gave when the store can keep it (EARLIEST to LATEST), else None: no time was given."""
+    return at if at is not None and EARLIEST <= at <= LATEST else None
+
+
 def utc_now() -> datetime:
     """Now, as the naive UTC timestamp the database stores."""
     return datetime.now(UTC).replace(tzinfo=None)

@@ -13,6 +13,7 @@ import duckdb
 import pytest
 from conftest import table_of
 from gemini_logs import write_session
+from test_claude_code_lines import SOURCES
 
 from sessionstats.ingest.json_lines import utc_text
 from sessionstats.ingest.json_lines import utc_time as sql_utc_time
@@ -25,11 +26,15 @@ READ = [("2025-10-03T09:00:07.123Z", datetime(2025, 10, 3, 9, 0, 7, 123000)),
         ("2025-10-03 09:00:07", datetime(2025, 10, 3, 9, 0, 7)),  # naive is UTC, never the local zone
         ("2025-10-03", datetime(2025, 10, 3)),
         (1767312000000, datetime(2026, 1, 2)), (1767312000000.5, datetime(2026, 1, 2, 0, 0, 0, 500)),
-        (-62135596800000, datetime(1, 1, 1))]
+        (-62135510400000, datetime(1, 1, 2)),  # the store's first and last times (times.EARLIEST, LATEST)
+        ("0001-01-02T00:00:00Z", datetime(1, 1, 2)), ("9999-12-30T00:00:00Z", datetime(9999, 12, 30))]
 REFUSED = ["20251003T090007Z", "2025-10-03T09:00:07Z ", " 2025-10-03T09:00:07Z", "2025-10-03T24:00:00Z",
            "2025-02-30T00:00:00Z", "0000-01-01T00:00:00Z", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00",
            "2025-10-03T09:00Z", "2025-10-03T09:00:07+24:00", "2025-10-03t09:00:07z", "1767312000000",
-           253402300800000, 1e20, -62135596800001, True, None, [2025]]
+           253402300800000, 1e20, -62135596800001, True, None, [2025],
+           # times Python reads that the store cannot keep: no time, not a refused import
+           -62135596800000, "0001-01-01T05:00:00Z", "0001-01-01T23:59:59.999999Z", "9999-12-30T00:00:00.000001Z",
+           "9999-12-31T10:00:00Z", "9999-12-31T23:59:59Z"]
 
 
 @pytest.mark.parametrize(("value", "expected"), [*READ, *((value, None) for value in REFUSED)])
@@ -76,3 +81,24 @@ def test_the_summary_says_how_many_calls_were_stored_at_the_imports_time_by_eith
     # priced at the import's time, and saying so, not as if the response had been timed
     assert table_of(cli.db, "SELECT priced_at_source, count(*) FROM token_usage GROUP BY 1 ORDER BY 1") == [
         ("now", 4), ("response", 2)]
+
+
+@pytest.mark.parametrize("edge", ["0001-01-01T05:00:00Z", "9999-12-31T10:00:00Z"])
+@pytest.mark.parametrize("source", sorted(SOURCES))
+def test_a_time_the_store_cannot_keep_is_no_time_not_a_failed_import(cli, tmp_path: Path, source, edge) -> None:
+    """Python reads year 1 and 9999 whole, the store keeps 0001-01-02 to 9999-12-30: such a line's call is
+    stored at the import's time beside the others, where it used to refuse the whole import (exit 2)."""
+    relative, make = SOURCES[source]
+    path = tmp_path / "root" / relative
+    path.parent.mkdir(parents=True)
+    lines = [{**json.loads(make(count)), "timestamp": at}
+             for count, at in ((40, "2026-01-02T03:04:05Z"), (50, edge))]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    before = datetime.now(UTC).replace(tzinfo=None)
+    result = cli("import", source, str(tmp_path / "root"))
+    assert result.exit_code == 0, result.stderr
+    assert "1 stored at the import's time" in result.stderr
+    (good, good_at), (edged, edged_at) = table_of(
+        cli.db, "SELECT input_tokens, created_at FROM token_usage ORDER BY input_tokens")
+    assert (good, good_at, edged) == (40, datetime(2026, 1, 2, 3, 4, 5), 50)
+    assert edged_at >= before

@@ -231,3 +231,15 @@ def test_a_reported_cost_survives_export_and_import(cli, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert table_of(cli.db, "SELECT session_id, estimated_cost, cost_source FROM token_usage ORDER BY session_id") == [
         ("s", Decimal("0.00351"), "reported"), ("t", Decimal("0.00351"), "reported")]
+
+
+@pytest.mark.parametrize("created", [253402214400, -62135596800 + 3600])  # 9999-12-31, 0001-01-01 01:00 UTC
+def test_a_response_time_the_store_cannot_keep_is_no_time(cli, tmp_path, created):
+    """A `created` Python reads but the store cannot keep (it keeps 0001-01-02 to 9999-12-30) is treated as no
+    time, as the agents' logs treat one: priced at the time of recording, never a refused record."""
+    response = {"id": "chatcmpl-edge", "object": "chat.completion", "created": created, "model": "gpt-4o",
+                "usage": {"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100}}
+    (tmp_path / "r.json").write_text(json.dumps(response))
+    cli.ok("new", "--id", "s")
+    cli.ok("record-tokens", "-s", "s", "--from-response", str(tmp_path / "r.json"))
+    assert table_of(cli.db, "SELECT priced_at_source, request_id FROM token_usage") == [("now", "chatcmpl-edge")]

@@ -29,7 +29,7 @@ from sessionstats.ingest.log_values import AGENT_TIME
 from sessionstats.ingest.writing import ROW_COLUMNS, StepReporter, write_rows
 from sessionstats.store import Store
 from sessionstats.store.list_params import json_list, unnest_list
-from sessionstats.times import utc_now
+from sessionstats.times import EARLIEST, LATEST, utc_now
 from sessionstats.validate import CONTROL_CHARACTERS, EDGE_SPACES, MAX_BIGINT, MAX_ID_LENGTH, MAX_LABEL_LENGTH
 
 # What an agent's SQL stages in `agent_events`: one row per usage event, `seq` the order the Python readers
@@ -52,15 +52,15 @@ def json_text(value: str) -> str:
 def utc_time(value: str) -> str:
     """A JSON column's time as log_values.utc_time reads it: ISO text (naive is UTC) or epoch milliseconds."""
     iso = f"{value}->>'$'"
-    return _in_python_years(f"""CASE WHEN json_type({value}) = 'VARCHAR' THEN {_utc_text(iso)}
+    return _storable(f"""CASE WHEN json_type({value}) = 'VARCHAR' THEN {_utc_text(iso)}
                                      WHEN json_type({value}) IN ('BIGINT', 'UBIGINT', 'DOUBLE')
                                        THEN try(make_timestamp(round(try_cast({iso} AS DOUBLE) * 1000)::BIGINT)) END""")
 
 
 def utc_text(iso: str) -> str:
-    """A text column's time as log_values.utc_time reads a text: AGENT_TIME only, naive is UTC, in Python's
-    years (1 to 9999)."""
-    return _in_python_years(_utc_text(iso))
+    """A text column's time as log_values.utc_time reads a text: AGENT_TIME only, naive is UTC, NULL when the
+    store cannot keep it."""
+    return _storable(_utc_text(iso))
 
 
 def _utc_text(iso: str) -> str:
@@ -69,15 +69,15 @@ def _utc_text(iso: str) -> str:
                       THEN try_cast({iso} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' ELSE try_cast({iso} AS TIMESTAMP) END"""
 
 
-# Python's years are 1 to 9999. A time outside them is pressed onto one of these two just outside, then dropped:
-# the time is written (and worked out) once, where `CASE WHEN t BETWEEN ... THEN t` wrote it twice, and the
-# nesting of utc_time in utc_text four times (0.2 CPU s more per 100k Codex calls).
-_BEFORE_YEAR_ONE, _AFTER_YEAR_9999 = "(TIMESTAMP '0001-01-01' - INTERVAL 1 MICROSECOND)", "TIMESTAMP '10000-01-01'"
+# A time the store cannot keep (times.storable: EARLIEST to LATEST) is no time. It is pressed onto one of these
+# two just outside, then dropped: the time is written (and worked out) once, where `CASE WHEN t BETWEEN ... THEN
+# t` wrote it twice, and the nesting of utc_time in utc_text four times (0.2 CPU s more per 100k Codex calls).
+_TOO_EARLY = f"(TIMESTAMP '{EARLIEST.isoformat()}' - INTERVAL 1 MICROSECOND)"
+_TOO_LATE = f"(TIMESTAMP '{LATEST.isoformat()}' + INTERVAL 1 MICROSECOND)"
 
 
-def _in_python_years(time: str) -> str:
-    return (f"nullif(nullif(greatest(least({time}, {_AFTER_YEAR_9999}), {_BEFORE_YEAR_ONE}), {_AFTER_YEAR_9999}), "
-            f"{_BEFORE_YEAR_ONE})")
+def _storable(time: str) -> str:
+    return f"nullif(nullif(greatest(least({time}, {_TOO_LATE}), {_TOO_EARLY}), {_TOO_LATE}), {_TOO_EARLY})"
 
 
 def python_text(value: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sessionstats.errors import InvalidInput
 from sessionstats.pricing.prices import check_provider
+from sessionstats.times import storable
 from sessionstats.validate import COST_PLACES, MAX_BIGINT, MAX_COST, check_count, unique_keys
 
 
@@ -102,13 +103,14 @@ _AGENT_TIME = re.compile(AGENT_TIME)
 
 
 def utc_time(value: object) -> datetime | None:
-    """An ISO-8601 text (AGENT_TIME) or epoch milliseconds as naive UTC; None when it is neither."""
+    """An ISO-8601 text (AGENT_TIME) or epoch milliseconds as naive UTC; None when it is neither, or a time
+    the store cannot keep (the call is then stored at the import's time, as for no time at all)."""
     try:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return datetime.fromtimestamp(value / 1000, UTC).replace(tzinfo=None)
+            return storable(datetime.fromtimestamp(value / 1000, UTC).replace(tzinfo=None))
         if isinstance(value, str) and _AGENT_TIME.fullmatch(value):
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+            return storable(parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed)
     except (ValueError, OverflowError, OSError):
         return None
     return None

@@ -18,7 +18,7 @@ from typing import Any
 
 from sessionstats.errors import InvalidInput
 from sessionstats.ingest.records import TokenUsageInput
-from sessionstats.times import utc_now
+from sessionstats.times import storable, utc_now
 from sessionstats.validate import DuplicateKey, check_count, parse_cost, unique_keys
 
 SHAPES = ("Anthropic Messages JSON or event stream, OpenAI Chat Completions JSON or stream with usage, "
@@ -252,7 +252,7 @@ def _epoch(value: Any) -> datetime | None:
     """A Unix time in seconds as naive UTC; anything else (absent, odd) is no time."""
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 253402300800:
         return None
-    return datetime.fromtimestamp(value, UTC).replace(tzinfo=None)
+    return storable(datetime.fromtimestamp(value, UTC).replace(tzinfo=None))
 
 
 def _http_date(text: str) -> datetime | None:
@@ -260,7 +260,7 @@ def _http_date(text: str) -> datetime | None:
         parsed = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
         return None
-    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+    return storable(parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed)
 
 
 def _uncached(total: int, cached: int) -> int:
