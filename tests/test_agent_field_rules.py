@@ -15,6 +15,7 @@ import pytest
 from conftest import table_of
 from gemini_logs import write_session
 from opencode_logs import create_database
+from test_claude_code_lines import SOURCES
 
 MODELS = ["gpt\u0001-5", " gemini-2.5-pro ", "GEMINI-2.5-PRO", "", "m" * 300, "m" * 200, "a\u200bb", "m\u0085n",
           "\u00a0"]
@@ -116,3 +117,32 @@ def test_a_reply_with_tokens_but_no_model_is_kept_unpriced_and_said(cli, tmp_pat
     assert "gemini: 1 calls logged no model: stored without one, their cost unknown" in result.stderr
     assert table_of(cli.db, "SELECT input_tokens, model, cost_source FROM token_usage ORDER BY 1") == [
         (70, None, "unknown"), (80, "gemini-2.5-pro", "estimated")]
+
+
+@pytest.mark.parametrize("source", sorted(set(SOURCES) - {"qwen"}))  # qwen3-coder-plus has no price: no cost at all
+def test_a_call_too_dear_for_a_record_is_a_malformed_line_not_a_refused_history(cli, tmp_path: Path, source) -> None:
+    """9e18 input tokens fit a count, yet cost trillions at the model's price (a record must cost under $1e9):
+    the line is skipped and counted and the rest of the log stored, where the whole import was refused."""
+    relative, make = SOURCES[source]
+    path = tmp_path / "root" / relative
+    path.parent.mkdir(parents=True)
+    path.write_bytes(make(40) + b"\n" + make(9 * 10**18) + b"\n")
+    result = cli("import", source, str(tmp_path / "root"))
+    assert result.exit_code == 0, result.stderr
+    assert "1 malformed lines skipped" in result.stderr
+    assert table_of(cli.db, "SELECT input_tokens FROM token_usage") == [(40,)]
+
+
+def test_an_opencode_step_too_dear_for_a_record_is_malformed(cli, tmp_path: Path) -> None:
+    """The Python readers' path (OpenCode, Gemini .json, OTel) skips it alike."""
+    con = create_database(tmp_path / "opencode" / "opencode.db")
+    for message, count in (("msg_1", 40), ("msg_2", 9 * 10**18)):
+        data = {"role": "assistant", "modelID": "gpt-5", "providerID": "openai",
+                "tokens": {"input": count, "output": 1}}
+        con.execute("INSERT INTO message VALUES (?, 'ses_1', 0, 0, ?)", (message, json.dumps(data)))
+    con.commit()
+    con.close()
+    result = cli("import", "opencode", str(tmp_path / "opencode"))
+    assert result.exit_code == 0, result.stderr
+    assert "1 malformed lines skipped" in result.stderr
+    assert table_of(cli.db, "SELECT input_tokens FROM token_usage") == [(40,)]

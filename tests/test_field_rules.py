@@ -580,19 +580,13 @@ HUGE = 2**62  # x $15/M (claude-opus-4-1 input, genai-prices) = $69,175,290,276,
 
 
 @pytest.mark.file_only
-@pytest.mark.parametrize("path", ["option", "jsonl", "csv", "claude-code"])
+@pytest.mark.parametrize("path", ["option", "jsonl", "csv"])
 def test_an_estimate_past_a_billion_dollars_is_refused_on_every_path(cli, db, tmp_path, path):
     cli.ok("new", "--id", "s")
     before = snapshot(db)
     record = {**BASE, "input_tokens": HUGE, "model": "claude-opus-4-1"}
     if path == "option":
         result = cli("record-tokens", "-s", "s", "--input", str(HUGE), "--output", "2", "--model", "claude-opus-4-1")
-    elif path == "claude-code":
-        root = tmp_path / "claude"
-        write_lines(root / "projects" / "p" / "s2.jsonl", [assistant_line(
-            "s2", "m1", "r1", "claude-opus-4-1", {"input_tokens": HUGE, "output_tokens": 2},
-            datetime(2025, 6, 1, tzinfo=UTC))])
-        result = cli("import", "claude-code", str(root))
     else:
         file = tmp_path / f"rows.{path}"
         if path == "jsonl":
@@ -603,6 +597,21 @@ def test_an_estimate_past_a_billion_dollars_is_refused_on_every_path(cli, db, tm
     assert result.exit_code == 2, result.stderr
     assert "total_tokens: at the model's prices these tokens cost 69,175,290,276,410." in result.stderr
     assert result.stderr.count("\n") == 1 and snapshot(db) == before
+
+
+@pytest.mark.file_only
+def test_an_estimate_past_a_billion_dollars_in_an_agents_log_is_a_malformed_line(cli, db, tmp_path):
+    """An agent's log is not refused whole for one bad line (its other calls would never be imported): the
+    line is skipped and counted, as for every other field rule the log breaks."""
+    root = tmp_path / "claude"
+    usages = [{"input_tokens": HUGE, "output_tokens": 2}, {"input_tokens": 10, "output_tokens": 2}]
+    write_lines(root / "projects" / "p" / "s2.jsonl", [
+        assistant_line("s2", f"m{n}", f"r{n}", "claude-opus-4-1", usage, datetime(2025, 6, 1, tzinfo=UTC))
+        for n, usage in enumerate(usages)])
+    result = cli("import", "claude-code", str(root))
+    assert result.exit_code == 0, result.stderr
+    assert "1 malformed lines skipped" in result.stderr
+    assert table_of(db, "SELECT input_tokens FROM token_usage") == [(10,)]
 
 
 # ---- the Python checks and the SQL checks read one set of patterns alike ----

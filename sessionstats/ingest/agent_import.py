@@ -203,9 +203,19 @@ def store_events(store: Store, events: Sequence[UsageEvent], *, user: str, sourc
     kept = _one_per_request(_checked(events, coverage))
     note_no_model(coverage, sum(1 for event in kept if event.model is None))
     _stage(store, kept)
-    written = write_rows(store, user=user, source=source, now=now, step=step,
-                         also=lambda: remember_slices(store, user, parts, now, source))
+    written = write_agent_rows(store, user=user, source=source, now=now, step=step, coverage=coverage, parts=parts)
     return SourceSummary(source, coverage, written, len(events) - coverage.malformed_events - len(kept))
+
+
+def write_agent_rows(store: Store, *, user: str, source: str, now: datetime, step: StepReporter, coverage: Coverage,
+                     parts: Sequence[Slice]) -> Written:
+    """write_rows for an agent's log, remembering what was read: a call too dear for a record is a malformed
+    line (one absurd count in a log must not refuse its whole history)."""
+    written = write_rows(store, user=user, source=source, now=now, step=step, skip_too_dear=True,
+                         also=lambda: remember_slices(store, user, parts, now, source))
+    coverage.malformed += written.too_dear
+    coverage.malformed_events += written.too_dear
+    return written
 
 
 def _checked(events: Sequence[UsageEvent], coverage: Coverage) -> list[UsageEvent]:

@@ -86,10 +86,10 @@ def import_claude_code(store: Store, dirs: Sequence[str], *, user: str,
     with files_changing(SOURCE):
         malformed, synthetic, usable = _stage_lines(store, slices, now)
     duplicates = _keep_biggest_copies(store, usable) + _drop_replays_stored(store, user)
-    written = write_rows(store, user=user, source=SOURCE, now=now, step=step,
+    written = write_rows(store, user=user, source=SOURCE, now=now, step=step, skip_too_dear=True,
                          also=lambda: remember_slices(store, user, slices, now))
     return HistoryResult(len([s for s in slices if s.end > s.start]), written.imported, written.updated,
-                         duplicates + written.not_bigger, synthetic, malformed, written.sessions,
+                         duplicates + written.not_bigger, synthetic, malformed + written.too_dear, written.sessions,
                          written.created_sessions, written.unknown_models, written.untimed)
 
 

@@ -22,11 +22,18 @@ from typing import Any
 import duckdb
 
 from sessionstats.errors import InvalidInput
-from sessionstats.ingest.agent_import import MAX_LINE_BYTES, Coverage, SourceSummary, note_no_model, unread_parts
+from sessionstats.ingest.agent_import import (
+    MAX_LINE_BYTES,
+    Coverage,
+    SourceSummary,
+    note_no_model,
+    unread_parts,
+    write_agent_rows,
+)
 from sessionstats.ingest.files.checks import whole_count
-from sessionstats.ingest.log_files import Slice, remember_slices
+from sessionstats.ingest.log_files import Slice
 from sessionstats.ingest.log_values import AGENT_TIME
-from sessionstats.ingest.writing import ROW_COLUMNS, StepReporter, write_rows
+from sessionstats.ingest.writing import ROW_COLUMNS, StepReporter
 from sessionstats.store import Store
 from sessionstats.store.list_params import json_list, unnest_list
 from sessionstats.times import EARLIEST, LATEST, utc_now
@@ -373,6 +380,5 @@ def store_staged(store: Store, *, user: str, source: str, coverage: Coverage, st
                                            created_at ASC NULLS LAST, seq) = 1)""", {"now": now})
     note_no_model(coverage, store.fetchone("SELECT count(*) FROM history_rows WHERE model IS NULL")[0])  # type: ignore[index]
     store.execute("DROP TABLE agent_events")
-    written = write_rows(store, user=user, source=source, now=now, step=step,
-                         also=lambda: remember_slices(store, user, parts, now, source))
+    written = write_agent_rows(store, user=user, source=source, now=now, step=step, coverage=coverage, parts=parts)
     return SourceSummary(source, coverage, written, good - calls)

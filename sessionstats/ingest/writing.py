@@ -55,11 +55,15 @@ class Written:
     created_sessions: int
     unknown_models: dict[str, int] = field(default_factory=dict)
     untimed: int = 0  # records whose log gave no time that could be read: stored at the import's time
+    too_dear: int = 0  # rows left out (skip_too_dear) because their cost is more than a record may hold
 
 
 def write_rows(store: Store, *, user: str, source: str, now: object, step: StepReporter,
-               also: Callable[[], None] = lambda: None) -> Written:
-    """Price `history_rows` and store them in one transaction (with `also`, e.g. remembering what was read)."""
+               also: Callable[[], None] = lambda: None, skip_too_dear: bool = False) -> Written:
+    """Price `history_rows` and store them in one transaction (with `also`, e.g. remembering what was read).
+
+    A row costing more than a record may hold refuses them all, or with `skip_too_dear` (an agent's log,
+    whose bad lines are skipped and counted) is left out and counted in `too_dear`."""
     _apply_field_rules(store, source)
     untimed = int(store.fetchone("SELECT count(*) FROM history_rows WHERE NOT timed")[0])  # type: ignore[index]
     step("pricing")
@@ -69,6 +73,7 @@ def write_rows(store: Store, *, user: str, source: str, now: object, step: StepR
                              {BILLED_COST} IS NOT NULL AS priced, pr.source AS price_source,
                              {RATES_DETAIL} AS price_detail
                       FROM history_rows r {BILLED_RATES_JOIN}""")
+    too_dear = _drop_too_dear(store) if skip_too_dear else 0
     dear = store.fetchone(f"SELECT session_id, request_id, cost FROM history_priced WHERE cost >= {MAX_COST} LIMIT 1")
     if dear:
         try:
@@ -83,7 +88,12 @@ def write_rows(store: Store, *, user: str, source: str, now: object, step: StepR
         also()
     for table in ("history_rows", "history_priced"):
         store.execute(f"DROP TABLE IF EXISTS {table}")
-    return Written(imported, updated, not_bigger, sessions, created, unknown, untimed)
+    return Written(imported, updated, not_bigger, sessions, created, unknown, untimed, too_dear)
+
+
+def _drop_too_dear(store: Store) -> int:
+    """Leave out the priced rows whose cost a record may not hold; how many."""
+    return int(store.fetchone(f"DELETE FROM history_priced WHERE cost >= {MAX_COST}")[0])  # type: ignore[index]
 
 
 def _apply_field_rules(store: Store, source: str) -> None:
