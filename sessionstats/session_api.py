@@ -86,17 +86,20 @@ class SessionHandle:
     def record_tokens(self, input_tokens: int, output_tokens: int, *, cache_read_tokens: int = 0,
                       cache_write_tokens: int = 0, cache_write_1h_tokens: int = 0, model: str | None = None,
                       provider: str | None = None, cost: Decimal | str | int | None = None,
-                      story_id: str | None = None, request_id: str | None = None, at: TimeArg = None) -> Recorded:
-        """Record one API call's tokens; without `cost`, priced from `model` at its time (as `record-tokens`)."""
+                      story_id: str | None = None, request_id: str | None = None, at: TimeArg = None,
+                      service_tier: str | None = None) -> Recorded:
+        """Record one API call's tokens; without `cost`, priced from `model` at its time and `service_tier`
+        (batch, flex, priority...), as `record-tokens` does."""
         return self._keep_usage(self.token_usage(
             input_tokens, output_tokens, cache_read_tokens=cache_read_tokens, cache_write_tokens=cache_write_tokens,
             cache_write_1h_tokens=cache_write_1h_tokens, model=model, provider=provider, cost=cost,
-            story_id=story_id, request_id=request_id, at=at))
+            story_id=story_id, request_id=request_id, at=at, service_tier=service_tier))
 
     def token_usage(self, input_tokens: int, output_tokens: int, *, cache_read_tokens: int = 0,
                     cache_write_tokens: int = 0, cache_write_1h_tokens: int = 0, model: str | None = None,
                     provider: str | None = None, cost: Decimal | str | int | None = None,
-                    story_id: str | None = None, request_id: str | None = None, at: TimeArg = None) -> TokenUsageInput:
+                    story_id: str | None = None, request_id: str | None = None, at: TimeArg = None,
+                    service_tier: str | None = None) -> TokenUsageInput:
         """The call `record_tokens` records, not yet validated or priced, for `Database.record_batch`."""
         from sessionstats.validate import parse_cost
 
@@ -104,7 +107,8 @@ class SessionHandle:
             session_id=self.id, input_tokens=input_tokens, output_tokens=output_tokens,
             cache_read_tokens=cache_read_tokens, cache_write_tokens=cache_write_tokens,
             cache_write_1h_tokens=cache_write_1h_tokens, model=model, provider=provider,
-            cost=parse_cost(cost, "cost"), story_id=story_id, request_id=request_id, created_at=stored_time(at, "at"))
+            cost=parse_cost(cost, "cost"), story_id=story_id, request_id=request_id, created_at=stored_time(at, "at"),
+            service_tier=service_tier)
 
     def record_response(self, response: Any, *, story_id: str | None = None, model: str | None = None,
                         provider: str | None = None, cost: Decimal | str | int | None = None,

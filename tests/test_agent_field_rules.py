@@ -146,3 +146,31 @@ def test_an_opencode_step_too_dear_for_a_record_is_malformed(cli, tmp_path: Path
     assert result.exit_code == 0, result.stderr
     assert "1 malformed lines skipped" in result.stderr
     assert table_of(cli.db, "SELECT input_tokens FROM token_usage") == [(40,)]
+
+
+@pytest.mark.parametrize("key", ["service_tier", "speed"])
+@pytest.mark.parametrize("value", ["x" * 1001, "a\u0000b"])
+def test_a_tier_or_speed_the_label_rule_refuses_is_a_malformed_claude_code_line(cli, tmp_path: Path, key,
+                                                                                  value) -> None:
+    """record-tokens refuses such a --service-tier or --speed (validate.check_label); the Claude Code import
+    stored it as it came. Now the line is malformed, and a tier at the rule's limit is kept."""
+    relative, make = SOURCES["claude-code"]
+    path = tmp_path / "root" / relative
+    path.parent.mkdir(parents=True)
+    lines = []
+    for count, given in ((40, "y" * 1000), (50, value)):
+        line = json.loads(make(count))
+        line["message"]["usage"][key] = given
+        lines.append(json.dumps(line))
+    path.write_text("\n".join(lines) + "\n")
+    result = cli("import", "claude-code", str(tmp_path / "root"))
+    assert result.exit_code == 0, result.stderr
+    assert "1 malformed lines skipped" in result.stderr
+    assert table_of(cli.db, f"SELECT input_tokens, length({key}) FROM token_usage") == [(40, 1000)]
+
+
+def test_a_tier_over_the_label_limit_is_refused_naming_its_field_not_a_flag(cli) -> None:
+    cli.ok("new", "--id", "s")
+    result = cli("record-tokens", "-s", "s", "--input", "1", "--output", "1", "--service-tier", "x" * 1001)
+    assert result.exit_code == 2
+    assert result.stderr == "sessionstats: service_tier: is 1,001 characters long (at most 1,000)\n"

@@ -90,6 +90,19 @@ def test_a_priced_call_costs_what_the_price_data_says(api):
     assert session.stats().total_cost == Decimal(100_000) * 3 / 10**6 + Decimal(10_000) * 15 / 10**6
 
 
+def test_a_service_tier_prices_a_call_as_record_tokens_does(api, cli):
+    # gpt-4o on the Batch API is half of $2.50 / $10 per million (OpenAI's pricing page, genai-prices' list
+    # price): (1,000 x 2.5 + 100 x 10) / 2 / 1e6 = $0.00175
+    session = api.new_session(id="tiered")
+    session.record_tokens(1000, 100, model="gpt-4o", service_tier="batch")
+    cli.ok("record-tokens", "-s", "tiered", "--input", "1000", "--output", "100", "--model", "gpt-4o",
+           "--service-tier", "batch")
+    assert [call.estimated_cost for call in session.calls()] == [Decimal("0.00175")] * 2
+    with pytest.raises(sessionstats.InvalidInput) as refused:
+        session.record_tokens(1, 1, service_tier="x" * 1001)
+    assert refused.value.field == "service_tier"
+
+
 def test_a_response_object_of_either_sdk_records_what_from_response_records(api, cli, tmp_path):
     anthropic = pytest.importorskip("anthropic")
     openai = pytest.importorskip("openai")

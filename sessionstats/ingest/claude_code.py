@@ -20,7 +20,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sessionstats.ingest.agent_import import files_changing
-from sessionstats.ingest.json_lines import json_count, model_refused, request_key, scan_lines, unique_keys, utc_text
+from sessionstats.ingest.json_lines import (
+    json_count,
+    label_refused,
+    model_refused,
+    request_key,
+    scan_lines,
+    unique_keys,
+    utc_text,
+)
 from sessionstats.ingest.log_files import SOURCE, Slice, config_dirs, find_logs, new_slices, remember_slices
 from sessionstats.ingest.writing import ROW_COLUMNS, StepReporter, write_rows
 from sessionstats.store import Store
@@ -117,7 +125,8 @@ def _stage_lines(store: Store, slices: Sequence[Slice], now: object) -> tuple[in
                    {_USAGE}.service_tier AS service_tier, {_USAGE}.speed AS speed,
                    coalesce({json_count(f"{_USAGE}.server_tool_use.web_search_requests")}, 0) AS tool_calls,
                    {_REPORTED_COST} AS reported_cost, f.path AS filename,
-                   type IS NULL OR {_ids_refused("message.model", "raw_request_id", "c.session_id")} AS bad,
+                   type IS NULL OR {_ids_refused("message.model", "raw_request_id", "c.session_id")}
+                     OR {label_refused(f"{_USAGE}.service_tier")} OR {label_refused(f"{_USAGE}.speed")} AS bad,
                    message.id AS message_id, {_USAGE}.iterations AS iterations
             FROM (SELECT *, {_REQUEST_ID} AS raw_request_id, {utc_text("timestamp")} AS line_time FROM cc_scan
                   WHERE {_USAGE} IS NOT NULL OR type IS NULL)  -- each once a row: each is used two or three times

@@ -345,6 +345,11 @@ def request_key(column: str) -> str:
             f"THEN left(split_part({column}, ':', 1), 40) || ':sha256:' || sha256({column}) ELSE {column} END")
 
 
+def label_refused(column: str) -> str:
+    """SQL: a text the store's label rule (validate.check_label) refuses: over 1,000 characters, or a NUL."""
+    return f"coalesce(length({column}) > {MAX_LABEL_LENGTH} OR contains({column}, chr(0)), false)"
+
+
 def model_refused(column: str) -> str:
     """SQL: a model the store's id rule refuses (a control character, over 200 characters without its edge
     spaces); a blank one is no model, not a refused one."""

@@ -35,7 +35,8 @@ _PROVENANCE_NAMES = ("service_tier", "speed", "tool_calls", "tool_cost", "report
                      "price_detail", "priced_at", "priced_at_source", "call_part")
 # The shared field rules for what a history reader staged (its counts are typed and checked as it reads them).
 _FIELDS = (Field("session_id", "id", required=True), Field("session_name", "label"), Field("request_id", "id"),
-           Field("model", "model"), Field("created_at", "time"))
+           Field("model", "model"), Field("created_at", "time"), Field("service_tier", "label"),
+           Field("speed", "label"))
 # A stored record is this source's own when it is in the same session, or in a session this source made
 # (a resumed Claude Code session repeats earlier messages under a new session id). A record of the same
 # request id elsewhere (typed by hand, another tool's) is never replaced, nor does it hide a new session.
