@@ -135,3 +135,24 @@ def test_a_line_is_priced_at_its_own_timestamp_and_says_so(cli, tmp_path: Path) 
     rows = table_of(cli.db, "SELECT request_id, priced_at, priced_at_source FROM token_usage ORDER BY request_id")
     assert rows[0] == ("msg_t:req_t", datetime(2026, 3, 2, 12, 0), "response")
     assert rows[1][0] == "msg_u:req_u" and rows[1][2] == "now"
+
+
+def test_lines_a_tier_or_speed_leaves_unpriced_are_said_in_the_summary_never_priced_at_zero(cli, tmp_path) -> None:
+    """record-tokens warns of a tier with no published price; the import stored such lines in silence."""
+    lines = []
+    for number, (model, key, value) in enumerate([("claude-sonnet-4-20250514", "service_tier", "priority"),
+                                                   ("claude-sonnet-4-20250514", "service_tier", " PRIORITY "),
+                                                   ("claude-sonnet-4-5-20250929", "speed", "fast"),
+                                                   ("claude-haiku-4-5-20251001", "service_tier", "batch")]):
+        line = json.loads(logged(f"msg_{number}", f"req_{number}", model, {"input_tokens": 2000,
+                                                                           "output_tokens": 400}))
+        line["message"]["usage"][key] = value
+        lines.append(json.dumps(line))
+    stderr = import_lines(cli, tmp_path, lines)
+    assert ("warning: claude-sonnet-4-20250514: priority tier (priced by commitment); 2 records stored with an "
+            "unknown cost") in stderr
+    assert ("warning: claude-sonnet-4-5-20250929: fast mode on claude-sonnet-4-5 (no published price); 1 records "
+            "stored with an unknown cost") in stderr
+    assert stderr.count("warning:") == 2  # the batch line is priced: (2,000 x 1 + 400 x 5) / 2 = $0.002
+    assert table_of(cli.db, "SELECT count(*) FILTER (WHERE estimated_cost IS NULL), sum(estimated_cost) "
+                            "FROM token_usage") == [(3, Decimal("0.002"))]

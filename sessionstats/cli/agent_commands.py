@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sessionstats.cli.import_commands import import_app
-from sessionstats.cli.messages import UNTIMED, warn_unknown_models
+from sessionstats.cli.messages import UNTIMED, warn_unknown_models, warn_unpriced
 from sessionstats.cli.options import NO_SHARED, Shared, shared_options
 from sessionstats.cli.progress import StepProgress
 from sessionstats.display.render import fmt_tokens, table
@@ -56,6 +56,7 @@ def report(summary: SourceSummary) -> None:
               f"folder: sessionstats import {summary.source} DIR (see --help)", file=sys.stderr)
     report_notes(summary)
     warn_unknown_models(summary.written.unknown_models)
+    warn_unpriced(summary.written.unpriced)
     if summary.drift:
         print(f"sessionstats: warning: {summary.drift}", file=sys.stderr)
 

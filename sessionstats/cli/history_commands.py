@@ -10,7 +10,7 @@ import typer
 
 from sessionstats import HistoryResult
 from sessionstats.cli.import_commands import import_app
-from sessionstats.cli.messages import UNTIMED, warn_unknown_models
+from sessionstats.cli.messages import UNTIMED, warn_unknown_models, warn_unpriced
 from sessionstats.cli.options import NO_SHARED, Shared, shared_options
 from sessionstats.cli.progress import StepProgress
 
@@ -43,6 +43,7 @@ def import_claude_code_command(dirs: DirsArgument = None, shared: Shared = NO_SH
 def report_history(result: HistoryResult, seconds: float) -> None:
     """The import's summary on stderr."""
     warn_unknown_models(result.unknown_models)
+    warn_unpriced(result.unpriced)
     line = (f"sessionstats: read {result.files:,} log files; imported {result.imported:,} token records into "
             f"{result.sessions:,} sessions in {seconds:.1f} s")
     extras = [(result.updated, "updated to a bigger copy"), (result.duplicates, "duplicate copies skipped"),
@@ -82,5 +83,6 @@ def import_llm_command(
               (result.no_usage, "responses without token counts skipped"),
               (written.created_sessions, "sessions created")]
     warn_unknown_models(written.unknown_models)
+    warn_unpriced(written.unpriced)
     print(line + "".join(f"; {count:,} {what}" for count, what in extras if count), file=sys.stderr)
 

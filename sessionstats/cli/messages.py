@@ -22,3 +22,9 @@ def warn_unknown_models(unknown: Mapping[str, int], *, outcome: str = "stored wi
 
     for model, records in unknown.items():
         say(f"warning: {unpriced_model(model)}; {records:,} records {outcome}")
+
+
+def warn_unpriced(reasons: Mapping[str, int]) -> None:
+    """One warning per reason records of a known model have no estimate (a tier with no published price...)."""
+    for reason, records in reasons.items():
+        say(f"warning: {reason}; {records:,} records stored with an unknown cost")

@@ -81,6 +81,7 @@ class HistoryResult:
     created_sessions: int
     unknown_models: dict[str, int] = field(default_factory=dict)
     untimed: int = 0  # records whose line gave no time that could be read: stored at the import's time
+    unpriced: dict[str, int] = field(default_factory=dict)  # Written.unpriced
 
 
 def import_claude_code(store: Store, dirs: Sequence[str], *, user: str,
@@ -98,7 +99,8 @@ def import_claude_code(store: Store, dirs: Sequence[str], *, user: str,
                          also=lambda: remember_slices(store, user, slices, now))
     return HistoryResult(len([s for s in slices if s.end > s.start]), written.imported, written.updated,
                          duplicates + written.not_bigger, synthetic, malformed + written.too_dear, written.sessions,
-                         written.created_sessions, written.unknown_models, written.untimed)
+                         written.created_sessions, written.unknown_models, written.untimed,
+                         written.unpriced)
 
 
 def _stage_lines(store: Store, slices: Sequence[Slice], now: object) -> tuple[int, int, int]:

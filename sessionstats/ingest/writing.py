@@ -57,6 +57,9 @@ class Written:
     unknown_models: dict[str, int] = field(default_factory=dict)
     untimed: int = 0  # records whose log gave no time that could be read: stored at the import's time
     too_dear: int = 0  # rows left out (skip_too_dear) because their cost is more than a record may hold
+    # Records of a model the price data knows stored without an estimate, by why (a service tier or speed
+    # without a published price, web searches without a fee): said as unknown models are, never priced at $0.
+    unpriced: dict[str, int] = field(default_factory=dict)
 
 
 def write_rows(store: Store, *, user: str, source: str, now: object, step: StepReporter,
@@ -75,6 +78,7 @@ def write_rows(store: Store, *, user: str, source: str, now: object, step: StepR
                              {RATES_DETAIL} AS price_detail
                       FROM history_rows r {BILLED_RATES_JOIN}""")
     too_dear = _drop_too_dear(store) if skip_too_dear else 0
+    unpriced = _unpriced_reasons(store)
     dear = store.fetchone(f"SELECT session_id, request_id, cost FROM history_priced WHERE cost >= {MAX_COST} LIMIT 1")
     if dear:
         try:
@@ -89,7 +93,27 @@ def write_rows(store: Store, *, user: str, source: str, now: object, step: StepR
         also()
     for table in ("history_rows", "history_priced"):
         store.execute(f"DROP TABLE IF EXISTS {table}")
-    return Written(imported, updated, not_bigger, sessions, created, unknown, untimed, too_dear)
+    return Written(imported, updated, not_bigger, sessions, created, unknown, untimed, too_dear, unpriced)
+
+
+def _unpriced_reasons(store: Store) -> dict[str, int]:
+    """Why priced rows of a model the price data knows have no estimate, with how many rows each."""
+    from collections import Counter
+
+    from sessionstats.pricing.calls import CallTerms, Unpriced, price_call
+    from sessionstats.pricing.prices import TokenCounts
+
+    groups = store.fetchall(
+        """SELECT r.model, r.provider, r.service_tier, r.speed, r.tool_calls > 0, min(r.created_at), count(*)
+           FROM history_priced r
+           JOIN price_models pm ON pm.model = r.model AND pm.provider_key = coalesce(r.provider, '')
+           WHERE r.cost IS NULL AND pm.granularity IS NOT NULL GROUP BY ALL ORDER BY ALL""")
+    reasons: Counter[str] = Counter()
+    for model, provider, tier, speed, searched, at, rows in groups:
+        verdict = price_call(model, provider, TokenCounts(0, 0), at, CallTerms(tier, speed, int(searched)))
+        if isinstance(verdict, Unpriced):
+            reasons[f"{model}: {verdict.reason}"] += rows
+    return dict(reasons)
 
 
 def _drop_too_dear(store: Store) -> int:
