@@ -297,16 +297,17 @@ def _plain(result: Any) -> Any:
 
 _IMPORT_COLUMNS = ("session_id", "model", "provider", "input_tokens", "output_tokens", "cache_read_tokens",
                    "cache_write_tokens", "cache_write_1h_tokens", "cost", "cost_source", "request_id", "story_id",
-                   "created_at")
+                   "created_at", "service_tier", "speed", "tool_calls")
 _IMPORT_NAMES = frozenset(_IMPORT_COLUMNS)
 _SOURCE_AT, _TIME_AT = _IMPORT_COLUMNS.index("cost_source"), _IMPORT_COLUMNS.index("created_at")
 _COST_AT = _IMPORT_COLUMNS.index("cost")
 _PLAIN_TYPES = frozenset({str, int, float, Decimal, datetime, type(None)})  # what CSV carries as it is
 _IMPORT_ROW = re.compile(r"^line \d+ \(row (\d+)\): ([a-z_0-9]+): (.*)$", re.S)
-_TEXT_COLUMNS = frozenset({"session_id", "model", "provider", "cost_source", "request_id", "story_id"})
+_TEXT_COLUMNS = frozenset({"session_id", "model", "provider", "cost_source", "request_id", "story_id",
+                           "service_tier", "speed"})
 _TEXT_OF = itemgetter(*(at for at, name in enumerate(_IMPORT_COLUMNS) if name in _TEXT_COLUMNS))
 _TEXT_TYPES = frozenset({str, type(None)})
-_COUNT_AT = tuple(at for at, name in enumerate(_IMPORT_COLUMNS) if name.endswith("_tokens"))
+_COUNT_AT = tuple(at for at, name in enumerate(_IMPORT_COLUMNS) if name.endswith(("_tokens", "_calls")))
 _COUNTS_OF = itemgetter(*_COUNT_AT)
 _INEXACT = frozenset({float, Decimal})
 

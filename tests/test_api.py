@@ -97,7 +97,10 @@ def test_a_service_tier_prices_a_call_as_record_tokens_does(api, cli):
     session.record_tokens(1000, 100, model="gpt-4o", service_tier="batch")
     cli.ok("record-tokens", "-s", "tiered", "--input", "1000", "--output", "100", "--model", "gpt-4o",
            "--service-tier", "batch")
-    assert [call.estimated_cost for call in session.calls()] == [Decimal("0.00175")] * 2
+    api.record_many([session.token_usage(1000, 100, model="gpt-4o", service_tier="batch"),
+                     {"session_id": "tiered", "input_tokens": 1000, "output_tokens": 100, "model": "gpt-4o",
+                      "service_tier": "batch"}])  # the bulk path dropped the tier: $0.0035 each
+    assert [call.estimated_cost for call in session.calls()] == [Decimal("0.00175")] * 4
     with pytest.raises(sessionstats.InvalidInput) as refused:
         session.record_tokens(1, 1, service_tier="x" * 1001)
     assert refused.value.field == "service_tier"

@@ -5,6 +5,8 @@ cost is worked out by hand below, with the price's source. Prices per million to
 genai-prices' bundled data unless a comment names sessionstats/pricing/overrides.py.
 """
 
+import csv
+import io
 import json
 from datetime import datetime
 from decimal import Decimal
@@ -243,3 +245,61 @@ def test_a_response_time_the_store_cannot_keep_is_no_time(cli, tmp_path, created
     cli.ok("new", "--id", "s")
     cli.ok("record-tokens", "-s", "s", "--from-response", str(tmp_path / "r.json"))
     assert table_of(cli.db, "SELECT priced_at_source, request_id FROM token_usage") == [("now", "chatcmpl-edge")]
+
+
+def _moved_to(text: str, suffix: str, *, session: str, request: str) -> str:
+    """An exported file's rows under another session and request id."""
+    if suffix == "jsonl":
+        rows = [{**json.loads(line), "session_id": session, "request_id": request} for line in text.splitlines()]
+        return "".join(json.dumps(row) + "\n" for row in rows)
+    delimiter = "," if suffix == "csv" else "\t"
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=delimiter))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), delimiter=delimiter, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({**row, "session_id": session, "request_id": request} for row in rows)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "csv", "tsv"])
+def test_a_tier_speed_and_web_searches_survive_export_import_and_reprice(cli, tmp_path, suffix):
+    """Export wrote neither the tier nor the searches, so a moved batch call repriced at twice its cost."""
+    # gpt-4o Batch API: (1,000 x 2.5 + 100 x 10) / 2 / 1e6 = $0.00175 (OpenAI's pricing page, genai-prices)
+    cli.ok("new", "--id", "s")
+    cli.ok("record-tokens", "-s", "s", "--model", "gpt-4o", "--input", "1000", "--output", "100",
+           "--service-tier", "batch", "--request-id", "r1")
+    exported = tmp_path / f"tokens.{suffix}"
+    cli.ok("export", "s", "--what", "tokens", "--to", str(exported))
+    moved = tmp_path / f"moved.{suffix}"
+    moved.write_text(_moved_to(exported.read_text(), suffix, session="t", request="r2"))
+    cli.ok("new", "--id", "t")
+    cli.ok("import", "tokens", str(moved))
+    cli.ok("reprice", "t")
+    assert table_of(cli.db, "SELECT session_id, estimated_cost, service_tier, speed, tool_calls FROM token_usage "
+                            "ORDER BY session_id") == [("s", Decimal("0.00175"), "batch", None, 0),
+                                                       ("t", Decimal("0.00175"), "batch", None, 0)]
+
+
+def test_an_imported_row_is_priced_with_its_tier_and_web_searches(cli, tmp_path):
+    # gpt-4o's scale tier has no published price; claude-sonnet-4-5 with 10 web searches: 1,000 x 3 + 100 x 15 = $0.0045
+    # plus 10 x $0.01 = $0.1045 (genai-prices, Anthropic's web search fee of $10 per 1,000)
+    rows = [{"session_id": "s", "model": "claude-sonnet-4-5-20250929", "input_tokens": 1000, "output_tokens": 100,
+             "tool_calls": 10},
+            {"session_id": "s", "model": "gpt-4o", "input_tokens": 1000, "output_tokens": 100, "service_tier": "scale"}]
+    (tmp_path / "rows.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    cli.ok("new", "--id", "s")
+    cli.ok("import", "tokens", str(tmp_path / "rows.jsonl"))
+    assert table_of(cli.db, "SELECT model, estimated_cost, cost_source, tool_cost FROM token_usage ORDER BY model") == [
+        ("claude-sonnet-4-5-20250929", Decimal("0.1045"), "estimated", Decimal("0.1")),
+        ("gpt-4o", None, "unknown", None)]
+
+
+def test_a_bad_tier_in_an_import_is_one_line_naming_its_row_and_writes_nothing(cli, db, tmp_path):
+    cli.ok("new", "--id", "s")
+    before = snapshot(db)
+    (tmp_path / "rows.csv").write_text("session_id,input_tokens,output_tokens,service_tier\ns,1,1,ok\n"
+                                       f"s,1,1,{'x' * 1001}\n")
+    result = cli("import", "tokens", str(tmp_path / "rows.csv"))
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "service_tier: is 1001 characters long" in result.stderr
+    assert snapshot(db) == before

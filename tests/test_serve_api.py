@@ -108,6 +108,8 @@ def test_a_repeated_request_id_is_409_and_stores_nothing_new(client, session_id)
     ([{"input_tokens": 1, "output_tokens": 5, "cost": "x"}], "records[0].cost"),
     ([], "body"),
     ("just text", "body"),
+    ({"input_tokens": 1, "output_tokens": 5, "service_tier": "x" * 1001}, "service_tier"),
+    ([{"input_tokens": 1, "output_tokens": 5, "service_tier": 7}], "records[0].service_tier"),
 ])
 def test_bad_token_records_are_400_naming_the_field_and_write_nothing(client, session_id, db, record, field):
     before = snapshot(db)
@@ -117,6 +119,15 @@ def test_bad_token_records_are_400_naming_the_field_and_write_nothing(client, se
         assert answer.json()["field"] == field, answer.json()
         assert answer.json()["error"].startswith(f"{field}:"), answer.json()
     assert snapshot(db) == before
+
+
+def test_a_service_tier_prices_a_record_and_a_batch_as_record_tokens_does(client, session_id, cli):
+    # gpt-4o on the Batch API is half of $2.50 / $10 per million (OpenAI's pricing page, genai-prices' list
+    # price): (1,000 x 2.5 + 100 x 10) / 2 / 1e6 = $0.00175, three times
+    record = {"input_tokens": 1000, "output_tokens": 100, "model": "gpt-4o", "service_tier": "batch"}
+    assert client.post(f"/api/sessions/{session_id}/tokens", json=record).status_code == 201
+    assert client.post(f"/api/sessions/{session_id}/tokens", json=[record, record]).status_code == 201
+    assert client.get(f"/api/sessions/{session_id}").json()["total_cost"] == "0.00525"
 
 
 def test_a_body_that_is_not_json_is_400(client, session_id):

@@ -57,8 +57,9 @@ def import_tokens_command(file: FileArgument = "-", fmt: InputFormatOption = Non
     Columns: session_id, model, provider, input_tokens, output_tokens, cache_read_tokens,
     cache_write_tokens, cache_write_1h_tokens (of the cache writes, the 1-hour ones), cost,
     cost_source (as export writes it: given, reported or estimated with a cost, unknown without), request_id,
-    story_id, created_at. input_tokens and output_tokens are required; a row with a model and no cost
-    gets an estimated cost. A request id already in its
+    story_id, created_at, service_tier, speed (fast mode), tool_calls (billed web searches).
+    input_tokens and output_tokens are required; a row with a model and no cost gets an estimated cost
+    (its tier, speed and searches priced as record-tokens prices them). A request id already in its
     session (or earlier in the file) is skipped, so importing a file twice changes nothing.
 
     \b

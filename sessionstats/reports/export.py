@@ -128,7 +128,7 @@ def _records_query(store: Store, what: ExportWhat, user: str, wanted: list[str],
         body = f"""SELECT t.session_id, t.model, t.provider, t.input_tokens, t.output_tokens, t.cache_read_tokens,
                           t.cache_write_tokens, t.cache_write_1h_tokens, t.estimated_cost AS cost, t.cost_source,
                           t.request_id, t.story_id,
-                          {created} AS created_at
+                          {created} AS created_at, t.service_tier, t.speed, t.tool_calls
                    FROM token_usage t JOIN tokens s ON s.id = t.id AND s.session_id = t.session_id
                    WHERE t.user_id = $user ORDER BY t.session_id, t.created_at, t.id"""
     else:

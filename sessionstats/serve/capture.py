@@ -30,7 +30,8 @@ MAX_BODY = 16 * 1024 * 1024  # a batch of ~100,000 records, or the largest API r
 SESSION_FIELDS = frozenset({"id", "name", "settings"})
 STORY_FIELDS = frozenset({"title", "narrative", "tone", "priority", "word_count", "duration", "id", "at"})
 TOKEN_FIELDS = frozenset({"input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
-                          "cache_write_1h_tokens", "model", "provider", "cost", "story_id", "request_id", "at"})
+                          "cache_write_1h_tokens", "model", "provider", "cost", "story_id", "request_id", "at",
+                          "service_tier"})
 RESPONSE_OPTIONS = ("story_id", "model", "provider", "cost", "at")
 Result = TypeVar("Result")
 

@@ -16,7 +16,7 @@ from sessionstats.ingest.files.batch import (
 from sessionstats.ingest.files.checks import Field
 from sessionstats.ingest.files.sources import record_location
 from sessionstats.ingest.records import TOKEN_USAGE_COLUMNS
-from sessionstats.pricing.bulk import ESTIMATED_COST, RATES_JOIN, load_rates
+from sessionstats.pricing.bulk import BILLED_COST, BILLED_RATES_JOIN, TOOL_COST, load_rates
 from sessionstats.pricing.prices import check_provider
 from sessionstats.store import Store
 from sessionstats.times import utc_now
@@ -36,11 +36,17 @@ TOKEN_FIELDS = (
     Field("request_id", "id", blank_refused=True),
     Field("story_id", "id", blank_refused=True),
     Field("created_at", "time"),
+    # What beyond the counts changes the price, as record-tokens --service-tier and Claude Code's logs give it
+    # and `export` writes it: a record's tier, its speed (fast mode) and its billed web searches.
+    Field("service_tier", "label"),
+    Field("speed", "label"),
+    Field("tool_calls", "count"),
 )
 _DEFAULTS = {"cache_read_tokens": "coalesce(cache_read_tokens, 0)",
              "cache_write_tokens": "coalesce(cache_write_tokens, 0)",
              "cache_write_1h_tokens": "coalesce(cache_write_1h_tokens, 0)",
-             "created_at": "coalesce(created_at, $now)", "provider": "trim(provider)"}
+             "created_at": "coalesce(created_at, $now)", "provider": "trim(provider)",
+             "tool_calls": "coalesce(tool_calls, 0)"}
 _TOTAL = ("(coalesce(input_tokens, 0)::HUGEINT + coalesce(output_tokens, 0) + coalesce(cache_read_tokens, 0)"
           " + coalesce(cache_write_tokens, 0))")
 _ONE_HOUR_FITS = "coalesce(cache_write_1h_tokens, 0) <= coalesce(cache_write_tokens, 0)"
@@ -65,7 +71,7 @@ def import_tokens(store: Store, source: ImportSource, *, user: str, session: str
     stage_rows(store, source, TOKEN_FIELDS, session=session, now=now, defaults=_DEFAULTS, extra=_CROSS_CHECKS)
     step("pricing")
     _check_providers(store, source)
-    unknown = load_rates(store, _NEEDS_PRICE)
+    unknown = load_rates(store, _NEEDS_PRICE, billed=True)
     _check_estimates(store, source)
     with store.transaction():
         step("checking sessions")
@@ -74,15 +80,16 @@ def import_tokens(store: Store, source: ImportSource, *, user: str, session: str
         imported, unkeyed, sessions = staged_counts(store, "request_id")
         step("writing")
         store.insert_select(
-            "token_usage", TOKEN_USAGE_COLUMNS,
+            "token_usage", (*TOKEN_USAGE_COLUMNS, "service_tier", "speed", "tool_calls", "tool_cost"),
             f"""SELECT uuidv7()::VARCHAR, $user, r.session_id, r.story_id, r.model, r.provider, r.input_tokens,
                        r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, r.cache_write_1h_tokens,
                        r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_tokens,
-                       coalesce(r.cost, {ESTIMATED_COST}),
+                       coalesce(r.cost, {BILLED_COST}),
                        CASE WHEN r.cost IS NOT NULL THEN coalesce(r.cost_source, 'given')
-                            WHEN pr.model IS NOT NULL THEN 'estimated' ELSE 'unknown' END,
-                       r.request_id, r.created_at
-                FROM import_rows r {RATES_JOIN}""",
+                            WHEN {BILLED_COST} IS NOT NULL THEN 'estimated' ELSE 'unknown' END,
+                       r.request_id, r.created_at, r.service_tier, r.speed, r.tool_calls,
+                       CASE WHEN r.cost IS NULL THEN {TOOL_COST} END
+                FROM import_rows r {BILLED_RATES_JOIN}""",
             {"user": user},
         )
     store.execute("DROP TABLE import_rows")
@@ -91,9 +98,9 @@ def import_tokens(store: Store, source: ImportSource, *, user: str, session: str
 
 def _check_estimates(store: Store, source: ImportSource) -> None:
     """An estimated cost holds to the per-record limit a given one does (validate.check_estimate)."""
-    dear = store.fetchone(f"""SELECT r.rowid - (SELECT min(rowid) FROM import_rows), {ESTIMATED_COST}
-                              FROM import_rows r {RATES_JOIN}
-                              WHERE r.cost IS NULL AND {ESTIMATED_COST} >= {MAX_COST} ORDER BY r.rowid LIMIT 1""")
+    dear = store.fetchone(f"""SELECT r.rowid - (SELECT min(rowid) FROM import_rows), {BILLED_COST}
+                              FROM import_rows r {BILLED_RATES_JOIN}
+                              WHERE r.cost IS NULL AND {BILLED_COST} >= {MAX_COST} ORDER BY r.rowid LIMIT 1""")
     if dear:
         try:
             check_estimate(dear[1])
