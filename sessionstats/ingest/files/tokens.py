@@ -16,7 +16,14 @@ from sessionstats.ingest.files.batch import (
 from sessionstats.ingest.files.checks import Field
 from sessionstats.ingest.files.sources import record_location
 from sessionstats.ingest.records import TOKEN_USAGE_COLUMNS
-from sessionstats.pricing.bulk import BILLED_COST, BILLED_RATES_JOIN, TOOL_COST, load_rates
+from sessionstats.pricing.bulk import (
+    BILLED_COST,
+    BILLED_RATES_JOIN,
+    ESTIMATED_COST,
+    RATES_JOIN,
+    TOOL_COST,
+    load_rates,
+)
 from sessionstats.pricing.prices import check_provider
 from sessionstats.store import Store
 from sessionstats.times import utc_now
@@ -71,8 +78,10 @@ def import_tokens(store: Store, source: ImportSource, *, user: str, session: str
     stage_rows(store, source, TOKEN_FIELDS, session=session, now=now, defaults=_DEFAULTS, extra=_CROSS_CHECKS)
     step("pricing")
     _check_providers(store, source)
-    unknown = load_rates(store, _NEEDS_PRICE, billed=True)
-    _check_estimates(store, source)
+    billed = _billed(store)
+    cost, rates = (BILLED_COST, BILLED_RATES_JOIN) if billed else (ESTIMATED_COST, RATES_JOIN)
+    unknown = load_rates(store, _NEEDS_PRICE, billed=billed)
+    _check_estimates(store, source, cost, rates)
     with store.transaction():
         step("checking sessions")
         created = ensure_sessions(store, source, user=user, create=create_sessions, now=now)
@@ -84,23 +93,30 @@ def import_tokens(store: Store, source: ImportSource, *, user: str, session: str
             f"""SELECT uuidv7()::VARCHAR, $user, r.session_id, r.story_id, r.model, r.provider, r.input_tokens,
                        r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, r.cache_write_1h_tokens,
                        r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_tokens,
-                       coalesce(r.cost, {BILLED_COST}),
+                       coalesce(r.cost, {cost}),
                        CASE WHEN r.cost IS NOT NULL THEN coalesce(r.cost_source, 'given')
-                            WHEN {BILLED_COST} IS NOT NULL THEN 'estimated' ELSE 'unknown' END,
+                            WHEN {cost} IS NOT NULL THEN 'estimated' ELSE 'unknown' END,
                        r.request_id, r.created_at, r.service_tier, r.speed, r.tool_calls,
                        CASE WHEN r.cost IS NULL THEN {TOOL_COST} END
-                FROM import_rows r {BILLED_RATES_JOIN}""",
+                FROM import_rows r {rates}""",
             {"user": user},
         )
     store.execute("DROP TABLE import_rows")
     return ImportResult("token records", "request_id", imported, skipped, unkeyed, sessions, created, unknown)
 
 
-def _check_estimates(store: Store, source: ImportSource) -> None:
+def _billed(store: Store) -> bool:
+    """Whether a row to price has a tier, speed or web searches: else the list prices are its whole price (the
+    billed rates' per-row key cost ~0.25 CPU s more per million rows)."""
+    return bool(store.fetchone(f"""SELECT count(*) FROM ({_NEEDS_PRICE})
+                                   WHERE service_tier IS NOT NULL OR speed IS NOT NULL OR tool_calls > 0""")[0])  # type: ignore[index]
+
+
+def _check_estimates(store: Store, source: ImportSource, cost: str, rates: str) -> None:
     """An estimated cost holds to the per-record limit a given one does (validate.check_estimate)."""
-    dear = store.fetchone(f"""SELECT r.rowid - (SELECT min(rowid) FROM import_rows), {BILLED_COST}
-                              FROM import_rows r {BILLED_RATES_JOIN}
-                              WHERE r.cost IS NULL AND {BILLED_COST} >= {MAX_COST} ORDER BY r.rowid LIMIT 1""")
+    dear = store.fetchone(f"""SELECT r.rowid - (SELECT min(rowid) FROM import_rows), {cost}
+                              FROM import_rows r {rates}
+                              WHERE r.cost IS NULL AND {cost} >= {MAX_COST} ORDER BY r.rowid LIMIT 1""")
     if dear:
         try:
             check_estimate(dear[1])
