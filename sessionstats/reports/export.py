@@ -107,7 +107,8 @@ def _check_writable(partial: Path, destination: Path) -> None:
     try:
         partial.open("xb").close()
     except OSError as error:
-        raise InvalidInput(f"--to: cannot write {str(destination)!r} ({error.strerror or error})") from None
+        raise InvalidInput(f"destination: cannot write {str(destination)!r} ({error.strerror or error})",
+                           field="destination") from None
 
 
 def _session_filter(params: dict[str, Any], wanted: list[str]) -> str:

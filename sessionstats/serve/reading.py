@@ -11,7 +11,6 @@ from starlette.routing import Route
 
 from sessionstats import SessionStats
 from sessionstats.api import Database
-from sessionstats.errors import InvalidInput
 from sessionstats.serve.wire import JSONExact
 
 LIST_FIGURES = ("session_id", "name", "status", "story_count", "api_calls", "total_tokens", "total_cost",
@@ -53,13 +52,7 @@ def timeline_of(database: Database, session_id: str, every: str | None = None) -
     """The session's buckets, `every` long or as long as `timeline` picks for the session's span."""
     from sessionstats import parse_every
 
-    if every is None:
-        length = database.session(session_id).default_every()
-    else:
-        try:
-            length = parse_every(every)
-        except InvalidInput as error:  # the core's message names the CLI's --every
-            raise InvalidInput(str(error).replace("--every", "every", 1), field="every") from None
+    length = database.session(session_id).default_every() if every is None else parse_every(every)
     return {"every_seconds": length.total_seconds(), "buckets": database.session(session_id).timeline(length)}
 
 
