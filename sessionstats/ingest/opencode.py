@@ -17,15 +17,15 @@ SQLite is read with Python's sqlite3, read-only; the database and its WAL are re
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from sessionstats.errors import InvalidInput
 from sessionstats.ingest.agent_files import find_files
@@ -33,16 +33,27 @@ from sessionstats.ingest.agent_import import (
     MAX_LINE_BYTES,
     Coverage,
     SourceSummary,
-    UsageEvent,
     existing_dirs,
     files_changing,
-    store_events,
     unread_parts,
 )
+from sessionstats.ingest.json_lines import (
+    count_kinds,
+    json_count,
+    json_shape,
+    json_text,
+    new_events_table,
+    python_text,
+    store_staged,
+    unique_keys,
+    utc_text,
+)
 from sessionstats.ingest.log_files import expanded, under_home, unreadable
-from sessionstats.ingest.log_values import known_provider, parse_object, stated_cost, token_count, utc_time
+from sessionstats.ingest.log_values import known_provider, parse_object
 from sessionstats.ingest.writing import StepReporter
 from sessionstats.store import Store
+from sessionstats.store.list_params import json_list, unnest_list
+from sessionstats.validate import COST_PLACES, MAX_BIGINT, MAX_COST
 
 SOURCE = "opencode"
 # The types of OpenCode's v2 messages (packages/core/src/session-message.ts); only an assistant's has tokens.
@@ -76,6 +87,56 @@ class _Session:
     parent: str | None
 
 
+@dataclass
+class _Read:
+    """The rows read, in reading order, as columns for DuckDB: each database's messages, then the legacy copies.
+
+    A row's database is its index in `names` (each database's session names, as known when it was read: a
+    later database names a session anew), -1 for a legacy copy. `v2` is a v2 message's type as text (None for
+    table `message`); an id or session id that is no text, or data that is no text, is None: malformed.
+    """
+
+    ids: list[str | None] = field(default_factory=list)
+    session_ids: list[str | None] = field(default_factory=list)
+    texts: list[str | None] = field(default_factory=list)
+    v2: list[str | None] = field(default_factory=list)
+    databases: list[int] = field(default_factory=list)
+    sessions: dict[str, _Session] = field(default_factory=dict)
+    names: list[dict[str, str | None]] = field(default_factory=list)
+
+    def start_database(self, sessions: dict[str, _Session]) -> None:
+        self.sessions.update(sessions)
+        self.names.append({sid: _name(session) for sid, session in self.sessions.items()})
+
+    def add(self, rows: list[tuple[object, object, object, object]], v2: bool) -> None:
+        ids, session_ids, texts, types = zip(*rows, strict=True) if rows else ((), (), (), ())
+        self.ids += [value if type(value) is str else None for value in ids]
+        self.session_ids += [value if type(value) is str else None for value in session_ids]
+        self.texts += [value if type(value) is str else _json_text(value) for value in texts]
+        self.v2 += [None if kind is None else str(kind) for kind in types] if v2 else [None] * len(rows)
+        self.databases += [len(self.names) - 1] * len(rows)
+
+    def add_legacy(self, message_id: str, session_id: str, text: str | None) -> None:
+        self.ids.append(message_id)
+        self.session_ids.append(session_id)
+        self.texts.append(text)
+        self.v2.append(None)
+        self.databases.append(-1)
+
+
+def _json_text(value: object) -> str | None:
+    """A column's bytes as JSON text, decoded as json.loads decodes bytes; None for any other type, or bytes that
+    do not decode (or hold half a surrogate pair: no text DuckDB can take)."""
+    if not isinstance(value, bytes):
+        return None
+    try:
+        text = value.decode(json.detect_encoding(value), "surrogatepass")
+        text.encode()
+    except ValueError:  # UnicodeError is one
+        return None
+    return text
+
+
 def find_legacy_copies(folders: Sequence[Path]) -> list[Path]:
     """The JSON copies older installs keep under storage/message/<session>/."""
     return [f for folder in folders for f in find_files(folder, "storage/message/*/*.json", SOURCE)]
@@ -93,26 +154,23 @@ def import_opencode(store: Store, dirs: Sequence[str], *, user: str,
     changed = {p.log.path for p in parts}
     coverage = Coverage(files_found=len(databases) + len(legacy))
     step("reading")
-    events: dict[str, UsageEvent] = {}
-    sessions: dict[str, _Session] = {}
+    read = _Read()
     legacy_changed = any(path.resolve() in changed for path in legacy)
     with files_changing(SOURCE):
         for database in databases:
             # A changed legacy copy is read against the database (which wins), so the database is read too.
             if legacy_changed or database in changed or Path(f"{database}-wal").resolve() in changed:
                 coverage.files_read += 1
-                _read_database(database, coverage, events, sessions)
+                _read_database(database, coverage, read)
         for path in legacy:
             if path.resolve() in changed:
                 coverage.files_read += 1
-                _read_legacy(path, coverage, events)
-    _note(coverage, events.values(), sessions)
-    return store_events(store, list(events.values()), user=user, source=SOURCE, coverage=coverage, step=step,
-                        parts=parts)
+                _read_legacy(path, coverage, read)
+    stage_steps(store, read, coverage)
+    return store_staged(store, user=user, source=SOURCE, coverage=coverage, step=step, parts=parts)
 
 
-def _read_database(path: Path, coverage: Coverage, events: dict[str, UsageEvent],
-                   sessions: dict[str, _Session]) -> None:
+def _read_database(path: Path, coverage: Coverage, read: _Read) -> None:
     with tempfile.TemporaryDirectory(prefix="sessionstats-opencode-") as scratch:
         try:
             con = sqlite3.connect(_read_only_uri(path, Path(scratch)), uri=True, timeout=_BUSY_SECONDS)
@@ -120,7 +178,7 @@ def _read_database(path: Path, coverage: Coverage, events: dict[str, UsageEvent]
             raise unreadable(path, error, SOURCE) from None
         except sqlite3.Error as error:
             raise InvalidInput(f"PATH: cannot open {str(path)!r}: {error}") from None
-        _read_messages(con, path, coverage, events, sessions)
+        _read_messages(con, path, coverage, read)
 
 
 def _read_only_uri(path: Path, scratch: Path) -> str:
@@ -148,16 +206,12 @@ def _wal_mode(path: Path) -> bool:
         return database.read(20)[18:20] == b"\x02\x02"
 
 
-def _read_messages(con: sqlite3.Connection, path: Path, coverage: Coverage, events: dict[str, UsageEvent],
-                   sessions: dict[str, _Session]) -> None:
+def _read_messages(con: sqlite3.Connection, path: Path, coverage: Coverage, read: _Read) -> None:
     try:
-        sessions.update(_sessions(con))
-        for message_id, session_id, data, kind in _messages(con):
-            coverage.lines += 1
-            if isinstance(message_id, str) and isinstance(session_id, str):
-                _add(message_id, session_id, data, sessions, coverage, events, kind)
-            else:  # SQLite keeps any type in any column; OpenCode writes text ids
-                coverage.malformed += 1
+        read.start_database(_sessions(con))
+        for rows, v2 in _messages(con):
+            coverage.lines += len(rows)
+            read.add(rows, v2)
     except sqlite3.OperationalError as error:
         if getattr(error, "sqlite_errorcode", None) != sqlite3.SQLITE_BUSY:
             raise InvalidInput(f"PATH: cannot read {str(path)!r} as an OpenCode database: {error}") from None
@@ -187,21 +241,21 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _messages(con: sqlite3.Connection) -> Iterator[tuple[object, object, object, object]]:
-    """(id, session id, data, v2 type) of each message: table `message` (type None: the role is in the data),
-    then `session_message`, OpenCode's v2 messages (the type a column, the model `{id, providerID}`), where it
-    also copies older messages, keeping their ids."""
+def _messages(con: sqlite3.Connection) -> Iterator[tuple[list[tuple[object, object, object, object]], bool]]:
+    """The rows (id, session id, data, v2 type) of table `message` (type None: the role is in the data), then
+    of `session_message`, OpenCode's v2 messages (the type a column, the model `{id, providerID}`), where it
+    also copies older messages, keeping their ids; each table's rows with whether they are v2."""
     v1, v2 = ({"id", "session_id", "data"} <= _columns(con, "message"),
               {"id", "session_id", "type", "data"} <= _columns(con, "session_message"))
     if not v1 and not v2:
         raise sqlite3.DatabaseError("no message(id, session_id, data) table")
     if v1:
-        yield from con.execute("SELECT id, session_id, data, NULL FROM message ORDER BY id")
+        yield con.execute("SELECT id, session_id, data, NULL FROM message ORDER BY id").fetchall(), False
     if v2:
-        yield from con.execute("SELECT id, session_id, data, type FROM session_message ORDER BY id")
+        yield con.execute("SELECT id, session_id, data, type FROM session_message ORDER BY id").fetchall(), True
 
 
-def _read_legacy(path: Path, coverage: Coverage, events: dict[str, UsageEvent]) -> None:
+def _read_legacy(path: Path, coverage: Coverage, read: _Read) -> None:
     """A storage/message JSON copy: used only for a message the database does not have."""
     coverage.lines += 1
     if path.stat().st_size > MAX_LINE_BYTES:
@@ -210,67 +264,8 @@ def _read_legacy(path: Path, coverage: Coverage, events: dict[str, UsageEvent]) 
     data = path.read_text(errors="replace")
     message = parse_object(data, parse_float=Decimal)
     message_id = message.get("id") if message else path.stem
-    if f"opencode:{message_id}" in events:
-        coverage.events += 1
-        coverage.copies_dropped += 1
-        return
     session_id = message.get("sessionID") if message else path.parent.name
-    _add(str(message_id), str(session_id or path.parent.name), data, {}, coverage, events)
-
-
-def _add(message_id: str, session_id: str, data: object, sessions: dict[str, _Session], coverage: Coverage,
-         events: dict[str, UsageEvent], v2_type: object = None) -> None:
-    message = parse_object(data, parse_float=Decimal)
-    if message is None:
-        coverage.malformed += 1
-        return
-    if v2_type is not None:
-        if f"opencode:{message_id}" in events:  # a message of table `message` copied into session_message
-            coverage.events += 1
-            coverage.copies_dropped += 1
-            return
-        message = _as_v1(message, v2_type)
-    role = message.get("role")
-    if role not in ("user", "assistant"):
-        coverage.unrecognised[str(role)[:40]] += 1
-        return
-    tokens = message.get("tokens")
-    if role != "assistant" or not isinstance(tokens, dict):
-        return
-    try:
-        event = _event(message_id, session_id, message, tokens, sessions.get(session_id))
-    except InvalidInput:
-        coverage.malformed += 1
-        return
-    if event is None:
-        return
-    coverage.events += 1
-    events[event.request_id] = event
-
-
-def _as_v1(message: dict[str, Any], v2_type: object) -> dict[str, Any]:
-    """A v2 message (session_message) in the shape of table `message`'s: its type as the role, its model named."""
-    if v2_type not in _V2_TYPES:
-        return {**message, "role": v2_type}
-    model = message.get("model") if isinstance(message.get("model"), dict) else {}
-    return {**message, "role": v2_type if v2_type == "assistant" else "user", "modelID": model.get("id"),
-            "providerID": model.get("providerID")}
-
-
-def _event(message_id: str, session_id: str, message: dict[str, Any], tokens: dict[str, Any],
-           session: _Session | None) -> UsageEvent | None:
-    """A step's tokens: input is already uncached; reasoning is billed as output."""
-    cache = tokens.get("cache") if isinstance(tokens.get("cache"), dict) else {}
-    counts = (token_count(tokens, "input"), token_count(tokens, "output") + token_count(tokens, "reasoning"),
-              token_count(cache, "read"), token_count(cache, "write"))
-    if not any(counts):
-        return None
-    when = message.get("time", {}).get("created") if isinstance(message.get("time"), dict) else None
-    model = message.get("modelID") if isinstance(message.get("modelID"), str) else None
-    return UsageEvent(session_id, _name(session), f"opencode:{message_id}", model, utc_time(when), counts[0],
-                      counts[1], cache_read_tokens=counts[2], cache_write_tokens=counts[3],
-                      provider=known_provider(message.get("providerID")),
-                      reported_cost=stated_cost(message.get("cost")))
+    read.add_legacy(str(message_id), str(session_id or path.parent.name), data if message is not None else None)
 
 
 def _name(session: _Session | None) -> str | None:
@@ -281,13 +276,148 @@ def _name(session: _Session | None) -> str | None:
     return session.name
 
 
-def _note(coverage: Coverage, events: Any, sessions: dict[str, _Session]) -> None:
-    """Say what OpenCode reported itself and where child sessions went."""
-    reported = [e.reported_cost for e in events if e.reported_cost is not None]
+# The fields read from a message's data (a count as text, for json_count), and the objects of them in which a
+# key named twice makes the message malformed.
+_SHAPE = json_shape({"$.role": "JSON", "$.modelID": "JSON", "$.providerID": "JSON", "$.model.id": "JSON",
+                     "$.model.providerID": "JSON", "$.cost": "JSON", "$.time.created": "JSON",
+                     "$.tokens.input": "VARCHAR", "$.tokens.output": "VARCHAR", "$.tokens.reasoning": "VARCHAR",
+                     "$.tokens.cache.read": "VARCHAR", "$.tokens.cache.write": "VARCHAR"})
+_OBJECTS = ("$", "$.time", "$.tokens", "$.tokens.cache", "$.model")
+_COUNTS = {"c_input": "j.tokens.input", "c_output": "j.tokens.output", "c_reasoning": "j.tokens.reasoning",
+           "c_read": "j.tokens.cache.read", "c_write": "j.tokens.cache.write"}
+_KNOWN_V2 = f"v2 IN {_V2_TYPES}"
+# A v2 message's type is its role (a known one other than assistant's is a user's) and its model is `model`.
+_ROLE = f"""CASE WHEN v2 IS NULL THEN {python_text("j.role")} WHEN {_KNOWN_V2} AND v2 <> 'assistant' THEN 'user'
+                 ELSE v2 END"""
+_MALFORMED = f"bad OR NOT is_object OR (role = 'assistant' AND least({', '.join(_COUNTS)}) < 0)"
+
+
+def stage_steps(store: Store, read: _Read, coverage: Coverage) -> None:
+    """Stage `agent_events` (with each step's reported cost) from the rows read, and count what was seen."""
+    _stage_rows(store, read)
+    checked = any(kind is not None for kind in read.v2) or -1 in read.databases
+    store.execute(f"""CREATE OR REPLACE TEMP TABLE opencode_steps AS
+                      SELECT *, {_COPY if checked else "false"} AS copy FROM ({_STEPS})""")
+    store.execute("DROP TABLE opencode_rows")
+    kinds = store.fetchall(f"""SELECT CASE WHEN copy THEN 'copy' WHEN {_MALFORMED} THEN NULL
+                                           WHEN role IN ('user', 'assistant') THEN '' ELSE left(role, 40) END,
+                                      count(*), min(seq), count(*) FILTER (WHERE billed)
+                               FROM opencode_steps GROUP BY 1""")
+    copies = sum(lines for kind, lines, _, _ in kinds if kind == "copy")
+    coverage.copies_dropped += copies
+    coverage.events += copies + sum(billed for kind, _, _, billed in kinds if kind == "")
+    count_kinds(coverage, [(kind, lines, first) for kind, lines, first, _ in kinds if kind != "copy"])
+    store.execute(f"""CREATE OR REPLACE TEMP TABLE opencode_events AS {_EVENTS}""")
+    store.execute("DROP TABLE opencode_steps")
+    _stage_providers(store)
+    _note(store, coverage)
+    new_events_table(store)
+    store.execute("ALTER TABLE agent_events ADD COLUMN reported_cost DECIMAL(38, 18)")
+    store.execute(f"""INSERT INTO agent_events BY NAME
+                      SELECT e.session_id, n.name AS session_name, 'opencode:' || e.message_id AS request_id,
+                             e.model, p.known AS provider, e.created_at, e.c_input AS input_tokens,
+                             e.output::BIGINT AS output_tokens, e.c_read AS cache_read_tokens,
+                             e.c_write AS cache_write_tokens, e.seq, e.reported AS reported_cost
+                      FROM opencode_events e LEFT JOIN opencode_names n ON n.db = e.db AND n.session_id = e.session_id
+                      LEFT JOIN opencode_providers p ON p.provider = e.provider
+                      WHERE e.output <= {MAX_BIGINT}""")
+    for table in ("opencode_events", "opencode_names", "opencode_providers", "opencode_children"):
+        store.execute(f"DROP TABLE {table}")
+
+
+def _stage_rows(store: Store, read: _Read) -> None:
+    """`opencode_rows` (a row per message read, in reading order), `opencode_names` (db, session_id, name) and
+    `opencode_children` (the child sessions the last database read names)."""
+    store.execute(f"""CREATE OR REPLACE TEMP TABLE opencode_rows AS
+                      SELECT {unnest_list("ids", "VARCHAR")} AS message_id,
+                             {unnest_list("sessions", "VARCHAR")} AS session_id,
+                             {unnest_list("texts", "VARCHAR")} AS data, {unnest_list("v2", "VARCHAR")} AS v2,
+                             {unnest_list("databases", "BIGINT")} AS db""",
+                  {"ids": json_list(read.ids), "sessions": json_list(read.session_ids),
+                   "texts": json_list(read.texts), "v2": json_list(read.v2), "databases": json_list(read.databases)})
+    named = [(db, sid, name) for db, names in enumerate(read.names) for sid, name in names.items()]
+    store.execute(f"""CREATE OR REPLACE TEMP TABLE opencode_names AS
+                      SELECT {unnest_list("dbs", "BIGINT")} AS db, {unnest_list("sessions", "VARCHAR")} AS session_id,
+                             {unnest_list("names", "VARCHAR")} AS name""",
+                  {"dbs": json_list(db for db, _, _ in named), "sessions": json_list(sid for _, sid, _ in named),
+                   "names": json_list(name for _, _, name in named)})
+    store.execute(f"CREATE OR REPLACE TEMP TABLE opencode_children AS SELECT {unnest_list('ids', 'VARCHAR')} AS id",
+                  {"ids": json_list(sid for sid, session in read.sessions.items() if session.parent)})
+
+
+# Each row parsed once (into just the fields read), its role and counts, and whether it bills a step (ignoring
+# copies): an assistant's message of counts that are all counts, not all zero.
+_STEPS = f"""
+    SELECT *, is_object AND NOT bad AND role = 'assistant' AND least({', '.join(_COUNTS)}) >= 0
+              AND greatest({', '.join(_COUNTS)}) > 0 AS billed
+    FROM (SELECT seq, db, v2, message_id, session_id, data, j, message_id IS NULL OR session_id IS NULL AS bad,
+                 j IS NOT NULL AND starts_with(ltrim(data, e' \\t\\r\\n'), '{{') AS is_object, {_ROLE} AS role,
+                 {", ".join(f"coalesce({json_count(path)}, 0) AS {name}" for name, path in _COUNTS.items())}
+          FROM (SELECT rowid AS seq, *, CASE WHEN {unique_keys("data", _OBJECTS, '"')}
+                                             THEN try(from_json(data, '{_SHAPE}')) END AS j
+                FROM opencode_rows))"""
+# A v2 message (its data read) or a legacy copy (even one that is no JSON) whose id an earlier row billed is a copy
+# of that row's step: counted once, as a copy set aside.
+_COPY = """(db < 0 OR (v2 IS NOT NULL AND NOT bad AND is_object))
+           AND seq > min(seq) FILTER (WHERE billed) OVER (PARTITION BY message_id)"""
+# A number's digits as the data has them (a JSON reader gives a double's shortest form: 0.0100 would be 0.01):
+# where the first `"cost":` of the text holds the value read; `cost` is the stated cost, `places` its decimal
+# places (a sum of Decimals shows as many).
+_COST_DIGITS = """regexp_extract(data, '"cost"\\s*:\\s*(-?[0-9]+(\\.[0-9]+)?([eE][+-]?[0-9]+)?)', 1)"""
+_COST_TEXT = f"""CASE WHEN json_type(j.cost) IN ('BIGINT', 'UBIGINT', 'DOUBLE')
+                      THEN CASE WHEN try_cast({_COST_DIGITS} AS DOUBLE) = try_cast(j.cost::VARCHAR AS DOUBLE)
+                                THEN {_COST_DIGITS} ELSE j.cost::VARCHAR END END"""
+_PLACES = """least(18, length(regexp_extract(cost_text, '\\.([0-9]*)', 1))
+                       - coalesce(try_cast(regexp_extract(cost_text, '[eE]([+-]?[0-9]+)', 1) AS INTEGER), 0))"""
+# log_values.stated_cost: above 0 and under MAX_COST, a tail past 18 places rounded half to even (a cast rounds
+# half away from zero: a tie it rounded up to an odd last digit goes down).
+_LAST_PLACE, _HALF_PAST_IT = f"0.{'0' * (COST_PLACES - 1)}1", f"0.{'0' * COST_PLACES}5"
+_STATED = f"""CASE WHEN cost_value > 0 AND cost_value < {MAX_COST}
+                   THEN nullif(CASE WHEN rounded - cost_value = {_HALF_PAST_IT}
+                                         AND right(rounded::VARCHAR, 1) IN ('1', '3', '5', '7', '9')
+                                    THEN rounded - {_LAST_PLACE} ELSE rounded END, 0) END"""
+# log_values.utc_time of epoch milliseconds: Python's datetime.fromtimestamp(ms / 1000) to the microsecond,
+# its fraction rounded half to even; only a JSON integer (OpenCode's own data reads other numbers as Decimals).
+_SECONDS = "(try_cast(j.time.created::VARCHAR AS DOUBLE) / 1000)"
+_MICROS = (f"try(trunc({_SECONDS})::BIGINT * 1000000 "
+           f"+ round_even(({_SECONDS} - trunc({_SECONDS})) * 1000000, 0)::BIGINT)")
+_CREATED = f"""CASE json_type(j.time.created) WHEN 'VARCHAR' THEN {utc_text("j.time.created->>'$'")}
+                    WHEN 'BIGINT' THEN micros WHEN 'UBIGINT' THEN micros END"""
+_PYTHON_MICROS = "BETWEEN -62135596800000000 AND 253402300799999999"  # datetime's years 1 to 9999
+_EVENTS = f"""
+    SELECT seq, db, message_id, session_id, model, provider, c_input, output, c_read, c_write, {_STATED} AS reported,
+           places, {_CREATED.replace("micros", "make_timestamp(micros)")} AS created_at
+    FROM (SELECT *, cost_value::DECIMAL(38, 18) AS rounded, {_PLACES} AS places,
+                 CASE WHEN {_MICROS} {_PYTHON_MICROS} THEN {_MICROS} END AS micros
+          FROM (SELECT *, try_cast(cost_text AS DECIMAL(38, 28)) AS cost_value
+                FROM (SELECT seq, db, message_id, session_id, j, c_input, c_output::HUGEINT + c_reasoning AS output,
+                             c_read, c_write, {_COST_TEXT} AS cost_text,
+                             {json_text(f"CASE WHEN {_KNOWN_V2} THEN j.model.id ELSE j.modelID END")} AS model,
+                             {json_text(f"CASE WHEN {_KNOWN_V2} THEN j.model.providerID ELSE j.providerID END")}
+                               AS provider
+                      FROM opencode_steps WHERE billed AND NOT copy
+                      QUALIFY row_number() OVER (PARTITION BY message_id ORDER BY seq DESC) = 1)))"""
+
+
+def _stage_providers(store: Store) -> None:
+    """`opencode_providers`: each provider named, with the one the price data knows it as (known_provider)."""
+    named = [row[0] for row in store.fetchall("SELECT DISTINCT provider FROM opencode_events WHERE provider <> ''")]
+    store.execute(f"""CREATE OR REPLACE TEMP TABLE opencode_providers AS
+                      SELECT {unnest_list("named", "VARCHAR")} AS provider,
+                             {unnest_list("known", "VARCHAR")} AS known""",
+                  {"named": json_list(named), "known": json_list(known_provider(name) for name in named)})
+
+
+def _note(store: Store, coverage: Coverage) -> None:
+    """Say what OpenCode reported itself and where child sessions went (of the steps read, refused ones too)."""
+    total, reported, places, children = store.fetchone(  # type: ignore[misc]
+        """SELECT sum(reported), count(reported), max(places) FILTER (WHERE reported IS NOT NULL),
+                  count(DISTINCT session_id) FILTER (WHERE session_id IN (SELECT id FROM opencode_children))
+           FROM opencode_events""")
     if reported:
-        coverage.notes.append(f"OpenCode stated its own cost, ${sum(reported)}, for {len(reported):,} of these "
+        shown = Decimal(total).quantize(Decimal(1).scaleb(-max(0, places)))  # as a sum of the Decimals read shows
+        coverage.notes.append(f"OpenCode stated its own cost, ${shown}, for {reported:,} of these "
                               "calls: stored as their reported cost (the others are estimated)")
-    children = {e.session_id for e in events if sessions.get(e.session_id, _Session(None, None)).parent}
     if children:
-        coverage.notes.append(f"{len(children):,} child (subagent) sessions are stored as their own sessions, "
+        coverage.notes.append(f"{children:,} child (subagent) sessions are stored as their own sessions, "
                               "each named '<directory> (subagent of <parent session id>)'")
