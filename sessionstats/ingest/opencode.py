@@ -311,6 +311,10 @@ def stage_steps(store: Store, read: _Read, coverage: Coverage) -> None:
     store.execute("DROP TABLE opencode_steps")
     _stage_providers(store)
     _note(store, coverage)
+    # Output and reasoning each fit, yet their sum may not: a total the field rules refuse, as they do.
+    too_big = store.fetchone(f"SELECT count(*) FROM opencode_events WHERE output > {MAX_BIGINT}")[0]  # type: ignore[index]
+    coverage.malformed += too_big
+    coverage.malformed_events += too_big
     new_events_table(store)
     store.execute("ALTER TABLE agent_events ADD COLUMN reported_cost DECIMAL(38, 18)")
     store.execute(f"""INSERT INTO agent_events BY NAME
@@ -361,21 +365,22 @@ _STEPS = f"""
 _COPY = """(db < 0 OR (v2 IS NOT NULL AND NOT bad AND is_object))
            AND seq > min(seq) FILTER (WHERE billed) OVER (PARTITION BY message_id)"""
 # A number's digits as the data has them (a JSON reader gives a double's shortest form: 0.0100 would be 0.01):
-# where the first `"cost":` of the text holds the value read; `cost` is the stated cost, `places` its decimal
-# places (a sum of Decimals shows as many).
-_COST_DIGITS = """regexp_extract(data, '"cost"\\s*:\\s*(-?[0-9]+(\\.[0-9]+)?([eE][+-]?[0-9]+)?)', 1)"""
-_COST_TEXT = f"""CASE WHEN json_type(j.cost) IN ('BIGINT', 'UBIGINT', 'DOUBLE')
-                      THEN CASE WHEN try_cast({_COST_DIGITS} AS DOUBLE) = try_cast(j.cost::VARCHAR AS DOUBLE)
-                                THEN {_COST_DIGITS} ELSE j.cost::VARCHAR END END"""
-_PLACES = """least(18, length(regexp_extract(cost_text, '\\.([0-9]*)', 1))
-                       - coalesce(try_cast(regexp_extract(cost_text, '[eE]([+-]?[0-9]+)', 1) AS INTEGER), 0))"""
-# log_values.stated_cost: above 0 and under MAX_COST, a tail past 18 places rounded half to even (a cast rounds
-# half away from zero: a tie it rounded up to an odd last digit goes down).
+# where the first `"cost":` of the text holds the value read. `places` are its decimal places (a sum of
+# Decimals shows as many as its longest), `stated` the cost log_values.stated_cost makes of it.
+_WRITTEN = """regexp_extract(data, '"cost"\\s*:\\s*(-?[0-9]+(\\.[0-9]+)?([eE][+-]?[0-9]+)?)', 1)"""
+_COST_TEXT = """CASE WHEN json_type(cost) IN ('BIGINT', 'UBIGINT', 'DOUBLE')
+                    THEN CASE WHEN try_cast(written AS DOUBLE) = try_cast(cost::VARCHAR AS DOUBLE) THEN written
+                              ELSE cost::VARCHAR END END"""
+_PLACES = """length(split_part(split_part(lower(cost_text), 'e', 1), '.', 2))
+             - coalesce(try_cast(split_part(lower(cost_text), 'e', 2) AS INTEGER), 0)"""
+# Above 0 and under MAX_COST; a tail past 18 places rounded half to even (`fine` holds it, `rounded` is its cast,
+# which rounds half away from zero: a tie it rounded up to an odd last digit goes down).
 _LAST_PLACE, _HALF_PAST_IT = f"0.{'0' * (COST_PLACES - 1)}1", f"0.{'0' * COST_PLACES}5"
-_STATED = f"""CASE WHEN cost_value > 0 AND cost_value < {MAX_COST}
-                   THEN nullif(CASE WHEN rounded - cost_value = {_HALF_PAST_IT}
-                                         AND right(rounded::VARCHAR, 1) IN ('1', '3', '5', '7', '9')
-                                    THEN rounded - {_LAST_PLACE} ELSE rounded END, 0) END"""
+_STATED = f"""CASE WHEN places <= {COST_PLACES} THEN CASE WHEN exact > 0 AND exact < {MAX_COST} THEN exact END
+                   WHEN fine > 0 AND fine < {MAX_COST}
+                     THEN nullif(CASE WHEN rounded - fine = {_HALF_PAST_IT}
+                                           AND right(rounded::VARCHAR, 1) IN ('1', '3', '5', '7', '9')
+                                      THEN rounded - {_LAST_PLACE} ELSE rounded END, 0) END"""
 # log_values.utc_time of epoch milliseconds: Python's datetime.fromtimestamp(ms / 1000) to the microsecond,
 # its fraction rounded half to even; only a JSON integer (OpenCode's own data reads other numbers as Decimals).
 _SECONDS = "(try_cast(j.time.created::VARCHAR AS DOUBLE) / 1000)"
@@ -384,19 +389,24 @@ _MICROS = (f"try(trunc({_SECONDS})::BIGINT * 1000000 "
 _CREATED = f"""CASE json_type(j.time.created) WHEN 'VARCHAR' THEN {utc_text("j.time.created->>'$'")}
                     WHEN 'BIGINT' THEN micros WHEN 'UBIGINT' THEN micros END"""
 _PYTHON_MICROS = "BETWEEN -62135596800000000 AND 253402300799999999"  # datetime's years 1 to 9999
+# The last read of each step billed (a copy set aside), with its model, provider, counts and cost as written.
+_STEP_FIELDS = f"""
+    SELECT seq, db, message_id, session_id, j, c_input, c_output::HUGEINT + c_reasoning AS output, c_read, c_write,
+           j.cost AS cost,
+           CASE WHEN json_type(j.cost) IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN {_WRITTEN} END AS written,
+           {json_text(f"CASE WHEN {_KNOWN_V2} THEN j.model.id ELSE j.modelID END")} AS model,
+           {json_text(f"CASE WHEN {_KNOWN_V2} THEN j.model.providerID ELSE j.providerID END")} AS provider
+    FROM opencode_steps WHERE billed AND NOT copy
+    QUALIFY row_number() OVER (PARTITION BY message_id ORDER BY seq DESC) = 1"""
 _EVENTS = f"""
     SELECT seq, db, message_id, session_id, model, provider, c_input, output, c_read, c_write, {_STATED} AS reported,
-           places, {_CREATED.replace("micros", "make_timestamp(micros)")} AS created_at
-    FROM (SELECT *, cost_value::DECIMAL(38, 18) AS rounded, {_PLACES} AS places,
-                 CASE WHEN {_MICROS} {_PYTHON_MICROS} THEN {_MICROS} END AS micros
-          FROM (SELECT *, try_cast(cost_text AS DECIMAL(38, 28)) AS cost_value
-                FROM (SELECT seq, db, message_id, session_id, j, c_input, c_output::HUGEINT + c_reasoning AS output,
-                             c_read, c_write, {_COST_TEXT} AS cost_text,
-                             {json_text(f"CASE WHEN {_KNOWN_V2} THEN j.model.id ELSE j.modelID END")} AS model,
-                             {json_text(f"CASE WHEN {_KNOWN_V2} THEN j.model.providerID ELSE j.providerID END")}
-                               AS provider
-                      FROM opencode_steps WHERE billed AND NOT copy
-                      QUALIFY row_number() OVER (PARTITION BY message_id ORDER BY seq DESC) = 1)))"""
+           least(places, {COST_PLACES}) AS places, {_CREATED.replace("micros", "make_timestamp(micros)")} AS created_at
+    FROM (SELECT *, fine::DECIMAL(38, {COST_PLACES}) AS rounded
+          FROM (SELECT *, try_cast(cost_text AS DECIMAL(38, {COST_PLACES})) AS exact,
+                       CASE WHEN places > {COST_PLACES} THEN try_cast(cost_text AS DECIMAL(38, {COST_PLACES + 10})) END
+                         AS fine, CASE WHEN {_MICROS} {_PYTHON_MICROS} THEN {_MICROS} END AS micros
+                FROM (SELECT *, {_PLACES} AS places
+                      FROM (SELECT *, {_COST_TEXT} AS cost_text FROM ({_STEP_FIELDS})))))"""
 
 
 def _stage_providers(store: Store) -> None:
