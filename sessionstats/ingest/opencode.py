@@ -335,15 +335,19 @@ def stage_steps(store: Store, read: _Read, coverage: Coverage) -> None:
 def _stage_rows(store: Store, read: _Read) -> None:
     """`opencode_rows` (a row per message read, in reading order), `opencode_names` (db, session_id, name) and
     `opencode_children` (the child sessions the last database read names)."""
+    # Columns of one value (no v2 message, one database) are that value: 0.03 CPU s less per 100k than a list.
+    databases = set(read.databases)
+    database = unnest_list("databases", "BIGINT") if len(databases) > 1 else f"{min(databases, default=0)}::BIGINT"
     store.execute(f"""CREATE OR REPLACE TEMP TABLE opencode_rows AS
                       SELECT {unnest_list("ids", "VARCHAR")} AS message_id,
                              {unnest_list("sessions", "VARCHAR")} AS session_id,
                              unnest(string_split($texts, chr({ord(_BETWEEN)}))) AS data,
-                             {unnest_list("v2", "VARCHAR")} AS v2,
-                             {unnest_list("databases", "BIGINT")} AS db""",
+                             {unnest_list("v2", "VARCHAR") if read.checked else "NULL::VARCHAR"} AS v2,
+                             {database} AS db""",
                   # json.dumps, not json_list: these hold no datetime, and its look at each value cost 0.07 CPU s
                   {"ids": json.dumps(read.ids), "sessions": json.dumps(read.session_ids), "texts": _joined(read.texts),
-                   "v2": json.dumps(read.v2), "databases": json.dumps(read.databases)})
+                   **({"v2": json.dumps(read.v2)} if read.checked else {}),
+                   **({"databases": json.dumps(read.databases)} if len(databases) > 1 else {})})
     named = [(db, sid, name) for db, names in enumerate(read.names) for sid, name in names.items()]
     store.execute(f"""CREATE OR REPLACE TEMP TABLE opencode_names AS
                       SELECT {unnest_list("dbs", "BIGINT")} AS db, {unnest_list("sessions", "VARCHAR")} AS session_id,
