@@ -388,12 +388,16 @@ _STEPS = f"""
 _COPY = """(db < 0 OR (v2 IS NOT NULL AND NOT bad AND is_object))
            AND seq > min(seq) FILTER (WHERE billed) OVER (PARTITION BY message_id)"""
 # A number's digits as the data has them (a JSON reader gives a double's shortest form: 0.0100 would be 0.01):
-# where the first `"cost":` of the text holds the value read. `places` are its decimal places (a sum of
-# Decimals shows as many as its longest), `stated` the cost log_values.stated_cost makes of it.
-_WRITTEN = """regexp_extract(data, '"cost"\\s*:\\s*(-?[0-9]+(\\.[0-9]+)?([eE][+-]?[0-9]+)?)', 1)"""
-_COST_TEXT = """CASE WHEN json_type(cost) IN ('BIGINT', 'UBIGINT', 'DOUBLE')
-                    THEN CASE WHEN try_cast(written AS DOUBLE) = try_cast(cost::VARCHAR AS DOUBLE) THEN written
-                              ELSE cost::VARCHAR END END"""
+# the first `"cost":` of the text that holds the value read (one in an object inside may come first). `places`
+# are its decimal places (a sum of Decimals shows as many as its longest), `stated` what stated_cost makes of it.
+_DIGITS = """'"cost"\\s*:\\s*(-?[0-9]+(\\.[0-9]+)?([eE][+-]?[0-9]+)?)'"""
+_WRITTEN = f"regexp_extract(data, {_DIGITS}, 1)"
+_READ_COST = "try_cast(cost::VARCHAR AS DOUBLE)"
+_COST_TEXT = f"""CASE WHEN json_type(cost) IN ('BIGINT', 'UBIGINT', 'DOUBLE')
+                     THEN CASE WHEN try_cast(written AS DOUBLE) = {_READ_COST} THEN written
+                               ELSE coalesce(list_filter(regexp_extract_all(data, {_DIGITS}, 1),
+                                                         x -> try_cast(x AS DOUBLE) = {_READ_COST})[1],
+                                             cost::VARCHAR) END END"""
 _PLACES = """length(split_part(split_part(lower(cost_text), 'e', 1), '.', 2))
              - coalesce(try_cast(split_part(lower(cost_text), 'e', 2) AS INTEGER), 0)"""
 # Above 0 and under MAX_COST; a tail past 18 places rounded half to even (`fine` holds it, `rounded` is its cast,
@@ -414,8 +418,8 @@ _CREATED = f"""CASE json_type(j.time.created) WHEN 'VARCHAR' THEN {utc_text("j.t
 _PYTHON_MICROS = "BETWEEN -62135596800000000 AND 253402300799999999"  # datetime's years 1 to 9999
 # The last read of each step billed (a copy set aside), with its model, provider, counts and cost as written.
 _STEP_FIELDS = f"""
-    SELECT seq, db, message_id, session_id, j, c_input, c_output::HUGEINT + c_reasoning AS output, c_read, c_write,
-           j.cost AS cost,
+    SELECT seq, db, message_id, session_id, data, j, c_input, c_output::HUGEINT + c_reasoning AS output, c_read,
+           c_write, j.cost AS cost,
            CASE WHEN json_type(j.cost) IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN {_WRITTEN} END AS written,
            {json_text(f"CASE WHEN {_KNOWN_V2} THEN j.model.id ELSE j.modelID END")} AS model,
            {json_text(f"CASE WHEN {_KNOWN_V2} THEN j.model.providerID ELSE j.providerID END")} AS provider
