@@ -130,3 +130,22 @@ def test_a_message_holding_a_record_separator_is_malformed_and_its_neighbours_ar
     assert "1 malformed lines skipped" in result.stderr
     assert table_of(cli.db, "SELECT request_id, input_tokens FROM token_usage ORDER BY 1") == [
         ("opencode:m1", 11), ("opencode:m3", 33)]
+
+
+@pytest.mark.parametrize("odd", ['"x":[1,],', '"x":{"a":1,},', '"x":nan,', '"x":-inf,', '"x":INFINITY,'])
+def test_a_message_python_s_json_reader_refuses_is_malformed_though_duckdb_s_would_take_it(
+        cli, tmp_path: Path, odd: str) -> None:
+    database(tmp_path / "opencode" / "opencode.db", ("m1", step(before=odd)), ("m2", step())).close()
+    result = cli("import", "opencode", str(tmp_path / "opencode"))
+    assert result.exit_code == 0, result.stderr
+    assert "1 malformed lines skipped" in result.stderr
+    assert table_of(cli.db, "SELECT request_id FROM token_usage") == [("opencode:m2",)]
+
+
+@pytest.mark.parametrize("odd", ['"x":NaN,', '"x":-Infinity,', '"note":"info, ]",'])
+def test_nan_and_infinity_as_python_writes_them_are_json_to_the_reader(cli, tmp_path: Path, odd: str) -> None:
+    database(tmp_path / "opencode" / "opencode.db", ("m1", step(before=odd))).close()
+    result = cli("import", "opencode", str(tmp_path / "opencode"))
+    assert result.exit_code == 0, result.stderr
+    assert "malformed" not in result.stderr
+    assert table_of(cli.db, "SELECT request_id FROM token_usage") == [("opencode:m1",)]
