@@ -108,6 +108,18 @@ def stage_steps(store: Store, read: MessagesRead, coverage: Coverage) -> None:
     store.execute(f"""CREATE OR REPLACE TEMP TABLE opencode_steps AS
                       SELECT *, {_COPY if read.checked else "false"} AS copy FROM ({_STEPS})""")
     store.execute("DROP TABLE opencode_rows")
+    _count(store, coverage)
+    store.execute(f"""CREATE OR REPLACE TEMP TABLE opencode_events AS {_EVENTS}""")
+    store.execute("DROP TABLE opencode_steps")
+    _stage_providers(store)
+    _note(store, coverage)
+    _stage_events(store, coverage)
+    for table in ("opencode_events", "opencode_names", "opencode_providers", "opencode_children"):
+        store.execute(f"DROP TABLE {table}")
+
+
+def _count(store: Store, coverage: Coverage) -> None:
+    """Count the messages read: steps billed and copies set aside (events), malformed, unrecognised roles."""
     kinds = store.fetchall(f"""SELECT CASE WHEN copy THEN 'copy' WHEN {_MALFORMED} THEN NULL
                                            WHEN role IN ('user', 'assistant') THEN '' ELSE left(role, 40) END,
                                       count(*), min(seq), count(*) FILTER (WHERE billed)
@@ -116,10 +128,10 @@ def stage_steps(store: Store, read: MessagesRead, coverage: Coverage) -> None:
     coverage.copies_dropped += copies
     coverage.events += copies + sum(billed for kind, _, _, billed in kinds if kind == "")
     count_kinds(coverage, [(kind, lines, first) for kind, lines, first, _ in kinds if kind != "copy"])
-    store.execute(f"""CREATE OR REPLACE TEMP TABLE opencode_events AS {_EVENTS}""")
-    store.execute("DROP TABLE opencode_steps")
-    _stage_providers(store)
-    _note(store, coverage)
+
+
+def _stage_events(store: Store, coverage: Coverage) -> None:
+    """`agent_events` of `opencode_events`, named and with their providers as the price data knows them."""
     # Output and reasoning each fit, yet their sum may not: a total the field rules refuse, as they do.
     too_big = store.fetchone(f"SELECT count(*) FROM opencode_events WHERE output > {MAX_BIGINT}")[0]  # type: ignore[index]
     coverage.malformed += too_big
@@ -134,8 +146,6 @@ def stage_steps(store: Store, read: MessagesRead, coverage: Coverage) -> None:
                       FROM opencode_events e LEFT JOIN opencode_names n ON n.db = e.db AND n.session_id = e.session_id
                       LEFT JOIN opencode_providers p ON p.provider = e.provider
                       WHERE e.output <= {MAX_BIGINT}""")
-    for table in ("opencode_events", "opencode_names", "opencode_providers", "opencode_children"):
-        store.execute(f"DROP TABLE {table}")
 
 
 def _stage_rows(store: Store, read: MessagesRead) -> None:
