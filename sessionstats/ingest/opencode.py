@@ -12,6 +12,7 @@ Reasoning is billed on top of output by OpenCode's own cost formula, so it is st
 A step's non-zero `cost` is what OpenCode says it charged: stored as the reported cost (the estimate is kept
 for comparison in `explain`); zero means OpenCode did not know the price, so the step is estimated.
 SQLite is read with Python's sqlite3, read-only; the database and its WAL are re-read when either changed.
+The rows read go to DuckDB, which parses them and stages the steps (opencode_steps).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from sessionstats.errors import InvalidInput
 from sessionstats.ingest.agent_files import find_files
@@ -33,20 +33,18 @@ from sessionstats.ingest.agent_import import (
     MAX_LINE_BYTES,
     Coverage,
     SourceSummary,
-    UsageEvent,
     existing_dirs,
     files_changing,
-    store_events,
     unread_parts,
 )
+from sessionstats.ingest.json_lines import store_staged
 from sessionstats.ingest.log_files import expanded, under_home, unreadable
-from sessionstats.ingest.log_values import known_provider, parse_object, stated_cost, token_count, utc_time
+from sessionstats.ingest.log_values import parse_object
+from sessionstats.ingest.opencode_steps import MessagesRead, stage_steps
 from sessionstats.ingest.writing import StepReporter
 from sessionstats.store import Store
 
 SOURCE = "opencode"
-# The types of OpenCode's v2 messages (packages/core/src/session-message.ts); only an assistant's has tokens.
-_V2_TYPES = ("agent-switched", "model-switched", "user", "synthetic", "shell", "assistant", "compaction")
 _BUSY_SECONDS = 5.0  # how long a read waits for OpenCode to finish a write that locks the whole database
 
 
@@ -93,26 +91,24 @@ def import_opencode(store: Store, dirs: Sequence[str], *, user: str,
     changed = {p.log.path for p in parts}
     coverage = Coverage(files_found=len(databases) + len(legacy))
     step("reading")
-    events: dict[str, UsageEvent] = {}
-    sessions: dict[str, _Session] = {}
+    read, sessions = MessagesRead(), {}
     legacy_changed = any(path.resolve() in changed for path in legacy)
     with files_changing(SOURCE):
         for database in databases:
             # A changed legacy copy is read against the database (which wins), so the database is read too.
             if legacy_changed or database in changed or Path(f"{database}-wal").resolve() in changed:
                 coverage.files_read += 1
-                _read_database(database, coverage, events, sessions)
+                _read_database(database, coverage, read, sessions)
         for path in legacy:
             if path.resolve() in changed:
                 coverage.files_read += 1
-                _read_legacy(path, coverage, events)
-    _note(coverage, events.values(), sessions)
-    return store_events(store, list(events.values()), user=user, source=SOURCE, coverage=coverage, step=step,
-                        parts=parts)
+                _read_legacy(path, coverage, read)
+    read.children = {sid for sid, session in sessions.items() if session.parent}
+    stage_steps(store, read, coverage)
+    return store_staged(store, user=user, source=SOURCE, coverage=coverage, step=step, parts=parts)
 
 
-def _read_database(path: Path, coverage: Coverage, events: dict[str, UsageEvent],
-                   sessions: dict[str, _Session]) -> None:
+def _read_database(path: Path, coverage: Coverage, read: MessagesRead, sessions: dict[str, _Session]) -> None:
     with tempfile.TemporaryDirectory(prefix="sessionstats-opencode-") as scratch:
         try:
             con = sqlite3.connect(_read_only_uri(path, Path(scratch)), uri=True, timeout=_BUSY_SECONDS)
@@ -120,7 +116,7 @@ def _read_database(path: Path, coverage: Coverage, events: dict[str, UsageEvent]
             raise unreadable(path, error, SOURCE) from None
         except sqlite3.Error as error:
             raise InvalidInput(f"PATH: cannot open {str(path)!r}: {error}") from None
-        _read_messages(con, path, coverage, events, sessions)
+        _read_messages(con, path, coverage, read, sessions)
 
 
 def _read_only_uri(path: Path, scratch: Path) -> str:
@@ -148,16 +144,14 @@ def _wal_mode(path: Path) -> bool:
         return database.read(20)[18:20] == b"\x02\x02"
 
 
-def _read_messages(con: sqlite3.Connection, path: Path, coverage: Coverage, events: dict[str, UsageEvent],
+def _read_messages(con: sqlite3.Connection, path: Path, coverage: Coverage, read: MessagesRead,
                    sessions: dict[str, _Session]) -> None:
     try:
-        sessions.update(_sessions(con))
-        for message_id, session_id, data, kind in _messages(con):
-            coverage.lines += 1
-            if isinstance(message_id, str) and isinstance(session_id, str):
-                _add(message_id, session_id, data, sessions, coverage, events, kind)
-            else:  # SQLite keeps any type in any column; OpenCode writes text ids
-                coverage.malformed += 1
+        sessions.update(_sessions(con))  # a later database names a session anew
+        read.start_database({sid: _name(session) for sid, session in sessions.items()})
+        for rows, v2 in _messages(con):
+            coverage.lines += len(rows)
+            read.add(rows, v2)
     except sqlite3.OperationalError as error:
         if getattr(error, "sqlite_errorcode", None) != sqlite3.SQLITE_BUSY:
             raise InvalidInput(f"PATH: cannot read {str(path)!r} as an OpenCode database: {error}") from None
@@ -187,21 +181,21 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _messages(con: sqlite3.Connection) -> Iterator[tuple[object, object, object, object]]:
-    """(id, session id, data, v2 type) of each message: table `message` (type None: the role is in the data),
-    then `session_message`, OpenCode's v2 messages (the type a column, the model `{id, providerID}`), where it
-    also copies older messages, keeping their ids."""
+def _messages(con: sqlite3.Connection) -> Iterator[tuple[list[tuple[object, object, object, object]], bool]]:
+    """The rows (id, session id, data, v2 type) of table `message` (type None: the role is in the data), then
+    of `session_message`, OpenCode's v2 messages (the type a column, the model `{id, providerID}`), where it
+    also copies older messages, keeping their ids; each table's rows with whether they are v2."""
     v1, v2 = ({"id", "session_id", "data"} <= _columns(con, "message"),
               {"id", "session_id", "type", "data"} <= _columns(con, "session_message"))
     if not v1 and not v2:
         raise sqlite3.DatabaseError("no message(id, session_id, data) table")
     if v1:
-        yield from con.execute("SELECT id, session_id, data, NULL FROM message ORDER BY id")
+        yield con.execute("SELECT id, session_id, data, NULL FROM message ORDER BY id").fetchall(), False
     if v2:
-        yield from con.execute("SELECT id, session_id, data, type FROM session_message ORDER BY id")
+        yield con.execute("SELECT id, session_id, data, type FROM session_message ORDER BY id").fetchall(), True
 
 
-def _read_legacy(path: Path, coverage: Coverage, events: dict[str, UsageEvent]) -> None:
+def _read_legacy(path: Path, coverage: Coverage, read: MessagesRead) -> None:
     """A storage/message JSON copy: used only for a message the database does not have."""
     coverage.lines += 1
     if path.stat().st_size > MAX_LINE_BYTES:
@@ -210,67 +204,8 @@ def _read_legacy(path: Path, coverage: Coverage, events: dict[str, UsageEvent]) 
     data = path.read_text(errors="replace")
     message = parse_object(data, parse_float=Decimal)
     message_id = message.get("id") if message else path.stem
-    if f"opencode:{message_id}" in events:
-        coverage.events += 1
-        coverage.copies_dropped += 1
-        return
     session_id = message.get("sessionID") if message else path.parent.name
-    _add(str(message_id), str(session_id or path.parent.name), data, {}, coverage, events)
-
-
-def _add(message_id: str, session_id: str, data: object, sessions: dict[str, _Session], coverage: Coverage,
-         events: dict[str, UsageEvent], v2_type: object = None) -> None:
-    message = parse_object(data, parse_float=Decimal)
-    if message is None:
-        coverage.malformed += 1
-        return
-    if v2_type is not None:
-        if f"opencode:{message_id}" in events:  # a message of table `message` copied into session_message
-            coverage.events += 1
-            coverage.copies_dropped += 1
-            return
-        message = _as_v1(message, v2_type)
-    role = message.get("role")
-    if role not in ("user", "assistant"):
-        coverage.unrecognised[str(role)[:40]] += 1
-        return
-    tokens = message.get("tokens")
-    if role != "assistant" or not isinstance(tokens, dict):
-        return
-    try:
-        event = _event(message_id, session_id, message, tokens, sessions.get(session_id))
-    except InvalidInput:
-        coverage.malformed += 1
-        return
-    if event is None:
-        return
-    coverage.events += 1
-    events[event.request_id] = event
-
-
-def _as_v1(message: dict[str, Any], v2_type: object) -> dict[str, Any]:
-    """A v2 message (session_message) in the shape of table `message`'s: its type as the role, its model named."""
-    if v2_type not in _V2_TYPES:
-        return {**message, "role": v2_type}
-    model = message.get("model") if isinstance(message.get("model"), dict) else {}
-    return {**message, "role": v2_type if v2_type == "assistant" else "user", "modelID": model.get("id"),
-            "providerID": model.get("providerID")}
-
-
-def _event(message_id: str, session_id: str, message: dict[str, Any], tokens: dict[str, Any],
-           session: _Session | None) -> UsageEvent | None:
-    """A step's tokens: input is already uncached; reasoning is billed as output."""
-    cache = tokens.get("cache") if isinstance(tokens.get("cache"), dict) else {}
-    counts = (token_count(tokens, "input"), token_count(tokens, "output") + token_count(tokens, "reasoning"),
-              token_count(cache, "read"), token_count(cache, "write"))
-    if not any(counts):
-        return None
-    when = message.get("time", {}).get("created") if isinstance(message.get("time"), dict) else None
-    model = message.get("modelID") if isinstance(message.get("modelID"), str) else None
-    return UsageEvent(session_id, _name(session), f"opencode:{message_id}", model, utc_time(when), counts[0],
-                      counts[1], cache_read_tokens=counts[2], cache_write_tokens=counts[3],
-                      provider=known_provider(message.get("providerID")),
-                      reported_cost=stated_cost(message.get("cost")))
+    read.add_legacy(str(message_id), str(session_id or path.parent.name), data if message is not None else "")
 
 
 def _name(session: _Session | None) -> str | None:
@@ -279,15 +214,3 @@ def _name(session: _Session | None) -> str | None:
     if session.parent:
         return f"{session.name or ''} (subagent of {session.parent})".strip()
     return session.name
-
-
-def _note(coverage: Coverage, events: Any, sessions: dict[str, _Session]) -> None:
-    """Say what OpenCode reported itself and where child sessions went."""
-    reported = [e.reported_cost for e in events if e.reported_cost is not None]
-    if reported:
-        coverage.notes.append(f"OpenCode stated its own cost, ${sum(reported)}, for {len(reported):,} of these "
-                              "calls: stored as their reported cost (the others are estimated)")
-    children = {e.session_id for e in events if sessions.get(e.session_id, _Session(None, None)).parent}
-    if children:
-        coverage.notes.append(f"{len(children):,} child (subagent) sessions are stored as their own sessions, "
-                              "each named '<directory> (subagent of <parent session id>)'")
