@@ -149,3 +149,16 @@ def test_nan_and_infinity_as_python_writes_them_are_json_to_the_reader(cli, tmp_
     assert result.exit_code == 0, result.stderr
     assert "malformed" not in result.stderr
     assert table_of(cli.db, "SELECT request_id FROM token_usage") == [("opencode:m1",)]
+
+
+def test_a_session_two_databases_name_differently_gets_the_same_name_whichever_is_read_first(
+        cli, tmp_path: Path) -> None:
+    """The least of its names: any_value took the row the scan met first, which changed with the reading order."""
+    for name, folder in (("opencode.db", "/home/me/zeta"), ("opencode-dev.db", "/home/me/alpha")):
+        con = database(tmp_path / "opencode" / name, (f"m-{name}", step()))
+        con.execute("INSERT INTO session VALUES ('ses_1', 'proj', NULL, 'slug', ?, 'title', '1.2.6', 0, 0)",
+                    (folder,))
+        con.commit()
+        con.close()
+    cli.ok("import", "opencode", str(tmp_path / "opencode"))
+    assert table_of(cli.db, "SELECT id, name FROM sessions") == [("ses_1", "/home/me/alpha")]

@@ -137,7 +137,10 @@ def _where(source: str, session_id: str, request_id: str | None) -> str:
 
 
 def _create_sessions(store: Store, user: str, source: str, now: object) -> int:
-    """A session per new session id, named as the source names it, with the source in its settings."""
+    """A session per new session id, named as the source names it, with the source in its settings.
+
+    Rows that name it differently (two OpenCode databases, say) give it the least name: the same on every run,
+    where any_value took whichever row the scan met first."""
     new = store.fetchone("""SELECT count(*) FROM (SELECT DISTINCT session_id FROM history_priced) r WHERE NOT EXISTS
                                 (SELECT 1 FROM sessions s WHERE s.user_id = $user AND s.id = r.session_id)""",
                          {"user": user})
@@ -145,7 +148,7 @@ def _create_sessions(store: Store, user: str, source: str, now: object) -> int:
         return 0  # the sessions are there already: a live receiver's every batch after the first
     return store.insert_select(
         "sessions", NEW_SESSION_COLUMNS,
-        f"""SELECT $user, session_id, any_value(session_name), json_object('source', $source), 'idle',
+        f"""SELECT $user, session_id, min(session_name), json_object('source', $source), 'idle',
                   least(min(created_at), $now)
            FROM history_priced r
            WHERE NOT EXISTS (SELECT 1 FROM sessions s WHERE s.user_id = $user AND s.id = r.session_id)
