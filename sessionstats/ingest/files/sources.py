@@ -154,6 +154,7 @@ def _delimited_scan(path: Path, delimiter: str, columns: Sequence[str]) -> Scan:
     if not header:  # an empty file: no rows
         return Scan("(SELECT NULL::VARCHAR AS none LIMIT 0)", [])
     _check_line_lengths(path)
+    _check_no_extra_fields(path, delimiter, len(header))
     typed = ", ".join(f"{_sql_text(c)}: 'VARCHAR'" for c in header)
     # max_line_size: a record may be as long as in JSON Lines (DuckDB's default, 2 MiB, refused a 3 MB
     # narrative that `export` had written)
@@ -198,8 +199,27 @@ def _header(path: Path, delimiter: str) -> list[str]:
     return [name.strip() for name in first]
 
 
+def _check_no_extra_fields(path: Path, delimiter: str, width: int) -> None:
+    """Refuse a row with more fields than the header even when the extra ones are empty (`s,1,2,,`), as DuckDB
+    refuses a non-empty one: it drops empty fields (`,""` too) after the last column. Only a file with a
+    delimiter, or a delimiter and `""`, at a line's end (one byte scan) is parsed again to find the row."""
+    import mmap
+
+    with path.open("rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as content:
+        if not re.search(re.escape(delimiter.encode()) + rb'(?:"")?\r?(?:\n|\Z)', content):
+            return
+    for line_no, record in _delimited_records(path, delimiter):
+        if len(record) > width:
+            raise InvalidInput(f"line {line_no}: expected {width} fields, found {len(record)}")
+
+
 def _delimited_record_lines(path: Path, delimiter: str) -> Iterator[int]:
     """The line each data record starts on (records may span lines inside quotes)."""
+    return (line_no for line_no, _ in _delimited_records(path, delimiter))
+
+
+def _delimited_records(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """Each data record's fields and the line it starts on; blank lines are no records."""
     limit = csv.field_size_limit(MAX_LINE_BYTES)  # a long narrative is one field; DuckDB read it already
     try:
         with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as lines:
@@ -208,7 +228,7 @@ def _delimited_record_lines(path: Path, delimiter: str) -> Iterator[int]:
             previous_end = reader.line_num
             for record in reader:
                 if record:
-                    yield previous_end + 1
+                    yield previous_end + 1, record
                 previous_end = reader.line_num
     except csv.Error:
         return
