@@ -14,6 +14,7 @@ import gzip
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -79,7 +80,8 @@ def otlp_document(raw: bytes, content_type: str, signal: str) -> dict[str, Any]:
     if content_type != "application/json":
         raise InvalidInput(f"Content-Type: {content_type!r} is not OTLP; send application/json or {PROTOBUF}",
                            field="content_type")
-    document = json_document(raw)  # a key named twice: the whole export, as `import otel` counts that line malformed
+    # a count is judged by its exact value; a key named twice: the whole export, as `import otel` counts that line
+    document = json_document(raw, parse_float=Decimal)
     if not isinstance(document, dict):
         raise InvalidInput("body: an OTLP export is a JSON object", field="body")
     return document

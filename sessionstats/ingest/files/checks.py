@@ -71,9 +71,12 @@ def typed_value(field: Field) -> str:
     # Fast paths first: a CASE tries its later branches (regular expressions) on the remaining rows only.
     if field.kind == "count":
         return whole_count(raw)
+    if field.kind in ("cost", "seconds"):  # numbers lose only ASCII spaces, as validate.parse_decimal reads them
+        trimmed = _spaces_trimmed(raw)
     if field.kind == "cost":
-        # DuckDB's cast also reads '1_000' and '+1', which DECIMAL_NUMBER refuses: those take the slow path.
+        # DuckDB's cast also reads '1_000', '+1' and '0.5<tab>', which DECIMAL_NUMBER refuses: the slow path's.
         plain = (f"NOT contains({trimmed}, 'e') AND NOT contains({trimmed}, 'E') AND NOT contains({trimmed}, '_') "
+                 f"AND ascii({trimmed}) BETWEEN 45 AND 57 AND ascii(right({trimmed}, 1)) BETWEEN 46 AND 57 "
                  f"AND NOT starts_with({trimmed}, '+') AND (strpos({trimmed}, '.') = 0 "
                  f"OR length({trimmed}) - strpos({trimmed}, '.') <= {COST_PLACES})")
         return (f"CASE WHEN {plain} THEN try_cast({trimmed} AS DECIMAL(38, 18)) "
@@ -91,11 +94,19 @@ def typed_value(field: Field) -> str:
 
 def whole_count(text: str) -> str:
     """The count a text holds, as validate.check_count reads it; NULL when it is no whole number (12.5 is not 13)."""
-    cast, trimmed = f"try_cast({text} AS BIGINT)", f"trim({text})"
+    cast, trimmed = f"try_cast({text} AS BIGINT)", _spaces_trimmed(text)
     # Fast path first: a CASE tries its later branch (a regular expression) on the remaining rows only.
     return (f"CASE WHEN {cast} >= 0 AND {cast}::VARCHAR = {text} THEN {cast} "
             f"WHEN regexp_full_match({trimmed}, {_WHOLE}) "
-            f"THEN try_cast(regexp_extract({trimmed}, '^[0-9]+') AS BIGINT) END")
+            f"THEN try_cast(regexp_extract({trimmed}, '^-?[0-9]+') AS BIGINT) END")  # '-0' is 0
+
+
+def whole_text(number: str) -> str:
+    """A JSON number's text as the digits of its exact value when that is whole ('1E2' is '100', '-0.0' is '0'),
+    else as it is ('1.5', '1.00000000000000000001'), for whole_count to judge as validate.check_count does."""
+    zero = f"regexp_full_match({number}, '-?[0.]+([eE][+-]?[0-9]+)?')"
+    whole = f"coalesce(try_cast(try_cast({number} AS DECIMAL(38, 0)) AS VARCHAR), {number})"
+    return f"CASE WHEN {zero} THEN '0' WHEN {_decimal_places(number)} <= 0 THEN {whole} ELSE {number} END"
 
 
 def checked_rows(table: str, fields: Sequence[Field]) -> str:
@@ -133,12 +144,12 @@ def problems(field: Field, value: str | None = None) -> list[str]:
                            f"|| ' characters long (at most {limit:,})'")
         clauses.append(f"WHEN contains({value}, chr(0)) THEN '{name}: contains a NUL byte'")
     elif field.kind == "count":
-        clauses.append(f"WHEN {raw} IS NOT NULL AND NOT regexp_full_match(trim({raw}), {_WHOLE}) "
+        clauses.append(f"WHEN {raw} IS NOT NULL AND NOT regexp_full_match({_spaces_trimmed(raw)}, {_WHOLE}) "
                        f"THEN '{name}: must be a whole number >= 0,' || {got}")
         clauses.append(f"WHEN {raw} IS NOT NULL AND {value} IS NULL THEN '{name}: ' || trim({raw}) "
                        f"|| ' is too large (at most {MAX_BIGINT})'")
     elif field.kind == "cost":
-        clauses.append(f"WHEN {raw} IS NOT NULL AND NOT regexp_full_match(trim({raw}), {_DECIMAL}) "
+        clauses.append(f"WHEN {raw} IS NOT NULL AND NOT regexp_full_match({_spaces_trimmed(raw)}, {_DECIMAL}) "
                        f"THEN '{name}: must be a number of US dollars,' || {got}")
         clauses.append(f"WHEN {raw} IS NOT NULL AND {_decimal_places(raw)} > {COST_PLACES} "
                        f"THEN '{name}: has more than {COST_PLACES} decimal places'")
@@ -194,6 +205,12 @@ def offset_required(field: Field) -> tuple[str, str]:
 def first_problem(good: Sequence[str], clauses: Sequence[str]) -> str:
     """One CASE giving the first problem of a row, NULL for a good row."""
     return f"CASE WHEN NOT ({' AND '.join(good)}) THEN CASE {' '.join(clauses)} ELSE 'cannot be read' END END"
+
+
+def _spaces_trimmed(text: str) -> str:
+    """The text without the ASCII spaces at its ends, as validate.check_count strips them (DuckDB's trim()
+    alone also strips a no-break space, which no count has)."""
+    return f"trim({text}, ' ')"
 
 
 def _decimal_places(raw: str) -> str:
