@@ -26,7 +26,11 @@ MAX_COST = Decimal(10) ** 9
 MAX_DURATION_SECONDS = 366 * 86_400
 
 # Patterns written once, in the syntax both Python's re and DuckDB's RE2 read the same way.
-_CONTROL_RANGES = ((0x00, 0x1F), (0x7F, 0x9F))  # C0, DEL and C1: never part of an id
+# C0, DEL and C1, and the invisible format controls (soft hyphen, zero-width characters, bidi embeddings,
+# overrides and isolates, word joiners, BOM): never part of an id. `r1` and `r1<U+200B>` look one request and
+# would count twice; a right-to-left override in a session id would reverse what a table shows after it.
+_CONTROL_RANGES = ((0x00, 0x1F), (0x7F, 0x9F), (0xAD, 0xAD), (0x200B, 0x200F), (0x202A, 0x202E),
+                   (0x2060, 0x2064), (0x2066, 0x206F), (0xFEFF, 0xFEFF))
 CONTROL_CHARACTERS = "[" + "".join(f"\\x{{{low:02X}}}-\\x{{{high:02X}}}" for low, high in _CONTROL_RANGES) + "]"
 EDGE_SPACES = r"^\p{Z}+|\p{Z}+$"  # what an id loses at its ends (control characters are refused first)
 # A count's text: ASCII digits ('²'.isdigit() is True, yet it is no count), a point and zeros after them at most,

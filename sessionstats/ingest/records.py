@@ -253,9 +253,9 @@ def checked_usage(usage: TokenUsageInput) -> TokenUsageInput:
         request_id=check_id(usage.request_id, "request_id") if usage.request_id is not None else None,
         created_at=check_time(usage.created_at, "created_at"),
         provider=_checked_provider(usage),
-        service_tier=check_label(usage.service_tier, "--service-tier"),
-        speed=check_label(usage.speed, "--speed"),
-        tool_calls=check_count(usage.tool_calls, "--tool-calls"),
+        service_tier=check_label(usage.service_tier, "service_tier"),
+        speed=check_label(usage.speed, "speed"),
+        tool_calls=check_count(usage.tool_calls, "tool_calls"),
         reported_cost=parse_cost(usage.reported_cost, "reported_cost"),
     )
     if total_tokens(checked) > MAX_BIGINT:
