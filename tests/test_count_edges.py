@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from claude_logs import assistant_line, write_lines
 from conftest import db_argument, snapshot, table_of
+from opencode_logs import create_database
 
 from sessionstats.errors import InvalidInput
 from sessionstats.ingest.records import TokenUsageInput, record_tokens
@@ -172,6 +173,22 @@ def test_a_claude_code_log_reads_a_count_by_its_exact_value(cli, db, tmp_path, c
                           datetime(2025, 6, 1, tzinfo=UTC)).replace('"input_tokens":1', f'"input_tokens":{raw}')
     write_lines(tmp_path / "claude" / "projects" / "-p" / "s1.jsonl", [line])
     result = cli("import", "claude-code", str(tmp_path / "claude"))
+    assert result.exit_code == 0, result.stderr
+    stored = table_of(db, "SELECT input_tokens FROM token_usage")
+    assert stored == ([] if expected == REFUSED else [(expected,)])
+
+
+# An OpenCode message of no tokens at all is no call: each carries one output token (so not the largest count).
+@pytest.mark.parametrize("case", [c for c in JSON_NUMBERS if c[1] != BIGGEST], ids=ids)
+def test_an_opencode_message_reads_a_count_by_its_exact_value(cli, db, tmp_path, case):
+    raw, expected = case
+    con = create_database(tmp_path / "opencode" / "opencode.db")
+    data = ('{"role": "assistant", "modelID": "my-own-model", "tokens": {"input": ' + raw
+            + ', "output": 1, "reasoning": 0, "cache": {"read": 0, "write": 0}}}')
+    con.execute("INSERT INTO message VALUES ('msg_1', 'ses_1', 0, 0, ?)", (data,))
+    con.commit()
+    con.close()
+    result = cli("import", "opencode", str(tmp_path / "opencode"))
     assert result.exit_code == 0, result.stderr
     stored = table_of(db, "SELECT input_tokens FROM token_usage")
     assert stored == ([] if expected == REFUSED else [(expected,)])

@@ -152,3 +152,19 @@ def test_doctor_on_an_older_database_names_the_schema_and_changes_nothing(old_db
     schema = {row["check"]: row for row in json.loads(result.stdout)}["schema"]
     assert not schema["ok"] and "an older schema (4;" in schema["detail"]
     assert folder_state(old_db.parent) == before
+
+
+@pytest.mark.parametrize("path", ["/api/sessions", "/api/sessions/s", "/api/sessions/s/detail"])
+def test_the_web_panels_reads_of_an_older_database_are_one_error_and_change_nothing(old_db, path):
+    pytest.importorskip("starlette")
+    from starlette.testclient import TestClient
+
+    import sessionstats
+    from sessionstats.serve.app import build_app
+
+    before = folder_state(old_db.parent)
+    with TestClient(build_app(sessionstats.connect(str(old_db), "alice"))) as client:
+        answer = client.get(path)
+    assert answer.status_code == 503
+    assert "an older schema (4;" in answer.json()["error"] and "\n" not in answer.json()["error"]
+    assert folder_state(old_db.parent) == before
