@@ -7,6 +7,8 @@ on success); a read never upgrades it and says in one line what will. Real proce
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -168,3 +170,30 @@ def test_the_web_panels_reads_of_an_older_database_are_one_error_and_change_noth
     assert answer.status_code == 503
     assert "an older schema (4;" in answer.json()["error"] and "\n" not in answer.json()["error"]
     assert folder_state(old_db.parent) == before
+
+
+def leave_a_wal(db: Path) -> None:
+    """A process that committed a session and died before DuckDB folded its WAL into the file."""
+    script = ("import duckdb, os, sys\n"
+              "con = duckdb.connect(sys.argv[1])\n"
+              "con.execute(\"SET wal_autocheckpoint = '1GB'\")\n"
+              "con.execute(\"INSERT INTO sessions (user_id, id, created_at) VALUES ('alice', 'from-wal', now())\")\n"
+              "os._exit(0)\n")
+    subprocess.run([sys.executable, "-c", script, str(db)], check=True, timeout=60)
+    assert db.with_name(db.name + ".wal").exists()
+
+
+def test_a_failing_write_leaves_an_older_database_and_its_wal_as_they_were(old_db):
+    leave_a_wal(old_db)
+    before = folder_state(old_db.parent)
+    one_line(sessionstats(old_db, "record-tokens", "-s", "nosuch", "--input", "1", "--output", "2"), 1)
+    assert folder_state(old_db.parent) == before
+
+
+def test_a_write_upgrades_an_older_database_with_the_records_its_wal_held(old_db):
+    leave_a_wal(old_db)
+    assert sessionstats(old_db, "record-tokens", "-s", "from-wal", "--input", "3", "--output", "1").returncode == 0
+    assert sorted(p.name for p in old_db.parent.iterdir()) == ["stats.duckdb", "stats.duckdb.lock"]
+    assert schema_version(old_db) == LATEST_VERSION
+    assert table_of(old_db, "SELECT session_id, input_tokens FROM token_usage WHERE session_id = 'from-wal'") == [
+        ("from-wal", 3)]

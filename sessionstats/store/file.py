@@ -90,6 +90,8 @@ class _OlderSchema(Exception):
 @contextmanager
 def _current(path: Path, deadline: float, *, created: bool) -> Iterator[Store]:
     """The file itself, at the latest schema (raise _OlderSchema before anything is changed when it is not)."""
+    if not created and os.path.lexists(sidecar(path, ".wal")) and _version_read_only(path, deadline) < LATEST_VERSION:
+        raise _OlderSchema  # opening it to write would fold the WAL into the file before the command ran
     unwanted = False
     try:
         with _connection(path, False, deadline) as con:
@@ -107,6 +109,12 @@ def _current(path: Path, deadline: float, *, created: bool) -> Iterator[Store]:
     finally:
         if unwanted:
             _remove_database(path)
+
+
+def _version_read_only(path: Path, deadline: float) -> int:
+    """The file's schema version, read without changing it (its WAL is replayed in memory only)."""
+    with _connection(path, True, deadline) as con:
+        return check_not_foreign(Store(con, str(path), writable=False))
 
 
 @contextmanager
