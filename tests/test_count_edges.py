@@ -194,6 +194,20 @@ def test_an_opencode_message_reads_a_count_by_its_exact_value(cli, db, tmp_path,
     assert stored == ([] if expected == REFUSED else [(expected,)])
 
 
+@pytest.mark.parametrize("case", JSON_NUMBERS, ids=ids)
+def test_a_gemini_session_document_reads_a_count_by_its_exact_value(cli, db, tmp_path, case):
+    raw, expected = case
+    chats = tmp_path / "tmp" / "p" / "chats"
+    chats.mkdir(parents=True)
+    message = {"id": "m1", "type": "gemini", "model": "my-own-model", "tokens": {"input": "RAW", "output": 0}}
+    (chats / "session-g.json").write_text(json.dumps({"sessionId": "g", "projectHash": "h", "messages": [message]})
+                                          .replace('"RAW"', raw))
+    result = cli("import", "gemini", str(tmp_path / "tmp"))
+    assert result.exit_code == 0, result.stderr
+    stored = table_of(db, "SELECT input_tokens FROM token_usage")
+    assert stored == ([] if expected == REFUSED else [(expected,)])
+
+
 # ---- texts ----
 
 @pytest.mark.parametrize("case", TEXTS, ids=ids)

@@ -17,7 +17,6 @@ uncached, as in Anthropic's API.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +74,7 @@ def _whole(path: Path) -> Slice:
 def _read_part(part: Slice, coverage: Coverage) -> list[UsageEvent]:
     events: list[UsageEvent] = []
     for raw in read_lines(part, coverage):
-        document = parse_object(raw, parse_float=Decimal)  # a count is judged by its exact value (check_count)
+        document = parse_object(raw)
         if document is None:
             coverage.malformed += 1
             continue
