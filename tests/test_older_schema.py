@@ -197,3 +197,14 @@ def test_a_write_upgrades_an_older_database_with_the_records_its_wal_held(old_db
     assert schema_version(old_db) == LATEST_VERSION
     assert table_of(old_db, "SELECT session_id, input_tokens FROM token_usage WHERE session_id = 'from-wal'") == [
         ("from-wal", 3)]
+
+
+def test_an_import_of_every_agent_that_finds_nothing_leaves_an_older_database_as_it_was(old_db, tmp_path):
+    before = folder_state(old_db.parent)
+    empty_home = {"HOME": str(tmp_path / "home"), "XDG_DATA_HOME": str(tmp_path / "home" / "data"),
+                  "XDG_CONFIG_HOME": str(tmp_path / "home" / "config"), "CLAUDE_CONFIG_DIR": str(tmp_path / "none"),
+                  "CODEX_HOME": str(tmp_path / "none"), "GEMINI_CLI_HOME": str(tmp_path / "none")}
+    result = sessionstats(old_db, "import", "--all", env=empty_home)
+    assert result.returncode == 0, result.stderr
+    assert "no agent history found" in result.stderr
+    assert folder_state(old_db.parent) == before
