@@ -33,6 +33,7 @@ JSON_NUMBERS = [
     ("922337203685477580.7e1", BIGGEST), ("1.00000000000000000001", REFUSED), ("9007199254740993.0", 2**53 + 1),
     ("-1", REFUSED), ("-0.5", REFUSED), ("true", REFUSED), ("[7]", REFUSED), ('"7"', 7), ('" 7"', 7),
     ('"1e3"', REFUSED), ('"-0"', 0), ('"12.0"', 12), ('"7\\u00a0"', REFUSED), ('"٧"', REFUSED),
+    ("100e-2", 1), ("1200e-2", 12), ("0e-30", 0), ("1e-99999999999", REFUSED), ("1e99999999999", REFUSED),
 ]
 # (the text as typed or written in a CSV cell, what every text path stores)
 TEXTS = [
@@ -163,7 +164,7 @@ def test_an_otel_file_import_reads_a_count_by_its_exact_value(cli, db, tmp_path,
 
 # Claude Code's reader is DuckDB's JSON, which reads a number with a point or exponent as a double: the value
 # of a double is all it sees, so a fraction past a double's precision is beyond it (said in the report).
-_DOUBLE_BLIND = {"1.00000000000000000001", "9007199254740993.0", "922337203685477580.7e1"}
+_DOUBLE_BLIND = {"1.00000000000000000001", "9007199254740993.0", "922337203685477580.7e1", "1e-99999999999"}
 
 
 @pytest.mark.parametrize("case", [c for c in JSON_NUMBERS if c[0] not in _DOUBLE_BLIND], ids=ids)
@@ -248,10 +249,11 @@ def test_the_core_call_reads_a_count_by_its_digits(db, session_s, case):
     assert stored_input(db) == expected
 
 
-# ---- a number's spaces: only ASCII spaces at its ends go, on every path (DuckDB's cast also took a tab) ----
+# ---- a cost's text: only ASCII spaces at its ends go (DuckDB's cast also took a tab); places by its exact value ----
 
 COST_TEXTS = [(" 0.5 ", Decimal("0.5")), ("0.5\t", REFUSED), ("0.5\u00a0", REFUSED), ("\n0.5", REFUSED),
-              ("0.5\r", REFUSED)]
+              ("0.5\r", REFUSED), ("100e-20", Decimal("1e-18")), ("0e-30", Decimal(0)), ("1e-99999999999", REFUSED),
+              ("1.0000000000000000000", Decimal(1)), ("5E-19", REFUSED)]
 
 
 @pytest.mark.parametrize("case", COST_TEXTS, ids=ids)

@@ -104,9 +104,8 @@ def whole_count(text: str) -> str:
 def whole_text(number: str) -> str:
     """A JSON number's text as the digits of its exact value when that is whole ('1E2' is '100', '-0.0' is '0'),
     else as it is ('1.5', '1.00000000000000000001'), for whole_count to judge as validate.check_count does."""
-    zero = f"regexp_full_match({number}, '-?[0.]+([eE][+-]?[0-9]+)?')"
     whole = f"coalesce(try_cast(try_cast({number} AS DECIMAL(38, 0)) AS VARCHAR), {number})"
-    return f"CASE WHEN {zero} THEN '0' WHEN {_decimal_places(number)} <= 0 THEN {whole} ELSE {number} END"
+    return f"CASE WHEN {_decimal_places(number)} <= 0 THEN {whole} ELSE {number} END"
 
 
 def checked_rows(table: str, fields: Sequence[Field]) -> str:
@@ -214,10 +213,17 @@ def _spaces_trimmed(text: str) -> str:
 
 
 def _decimal_places(raw: str) -> str:
-    """Places after the point once trailing zeros go, exponent included ('7.5e-8' has 9)."""
+    """Places after the point of the number's exact value, as validate.parse_cost counts them: '7.5e-8' has 9,
+    '1.50' 1, '100e-20' 18, '0e-30' none (an exponent past any integer still counts, as a DOUBLE)."""
     trimmed = f"trim({raw})"
-    return (f"(length(rtrim(regexp_extract(regexp_replace({trimmed}, '[eE].*$', ''), '\\.([0-9]*)', 1), '0')) "
-            f"- coalesce(try_cast(regexp_extract({trimmed}, '[eE]([+-]?[0-9]+)$', 1) AS INTEGER), 0))")
+    mantissa = f"regexp_replace({trimmed}, '[eE].*$', '')"
+    digits = f"regexp_replace({mantissa}, '[^0-9]', '', 'g')"
+    fraction = f"length(regexp_extract({mantissa}, '\\.([0-9]*)', 1))"
+    trailing = f"(length({digits}) - length(rtrim({digits}, '0')))"
+    written = f"regexp_extract({trimmed}, '[eE]([+-]?[0-9]+)$', 1)"
+    exponent = (f"coalesce(try_cast(nullif({written}, '') AS DOUBLE), CASE WHEN {written} = '' THEN 0 "
+                f"WHEN starts_with({written}, '-') THEN -1e308 ELSE 1e308 END)")
+    return f"(CASE WHEN rtrim({digits}, '0') = '' THEN 0 ELSE {fraction} - {trailing} - {exponent} END)"
 
 
 def _raw(field: Field) -> str:
