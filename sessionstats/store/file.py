@@ -154,6 +154,10 @@ def _copy_owner_only(path: Path, draft: Path) -> None:
         for source, target in ((path, draft), (sidecar(path, ".wal"), sidecar(draft, ".wal"))):
             if source.exists():
                 shutil.copyfile(source, target)
+    except OSError as error:  # a full disk: the upgrade needs room for a second copy of the file a moment
+        raise DatabaseUnusable(f"cannot upgrade the database at {path} to this sessionstats' schema: copying "
+                               f"it beside itself failed ({_reason(error)}); make room for a copy, then try again") \
+            from None
     finally:
         os.umask(old_umask)
 
