@@ -208,3 +208,11 @@ def test_an_import_of_every_agent_that_finds_nothing_leaves_an_older_database_as
     assert result.returncode == 0, result.stderr
     assert "no agent history found" in result.stderr
     assert folder_state(old_db.parent) == before
+
+
+def test_a_folder_where_the_upgrade_copy_goes_is_one_line_and_the_database_is_left_as_it_was(old_db):
+    (old_db.parent / "stats.duckdb.upgrading").mkdir()
+    before = folder_state(old_db.parent)
+    refused(sessionstats(old_db, "record-tokens", "-s", "s", "--input", "1", "--output", "2"),
+            f"{old_db}.upgrading is in the way of upgrading it (is a directory); move it away first")
+    assert folder_state(old_db.parent) == before

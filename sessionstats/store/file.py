@@ -122,7 +122,11 @@ def _upgraded(path: Path, deadline: float) -> Iterator[Store]:
     """A copy of an older file, migrated, for the command to write; it takes the file's place only when the
     command succeeds, so a failing command leaves the file byte for byte as it was."""
     draft = sidecar(path, ".upgrading")
-    _remove_database(draft)  # from an upgrader killed earlier
+    try:
+        _remove_database(draft)  # from an upgrader killed earlier
+    except OSError as error:  # a folder someone made there
+        raise refused(path, f"{draft} is in the way of upgrading it ({_reason(error)}); move it away first") \
+            from None
     failure: Exception | None = None
     try:
         _copy_owner_only(path, draft)
