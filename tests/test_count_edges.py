@@ -78,6 +78,18 @@ def test_a_json_lines_import_reads_a_count_by_its_exact_value(cli, db, session_s
     assert_exit_verdict(db, session_s, cli("import", "tokens", str(path)), expected, "line 1: input_tokens: ")
 
 
+_BEYOND_A_DOUBLE = {"9007199254740993.0", "922337203685477580.7e1"}  # whole, but not what a double holds
+
+
+@pytest.mark.parametrize("case", [c for c in JSON_NUMBERS if c[0] not in _BEYOND_A_DOUBLE], ids=ids)
+def test_a_count_under_a_key_spelt_with_an_escape_is_read_by_the_same_rule(cli, db, session_s, tmp_path, case):
+    """`input\\u005ftokens` is input_tokens: the key the exact reading looks for is hidden, the rule is not."""
+    raw, expected = case
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"session_id": "s", "input\\u005ftokens": ' + raw + ', "output_tokens": 0}\n')
+    assert_exit_verdict(db, session_s, cli("import", "tokens", str(path)), expected, "line 1: input_tokens: ")
+
+
 @pytest.mark.parametrize("case", JSON_NUMBERS, ids=ids)
 def test_a_json_lines_story_import_reads_a_word_count_by_its_exact_value(cli, db, session_s, tmp_path, case):
     raw, expected = case

@@ -107,7 +107,7 @@ def _jsonl_scan(store: Store, path: Path, columns: Sequence[str], text_columns: 
     unknown = [k for k in keys if k not in columns and k not in markers]
     if unknown or _NOT_AN_OBJECT in keys:
         raise first_bad_jsonl_line(path, columns, text_columns=text_columns)
-    if _MAYBE_NOT_TEXT in keys and (bad := bad_jsonl_line(path, columns, text_columns)):
+    if _MAYBE_NOT_TEXT in keys and (bad := bad_jsonl_line(path, columns, text_columns, count_columns)):
         raise bad
     typed = ", ".join(f"{_sql_text(c)}: 'VARCHAR'" for c in columns)
     # a marked line's keys were not listed: read every column (one it lacks is NULL)
