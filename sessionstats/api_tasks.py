@@ -169,10 +169,11 @@ class DatabaseTasks(ABC):
             yield store, step
 
     def _import_source(self, source: str, locations: Sequence[str], progress: Progress | None) -> SourceSummary:
-        """Import one agent's history; where there is no database yet and nothing to read, none is made."""
+        """Import one agent's history; where there is nothing to read, the database is not even opened (none is
+        made, an older one is not upgraded)."""
         from sessionstats.ingest.detect import DETECTED_SOURCES, HISTORY_FILES, nothing_found
 
-        if isinstance(self.target, Path) and not self.target.exists() and not HISTORY_FILES[source](locations):
+        if not HISTORY_FILES[source](locations):
             return nothing_found(source)
         with self._importing(progress) as (store, step):
             return DETECTED_SOURCES[source](store, list(locations), user=self.user, on_step=step)

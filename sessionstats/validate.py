@@ -26,10 +26,16 @@ MAX_COST = Decimal(10) ** 9
 MAX_DURATION_SECONDS = 366 * 86_400
 
 # Patterns written once, in the syntax both Python's re and DuckDB's RE2 read the same way.
-_CONTROL_RANGES = ((0x00, 0x1F), (0x7F, 0x9F))  # C0, DEL and C1: never part of an id
+# C0, DEL and C1, and the invisible format controls (soft hyphen, zero-width characters, bidi embeddings,
+# overrides and isolates, word joiners, BOM): never part of an id. `r1` and `r1<U+200B>` look one request and
+# would count twice; a right-to-left override in a session id would reverse what a table shows after it.
+_CONTROL_RANGES = ((0x00, 0x1F), (0x7F, 0x9F), (0xAD, 0xAD), (0x200B, 0x200F), (0x202A, 0x202E),
+                   (0x2060, 0x2064), (0x2066, 0x206F), (0xFEFF, 0xFEFF))
 CONTROL_CHARACTERS = "[" + "".join(f"\\x{{{low:02X}}}-\\x{{{high:02X}}}" for low, high in _CONTROL_RANGES) + "]"
 EDGE_SPACES = r"^\p{Z}+|\p{Z}+$"  # what an id loses at its ends (control characters are refused first)
-WHOLE_NUMBER = r"[0-9]+(\.0*)?"  # ASCII digits only: '²'.isdigit() is True, yet it is no count
+# A count's text: ASCII digits ('²'.isdigit() is True, yet it is no count), a point and zeros after them at most,
+# a minus only on zero (-0 and -0.0 are 0: DuckDB's JSON reader writes the JSON number -0.0 so). See check_count.
+WHOLE_NUMBER = r"(-0+|[0-9]+)(\.0*)?"
 DECIMAL_NUMBER = r"-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
 
 _CONTROL = re.compile("[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in _CONTROL_RANGES) + "]")
@@ -94,7 +100,13 @@ def _check_is_text(value: Any, field: str) -> Any:
 
 
 def check_count(value: Any, field: str) -> int:
-    """A whole number from 0 to 2^63-1 (token counts, word counts); 12.0 is 12, 12.5 is refused, never rounded."""
+    """A whole number from 0 to 2^63-1 (token counts, word counts), never rounded; the one rule of every path in.
+
+    A number (an int, or a JSON number read exactly, as a Decimal) is judged by its exact value: 12, 12.0, 1.2E1,
+    0e5 and -0.0 are counts (12, 12, 12, 0, 0); 12.5, 1.00000000000000000001, -1, 1e400 and 2^63 are not.
+    A text (a CSV cell, an option, a JSON string) is judged by WHOLE_NUMBER: '12', ' 12 ', '12.0' and '-0' are
+    counts, '1e3', '+1', '1_000' and '١٢' are not. true and false are no counts.
+    """
     if isinstance(value, bool) or not isinstance(value, int):
         value = _whole(value, field)
     if value < 0:

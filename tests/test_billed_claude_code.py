@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from claude_logs import assistant_line, write_lines
 from conftest import table_of
 
@@ -156,3 +157,26 @@ def test_lines_a_tier_or_speed_leaves_unpriced_are_said_in_the_summary_never_pri
     assert stderr.count("warning:") == 2  # the batch line is priced: (2,000 x 1 + 400 x 5) / 2 = $0.002
     assert table_of(cli.db, "SELECT count(*) FILTER (WHERE estimated_cost IS NULL), sum(estimated_cost) "
                             "FROM token_usage") == [(3, Decimal("0.002"))]
+
+
+@pytest.mark.parametrize(("message_length", "request_length"), [(190, 30), (120, 150), (128, 100), (129, 100),
+                                                                (30, 400), (5000, 10)])
+def test_a_replay_of_a_message_with_a_long_id_read_in_a_later_run_is_not_counted_again(
+        cli, tmp_path: Path, message_length: int, request_length: int) -> None:
+    """Past 200 characters the stored request id is hashed; the replay check finds it by the same key."""
+    message, request = "msg_" + "m" * (message_length - 4), "req_" + "r" * (request_length - 4)
+    use = {"input_tokens": 7, "output_tokens": 70}
+    import_lines(cli, tmp_path, [logged(message, request, "claude-sonnet-4-5-20250929", use)])
+    write_lines(tmp_path / "claude" / "projects" / "p" / "s" / "subagents" / "agent-aside_question-1.jsonl",
+                [logged(message, "req_aside", "claude-sonnet-4-5-20250929", use, isSidechain=True)])
+    result = cli("import", "claude-code", str(tmp_path / "claude"))
+    assert result.exit_code == 0, result.stderr
+    assert table_of(cli.db, "SELECT count(*), sum(total_tokens), max(length(request_id)) <= 200 FROM token_usage") \
+        == [(1, 77, True)]
+
+
+def test_messages_whose_long_ids_share_their_first_characters_are_two_calls(cli, tmp_path: Path) -> None:
+    use = {"input_tokens": 7, "output_tokens": 70}
+    lines = [logged("msg_" + "m" * 200 + tail, f"req_{tail}", "claude-sonnet-4-5-20250929", use) for tail in "ab"]
+    import_lines(cli, tmp_path, lines)
+    assert table_of(cli.db, "SELECT count(*), count(DISTINCT request_id) FROM token_usage") == [(2, 2)]

@@ -243,7 +243,7 @@ HOSTILE = [
 
 @pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))
 def test_sql_looking_text_is_stored_and_shown_back_verbatim(cli, db, text):
-    user = text.strip()[:200]
+    user = text.strip().replace("\u202e", "")[:200]  # an id holds no invisible format character (validate.py)
     person = cli.as_user(user)
     session = person.ok("new", text, "--setting", f"note={text}").strip()
     person.ok("rename", session, text)

@@ -180,6 +180,46 @@ def test_csv_problems_name_their_line(sessions, tmp_path, content, message):
     assert table_of(sessions.db, "SELECT count(*) FROM token_usage") == [(0,)]
 
 
+EMPTY_EXTRAS = ["a,2,2,", "a,2,2,,,", 'a,2,2,""', 'a,2,2,"",""', ",,,", "a,2,2,\r"]
+
+
+@pytest.mark.parametrize("delimiter", [",", "\t"], ids=["csv", "tsv"])
+@pytest.mark.parametrize("extra", EMPTY_EXTRAS)
+def test_a_row_with_empty_fields_past_the_header_is_refused_like_one_with_values(sessions, tmp_path, delimiter,
+                                                                                extra):
+    """DuckDB drops empty fields after the last column; a row longer than its header is refused all the same."""
+    path = tmp_path / ("bad.csv" if delimiter == "," else "bad.tsv")
+    row = extra.replace(",", delimiter)
+    found = len(next(csv.reader([row.rstrip("\r")], delimiter=delimiter)))
+    path.write_bytes(delimiter.join(["session_id", "input_tokens", "output_tokens"]).encode()
+                     + f"\na{delimiter}1{delimiter}1\n{row}\n".encode())
+    before = snapshot(sessions.db)
+    result = sessions("import", "tokens", str(path))
+    assert result.exit_code == 2
+    assert result.stderr == f"sessionstats: line 3: expected 3 fields, found {found}\n"
+    assert snapshot(sessions.db) == before
+
+
+@pytest.mark.parametrize("extension", [".csv", ".tsv"])
+def test_a_story_row_with_an_empty_field_past_the_header_is_refused(sessions, tmp_path, extension):
+    delimiter = "," if extension == ".csv" else "\t"
+    path = tmp_path / f"stories{extension}"
+    path.write_text(f"session_id{delimiter}title\na{delimiter}Dawn{delimiter}\n")
+    result = sessions("import", "stories", str(path))
+    assert result.exit_code == 2
+    assert result.stderr == "sessionstats: line 2: expected 2 fields, found 3\n"
+    assert table_of(sessions.db, "SELECT count(*) FROM story_history") == [(0,)]
+
+
+def test_an_empty_last_column_and_a_quoted_line_end_after_a_comma_still_import(sessions, tmp_path):
+    """A field left empty in the header's last column, and a narrative whose line ends in a comma, are no extras."""
+    path = tmp_path / "stories.csv"
+    path.write_text('session_id,title,narrative,tone\na,Dawn,"The sea,\nthe sky,",\na,Dusk,,""\n')
+    sessions.ok("import", "stories", str(path))
+    assert table_of(sessions.db, "SELECT title, narrative, tone FROM story_history ORDER BY title") == [
+        ("Dawn", "The sea,\nthe sky,", None), ("Dusk", None, None)]
+
+
 @pytest.mark.parametrize("extension", [".jsonl", ".csv"])
 def test_the_1_hour_share_of_cache_writes_is_imported_and_priced(sessions, tmp_path, extension):
     rows = [{"session_id": "a", "model": "claude-sonnet-4-5", "input_tokens": 200, "output_tokens": 100,

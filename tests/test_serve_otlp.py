@@ -138,7 +138,7 @@ def test_an_event_with_a_count_no_one_can_bill_is_a_partial_success_naming_it(db
                     ("output_tokens", {"intValue": "3"}), ("event.sequence", {"intValue": str(sequence)}))]}
 
     export = {"resourceLogs": [{"scopeLogs": [{"logRecords": [event(1, "12"), event(2, "-5"), event(3, "-1")]}]}]}
-    said = ("2 log records carried token counts that are not whole numbers >= 0 and were not stored "
+    said = ("2 log records not stored: 2 carried token counts that are not whole numbers >= 0 "
             "(`sessionstats import otel` of the same export counts them malformed)")
     with serving(str(db)) as url:
         # 200 all the same (a retry would be refused the same way); the good event is stored, once.

@@ -126,7 +126,8 @@ FIELD_OPTIONS: dict[str, tuple[str, ...]] = {
     "warn_at": ("--warn-at",), "max_cost": ("--max-cost",), "max_tokens": ("--max-tokens",),
     "max_stories": ("--max-stories",), "destination": ("--to",), "db": ("--db",), "format": ("--format",),
     "user": ("--user",),
-    "response": ("--from-response",), "create_sessions": ("--create-sessions",), "all": ("--all",),
+    "response": ("--from-response",), "service_tier": ("--service-tier",),
+    "create_sessions": ("--create-sessions",), "all": ("--all",),
 }
 
 

@@ -200,7 +200,7 @@ def store_events(store: Store, events: Sequence[UsageEvent], *, user: str, sourc
                  step: StepReporter, parts: Sequence[Slice] = ()) -> SourceSummary:
     """Keep one copy per request id (the most tokens, then the earliest), store it, remember what was read."""
     now = utc_now()
-    kept = _one_per_request(_checked(events, coverage))
+    kept = _one_per_request(checked_events(events, coverage))
     note_no_model(coverage, sum(1 for event in kept if event.model is None))
     _stage(store, kept)
     written = write_agent_rows(store, user=user, source=source, now=now, step=step, coverage=coverage, parts=parts)
@@ -218,7 +218,7 @@ def write_agent_rows(store: Store, *, user: str, source: str, now: datetime, ste
     return written
 
 
-def _checked(events: Sequence[UsageEvent], coverage: Coverage) -> list[UsageEvent]:
+def checked_events(events: Sequence[UsageEvent], coverage: Coverage) -> list[UsageEvent]:
     """The events whose ids, model and total pass the shared field rules (the others count as malformed)."""
     good, rules = [], _RepeatedRules()
     for event in events:

@@ -20,15 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sessionstats.ingest.agent_import import files_changing
-from sessionstats.ingest.json_lines import (
-    json_count,
-    label_refused,
-    model_refused,
-    request_key,
-    scan_lines,
-    unique_keys,
-    utc_text,
-)
+from sessionstats.ingest.json_lines import json_count, label_refused, model_refused, scan_lines, unique_keys, utc_text
 from sessionstats.ingest.log_files import SOURCE, Slice, config_dirs, find_logs, new_slices, remember_slices
 from sessionstats.ingest.writing import ROW_COLUMNS, StepReporter, write_rows
 from sessionstats.store import Store
@@ -117,7 +109,8 @@ def _stage_lines(store: Store, slices: Sequence[Slice], now: object) -> tuple[in
     store.execute(f"CREATE OR REPLACE TEMP TABLE cc_lines ({columns})")
     store.execute(
         f"""INSERT INTO cc_lines BY NAME
-            SELECT c.session_id, c.project AS session_name, {request_key("raw_request_id")} AS request_id,
+            SELECT c.session_id, c.project AS session_name,
+                   {_request_key("message.id", "raw_request_id")} AS request_id,
                    message.model AS model, coalesce(line_time, $now) AS created_at, line_time IS NOT NULL AS timed,
                    {json_count(f"{_USAGE}.input_tokens")} AS input_tokens,
                    {json_count(f"{_USAGE}.output_tokens")} AS output_tokens,
@@ -163,6 +156,26 @@ def _add_iterations(store: Store) -> None:
 
 
 _TOTAL = "(input_tokens + output_tokens + cache_write_tokens + cache_read_tokens)"
+_LONGEST_KEPT_MESSAGE_ID = MAX_ID_LENGTH - len(":sha256:") - 64  # it and the hash of the whole fit an id
+
+
+def _message_key(message_id: str) -> str:
+    """SQL: how a message id leads its calls' stored request ids, as is or, when too long for that, hashed."""
+    return (f"CASE WHEN length({message_id}) <= {_LONGEST_KEPT_MESSAGE_ID} THEN {message_id} "
+            f"ELSE 'sha256-' || sha256({message_id}) END")
+
+
+def _request_key(message_id: str, raw: str) -> str:
+    """SQL: `message.id:requestId` as stored; one longer than an id may be is the message's key, ':sha256:' and
+    the whole's SHA-256, so a replay under another requestId is still found by its message id (_replayed)."""
+    return (f"CASE WHEN length({raw}) > {MAX_ID_LENGTH} THEN ({_message_key(message_id)}) || ':sha256:' "
+            f"|| sha256({raw}) ELSE {raw} END")
+
+
+def _replayed(stored: str, message_id: str) -> str:
+    """SQL: the stored request id is a call of this message (whichever way _request_key wrote it)."""
+    return (f"(starts_with({stored}, {message_id} || ':') "
+            f"OR starts_with({stored}, ({_message_key(message_id)}) || ':sha256:'))")
 _REQUEST_ID = "CASE WHEN message.id IS NOT NULL THEN message.id || ':' || coalesce(requestId, '') END"
 
 
@@ -199,15 +212,15 @@ def _keep_biggest_copies(store: Store, usable: int) -> int:
 def _drop_replays_stored(store: Store, user: str) -> int:
     """Drop this run's copies of a message an earlier run stored in the same session under another requestId."""
     replays = store.fetchone(
-        """SELECT count(*) FROM history_rows h WHERE EXISTS (
-               SELECT 1 FROM token_usage t WHERE t.user_id = $user AND t.session_id = h.session_id
-                 AND t.request_id <> h.request_id AND starts_with(t.request_id, h.message_id || ':'))""",
+        f"""SELECT count(*) FROM history_rows h WHERE EXISTS (
+                SELECT 1 FROM token_usage t WHERE t.user_id = $user AND t.session_id = h.session_id
+                  AND t.request_id <> h.request_id AND {_replayed("t.request_id", "h.message_id")})""",
         {"user": user})[0]  # type: ignore[index]
     store.execute(
-        """DELETE FROM history_rows WHERE request_id IN (
-               SELECT h.request_id FROM history_rows h JOIN token_usage t ON t.user_id = $user
-                 AND t.session_id = h.session_id AND t.request_id <> h.request_id
-                 AND starts_with(t.request_id, h.message_id || ':'))""",
+        f"""DELETE FROM history_rows WHERE request_id IN (
+                SELECT h.request_id FROM history_rows h JOIN token_usage t ON t.user_id = $user
+                  AND t.session_id = h.session_id AND t.request_id <> h.request_id
+                  AND {_replayed("t.request_id", "h.message_id")})""",
         {"user": user})
     store.execute("ALTER TABLE history_rows DROP COLUMN message_id")
     return int(replays)

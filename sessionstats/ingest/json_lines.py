@@ -325,7 +325,7 @@ def new_events_table(store: Store) -> None:
     store.execute(f"CREATE OR REPLACE TEMP TABLE agent_events ({EVENT_COLUMNS})")
 
 
-# The rules agent_import._checked applies: check_id for the session, check_label for the name (dropped when
+# The rules agent_import.checked_events applies: check_id for the session, check_label for the name (dropped when
 # too long), the id rule for a model that is not blank, agent_import.request_key for the request id (a longer
 # one is its prefix and SHA-256). After control characters are refused, Python's strip() takes exactly the
 # \p{Z} spaces from the ends; blank is what str.strip() empties.

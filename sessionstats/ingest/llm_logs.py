@@ -17,6 +17,7 @@ import os
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -173,7 +174,7 @@ def _details(text: object, where: str) -> dict[str, Any]:
         raise InvalidInput(f"{where}: token_details must be JSON text, got {type(text).__name__}",
                            field="token_details")
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_float=Decimal)  # a count is judged by its exact value (check_count)
     except (ValueError, RecursionError):
         return {}
     return value if isinstance(value, dict) else {}

@@ -22,7 +22,9 @@ def parse_json(raw: object, **options: Any) -> Any:
     """A JSON value, or None for text that is not JSON (nested too deep for Python included), that names a key
     twice in one object (json_lines.unique_keys says why), that escapes half a surrogate pair (no Unicode text:
     DuckDB's reader refuses such a line whole, and it could not be stored), or for no text at all (a database
-    column may hold a number or NULL)."""
+    column may hold a number or NULL). A number with a point or exponent is an exact Decimal: a count is judged
+    by its exact value (validate.check_count), never by the nearest float (1.00000000000000000001 is no count)."""
+    options.setdefault("parse_float", Decimal)
     try:
         if type(raw) is str and not raw.startswith("\ufeff"):  # json.loads refuses a BOM, decode not
             value = _decoder(**options).decode(raw)  # one decoder, not one per call: 0.2 CPU s per 100k values
@@ -106,8 +108,8 @@ def utc_time(value: object) -> datetime | None:
     """An ISO-8601 text (AGENT_TIME) or epoch milliseconds as naive UTC; None when it is neither, or a time
     the store cannot keep (the call is then stored at the import's time, as for no time at all)."""
     try:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return storable(datetime.fromtimestamp(value / 1000, UTC).replace(tzinfo=None))
+        if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+            return storable(datetime.fromtimestamp(float(value) / 1000, UTC).replace(tzinfo=None))
         if isinstance(value, str) and _AGENT_TIME.fullmatch(value):
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
             return storable(parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed)

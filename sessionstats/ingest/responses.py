@@ -274,11 +274,8 @@ def _count(usage: dict[str, Any], key: str, where: str = "usage") -> int:
     value = usage.get(key)
     if value is None:
         return 0
-    if isinstance(value, bool | str):  # a JSON count is a number, never text or true
-        raise InvalidInput(f"{_OPTION}: {where}.{key}: must be a whole number >= 0, got {_shown(value)}",
-                           field="response")
     try:
-        return check_count(value, f"{where}.{key}")  # the field rule every path shares: 12.0 is 12, 12.5 refused
+        return check_count(value, f"{where}.{key}")  # the rule every path shares: "7" and 12.0 are counts, 12.5 not
     except InvalidInput as error:
         raise InvalidInput(f"{_OPTION}: {error}", field="response") from None
 

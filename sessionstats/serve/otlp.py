@@ -14,6 +14,8 @@ import gzip
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -79,7 +81,8 @@ def otlp_document(raw: bytes, content_type: str, signal: str) -> dict[str, Any]:
     if content_type != "application/json":
         raise InvalidInput(f"Content-Type: {content_type!r} is not OTLP; send application/json or {PROTOBUF}",
                            field="content_type")
-    document = json_document(raw)  # a key named twice: the whole export, as `import otel` counts that line malformed
+    # a count is judged by its exact value; a key named twice: the whole export, as `import otel` counts that line
+    document = json_document(raw, parse_float=Decimal)
     if not isinstance(document, dict):
         raise InvalidInput("body: an OTLP export is a JSON object", field="body")
     return document
@@ -95,14 +98,29 @@ def _hex_ids(value: Any) -> Any:
     return value
 
 
-def usage_events(document: dict[str, Any]) -> tuple[list[Any], int]:
-    """The token events in one export, mapped as `import otel` maps a file's lines, and how many records
-    carried usage that could not be read (an `import otel` would count them malformed)."""
-    from sessionstats.ingest.agent_import import Coverage
+@dataclass
+class Refused:
+    """The records of one export that carried usage and were not stored, by why."""
+
+    counts: int = 0  # token counts that are not whole numbers >= 0
+    ids: int = 0  # a session id, model or request id the shared field rules refuse
+
+    @property
+    def total(self) -> int:
+        return self.counts + self.ids
+
+
+def usage_events(document: dict[str, Any]) -> tuple[list[Any], Refused]:
+    """The token events in one export, mapped as `import otel` maps a file's lines and checked by the same
+    field rules, and the records refused (an `import otel` would count them malformed)."""
+    from sessionstats.ingest.agent_import import Coverage, checked_events
     from sessionstats.ingest.otel_files import otlp_usage
 
     coverage = Coverage()
-    return otlp_usage(document, coverage), coverage.malformed
+    events = otlp_usage(document, coverage)
+    unreadable = coverage.malformed
+    events = checked_events(events, coverage)  # done again as they are stored, where nothing would count them
+    return events, Refused(counts=unreadable, ids=coverage.malformed - unreadable)
 
 
 def store_exports(store: Store, user: str, exports: list[list[Any]]) -> list[int | SessionStatsError]:
@@ -141,32 +159,40 @@ async def receive(request: Request) -> Response:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     raw = decoded(await body_bytes(request), request.headers.get("content-encoding", "").strip().lower())
     document = otlp_document(raw, content_type, signal)
-    rejected = 0
+    refused = Refused()
     if signal != "metrics":  # usage comes as log events and spans; metrics would count it twice
-        events, rejected = usage_events(document)
-        if events:
+        events, refused = usage_events(document)
+        if events:  # an export the store refuses whole (a cost past the limit) is a 400 naming why
             await asyncio.wrap_future(request.app.state.otlp.queue(events))
-    return _answer(signal, content_type, rejected)
+    return _answer(signal, content_type, refused)
 
 
 # OTLP's partial success: how many records the receiver refused, and why (exporters log it; none retries).
 _REJECTED = {"logs": "rejected_log_records", "traces": "rejected_spans"}
 
 
-def _answer(signal: str, content_type: str, rejected: int) -> Response:
+def _answer(signal: str, content_type: str, refused: Refused) -> Response:
     """The export's answer: empty when all was taken, else a partial success naming the refused records."""
     answer = _messages(signal)[1]()
-    if rejected:
-        kind = "span" if signal == "traces" else "log record"
-        answer.partial_success.error_message = (
-            f"{rejected} {kind}{'s' if rejected > 1 else ''} carried token counts that are not whole numbers >= 0 "
-            "and were not stored (`sessionstats import otel` of the same export counts them malformed)")
-        setattr(answer.partial_success, _REJECTED[signal], rejected)
+    if refused.total:
+        answer.partial_success.error_message = _refusal(signal, refused)
+        setattr(answer.partial_success, _REJECTED[signal], refused.total)
     if content_type == PROTOBUF:
         return Response(answer.SerializeToString(), media_type=PROTOBUF)
     from google.protobuf.json_format import MessageToDict
 
     return JSONResponse(MessageToDict(answer))
+
+
+def _refusal(signal: str, refused: Refused) -> str:
+    """One line: how many records were not stored, and why."""
+    kind = "span" if signal == "traces" else "log record"
+    why = [f"{count} {what}" for count, what in (
+        (refused.counts, "carried token counts that are not whole numbers >= 0"),
+        (refused.ids, "carried a session id, model or request id the field rules refuse (a control character, "
+                      "or over 200 characters)")) if count]
+    return (f"{refused.total} {kind}{'s' if refused.total > 1 else ''} not stored: {'; '.join(why)} "
+            "(`sessionstats import otel` of the same export counts them malformed)")
 
 
 ROUTES = [Route(f"/v1/{signal}", receive, methods=["POST"]) for signal in ("logs", "traces", "metrics")]

@@ -46,5 +46,5 @@ def _with_journal_folded(store: Store, target: Path | PostgresTarget) -> Store:
     if store.writable:
         from sessionstats.ingest.journal import fold
 
-        fold(store, target)
+        store.holds_journal = fold(store, target) > 0
     return store

@@ -40,6 +40,8 @@ class Store:
     location: str
     writable: bool
     in_transaction: bool = field(default=False, init=False)
+    # Records folded in from the journal: acknowledged, so kept even when the command itself then fails.
+    holds_journal: bool = field(default=False, init=False)
     dialect = "duckdb"
 
     def execute(self, sql: str, params: Params = ()) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import signal
 import stat
 import threading
@@ -24,7 +25,7 @@ from sessionstats.errors import DatabaseBusy, DatabaseUnusable, NoDatabaseYet, S
 from sessionstats.store.base import Store, lock_timeout
 from sessionstats.store.duckdb_errors import translated
 from sessionstats.store.duckdb_home import attach, detach
-from sessionstats.store.migrations import apply_migrations, check_not_foreign, check_readable_schema
+from sessionstats.store.migrations import LATEST_VERSION, apply_migrations, check_not_foreign, check_readable_schema
 from sessionstats.store.paths import database_state, real_path, refused, sidecar, warn_if_shared
 from sessionstats.store.runs import sort_new_rows
 
@@ -67,27 +68,102 @@ def _opened(path: Path, write: bool, create: bool) -> Iterator[Store]:
 
 @contextmanager
 def _writable(path: Path, deadline: float) -> Iterator[Store]:
-    """The writer's lock and a connection to the database at the latest schema; a new one is made whole first."""
+    """The writer's lock and a connection to the database at the latest schema; a new one is made whole first,
+    an older one is upgraded in a copy that replaces it only when the command succeeds."""
     database_state(path)  # refuse what is not a database before making its lock file
     with _file_lock(path, exclusive=True, deadline=deadline):
         state = database_state(path)
-        created, unwanted = state != "duckdb", False
-        if created:
+        if state != "duckdb":
             _create(path, deadline, replace=state == "abandoned")
         try:
-            with _connection(path, False, deadline) as con:
-                store = Store(con, str(path), writable=True)
-                version = check_not_foreign(store)  # before anything about it is changed
-                warn_if_shared([path, sidecar(path, ".wal")], tighten=True)
-                apply_migrations(store, version)
-                try:
-                    yield store
-                except BaseException:  # bad input writes nothing: not even the database it made
-                    unwanted = created and _holds_no_session(con)
+            with _current(path, deadline, created=state != "duckdb") as store:
+                yield store
+        except _OlderSchema:
+            with _upgraded(path, deadline) as store:
+                yield store
+
+
+class _OlderSchema(Exception):
+    """The file's schema is behind ours: raised before the command starts, never by its work."""
+
+
+@contextmanager
+def _current(path: Path, deadline: float, *, created: bool) -> Iterator[Store]:
+    """The file itself, at the latest schema (raise _OlderSchema before anything is changed when it is not)."""
+    if not created and os.path.lexists(sidecar(path, ".wal")) and _version_read_only(path, deadline) < LATEST_VERSION:
+        raise _OlderSchema  # opening it to write would fold the WAL into the file before the command ran
+    unwanted = False
+    try:
+        with _connection(path, False, deadline) as con:
+            store = Store(con, str(path), writable=True)
+            version = check_not_foreign(store)  # before anything about it is changed
+            if version < LATEST_VERSION:
+                raise _OlderSchema
+            apply_migrations(store, version)  # refuses a newer schema than ours
+            warn_if_shared([path, sidecar(path, ".wal")], tighten=True)
+            try:
+                yield store
+            except BaseException:  # bad input writes nothing: not even the database it made
+                unwanted = created and _holds_no_session(con)
+                raise
+    finally:
+        if unwanted:
+            _remove_database(path)
+
+
+def _version_read_only(path: Path, deadline: float) -> int:
+    """The file's schema version, read without changing it (its WAL is replayed in memory only)."""
+    with _connection(path, True, deadline) as con:
+        return check_not_foreign(Store(con, str(path), writable=False))
+
+
+@contextmanager
+def _upgraded(path: Path, deadline: float) -> Iterator[Store]:
+    """A copy of an older file, migrated, for the command to write; it takes the file's place only when the
+    command succeeds, so a failing command leaves the file byte for byte as it was."""
+    draft = sidecar(path, ".upgrading")
+    try:
+        _remove_database(draft)  # from an upgrader killed earlier
+    except OSError as error:  # a folder someone made there
+        raise refused(path, f"{draft} is in the way of upgrading it ({_reason(error)}); move it away first") \
+            from None
+    failure: Exception | None = None
+    try:
+        _copy_owner_only(path, draft)
+        with _connection(draft, False, deadline) as con:
+            store = Store(con, str(path), writable=True)
+            apply_migrations(store)
+            try:
+                yield store
+            except Exception as error:
+                if not store.holds_journal:
                     raise
-        finally:
-            if unwanted:
-                _remove_database(path)
+                failure = error  # the journal's records are in the copy alone: it takes the file's place all the same
+            con.execute("CHECKPOINT")  # everything in the draft itself, none of it in a .wal left behind
+    except BaseException as error:
+        _remove_database(draft)
+        if isinstance(error, DatabaseUnusable):  # about the file the person named, not our copy of it
+            raise DatabaseUnusable(str(error).replace(str(draft), str(path))) from None
+        raise
+    os.replace(draft, path)
+    sidecar(path, ".wal").unlink(missing_ok=True)  # its records were replayed into the copy
+    if failure is not None:
+        raise failure
+
+
+def _copy_owner_only(path: Path, draft: Path) -> None:
+    """Copy the database and its WAL (records a crash left there, replayed when the copy is opened)."""
+    old_umask = os.umask(0o077)
+    try:
+        for source, target in ((path, draft), (sidecar(path, ".wal"), sidecar(draft, ".wal"))):
+            if source.exists():
+                shutil.copyfile(source, target)
+    except OSError as error:  # a full disk: the upgrade needs room for a second copy of the file a moment
+        raise DatabaseUnusable(f"cannot upgrade the database at {path} to this sessionstats' schema: copying "
+                               f"it beside itself failed ({_reason(error)}); make room for a copy, then try again") \
+            from None
+    finally:
+        os.umask(old_umask)
 
 
 @contextmanager

@@ -7,10 +7,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Sequence
+from decimal import Decimal
 from pathlib import Path
 
 from sessionstats.errors import InvalidInput
-from sessionstats.validate import DuplicateKey, refuse_constant, unique_keys
+from sessionstats.validate import DuplicateKey, check_count, refuse_constant, unique_keys
 
 BOM = b"\xef\xbb\xbf"
 MAX_LINE_BYTES = 16 << 20  # DuckDB's own limit on one JSON object (maximum_object_size)
@@ -24,10 +25,12 @@ def first_bad_jsonl_line(path: Path, columns: Sequence[str], reason: str = "", *
     return bad or InvalidInput(f"{path.name}: cannot read it as JSON Lines{f' ({reason})' if reason else ''}")
 
 
-def bad_jsonl_line(path: Path, columns: Sequence[str], text_columns: Sequence[str] = ()) -> InvalidInput | None:
-    """What is wrong with the first bad line (see first_bad_jsonl_line), or None when every line is good."""
+def bad_jsonl_line(path: Path, columns: Sequence[str], text_columns: Sequence[str] = (),
+                   count_columns: Sequence[str] = ()) -> InvalidInput | None:
+    """What is wrong with the first bad line (see first_bad_jsonl_line; also a number in one of `count_columns`
+    whose exact value is no count), or None when every line is good."""
     for line_no, raw in jsonl_lines(path):
-        problem = _json_object_problem(raw, columns, text_columns)
+        problem = _json_object_problem(raw, columns, text_columns, count_columns)
         if problem:
             return InvalidInput(f"line {line_no}: {problem}")
     return None
@@ -37,7 +40,8 @@ class _Number(str):
     """A JSON number kept as its text."""
 
 
-def _json_object_problem(raw: bytes, columns: Sequence[str], text_columns: Sequence[str] = ()) -> str | None:
+def _json_object_problem(raw: bytes, columns: Sequence[str], text_columns: Sequence[str] = (),
+                         count_columns: Sequence[str] = ()) -> str | None:
     """What is wrong with one line as a record, or None. Numbers stay text: 5,000 digits are no trouble."""
     try:
         text = raw.decode("utf-8")
@@ -66,6 +70,19 @@ def _json_object_problem(raw: bytes, columns: Sequence[str], text_columns: Seque
             shown = str(value) if isinstance(value, _Number) else json.dumps(value) if isinstance(value, bool) \
                 else _JSON_KINDS.get(type(value), "an object")
             return f"{name}: must be text, got {shown[:60]}"
+    return _count_problem(record, count_columns)
+
+
+def _count_problem(record: dict, count_columns: Sequence[str]) -> str | None:
+    """A count written as a number with a point or exponent, judged by its exact value (a key spelt with a
+    \\u escape hides it from the import's exact reading of such numbers, which DuckDB reads as doubles)."""
+    for name in count_columns:
+        value = record.get(name)
+        if isinstance(value, _Number) and not value.isdigit():
+            try:
+                check_count(Decimal(value), name)
+            except InvalidInput as error:
+                return str(error)
     return None
 
 

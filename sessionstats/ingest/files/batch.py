@@ -61,7 +61,8 @@ def stage_rows(store: Store, source: ImportSource, fields: Sequence[Field], *, s
     """
     names = [f.name for f in fields]
     text = [f.name for f in fields if f.kind in (*IDS, "label", "text")]  # the API takes only a str for these
-    scan = prepare_scan(store, source.path, source.format, names, text)
+    counts = [f.name for f in fields if f.kind == "count"]
+    scan = prepare_scan(store, source.path, source.format, names, text, counts)
     if source.zone:
         store.execute("SET TimeZone = $zone", {"zone": source.zone})
     inner = ", ".join(f"{typed_value(f)} AS {_ident(f.name)}" for f in fields)

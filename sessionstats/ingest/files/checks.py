@@ -71,9 +71,12 @@ def typed_value(field: Field) -> str:
     # Fast paths first: a CASE tries its later branches (regular expressions) on the remaining rows only.
     if field.kind == "count":
         return whole_count(raw)
+    if field.kind in ("cost", "seconds"):  # numbers lose only ASCII spaces, as validate.parse_decimal reads them
+        trimmed = _spaces_trimmed(raw)
     if field.kind == "cost":
-        # DuckDB's cast also reads '1_000' and '+1', which DECIMAL_NUMBER refuses: those take the slow path.
+        # DuckDB's cast also reads '1_000', '+1' and '0.5<tab>', which DECIMAL_NUMBER refuses: the slow path's.
         plain = (f"NOT contains({trimmed}, 'e') AND NOT contains({trimmed}, 'E') AND NOT contains({trimmed}, '_') "
+                 f"AND ascii({trimmed}) BETWEEN 45 AND 57 AND ascii(right({trimmed}, 1)) BETWEEN 46 AND 57 "
                  f"AND NOT starts_with({trimmed}, '+') AND (strpos({trimmed}, '.') = 0 "
                  f"OR length({trimmed}) - strpos({trimmed}, '.') <= {COST_PLACES})")
         return (f"CASE WHEN {plain} THEN try_cast({trimmed} AS DECIMAL(38, 18)) "
@@ -91,11 +94,18 @@ def typed_value(field: Field) -> str:
 
 def whole_count(text: str) -> str:
     """The count a text holds, as validate.check_count reads it; NULL when it is no whole number (12.5 is not 13)."""
-    cast, trimmed = f"try_cast({text} AS BIGINT)", f"trim({text})"
+    cast, trimmed = f"try_cast({text} AS BIGINT)", _spaces_trimmed(text)
     # Fast path first: a CASE tries its later branch (a regular expression) on the remaining rows only.
     return (f"CASE WHEN {cast} >= 0 AND {cast}::VARCHAR = {text} THEN {cast} "
             f"WHEN regexp_full_match({trimmed}, {_WHOLE}) "
-            f"THEN try_cast(regexp_extract({trimmed}, '^[0-9]+') AS BIGINT) END")
+            f"THEN try_cast(regexp_extract({trimmed}, '^-?[0-9]+') AS BIGINT) END")  # '-0' is 0
+
+
+def whole_text(number: str) -> str:
+    """A JSON number's text as the digits of its exact value when that is whole ('1E2' is '100', '-0.0' is '0'),
+    else as it is ('1.5', '1.00000000000000000001'), for whole_count to judge as validate.check_count does."""
+    whole = f"coalesce(try_cast(try_cast({number} AS DECIMAL(38, 0)) AS VARCHAR), {number})"
+    return f"CASE WHEN {_decimal_places(number)} <= 0 THEN {whole} ELSE {number} END"
 
 
 def checked_rows(table: str, fields: Sequence[Field]) -> str:
@@ -133,12 +143,12 @@ def problems(field: Field, value: str | None = None) -> list[str]:
                            f"|| ' characters long (at most {limit:,})'")
         clauses.append(f"WHEN contains({value}, chr(0)) THEN '{name}: contains a NUL byte'")
     elif field.kind == "count":
-        clauses.append(f"WHEN {raw} IS NOT NULL AND NOT regexp_full_match(trim({raw}), {_WHOLE}) "
+        clauses.append(f"WHEN {raw} IS NOT NULL AND NOT regexp_full_match({_spaces_trimmed(raw)}, {_WHOLE}) "
                        f"THEN '{name}: must be a whole number >= 0,' || {got}")
         clauses.append(f"WHEN {raw} IS NOT NULL AND {value} IS NULL THEN '{name}: ' || trim({raw}) "
                        f"|| ' is too large (at most {MAX_BIGINT})'")
     elif field.kind == "cost":
-        clauses.append(f"WHEN {raw} IS NOT NULL AND NOT regexp_full_match(trim({raw}), {_DECIMAL}) "
+        clauses.append(f"WHEN {raw} IS NOT NULL AND NOT regexp_full_match({_spaces_trimmed(raw)}, {_DECIMAL}) "
                        f"THEN '{name}: must be a number of US dollars,' || {got}")
         clauses.append(f"WHEN {raw} IS NOT NULL AND {_decimal_places(raw)} > {COST_PLACES} "
                        f"THEN '{name}: has more than {COST_PLACES} decimal places'")
@@ -196,11 +206,24 @@ def first_problem(good: Sequence[str], clauses: Sequence[str]) -> str:
     return f"CASE WHEN NOT ({' AND '.join(good)}) THEN CASE {' '.join(clauses)} ELSE 'cannot be read' END END"
 
 
+def _spaces_trimmed(text: str) -> str:
+    """The text without the ASCII spaces at its ends, as validate.check_count strips them (DuckDB's trim()
+    alone also strips a no-break space, which no count has)."""
+    return f"trim({text}, ' ')"
+
+
 def _decimal_places(raw: str) -> str:
-    """Places after the point once trailing zeros go, exponent included ('7.5e-8' has 9)."""
+    """Places after the point of the number's exact value, as validate.parse_cost counts them: '7.5e-8' has 9,
+    '1.50' 1, '100e-20' 18, '0e-30' none (an exponent past any integer still counts, as a DOUBLE)."""
     trimmed = f"trim({raw})"
-    return (f"(length(rtrim(regexp_extract(regexp_replace({trimmed}, '[eE].*$', ''), '\\.([0-9]*)', 1), '0')) "
-            f"- coalesce(try_cast(regexp_extract({trimmed}, '[eE]([+-]?[0-9]+)$', 1) AS INTEGER), 0))")
+    mantissa = f"regexp_replace({trimmed}, '[eE].*$', '')"
+    digits = f"regexp_replace({mantissa}, '[^0-9]', '', 'g')"
+    fraction = f"length(regexp_extract({mantissa}, '\\.([0-9]*)', 1))"
+    trailing = f"(length({digits}) - length(rtrim({digits}, '0')))"
+    written = f"regexp_extract({trimmed}, '[eE]([+-]?[0-9]+)$', 1)"
+    exponent = (f"coalesce(try_cast(nullif({written}, '') AS DOUBLE), CASE WHEN {written} = '' THEN 0 "
+                f"WHEN starts_with({written}, '-') THEN -1e308 ELSE 1e308 END)")
+    return f"(CASE WHEN rtrim({digits}, '0') = '' THEN 0 ELSE {fraction} - {trailing} - {exponent} END)"
 
 
 def _raw(field: Field) -> str:
