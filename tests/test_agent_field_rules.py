@@ -171,8 +171,8 @@ def test_a_tier_or_speed_the_label_rule_refuses_is_a_malformed_claude_code_line(
     assert table_of(cli.db, f"SELECT input_tokens, length({key}) FROM token_usage") == [(40, 1000)]
 
 
-def test_a_tier_over_the_label_limit_is_refused_naming_its_field_not_a_flag(cli) -> None:
+def test_a_tier_over_the_label_limit_is_refused_naming_its_option(cli) -> None:
     cli.ok("new", "--id", "s")
     result = cli("record-tokens", "-s", "s", "--input", "1", "--output", "1", "--service-tier", "x" * 1001)
     assert result.exit_code == 2
-    assert result.stderr == "sessionstats: service_tier: is 1,001 characters long (at most 1,000)\n"
+    assert result.stderr == "sessionstats: --service-tier: is 1,001 characters long (at most 1,000)\n"

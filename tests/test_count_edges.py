@@ -174,8 +174,8 @@ def test_an_otel_file_import_reads_a_count_by_its_exact_value(cli, db, tmp_path,
         assert "1 malformed" in result.stderr
 
 
-# Claude Code's reader is DuckDB's JSON, which reads a number with a point or exponent as a double: the value
-# of a double is all it sees, so a fraction past a double's precision is beyond it (said in the report).
+# Claude Code's and OpenCode's readers are DuckDB's JSON, which reads a number with a point or exponent as a
+# double: the value of a double is all it sees, so a fraction past a double's precision is beyond it (README).
 _DOUBLE_BLIND = {"1.00000000000000000001", "9007199254740993.0", "922337203685477580.7e1", "1e-99999999999"}
 
 
@@ -192,7 +192,7 @@ def test_a_claude_code_log_reads_a_count_by_its_exact_value(cli, db, tmp_path, c
 
 
 # An OpenCode message of no tokens at all is no call: each carries one output token (so not the largest count).
-@pytest.mark.parametrize("case", [c for c in JSON_NUMBERS if c[1] != BIGGEST], ids=ids)
+@pytest.mark.parametrize("case", [c for c in JSON_NUMBERS if c[1] != BIGGEST and c[0] not in _DOUBLE_BLIND], ids=ids)
 def test_an_opencode_message_reads_a_count_by_its_exact_value(cli, db, tmp_path, case):
     raw, expected = case
     con = create_database(tmp_path / "opencode" / "opencode.db")

@@ -1,8 +1,8 @@
 """The OTLP receiver's partial success counts every record that carried usage and was not stored, and says why.
 
 A count that is not a whole number, or an id or model the shared field rules refuse (checked before the export
-is queued, as `import otel` counts such a line malformed), is a rejected record; an export the store refuses
-whole (a cost past the limit) is a 400. None is dropped without the exporter being told.
+is queued, as `import otel` counts such a line malformed), or counts whose cost a record cannot hold (known as
+the export is stored), is a rejected record. None is dropped without the exporter being told.
 Starlette's TestClient drives the app in-process.
 """
 
@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from conftest import db_argument, snapshot, table_of
+from conftest import db_argument, table_of
 from otel_files import api_request, genai_span, logs, traces
 
 pytest.importorskip("starlette", reason="the serve extra is not installed (pip install -e '.[test]')")
@@ -75,16 +75,26 @@ def test_refusals_of_both_kinds_are_counted_together_and_each_named(web, db):
     assert table_of(db, "SELECT session_id FROM token_usage") == [("cc-good",)]
 
 
-def test_an_export_the_store_refuses_whole_is_a_400_naming_why_and_keeps_nothing(web, db):
-    """A cost past the per-record limit (an estimate: cost_usd 0 states none) refuses the export as it is stored:
-    the exporter is told (400: not retried), and nothing of the export is kept."""
-    assert post(web, "logs", logs(call("cc-earlier", 1))) == {}
-    before = snapshot(db)
-    answer = web.post("/v1/logs", content=logs(call("cc-a", 1), call("cc-b", 2, inp=2**62, cost=0.0)),
-                      headers={"content-type": "application/json"})
-    assert answer.status_code == 400
-    assert answer.json()["field"] == "total_tokens" and "a record must cost under" in answer.json()["error"]
-    assert snapshot(db) == before
+def test_a_call_whose_cost_a_record_cannot_hold_is_a_rejected_record_and_the_rest_is_stored(web, db):
+    """A cost past the per-record limit (an estimate: cost_usd 0 states none) is known only once priced, as the
+    export is stored: the exporter is told in the partial success, as `import otel` counts the line malformed
+    (it refused the whole export before, as a file's import refused the whole file)."""
+    answer = post(web, "logs", logs(call("cc-a", 1), call("cc-b", 2, inp=2**62, cost=0.0)))
+    assert answer == {"partialSuccess": {"rejectedLogRecords": "1", "errorMessage": (
+        "1 log record not stored: 1 carried token counts whose cost a record cannot hold (over $1e9)"
+        " (`sessionstats import otel` of the same export counts them malformed)")}}
+    assert table_of(db, "SELECT session_id FROM token_usage") == [("cc-a",)]
+
+
+def test_exports_stored_in_one_batch_are_each_told_what_they_lost(db):
+    from sessionstats.serve.otlp import store_exports, usage_events
+
+    exports = [usage_events(json.loads(logs(call(session, 1, inp=tokens, cost=0.0))))[0]
+               for session, tokens in (("cc-a", 5), ("cc-b", 2**62), ("cc-c", 7))]
+    database = sessionstats.connect(db_argument(db, "alice"), user="alice")
+    with database.writing() as store:
+        assert store_exports(store, "alice", exports) == [0, 1, 0]
+    assert table_of(db, "SELECT session_id FROM token_usage ORDER BY 1") == [("cc-a",), ("cc-c",)]
 
 
 def test_an_export_with_nothing_refused_is_an_empty_answer(web, db):

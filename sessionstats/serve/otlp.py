@@ -104,10 +104,11 @@ class Refused:
 
     counts: int = 0  # token counts that are not whole numbers >= 0
     ids: int = 0  # a session id, model or request id the shared field rules refuse
+    dear: int = 0  # counts whose cost a record cannot hold (known once priced, as they are stored)
 
     @property
     def total(self) -> int:
-        return self.counts + self.ids
+        return self.counts + self.ids + self.dear
 
 
 def usage_events(document: dict[str, Any]) -> tuple[list[Any], Refused]:
@@ -124,22 +125,26 @@ def usage_events(document: dict[str, Any]) -> tuple[list[Any], Refused]:
 
 
 def store_exports(store: Store, user: str, exports: list[list[Any]]) -> list[int | SessionStatsError]:
-    """Store the events of many exports in one transaction (each call once); how many each export held.
+    """Store the events of many exports in one transaction (each call once); for each export, how many of its
+    records cost more than a record may hold and were left out (as `import otel` counts them malformed).
 
-    Should the batch be refused (a cost past the limit), each export is stored alone: one never fails the others."""
+    Should the batch be refused, or leave records out, each export is stored alone (again: each call is stored
+    once), so that one never fails the others and each is told what it lost."""
     from sessionstats.ingest.agent_import import Coverage, store_events
     from sessionstats.ingest.otel_files import SOURCE
 
     events = [event for export in exports for event in export]
     try:
-        store_events(store, events, user=user, source=SOURCE, coverage=Coverage(), step=lambda _: None)
+        summary = store_events(store, events, user=user, source=SOURCE, coverage=Coverage(), step=lambda _: None)
     except (DatabaseBusy, DatabaseUnusable):
         raise
     except SessionStatsError as error:
         if len(exports) == 1:
             return [error]
         return [outcome for export in exports for outcome in store_exports(store, user, [export])]
-    return [len(export) for export in exports]
+    if not summary.written.too_dear or len(exports) == 1:
+        return [summary.written.too_dear] * len(exports)
+    return [outcome for export in exports for outcome in store_exports(store, user, [export])]
 
 
 @contextmanager
@@ -162,8 +167,8 @@ async def receive(request: Request) -> Response:
     refused = Refused()
     if signal != "metrics":  # usage comes as log events and spans; metrics would count it twice
         events, refused = usage_events(document)
-        if events:  # an export the store refuses whole (a cost past the limit) is a 400 naming why
-            await asyncio.wrap_future(request.app.state.otlp.queue(events))
+        if events:  # an export the store refuses whole is a 400 naming why
+            refused.dear = await asyncio.wrap_future(request.app.state.otlp.queue(events))
     return _answer(signal, content_type, refused)
 
 
@@ -190,7 +195,8 @@ def _refusal(signal: str, refused: Refused) -> str:
     why = [f"{count} {what}" for count, what in (
         (refused.counts, "carried token counts that are not whole numbers >= 0"),
         (refused.ids, "carried a session id, model or request id the field rules refuse (a control character, "
-                      "or over 200 characters)")) if count]
+                      "or over 200 characters)"),
+        (refused.dear, "carried token counts whose cost a record cannot hold (over $1e9)")) if count]
     return (f"{refused.total} {kind}{'s' if refused.total > 1 else ''} not stored: {'; '.join(why)} "
             "(`sessionstats import otel` of the same export counts them malformed)")
 
