@@ -6,6 +6,7 @@ the new copy has more tokens, else the new copy is dropped; rows with new ids ar
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -14,6 +15,8 @@ from sessionstats.ingest.files.batch import NEW_SESSION_COLUMNS, StepReporter
 from sessionstats.ingest.files.checks import Field, checked_rows
 from sessionstats.ingest.records import TOKEN_USAGE_COLUMNS
 from sessionstats.pricing.bulk import BILLED_COST, BILLED_RATES_JOIN, RATES_DETAIL, TOOL_COST, load_rates
+from sessionstats.pricing.calls import CallTerms, Unpriced, price_call
+from sessionstats.pricing.prices import TokenCounts
 from sessionstats.store import Store
 from sessionstats.validate import MAX_COST, check_estimate
 
@@ -98,11 +101,6 @@ def write_rows(store: Store, *, user: str, source: str, now: object, step: StepR
 
 def _unpriced_reasons(store: Store) -> dict[str, int]:
     """Why priced rows of a model the price data knows have no estimate, with how many rows each."""
-    from collections import Counter
-
-    from sessionstats.pricing.calls import CallTerms, Unpriced, price_call
-    from sessionstats.pricing.prices import TokenCounts
-
     groups = store.fetchall(
         """SELECT r.model, r.provider, r.service_tier, r.speed, r.tool_calls > 0, min(r.created_at), count(*)
            FROM history_priced r
