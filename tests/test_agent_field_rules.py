@@ -135,21 +135,6 @@ def test_a_call_too_dear_for_a_record_is_a_malformed_line_not_a_refused_history(
     assert table_of(cli.db, "SELECT input_tokens FROM token_usage") == [(40,)]
 
 
-def test_an_opencode_step_too_dear_for_a_record_is_malformed(cli, tmp_path: Path) -> None:
-    """The Python readers' path (OpenCode, Gemini .json, OTel) skips it alike."""
-    con = create_database(tmp_path / "opencode" / "opencode.db")
-    for message, count in (("msg_1", 40), ("msg_2", 9 * 10**18)):
-        data = {"role": "assistant", "modelID": "gpt-5", "providerID": "openai",
-                "tokens": {"input": count, "output": 1}}
-        con.execute("INSERT INTO message VALUES (?, 'ses_1', 0, 0, ?)", (message, json.dumps(data)))
-    con.commit()
-    con.close()
-    result = cli("import", "opencode", str(tmp_path / "opencode"))
-    assert result.exit_code == 0, result.stderr
-    assert "1 malformed lines skipped" in result.stderr
-    assert table_of(cli.db, "SELECT input_tokens FROM token_usage") == [(40,)]
-
-
 @pytest.mark.parametrize("key", ["service_tier", "speed"])
 @pytest.mark.parametrize("value", ["x" * 1001, "a\u0000b"])
 def test_a_tier_or_speed_the_label_rule_refuses_is_a_malformed_claude_code_line(cli, tmp_path: Path, key,
