@@ -3,10 +3,12 @@
 For Claude Code, Codex, Gemini CLI, OpenCode and Qwen Code it writes a tree of N calls each (with the repeats
 each agent writes: streamed copies, rate-limit token_counts, re-appended replies, step-finish parts), then runs,
 as real processes and interleaved, `ccusage <agent> session --json --offline` on it (a HOME of its own and the
-agent's variable naming the tree), `sessionstats import <source>` into a fresh database, and that import again
-with nothing new. Each step runs --runs times; the table gives the median wall time, CPU seconds and peak
-memory (wait4, that process alone). Targets: a first import takes no more CPU than ccusage's report; a
-re-import with nothing new takes under 1 s. ccusage is never installed here: --ccusage PATH or $CCUSAGE.
+agent's variable naming the tree), `sessionstats import <source>` into a fresh database, that import again
+with nothing new, and, for the JSON-lines sources, import_floor.py: the least any import costs in Python and
+DuckDB (read, parse, keep one copy per call, store; no rules). Each step runs --runs times; the table gives the
+median wall time, CPU seconds and peak memory (wait4, that process alone). Targets: a first import takes no
+more CPU than ccusage's report; a re-import with nothing new takes under 1 s. ccusage is never installed here:
+--ccusage PATH or $CCUSAGE.
 
     CCUSAGE=... python benchmarks/bench_agents.py [--calls 100000] [--sessions 500] [--runs 3] [--only codex,qwen]
 """
@@ -30,6 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_claude_code import run, write_tree
 from compare_ccusage import measure
+from import_floor import FLOOR_SOURCES
 
 
 def _compact(value: object) -> str:
@@ -146,6 +149,8 @@ AGENTS = {"claude-code": Agent(claude, "claude", "CLAUDE_CONFIG_DIR"),
           "opencode": Agent(opencode, "opencode", "OPENCODE_DATA_DIR"),
           "qwen": Agent(qwen, "qwen", "QWEN_DATA_DIR")}
 _STEPS = ("ccusage report", "first import", "re-import, nothing new")
+_FLOOR = "floor: read, parse, store"  # import_floor.py: the stack's least cost, for the sources it knows
+_FLOOR_SCRIPT = Path(__file__).with_name("import_floor.py")
 
 
 def bench(name: str, agent: Agent, root: Path, scratch: Path, ccusage: str, runs: int) -> dict[str, list[tuple]]:
@@ -154,18 +159,25 @@ def bench(name: str, agent: Agent, root: Path, scratch: Path, ccusage: str, runs
     home.mkdir(exist_ok=True)
     env = {**os.environ, "HOME": str(home), agent.variable: str(root)}
     report = scratch / f"{name}.json"
-    figures: dict[str, list[tuple]] = {step: [] for step in _STEPS}
+    steps = (*_STEPS, _FLOOR) if name in FLOOR_SOURCES else _STEPS
+    figures: dict[str, list[tuple]] = {step: [] for step in steps}
     notes = {}
     for number in range(runs):
         figures[_STEPS[0]].append(measure([ccusage, agent.ccusage, "session", "--json", "--offline"], env, report))
         notes[_STEPS[0]] = f"{_sessions(report):,} sessions"
+        if name in FLOOR_SOURCES:
+            floor_db = scratch / f"{name}-floor-{number}.duckdb"
+            figures[_FLOOR].append(measure([sys.executable, str(_FLOOR_SCRIPT), name, str(root), str(floor_db)],
+                                           env, report))
+            notes[_FLOOR] = f"{int(report.read_text()):,} calls; no rules, prices or sessions"
+            floor_db.unlink()
         db = scratch / f"{name}-{number}.duckdb"
         for step in _STEPS[1:]:
             *measured, summary = run(["import", name, str(root / agent.ours)], db)
             figures[step].append(tuple(measured))
             notes[step] = summary.removeprefix("sessionstats: ")
         db.unlink()
-    return {step: [*map(statistics.median, zip(*figures[step], strict=True)), notes[step]] for step in _STEPS}
+    return {step: [*map(statistics.median, zip(*figures[step], strict=True)), notes[step]] for step in steps}
 
 
 def _sessions(report: Path) -> int:
@@ -202,7 +214,7 @@ def main() -> None:
             medians = bench(name, agent, root, Path(scratch), options.ccusage, options.runs)
             theirs = medians[_STEPS[0]][1]
             for step, (seconds, cpu, peak, note) in medians.items():
-                versus = f"{cpu / theirs:.2f}" if step == _STEPS[1] else ""
+                versus = f"{cpu / theirs:.2f}" if step in (_STEPS[1], _FLOOR) else ""
                 rows.append([name, f"{size / 1e6:,.0f}", step, f"{seconds:.2f}", f"{cpu:.2f}", f"{peak / 2**20:,.0f}",
                              versus, note[:60]])
             loads.append(os.getloadavg()[0])
