@@ -20,7 +20,13 @@ from typing import Any
 from sessionstats.errors import DatabaseBusy, DatabaseUnusable, InvalidInput
 from sessionstats.store.base import Params, PlainSQL, Store, lock_timeout
 from sessionstats.store.libpq import Connection, ServerError, session_params
-from sessionstats.store.migrations import LATEST_VERSION, apply_migrations, current_version, schema_is_current
+from sessionstats.store.migrations import (
+    LATEST_VERSION,
+    apply_migrations,
+    check_not_foreign,
+    readable_version,
+    schema_is_current,
+)
 from sessionstats.store.target import POSTGRES_EXTRA, PostgresTarget
 
 _LOCK_NOT_AVAILABLE, _INSUFFICIENT_PRIVILEGE = "55P03", "42501"  # SQLSTATEs
@@ -126,13 +132,23 @@ class PostgresStore(ServerStore):
 
 @contextmanager
 def open_postgres(target: PostgresTarget, *, write: bool) -> Iterator[Store]:
-    """Connect as the target's role, set up or check the schema, and hold the role's writer lock to write.
+    """Connect as the target's role and hold its writer lock to write; a write sets up or upgrades the schema, a
+    read changes nothing (where no sessionstats table is yet, it reads an empty database, as of a missing file).
 
     What the server or DuckDB's attachment reports on the way out becomes the project's error."""
     store: PostgresStore | None = None
     try:
         store = PostgresStore(Connection(_connection_params(target), session_settings()), target, writable=write)
-        _prepare_schema(ServerStore(store.pg, target, writable=write))
+        if not write and not readable_version(ServerStore(store.pg, target, writable=False)):
+            from sessionstats.store.empty import no_database_yet  # DuckDB, imported by the reads that need it
+
+            store.close()  # nothing to read there: the server is not held while the empty answer is made
+            store.uses_duckdb = True  # the empty database's DuckDB: its errors are mapped as the attachment's
+            with no_database_yet(str(target)) as empty:
+                yield empty
+            return
+        if write:
+            _prepare_schema(ServerStore(store.pg, target, writable=True))
         with _writer_lock(target) if write else nullcontext():
             yield store
     except ServerError as error:
@@ -238,8 +254,8 @@ def _prepare_schema(store: ServerStore) -> None:
         return
     _take_lock(store.pg, _SCHEMA_LOCK)
     try:
-        version = current_version(store)
-        apply_migrations(store)
+        version = check_not_foreign(store)  # another tool's tables are never built beside, as in a file
+        apply_migrations(store, version)
     except ServerError as error:
         if error.sqlstate != _INSUFFICIENT_PRIVILEGE:
             raise
