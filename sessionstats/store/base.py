@@ -42,6 +42,10 @@ class Store:
     in_transaction: bool = field(default=False, init=False)
     # Records folded in from the journal: acknowledged, so kept even when the command itself then fails.
     holds_journal: bool = field(default=False, init=False)
+    # A writer of many units of work, each its own transaction (serve's batches), which never fails as a whole:
+    # it succeeded once one of them committed.
+    many_units: bool = field(default=False, init=False)
+    committed: bool = field(default=False, init=False)
     dialect = "duckdb"
 
     def execute(self, sql: str, params: Params = ()) -> Any:
@@ -68,6 +72,11 @@ class Store:
         finally:
             self.in_transaction = False
         self.con.execute("COMMIT")
+        self.committed = True
+
+    def succeeded(self) -> bool:
+        """Whether the work is to be kept: a command's (which fails by raising), many units' once one committed."""
+        return not self.many_units or self.committed or self.holds_journal
 
     @contextmanager
     def one_thread(self) -> Iterator[None]:

@@ -53,7 +53,8 @@ def _opened(path: Path, write: bool, create: bool) -> Iterator[Store]:
     if write and (create or database_state(path) == "duckdb"):
         with _writable(path, deadline) as store:
             yield store
-            sort_new_rows(store)
+            if store.succeeded():
+                sort_new_rows(store)
         return
     if database_state(path) != "duckdb":
         with no_database_yet(str(path)) as store:
@@ -120,7 +121,8 @@ def _version_read_only(path: Path, deadline: float) -> int:
 @contextmanager
 def _upgraded(path: Path, deadline: float) -> Iterator[Store]:
     """A copy of an older file, migrated, for the command to write; it takes the file's place only when the
-    command succeeds, so a failing command leaves the file byte for byte as it was."""
+    command succeeds (a writer of many units: once one committed), so a failing one leaves the file byte for
+    byte as it was."""
     draft = sidecar(path, ".upgrading")
     try:
         _remove_database(draft)  # from an upgrader killed earlier
@@ -131,20 +133,24 @@ def _upgraded(path: Path, deadline: float) -> Iterator[Store]:
     try:
         _copy_owner_only(path, draft)
         with _connection(draft, False, deadline) as con:
-            store = Store(con, str(path), writable=True)
-            apply_migrations(store)
+            apply_migrations(Store(con, str(path), writable=True))
+            store = Store(con, str(path), writable=True)  # what it commits is the command's own
             try:
                 yield store
             except Exception as error:
                 if not store.holds_journal:
                     raise
                 failure = error  # the journal's records are in the copy alone: it takes the file's place all the same
+            kept = store.succeeded()
             con.execute("CHECKPOINT")  # everything in the draft itself, none of it in a .wal left behind
     except BaseException as error:
         _remove_database(draft)
         if isinstance(error, DatabaseUnusable):  # about the file the person named, not our copy of it
             raise DatabaseUnusable(str(error).replace(str(draft), str(path))) from None
         raise
+    if not kept:
+        _remove_database(draft)
+        return
     os.replace(draft, path)
     sidecar(path, ".wal").unlink(missing_ok=True)  # its records were replayed into the copy
     if failure is not None:

@@ -56,6 +56,7 @@ class ServerStore(Store):
                 yield self
             finally:
                 self.in_transaction = False
+        self.committed = True
 
 
 class PostgresStore(ServerStore):
