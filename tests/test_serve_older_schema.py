@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import table_of
+from otel_files import api_request, logs
 from test_database_file import downgrade_to_schema_4, folder_state, make_database
 
 import sessionstats
@@ -102,3 +103,25 @@ def test_the_journals_records_upgrade_the_older_database_though_the_batch_itself
         [TokenUsageInput(session_id="nosuch", input_tokens=1, output_tokens=2)])
     assert table_of(old_db, "SELECT id, input_tokens FROM token_usage WHERE id = 'kept-1'") == [("kept-1", 40)]
     assert schema_version(old_db) == LATEST_VERSION
+
+
+def test_an_otlp_export_whose_every_call_is_refused_leaves_an_older_database_as_it_was_and_a_good_one_upgrades(
+        old_db):
+    from starlette.testclient import TestClient
+
+    from sessionstats.serve.app import build_app
+
+    def export(session: str, tokens: int) -> str:
+        return logs(api_request(session, 1, model="claude-sonnet-4-5", inp=tokens, out=5, read=0, write=0, cost=0.0))
+
+    before = folder_state(old_db.parent)
+    with TestClient(build_app(sessionstats.connect(str(old_db), "alice"))) as web:
+        refused = web.post("/v1/logs", content=export("cc-dear", 2**62), headers={"content-type": "application/json"})
+    assert refused.json()["partialSuccess"]["rejectedLogRecords"] == "1"
+    assert folder_state(old_db.parent) == before
+    with TestClient(build_app(sessionstats.connect(str(old_db), "alice"))) as web:
+        stored = web.post("/v1/logs", content=export("cc-good", 10), headers={"content-type": "application/json"})
+    assert stored.status_code == 200 and stored.json() == {}
+    assert schema_version(old_db) == LATEST_VERSION
+    assert table_of(old_db, "SELECT session_id, input_tokens FROM token_usage WHERE session_id = 'cc-good'") == [
+        ("cc-good", 10)]

@@ -50,13 +50,16 @@ class ServerStore(Store):
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:
+        written = self.rows_written
         with self.pg.transaction():  # a nested one raises NestedTransaction, as on DuckDB
             self.in_transaction = True
             try:
                 yield self
+            except BaseException:
+                self.rows_written = written
+                raise
             finally:
                 self.in_transaction = False
-        self.committed = True
 
 
 class PostgresStore(ServerStore):
@@ -77,14 +80,18 @@ class PostgresStore(ServerStore):
         names = ", ".join(columns)
         with self._atomic():
             self._ship(table, columns, select, params)
-            return self.pg.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM ss_rows").rowcount
+            count = self.pg.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM ss_rows").rowcount
+            self.rows_written += count
+        return count
 
     def update_from(self, table: str, columns: Sequence[str], select: str, params: Mapping[str, Any]) -> int:
         assignments = ", ".join(f"{name} = s.{name}" for name in columns)
         with self._atomic():
             self._ship(table, ["id", *columns], select, params)
-            return self.pg.execute(f"UPDATE {table} AS t SET {assignments} FROM ss_rows AS s "
-                                   "WHERE t.user_id = $1 AND t.id = s.id", [params["user"]]).rowcount
+            count = self.pg.execute(f"UPDATE {table} AS t SET {assignments} FROM ss_rows AS s "
+                                    "WHERE t.user_id = $1 AND t.id = s.id", [params["user"]]).rowcount
+            self.rows_written += count
+        return count
 
     def replace_rows(self, table: str, keys: Sequence[str], columns: Sequence[str], select: str,
                      params: Mapping[str, Any]) -> None:
