@@ -8,6 +8,7 @@ Writes still set up and upgrade the schema. Real processes on the throwaway clus
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -146,6 +147,19 @@ def test_show_on_an_empty_database_is_not_found_and_says_there_is_no_database(em
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == (f"sessionstats: session 's' not found: there is no database at {empty_pg.url()} yet "
                              "(a command that records, such as 'sessionstats new', makes it)\n")
+
+
+def test_doctor_on_an_empty_database_says_there_are_no_tables_yet_and_makes_nothing(empty_pg):
+    empty_pg.url("alice")
+    before = server_state(empty_pg)
+    result = sessionstats_as(empty_pg, "doctor", "--format", "json")
+    assert (result.returncode, result.stderr) == (0, "")
+    found = {finding["check"]: finding for finding in json.loads(result.stdout)}
+    assert found["schema"] == {"check": "schema", "ok": True, "remedy": "", "detail": (
+        f"no sessionstats tables in {empty_pg.url()} yet; the database's owner makes them "
+        "('sessionstats init-db --db URL')")}
+    assert "role" not in found  # an empty database in memory cannot say who is a member of the server's role
+    assert server_state(empty_pg) == before
 
 
 def test_an_export_of_an_empty_database_writes_an_empty_file_and_nothing_on_the_server(empty_pg, tmp_path):

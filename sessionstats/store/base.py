@@ -45,6 +45,7 @@ class Store:
     # A writer of many units of work, each its own transaction (serve's batches), which never fails as a whole:
     # it succeeded once one of them stored a row. Rows the write helpers stored, in transactions that committed.
     many_units: bool = field(default=False, init=False)
+    exists: bool = field(default=True, init=False)  # False: no database there yet, an empty one in memory answers
     rows_written: int = field(default=0, init=False)
     dialect = "duckdb"
 

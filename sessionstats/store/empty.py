@@ -21,6 +21,7 @@ def no_database_yet(location: str) -> Iterator[Store]:
     with closing(quiet(duckdb.connect(":memory:"))) as con:
         store = Store(con, location, writable=False)
         apply_migrations(store)
+        store.exists = False
         try:
             yield store
         except SessionNotFound as error:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sessionstats.errors import DatabaseUnusable
+from sessionstats.store.base import PlainSQL
 from sessionstats.times import utc_now
 
 if TYPE_CHECKING:
@@ -243,6 +244,7 @@ def _row_security(con: Store, table: str) -> None:
                 "WITH CHECK (user_id = current_user)")
 
 
+# Catalog queries are PlainSQL: on a server they run there, whatever engine the store reads tables with.
 # Where a database's tables are looked for: a file is ours alone, so all of it; a server's database, the schema
 # in use (its other schemas are other tools' business). DuckDB's information_schema view takes ~6 ms to bind in
 # a fresh process (every command asks for the columns once), its duckdb_columns() under 1 ms. On PostgreSQL
@@ -263,12 +265,12 @@ _OTHER_TABLES = {  # tables and views beside an empty schema_migrations of ours,
 
 def current_version(con: Store) -> int:
     """The highest migration recorded, 0 for a database without the table; another tool's table is refused."""
-    columns = {name for (name,) in con.fetchall(_MIGRATION_COLUMNS[con.dialect])}
+    columns = {name for (name,) in con.fetchall(PlainSQL(_MIGRATION_COLUMNS[con.dialect]))}
     if not columns:
         return 0
     if columns != {"version", "name", "applied_at"}:  # e.g. Rails' or another migrator's
         raise _not_ours(con)
-    row = con.fetchone("SELECT coalesce(max(version), 0) FROM schema_migrations")
+    row = con.fetchone(PlainSQL("SELECT coalesce(max(version), 0) FROM schema_migrations"))
     return int(row[0]) if row else 0
 
 
@@ -316,7 +318,7 @@ def _not_ours(con: Store) -> DatabaseUnusable:
 
 
 def _other_tables(con: Store) -> int:
-    row = con.fetchone(_OTHER_TABLES[con.dialect])
+    row = con.fetchone(PlainSQL(_OTHER_TABLES[con.dialect]))
     return int(row[0]) if row else 0
 
 
