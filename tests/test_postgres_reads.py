@@ -35,6 +35,10 @@ READS = [("show", "s"), ("list",), ("list", "--format", "json"), ("stories", "s"
          ("timeline", "s"), ("compare", "s", "t"), ("check", "s", "--max-cost", "1"),
          ("export", "--to", "OUT/usage.csv"), ("export", "--what", "stats", "--to", "OUT/stats.jsonl"),
          ("explain", "--session", "s"), ("explain", "no-such-record"), ("reprice", "--all", "--dry-run")]
+# Writes that need a session or record there already: where there is no database they find nothing, as a read.
+NEEDING_ONE = [("record-tokens", "-s", "s", "--input", "1", "--output", "2"),
+               ("record-story", "-s", "s", "--title", "t"), ("rename", "s", "x"), ("start", "s"), ("end", "s"),
+               ("delete", "s", "--yes"), ("delete-record", "r", "--yes"), ("reprice", "--all")]
 # What a read of a missing file answers: 0 with the empty result, or 1 for a session or record it asks for.
 EMPTY_ANSWER = {"list": 0, "export": 0, "reprice": 0}
 
@@ -120,17 +124,23 @@ def superuser_runs(pg: PgDatabase, *statements: str) -> None:
 
 # --- No sessionstats table yet: the empty answer, nothing made ---
 
-@pytest.mark.parametrize("command", READS, ids=" ".join)
-def test_a_read_of_an_empty_database_answers_as_a_missing_file_does_and_makes_nothing(empty_pg, tmp_path, command):
-    empty_pg.url("alice")
+AS_A_READ = [*[("alice", read) for read in READS], *[(OWNER, write) for write in NEEDING_ONE]]
+
+
+@pytest.mark.parametrize(("user", "command"), AS_A_READ, ids=[" ".join(command) for _, command in AS_A_READ])
+def test_a_read_of_an_empty_database_answers_as_a_missing_file_does_and_makes_nothing(empty_pg, tmp_path, user,
+                                                                                     command):
+    """The owner's writes that need a session there make no tables either, though that role could."""
+    empty_pg.url(user)
     before = server_state(empty_pg)
-    on_server = sessionstats_as(empty_pg, *with_output_in(tmp_path / "pg", command))
+    on_server = sessionstats_as(empty_pg, *with_output_in(tmp_path / "pg", command), user=user)
     assert server_state(empty_pg) == before
     missing = tmp_path / "none.duckdb"
-    on_file = sessionstats_at(str(missing), *with_output_in(tmp_path / "file", command))
+    on_file = sessionstats_at(str(missing), *with_output_in(tmp_path / "file", command), user=user)
     assert on_server.returncode == EMPTY_ANSWER.get(command[0], on_server.returncode) and on_server.returncode < 2
     assert "Traceback" not in on_server.stderr
-    assert ((on_server.returncode, on_server.stdout, on_server.stderr.replace(empty_pg.url(), "DB").replace("pg", "X"))
+    assert ((on_server.returncode, on_server.stdout,
+             on_server.stderr.replace(empty_pg.url(user), "DB").replace("pg", "X"))
             == (on_file.returncode, on_file.stdout, on_file.stderr.replace(str(missing), "DB").replace("file", "X")))
     assert not missing.exists()
 
@@ -323,3 +333,14 @@ def test_another_tools_tables_in_another_schema_are_not_in_the_way(empty_pg):
     assert "there is no database at" in listed.stderr
     assert CliRunner().invoke(app, ["init-db", "--db", empty_pg.cluster.url(OWNER, empty_pg.name)]).exit_code == 0
     assert sessionstats_as(empty_pg, "new", "--id", "s").stdout == "s\n"
+
+
+def test_a_role_outside_the_member_group_reading_a_set_up_database_is_told_so_in_one_line(empty_pg, monkeypatch):
+    """Not 'no tables yet' nor 'not a sessionstats database': the server's catalog shows it the tables."""
+    build_schema(empty_pg, LATEST_VERSION, monkeypatch)
+    superuser_runs(empty_pg, "DROP ROLE IF EXISTS outsider", "CREATE ROLE outsider LOGIN")
+    before = server_state(empty_pg)
+    for command in (("list",), ("show", "s")):
+        refused(sessionstats_at(empty_pg.cluster.url("outsider", empty_pg.name), *command, user="outsider"),
+                "role 'outsider' may not do this", "permission denied for table schema_migrations", "Team setup")
+    assert server_state(empty_pg) == before

@@ -274,9 +274,9 @@ def current_version(con: Store) -> int:
     return int(row[0]) if row else 0
 
 
-def schema_is_current(con: Store) -> bool:
-    """True when no migration is pending; a newer schema than ours is refused."""
-    return _checked_version(con) == LATEST_VERSION
+def writable_version(con: Store) -> int:
+    """The schema a write starts from (it upgrades an older one); a newer or another tool's is refused."""
+    return _checked_version(con, check_not_foreign(con))
 
 
 def check_readable_schema(con: Store) -> None:

@@ -23,9 +23,8 @@ from sessionstats.store.libpq import Connection, ServerError, session_params
 from sessionstats.store.migrations import (
     LATEST_VERSION,
     apply_migrations,
-    check_not_foreign,
     readable_version,
-    schema_is_current,
+    writable_version,
 )
 from sessionstats.store.target import POSTGRES_EXTRA, PostgresTarget
 
@@ -139,15 +138,18 @@ class PostgresStore(ServerStore):
 
 
 @contextmanager
-def open_postgres(target: PostgresTarget, *, write: bool) -> Iterator[Store]:
+def open_postgres(target: PostgresTarget, *, write: bool, create: bool = True) -> Iterator[Store]:
     """Connect as the target's role and hold its writer lock to write; a write sets up or upgrades the schema, a
-    read changes nothing (where no sessionstats table is yet, it reads an empty database, as of a missing file).
+    read changes nothing (where no sessionstats table is yet, it reads an empty database, as of a missing file;
+    so does a write that needs a session there already, `create=False`).
 
     What the server or DuckDB's attachment reports on the way out becomes the project's error."""
     store: PostgresStore | None = None
     try:
         store = PostgresStore(Connection(_connection_params(target), session_settings()), target, writable=write)
-        if not write and not readable_version(ServerStore(store.pg, target, writable=False)):
+        server = ServerStore(store.pg, target, writable=write)
+        version = writable_version(server) if write else readable_version(server)
+        if not version and not (write and create):
             from sessionstats.store.empty import no_database_yet  # DuckDB, imported by the reads that need it
 
             store.close()  # nothing to read there: the server is not held while the empty answer is made
@@ -156,7 +158,7 @@ def open_postgres(target: PostgresTarget, *, write: bool) -> Iterator[Store]:
                 yield empty
             return
         if write:
-            _prepare_schema(ServerStore(store.pg, target, writable=True))
+            _prepare_schema(server, version)
         with _writer_lock(target) if write else nullcontext():
             yield store
     except ServerError as error:
@@ -256,13 +258,14 @@ def _take_lock(pg: Connection, name: str) -> None:
     pg.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", [name])
 
 
-def _prepare_schema(store: ServerStore) -> None:
-    """Apply pending migrations, one process at a time; a role that may not gets a clear error."""
-    if schema_is_current(store):
+def _prepare_schema(store: ServerStore, version: int) -> None:
+    """Apply pending migrations (`version`: the schema's, just read), one process at a time; a role that may not
+    gets a clear error."""
+    if version == LATEST_VERSION:
         return
     _take_lock(store.pg, _SCHEMA_LOCK)
     try:
-        version = check_not_foreign(store)  # another tool's tables are never built beside, as in a file
+        version = writable_version(store)  # again under the lock: another process may have upgraded it
         apply_migrations(store, version)
     except ServerError as error:
         if error.sqlstate != _INSUFFICIENT_PRIVILEGE:
