@@ -43,10 +43,10 @@ class Store:
     # Records folded in from the journal: acknowledged, so kept even when the command itself then fails.
     holds_journal: bool = field(default=False, init=False)
     # A writer of many units of work, each its own transaction (serve's batches), which never fails as a whole:
-    # it succeeded once one of them stored a row. Rows the write helpers stored, in transactions that committed.
+    # it succeeded once one of them stored a row. Rows the write helpers stored (taken back on a rollback).
     many_units: bool = field(default=False, init=False)
-    exists: bool = field(default=True, init=False)  # False: no database there yet, an empty one in memory answers
     rows_written: int = field(default=0, init=False)
+    exists: bool = field(default=True, init=False)  # False: no database there yet, an empty one in memory answers
     dialect = "duckdb"
 
     def execute(self, sql: str, params: Params = ()) -> Any:

@@ -121,7 +121,7 @@ def _version_read_only(path: Path, deadline: float) -> int:
 @contextmanager
 def _upgraded(path: Path, deadline: float) -> Iterator[Store]:
     """A copy of an older file, migrated, for the command to write; it takes the file's place only when the
-    command succeeds (a writer of many units: once one committed), so a failing one leaves the file byte for
+    command succeeds (a writer of many units: once one stored a row), so a failing one leaves the file byte for
     byte as it was."""
     draft = sidecar(path, ".upgrading")
     try:
