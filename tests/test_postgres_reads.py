@@ -320,7 +320,11 @@ def test_a_database_with_another_tools_tables_is_refused_by_reads_and_writes_and
     empty_pg.url("alice")
     before = server_state(empty_pg)
     for command in (("list",), ("show", "s"), ("new", "--id", "s")):
-        refused(sessionstats_as(empty_pg, *command), "not a sessionstats database")
+        result = sessionstats_as(empty_pg, *command)
+        refused(result)
+        assert result.stderr == (f"sessionstats: cannot use the database at {empty_pg.url()}: it is not a "
+                                 "sessionstats database (its schema in use holds other tables); give sessionstats "
+                                 "a database of its own\n")
     refused(sessionstats_as(empty_pg, "init-db", user=OWNER), "not a sessionstats database")
     assert server_state(empty_pg) == before
 

@@ -313,8 +313,9 @@ def check_not_foreign(con: Store, version: int | None = None) -> int:
 
 
 def _not_ours(con: Store) -> DatabaseUnusable:
-    return DatabaseUnusable(f"cannot use the database at {con.location}: it is not a sessionstats database "
-                            "(it holds other tables); choose another path")
+    remedy = ("(its schema in use holds other tables); give sessionstats a database of its own"
+              if con.dialect == "postgres" else "(it holds other tables); choose another path")
+    return DatabaseUnusable(f"cannot use the database at {con.location}: it is not a sessionstats database {remedy}")
 
 
 def _other_tables(con: Store) -> int:
