@@ -348,3 +348,18 @@ def test_a_role_outside_the_member_group_reading_a_set_up_database_is_told_so_in
         refused(sessionstats_at(empty_pg.cluster.url("outsider", empty_pg.name), *command, user="outsider"),
                 "role 'outsider' may not do this", "permission denied for table schema_migrations", "Team setup")
     assert server_state(empty_pg) == before
+
+
+def test_the_web_panels_reads_of_an_empty_database_answer_empty_and_make_nothing(empty_pg):
+    pytest.importorskip("starlette")
+    from starlette.testclient import TestClient
+
+    from sessionstats.serve.app import build_app
+
+    empty_pg.url("alice")
+    before = server_state(empty_pg)
+    with TestClient(build_app(sessionstats.connect(empty_pg.url(), "alice"))) as client:
+        listed, shown = client.get("/api/sessions"), client.get("/api/sessions/s")
+    assert (listed.status_code, listed.json()) == (200, [])
+    assert shown.status_code == 404 and "there is no database at" in shown.json()["error"]
+    assert server_state(empty_pg) == before
