@@ -93,6 +93,7 @@ def _open_writer(database: Database) -> Iterator[BatchWriter]:
     with ExitStack() as opened:
         try:
             store = opened.enter_context(database.writing())
+            store.many_units = True  # an older file is upgraded only once a batch stores something
             opened.enter_context(store.one_thread())  # small batches, one after another
         except (DatabaseBusy, DatabaseUnusable) as error:
             refused = error

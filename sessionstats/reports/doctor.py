@@ -9,12 +9,13 @@ from __future__ import annotations
 import fcntl
 import os
 import stat
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sessionstats.errors import SessionStatsError
+from sessionstats.errors import SessionStatsError, SessionStatsWarning
 from sessionstats.store.base import lock_timeout
 from sessionstats.store.target import PostgresTarget, resolve_target
 
@@ -114,7 +115,11 @@ def _server(target: PostgresTarget, user: str) -> list[Finding]:
 
     found = [Finding("database", True, f"PostgreSQL server {target}")]
     try:
-        with open_store(target) as store:
+        with warnings.catch_warnings(), open_store(target) as store:
+            warnings.simplefilter("ignore", SessionStatsWarning)  # the finding says there is no database yet
+            if not store.exists:  # an empty database answered: its roles are not the server's
+                return [*found, Finding("schema", True, f"no sessionstats tables in {target} yet; the database's "
+                                                        "owner makes them ('sessionstats init-db --db URL')")]
             member = store.fetchone(PlainSQL("SELECT pg_has_role(current_user, ?, 'MEMBER')"), [MEMBER_ROLE])
     except SessionStatsError as error:
         return [*found, Finding("server", False, str(error), "check the URL, the server and PGPASSWORD/~/.pgpass")]

@@ -151,6 +151,7 @@ def store_exports(store: Store, user: str, exports: list[list[Any]]) -> list[int
 def exports_writer(database: Database) -> Iterator[Callable[[list[list[Any]]], list[int | SessionStatsError]]]:
     """The database open to write for a run of export batches (a busy one is a 503: exporters retry it)."""
     with database.writing() as store, store.one_thread():
+        store.many_units = True  # an older file is upgraded only once an export stores something
         yield partial(store_exports, store, database.user)
 
 

@@ -24,13 +24,14 @@ def open_store(db: str | Path | PostgresTarget | None = None, *, write: bool = F
     """Open the database for one command (`write`: under the writer's lock), creating or migrating it when needed.
 
     `create=False`: a write that needs a session or record already there (delete, rename, a record without
-    --create) creates no database file; where there is none it finds nothing, as a read does.
+    --create) creates no database (file, or a server's tables); where there is none it finds nothing, as a
+    read does.
     """
     target = db if isinstance(db, Path | PostgresTarget) else resolve_target(db)
     if isinstance(target, PostgresTarget):
         from sessionstats.store.postgres import open_postgres
 
-        with open_postgres(target, write=write) as store:
+        with open_postgres(target, write=write, create=create) as store:
             yield _with_journal_folded(store, target)
     else:
         from sessionstats.store.file import open_file

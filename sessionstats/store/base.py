@@ -42,6 +42,11 @@ class Store:
     in_transaction: bool = field(default=False, init=False)
     # Records folded in from the journal: acknowledged, so kept even when the command itself then fails.
     holds_journal: bool = field(default=False, init=False)
+    # A writer of many units of work, each its own transaction (serve's batches), which never fails as a whole:
+    # it succeeded once one of them stored a row. Rows the write helpers stored (taken back on a rollback).
+    many_units: bool = field(default=False, init=False)
+    rows_written: int = field(default=0, init=False)
+    exists: bool = field(default=True, init=False)  # False: no database there yet, an empty one in memory answers
     dialect = "duckdb"
 
     def execute(self, sql: str, params: Params = ()) -> Any:
@@ -60,14 +65,20 @@ class Store:
             raise NestedTransaction()
         self.con.execute("BEGIN TRANSACTION")
         self.in_transaction = True
+        written = self.rows_written
         try:
             yield self
         except BaseException:
             self.con.execute("ROLLBACK")
+            self.rows_written = written
             raise
         finally:
             self.in_transaction = False
         self.con.execute("COMMIT")
+
+    def succeeded(self) -> bool:
+        """Whether the work is to be kept: a command's (which fails by raising), many units' once one stored a row."""
+        return not self.many_units or self.rows_written > 0 or self.holds_journal
 
     @contextmanager
     def one_thread(self) -> Iterator[None]:
@@ -84,16 +95,21 @@ class Store:
                       most_rows: int | None = None) -> int:
         """Insert the SELECT's rows into `columns` of `table`; return how many (`most_rows`: at most that many)."""
         if table in SORTED_TABLES:
-            return insert_in_session_order(self, table, columns, select, params, most_rows=most_rows)
-        names = ", ".join(columns)
-        return int(self.fetchone(f"INSERT INTO {table} ({names}) {select}", params)[0])  # type: ignore[index]
+            count = insert_in_session_order(self, table, columns, select, params, most_rows=most_rows)
+        else:
+            names = ", ".join(columns)
+            count = int(self.fetchone(f"INSERT INTO {table} ({names}) {select}", params)[0])  # type: ignore[index]
+        self.rows_written += count  # taken back should its transaction roll back
+        return count
 
     def update_from(self, table: str, columns: Sequence[str], select: str, params: Mapping[str, Any]) -> int:
         """Set `columns` of the user's (`$user`) rows whose id the SELECT names (it yields id, *columns)."""
         assignments = ", ".join(f"{name} = s.{name}" for name in columns)
-        return int(self.fetchone(  # type: ignore[index]
+        count = int(self.fetchone(  # type: ignore[index]
             f"UPDATE {table} AS t SET {assignments} FROM ({select}) AS s WHERE t.user_id = $user AND t.id = s.id",
             params)[0])
+        self.rows_written += count
+        return count
 
     def replace_rows(self, table: str, keys: Sequence[str], columns: Sequence[str], select: str,
                      params: Mapping[str, Any]) -> None:

@@ -66,10 +66,15 @@ def forget_home() -> None:
             home.close()
 
 
+def quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """DuckDB draws its progress bar on stdout for any statement over 2 s: never into our output."""
+    con.execute("SET enable_progress_bar_print = false")
+    return con
+
+
 def _home() -> duckdb.DuckDBPyConnection:
     if getattr(_local, "home", None) is None or _local.pid != os.getpid():
-        _local.home = duckdb.connect(":memory:")
-        _local.home.execute("SET enable_progress_bar_print = false")
+        _local.home = quiet(duckdb.connect(":memory:"))
         _local.pid = os.getpid()
         _local.attached = {}
     return _local.home

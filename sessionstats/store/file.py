@@ -14,17 +14,17 @@ import signal
 import stat
 import threading
 import time
-import warnings
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 
-from sessionstats.errors import DatabaseBusy, DatabaseUnusable, NoDatabaseYet, SessionNotFound, SessionStatsWarning
+from sessionstats.errors import DatabaseBusy, DatabaseUnusable
 from sessionstats.store.base import Store, lock_timeout
 from sessionstats.store.duckdb_errors import translated
-from sessionstats.store.duckdb_home import attach, detach
+from sessionstats.store.duckdb_home import attach, detach, quiet
+from sessionstats.store.empty import no_database_yet
 from sessionstats.store.migrations import LATEST_VERSION, apply_migrations, check_not_foreign, check_readable_schema
 from sessionstats.store.paths import database_state, real_path, refused, sidecar, warn_if_shared
 from sessionstats.store.runs import sort_new_rows
@@ -53,10 +53,11 @@ def _opened(path: Path, write: bool, create: bool) -> Iterator[Store]:
     if write and (create or database_state(path) == "duckdb"):
         with _writable(path, deadline) as store:
             yield store
-            sort_new_rows(store)
+            if store.succeeded():
+                sort_new_rows(store)
         return
     if database_state(path) != "duckdb":
-        with _no_database_yet(path) as store:
+        with no_database_yet(str(path)) as store:
             yield store
         return
     with _file_lock(path, exclusive=False, deadline=deadline), _connection(path, True, deadline) as con:
@@ -120,7 +121,8 @@ def _version_read_only(path: Path, deadline: float) -> int:
 @contextmanager
 def _upgraded(path: Path, deadline: float) -> Iterator[Store]:
     """A copy of an older file, migrated, for the command to write; it takes the file's place only when the
-    command succeeds, so a failing command leaves the file byte for byte as it was."""
+    command succeeds (a writer of many units: once one stored a row), so a failing one leaves the file byte for
+    byte as it was."""
     draft = sidecar(path, ".upgrading")
     try:
         _remove_database(draft)  # from an upgrader killed earlier
@@ -131,20 +133,24 @@ def _upgraded(path: Path, deadline: float) -> Iterator[Store]:
     try:
         _copy_owner_only(path, draft)
         with _connection(draft, False, deadline) as con:
-            store = Store(con, str(path), writable=True)
-            apply_migrations(store)
+            apply_migrations(Store(con, str(path), writable=True))
+            store = Store(con, str(path), writable=True)  # what it commits is the command's own
             try:
                 yield store
             except Exception as error:
                 if not store.holds_journal:
                     raise
                 failure = error  # the journal's records are in the copy alone: it takes the file's place all the same
+            kept = store.succeeded()
             con.execute("CHECKPOINT")  # everything in the draft itself, none of it in a .wal left behind
     except BaseException as error:
         _remove_database(draft)
         if isinstance(error, DatabaseUnusable):  # about the file the person named, not our copy of it
             raise DatabaseUnusable(str(error).replace(str(draft), str(path))) from None
         raise
+    if not kept:
+        _remove_database(draft)
+        return
     os.replace(draft, path)
     sidecar(path, ".wal").unlink(missing_ok=True)  # its records were replayed into the copy
     if failure is not None:
@@ -164,21 +170,6 @@ def _copy_owner_only(path: Path, draft: Path) -> None:
             from None
     finally:
         os.umask(old_umask)
-
-
-@contextmanager
-def _no_database_yet(path: Path) -> Iterator[Store]:
-    """A read where no database is: an empty one in memory, so reports come out empty and nothing is created."""
-    with closing(duckdb.connect(":memory:")) as con:
-        _quiet(con)
-        store = Store(con, str(path), writable=False)
-        apply_migrations(store)
-        try:
-            yield store
-        except SessionNotFound as error:
-            raise NoDatabaseYet(error.session_id, str(path)) from None
-    warnings.warn(f"there is no database at {path} yet (a command that records makes it)", SessionStatsWarning,
-                  stacklevel=3)
 
 
 def _create(path: Path, deadline: float, *, replace: bool) -> None:
@@ -255,7 +246,7 @@ def _connect(path: Path, read_only: bool, deadline: float) -> duckdb.DuckDBPyCon
     delay = 0.01
     while True:
         try:
-            return _quiet(attach(path, read_only=read_only))
+            return quiet(attach(path, read_only=read_only))
         except duckdb.IOException as error:
             if _DUCKDB_LOCK_ERROR not in str(error):  # "in block at location" of a corrupt file is no lock
                 raise _unusable(path, error) from None
@@ -265,12 +256,6 @@ def _connect(path: Path, read_only: bool, deadline: float) -> duckdb.DuckDBPyCon
             delay = min(delay * 2, 0.5)
         except duckdb.Error as error:
             raise _unusable(path, error) from None
-
-
-def _quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """DuckDB draws its progress bar on stdout for any statement over 2 s: never into our output."""
-    con.execute("SET enable_progress_bar_print = false")
-    return con
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sessionstats.errors import DatabaseUnusable
+from sessionstats.store.base import PlainSQL
 from sessionstats.times import utc_now
 
 if TYPE_CHECKING:
@@ -243,61 +244,82 @@ def _row_security(con: Store, table: str) -> None:
                 "WITH CHECK (user_id = current_user)")
 
 
-# DuckDB's information_schema view takes ~6 ms to bind in a fresh process (every command asks this once);
-# its duckdb_columns() function under 1 ms.
+# Catalog queries are PlainSQL: on a server they run there, whatever engine the store reads tables with.
+# Where a database's tables are looked for: a file is ours alone, so all of it; a server's database, the schema
+# in use (its other schemas are other tools' business). DuckDB's information_schema view takes ~6 ms to bind in
+# a fresh process (every command asks for the columns once), its duckdb_columns() under 1 ms. On PostgreSQL
+# pg_catalog, not information_schema, which hides the tables a role has no privilege on.
 _MIGRATION_COLUMNS = {
     "duckdb": "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
               "AND schema_name = current_schema() AND table_name = 'schema_migrations'",
-    "postgres": "SELECT column_name FROM information_schema.columns "
-                "WHERE table_schema = current_schema() AND table_name = 'schema_migrations'",
+    "postgres": "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(quote_ident(current_schema()) "
+                "|| '.schema_migrations') AND attnum > 0 AND NOT attisdropped",
+}
+_OTHER_TABLES = {  # tables and views beside an empty schema_migrations of ours, where a database holds only ours
+    "duckdb": "SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
+              "AND NOT (table_schema = current_schema() AND table_name = 'schema_migrations')",
+    "postgres": "SELECT count(*) FROM pg_class WHERE relnamespace = to_regnamespace(current_schema()) "
+                "AND relkind IN ('r', 'p', 'v', 'm', 'f') AND relname <> 'schema_migrations'",
 }
 
 
 def current_version(con: Store) -> int:
     """The highest migration recorded, 0 for a database without the table; another tool's table is refused."""
-    columns = {name for (name,) in con.fetchall(_MIGRATION_COLUMNS[con.dialect])}
+    columns = {name for (name,) in con.fetchall(PlainSQL(_MIGRATION_COLUMNS[con.dialect]))}
     if not columns:
         return 0
     if columns != {"version", "name", "applied_at"}:  # e.g. Rails' or another migrator's
         raise _not_ours(con)
-    row = con.fetchone("SELECT coalesce(max(version), 0) FROM schema_migrations")
+    row = con.fetchone(PlainSQL("SELECT coalesce(max(version), 0) FROM schema_migrations"))
     return int(row[0]) if row else 0
 
 
-def schema_is_current(con: Store) -> bool:
-    """True when no migration is pending; a newer schema than ours is refused."""
-    return _checked_version(con) == LATEST_VERSION
+def writable_version(con: Store) -> int:
+    """The schema a write starts from (it upgrades an older one); a newer or another tool's is refused."""
+    return _checked_version(con, check_not_foreign(con))
 
 
 def check_readable_schema(con: Store) -> None:
     """A read goes on only at the latest schema: it never creates or upgrades tables, so it says who does."""
+    if readable_version(con) == 0:
+        raise _not_made_yet(con, "no sessionstats tables yet")
+
+
+def readable_version(con: Store) -> int:
+    """The schema a read can use: the latest, or 0 where no table is made yet (a read answers as from an empty
+    database); an older, newer or foreign one is refused, for a read never creates or upgrades tables."""
     version = _checked_version(con)
     if version == LATEST_VERSION:
-        return
-    check_not_foreign(con)
-    held = ("no sessionstats tables yet" if version == 0
-            else f"an older schema ({version}; this sessionstats uses {LATEST_VERSION})")
-    raise DatabaseUnusable(f"the database at {con.location} has {held}; a command that records "
-                           "(or 'sessionstats init-db') brings it up to date")
+        return version
+    check_not_foreign(con, version)
+    if version:
+        raise _not_made_yet(con, f"an older schema ({version}; this sessionstats uses {LATEST_VERSION})")
+    return version
 
 
-def check_not_foreign(con: Store) -> int:
+def _not_made_yet(con: Store, held: str) -> DatabaseUnusable:
+    return DatabaseUnusable(f"the database at {con.location} has {held}; a command that records "
+                            "(or 'sessionstats init-db') brings it up to date")
+
+
+def check_not_foreign(con: Store, version: int | None = None) -> int:
     """Refuse a database that holds tables but not ours: another tool's data is never initialised or read.
 
-    Returns the schema version it read, for `apply_migrations` (one read per open of a file)."""
-    version = current_version(con)
-    if version == 0 and _table_count(con):
+    Returns the schema version (`version`: when just read), for `apply_migrations` (one read per open of a file)."""
+    version = current_version(con) if version is None else version
+    if version == 0 and _other_tables(con):
         raise _not_ours(con)
     return version
 
 
 def _not_ours(con: Store) -> DatabaseUnusable:
-    return DatabaseUnusable(f"cannot use the database at {con.location}: it is not a sessionstats database "
-                            "(it holds other tables); choose another path")
+    remedy = ("(its schema in use holds other tables); give sessionstats a database of its own"
+              if con.dialect == "postgres" else "(it holds other tables); choose another path")
+    return DatabaseUnusable(f"cannot use the database at {con.location}: it is not a sessionstats database {remedy}")
 
 
-def _table_count(con: Store) -> int:
-    row = con.fetchone("SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database()")
+def _other_tables(con: Store) -> int:
+    row = con.fetchone(PlainSQL(_OTHER_TABLES[con.dialect]))
     return int(row[0]) if row else 0
 
 
@@ -307,14 +329,15 @@ def apply_migrations(con: Store, version: int | None = None) -> None:
     if version == LATEST_VERSION:
         return
     if version == 0:
-        con.execute("""
-            CREATE TABLE IF NOT EXISTS schema_migrations (
-                version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMP NOT NULL
-            )
-        """)
-        if con.dialect == "postgres":
-            _create_member_role(con)
-            con.execute(f"GRANT SELECT ON schema_migrations TO {MEMBER_ROLE}")
+        with con.transaction():  # a server's members read the table from the moment it is there
+            con.execute("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMP NOT NULL
+                )
+            """)
+            if con.dialect == "postgres":
+                _create_member_role(con)
+                con.execute(f"GRANT SELECT ON schema_migrations TO {MEMBER_ROLE}")
     for step in MIGRATIONS[version:]:
         with con.transaction():
             step(con)

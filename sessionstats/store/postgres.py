@@ -20,7 +20,12 @@ from typing import Any
 from sessionstats.errors import DatabaseBusy, DatabaseUnusable, InvalidInput
 from sessionstats.store.base import Params, PlainSQL, Store, lock_timeout
 from sessionstats.store.libpq import Connection, ServerError, session_params
-from sessionstats.store.migrations import LATEST_VERSION, apply_migrations, current_version, schema_is_current
+from sessionstats.store.migrations import (
+    LATEST_VERSION,
+    apply_migrations,
+    readable_version,
+    writable_version,
+)
 from sessionstats.store.target import POSTGRES_EXTRA, PostgresTarget
 
 _LOCK_NOT_AVAILABLE, _INSUFFICIENT_PRIVILEGE = "55P03", "42501"  # SQLSTATEs
@@ -44,10 +49,14 @@ class ServerStore(Store):
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:
+        written = self.rows_written
         with self.pg.transaction():  # a nested one raises NestedTransaction, as on DuckDB
             self.in_transaction = True
             try:
                 yield self
+            except BaseException:
+                self.rows_written = written
+                raise
             finally:
                 self.in_transaction = False
 
@@ -70,14 +79,18 @@ class PostgresStore(ServerStore):
         names = ", ".join(columns)
         with self._atomic():
             self._ship(table, columns, select, params)
-            return self.pg.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM ss_rows").rowcount
+            count = self.pg.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM ss_rows").rowcount
+            self.rows_written += count
+        return count
 
     def update_from(self, table: str, columns: Sequence[str], select: str, params: Mapping[str, Any]) -> int:
         assignments = ", ".join(f"{name} = s.{name}" for name in columns)
         with self._atomic():
             self._ship(table, ["id", *columns], select, params)
-            return self.pg.execute(f"UPDATE {table} AS t SET {assignments} FROM ss_rows AS s "
-                                   "WHERE t.user_id = $1 AND t.id = s.id", [params["user"]]).rowcount
+            count = self.pg.execute(f"UPDATE {table} AS t SET {assignments} FROM ss_rows AS s "
+                                    "WHERE t.user_id = $1 AND t.id = s.id", [params["user"]]).rowcount
+            self.rows_written += count
+        return count
 
     def replace_rows(self, table: str, keys: Sequence[str], columns: Sequence[str], select: str,
                      params: Mapping[str, Any]) -> None:
@@ -125,14 +138,27 @@ class PostgresStore(ServerStore):
 
 
 @contextmanager
-def open_postgres(target: PostgresTarget, *, write: bool) -> Iterator[Store]:
-    """Connect as the target's role, set up or check the schema, and hold the role's writer lock to write.
+def open_postgres(target: PostgresTarget, *, write: bool, create: bool = True) -> Iterator[Store]:
+    """Connect as the target's role and hold its writer lock to write; a write sets up or upgrades the schema, a
+    read changes nothing (where no sessionstats table is yet, it reads an empty database, as of a missing file;
+    so does a write that needs a session there already, `create=False`).
 
     What the server or DuckDB's attachment reports on the way out becomes the project's error."""
     store: PostgresStore | None = None
     try:
         store = PostgresStore(Connection(_connection_params(target), session_settings()), target, writable=write)
-        _prepare_schema(ServerStore(store.pg, target, writable=write))
+        server = ServerStore(store.pg, target, writable=write)
+        version = writable_version(server) if write else readable_version(server)
+        if not version and not (write and create):
+            from sessionstats.store.empty import no_database_yet  # DuckDB, imported by the reads that need it
+
+            store.close()  # nothing to read there: the server is not held while the empty answer is made
+            store.uses_duckdb = True  # the empty database's DuckDB: its errors are mapped as the attachment's
+            with no_database_yet(str(target)) as empty:
+                yield empty
+            return
+        if write:
+            _prepare_schema(server, version)
         with _writer_lock(target) if write else nullcontext():
             yield store
     except ServerError as error:
@@ -232,14 +258,15 @@ def _take_lock(pg: Connection, name: str) -> None:
     pg.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", [name])
 
 
-def _prepare_schema(store: ServerStore) -> None:
-    """Apply pending migrations, one process at a time; a role that may not gets a clear error."""
-    if schema_is_current(store):
+def _prepare_schema(store: ServerStore, version: int) -> None:
+    """Apply pending migrations (`version`: the schema's, just read), one process at a time; a role that may not
+    gets a clear error."""
+    if version == LATEST_VERSION:
         return
     _take_lock(store.pg, _SCHEMA_LOCK)
     try:
-        version = current_version(store)
-        apply_migrations(store)
+        version = writable_version(store)  # again under the lock: another process may have upgraded it
+        apply_migrations(store, version)
     except ServerError as error:
         if error.sqlstate != _INSUFFICIENT_PRIVILEGE:
             raise
