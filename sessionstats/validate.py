@@ -24,6 +24,10 @@ COST_PLACES = 18  # DECIMAL(38, 18): exact down to a billionth of a billionth of
 MAX_COST = Decimal(10) ** 9
 # A story takes seconds or hours to make; a year is far past any real one and keeps sums far from overflow.
 MAX_DURATION_SECONDS = 366 * 86_400
+# A session's settings are a few names and values; these keep one row readable by every later read, whatever
+# recursion limit the writing process had (a settings object 5,000 deep was a RecursionError traceback).
+MAX_SETTINGS_BYTES = 1 << 20
+MAX_SETTINGS_DEPTH = 64
 
 # Patterns written once, in the syntax both Python's re and DuckDB's RE2 read the same way.
 # C0, DEL and C1, and the invisible format controls (soft hyphen, zero-width characters, bidi embeddings,
@@ -170,14 +174,22 @@ def check_seconds(value: float | int | Decimal | str | None, field: str) -> floa
     is read as the import reads its text."""
     if value is None:
         return None
+    given = value
     if isinstance(value, Decimal | str) and _DECIMAL.fullmatch(str(value).strip(" ")):
         value = parse_number(str(value), field)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:  # `not >=` catches NaN
-        raise InvalidInput(f"{field}: must be a number of seconds >= 0, got {value!r}", field=field)
+    # `not 0 <= x < inf` refuses NaN and infinity as the import does ('1e400' is no number of seconds there either)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+        raise InvalidInput(f"{field}: must be a number of seconds >= 0, got {_shown(given)}", field=field)
     if value > MAX_DURATION_SECONDS:
-        raise InvalidInput(f"{field}: {value!r} seconds is more than a year (at most {MAX_DURATION_SECONDS:,})",
+        raise InvalidInput(f"{field}: {_shown(given)} seconds is more than a year (at most {MAX_DURATION_SECONDS:,})",
                            field=field)
-    return float(value)
+    return float(value) + 0.0  # -0.0 is 0, as every import stores it
+
+
+def _shown(value: Any) -> str:
+    """A value as a message names it: a number as written (1E+9, not Decimal('1E+9')), anything else as repr."""
+    return str(value) if isinstance(value, Decimal | int | float) and not isinstance(value, bool) else \
+        repr(value)[:60]
 
 
 def parse_cost(value: str | int | Decimal | None, field: str) -> Decimal | None:
@@ -197,12 +209,12 @@ def parse_cost(value: str | int | Decimal | None, field: str) -> Decimal | None:
     except InvalidOperation:
         raise InvalidInput(f"{field}: must be a number of US dollars, got {value!r}", field=field) from None
     if not cost.is_finite():
-        raise InvalidInput(f"{field}: must be a finite number, got {value!r}", field=field)
+        raise InvalidInput(f"{field}: must be a finite number, got {_shown(value)}", field=field)
     if cost < 0:
-        raise InvalidInput(f"{field}: must not be negative, got {value!r}", field=field)
+        raise InvalidInput(f"{field}: must not be negative, got {_shown(value)}", field=field)
     if cost >= MAX_COST:
-        raise InvalidInput(f"{field}: {value!r} is too large (a record must cost under {MAX_COST:,} US dollars)",
-                           field=field)
+        raise InvalidInput(f"{field}: {_shown(value)} is too large (a record must cost under {MAX_COST:,} US "
+                           "dollars)", field=field)
     with localcontext() as exact:
         exact.prec = 60
         if cost != cost.quantize(Decimal(1).scaleb(-COST_PLACES)):
@@ -228,6 +240,8 @@ def parse_settings(pairs: list[str]) -> dict[str, Any]:
         check_text(pair, "settings")
         try:
             settings[key.strip()] = json.loads(raw, parse_constant=refuse_constant, object_pairs_hook=unique_keys)
+        except RecursionError:
+            raise _too_deep() from None
         except ValueError:
             settings[key.strip()] = raw
     return settings
@@ -238,11 +252,35 @@ def settings_json(settings: Any) -> str:
     if not isinstance(settings, Mapping):
         raise InvalidInput(f"settings: must be a mapping of names to values, got {type(settings).__name__}",
                            field="settings")
+    _check_settings_values(settings)
     try:  # a Decimal (as JSON bodies are read) is a number; settings are no money, so a float is exact enough
         text = json.dumps(dict(settings), allow_nan=False, default=_json_number)
     except (TypeError, ValueError) as error:
         raise InvalidInput(f"settings: cannot be stored as JSON ({error})", field="settings") from None
-    return check_text(text, "settings")
+    if len(text) > MAX_SETTINGS_BYTES:  # ASCII: json.dumps escapes the rest
+        raise InvalidInput(f"settings: {len(text):,} bytes of JSON (at most {MAX_SETTINGS_BYTES:,}); keep large "
+                           "data outside the session", field="settings")
+    return text
+
+
+def _check_settings_values(settings: Mapping) -> None:
+    """Each name and text in the settings as any text field is checked (json.dumps would escape a NUL or a lone
+    surrogate the name of a session refuses), no deeper than MAX_SETTINGS_DEPTH; walked without recursion, so a
+    cycle is only too deep."""
+    pending: list[tuple[Any, int]] = [(settings, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            check_text(item, "settings")
+        elif isinstance(item, Mapping | list | tuple):
+            if depth > MAX_SETTINGS_DEPTH:
+                raise _too_deep()
+            children = [*item.keys(), *item.values()] if isinstance(item, Mapping) else item
+            pending.extend((child, depth + 1) for child in children)
+
+
+def _too_deep() -> InvalidInput:
+    return InvalidInput(f"settings: nests more than {MAX_SETTINGS_DEPTH} levels deep", field="settings")
 
 
 def _json_number(value: Any) -> float:

@@ -27,7 +27,10 @@ from sessionstats.validate import (
 
 _WHOLE, _DECIMAL, _ISO_TIME = (f"'{pattern}'" for pattern in (WHOLE_NUMBER, DECIMAL_NUMBER, ISO_TIME))
 _CONTROL, _EDGES = f"'{CONTROL_CHARACTERS}'", f"'{EDGE_SPACES}'"
-_OFFSET = "'(Z|[+-][0-9]{2}(:?[0-9]{2})?)$'"  # how ISO_TIME ends when it has an offset
+# How ISO_TIME ends when it has an offset: after a time ('2026-01-01' ends in a day, no offset).
+_OFFSET = "':[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)$'"
+# DuckDB reads no offset after a time to the minute ('2026-01-01T10:00Z'), which Python reads: add the seconds.
+_NO_SECONDS = r"'^(.{10}[T ][0-9:]{5})([Z+-])', '\1:00\2'"
 _TIME_RANGE = f"BETWEEN '{EARLIEST.isoformat()}'::TIMESTAMP AND '{LATEST.isoformat()}'::TIMESTAMP"
 
 
@@ -83,9 +86,12 @@ def typed_value(field: Field) -> str:
                 f"WHEN regexp_full_match({trimmed}, {_DECIMAL}) AND {_decimal_places(raw)} <= {COST_PLACES} "
                 f"THEN try_cast({trimmed} AS DECIMAL(38, 18)) END")
     if field.kind == "time":  # a UTC time ('...Z') skips the time zone arithmetic
+        written_out = f"regexp_replace({trimmed}, {_NO_SECONDS})"
         return (f"CASE WHEN NOT regexp_full_match({trimmed}, {_ISO_TIME}) THEN NULL "
-                f"WHEN suffix({trimmed}, 'Z') THEN try_cast({trimmed} AS TIMESTAMP) "
-                f"ELSE try_cast({trimmed} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' END")
+                f"WHEN suffix({trimmed}, 'Z') THEN coalesce(try_cast({trimmed} AS TIMESTAMP), "
+                f"try_cast({written_out} AS TIMESTAMP)) "
+                f"ELSE coalesce(try_cast({trimmed} AS TIMESTAMPTZ), try_cast({written_out} AS TIMESTAMPTZ)) "
+                "AT TIME ZONE 'UTC' END")
     if field.kind == "seconds":
         # + 0.0: -0.0 is 0, as validate.parse_number reads it
         return f"CASE WHEN regexp_full_match({trimmed}, {_DECIMAL}) THEN try_cast({trimmed} AS DOUBLE) + 0.0 END"
@@ -139,8 +145,8 @@ def problems(field: Field, value: str | None = None) -> list[str]:
         if field.kind != "text":
             limit = MAX_LABEL_LENGTH if field.kind == "label" else MAX_ID_LENGTH
             what = "is" if field.kind == "label" else "the id is"
-            clauses.append(f"WHEN length({value}) > {limit} THEN '{name}: {what} ' || length({value}) "
-                           f"|| ' characters long (at most {limit:,})'")
+            clauses.append(f"WHEN length({value}) > {limit} THEN '{name}: {what} ' || format('{{:,}}', length({value}))"
+                           f" || ' characters long (at most {limit:,})'")
         clauses.append(f"WHEN contains({value}, chr(0)) THEN '{name}: contains a NUL byte'")
     elif field.kind == "count":
         clauses.append(f"WHEN {raw} IS NOT NULL AND NOT regexp_full_match({_spaces_trimmed(raw)}, {_WHOLE}) "

@@ -1,0 +1,236 @@
+"""One hostile value, every path in, one verdict: a time and a session's settings pushed through the record
+command, a JSON Lines and a CSV import, the Python API (one record and `record_many`) and the web API (one record
+and a batch) are stored alike or refused alike, naming the field and writing nothing.
+
+Before: an import stored '...T24:00:00Z' as the next midnight which `--at` refused; '...T10:00Z' was refused by
+every import and stored by `--at`; Python read '2026-01-01+01:00' as 01:00 local time (its '+' a separator);
+settings nested 5,000 deep were a RecursionError traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from conftest import snapshot, table_of
+from starlette.testclient import TestClient
+from typer.testing import CliRunner
+
+import sessionstats
+from sessionstats.cli.app import app
+from sessionstats.errors import InvalidInput
+from sessionstats.serve.app import build_app
+from sessionstats.validate import MAX_SETTINGS_BYTES, MAX_SETTINGS_DEPTH
+
+pytestmark = pytest.mark.file_only
+REFUSED = "refused"
+
+# (a time as written, what every path stores: naive UTC). Each has an offset, so no local zone is involved.
+TIMES = [
+    ("2026-01-01T10:00Z", datetime(2026, 1, 1, 10)), ("2026-01-01T10:00+01:00", datetime(2026, 1, 1, 9)),
+    ("2026-01-01 10:00-0130", datetime(2026, 1, 1, 11, 30)),
+    ("2026-01-01T10:00:00.5Z", datetime(2026, 1, 1, 10, 0, 0, 500000)),
+    ("2026-01-01T23:59:59+00:00", datetime(2026, 1, 1, 23, 59, 59)),
+    ("2026-01-01T24:00:00Z", REFUSED), ("2026-01-01T24:00Z", REFUSED), ("2026-12-31T23:59:60Z", REFUSED),
+    ("2026-01-01T10:60Z", REFUSED), ("2026-02-30T10:00:00Z", REFUSED), ("0000-01-01T00:00:00Z", REFUSED),
+    ("2026-01-01+01:00", REFUSED), ("2026-01-01Z", REFUSED), ("2026-01-01-01", REFUSED),
+    ("9999-12-31T23:59:59Z", REFUSED), ("1777629600", REFUSED), ("1777629600000", REFUSED),
+    ("2026-01-01T10:00:00.1234567Z", REFUSED), ("2026-01-01t10:00:00z", REFUSED),
+]
+
+
+def through_option(db: Path, at: str, tmp_path: Path) -> str | None:
+    result = CliRunner().invoke(app, ["record-tokens", "-s", "s", "--input", "1", "--output", "1", "--cost", "0",
+                                      "--at", at, "--db", str(db), "--user", "alice"])
+    if result.exit_code == 2:
+        assert result.stderr.count("\n") == 1 and result.stderr.startswith("sessionstats: --at: "), result.stderr
+        return "created_at"
+    assert result.exit_code == 0, result.stderr
+    return None
+
+
+def through_file(suffix: str) -> Callable[[Path, str, Path], str | None]:
+    def run(db: Path, at: str, tmp_path: Path) -> str | None:
+        path = tmp_path / f"rows.{suffix}"
+        row = {"session_id": "s", "input_tokens": 1, "output_tokens": 1, "cost": "0", "created_at": at}
+        path.write_text(json.dumps(row) + "\n" if suffix == "jsonl" else
+                        ",".join(row) + "\n" + ",".join(f'"{value}"' for value in row.values()) + "\n")
+        try:
+            sessionstats.connect(db, "alice").import_tokens(path)
+        except InvalidInput as error:
+            assert str(error).startswith("line "), error
+            return str(error).split(": ")[1]
+        return None
+
+    return run
+
+
+def through_python(many: bool) -> Callable[[Path, str, Path], str | None]:
+    def run(db: Path, at: str, tmp_path: Path) -> str | None:
+        database = sessionstats.connect(db, "alice")
+        try:
+            if many:
+                database.record_many([{"session_id": "s", "input_tokens": 1, "output_tokens": 1, "cost": "0",
+                                       "created_at": at}])
+            else:
+                database.session("s").record_tokens(1, 1, cost="0", at=at)
+        except InvalidInput as error:
+            return {"at": "created_at"}.get(error.field, error.field).removeprefix("records[0].")
+        return None
+
+    return run
+
+
+def through_web(batch: bool) -> Callable[[Path, str, Path], str | None]:
+    def run(db: Path, at: str, tmp_path: Path) -> str | None:
+        body = json.dumps({"input_tokens": 1, "output_tokens": 1, "cost": "0", "at": at})
+        with TestClient(build_app(sessionstats.connect(db, "alice"))) as client:
+            answer = client.post("/api/sessions/s/tokens", content=f"[{body}]" if batch else body)
+        if answer.status_code == 400:
+            return {"at": "created_at"}.get(answer.json()["field"], answer.json()["field"]).removeprefix("records[0].")
+        assert answer.status_code == 201, answer.text
+        return None
+
+    return run
+
+
+PATHS = {"--at": through_option, "jsonl": through_file("jsonl"), "csv": through_file("csv"),
+         "record_tokens": through_python(False), "record_many": through_python(True),
+         "web": through_web(False), "web batch": through_web(True)}
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(("at", "expected"), TIMES, ids=[case[0] for case in TIMES])
+def test_a_time_gets_one_verdict_and_one_stored_value_on_every_path(tmp_path, path, at, expected):
+    db = tmp_path / "t.duckdb"
+    sessionstats.connect(db, "alice").new_session("n", id="s")
+    before = snapshot(db)
+    refused_field = PATHS[path](db, at, tmp_path)
+    if expected == REFUSED:
+        assert refused_field == "created_at"
+        assert snapshot(db) == before
+    else:
+        assert refused_field is None
+        assert table_of(db, "SELECT created_at FROM token_usage") == [(expected,)]
+
+
+@pytest.mark.parametrize("at", ["2026-01-01T24:00:00Z", "2026-01-01+01:00"])
+def test_a_story_import_refuses_a_time_record_story_refuses(cli, db, tmp_path, at):
+    cli.ok("new", "--id", "s")
+    before = snapshot(db)
+    assert cli("record-story", "-s", "s", "-t", "T", "--at", at).exit_code == 2
+    path = tmp_path / "stories.jsonl"
+    path.write_text(json.dumps({"session_id": "s", "title": "T", "created_at": at}) + "\n")
+    result = cli("import", "stories", str(path))
+    assert result.exit_code == 2 and result.stderr.startswith("sessionstats: line 1: created_at: ")
+    assert snapshot(db) == before
+
+
+# ---- a session's settings: nested, huge, or holding text no other field takes ----
+
+def deep(levels: int) -> list:
+    value: list = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+SETTINGS = [
+    ({"k": deep(MAX_SETTINGS_DEPTH - 1)}, None),  # the object and its lists: exactly MAX_SETTINGS_DEPTH levels
+    ({"k": deep(MAX_SETTINGS_DEPTH)}, f"settings: nests more than {MAX_SETTINGS_DEPTH} levels deep"),
+    ({"k": deep(900)}, f"settings: nests more than {MAX_SETTINGS_DEPTH} levels deep"),
+    ({"k": "x" * MAX_SETTINGS_BYTES}, "settings: 1,048,585 bytes of JSON (at most 1,048,576); keep large data "
+                                      "outside the session"),
+    ({"k": "a\x00b"}, "settings: contains a NUL byte"), ({"k\x00": 1}, "settings: contains a NUL byte"),
+    ({"k": ["\ud800"]}, "settings: is not valid UTF-8 text"),
+]
+
+
+@pytest.mark.parametrize(("settings", "message"), SETTINGS, ids=range(len(SETTINGS)))
+def test_settings_get_one_verdict_from_the_python_api_and_the_web_api(tmp_path, settings, message):
+    db = tmp_path / "t.duckdb"
+    database = sessionstats.connect(db, "alice")
+    database.new_session("first", id="first")
+    before = snapshot(db)
+    try:
+        database.new_session("n", id="api", settings=settings)
+    except InvalidInput as error:
+        assert (str(error), error.field) == (message, "settings")
+    else:
+        assert message is None
+    body = json.dumps({"id": "web", "settings": settings}).encode()
+    with TestClient(build_app(database)) as client:
+        answer = client.post("/api/sessions", content=body)
+    if message is None:
+        assert answer.status_code == 201, answer.text
+        assert database.session("api").info().settings == database.session("web").info().settings == settings
+    else:
+        assert (answer.status_code, answer.json()) == (400, {"error": message, "field": "settings"})
+        assert snapshot(db) == before
+
+
+def test_a_settings_cycle_is_refused_as_too_deep_not_a_recursion(tmp_path):
+    cycle: dict = {}
+    cycle["self"] = cycle
+    with pytest.raises(InvalidInput, match=f"^settings: nests more than {MAX_SETTINGS_DEPTH} levels deep$"):
+        sessionstats.connect(tmp_path / "t.duckdb", "alice").new_session("n", settings=cycle)
+    assert not (tmp_path / "t.duckdb").exists()
+
+
+@pytest.mark.parametrize("levels", [MAX_SETTINGS_DEPTH, 5_000])
+def test_a_setting_nested_too_deep_is_one_line_from_the_new_command(run_process, db, levels):
+    value = "[" * levels + "]" * levels
+    result = run_process("new", "--id", "s", "--setting", f"k={value}")
+    assert result.returncode == 2
+    assert result.stderr == f"sessionstats: --setting: nests more than {MAX_SETTINGS_DEPTH} levels deep\n"
+    assert not db.exists()
+
+
+def test_a_setting_at_the_deepest_allowed_is_kept_and_read_back(cli, db):
+    value = "[" * (MAX_SETTINGS_DEPTH - 1) + "]" * (MAX_SETTINGS_DEPTH - 1)
+    cli.ok("new", "--id", "s", "--setting", f"k={value}")
+    assert sessionstats.connect(db, "alice").session("s").info().settings == {"k": deep(MAX_SETTINGS_DEPTH - 1)}
+
+
+# ---- a story's duration and a label's length: the same value and the same words everywhere ----
+
+def test_a_duration_of_minus_zero_is_stored_as_zero_by_the_python_api_as_by_an_import(tmp_path):
+    db = tmp_path / "t.duckdb"
+    database = sessionstats.connect(db, "alice")
+    database.session("s", create=True).record_story("api", duration=-0.0)
+    path = tmp_path / "stories.jsonl"
+    path.write_text('{"session_id": "s", "title": "file", "duration": -0.0}\n')
+    database.import_stories(path)
+    stored = table_of(db, "SELECT title, duration FROM story_history ORDER BY title")
+    assert [(title, str(duration)) for title, duration in stored] == [("api", "0.0"), ("file", "0.0")]  # not -0.0
+
+
+@pytest.mark.parametrize("duration", ["1e400", "Infinity", "NaN"])
+def test_a_duration_that_is_no_finite_number_is_refused_in_the_import_s_words(tmp_path, duration):
+    database = sessionstats.connect(tmp_path / "t.duckdb", "alice")
+    with pytest.raises(InvalidInput) as refused:
+        database.session("s", create=True).record_story("t", duration=float(duration))
+    assert str(refused.value).startswith("duration: must be a number of seconds >= 0, got ")  # was 'inf seconds is...'
+    assert not (tmp_path / "t.duckdb").exists()
+
+
+def test_an_import_writes_a_too_long_label_s_length_as_the_record_command_does(cli, db, tmp_path):
+    cli.ok("new", "--id", "s")
+    path = tmp_path / "stories.jsonl"
+    path.write_text(json.dumps({"session_id": "s", "title": "x" * 1001}) + "\n")
+    result = cli("import", "stories", str(path))
+    assert result.stderr == "sessionstats: line 1: title: is 1,001 characters long (at most 1,000)\n"
+    assert cli("record-story", "-s", "s", "-t", "x" * 1001).stderr == \
+        "sessionstats: --title: is 1,001 characters long (at most 1,000)\n"
+
+
+def test_a_cost_too_large_is_named_by_its_digits_not_a_python_repr(tmp_path):
+    database = sessionstats.connect(tmp_path / "t.duckdb", "alice")
+    database.new_session("n", id="s")
+    with TestClient(build_app(database)) as client:
+        answer = client.post("/api/sessions/s/tokens", content='{"input_tokens": 1, "output_tokens": 1, "cost": 1e9}')
+    assert answer.json() == {"error": "cost: 1E+9 is too large (a record must cost under 1,000,000,000 US dollars)",
+                             "field": "cost"}  # was "Decimal('1E+9') is too large"
