@@ -25,7 +25,7 @@ from sessionstats.ingest.records import Recorded, StoryInput, TokenUsageInput
 from sessionstats.reports.scope import EVERYTHING, Scope
 from sessionstats.store import PostgresTarget, Store, open_store, resolve_target
 from sessionstats.store.target import resolve_owner
-from sessionstats.validate import check_id, whole_number
+from sessionstats.validate import check_id, check_text, whole_number
 
 if TYPE_CHECKING:
     from sessionstats.ingest.batch_recording import BatchWriter
@@ -322,11 +322,28 @@ def _import_file(records: Iterable[TokenUsageInput | Mapping[str, Any]]) -> Iter
 
     with tempfile.TemporaryDirectory(prefix="sessionstats-records-") as folder:
         path = Path(folder) / "records.csv"
+        latest: list[Any] = []  # (number, row) being written, to name a text UTF-8 cannot carry
         with path.open("w", encoding="utf-8", newline="") as file:
             writer = csv.writer(file, lineterminator="\n")
             writer.writerow(_IMPORT_COLUMNS)
-            writer.writerows(_import_row(record, number) for number, record in enumerate(records))
+            try:
+                writer.writerows(_rows_noting_latest(records, latest))
+            except UnicodeEncodeError:  # a lone surrogate ('\ud800'): refused as record_tokens refuses it
+                number, row = latest
+                for name, value in zip(_IMPORT_COLUMNS, row, strict=True):
+                    if isinstance(value, str):
+                        check_text(value, f"records[{number}].{name}")
+                raise
         yield path
+
+
+def _rows_noting_latest(records: Iterable[TokenUsageInput | Mapping[str, Any]],
+                        latest: list[Any]) -> Iterator[list[Any]]:
+    """_import_row of each record, noting the latest's number and row in `latest`."""
+    for number, record in enumerate(records):
+        row = _import_row(record, number)
+        latest[:] = number, row
+        yield row
 
 
 def _import_row(record: TokenUsageInput | Mapping[str, Any], number: int) -> list[Any]:

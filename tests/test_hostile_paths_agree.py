@@ -234,3 +234,56 @@ def test_a_cost_too_large_is_named_by_its_digits_not_a_python_repr(tmp_path):
         answer = client.post("/api/sessions/s/tokens", content='{"input_tokens": 1, "output_tokens": 1, "cost": 1e9}')
     assert answer.json() == {"error": "cost: 1E+9 is too large (a record must cost under 1,000,000,000 US dollars)",
                              "field": "cost"}  # was "Decimal('1E+9') is too large"
+
+
+# ---- a lone surrogate ("\ud800" in JSON): no path can store it as UTF-8; each refuses it naming the field ----
+
+TEXT_FIELDS = ["model", "provider", "request_id", "story_id", "service_tier"]
+
+
+def lone_surrogate_verdict(db: Path, tmp_path: Path, path: str, field: str) -> tuple[str | None, str]:
+    """(the field refused, the message) when `field` holds a lone surrogate on `path`."""
+    record = {"session_id": "s", "input_tokens": 1, "output_tokens": 1, field: "x\ud800y"}
+    database = sessionstats.connect(db, "alice")
+    try:
+        if path == "jsonl":
+            rows = tmp_path / "rows.jsonl"
+            rows.write_text(json.dumps(record) + "\n")  # ensure_ascii: the file holds the escape, as any writer's
+            database.import_tokens(rows)
+        elif path == "record_many":
+            database.record_many([{**record, field: "ok"}, record])
+        elif path == "record_tokens":
+            database.session("s").record_tokens(**{k: v for k, v in record.items() if k != "session_id"})
+    except InvalidInput as error:
+        return error.field, str(error)
+    with TestClient(build_app(database)) as client:
+        body = {name: value for name, value in record.items() if name != "session_id"}
+        answer = client.post("/api/sessions/s/tokens", content=json.dumps([body] if path == "web batch" else body))
+    return answer.json().get("field"), answer.json().get("error", answer.text)
+
+
+@pytest.mark.parametrize("path", ["jsonl", "record_tokens", "record_many", "web", "web batch"])
+@pytest.mark.parametrize("field", TEXT_FIELDS)
+def test_a_lone_surrogate_in_a_text_field_is_refused_naming_the_field_on_every_path(tmp_path, path, field):
+    db = tmp_path / "t.duckdb"
+    sessionstats.connect(db, "alice").new_session("n", id="s")
+    before = snapshot(db)
+    refused, message = lone_surrogate_verdict(db, tmp_path, path, field)
+    where = {"jsonl": "line 1: ", "record_many": "records[1].", "web batch": "records[0]."}.get(path, "")
+    assert refused == (None if path == "jsonl" else where + field)  # an import names the line, not a field
+    assert message == f"{where}{field}: is not valid UTF-8 text"  # was a traceback (record_many, a web batch)
+    assert snapshot(db) == before                                  # and no line number (jsonl)
+
+
+@pytest.mark.parametrize("field", ["title", "narrative", "tone", "priority", "id"])
+def test_a_lone_surrogate_in_a_story_import_names_its_line_and_field(tmp_path, field):
+    db = tmp_path / "t.duckdb"
+    database = sessionstats.connect(db, "alice")
+    database.new_session("n", id="s")
+    path = tmp_path / "stories.jsonl"
+    path.write_text(json.dumps({"session_id": "s", "title": "ok"}) + "\n"
+                    + json.dumps({"session_id": "s", "title": "t", field: "x\udfffy"}) + "\n")
+    with pytest.raises(InvalidInput, match=f"^line 2: {field}: is not valid UTF-8 text$"):
+        database.import_stories(path)
+    with pytest.raises(InvalidInput, match=f"^{field}: is not valid UTF-8 text$"):
+        database.session("s").record_story(**{"title": "t", field: "x\udfffy"})
