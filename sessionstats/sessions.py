@@ -12,7 +12,7 @@ from sessionstats.errors import AmbiguousSession, InvalidInput, RecordNotFound, 
 from sessionstats.ids import new_id
 from sessionstats.store import PlainSQL, Store
 from sessionstats.times import utc_now
-from sessionstats.validate import check_id, check_label, settings_json
+from sessionstats.validate import check_id, check_label, lower_as_stored, settings_json
 
 
 @dataclass(frozen=True)
@@ -111,9 +111,10 @@ def session_choices(store: Store, typed: str, *, user: str, limit: int = 50) -> 
     rows = store.fetchall(
         PlainSQL("SELECT id, name FROM sessions WHERE user_id = ? "
                  "AND (starts_with(id, ?) OR starts_with(lower(name), ?)) "
-                 f"ORDER BY created_at DESC, id LIMIT {int(limit)}"), [user, typed, typed.lower()])
+                 f"ORDER BY created_at DESC, id LIMIT {int(limit)}"), [user, typed, lower_as_stored(typed)])
     choices = [(session_id, name or "") for session_id, name in rows if session_id.startswith(typed)]
-    choices += [(name, session_id) for session_id, name in rows if name and name.lower().startswith(typed.lower())]
+    choices += [(name, session_id) for session_id, name in rows
+                if name and lower_as_stored(name).startswith(lower_as_stored(typed))]
     return choices
 
 

@@ -42,6 +42,7 @@ EDGE_SPACES = r"^\p{Z}+|\p{Z}+$"  # what an id loses at its ends (control charac
 WHOLE_NUMBER = r"(-0+|[0-9]+)(\.0*)?"
 DECIMAL_NUMBER = r"-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
 
+_ONE_CHARACTER_LOWER = {"\u0130": "i"}  # İ: the one character str.lower() makes two (i and a combining dot)
 _CONTROL = re.compile("[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in _CONTROL_RANGES) + "]")
 _WHOLE = re.compile(WHOLE_NUMBER)
 _DECIMAL = re.compile(DECIMAL_NUMBER)
@@ -70,7 +71,16 @@ def check_model(value: str | None, field: str = "model") -> str | None:
     """A model name as an id, lower-cased: `GPT-4O` and ` gpt-4o ` are one model everywhere."""
     if value is None or not _check_is_text(value, field).strip():
         return None
-    return check_id(value, field).lower()
+    return lower_as_stored(check_id(value, field))
+
+
+def lower_as_stored(text: str) -> str:
+    """`text` lower-cased as SQL's lower() does it, so an import and the record command store one name: each
+    character on its own. str.lower() made 'ΟΔΟΣ' 'οδος' (a final sigma) and 'İ' two characters, where
+    DuckDB makes 'οδοσ' and 'i' (every code point was compared)."""
+    if text.isascii():
+        return text.lower()
+    return "".join(_ONE_CHARACTER_LOWER.get(character, character.lower()) for character in text)
 
 
 def check_label(value: str | None, field: str, *, required: bool = False) -> str | None:

@@ -287,3 +287,25 @@ def test_a_lone_surrogate_in_a_story_import_names_its_line_and_field(tmp_path, f
         database.import_stories(path)
     with pytest.raises(InvalidInput, match=f"^{field}: is not valid UTF-8 text$"):
         database.session("s").record_story(**{"title": "t", field: "x\udfffy"})
+
+
+# ---- a model name lower-cased one way: Python's str.lower() and DuckDB's lower() differed on Σ and İ ----
+
+@pytest.mark.parametrize(("model", "stored"), [("ΟΔΟΣ-1", "οδοσ-1"), ("İZMİR", "izmir"), ("GPT-4O", "gpt-4o")])
+def test_a_model_name_is_lower_cased_alike_by_every_path(cli, db, tmp_path, model, stored):
+    cli.ok("new", "--id", "s")
+    cli.ok("record-tokens", "-s", "s", "--input", "1", "--output", "1", "--cost", "0", "--model", model)
+    row = {"session_id": "s", "input_tokens": 1, "output_tokens": 1, "cost": "0", "model": model}
+    (tmp_path / "rows.jsonl").write_text(json.dumps(row) + "\n")
+    (tmp_path / "rows.csv").write_text(",".join(row) + "\n" + ",".join(map(str, row.values())) + "\n")
+    database = sessionstats.connect(db, "alice")
+    database.import_tokens(tmp_path / "rows.jsonl")
+    database.import_tokens(tmp_path / "rows.csv")
+    database.session("s").record_tokens(1, 1, cost="0", model=model)
+    database.record_many([row])
+    with TestClient(build_app(database)) as client:
+        body = {name: value for name, value in row.items() if name != "session_id"}
+        assert client.post("/api/sessions/s/tokens", content=json.dumps(body)).status_code == 201
+        assert client.post("/api/sessions/s/tokens", content=json.dumps([body])).status_code == 201
+    assert table_of(db, "SELECT model, count(*) FROM token_usage GROUP BY model") == [(stored, 7)]
+    assert cli.json("calls", "s", "--model", model)[0]["model"] == stored  # the filter finds it as typed
