@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from sessionstats.errors import InvalidInput
+from sessionstats.validate import SPACE_SEPARATORS
 
 # zoneinfo is imported where a zone is named: ~2 ms that recording without --tz never needs.
 
@@ -66,7 +67,7 @@ def parse_timestamp(text: str, *, option: str, zone: tzinfo | None = None, now: 
 
     `option` is the field the time is for (created_at, since, ...), named in the error.
     """
-    value = text.strip()
+    value = text.strip(SPACE_SEPARATORS)  # as SQL's trim(): a tab or a newline around a time is refused everywhere
     relative = _RELATIVE.match(value.lower())
     try:
         if relative:

@@ -37,6 +37,11 @@ _CONTROL_RANGES = ((0x00, 0x1F), (0x7F, 0x9F), (0xAD, 0xAD), (0x200B, 0x200F), (
                    (0x2060, 0x2064), (0x2066, 0x206F), (0xFEFF, 0xFEFF))
 CONTROL_CHARACTERS = "[" + "".join(f"\\x{{{low:02X}}}-\\x{{{high:02X}}}" for low, high in _CONTROL_RANGES) + "]"
 EDGE_SPACES = r"^\p{Z}+|\p{Z}+$"  # what an id loses at its ends (control characters are refused first)
+# Unicode's space separators (Zs), what DuckDB's trim() strips: all a time loses at its ends, on every path.
+SPACE_SEPARATORS = " \u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u202f\u205f\u3000"
+_EDGE_SPACE_CHARACTERS = SPACE_SEPARATORS + "\u2028\u2029"  # \p{Z}: the line and paragraph separators too
+# What str.isspace() takes (compared over every code point): a label of only these is no label on every path.
+WHITESPACE = r"[\t-\r\x{1C}-\x{20}\x{85}\p{Z}]"
 # A count's text: ASCII digits ('²'.isdigit() is True, yet it is no count), a point and zeros after them at most,
 # a minus only on zero (-0 and -0.0 are 0: DuckDB's JSON reader writes the JSON number -0.0 so). See check_count.
 WHOLE_NUMBER = r"(-0+|[0-9]+)(\.0*)?"
@@ -68,8 +73,9 @@ def check_id(value: str | None, field: str) -> str:
 
 
 def check_model(value: str | None, field: str = "model") -> str | None:
-    """A model name as an id, lower-cased: `GPT-4O` and ` gpt-4o ` are one model everywhere."""
-    if value is None or not _check_is_text(value, field).strip():
+    """A model name as an id, lower-cased: `GPT-4O` and ` gpt-4o ` are one model everywhere; spaces alone are
+    no model, a tab is a control character (as the import reads it)."""
+    if value is None or not _check_is_text(value, field).strip(_EDGE_SPACE_CHARACTERS):
         return None
     return lower_as_stored(check_id(value, field))
 

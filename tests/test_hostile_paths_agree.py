@@ -309,3 +309,57 @@ def test_a_model_name_is_lower_cased_alike_by_every_path(cli, db, tmp_path, mode
         assert client.post("/api/sessions/s/tokens", content=json.dumps([body])).status_code == 201
     assert table_of(db, "SELECT model, count(*) FROM token_usage GROUP BY model") == [(stored, 7)]
     assert cli.json("calls", "s", "--model", model)[0]["model"] == stored  # the filter finds it as typed
+
+
+# ---- whitespace: what is blank, and what a value loses at its ends, is one rule (SQL's trim() kept a tab) ----
+
+@pytest.mark.parametrize("blank", ["\t", "\n", "\r\n", "\u2028", "\x1f", "\x85", " \u3000 "], ids=repr)
+def test_a_title_of_whitespace_alone_is_refused_by_an_import_as_by_record_story(cli, db, tmp_path, blank):
+    cli.ok("new", "--id", "s")
+    before = snapshot(db)
+    assert cli("record-story", "-s", "s", "-t", blank).stderr == "sessionstats: --title: must not be empty\n"
+    path = tmp_path / "stories.jsonl"
+    path.write_text(json.dumps({"session_id": "s", "title": blank}) + "\n")
+    assert cli("import", "stories", str(path)).stderr == "sessionstats: line 1: title: must not be empty\n"
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("blank", ["\t", "\u2029", "\x0b"], ids=repr)
+def test_a_tone_of_whitespace_alone_is_no_tone_on_every_path(cli, db, tmp_path, blank):
+    cli.ok("new", "--id", "s")
+    cli.ok("record-story", "-s", "s", "-t", "option", "--tone", blank)
+    path = tmp_path / "stories.jsonl"
+    path.write_text(json.dumps({"session_id": "s", "title": "file", "tone": blank}) + "\n")
+    cli.ok("import", "stories", str(path))
+    assert table_of(db, "SELECT title, tone FROM story_history ORDER BY title") == [("file", None), ("option", None)]
+
+
+@pytest.mark.parametrize(("model", "verdict"), [("\t", "the id contains a control character (U+0009)"),
+                                                ("\u3000", None), (" \u2028 ", None)], ids=repr)
+def test_a_model_of_spaces_is_no_model_and_a_tab_a_control_character_on_every_path(cli, db, tmp_path, model, verdict):
+    cli.ok("new", "--id", "s")
+    before = snapshot(db)
+    by_option = cli("record-tokens", "-s", "s", "--input", "1", "--output", "1", "--cost", "0", "--model", model)
+    path = tmp_path / "rows.jsonl"
+    path.write_text(json.dumps({"session_id": "s", "input_tokens": 1, "output_tokens": 1, "cost": "0",
+                                "model": model}) + "\n")
+    by_import = cli("import", "tokens", str(path))
+    if verdict:
+        assert by_option.stderr == f"sessionstats: --model: {verdict}\n"  # was: stored with no model
+        assert by_import.stderr == f"sessionstats: line 1: model: {verdict}\n"
+        assert snapshot(db) == before
+    else:
+        assert (by_option.exit_code, by_import.exit_code) == (0, 0)
+        assert table_of(db, "SELECT model FROM token_usage") == [(None,), (None,)]
+
+
+@pytest.mark.parametrize(("at", "stored"), [("\t2026-01-01T10:00:00Z", REFUSED), ("2026-01-01T10:00:00Z\n", REFUSED),
+                                            ("\u30002026-01-01T10:00:00Z\u00a0", datetime(2026, 1, 1, 10))], ids=repr)
+def test_a_time_loses_the_same_characters_at_its_ends_on_every_path(tmp_path, at, stored):
+    for path in PATHS:
+        db = tmp_path / f"{path}.duckdb"
+        sessionstats.connect(db, "alice").new_session("n", id="s")
+        refused_field = PATHS[path](db, at, tmp_path)
+        assert refused_field == ("created_at" if stored == REFUSED else None), path
+        if stored != REFUSED:
+            assert table_of(db, "SELECT created_at FROM token_usage") == [(stored,)], path

@@ -22,6 +22,7 @@ from sessionstats.validate import (
     MAX_DURATION_SECONDS,
     MAX_ID_LENGTH,
     MAX_LABEL_LENGTH,
+    WHITESPACE,
     WHOLE_NUMBER,
 )
 
@@ -68,7 +69,7 @@ def typed_value(field: Field) -> str:
     if field.kind == "model":
         return f"lower({stripped})"
     if field.kind == "label":
-        return f"CASE WHEN {trimmed} = '' THEN NULL ELSE {raw} END"
+        return f"CASE WHEN {_blank(raw)} THEN NULL ELSE {raw} END"
     if field.kind == "text":
         return raw
     # Fast paths first: a CASE tries its later branches (regular expressions) on the remaining rows only.
@@ -134,7 +135,7 @@ def problems(field: Field, value: str | None = None) -> list[str]:
     clauses = []
     if field.required:
         missing = {"label": "must not be empty", "session": "is missing (add the column or pass `session_id`)"}
-        clauses.append(f"WHEN {value} IS NULL AND ({raw} IS NULL OR trim({raw}) = '') "
+        clauses.append(f"WHEN {value} IS NULL AND ({raw} IS NULL OR {_blank(raw)}) "
                        f"THEN '{name}: {missing.get(field.kind, 'is missing')}'")
     if field.blank_refused:
         clauses.append(f"WHEN {raw} IS NOT NULL AND {value} IS NULL THEN '{name}: the id is empty'")
@@ -210,6 +211,13 @@ def offset_required(field: Field) -> tuple[str, str]:
 def first_problem(good: Sequence[str], clauses: Sequence[str]) -> str:
     """One CASE giving the first problem of a row, NULL for a good row."""
     return f"CASE WHEN NOT ({' AND '.join(good)}) THEN CASE {' '.join(clauses)} ELSE 'cannot be read' END END"
+
+
+def _blank(text: str) -> str:
+    """Whether the text is empty or all whitespace, as `not text.strip()` says in validate.check_label (trim()
+    keeps a tab, a newline and U+2028); a printable ASCII first character skips the regular expression."""
+    return (f"(NOT (unicode({text}) BETWEEN 33 AND 126) "
+            f"AND regexp_full_match({text}, '{WHITESPACE}*'))")
 
 
 def _spaces_trimmed(text: str) -> str:
