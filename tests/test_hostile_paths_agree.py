@@ -363,3 +363,23 @@ def test_a_time_loses_the_same_characters_at_its_ends_on_every_path(tmp_path, at
         assert refused_field == ("created_at" if stored == REFUSED else None), path
         if stored != REFUSED:
             assert table_of(db, "SELECT created_at FROM token_usage") == [(stored,)], path
+
+
+# ---- a response nested past any recursion limit: refused alike as a dict, as text and by the CLI ----
+
+def test_a_response_nested_too_deep_is_refused_alike_as_a_dict_as_text_and_by_the_cli(cli, db, tmp_path):
+    cli.ok("new", "--id", "s")
+    before = snapshot(db)
+    content: list = []
+    for _ in range(100_000):
+        content = [content]
+    usage = {"type": "message", "model": "my-own-model", "usage": {"input_tokens": 1, "output_tokens": 1}}
+    text = json.dumps(usage)[:-1] + ', "content": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    session = sessionstats.connect(db, "alice").session("s")
+    for response in ({**usage, "content": content}, [{**usage, "content": content}], text):  # was a RecursionError
+        with pytest.raises(InvalidInput, match=r"^response: the response nests too deeply to be an API response$"):
+            session.record_response(response)
+    (tmp_path / "response.json").write_text(text)
+    result = cli("record-tokens", "-s", "s", "--from-response", str(tmp_path / "response.json"))
+    assert result.stderr == "sessionstats: --from-response: the response nests too deeply to be an API response\n"
+    assert snapshot(db) == before
