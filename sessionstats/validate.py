@@ -18,6 +18,7 @@ from sessionstats.errors import InvalidInput
 MAX_BIGINT = 2**63 - 1
 MAX_ID_LENGTH = 200
 MAX_LABEL_LENGTH = 1_000
+MAX_TEXT_BYTES = 16 << 20  # a story's narrative as UTF-8: a novel is ~1 MiB; what --narrative-file reads at most
 COST_PLACES = 18  # DECIMAL(38, 18): exact down to a billionth of a billionth of a dollar
 # Per record, below $1e9: a DECIMAL(38, 18) total holds < 1e20, so a session can sum 1e11 records
 # before its total could overflow (at 1e20 per record, two records broke `show` and `list`).
@@ -109,6 +110,15 @@ def check_text(value: str, field: str) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidInput(f"{field}: is not valid UTF-8 text", field=field) from None
+    return value
+
+
+def check_long_text(value: str, field: str) -> str:
+    """A long text such as a narrative: check_text's rules, and at most MAX_TEXT_BYTES of UTF-8 on every path
+    (a JSON Lines import and the API took 20 MiB that --narrative-file, a web body and a CSV row refused)."""
+    check_text(value, field)
+    if len(value) * 4 > MAX_TEXT_BYTES and (size := len(value.encode("utf-8"))) > MAX_TEXT_BYTES:
+        raise InvalidInput(f"{field}: is {size:,} bytes of UTF-8 text (at most {MAX_TEXT_BYTES:,})", field=field)
     return value
 
 

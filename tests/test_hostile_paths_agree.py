@@ -23,7 +23,7 @@ import sessionstats
 from sessionstats.cli.app import app
 from sessionstats.errors import InvalidInput
 from sessionstats.serve.app import build_app
-from sessionstats.validate import MAX_SETTINGS_BYTES, MAX_SETTINGS_DEPTH
+from sessionstats.validate import MAX_SETTINGS_BYTES, MAX_SETTINGS_DEPTH, MAX_TEXT_BYTES
 
 pytestmark = pytest.mark.file_only
 REFUSED = "refused"
@@ -383,3 +383,32 @@ def test_a_response_nested_too_deep_is_refused_alike_as_a_dict_as_text_and_by_th
     result = cli("record-tokens", "-s", "s", "--from-response", str(tmp_path / "response.json"))
     assert result.stderr == "sessionstats: --from-response: the response nests too deeply to be an API response\n"
     assert snapshot(db) == before
+
+
+# ---- a narrative's size: at most MAX_TEXT_BYTES of UTF-8 whichever path brings it ----
+
+def test_a_narrative_over_the_text_cap_is_refused_by_the_api_as_by_every_file_path(cli, db, tmp_path):
+    cli.ok("new", "--id", "s")
+    before = snapshot(db)
+    session = sessionstats.connect(db, "alice").session("s")
+    over = "é" * (MAX_TEXT_BYTES // 2) + "x"  # one byte over, in two-byte characters
+    with pytest.raises(InvalidInput) as refused:
+        session.record_story("t", narrative=over)  # was stored
+    assert (str(refused.value), refused.value.field) == (
+        f"narrative: is {MAX_TEXT_BYTES + 1:,} bytes of UTF-8 text (at most {MAX_TEXT_BYTES:,})", "narrative")
+    path = tmp_path / "stories.jsonl"
+    path.write_text(json.dumps({"session_id": "s", "title": "t", "narrative": "w " * (10 << 20)}) + "\n")
+    result = cli("import", "stories", str(path))  # was stored: 20 MiB
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("sessionstats: line 1: ")
+    (tmp_path / "over.txt").write_text(over)
+    result = cli("record-story", "-s", "s", "-t", "t", "--narrative-file", str(tmp_path / "over.txt"))
+    assert result.exit_code == 2 and "--narrative-file" in result.stderr
+    assert snapshot(db) == before
+
+
+def test_a_narrative_of_exactly_the_text_cap_is_stored_by_the_api(tmp_path):
+    db = tmp_path / "t.duckdb"
+    session = sessionstats.connect(db, "alice").session("s", create=True)
+    session.record_story("t", narrative="é" * (MAX_TEXT_BYTES // 2))
+    assert table_of(db, "SELECT strlen(narrative) FROM story_history") == [(MAX_TEXT_BYTES,)]

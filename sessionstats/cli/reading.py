@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from sessionstats.errors import InvalidInput
-from sessionstats.validate import check_text
+from sessionstats.validate import MAX_TEXT_BYTES, check_text
 
 MIB = 1 << 20
-NARRATIVE_MAX_BYTES = 16 * MIB  # a story's text: a novel is ~1 MiB
+NARRATIVE_MAX_BYTES = MAX_TEXT_BYTES  # a story's text: the most any path stores
 RESPONSE_MAX_BYTES = 64 * MIB  # an API response or event stream: the longest outputs stream a few MiB
 IMPORT_STDIN_MAX_BYTES = 8 << 30  # 8 GiB of rows from stdin (~30M JSONL records); a file has no cap
 IMPORT_STDIN_ENV = "SESSIONSTATS_IMPORT_STDIN_MAX_BYTES"

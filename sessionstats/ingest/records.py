@@ -17,9 +17,9 @@ from sessionstats.validate import (
     check_estimate,
     check_id,
     check_label,
+    check_long_text,
     check_model,
     check_seconds,
-    check_text,
     parse_cost,
 )
 
@@ -279,7 +279,7 @@ def _checked_provider(usage: TokenUsageInput) -> str | None:
 
 
 def _checked_story(story: StoryInput) -> StoryInput:
-    narrative = check_text(story.narrative, "narrative") if story.narrative is not None else None
+    narrative = check_long_text(story.narrative, "narrative") if story.narrative is not None else None
     word_count = story.word_count
     return StoryInput(
         session_id=check_id(story.session_id, "session_id"),

@@ -22,6 +22,7 @@ from sessionstats.validate import (
     MAX_DURATION_SECONDS,
     MAX_ID_LENGTH,
     MAX_LABEL_LENGTH,
+    MAX_TEXT_BYTES,
     WHITESPACE,
     WHOLE_NUMBER,
 )
@@ -149,6 +150,9 @@ def problems(field: Field, value: str | None = None) -> list[str]:
             clauses.append(f"WHEN length({value}) > {limit} THEN '{name}: {what} ' || format('{{:,}}', length({value}))"
                            f" || ' characters long (at most {limit:,})'")
         clauses.append(f"WHEN contains({value}, chr(0)) THEN '{name}: contains a NUL byte'")
+        if field.kind == "text":
+            clauses.append(f"WHEN strlen({value}) > {MAX_TEXT_BYTES} THEN '{name}: is ' || format('{{:,}}', "
+                           f"strlen({value})) || ' bytes of UTF-8 text (at most {MAX_TEXT_BYTES:,})'")
     elif field.kind == "count":
         clauses.append(f"WHEN {raw} IS NOT NULL AND NOT regexp_full_match({_spaces_trimmed(raw)}, {_WHOLE}) "
                        f"THEN '{name}: must be a whole number >= 0,' || {got}")
@@ -186,7 +190,7 @@ def is_good(field: Field) -> str:
     if field.kind in IDS:
         tests.append(f"({raw} IS NULL OR NOT regexp_matches({raw}, {_CONTROL}))")
     elif field.kind == "text":
-        tests.append(f"({value} IS NULL OR NOT contains({value}, chr(0)))")
+        tests.append(f"({value} IS NULL OR (NOT contains({value}, chr(0)) AND strlen({value}) <= {MAX_TEXT_BYTES}))")
     elif field.kind != "label":  # a blank label is no label (check_label), not a value that failed to read
         tests.append(f"({raw} IS NULL OR {value} IS NOT NULL)")
     if field.blank_refused:
