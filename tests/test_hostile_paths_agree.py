@@ -412,3 +412,17 @@ def test_a_narrative_of_exactly_the_text_cap_is_stored_by_the_api(tmp_path):
     session = sessionstats.connect(db, "alice").session("s", create=True)
     session.record_story("t", narrative="é" * (MAX_TEXT_BYTES // 2))
     assert table_of(db, "SELECT strlen(narrative) FROM story_history") == [(MAX_TEXT_BYTES,)]
+
+
+@pytest.mark.parametrize(("provider", "stored"), [(" openai\u3000", "openai"), ("\topenai", "\topenai"),
+                                                  ("openai\n", "openai\n")], ids=repr)
+def test_a_provider_loses_the_same_characters_at_its_ends_on_every_path(cli, db, tmp_path, provider, stored):
+    """Given a cost, a provider is a label: only spaces go (the record command stripped a tab, the import kept it)."""
+    cli.ok("new", "--id", "s")
+    cli.ok("record-tokens", "-s", "s", "--input", "1", "--output", "1", "--cost", "0", "--provider", provider)
+    path = tmp_path / "rows.jsonl"
+    path.write_text(json.dumps({"session_id": "s", "input_tokens": 1, "output_tokens": 1, "cost": "0",
+                                "provider": provider}) + "\n")
+    cli.ok("import", "tokens", str(path))
+    sessionstats.connect(db, "alice").session("s").record_tokens(1, 1, cost="0", provider=provider)
+    assert table_of(db, "SELECT provider FROM token_usage") == [(stored,)] * 3

@@ -13,6 +13,7 @@ from sessionstats.store import PlainSQL, Store
 from sessionstats.times import check_time, utc_now
 from sessionstats.validate import (
     MAX_BIGINT,
+    SPACE_SEPARATORS,
     check_count,
     check_estimate,
     check_id,
@@ -271,11 +272,12 @@ def checked_usage(usage: TokenUsageInput) -> TokenUsageInput:
 def _checked_provider(usage: TokenUsageInput) -> str | None:
     """The provider, checked against the price data only when it will price the call."""
     provider = check_label(usage.provider, "provider")
+    provider = provider.strip(SPACE_SEPARATORS) if provider is not None else None  # as the import's trim()
     if provider is not None and usage.cost is None and usage.model is not None and not usage.cost_source:
         from sessionstats.pricing.prices import check_provider
 
-        check_provider(provider.strip(), "provider")
-    return provider.strip() if provider is not None else None
+        check_provider(provider, "provider")
+    return provider
 
 
 def _checked_story(story: StoryInput) -> StoryInput:
