@@ -238,7 +238,11 @@ def stored_time(value: TimeArg, field: str) -> datetime | None:
             raise InvalidInput(str(error), field=field) from None
     if not isinstance(value, datetime):
         raise InvalidInput(f"{field}: must be a datetime or a time as text, got {value!r}", field=field)
-    return (value if value.tzinfo else value.astimezone()).astimezone(UTC).replace(tzinfo=None)
+    if value.tzinfo is None:
+        from sessionstats.times import wall_time_to_utc
+
+        return wall_time_to_utc(value, None)  # a time that occurs twice is the later one, as an import reads it
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def aware(result: Result) -> Result:

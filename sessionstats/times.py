@@ -85,15 +85,31 @@ def parse_timestamp(text: str, *, option: str, zone: tzinfo | None = None, now: 
     except OverflowError:
         raise _out_of_range(option, text) from None
     try:
-        if parsed.tzinfo is None:
-            # astimezone() on a naive time reads it as local time, DST included.
-            parsed = parsed.replace(tzinfo=zone) if zone else parsed.astimezone()
-        stored = parsed.astimezone(UTC).replace(tzinfo=None)
+        stored = wall_time_to_utc(parsed, zone) if parsed.tzinfo is None else \
+            parsed.astimezone(UTC).replace(tzinfo=None)
     except (OverflowError, ValueError):  # e.g. 0001-01-01 east of UTC falls before year 1
         raise _out_of_range(option, text) from None
     if not EARLIEST <= stored <= LATEST:
         raise _out_of_range(option, text)
     return stored
+
+
+def wall_time_to_utc(naive: datetime, zone: tzinfo | None) -> datetime:
+    """A wall-clock time in `zone` (None: the machine's) as naive UTC, read as an import reads it (DuckDB's
+    ICU, compared in every zone's 2026 changes): a time that occurs twice, as clocks go back, is the later
+    one; a time skipped, as they go forward, is read at the offset before the change. The C library took
+    the earlier of two, and `--at 02:30` and the same time in an import were stored an hour apart."""
+    if zone is None:
+        name = local_zone_name()
+        if name is None:  # a $TZ rule no zone has: the C library's reading is all there is
+            return naive.astimezone().astimezone(UTC).replace(tzinfo=None)
+        from zoneinfo import ZoneInfo
+
+        zone = UTC if name == "UTC" else ZoneInfo(name)
+    earlier, later = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
+    twice = later.utcoffset() != earlier.utcoffset() and \
+        later.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == naive
+    return (later if twice else earlier).astimezone(UTC).replace(tzinfo=None)
 
 
 def check_time(value: datetime | str | None, field: str) -> datetime | None:

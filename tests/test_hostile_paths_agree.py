@@ -10,6 +10,9 @@ settings nested 5,000 deep were a RecursionError traceback.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -426,3 +429,30 @@ def test_a_provider_loses_the_same_characters_at_its_ends_on_every_path(cli, db,
     cli.ok("import", "tokens", str(path))
     sessionstats.connect(db, "alice").session("s").record_tokens(1, 1, cost="0", provider=provider)
     assert table_of(db, "SELECT provider FROM token_usage") == [(stored,)] * 3
+
+
+# ---- a local time at a daylight-saving change: the record command, the API and an import read it alike ----
+
+DST_TIMES = [("Europe/Paris", "2026-10-25T02:30:00", datetime(2026, 10, 25, 1, 30)),  # 02:30 twice: the later
+             ("Europe/Paris", "2026-03-29T02:30:00", datetime(2026, 3, 29, 1, 30)),  # skipped: read at +01:00
+             ("America/New_York", "2026-11-01T01:30:00", datetime(2026, 11, 1, 6, 30)),
+             ("America/New_York", "2026-03-08T02:30:00", datetime(2026, 3, 8, 7, 30))]
+
+
+@pytest.mark.parametrize(("zone", "at", "expected"), DST_TIMES, ids=[f"{case[0]}-{case[1]}" for case in DST_TIMES])
+def test_a_local_time_at_a_clock_change_is_stored_alike_by_at_the_api_and_an_import(run_process, db, tmp_path,
+                                                                                   zone, at, expected):
+    env = {"TZ": zone}
+    assert run_process("new", "--id", "s", env=env).returncode == 0
+    assert run_process("record-tokens", "-s", "s", "--input", "1", "--output", "1", "--cost", "0", "--at", at,
+                       "--request-id", "option", env=env).returncode == 0
+    path = tmp_path / "rows.jsonl"
+    path.write_text(json.dumps({"session_id": "s", "input_tokens": 1, "output_tokens": 1, "cost": "0",
+                                "created_at": at, "request_id": "import"}) + "\n")
+    assert run_process("import", "tokens", str(path), env=env).returncode == 0
+    script = ("import sys, datetime, sessionstats; s = sessionstats.connect(sys.argv[1], 'alice').session('s'); "
+              "s.record_tokens(1, 1, cost='0', at=sys.argv[2], request_id='text'); "
+              "s.record_tokens(1, 1, cost='0', at=datetime.datetime.fromisoformat(sys.argv[2]), request_id='naive')")
+    subprocess.run([sys.executable, "-c", script, str(db), at], env={**os.environ, **env}, check=True, timeout=60)
+    stored = dict(table_of(db, "SELECT request_id, created_at FROM token_usage"))
+    assert set(stored.values()) == {expected}, stored  # --at took the earlier of two, the import the later
