@@ -66,7 +66,17 @@ def find_session(store: Store, session_id: str, *, user: str) -> Session | None:
     row = store.fetchone(PlainSQL(f"SELECT {_COLUMNS} FROM sessions WHERE user_id = ? AND id = ?"), [user, session_id])
     if row is None:
         return None
-    return Session(row[0], row[1], row[2], json.loads(row[3]) if row[3] else {}, *row[4:])
+    return Session(row[0], row[1], row[2], stored_settings(row[3]), *row[4:])
+
+
+def stored_settings(text: str | None) -> dict[str, Any]:
+    """A session's stored settings; a row no reader can take (nested past the recursion limit by another
+    writer, not a JSON object) reads as none, so `start`, `rename` and the panel still work on the session."""
+    try:
+        settings = json.loads(text) if text else {}
+    except (ValueError, RecursionError):
+        return {}
+    return settings if isinstance(settings, dict) else {}
 
 
 def session_exists(store: Store, session_id: str, *, user: str) -> bool:

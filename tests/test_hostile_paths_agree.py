@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import snapshot, table_of
+from conftest import execute_in, snapshot, table_of
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -456,3 +456,18 @@ def test_a_local_time_at_a_clock_change_is_stored_alike_by_at_the_api_and_an_imp
     subprocess.run([sys.executable, "-c", script, str(db), at], env={**os.environ, **env}, check=True, timeout=60)
     stored = dict(table_of(db, "SELECT request_id, created_at FROM token_usage"))
     assert set(stored.values()) == {expected}, stored  # --at took the earlier of two, the import the later
+
+
+def test_a_stored_settings_row_no_reader_can_take_reads_as_none_and_the_session_still_works(cli, db):
+    """Another writer (an older version, a raised recursion limit) can leave settings 5,000 deep: `start`,
+    `rename`, the API and the panel's detail were a RecursionError; now they work and the row is left as it is."""
+    cli.ok("new", "--id", "s")
+    deep_text = '{"k": ' + "[" * 5_000 + "]" * 5_000 + "}"
+    execute_in(db, f"UPDATE sessions SET settings = '{deep_text}'")
+    cli.ok("rename", "s", "renamed")
+    cli.ok("start", "s")
+    database = sessionstats.connect(db, "alice")
+    assert database.session("s").info().settings == {}
+    with TestClient(build_app(database)) as client:
+        assert client.get("/api/sessions/s/detail").status_code == 200
+    assert table_of(db, "SELECT name, status, settings FROM sessions") == [("renamed", "live", deep_text)]
