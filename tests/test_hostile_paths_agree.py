@@ -471,3 +471,20 @@ def test_a_stored_settings_row_no_reader_can_take_reads_as_none_and_the_session_
     with TestClient(build_app(database)) as client:
         assert client.get("/api/sessions/s/detail").status_code == 200
     assert table_of(db, "SELECT name, status, settings FROM sessions") == [("renamed", "live", deep_text)]
+
+
+# ---- a read that is a shell completion: silent, and it makes nothing ----
+
+@pytest.mark.parametrize("given", ["missing", "ΣΑΣ"])
+def test_completing_a_session_prints_nothing_on_stderr_and_makes_no_database(run_process, db, cli, given):
+    """The "no database yet" warning was printed into the shell's line at each tab."""
+    if given != "missing":
+        cli.ok("new", "ΣΑΣ", "--id", "greek-1")
+    before = db.exists() and db.stat().st_mtime_ns
+    words = f"sessionstats show {'' if given == 'missing' else given}"
+    env = {"_SESSIONSTATS_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": "2",
+           "_TYPER_COMPLETE_ARGS": words}
+    done = run_process(env=env)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.split() == ([] if given == "missing" else ["ΣΑΣ"])  # a name matched as SQL lower-cases it
+    assert (db.exists() and db.stat().st_mtime_ns) == before
