@@ -488,3 +488,23 @@ def test_completing_a_session_prints_nothing_on_stderr_and_makes_no_database(run
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout.split() == ([] if given == "missing" else ["ΣΑΣ"])  # a name matched as SQL lower-cases it
     assert (db.exists() and db.stat().st_mtime_ns) == before
+
+
+# ---- Unicode normalisation: none on any path, so "é" (NFC) and "e\u0301" (NFD) are two ids everywhere ----
+
+def test_a_composed_and_a_decomposed_id_are_two_ids_on_every_path(cli, db, tmp_path):
+    composed, decomposed = "caf\u00e9", "cafe\u0301"
+    cli.ok("new", "--id", composed)
+    assert cli("show", decomposed).exit_code == 1  # one is not the other, typed or looked up
+    rows = [{"session_id": composed, "input_tokens": 1, "output_tokens": 1, "cost": "0", "request_id": rid}
+            for rid in (composed, decomposed)]
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    cli.ok("import", "tokens", str(path))
+    database = sessionstats.connect(db, "alice")
+    for rid in (composed, decomposed):  # each is there already, on the API and the web API alike
+        assert database.session(composed).record_tokens(1, 1, cost="0", request_id=rid).created is False
+    with TestClient(build_app(database)) as client:
+        answer = client.post(f"/api/sessions/{decomposed}/tokens", content='{"input_tokens": 1, "output_tokens": 1}')
+        assert answer.status_code == 404
+    assert sorted(table_of(db, "SELECT request_id FROM token_usage")) == sorted([(composed,), (decomposed,)])
