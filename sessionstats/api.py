@@ -238,11 +238,15 @@ def stored_time(value: TimeArg, field: str) -> datetime | None:
             raise InvalidInput(str(error), field=field) from None
     if not isinstance(value, datetime):
         raise InvalidInput(f"{field}: must be a datetime or a time as text, got {value!r}", field=field)
-    if value.tzinfo is None:
-        from sessionstats.times import wall_time_to_utc
+    from sessionstats.times import storable, wall_time_to_utc
 
-        return wall_time_to_utc(value, None)  # a time that occurs twice is the later one, as an import reads it
-    return value.astimezone(UTC).replace(tzinfo=None)
+    try:  # a naive time that occurs twice is the later one, as an import reads it
+        stored = wall_time_to_utc(value, None) if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
+    except (OverflowError, ValueError):  # datetime(1, 1, 1) east of UTC falls before year 1
+        stored = None
+    if storable(stored) is None:
+        raise InvalidInput(f"{field}: {str(value)!r} is too far in the past or future to store", field=field)
+    return stored
 
 
 def aware(result: Result) -> Result:
@@ -379,7 +383,7 @@ def _import_row(record: TokenUsageInput | Mapping[str, Any], number: int) -> lis
         values = [" " if value == "" else value for value in values]
     when = values[_TIME_AT]
     if isinstance(when, datetime):
-        values[_TIME_AT] = stored_time(when, "created_at").isoformat() + "Z"  # type: ignore[union-attr]
+        values[_TIME_AT] = stored_time(when, f"records[{number}].created_at").isoformat() + "Z"  # type: ignore[union-attr]
     return values
 
 

@@ -122,7 +122,10 @@ def check_time(value: datetime | str | None, field: str) -> datetime | None:
     if value is not None and not isinstance(value, datetime):
         raise InvalidInput(f"{field}: must be a time, got {value!r}", field=field)
     if value is not None and value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
+        try:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        except (OverflowError, ValueError):  # 0001-01-01 east of UTC falls before year 1
+            raise _out_of_range(field, str(value)) from None
     if value is not None and not EARLIEST <= value <= LATEST:
         raise _out_of_range(field, str(value))
     return value

@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -508,3 +508,28 @@ def test_a_composed_and_a_decomposed_id_are_two_ids_on_every_path(cli, db, tmp_p
         answer = client.post(f"/api/sessions/{decomposed}/tokens", content='{"input_tokens": 1, "output_tokens": 1}')
         assert answer.status_code == 404
     assert sorted(table_of(db, "SELECT request_id FROM token_usage")) == sorted([(composed,), (decomposed,)])
+
+
+# ---- a datetime at the edge of the calendar: the API refuses it naming the field, never an OverflowError ----
+
+EDGE_DATETIMES = [datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59),
+                  datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5)))]
+
+
+@pytest.mark.parametrize("at", EDGE_DATETIMES, ids=str)
+def test_a_datetime_past_the_calendar_s_edge_is_refused_by_the_api_naming_its_field(tmp_path, at):
+    script = ("import sys, datetime, sessionstats\n"
+              "db = sessionstats.connect(sys.argv[1], 'alice'); db.new_session('n', id='s')\n"
+              f"at = {at!r}\n"
+              "row = dict(session_id='s', input_tokens=1, output_tokens=1, created_at=at)\n"
+              "for call in (lambda: db.session('s').record_tokens(1, 1, cost='0', at=at),\n"
+              "             lambda: db.session('s').record_story('t', at=at), lambda: db.record_many([row])):\n"
+              "    try:\n"
+              "        call()\n"
+              "    except sessionstats.InvalidInput as error:\n"
+              "        print(error.field)\n")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "t.duckdb")], capture_output=True, text=True,
+                          env={**os.environ, "TZ": "Asia/Tokyo"}, timeout=60)  # east of UTC: year 1 underflows
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr  # was an OverflowError traceback
+    assert done.stdout.split() == ["at", "at", "records[0].created_at"]
+    assert table_of(tmp_path / "t.duckdb", "SELECT count(*) FROM token_usage") == [(0,)]
