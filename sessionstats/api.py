@@ -25,7 +25,7 @@ from sessionstats.ingest.records import Recorded, StoryInput, TokenUsageInput
 from sessionstats.reports.scope import EVERYTHING, Scope
 from sessionstats.store import PostgresTarget, Store, open_store, resolve_target
 from sessionstats.store.target import resolve_owner
-from sessionstats.validate import check_id, whole_number
+from sessionstats.validate import check_id, check_text, whole_number
 
 if TYPE_CHECKING:
     from sessionstats.ingest.batch_recording import BatchWriter
@@ -238,7 +238,15 @@ def stored_time(value: TimeArg, field: str) -> datetime | None:
             raise InvalidInput(str(error), field=field) from None
     if not isinstance(value, datetime):
         raise InvalidInput(f"{field}: must be a datetime or a time as text, got {value!r}", field=field)
-    return (value if value.tzinfo else value.astimezone()).astimezone(UTC).replace(tzinfo=None)
+    from sessionstats.times import storable, wall_time_to_utc
+
+    try:  # a naive time that occurs twice is the later one, as an import reads it
+        stored = wall_time_to_utc(value, None) if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
+    except (OverflowError, ValueError):  # datetime(1, 1, 1) east of UTC falls before year 1
+        stored = None
+    if storable(stored) is None:
+        raise InvalidInput(f"{field}: {str(value)!r} is too far in the past or future to store", field=field)
+    return stored
 
 
 def aware(result: Result) -> Result:
@@ -322,11 +330,28 @@ def _import_file(records: Iterable[TokenUsageInput | Mapping[str, Any]]) -> Iter
 
     with tempfile.TemporaryDirectory(prefix="sessionstats-records-") as folder:
         path = Path(folder) / "records.csv"
+        latest: list[Any] = []  # (number, row) being written, to name a text UTF-8 cannot carry
         with path.open("w", encoding="utf-8", newline="") as file:
             writer = csv.writer(file, lineterminator="\n")
             writer.writerow(_IMPORT_COLUMNS)
-            writer.writerows(_import_row(record, number) for number, record in enumerate(records))
+            try:
+                writer.writerows(_rows_noting_latest(records, latest))
+            except UnicodeEncodeError:  # a lone surrogate ('\ud800'): refused as record_tokens refuses it
+                number, row = latest
+                for name, value in zip(_IMPORT_COLUMNS, row, strict=True):
+                    if isinstance(value, str):
+                        check_text(value, f"records[{number}].{name}")
+                raise
         yield path
+
+
+def _rows_noting_latest(records: Iterable[TokenUsageInput | Mapping[str, Any]],
+                        latest: list[Any]) -> Iterator[list[Any]]:
+    """_import_row of each record, noting the latest's number and row in `latest`."""
+    for number, record in enumerate(records):
+        row = _import_row(record, number)
+        latest[:] = number, row
+        yield row
 
 
 def _import_row(record: TokenUsageInput | Mapping[str, Any], number: int) -> list[Any]:
@@ -358,7 +383,7 @@ def _import_row(record: TokenUsageInput | Mapping[str, Any], number: int) -> lis
         values = [" " if value == "" else value for value in values]
     when = values[_TIME_AT]
     if isinstance(when, datetime):
-        values[_TIME_AT] = stored_time(when, "created_at").isoformat() + "Z"  # type: ignore[union-attr]
+        values[_TIME_AT] = stored_time(when, f"records[{number}].created_at").isoformat() + "Z"  # type: ignore[union-attr]
     return values
 
 

@@ -12,7 +12,7 @@ from sessionstats.errors import AmbiguousSession, InvalidInput, RecordNotFound, 
 from sessionstats.ids import new_id
 from sessionstats.store import PlainSQL, Store
 from sessionstats.times import utc_now
-from sessionstats.validate import check_id, check_label, settings_json
+from sessionstats.validate import check_id, check_label, lower_as_stored, settings_json
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,17 @@ def find_session(store: Store, session_id: str, *, user: str) -> Session | None:
     row = store.fetchone(PlainSQL(f"SELECT {_COLUMNS} FROM sessions WHERE user_id = ? AND id = ?"), [user, session_id])
     if row is None:
         return None
-    return Session(row[0], row[1], row[2], json.loads(row[3]) if row[3] else {}, *row[4:])
+    return Session(row[0], row[1], row[2], stored_settings(row[3]), *row[4:])
+
+
+def stored_settings(text: str | None) -> dict[str, Any]:
+    """A session's stored settings; a row no reader can take (nested past the recursion limit by another
+    writer, not a JSON object) reads as none, so `start`, `rename` and the panel still work on the session."""
+    try:
+        settings = json.loads(text) if text else {}
+    except (ValueError, RecursionError):
+        return {}
+    return settings if isinstance(settings, dict) else {}
 
 
 def session_exists(store: Store, session_id: str, *, user: str) -> bool:
@@ -111,9 +121,10 @@ def session_choices(store: Store, typed: str, *, user: str, limit: int = 50) -> 
     rows = store.fetchall(
         PlainSQL("SELECT id, name FROM sessions WHERE user_id = ? "
                  "AND (starts_with(id, ?) OR starts_with(lower(name), ?)) "
-                 f"ORDER BY created_at DESC, id LIMIT {int(limit)}"), [user, typed, typed.lower()])
+                 f"ORDER BY created_at DESC, id LIMIT {int(limit)}"), [user, typed, lower_as_stored(typed)])
     choices = [(session_id, name or "") for session_id, name in rows if session_id.startswith(typed)]
-    choices += [(name, session_id) for session_id, name in rows if name and name.lower().startswith(typed.lower())]
+    choices += [(name, session_id) for session_id, name in rows
+                if name and lower_as_stored(name).startswith(lower_as_stored(typed))]
     return choices
 
 

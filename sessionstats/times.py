@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from sessionstats.errors import InvalidInput
+from sessionstats.validate import SPACE_SEPARATORS
 
 # zoneinfo is imported where a zone is named: ~2 ms that recording without --tz never needs.
 
@@ -14,9 +15,11 @@ _ZONEINFO_DIR = "zoneinfo/"
 
 # The time forms every path accepts, in syntax Python's re and DuckDB's RE2 read alike: a date, then a
 # time to the minute or finer, then an offset Z / +01 / +0100 / +01:00 (none: local, or the zone asked for).
-# An offset is under a day (+23:59), as Python reads one; DuckDB alone took +99:00 as 99 hours.
-ISO_TIME = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?"
-            r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?")
+# An offset is under a day (+23:59), as Python reads one; DuckDB alone took +99:00 as 99 hours, and 24:00:00
+# as the next midnight (an import stored it, `--at` refused it): hours run 00-23, minutes and seconds 00-59.
+# An offset follows a time only: Python read '2026-01-01+01' as 01:00 local time, its '+' a separator.
+ISO_TIME = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
+            r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?)?")
 _ISO_TIME = re.compile(ISO_TIME)
 # Zone files that are not zones: the leap-second "right/" tree, its "posix/" twin, and the system's aliases.
 _NOT_ZONES = ("posix/", "right/", "posixrules", "localtime", "Factory")
@@ -64,7 +67,7 @@ def parse_timestamp(text: str, *, option: str, zone: tzinfo | None = None, now: 
 
     `option` is the field the time is for (created_at, since, ...), named in the error.
     """
-    value = text.strip()
+    value = text.strip(SPACE_SEPARATORS)  # as SQL's trim(): a tab or a newline around a time is refused everywhere
     relative = _RELATIVE.match(value.lower())
     try:
         if relative:
@@ -82,15 +85,31 @@ def parse_timestamp(text: str, *, option: str, zone: tzinfo | None = None, now: 
     except OverflowError:
         raise _out_of_range(option, text) from None
     try:
-        if parsed.tzinfo is None:
-            # astimezone() on a naive time reads it as local time, DST included.
-            parsed = parsed.replace(tzinfo=zone) if zone else parsed.astimezone()
-        stored = parsed.astimezone(UTC).replace(tzinfo=None)
+        stored = wall_time_to_utc(parsed, zone) if parsed.tzinfo is None else \
+            parsed.astimezone(UTC).replace(tzinfo=None)
     except (OverflowError, ValueError):  # e.g. 0001-01-01 east of UTC falls before year 1
         raise _out_of_range(option, text) from None
     if not EARLIEST <= stored <= LATEST:
         raise _out_of_range(option, text)
     return stored
+
+
+def wall_time_to_utc(naive: datetime, zone: tzinfo | None) -> datetime:
+    """A wall-clock time in `zone` (None: the machine's) as naive UTC, read as an import reads it (DuckDB's
+    ICU, compared in every zone's 2026 changes): a time that occurs twice, as clocks go back, is the later
+    one; a time skipped, as they go forward, is read at the offset before the change. The C library took
+    the earlier of two, and `--at 02:30` and the same time in an import were stored an hour apart."""
+    if zone is None:
+        name = local_zone_name()
+        if name is None:  # a $TZ rule no zone has: the C library's reading is all there is
+            return naive.astimezone().astimezone(UTC).replace(tzinfo=None)
+        from zoneinfo import ZoneInfo
+
+        zone = UTC if name == "UTC" else ZoneInfo(name)
+    earlier, later = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
+    twice = later.utcoffset() != earlier.utcoffset() and \
+        later.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == naive
+    return (later if twice else earlier).astimezone(UTC).replace(tzinfo=None)
 
 
 def check_time(value: datetime | str | None, field: str) -> datetime | None:
@@ -103,7 +122,10 @@ def check_time(value: datetime | str | None, field: str) -> datetime | None:
     if value is not None and not isinstance(value, datetime):
         raise InvalidInput(f"{field}: must be a time, got {value!r}", field=field)
     if value is not None and value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
+        try:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        except (OverflowError, ValueError):  # 0001-01-01 east of UTC falls before year 1
+            raise _out_of_range(field, str(value)) from None
     if value is not None and not EARLIEST <= value <= LATEST:
         raise _out_of_range(field, str(value))
     return value

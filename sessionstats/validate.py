@@ -18,12 +18,17 @@ from sessionstats.errors import InvalidInput
 MAX_BIGINT = 2**63 - 1
 MAX_ID_LENGTH = 200
 MAX_LABEL_LENGTH = 1_000
+MAX_TEXT_BYTES = 16 << 20  # a story's narrative as UTF-8: a novel is ~1 MiB; what --narrative-file reads at most
 COST_PLACES = 18  # DECIMAL(38, 18): exact down to a billionth of a billionth of a dollar
 # Per record, below $1e9: a DECIMAL(38, 18) total holds < 1e20, so a session can sum 1e11 records
 # before its total could overflow (at 1e20 per record, two records broke `show` and `list`).
 MAX_COST = Decimal(10) ** 9
 # A story takes seconds or hours to make; a year is far past any real one and keeps sums far from overflow.
 MAX_DURATION_SECONDS = 366 * 86_400
+# A session's settings are a few names and values; these keep one row readable by every later read, whatever
+# recursion limit the writing process had (a settings object 5,000 deep was a RecursionError traceback).
+MAX_SETTINGS_BYTES = 1 << 20
+MAX_SETTINGS_DEPTH = 64
 
 # Patterns written once, in the syntax both Python's re and DuckDB's RE2 read the same way.
 # C0, DEL and C1, and the invisible format controls (soft hyphen, zero-width characters, bidi embeddings,
@@ -33,11 +38,17 @@ _CONTROL_RANGES = ((0x00, 0x1F), (0x7F, 0x9F), (0xAD, 0xAD), (0x200B, 0x200F), (
                    (0x2060, 0x2064), (0x2066, 0x206F), (0xFEFF, 0xFEFF))
 CONTROL_CHARACTERS = "[" + "".join(f"\\x{{{low:02X}}}-\\x{{{high:02X}}}" for low, high in _CONTROL_RANGES) + "]"
 EDGE_SPACES = r"^\p{Z}+|\p{Z}+$"  # what an id loses at its ends (control characters are refused first)
+# Unicode's space separators (Zs), what DuckDB's trim() strips: all a time loses at its ends, on every path.
+SPACE_SEPARATORS = " \u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u202f\u205f\u3000"
+_EDGE_SPACE_CHARACTERS = SPACE_SEPARATORS + "\u2028\u2029"  # \p{Z}: the line and paragraph separators too
+# What str.isspace() takes (compared over every code point): a label of only these is no label on every path.
+WHITESPACE = r"[\t-\r\x{1C}-\x{20}\x{85}\p{Z}]"
 # A count's text: ASCII digits ('²'.isdigit() is True, yet it is no count), a point and zeros after them at most,
 # a minus only on zero (-0 and -0.0 are 0: DuckDB's JSON reader writes the JSON number -0.0 so). See check_count.
 WHOLE_NUMBER = r"(-0+|[0-9]+)(\.0*)?"
 DECIMAL_NUMBER = r"-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
 
+_ONE_CHARACTER_LOWER = {"\u0130": "i"}  # İ: the one character str.lower() makes two (i and a combining dot)
 _CONTROL = re.compile("[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in _CONTROL_RANGES) + "]")
 _WHOLE = re.compile(WHOLE_NUMBER)
 _DECIMAL = re.compile(DECIMAL_NUMBER)
@@ -63,10 +74,20 @@ def check_id(value: str | None, field: str) -> str:
 
 
 def check_model(value: str | None, field: str = "model") -> str | None:
-    """A model name as an id, lower-cased: `GPT-4O` and ` gpt-4o ` are one model everywhere."""
-    if value is None or not _check_is_text(value, field).strip():
+    """A model name as an id, lower-cased: `GPT-4O` and ` gpt-4o ` are one model everywhere; spaces alone are
+    no model, a tab is a control character (as the import reads it)."""
+    if value is None or not _check_is_text(value, field).strip(_EDGE_SPACE_CHARACTERS):
         return None
-    return check_id(value, field).lower()
+    return lower_as_stored(check_id(value, field))
+
+
+def lower_as_stored(text: str) -> str:
+    """`text` lower-cased as SQL's lower() does it, so an import and the record command store one name: each
+    character on its own. str.lower() made 'ΟΔΟΣ' 'οδος' (a final sigma) and 'İ' two characters, where
+    DuckDB makes 'οδοσ' and 'i' (every code point was compared)."""
+    if text.isascii():
+        return text.lower()
+    return "".join(_ONE_CHARACTER_LOWER.get(character, character.lower()) for character in text)
 
 
 def check_label(value: str | None, field: str, *, required: bool = False) -> str | None:
@@ -89,6 +110,15 @@ def check_text(value: str, field: str) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidInput(f"{field}: is not valid UTF-8 text", field=field) from None
+    return value
+
+
+def check_long_text(value: str, field: str) -> str:
+    """A long text such as a narrative: check_text's rules, and at most MAX_TEXT_BYTES of UTF-8 on every path
+    (a JSON Lines import and the API took 20 MiB that --narrative-file, a web body and a CSV row refused)."""
+    check_text(value, field)
+    if len(value) * 4 > MAX_TEXT_BYTES and (size := len(value.encode("utf-8"))) > MAX_TEXT_BYTES:
+        raise InvalidInput(f"{field}: is {size:,} bytes of UTF-8 text (at most {MAX_TEXT_BYTES:,})", field=field)
     return value
 
 
@@ -170,14 +200,22 @@ def check_seconds(value: float | int | Decimal | str | None, field: str) -> floa
     is read as the import reads its text."""
     if value is None:
         return None
+    given = value
     if isinstance(value, Decimal | str) and _DECIMAL.fullmatch(str(value).strip(" ")):
         value = parse_number(str(value), field)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:  # `not >=` catches NaN
-        raise InvalidInput(f"{field}: must be a number of seconds >= 0, got {value!r}", field=field)
+    # `not 0 <= x < inf` refuses NaN and infinity as the import does ('1e400' is no number of seconds there either)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+        raise InvalidInput(f"{field}: must be a number of seconds >= 0, got {_shown(given)}", field=field)
     if value > MAX_DURATION_SECONDS:
-        raise InvalidInput(f"{field}: {value!r} seconds is more than a year (at most {MAX_DURATION_SECONDS:,})",
+        raise InvalidInput(f"{field}: {_shown(given)} seconds is more than a year (at most {MAX_DURATION_SECONDS:,})",
                            field=field)
-    return float(value)
+    return float(value) + 0.0  # -0.0 is 0, as every import stores it
+
+
+def _shown(value: Any) -> str:
+    """A value as a message names it: a number as written (1E+9, not Decimal('1E+9')), anything else as repr."""
+    return str(value) if isinstance(value, Decimal | int | float) and not isinstance(value, bool) else \
+        repr(value)[:60]
 
 
 def parse_cost(value: str | int | Decimal | None, field: str) -> Decimal | None:
@@ -197,12 +235,12 @@ def parse_cost(value: str | int | Decimal | None, field: str) -> Decimal | None:
     except InvalidOperation:
         raise InvalidInput(f"{field}: must be a number of US dollars, got {value!r}", field=field) from None
     if not cost.is_finite():
-        raise InvalidInput(f"{field}: must be a finite number, got {value!r}", field=field)
+        raise InvalidInput(f"{field}: must be a finite number, got {_shown(value)}", field=field)
     if cost < 0:
-        raise InvalidInput(f"{field}: must not be negative, got {value!r}", field=field)
+        raise InvalidInput(f"{field}: must not be negative, got {_shown(value)}", field=field)
     if cost >= MAX_COST:
-        raise InvalidInput(f"{field}: {value!r} is too large (a record must cost under {MAX_COST:,} US dollars)",
-                           field=field)
+        raise InvalidInput(f"{field}: {_shown(value)} is too large (a record must cost under {MAX_COST:,} US "
+                           "dollars)", field=field)
     with localcontext() as exact:
         exact.prec = 60
         if cost != cost.quantize(Decimal(1).scaleb(-COST_PLACES)):
@@ -228,6 +266,8 @@ def parse_settings(pairs: list[str]) -> dict[str, Any]:
         check_text(pair, "settings")
         try:
             settings[key.strip()] = json.loads(raw, parse_constant=refuse_constant, object_pairs_hook=unique_keys)
+        except RecursionError:
+            raise _too_deep() from None
         except ValueError:
             settings[key.strip()] = raw
     return settings
@@ -238,11 +278,35 @@ def settings_json(settings: Any) -> str:
     if not isinstance(settings, Mapping):
         raise InvalidInput(f"settings: must be a mapping of names to values, got {type(settings).__name__}",
                            field="settings")
+    _check_settings_values(settings)
     try:  # a Decimal (as JSON bodies are read) is a number; settings are no money, so a float is exact enough
         text = json.dumps(dict(settings), allow_nan=False, default=_json_number)
     except (TypeError, ValueError) as error:
         raise InvalidInput(f"settings: cannot be stored as JSON ({error})", field="settings") from None
-    return check_text(text, "settings")
+    if len(text) > MAX_SETTINGS_BYTES:  # ASCII: json.dumps escapes the rest
+        raise InvalidInput(f"settings: {len(text):,} bytes of JSON (at most {MAX_SETTINGS_BYTES:,}); keep large "
+                           "data outside the session", field="settings")
+    return text
+
+
+def _check_settings_values(settings: Mapping) -> None:
+    """Each name and text in the settings as any text field is checked (json.dumps would escape a NUL or a lone
+    surrogate the name of a session refuses), no deeper than MAX_SETTINGS_DEPTH; walked without recursion, so a
+    cycle is only too deep."""
+    pending: list[tuple[Any, int]] = [(settings, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            check_text(item, "settings")
+        elif isinstance(item, Mapping | list | tuple):
+            if depth > MAX_SETTINGS_DEPTH:
+                raise _too_deep()
+            children = [*item.keys(), *item.values()] if isinstance(item, Mapping) else item
+            pending.extend((child, depth + 1) for child in children)
+
+
+def _too_deep() -> InvalidInput:
+    return InvalidInput(f"settings: nests more than {MAX_SETTINGS_DEPTH} levels deep", field="settings")
 
 
 def _json_number(value: Any) -> float:

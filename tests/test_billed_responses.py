@@ -301,5 +301,5 @@ def test_a_bad_tier_in_an_import_is_one_line_naming_its_row_and_writes_nothing(c
                                        f"s,1,1,{'x' * 1001}\n")
     result = cli("import", "tokens", str(tmp_path / "rows.csv"))
     assert result.exit_code == 2
-    assert result.stderr.count("\n") == 1 and "service_tier: is 1001 characters long" in result.stderr
+    assert result.stderr.count("\n") == 1 and "service_tier: is 1,001 characters long" in result.stderr
     assert snapshot(db) == before

@@ -38,10 +38,14 @@ UserOption = Annotated[
 ]
 def complete_session(ctx: typer.Context, typed: str) -> list[tuple[str, str]]:
     """Shell completion of a session: the user's ids and names that start with what was typed (never an error)."""
+    import warnings
+
     from sessionstats import connect
 
     try:
-        return connect(ctx.params.get("db"), ctx.params.get("user")).session_choices(typed)
+        with warnings.catch_warnings():  # a warning ("no database yet") would be printed into the shell's line
+            warnings.simplefilter("ignore")
+            return connect(ctx.params.get("db"), ctx.params.get("user")).session_choices(typed)
     except Exception:  # a completion that fails offers nothing rather than breaking the shell's line
         return []
 

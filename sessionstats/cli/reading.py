@@ -7,21 +7,24 @@
 from __future__ import annotations
 
 import os
+import select
 import shutil
+import stat
 import sys
 from pathlib import Path
 from typing import BinaryIO
 
 from sessionstats.errors import InvalidInput
-from sessionstats.validate import check_text
+from sessionstats.validate import MAX_TEXT_BYTES, check_text
 
 MIB = 1 << 20
-NARRATIVE_MAX_BYTES = 16 * MIB  # a story's text: a novel is ~1 MiB
+NARRATIVE_MAX_BYTES = MAX_TEXT_BYTES  # a story's text: the most any path stores
 RESPONSE_MAX_BYTES = 64 * MIB  # an API response or event stream: the longest outputs stream a few MiB
 IMPORT_STDIN_MAX_BYTES = 8 << 30  # 8 GiB of rows from stdin (~30M JSONL records); a file has no cap
 IMPORT_STDIN_ENV = "SESSIONSTATS_IMPORT_STDIN_MAX_BYTES"
 TMP_RESERVE_BYTES = 256 * MIB  # what a stdin copy leaves free in $TMPDIR for everything else
 _CHUNK = MIB
+PIPE_WRITER_SECONDS = 5  # how long a named pipe with no writer yet is waited for
 BOM = b"\xef\xbb\xbf"
 
 
@@ -39,10 +42,33 @@ def read_bounded(source: str, option: str, cap: int) -> bytes:
     try:
         if source == "-":
             return _read_at_most(sys.stdin.buffer, cap, option, where)
-        with Path(check_text(source, option)).open("rb") as stream:
-            return _read_at_most(stream, cap, option, where)
+        descriptor = os.open(check_text(source, option), os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(descriptor, "rb", buffering=0) as stream:
+            first = _first_byte_of_a_pipe(descriptor, option, where)
+            os.set_blocking(descriptor, True)
+            return first + _read_at_most(stream, cap - len(first), option, where)  # type: ignore[arg-type]
     except OSError as error:
         raise InvalidInput(f"{option}: cannot read {where}: {error.strerror or error}") from None
+
+
+def _first_byte_of_a_pipe(descriptor: int, option: str, where: str) -> bytes:
+    """A named pipe's first byte, b"" for anything else. Opened the usual way, a pipe that nothing writes to
+    blocked for ever; now a writer that is there (`<(cmd)`) is waited for as long as it takes, and one that is
+    not gets PIPE_WRITER_SECONDS to come and write, then it is one line."""
+    if not stat.S_ISFIFO(os.fstat(descriptor).st_mode):
+        return b""
+    try:
+        first = os.read(descriptor, 1)
+    except BlockingIOError:  # a writer holds it open and has not written yet
+        return b""
+    if first:
+        return first
+    waiting = select.poll()
+    waiting.register(descriptor, select.POLLIN)
+    if not waiting.poll(PIPE_WRITER_SECONDS * 1000):
+        raise InvalidInput(f"{option}: nothing wrote to the named pipe {where} within {PIPE_WRITER_SECONDS} s; "
+                           "start its writer first, or pass - and pipe the data in")
+    return os.read(descriptor, 1)  # b"": a writer came and went without a word (an empty input)
 
 
 def _read_at_most(stream: BinaryIO, cap: int, option: str, where: str) -> bytes:

@@ -67,6 +67,7 @@ def serve(
         import uvicorn
 
         from sessionstats.serve.app import build_app
+        from sessionstats.serve.deadlines import DeadlineProtocol
     except ImportError as error:
         raise InvalidInput(f"serve needs its extra ({error.name} is missing): pip install 'sessionstats[serve]'") \
             from None
@@ -78,7 +79,7 @@ def serve(
         "reachable from other machines; every request must carry the token"
     print(f"sessionstats: serving {database.user}'s sessions at {url} ({reach}); Ctrl-C stops", file=sys.stderr)
     served = build_app(database, token=token, loopback_names=not token)
-    server = uvicorn.Server(uvicorn.Config(served, log_level="warning",
+    server = uvicorn.Server(uvicorn.Config(served, http=DeadlineProtocol, log_level="warning",
                                            access_log=False, timeout_graceful_shutdown=1))
     if open_page:
         threading.Thread(target=_open_when_ready, args=(server, url), daemon=True).start()

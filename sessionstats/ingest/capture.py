@@ -67,3 +67,6 @@ def _dumps(document: Mapping[str, Any]) -> bytes:
         return json.dumps(document, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")
     except (TypeError, ValueError) as error:
         raise InvalidInput(f"response: cannot write it as JSON: {error}", field="response") from None
+    except RecursionError:  # as the same document read from its JSON text is refused
+        raise InvalidInput("response: the response nests too deeply to be an API response",
+                           field="response") from None

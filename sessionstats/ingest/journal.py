@@ -118,6 +118,8 @@ def _fold_line(store: Store, path: Path, line: bytes) -> int:
         return int(store_entry(store, entry).created)
     except (ValueError, TypeError, KeyError) as error:
         _set_aside(path, line, f"not a journal record: {error}")
+    except RecursionError:  # a line nested 100,000 deep failed every later write with a traceback
+        _set_aside(path, line, "not a journal record: its JSON nests too deeply")
     except (DatabaseBusy, DatabaseUnusable):
         raise
     except SessionStatsError as error:

@@ -13,13 +13,14 @@ from sessionstats.store import PlainSQL, Store
 from sessionstats.times import check_time, utc_now
 from sessionstats.validate import (
     MAX_BIGINT,
+    SPACE_SEPARATORS,
     check_count,
     check_estimate,
     check_id,
     check_label,
+    check_long_text,
     check_model,
     check_seconds,
-    check_text,
     parse_cost,
 )
 
@@ -271,15 +272,16 @@ def checked_usage(usage: TokenUsageInput) -> TokenUsageInput:
 def _checked_provider(usage: TokenUsageInput) -> str | None:
     """The provider, checked against the price data only when it will price the call."""
     provider = check_label(usage.provider, "provider")
+    provider = provider.strip(SPACE_SEPARATORS) if provider is not None else None  # as the import's trim()
     if provider is not None and usage.cost is None and usage.model is not None and not usage.cost_source:
         from sessionstats.pricing.prices import check_provider
 
-        check_provider(provider.strip(), "provider")
-    return provider.strip() if provider is not None else None
+        check_provider(provider, "provider")
+    return provider
 
 
 def _checked_story(story: StoryInput) -> StoryInput:
-    narrative = check_text(story.narrative, "narrative") if story.narrative is not None else None
+    narrative = check_long_text(story.narrative, "narrative") if story.narrative is not None else None
     word_count = story.word_count
     return StoryInput(
         session_id=check_id(story.session_id, "session_id"),

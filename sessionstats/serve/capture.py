@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import anyio
 import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,6 +23,7 @@ from starlette.routing import Route
 from sessionstats import Recorded
 from sessionstats.api import Database
 from sessionstats.errors import InvalidInput
+from sessionstats.serve import deadlines
 from sessionstats.serve.batching import BatchedDatabase
 from sessionstats.serve.wire import JSONExact
 from sessionstats.validate import refuse_constant, unique_keys
@@ -37,14 +39,20 @@ Result = TypeVar("Result")
 
 
 async def body_bytes(request: Request) -> bytes:
-    """The request body, refused past MAX_BODY without reading the rest."""
+    """The request body, refused past MAX_BODY without reading the rest, or when it takes over BODY_SECONDS
+    (a chunked body sent a byte a minute never ended)."""
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise InvalidInput(f"body: larger than {MAX_BODY // (1024 * 1024)} MiB; send fewer records at once",
-                               field="body")
-        chunks.append(chunk)
+    try:
+        with anyio.fail_after(deadlines.BODY_SECONDS):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_BODY:
+                    raise InvalidInput(f"body: larger than {MAX_BODY // (1024 * 1024)} MiB; send fewer records "
+                                       "at once", field="body")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise InvalidInput(f"body: not all sent within {deadlines.BODY_SECONDS} s; send it at once",
+                           field="body") from None
     return b"".join(chunks)
 
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from sessionstats.errors import InvalidInput
-from sessionstats.validate import DuplicateKey, check_count, refuse_constant, unique_keys
+from sessionstats.validate import DuplicateKey, check_count, check_text, refuse_constant, unique_keys
 
 BOM = b"\xef\xbb\xbf"
 MAX_LINE_BYTES = 16 << 20  # DuckDB's own limit on one JSON object (maximum_object_size)
@@ -70,7 +70,18 @@ def _json_object_problem(raw: bytes, columns: Sequence[str], text_columns: Seque
             shown = str(value) if isinstance(value, _Number) else json.dumps(value) if isinstance(value, bool) \
                 else _JSON_KINDS.get(type(value), "an object")
             return f"{name}: must be text, got {shown[:60]}"
-    return _count_problem(record, count_columns)
+    return _text_problem(record) or _count_problem(record, count_columns)
+
+
+def _text_problem(record: dict) -> str | None:
+    """A text DuckDB's reader cannot take ('\\ud800' alone), named as the record command names it."""
+    for name, value in record.items():
+        if type(value) is str:
+            try:
+                check_text(value, name)
+            except InvalidInput as error:
+                return str(error)
+    return None
 
 
 def _count_problem(record: dict, count_columns: Sequence[str]) -> str | None:

@@ -22,12 +22,17 @@ from sessionstats.validate import (
     MAX_DURATION_SECONDS,
     MAX_ID_LENGTH,
     MAX_LABEL_LENGTH,
+    MAX_TEXT_BYTES,
+    WHITESPACE,
     WHOLE_NUMBER,
 )
 
 _WHOLE, _DECIMAL, _ISO_TIME = (f"'{pattern}'" for pattern in (WHOLE_NUMBER, DECIMAL_NUMBER, ISO_TIME))
 _CONTROL, _EDGES = f"'{CONTROL_CHARACTERS}'", f"'{EDGE_SPACES}'"
-_OFFSET = "'(Z|[+-][0-9]{2}(:?[0-9]{2})?)$'"  # how ISO_TIME ends when it has an offset
+# How ISO_TIME ends when it has an offset: after a time ('2026-01-01' ends in a day, no offset).
+_OFFSET = "':[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)$'"
+# DuckDB reads no offset after a time to the minute ('2026-01-01T10:00Z'), which Python reads: add the seconds.
+_NO_SECONDS = r"'^(.{10}[T ][0-9:]{5})([Z+-])', '\1:00\2'"
 _TIME_RANGE = f"BETWEEN '{EARLIEST.isoformat()}'::TIMESTAMP AND '{LATEST.isoformat()}'::TIMESTAMP"
 
 
@@ -65,7 +70,7 @@ def typed_value(field: Field) -> str:
     if field.kind == "model":
         return f"lower({stripped})"
     if field.kind == "label":
-        return f"CASE WHEN {trimmed} = '' THEN NULL ELSE {raw} END"
+        return f"CASE WHEN {_blank(raw)} THEN NULL ELSE {raw} END"
     if field.kind == "text":
         return raw
     # Fast paths first: a CASE tries its later branches (regular expressions) on the remaining rows only.
@@ -83,9 +88,12 @@ def typed_value(field: Field) -> str:
                 f"WHEN regexp_full_match({trimmed}, {_DECIMAL}) AND {_decimal_places(raw)} <= {COST_PLACES} "
                 f"THEN try_cast({trimmed} AS DECIMAL(38, 18)) END")
     if field.kind == "time":  # a UTC time ('...Z') skips the time zone arithmetic
+        written_out = f"regexp_replace({trimmed}, {_NO_SECONDS})"
         return (f"CASE WHEN NOT regexp_full_match({trimmed}, {_ISO_TIME}) THEN NULL "
-                f"WHEN suffix({trimmed}, 'Z') THEN try_cast({trimmed} AS TIMESTAMP) "
-                f"ELSE try_cast({trimmed} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' END")
+                f"WHEN suffix({trimmed}, 'Z') THEN coalesce(try_cast({trimmed} AS TIMESTAMP), "
+                f"try_cast({written_out} AS TIMESTAMP)) "
+                f"ELSE coalesce(try_cast({trimmed} AS TIMESTAMPTZ), try_cast({written_out} AS TIMESTAMPTZ)) "
+                "AT TIME ZONE 'UTC' END")
     if field.kind == "seconds":
         # + 0.0: -0.0 is 0, as validate.parse_number reads it
         return f"CASE WHEN regexp_full_match({trimmed}, {_DECIMAL}) THEN try_cast({trimmed} AS DOUBLE) + 0.0 END"
@@ -128,7 +136,7 @@ def problems(field: Field, value: str | None = None) -> list[str]:
     clauses = []
     if field.required:
         missing = {"label": "must not be empty", "session": "is missing (add the column or pass `session_id`)"}
-        clauses.append(f"WHEN {value} IS NULL AND ({raw} IS NULL OR trim({raw}) = '') "
+        clauses.append(f"WHEN {value} IS NULL AND ({raw} IS NULL OR {_blank(raw)}) "
                        f"THEN '{name}: {missing.get(field.kind, 'is missing')}'")
     if field.blank_refused:
         clauses.append(f"WHEN {raw} IS NOT NULL AND {value} IS NULL THEN '{name}: the id is empty'")
@@ -139,9 +147,12 @@ def problems(field: Field, value: str | None = None) -> list[str]:
         if field.kind != "text":
             limit = MAX_LABEL_LENGTH if field.kind == "label" else MAX_ID_LENGTH
             what = "is" if field.kind == "label" else "the id is"
-            clauses.append(f"WHEN length({value}) > {limit} THEN '{name}: {what} ' || length({value}) "
-                           f"|| ' characters long (at most {limit:,})'")
+            clauses.append(f"WHEN length({value}) > {limit} THEN '{name}: {what} ' || format('{{:,}}', length({value}))"
+                           f" || ' characters long (at most {limit:,})'")
         clauses.append(f"WHEN contains({value}, chr(0)) THEN '{name}: contains a NUL byte'")
+        if field.kind == "text":
+            clauses.append(f"WHEN strlen({value}) > {MAX_TEXT_BYTES} THEN '{name}: is ' || format('{{:,}}', "
+                           f"strlen({value})) || ' bytes of UTF-8 text (at most {MAX_TEXT_BYTES:,})'")
     elif field.kind == "count":
         clauses.append(f"WHEN {raw} IS NOT NULL AND NOT regexp_full_match({_spaces_trimmed(raw)}, {_WHOLE}) "
                        f"THEN '{name}: must be a whole number >= 0,' || {got}")
@@ -179,7 +190,7 @@ def is_good(field: Field) -> str:
     if field.kind in IDS:
         tests.append(f"({raw} IS NULL OR NOT regexp_matches({raw}, {_CONTROL}))")
     elif field.kind == "text":
-        tests.append(f"({value} IS NULL OR NOT contains({value}, chr(0)))")
+        tests.append(f"({value} IS NULL OR (NOT contains({value}, chr(0)) AND strlen({value}) <= {MAX_TEXT_BYTES}))")
     elif field.kind != "label":  # a blank label is no label (check_label), not a value that failed to read
         tests.append(f"({raw} IS NULL OR {value} IS NOT NULL)")
     if field.blank_refused:
@@ -204,6 +215,13 @@ def offset_required(field: Field) -> tuple[str, str]:
 def first_problem(good: Sequence[str], clauses: Sequence[str]) -> str:
     """One CASE giving the first problem of a row, NULL for a good row."""
     return f"CASE WHEN NOT ({' AND '.join(good)}) THEN CASE {' '.join(clauses)} ELSE 'cannot be read' END END"
+
+
+def _blank(text: str) -> str:
+    """Whether the text is empty or all whitespace, as `not text.strip()` says in validate.check_label (trim()
+    keeps a tab, a newline and U+2028); a printable ASCII first character skips the regular expression."""
+    return (f"(NOT (unicode({text}) BETWEEN 33 AND 126) "
+            f"AND regexp_full_match({text}, '{WHITESPACE}*'))")
 
 
 def _spaces_trimmed(text: str) -> str:
