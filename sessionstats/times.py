@@ -18,7 +18,8 @@ _ZONEINFO_DIR = "zoneinfo/"
 # An offset is under a day (+23:59), as Python reads one; DuckDB alone took +99:00 as 99 hours, and 24:00:00
 # as the next midnight (an import stored it, `--at` refused it): hours run 00-23, minutes and seconds 00-59.
 # An offset follows a time only: Python read '2026-01-01+01' as 01:00 local time, its '+' a separator.
-ISO_TIME = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
+# A fraction may have any number of digits (Go and .NET write 9 and 7): both cut it to the microsecond.
+ISO_TIME = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?"
             r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?)?")
 _ISO_TIME = re.compile(ISO_TIME)
 # Zone files that are not zones: the leap-second "right/" tree, its "posix/" twin, and the system's aliases.

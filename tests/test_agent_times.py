@@ -1,7 +1,8 @@
 """An agent's timestamp is read by one rule whichever reader meets it: Python's (Gemini .json, OpenCode, OTel)
 or DuckDB's (Codex, Gemini .jsonl, Qwen, Claude Code). Each parser alone takes forms the other refuses
-(20251003T090007Z, a trailing space, 24:00, year 0 or 10000), and a refused time is stored as the import's:
-the same line gave two different times by source."""
+(20251003T090007Z, 24:00, year 0 or 10000), and a refused time is stored as the import's: the same line gave
+two different times by source. The rule is the one `--at` and `import tokens` follow (times.ISO_TIME: spaces
+around it dropped, a time to the minute, any fraction cut to the microsecond), naive being UTC in a log."""
 
 from __future__ import annotations
 
@@ -27,10 +28,16 @@ READ = [("2025-10-03T09:00:07.123Z", datetime(2025, 10, 3, 9, 0, 7, 123000)),
         ("2025-10-03", datetime(2025, 10, 3)),
         (1767312000000, datetime(2026, 1, 2)), (1767312000000.5, datetime(2026, 1, 2, 0, 0, 0, 500)),
         (-62135510400000, datetime(1, 1, 2)),  # the store's first and last times (times.EARLIEST, LATEST)
-        ("0001-01-02T00:00:00Z", datetime(1, 1, 2)), ("9999-12-30T00:00:00Z", datetime(9999, 12, 30))]
-REFUSED = ["20251003T090007Z", "2025-10-03T09:00:07Z ", " 2025-10-03T09:00:07Z", "2025-10-03T24:00:00Z",
+        ("0001-01-02T00:00:00Z", datetime(1, 1, 2)), ("9999-12-30T00:00:00Z", datetime(9999, 12, 30)),
+        # as every path reads them: spaces around a time dropped, a time to the minute, 7 or 20 fraction digits
+        ("2025-10-03T09:00:07Z ", datetime(2025, 10, 3, 9, 0, 7)), (" 2025-10-03T09:00:07Z", datetime(2025, 10, 3, 9, 0, 7)),
+        ("2025-10-03T09:00Z", datetime(2025, 10, 3, 9)), ("2025-10-03 09:00+01", datetime(2025, 10, 3, 8)),
+        ("2025-10-03T09:00", datetime(2025, 10, 3, 9)),
+        ("2025-10-03T09:00:07.1234567Z", datetime(2025, 10, 3, 9, 0, 7, 123456)),
+        ("2025-10-03T09:00:07.99999999999999999999+00:00", datetime(2025, 10, 3, 9, 0, 7, 999999))]
+REFUSED = ["20251003T090007Z", "\t2025-10-03T09:00:07Z", "2025-10-03T09:00:07Z\n", "2025-10-03T24:00:00Z",
            "2025-02-30T00:00:00Z", "0000-01-01T00:00:00Z", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00",
-           "2025-10-03T09:00Z", "2025-10-03T09:00:07+24:00", "2025-10-03t09:00:07z", "1767312000000",
+           "2025-10-03T09:00:07.Z", "2025-10-03+01:00", "2025-10-03T09:00:07+24:00", "2025-10-03t09:00:07z", "1767312000000",
            253402300800000, 1e20, -62135596800001, True, None, [2025],
            # times Python reads that the store cannot keep: no time, not a refused import
            -62135596800000, "0001-01-01T05:00:00Z", "0001-01-01T23:59:59.999999Z", "9999-12-30T00:00:00.000001Z",

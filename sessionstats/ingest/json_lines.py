@@ -30,9 +30,8 @@ from sessionstats.ingest.agent_import import (
     unread_parts,
     write_agent_rows,
 )
-from sessionstats.ingest.files.checks import whole_count
+from sessionstats.ingest.files.checks import time_value, whole_count
 from sessionstats.ingest.log_files import Slice
-from sessionstats.ingest.log_values import AGENT_TIME
 from sessionstats.ingest.writing import ROW_COLUMNS, StepReporter
 from sessionstats.store import Store
 from sessionstats.store.list_params import json_list, unnest_list
@@ -65,15 +64,13 @@ def utc_time(value: str) -> str:
 
 
 def utc_text(iso: str) -> str:
-    """A text column's time as log_values.utc_time reads a text: AGENT_TIME only, naive is UTC, NULL when the
+    """A text column's time as log_values.utc_time reads a text: times.ISO_TIME, naive is UTC, NULL when the
     store cannot keep it."""
     return _storable(_utc_text(iso))
 
 
 def _utc_text(iso: str) -> str:
-    return f"""CASE WHEN NOT regexp_full_match({iso}, '{AGENT_TIME}') THEN NULL
-                    WHEN regexp_matches({iso}, '(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$')
-                      THEN try_cast({iso} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' ELSE try_cast({iso} AS TIMESTAMP) END"""
+    return time_value(f"trim({iso})", naive_utc=True)
 
 
 # A time the store cannot keep (times.storable: EARLIEST to LATEST) is no time. It is pressed onto one of these

@@ -14,8 +14,8 @@ from typing import Any
 
 from sessionstats.errors import InvalidInput
 from sessionstats.pricing.prices import check_provider
-from sessionstats.times import storable
-from sessionstats.validate import COST_PLACES, MAX_BIGINT, MAX_COST, check_count, unique_keys
+from sessionstats.times import ISO_TIME, storable
+from sessionstats.validate import COST_PLACES, MAX_BIGINT, MAX_COST, SPACE_SEPARATORS, check_count, unique_keys
 
 
 def parse_json(raw: object, **options: Any) -> Any:
@@ -96,22 +96,20 @@ def _known_provider(provider: str) -> str | None:
         return None
 
 
-# An agent's time: ISO 8601's extended form, to the second, naive (UTC) or with Z or an offset. One pattern for
-# the Python and the SQL readers (json_lines.utc_time): each parser also takes forms the other refuses
-# (20251003T0900Z; a space around it; 24:00), and a time one refused would be stored as the import's time.
-AGENT_TIME = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?"
-              r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?)?")
-_AGENT_TIME = re.compile(AGENT_TIME)
+# An agent's time follows the one time rule of every path (times.ISO_TIME, spaces around it dropped), naive
+# being UTC in a log; json_lines.utc_time is the same rule in SQL. Two rules let a time one refused be stored as
+# the import's time by the other, and refused '2025-10-03T09:00Z' that `--at` and `import tokens` read.
+_AGENT_TIME = re.compile(ISO_TIME)
 
 
 def utc_time(value: object) -> datetime | None:
-    """An ISO-8601 text (AGENT_TIME) or epoch milliseconds as naive UTC; None when it is neither, or a time
+    """An ISO-8601 text (times.ISO_TIME) or epoch milliseconds as naive UTC; None when it is neither, or a time
     the store cannot keep (the call is then stored at the import's time, as for no time at all)."""
     try:
         if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
             return storable(datetime.fromtimestamp(float(value) / 1000, UTC).replace(tzinfo=None))
-        if isinstance(value, str) and _AGENT_TIME.fullmatch(value):
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if isinstance(value, str) and _AGENT_TIME.fullmatch(text := value.strip(SPACE_SEPARATORS)):
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
             return storable(parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed)
     except (ValueError, OverflowError, OSError):
         return None

@@ -87,17 +87,25 @@ def typed_value(field: Field) -> str:
         return (f"CASE WHEN {plain} THEN try_cast({trimmed} AS DECIMAL(38, 18)) "
                 f"WHEN regexp_full_match({trimmed}, {_DECIMAL}) AND {_decimal_places(raw)} <= {COST_PLACES} "
                 f"THEN try_cast({trimmed} AS DECIMAL(38, 18)) END")
-    if field.kind == "time":  # a UTC time ('...Z') skips the time zone arithmetic
-        written_out = f"regexp_replace({trimmed}, {_NO_SECONDS})"
-        return (f"CASE WHEN NOT regexp_full_match({trimmed}, {_ISO_TIME}) THEN NULL "
-                f"WHEN suffix({trimmed}, 'Z') THEN coalesce(try_cast({trimmed} AS TIMESTAMP), "
-                f"try_cast({written_out} AS TIMESTAMP)) "
-                f"ELSE coalesce(try_cast({trimmed} AS TIMESTAMPTZ), try_cast({written_out} AS TIMESTAMPTZ)) "
-                "AT TIME ZONE 'UTC' END")
+    if field.kind == "time":
+        return time_value(trimmed)
     if field.kind == "seconds":
         # + 0.0: -0.0 is 0, as validate.parse_number reads it
         return f"CASE WHEN regexp_full_match({trimmed}, {_DECIMAL}) THEN try_cast({trimmed} AS DOUBLE) + 0.0 END"
     raise ValueError(field.kind)
+
+
+def time_value(trimmed: str, *, naive_utc: bool = False) -> str:
+    """SQL: an ISO_TIME text (its spaces trimmed) as naive UTC, NULL when it is none. A time without an offset
+    is in the session's zone, or UTC with `naive_utc` (an agent's log): the one time rule of every path."""
+    written_out = f"regexp_replace({trimmed}, {_NO_SECONDS})"
+    naive = (f"WHEN NOT regexp_matches({trimmed}, {_OFFSET}) THEN try_cast({trimmed} AS TIMESTAMP) "
+             if naive_utc else "")
+    return (f"CASE WHEN NOT regexp_full_match({trimmed}, {_ISO_TIME}) THEN NULL "  # a UTC time ('...Z') skips
+            f"WHEN suffix({trimmed}, 'Z') THEN coalesce(try_cast({trimmed} AS TIMESTAMP), "  # the zone arithmetic
+            f"try_cast({written_out} AS TIMESTAMP)) {naive}"
+            f"ELSE coalesce(try_cast({trimmed} AS TIMESTAMPTZ), try_cast({written_out} AS TIMESTAMPTZ)) "
+            "AT TIME ZONE 'UTC' END")
 
 
 def whole_count(text: str) -> str:
