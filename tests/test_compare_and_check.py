@@ -148,12 +148,23 @@ def test_check_on_an_empty_session(cli):
      (["--max-cost", "-1"], 2, "sessionstats: --max-cost: must not be negative"),
      (["--max-cost", "lots"], 2, "sessionstats: --max-cost: must be a number of US dollars"),
      (["--max-tokens", "-5"], 2, "sessionstats: Invalid value for '--max-tokens'"),
-     (["--max-stories", "3", "--warn-at", "101"], 2, "sessionstats: Invalid value for '--warn-at'")],
+     (["--max-stories", "3", "--warn-at", "101"], 2,
+      "sessionstats: --warn-at: must be a percentage from 0 to 100, got '101'")],
 )
 def test_check_refuses_bad_limits(two, args, code, start):
     result = two("check", "small", *args)
     assert (result.exit_code, result.stdout) == (code, "")
     assert result.stderr.startswith(start) and result.stderr.count("\n") == 1
+
+
+def test_check_warns_from_the_exact_share_given_as_the_api_reads_it(two, cli):
+    """2 stories of a limit of 6 are 33.333...%: a float made --warn-at 33.33333333333333333 33.333333333333336,
+    above that share, and no warning came, where the API (Decimal) warned."""
+    result = two("check", "small", "--max-stories", "6", "--warn-at", "33.33333333333333333")
+    assert result.exit_code == 0
+    assert result.stderr == ("sessionstats: warning: stories 2 is at 33% of --max-stories 6 "
+                             "(warning from 33.33333333333333333%)\n")
+    assert two("check", "small", "--max-stories", "6", "--warn-at", "33.333333333333333334").stderr == ""
 
 
 def test_check_of_a_missing_session_is_exit_1(two):

@@ -13,7 +13,6 @@ pytestmark = pytest.mark.file_only
 @pytest.mark.parametrize(("args", "option"), [
     (("show", "s", "--watch", "--interval", "nan"), "--interval"),
     (("show", "s", "--watch", "--interval", "NaN"), "--interval"),
-    (("check", "s", "--max-tokens", "5", "--warn-at", "nan"), "--warn-at"),
 ])
 def test_nan_for_a_float_option_is_refused_not_a_busy_loop(run_process, db, args, option):
     assert run_process("new", "--id", "s").returncode == 0
@@ -22,6 +21,15 @@ def test_nan_for_a_float_option_is_refused_not_a_busy_loop(run_process, db, args
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith(f"sessionstats: Invalid value for '{option}': nan is not a number")
     assert len(result.stderr.splitlines()) == 1
+    assert snapshot(db) == before
+
+
+def test_nan_for_warn_at_is_refused_by_the_budget_rule_naming_the_option(run_process, db):
+    assert run_process("new", "--id", "s").returncode == 0
+    before = snapshot(db)
+    result = run_process("check", "s", "--max-tokens", "5", "--warn-at", "nan", timeout=20)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == "sessionstats: --warn-at: must be a percentage from 0 to 100, got 'nan'\n"
     assert snapshot(db) == before
 
 

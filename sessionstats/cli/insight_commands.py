@@ -23,7 +23,6 @@ from sessionstats.cli.options import (
     count_option,
     fields_as_options,
     given_session,
-    number_option,
     resolve_bucket_zone,
     shared_options,
     with_filters,
@@ -109,10 +108,9 @@ def check(
     max_stories: Annotated[
         int | None, count_option(help="Fail once the stories reach N.")
     ] = None,
-    warn_at: Annotated[
-        float, number_option(low=0, high=100, metavar="PERCENT",
-                             help="Warn on stderr from this share of a limit (0 to 100).")
-    ] = float(DEFAULT_WARN_AT),
+    warn_at: Annotated[  # text, read exactly by the budget's rule: a float made 33.33333333333333333 33.333333333333336
+        str, typer.Option(metavar="PERCENT", help="Warn on stderr from this share of a limit (0 to 100).")
+    ] = str(DEFAULT_WARN_AT),
     filters: Filters = NO_FILTERS,
     shared: Shared = NO_SHARED,
 ) -> None:
@@ -127,7 +125,7 @@ def check(
       sessionstats check "$S" --max-tokens 2000000 --since 24h --warn-at 90
     """
     budget = Budget(max_cost=parse_cost(max_cost, "--max-cost") if max_cost is not None else None,
-                    max_tokens=max_tokens, max_stories=max_stories, warn_at=Decimal(str(warn_at)))
+                    max_tokens=max_tokens, max_stories=max_stories, warn_at=warn_at)  # type: ignore[arg-type]
     scope = filters.scope(shared.zone)
     report = shared.database.session(given_session(session_id)).budget(budget, **scope_args(scope))
     if report.reached:
