@@ -25,6 +25,7 @@ from sessionstats.errors import (
 )
 from sessionstats.serve import capture, live, otlp, reading
 from sessionstats.serve.hosts import is_loopback_name
+from sessionstats.serve.session_paths import EncodedSessionIds
 from sessionstats.serve.wire import JSONExact
 
 STATIC = Path(__file__).parent / "static"
@@ -40,7 +41,8 @@ def build_app(database: Database, *, token: str | None = None, interval: float =
               loopback_names: bool = False) -> Starlette:
     """The panel, the JSON API and the OTLP receiver for `database`'s user; `token` guards every request;
     `loopback_names` refuses a request whose Host is not a loopback name (serving on loopback without a token)."""
-    guards = [Middleware(SameOrigin), *([Middleware(LoopbackHost)] if loopback_names else []),
+    guards = [Middleware(EncodedSessionIds), Middleware(SameOrigin),
+              *([Middleware(LoopbackHost)] if loopback_names else []),
               *([Middleware(TokenGuard, token=token)] if token else [])]
     app = Starlette(
         routes=[*reading.ROUTES, *capture.ROUTES, *live.ROUTES, *otlp.ROUTES,

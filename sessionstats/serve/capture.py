@@ -25,6 +25,7 @@ from sessionstats.api import Database
 from sessionstats.errors import InvalidInput
 from sessionstats.serve import deadlines
 from sessionstats.serve.batching import BatchedDatabase
+from sessionstats.serve.session_paths import session_param
 from sessionstats.serve.wire import JSONExact
 from sessionstats.validate import refuse_constant, unique_keys
 
@@ -123,7 +124,7 @@ async def new_session(request: Request) -> Response:
 
 async def record_story(request: Request) -> Response:
     database: BatchedDatabase = request.app.state.database
-    handle = database.session(request.path_params["session_id"], create=_create(request))
+    handle = database.session(session_param(request), create=_create(request))
     given = fields_of(await json_body(request), STORY_FIELDS, "a story")
     if "title" not in given:
         raise InvalidInput("title: a story needs a title", field="title")
@@ -134,7 +135,7 @@ async def record_story(request: Request) -> Response:
 async def record_tokens(request: Request) -> Response:
     """One record (a JSON object) or a batch (a JSON array, stored all or none in one transaction)."""
     database: BatchedDatabase = request.app.state.database
-    session_id = request.path_params["session_id"]
+    session_id = session_param(request)
     create = _create(request)
     document = await json_body(request)
     if isinstance(document, list):
@@ -173,7 +174,7 @@ async def _record_batch(request: Request, database: Database, session_id: str, i
 async def record_response(request: Request) -> Response:
     """A raw API response body (JSON or an event stream), recorded as `record-tokens --from-response`."""
     database: Database = request.app.state.database
-    handle = database.session(request.path_params["session_id"], create=_create(request))
+    handle = database.session(session_param(request), create=_create(request))
     options = {name: request.query_params.get(name) for name in RESPONSE_OPTIONS}
     body = await body_bytes(request)  # bytes: bad UTF-8 is refused as --from-response refuses it, never replaced
     return await recording(lambda: handle.record_response(body, **options))

@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from sessionstats import SessionStats
 from sessionstats.api import Database
+from sessionstats.serve.session_paths import session_param
 from sessionstats.serve.wire import JSONExact
 
 LIST_FIGURES = ("session_id", "name", "status", "story_count", "api_calls", "total_tokens", "total_cost",
@@ -62,28 +63,28 @@ async def list_endpoint(request: Request) -> Response:
 
 async def stats_endpoint(request: Request) -> Response:
     """One session's figures, keyed as `show --format json` (costs as strings, times in UTC)."""
-    handle = database_of(request).session(request.path_params["session_id"])
+    handle = database_of(request).session(session_param(request))
     return JSONExact(await run_in_threadpool(handle.stats))
 
 
 async def detail_endpoint(request: Request) -> Response:
-    return JSONExact(await run_in_threadpool(session_detail, database_of(request), request.path_params["session_id"]))
+    return JSONExact(await run_in_threadpool(session_detail, database_of(request), session_param(request)))
 
 
 async def breakdown_endpoint(request: Request) -> Response:
     by = request.query_params.getlist("by") or ["model"]
-    handle = database_of(request).session(request.path_params["session_id"])
+    handle = database_of(request).session(session_param(request))
     return JSONExact(await run_in_threadpool(lambda: handle.breakdown(*by)))
 
 
 async def stories_endpoint(request: Request) -> Response:
-    return JSONExact(await run_in_threadpool(stories_of, database_of(request), request.path_params["session_id"]))
+    return JSONExact(await run_in_threadpool(stories_of, database_of(request), session_param(request)))
 
 
 async def timeline_endpoint(request: Request) -> Response:
     """?every=15m|hour|day...; without it the length `timeline` picks for the session's span."""
     every = request.query_params.get("every")
-    return JSONExact(await run_in_threadpool(timeline_of, database_of(request), request.path_params["session_id"],
+    return JSONExact(await run_in_threadpool(timeline_of, database_of(request), session_param(request),
                                              every))
 
 
