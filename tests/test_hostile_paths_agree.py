@@ -536,3 +536,25 @@ def test_a_datetime_past_the_calendar_s_edge_is_refused_by_the_api_naming_its_fi
     assert (done.returncode, done.stderr) == (0, ""), done.stderr  # was an OverflowError traceback
     assert done.stdout.split() == ["at", "at", "records[0].created_at"]
     assert table_of(tmp_path / "t.duckdb", "SELECT count(*) FROM token_usage") == [(0,)]
+
+
+@pytest.mark.parametrize(("model", "stored"), [("gpt-4o\t", None), ("\ngpt-4o", None), ("\t", None),
+                                               (" gpt-4o ", "gpt-4o"), ("GPT-4o\u3000", "gpt-4o")])
+def test_a_responses_model_follows_the_model_rule_of_an_import(cli, db, tmp_path, model, stored):
+    """--from-response stripped every whitespace from a response's model and id, where an import refuses a tab."""
+    response = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1767225600, "model": model,
+                "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}}
+    (tmp_path / "r.json").write_text(json.dumps(response))
+    (tmp_path / "rows.jsonl").write_text(json.dumps({"session_id": "s", "model": model, "input_tokens": 10,
+                                                     "output_tokens": 2}) + "\n")
+    cli.ok("new", "--id", "s")
+    before = snapshot(db)
+    verdicts = [cli("record-tokens", "-s", "s", "--from-response", str(tmp_path / "r.json")),
+                cli("import", "tokens", str(tmp_path / "rows.jsonl"))]
+    if stored is None:
+        assert [v.exit_code for v in verdicts] == [2, 2], [v.stderr for v in verdicts]
+        assert all("control character" in v.stderr and v.stderr.count("\n") == 1 for v in verdicts)
+        assert snapshot(db) == before
+    else:
+        assert [v.exit_code for v in verdicts] == [0, 0], [v.stderr for v in verdicts]
+        assert {row["model"] for row in json.loads(cli.ok("calls", "s", "--format", "json"))} == {stored}

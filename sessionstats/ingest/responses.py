@@ -19,7 +19,7 @@ from typing import Any
 from sessionstats.errors import InvalidInput
 from sessionstats.ingest.records import TokenUsageInput
 from sessionstats.times import storable, utc_now
-from sessionstats.validate import DuplicateKey, check_count, parse_cost, unique_keys
+from sessionstats.validate import SPACE_SEPARATORS, DuplicateKey, check_count, parse_cost, unique_keys
 
 SHAPES = ("Anthropic Messages JSON or event stream, OpenAI Chat Completions JSON or stream with usage, "
           "OpenAI Responses JSON or stream")
@@ -304,7 +304,9 @@ def _shown(value: Any) -> str:
 
 
 def _text(value: Any) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
+    """A response's model or id as given, for the record's id rules (spaces at its ends dropped, a tab or a newline
+    refused, as an import does); blank is none."""
+    return value if isinstance(value, str) and value.strip(SPACE_SEPARATORS) else None
 
 
 def _json_object(body: str) -> dict[str, Any] | None:
