@@ -79,7 +79,7 @@ def pending(target: Path | PostgresTarget) -> int:
     path = journal_path(target)
     try:
         with path.open("rb") as journal:
-            return sum(1 for line in journal if line.strip())
+            return sum(1 for line in _lines(journal.fileno()) if line.strip())
     except OSError:  # none, or one this user cannot read: nothing this process could fold either
         return 0
 
@@ -93,8 +93,7 @@ def fold(store: Store, target: Path | PostgresTarget) -> int:
     except OSError:
         return 0
     with _locked(path) as fd:
-        lines = _read_all(fd).splitlines()
-        stored = sum(_fold_line(store, path, line) for line in lines if line.strip())
+        stored = sum(_fold_line(store, path, line) for line in _lines(fd) if line.strip())
         os.ftruncate(fd, 0)
         os.fsync(fd)
     return stored
@@ -161,12 +160,21 @@ def _exact(name: str, value: Any) -> Any:
     return Decimal(value) if kind is Decimal else datetime.fromisoformat(value)
 
 
-def _read_all(fd: int) -> bytes:
+_MAX_LINE = 64 << 20  # a record's line: its 16 MiB narrative with every character escaped is 32 MiB
+
+
+def _lines(fd: int) -> Iterator[bytes]:
+    """The journal's lines from its start, one at a time (a journal kept through a long outage is not read whole);
+    a line past _MAX_LINE comes cut to it, and then fails as JSON and is set aside."""
     os.lseek(fd, 0, os.SEEK_SET)
-    parts = []
-    while chunk := os.read(fd, 1 << 20):
-        parts.append(chunk)
-    return b"".join(parts)
+    with os.fdopen(os.dup(fd), "rb", buffering=1 << 20) as journal:
+        while line := journal.readline(_MAX_LINE):
+            if line.endswith(b"\n"):
+                yield line[:-1]
+                continue
+            while (rest := journal.readline(1 << 20)) and not rest.endswith(b"\n"):
+                pass  # the rest of a line too long to be a record
+            yield line
 
 
 @contextmanager
