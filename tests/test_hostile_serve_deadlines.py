@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import time
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
@@ -92,3 +93,26 @@ def test_a_body_that_never_ends_is_refused_naming_the_body_and_stores_nothing(db
     assert answer.status_code == 400
     assert json.loads(answer.text) == {"error": "body: not all sent within 0.2 s; send it at once", "field": "body"}
     assert snapshot(db) == before
+
+
+def test_past_max_connections_a_request_is_503_at_once_and_served_again_once_they_close(db):
+    """A flood of open connections no longer grows the server: past MAX_CONNECTIONS a request is answered 503."""
+    from sessionstats.cli.serve_commands import MAX_CONNECTIONS
+
+    sessionstats.connect(db, "alice").new_session("n", id="s")
+    with serving(db_argument(db)) as url:
+        held = []
+        try:
+            for _ in range(MAX_CONNECTIONS):
+                held.append(connect(url))
+                held[-1].sendall(b"GET /api/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # headers never finished
+            assert httpx.get(f"{url}api/sessions", timeout=30).status_code == 503
+        finally:
+            for sock in held:
+                sock.close()
+        for _ in range(200):  # the server sees the closes a moment later
+            answer = httpx.get(f"{url}api/sessions", timeout=30)
+            if answer.status_code != 503:
+                break
+            time.sleep(0.05)
+    assert answer.status_code == 200 and [row["session_id"] for row in answer.json()] == ["s"]

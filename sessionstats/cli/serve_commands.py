@@ -79,11 +79,16 @@ def serve(
         "reachable from other machines; every request must carry the token"
     print(f"sessionstats: serving {database.user}'s sessions at {url} ({reach}); Ctrl-C stops", file=sys.stderr)
     served = build_app(database, token=token, loopback_names=not token)
-    server = uvicorn.Server(uvicorn.Config(served, http=DeadlineProtocol, log_level="warning",
-                                           access_log=False, timeout_graceful_shutdown=1))
+    server = uvicorn.Server(uvicorn.Config(served, http=DeadlineProtocol, log_level="warning", access_log=False,
+                                           timeout_graceful_shutdown=1, limit_concurrency=MAX_CONNECTIONS))
     if open_page:
         threading.Thread(target=_open_when_ready, args=(server, url), daemon=True).start()
     server.run(sockets=[sock])
+
+
+# Connections served at once; past it a request gets 503 at once (uvicorn), so a flood of clients cannot grow the
+# server without bound. Each open panel holds one (its live events) and a capture client one per request in flight.
+MAX_CONNECTIONS = 256
 
 
 def _open_when_ready(server: object, url: str) -> None:
