@@ -283,6 +283,15 @@ def test_a_read_makes_no_lock_file_and_still_reads(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["stats.duckdb"]
 
 
+def older_database(folder: Path) -> Path:
+    """A database at schema 4 in `folder`/db/stats.duckdb (the folder of its own, to compare before and after)."""
+    (folder / "db").mkdir()
+    db = folder / "db" / "stats.duckdb"
+    make_database(db)
+    downgrade_to_schema_4(db)
+    return db
+
+
 def downgrade_to_schema_4(db: Path) -> None:
     con = duckdb.connect(str(db))
     try:  # as a file written before sorted runs existed

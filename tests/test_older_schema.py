@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import table_of
-from test_database_file import downgrade_to_schema_4, folder_state, make_database, refused, sessionstats
+from test_database_file import folder_state, older_database, refused, sessionstats
 
 from sessionstats.ingest.journal import JournalEntry, append
 from sessionstats.ingest.records import TokenUsageInput
@@ -41,11 +41,7 @@ READS = [("show", "s"), ("list",), ("stories", "s"), ("calls", "s"), ("timeline"
 
 @pytest.fixture
 def old_db(tmp_path: Path) -> Path:
-    (tmp_path / "db").mkdir()
-    db = tmp_path / "db" / "stats.duckdb"
-    make_database(db)
-    downgrade_to_schema_4(db)
-    return db
+    return older_database(tmp_path)
 
 
 def output_into(tmp_path: Path, command: tuple[str, ...]) -> tuple[str, ...]:

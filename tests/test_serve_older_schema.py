@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import table_of
 from otel_files import api_request, logs
-from test_database_file import downgrade_to_schema_4, folder_state, make_database
+from test_database_file import folder_state, older_database
 
 import sessionstats
 from sessionstats.errors import SessionNotFound
@@ -37,11 +37,7 @@ BAD_INPUT = [("/api/sessions/s/tokens", {"input_tokens": -1, "output_tokens": 2}
 
 @pytest.fixture
 def old_db(tmp_path: Path) -> Path:
-    (tmp_path / "db").mkdir()
-    db = tmp_path / "db" / "stats.duckdb"
-    make_database(db)
-    downgrade_to_schema_4(db)
-    return db
+    return older_database(tmp_path)
 
 
 def schema_version(db: Path) -> int:
