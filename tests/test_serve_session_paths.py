@@ -48,3 +48,12 @@ def test_a_session_id_encoded_as_no_utf8_is_400_naming_session_id(cli, db):
         assert httpx.post(f"{url}api/sessions/%ff/tokens", json={"input_tokens": 1, "output_tokens": 1},
                           timeout=10).status_code == 400
     assert cli.ok("calls", "\ufffd", "--format", "json").strip() == "[]"
+
+
+def test_a_session_path_whose_prefix_is_percent_encoded_still_names_the_session_it_spells(cli, db):
+    cli.ok("record-tokens", "-s", "s1", "--create", "--input", "5", "--output", "1", "--cost", "0")
+    cli.ok("new", "--id", "ns")  # what slicing the raw path at the decoded prefix's length would have read
+    with serving(str(db)) as url:
+        answer = httpx.get(f"{url}api/%73essions/s1", timeout=10)
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["session_id"], answer.json()["api_calls"]) == ("s1", 1)

@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from sessionstats.errors import InvalidInput
 
 _SESSIONS = "/api/sessions/"
+_RAW_SESSIONS = _SESSIONS.encode()
 
 
 class EncodedSessionIds:
@@ -22,9 +23,9 @@ class EncodedSessionIds:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(_SESSIONS):
             raw = scope.get("raw_path")
-            if raw is None:  # a server that keeps no raw path: the decoded id, encoded again (its '/' is lost)
+            if raw is None or not raw.startswith(_RAW_SESSIONS):  # none kept, or '/api/%73essions/': the decoded
                 session, slash, rest = scope["path"][len(_SESSIONS):].partition("/")
-                session = quote(session, safe="")
+                session = quote(session, safe="")  # id, encoded again (a '/' in it is lost)
             else:
                 session, slash, rest = raw.decode("latin-1").partition("?")[0][len(_SESSIONS):].partition("/")
                 rest = unquote(rest, errors="replace")
