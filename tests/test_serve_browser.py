@@ -144,3 +144,20 @@ def test_costs_are_rounded_from_their_exact_decimal_strings(db, browser):
                                 " fmtDelta(0, 1550, 'number'), fmtDelta(null, 'x', 'other')]")
         assert numbers == [f"{2.5:,.0f}", f"{0.125:,.2f}", "1,234.6", "-", "1,234,567", "01:02:05", "+$0.0000",
                            "-$1.2500", "+1,550", "+1,550.0", "changed"]
+
+
+def test_a_session_whose_id_holds_a_slash_opens_from_the_list_and_a_malformed_hash_leaves_the_page_working(
+        db, run_process, browser):
+    made = run_process("record-tokens", "-s", "feature/login", "--create", "--input", "1200", "--output", "350",
+                       "--cost", "0.0089")
+    assert made.returncode == 0, made.stderr
+    with serving(str(db)) as url:
+        page = browser.new_page(timezone_id="UTC")
+        page.goto(f"{url}#/session/%ff")  # a hand-typed hash no id decodes from
+        page.wait_for_selector("#sessions tbody tr[data-session='feature/login']", timeout=10_000)
+        assert page.locator("#pick").is_visible()
+        page.locator("#sessions tbody a").first.click()
+        page.wait_for_selector("body[data-loaded='feature/login']", timeout=10_000)
+        assert page.url.endswith("#/session/feature%2Flogin")
+        assert page.locator("#metrics td[data-figure='total_tokens']").text_content() == "1,550"
+        assert page.locator("#metrics td[data-figure='total_cost']").text_content() == "$0.0089"

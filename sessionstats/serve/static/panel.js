@@ -55,7 +55,11 @@ function el(tag, attributes = {}, ...children) {
 
 function selectedId() {
   const hash = location.hash.match(/^#\/session\/(.+)$/);
-  return hash ? decodeURIComponent(hash[1]) : null;
+  try {
+    return hash ? decodeURIComponent(hash[1]) : null;
+  } catch (error) {  // a hand-typed '#/session/%ff': no session, not a page that stops working
+    return null;
+  }
 }
 
 // ---- the session list ----------------------------------------------------------------------------------
