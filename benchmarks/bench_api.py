@@ -105,11 +105,11 @@ def records(rows: int, sessions: int = 1200) -> Iterator[dict]:
 
 def record_many(folder: Path, rows: int) -> list[Figure]:
     """`record_many` as a whole, then its two steps apart: writing the import file, and the bulk import."""
-    from sessionstats.api import _import_file
+    from sessionstats.api_records import records_file
 
     db = sessionstats.connect(folder / "many.duckdb", user="bench")
     whole = timed(lambda: db.record_many(records(rows), create_sessions=True))
-    with _import_file(records(rows)) as path:
+    with records_file(records(rows)) as path:
         again = sessionstats.connect(folder / "import.duckdb", user="bench")
         imported = timed(lambda: again.import_tokens(path, format="csv", create_sessions=True, zone="UTC"))
     writing = timed(lambda: _write_only(rows))
@@ -120,9 +120,9 @@ def record_many(folder: Path, rows: int) -> list[Figure]:
 
 
 def _write_only(rows: int) -> None:
-    from sessionstats.api import _import_file
+    from sessionstats.api_records import records_file
 
-    with _import_file(records(rows)):
+    with records_file(records(rows)):
         pass
 
 

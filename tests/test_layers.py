@@ -15,7 +15,8 @@ import sessionstats
 PACKAGE = Path(sessionstats.__file__).parent
 INTERFACES = ("sessionstats.cli", "sessionstats.serve", "sessionstats.__main__")
 DISPLAY = ("sessionstats.display",)
-API = ("sessionstats.api", "sessionstats.api_tasks", "sessionstats.session_api", "sessionstats.tracking")
+API = ("sessionstats.api", "sessionstats.api_records", "sessionstats.api_tasks", "sessionstats.session_api",
+       "sessionstats.tracking")
 VOCABULARY = ("sessionstats.errors", "sessionstats.validate", "sessionstats.times", "sessionstats.ids")
 # What an interface may import besides the package itself (`from sessionstats import connect`, its public names).
 INTERFACE_MAY_IMPORT = INTERFACES + API + VOCABULARY + DISPLAY
@@ -31,6 +32,7 @@ NEVER = {
     "sessionstats.display": INTERFACES + API + ("sessionstats.store", "sessionstats.reports", "sessionstats.ingest",
                                                 "sessionstats.pricing"),
     "sessionstats.api": INTERFACES + DISPLAY,
+    "sessionstats.api_records": INTERFACES + DISPLAY,
     "sessionstats.api_tasks": INTERFACES + DISPLAY,
     "sessionstats.session_api": INTERFACES + DISPLAY,
     "sessionstats.tracking": INTERFACES + DISPLAY,
@@ -130,7 +132,7 @@ def test_the_folders_name_the_layers() -> None:
     folders = {path.name for path in PACKAGE.iterdir() if (path / "__init__.py").is_file()}
     assert {"cli", "serve", "reports", "ingest", "pricing", "store", "display"} <= folders
     flat = {path.stem for path in PACKAGE.glob("*.py")}
-    assert flat <= {"__init__", "__main__", "api", "api_tasks", "session_api", "tracking", "sessions",
+    assert flat <= {"__init__", "__main__", "api", "api_records", "api_tasks", "session_api", "tracking", "sessions",
                     "errors", "validate", "times", "ids"}
 
 
