@@ -21,7 +21,7 @@ _ZONEINFO_DIR = "zoneinfo/"
 # A fraction may have any number of digits (Go and .NET write 9 and 7): both cut it to the microsecond.
 ISO_TIME = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?"
             r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?)?")
-_ISO_TIME = re.compile(ISO_TIME)
+ISO_TIME_PATTERN = re.compile(ISO_TIME)  # compiled once, for every Python reader of a time
 # Zone files that are not zones: the leap-second "right/" tree, its "posix/" twin, and the system's aliases.
 _NOT_ZONES = ("posix/", "right/", "posixrules", "localtime", "Factory")
 _RELATIVE = re.compile(r"^([0-9]+)\s*(s|m|min|h|d|w)$")  # ASCII digits: \d also takes ٣ and １
@@ -74,7 +74,7 @@ def parse_timestamp(text: str, *, option: str, zone: tzinfo | None = None, now: 
         if relative:
             seconds = int(relative.group(1)) * _UNIT_SECONDS[relative.group(2)]
             parsed = (now or utc_now()).replace(tzinfo=UTC) - timedelta(seconds=seconds)
-        elif _ISO_TIME.fullmatch(value):
+        elif ISO_TIME_PATTERN.fullmatch(value):
             parsed = datetime.fromisoformat(value)
         else:
             raise ValueError(value)

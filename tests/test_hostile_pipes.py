@@ -57,12 +57,18 @@ def write_later(pipe: Path, data: bytes, delay: float) -> threading.Thread:
     return thread
 
 
-def test_a_named_pipe_whose_writer_comes_a_moment_later_is_read_whole(db, session_s, tmp_path):
-    pipe = tmp_path / "story.fifo"
+def through_pipe_written_later(db, tmp_path: Path, option: str, data: bytes) -> subprocess.CompletedProcess:
+    """The command of `option` reading a named pipe whose writer opens it half a second later and writes `data`."""
+    pipe = tmp_path / "in.fifo"
     os.mkfifo(pipe)
-    writer = write_later(pipe, b"once upon a time", delay=0.5)
-    result = sessionstats(db, *COMMANDS["--narrative-file"], str(pipe))
+    writer = write_later(pipe, data, delay=0.5)
+    result = sessionstats(db, *COMMANDS[option], str(pipe))
     writer.join(timeout=30)
+    return result
+
+
+def test_a_named_pipe_whose_writer_comes_a_moment_later_is_read_whole(db, session_s, tmp_path):
+    result = through_pipe_written_later(db, tmp_path, "--narrative-file", b"once upon a time")
     assert result.returncode == 0, result.stderr
     assert table_of(db, "SELECT narrative, word_count FROM story_history") == [("once upon a time", 4)]
 
@@ -87,11 +93,7 @@ def test_a_pipe_whose_writer_is_there_but_slow_is_waited_for_as_with_process_sub
 
 
 def test_a_named_pipe_whose_writer_closes_without_writing_is_an_empty_input(db, session_s, tmp_path):
-    pipe = tmp_path / "response.fifo"
-    os.mkfifo(pipe)
-    writer = write_later(pipe, b"", delay=0.5)
-    result = sessionstats(db, *COMMANDS["--from-response"], str(pipe))
-    writer.join(timeout=30)
+    result = through_pipe_written_later(db, tmp_path, "--from-response", b"")
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("sessionstats: --from-response: ")
     assert snapshot(db) == session_s

@@ -14,7 +14,7 @@ from typing import Any
 
 from sessionstats.errors import InvalidInput
 from sessionstats.pricing.prices import check_provider
-from sessionstats.times import ISO_TIME, storable
+from sessionstats.times import ISO_TIME_PATTERN, storable
 from sessionstats.validate import COST_PLACES, MAX_BIGINT, MAX_COST, SPACE_SEPARATORS, check_count, unique_keys
 
 
@@ -99,7 +99,6 @@ def _known_provider(provider: str) -> str | None:
 # An agent's time follows the one time rule of every path (times.ISO_TIME, spaces around it dropped), naive
 # being UTC in a log; json_lines.utc_time is the same rule in SQL. Two rules let a time one refused be stored as
 # the import's time by the other, and refused '2025-10-03T09:00Z' that `--at` and `import tokens` read.
-_AGENT_TIME = re.compile(ISO_TIME)
 
 
 def utc_time(value: object) -> datetime | None:
@@ -108,7 +107,7 @@ def utc_time(value: object) -> datetime | None:
     try:
         if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
             return storable(datetime.fromtimestamp(float(value) / 1000, UTC).replace(tzinfo=None))
-        if isinstance(value, str) and _AGENT_TIME.fullmatch(text := value.strip(SPACE_SEPARATORS)):
+        if isinstance(value, str) and ISO_TIME_PATTERN.fullmatch(text := value.strip(SPACE_SEPARATORS)):
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
             return storable(parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed)
     except (ValueError, OverflowError, OSError):
